@@ -1,0 +1,35 @@
+# Firefly: `make test` runs the whole suite, `make run` serves the API on http://127.0.0.1:8000.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.firefly-installed
+DATABASE_URL ?= sqlite:///$(CURDIR)/var/firefly.db
+export DATABASE_URL
+
+.PHONY: install test run migrate bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+migrate: install
+	mkdir -p var
+	$(BIN)/flask --app wsgi db upgrade
+
+run: migrate
+	@$(BIN)/flask --app wsgi keys dev-info
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:8000 wsgi:app
+
+bench: install
+	$(BIN)/python bench/http.py
+
+clean:
+	rm -rf var $(STAMP)

@@ -1,0 +1,34 @@
+"""Firefly: explainable credit decisions. `create_app` builds the Flask service."""
+from flask import Flask
+
+from app import config as config_module
+
+
+def create_app(config=None):
+    """Build the app: configuration from the environment, then `config` overrides (tests)."""
+    app = Flask(__name__)
+    app.config.update(config_module.from_environment())
+    if config:
+        app.config.update(config)
+    config_module.check_production(app.config)
+
+    from app import errors, idempotency, logs, metrics, pii, policies, security
+    from app.storage import db
+    from app.storage.migrate import db_cli
+
+    logs.init_app(app)
+    errors.init_app(app)
+    db.init_app(app)
+    pii.init_app(app)
+    security.init_app(app)
+    idempotency.init_app(app)
+    metrics.init_app(app)
+    policies.init_app(app)
+
+    from app.api.health import bp as health_bp
+    app.register_blueprint(health_bp)
+
+    from app.cli import policy_cli
+    app.cli.add_command(policy_cli)
+    app.cli.add_command(db_cli)
+    return app

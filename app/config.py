@@ -1,0 +1,61 @@
+"""Configuration from the environment (12-factor), with safe local defaults."""
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Well-known development values: fine on a laptop, refused in production.
+DEV_SECRET_KEY = "firefly-dev-secret-key-not-for-production"
+DEV_HMAC_KEY = "firefly-dev-pii-hmac-key-not-for-production"
+DEV_API_KEYS = "dev-channel:channel:dev-channel-key,dev-compliance:compliance:dev-compliance-key,dev-admin:admin:dev-admin-key"
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or malformed; the service must not start."""
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int_env(name, default):
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+def from_environment():
+    """Read every setting the service knows about from the environment."""
+    env = _env("FIREFLY_ENV", "development")
+    return {
+        "FIREFLY_ENV": env,
+        "SECRET_KEY": _env("FIREFLY_SECRET_KEY", DEV_SECRET_KEY),
+        "FIREFLY_HMAC_KEY": _env("FIREFLY_HMAC_KEY", _env("FIREFLY_SECRET_KEY", DEV_HMAC_KEY)),
+        "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{REPO_ROOT / 'var' / 'firefly.db'}"),
+        "REDIS_URL": _env("REDIS_URL"),
+        "FIREFLY_API_KEYS": _env("FIREFLY_API_KEYS", DEV_API_KEYS if env != "production" else ""),
+        "FIREFLY_POLICY_ROOT": _env("FIREFLY_POLICY_ROOT", str(REPO_ROOT)),
+        "FIREFLY_RUN_POLICY_TESTS": _env("FIREFLY_RUN_POLICY_TESTS", "1") == "1",
+        "MAX_CONTENT_LENGTH": _int_env("FIREFLY_MAX_BODY_BYTES", 64 * 1024),
+        "FIREFLY_IDEMPOTENCY_TTL": _int_env("FIREFLY_IDEMPOTENCY_TTL", 24 * 3600),
+        "FIREFLY_PAGE_SIZE_MAX": 200,
+        "FIREFLY_FLOOR_ENDPOINT": _env("FIREFLY_FLOOR_ENDPOINT", "0") == "1",
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def check_production(config):
+    """Refuse to run in production with development secrets or keys."""
+    if config.get("FIREFLY_ENV") != "production":
+        return
+    problems = []
+    if config["SECRET_KEY"] in (DEV_SECRET_KEY, None) or len(config["SECRET_KEY"]) < 32:
+        problems.append("FIREFLY_SECRET_KEY must be set to a random value of at least 32 characters")
+    if config["FIREFLY_HMAC_KEY"] in (DEV_HMAC_KEY, DEV_SECRET_KEY, None) or len(config["FIREFLY_HMAC_KEY"]) < 32:
+        problems.append("FIREFLY_HMAC_KEY must be set to a random value of at least 32 characters")
+    if "dev-" in (config.get("FIREFLY_API_KEYS") or "") and "-key" in config["FIREFLY_API_KEYS"]:
+        problems.append("FIREFLY_API_KEYS holds development keys")
+    if config["DATABASE_URL"].startswith("sqlite"):
+        problems.append("DATABASE_URL must name a server database (PostgreSQL) in production")
+    if problems:
+        raise ConfigError("refusing to start in production: " + "; ".join(problems))

@@ -1,0 +1,147 @@
+"""The policies a process serves: loaded, validated and tested before they replace the old set."""
+import logging
+import signal
+import threading
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import metrics
+from app.storage.models import PolicyVersion
+
+log = logging.getLogger("firefly.policies")
+
+
+class PolicySet:
+    """An immutable snapshot: the policies by name, and when and where they were loaded from."""
+
+    def __init__(self, policies, root, loaded_at=None):
+        self.policies = dict(policies)
+        self.root = root
+        self.loaded_at = loaded_at or datetime.now(timezone.utc)
+
+
+class ReloadResult:
+    def __init__(self, ok, diagnostics=(), test_failures=(), policy_set=None):
+        self.ok, self.diagnostics, self.test_failures = ok, list(diagnostics), list(test_failures)
+        self.policy_set = policy_set
+
+    def to_dict(self):
+        return {"ok": self.ok, "diagnostics": self.diagnostics, "test_failures": self.test_failures}
+
+
+class PolicyRegistry:
+    """Holds the current PolicySet; a reload swaps it in one assignment or not at all."""
+
+    def __init__(self, root, run_tests=True):
+        self.root = root
+        self.run_tests = run_tests
+        self._current = PolicySet({}, root)
+        self._lock = threading.Lock()
+        self._recorded = set()
+        self.last_result = None
+        self.last_thread = None
+
+    def current(self):
+        return self._current
+
+    def reload(self, root=None):
+        """Load, validate and test the policy folder; swap it in only if all of that passes."""
+        with self._lock:
+            result = self._prepare(root or self.root)
+            if result.ok:
+                self._current = result.policy_set
+                if root:
+                    self.root = root
+                metrics.RELOADS.labels("ok").inc()
+                log.info("policies loaded", extra={"event": "policy_reload", "policies": {
+                    name: {"version": p.version, "hash": p.hash}
+                    for name, p in result.policy_set.policies.items()}})
+            else:
+                metrics.RELOADS.labels("rejected").inc()
+                metrics.RELOAD_FAILURES.inc()
+                log.error("policy reload rejected; the previous policies keep serving",
+                          extra={"event": "policy_reload_rejected", "diagnostics": result.diagnostics,
+                                 "test_failures": result.test_failures})
+            self.last_result = result
+            return result
+
+    def _prepare(self, root):
+        try:
+            from app.engine import load_policy_root
+            loaded = load_policy_root(root)
+        except Exception as error:  # a broken folder must never take the service down
+            return ReloadResult(False, [{"code": "load_failed", "message": f"{type(error).__name__}: {error}",
+                                         "severity": "error"}])
+        diagnostics = [d.to_dict() for d in loaded.diagnostics]
+        if not loaded.ok or not loaded.policies:
+            if not loaded.policies and loaded.ok:
+                diagnostics.append({"code": "no_policies", "message": f"no policy found under {root}",
+                                    "severity": "error"})
+            return ReloadResult(False, diagnostics)
+        failures = self._run_tests(loaded.policies, root) if self.run_tests else []
+        if failures:
+            return ReloadResult(False, diagnostics, failures)
+        return ReloadResult(True, diagnostics, [], PolicySet(loaded.policies, root))
+
+    def _run_tests(self, policies, root):
+        from app.engine import run_policy_tests
+        failures = []
+        for name, policy in sorted(policies.items()):
+            try:
+                results = run_policy_tests(policy, root)
+            except Exception as error:
+                failures.append({"policy": name, "case": None, "message": f"{type(error).__name__}: {error}"})
+                continue
+            for case in _failed_cases(results):
+                failures.append({"policy": name, **case})
+        return failures
+
+    def record(self, session_factory, policy):
+        """Make sure the policy version is in the policy_versions table (once per process)."""
+        if policy.hash in self._recorded:
+            return
+        with session_factory() as session:
+            if session.scalar(select(PolicyVersion.hash).where(PolicyVersion.hash == policy.hash)) is None:
+                session.add(PolicyVersion(hash=policy.hash, name=policy.name, version=str(policy.version),
+                                          engine=policy.engine, files=dict(policy.files)))
+                try:
+                    session.commit()
+                except IntegrityError:  # another worker recorded it first
+                    session.rollback()
+        self._recorded.add(policy.hash)
+
+    def reload_in_background(self):
+        """Reload in a thread (what a SIGHUP does); the thread is kept so tests can join it."""
+        self.last_thread = threading.Thread(target=self.reload, name="firefly-policy-reload", daemon=True)
+        self.last_thread.start()
+        return self.last_thread
+
+    def install_sighup(self):
+        """SIGHUP reloads the policies of this process (validated, atomic)."""
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: self.reload_in_background())
+
+
+def _failed_cases(results):
+    """Normalise the engine's test results to [{case, message}] for the failing cases."""
+    failed = []
+    for item in getattr(results, "results", results) or []:
+        passed = getattr(item, "passed", getattr(item, "ok", None))
+        if passed is None and isinstance(item, dict):
+            passed = item.get("passed", item.get("ok"))
+        if passed:
+            continue
+        name = getattr(item, "name", None) or (item.get("name") if isinstance(item, dict) else None)
+        detail = getattr(item, "diff", None) or getattr(item, "message", None) or str(item)
+        failed.append({"case": name, "message": str(detail)})
+    return failed
+
+
+def init_app(app):
+    registry = PolicyRegistry(app.config["FIREFLY_POLICY_ROOT"], app.config["FIREFLY_RUN_POLICY_TESTS"])
+    app.extensions["firefly_policies"] = registry
+    result = registry.reload()
+    if not result.ok:
+        log.error("no policies loaded at start-up; /readyz reports not ready",
+                  extra={"event": "policy_start_failed"})

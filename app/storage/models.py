@@ -1,0 +1,99 @@
+"""The tables: decisions (insert-only), their reasons and rule hits, policy versions, API keys."""
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class PolicyVersion(Base):
+    """One version of a policy: its content hash and the text of every file it uses."""
+    __tablename__ = "policy_versions"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[str] = mapped_column(String(100))
+    engine: Mapped[str] = mapped_column(String(20))
+    files: Mapped[dict] = mapped_column(JSON)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Decision(Base):
+    """A decision as it was sent to the caller; rows are never updated."""
+    __tablename__ = "decisions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decision_date: Mapped[object] = mapped_column(Date)
+    policy_name: Mapped[str] = mapped_column(String(200))
+    policy_version: Mapped[str] = mapped_column(String(100))
+    policy_hash: Mapped[str] = mapped_column(ForeignKey("policy_versions.hash"))
+    engine: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(20))
+    limit: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    customer_group: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    score: Mapped[object | None] = mapped_column(Numeric(12, 4), nullable=True)
+    score_band: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    reason_codes: Mapped[list] = mapped_column(JSON)
+    result: Mapped[dict] = mapped_column(JSON)
+    trace: Mapped[dict] = mapped_column(JSON)
+    input_masked: Mapped[dict] = mapped_column(JSON)
+    pii_sealed: Mapped[str | None] = mapped_column(String, nullable=True)
+    resident_id_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(400), nullable=True, unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (
+        Index("ix_decisions_created_id", "created_at", "id"),
+        Index("ix_decisions_policy", "policy_name", "policy_version"),
+        Index("ix_decisions_outcome", "outcome"),
+        Index("ix_decisions_group", "customer_group"),
+    )
+
+
+class DecisionReason(Base):
+    """A reason code of a decision, in order of importance (for search)."""
+    __tablename__ = "decision_reasons"
+
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), index=True)
+
+
+class DecisionRuleHit(Base):
+    """A rule that matched in a decision (for search)."""
+    __tablename__ = "decision_rule_hits"
+
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class ApiKey(Base):
+    """An API key, stored as its SHA-256 hash, with one role."""
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FloorRow(Base):
+    """The benchmark floor: one row of the same size as a decision, nothing else."""
+    __tablename__ = "bench_floor"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body: Mapped[dict] = mapped_column(JSON)
+    trace: Mapped[dict] = mapped_column(JSON)

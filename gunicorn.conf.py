@@ -1,0 +1,63 @@
+"""gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app`. Every setting can be overridden by env."""
+import json
+import multiprocessing
+import os
+import signal
+import tempfile
+
+bind = os.environ.get("FIREFLY_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("FIREFLY_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("FIREFLY_THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = int(os.environ.get("FIREFLY_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+max_requests = 0
+limit_request_line = 8190
+
+# Metrics from every worker are gathered by prometheus_client's multiprocess mode.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="firefly-metrics-")
+
+# JSON access log: the path without the query string (a search may carry an ID number).
+accesslog = os.environ.get("FIREFLY_ACCESS_LOG", "-")
+access_log_format = json.dumps({
+    "logger": "gunicorn.access", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s",
+    "status": "%(s)s", "bytes": "%(B)s", "ms": "%(M)s", "request_id": "%({x-request-id}o)s",
+    "agent": "%(a)s",
+})
+errorlog = "-"
+loglevel = os.environ.get("FIREFLY_LOG_LEVEL", "info")
+logconfig_dict = {
+    "version": 1, "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "app.logs.JsonFormatter"},
+                   "raw": {"format": "%(message)s"}},
+    "handlers": {"error": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+                 "access": {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"}},
+    "loggers": {"gunicorn.error": {"handlers": ["error"], "level": "INFO", "propagate": False},
+                "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False}},
+    "root": {"handlers": ["error"], "level": "INFO"},
+}
+
+
+def when_ready(server):
+    """SIGHUP to the master reloads the policies in every worker (validated, atomic) instead of
+    restarting the workers: a broken policy folder is rejected and the old version keeps serving."""
+    def forward_hup():
+        server.log.info("SIGHUP: asking every worker to reload its policies")
+        for pid in list(server.WORKERS):
+            os.kill(pid, signal.SIGHUP)
+    server.handle_hup = forward_hup
+
+
+def post_worker_init(worker):
+    """Each worker reloads its policies on SIGHUP; a reload via the API asks the master to fan out."""
+    app = worker.wsgi
+    registry = app.extensions["firefly_policies"]
+    registry.install_sighup()
+    app.config["FIREFLY_RELOAD_NOTIFY_PID"] = os.getppid()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,57 @@
+"""Configuration: production refuses development secrets; keys parse strictly."""
+import pytest
+
+from app import create_app
+from app.config import ConfigError, check_production, from_environment
+from app.security import parse_api_keys
+
+STRONG = "x" * 40
+
+
+def production(**overrides):
+    config = from_environment()
+    config.update(FIREFLY_ENV="production", SECRET_KEY=STRONG, FIREFLY_HMAC_KEY="y" * 40,
+                  DATABASE_URL="postgresql+psycopg://db/firefly", FIREFLY_API_KEYS="")
+    config.update(overrides)
+    return config
+
+
+def test_production_with_real_secrets_passes():
+    check_production(production())
+
+
+@pytest.mark.parametrize("overrides, complaint", [
+    ({"SECRET_KEY": "firefly-dev-secret-key-not-for-production"}, "FIREFLY_SECRET_KEY"),
+    ({"SECRET_KEY": "short"}, "FIREFLY_SECRET_KEY"),
+    ({"FIREFLY_HMAC_KEY": "firefly-dev-pii-hmac-key-not-for-production"}, "FIREFLY_HMAC_KEY"),
+    ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
+])
+def test_production_refuses_defaults(overrides, complaint):
+    with pytest.raises(ConfigError, match=complaint):
+        check_production(production(**overrides))
+
+
+def test_create_app_refuses_development_keys_in_production():
+    config = production(FIREFLY_API_KEYS="dev-channel:channel:dev-channel-key")
+    with pytest.raises(ConfigError, match="development keys"):
+        create_app(config)
+
+
+def test_environment_is_read(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/elsewhere.db")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/5")
+    monkeypatch.setenv("FIREFLY_POLICY_ROOT", "/srv/policies")
+    config = from_environment()
+    assert (config["DATABASE_URL"], config["REDIS_URL"], config["FIREFLY_POLICY_ROOT"]) == \
+        ("sqlite:////tmp/elsewhere.db", "redis://127.0.0.1:6379/5", "/srv/policies")
+
+
+@pytest.mark.parametrize("text", ["a:root:longenoughkey", "a:channel:short", "nocolons"])
+def test_bad_api_key_entries_are_refused(text):
+    with pytest.raises(ConfigError):
+        parse_api_keys(text)
+
+
+def test_api_keys_are_held_as_hashes():
+    keys = parse_api_keys("bank-app:channel:secret-key-1")
+    assert "secret-key-1" not in repr(keys) and len(next(iter(keys))) == 64
