@@ -1,0 +1,206 @@
+"""The explainable result: a Decision and its Trace, and their deterministic JSON form."""
+from __future__ import annotations
+
+import datetime
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from .schema import mask_value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .policy import Policy
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    zh: str
+    en: str
+    action: str
+    stage: str
+    rule: str | None
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "zh": self.zh, "en": self.en, "action": self.action,
+                "stage": self.stage, "rule": self.rule}
+
+
+class Decision:
+    """Outcome, limit, customer group, score and band, ordered reasons, and the trace."""
+
+    def __init__(self, policy: "Policy", backend: str, outcome: str, limit: int | None,
+                 values: dict, reasons: list[Reason], trace: "Trace"):
+        self.policy = policy
+        self.backend = backend
+        self.outcome = outcome
+        self.limit = limit
+        self.reasons = reasons
+        self.trace = trace
+        self._values = values
+        scorecards = [s for s in policy.parts.stages if s.kind == "scorecard"]
+        self.customer_group = values.get("customer_group")
+        self.score = values.get(scorecards[0].score_name) if scorecards else None
+        self.score_band = values.get(scorecards[0].band_name) if scorecards else None
+
+    @property
+    def reason_codes(self) -> list[str]:
+        return [r.code for r in self.reasons]
+
+    @property
+    def hits(self) -> list[str]:
+        """Ids of the rules that matched, in stage and rule order."""
+        return self.trace.hits()
+
+    @property
+    def outputs(self) -> dict:
+        return {name: self._values.get(name) for name in self.policy.parts.outputs}
+
+    def to_dict(self) -> dict:
+        return {
+            "outcome": self.outcome,
+            "limit": self.limit,
+            "customer_group": self.customer_group,
+            "score": self.score,
+            "score_band": self.score_band,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "outputs": _jsonable(self.outputs),
+            "policy": {"name": self.policy.name, "version": self.policy.version,
+                       "hash": self.policy.hash},
+            "engine": self.backend,
+        }
+
+
+class Trace:
+    """Everything that led to a decision; rendered on demand from what evaluation recorded."""
+
+    def __init__(self, policy: "Policy", backend: str, typed: dict, values: dict,
+                 records: list[tuple], limit_record: tuple | None):
+        self.policy = policy
+        self.backend = backend
+        self.typed = typed
+        self.values = values
+        self.records = records
+        self.limit_record = limit_record
+
+    def hits(self) -> list[str]:
+        found = []
+        for record in self.records:
+            stage = record[0]
+            if stage.kind == "ruleset":
+                found.extend(rule.id for rule, hit in zip(stage.target.rules, record[1]) if hit)
+        return found
+
+    def matched(self) -> dict[str, bool]:
+        """Every rule id of every rule set with whether it matched."""
+        flags = {}
+        for record in self.records:
+            if record[0].kind == "ruleset":
+                for rule, hit in zip(record[0].target.rules, record[1]):
+                    flags[rule.id] = bool(hit)
+        return flags
+
+    def _shown(self, path: str) -> Any:
+        """A value as the trace shows it: personal data masked."""
+        value = self.values.get(path)
+        spec = self.policy.input_schema.fields.get(path)
+        if spec is not None and spec.pii and value is not None:
+            return mask_value(spec.pii, str(value))
+        return _jsonable(value)
+
+    def to_dict(self) -> dict:
+        parts = self.policy.parts
+        return {
+            "policy": {"name": self.policy.name, "version": self.policy.version,
+                       "hash": self.policy.hash},
+            "engine": self.backend,
+            "input": _jsonable(self.policy.mask_input(self.typed)),
+            "features": {f.name: self._shown(f.name) for f in parts.features},
+            "stages": [self._stage(record) for record in self.records],
+            "limit": self._limit(),
+        }
+
+    def _stage(self, record: tuple) -> dict:
+        stage = record[0]
+        if stage.kind == "ruleset":
+            return self._ruleset(*record)
+        if stage.kind == "table":
+            return self._table(*record)
+        return self._scorecard(*record)
+
+    def _outputs(self, stage) -> dict:
+        return {name: self._shown(name) for name in stage.outputs}
+
+    def _ruleset(self, stage, matched, selected, conflict) -> dict:
+        ruleset = stage.target
+        return {
+            "id": stage.id, "kind": "ruleset", "ruleset": ruleset.name,
+            "hit_policy": ruleset.hit_policy,
+            "rules": [{"id": rule.id, "matched": bool(hit),
+                       "read": {path: self._shown(path) for path in rule.reads}}
+                      for rule, hit in zip(ruleset.rules, matched)],
+            "selected": [ruleset.rules[i].id for i in selected],
+            "conflict": [ruleset.rules[i].id for i, hit in enumerate(matched) if hit]
+            if conflict else None,
+            "outputs": self._outputs(stage),
+        }
+
+    def _table(self, stage, rows, conflict) -> dict:
+        table = stage.target
+        return {
+            "id": stage.id, "kind": "table", "table": table.name, "hit_policy": table.hit_policy,
+            "read": {path: self._shown(path) for path in table.inputs},
+            "rows": [table.rows[i].id for i in rows],
+            "conflict": conflict,
+            "outputs": self._outputs(stage),
+        }
+
+    def _scorecard(self, stage, picked, score, band) -> dict:
+        card = stage.target
+        characteristics = []
+        for characteristic, position in zip(card.characteristics, picked):
+            bin_ = characteristic.bins[position] if position >= 0 else None
+            points = bin_.points if bin_ else 0
+            characteristics.append({
+                "id": characteristic.id, "value": self._shown(characteristic.input),
+                "bin": bin_.id if bin_ else None, "points": points,
+                "lost": characteristic.best_points - points,
+            })
+        return {"id": stage.id, "kind": "scorecard", "scorecard": card.name,
+                "base_points": card.base_points, "characteristics": characteristics,
+                "score": score, "band": band}
+
+    def _limit(self) -> dict | None:
+        if self.limit_record is None:
+            return None
+        base, caps, binding, amount, minimum, result = self.limit_record
+        spec = self.policy.parts.limit
+        return {
+            "base": _jsonable(base),
+            "caps": [{"id": cap.id, "value": _jsonable(value)}
+                     for cap, value in zip(spec.caps, caps)],
+            "binding_cap": binding,
+            "before_rounding": _jsonable(amount),
+            "round_down_to": spec.round_down_to,
+            "minimum": _jsonable(minimum),
+            "limit": result,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    """Typed values as JSON: decimals as exact strings, dates as ISO, tuples as lists."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON: sorted keys, no insignificant spaces, UTF-8 text kept as is."""
+    return json.dumps(_jsonable(obj), sort_keys=True, ensure_ascii=False, separators=(",", ":"))

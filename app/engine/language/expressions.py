@@ -1,0 +1,480 @@
+"""Parsing and type checking: expression text -> a typed expression tree, or located diagnostics.
+
+The text is parsed with Python's own parser (so precedence and chained comparisons behave as
+Python users expect) and then walked by a whitelist: any construct not handled below is rejected
+with its position. Nothing here evaluates anything; compiler.py turns the checked tree into code.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ..errors import Diagnostic, Location, did_you_mean
+from ..types import (BOOLEAN, ENUM, LIST, T_BOOLEAN, T_DECIMAL, T_INTEGER, T_STRING, Type,
+                     common_type, comparable)
+from .functions import FUNCTIONS, UNSUPPORTED_BUILTINS
+
+
+# --- the typed tree -----------------------------------------------------------------------------
+@dataclass
+class Expr:
+    type: Type
+    nullable: bool  # may evaluate to missing
+    location: Location
+    text: str
+
+
+@dataclass
+class Lit(Expr):
+    value: Any = None
+
+
+@dataclass
+class Ref(Expr):
+    path: str = ""
+
+
+@dataclass
+class ListLit(Expr):
+    items: list = field(default_factory=list)  # Lit items
+
+
+@dataclass
+class NamedList(Expr):
+    name: str = ""
+    values: frozenset = frozenset()
+
+
+@dataclass
+class Unary(Expr):
+    op: str = "-"
+    operand: Expr | None = None
+
+
+@dataclass
+class Arith(Expr):
+    op: str = "+"
+    left: Expr | None = None
+    right: Expr | None = None
+
+
+@dataclass
+class Cmp(Expr):
+    op: str = "=="
+    left: Expr | None = None
+    right: Expr | None = None
+
+
+@dataclass
+class Logic(Expr):
+    op: str = "and"
+    items: list = field(default_factory=list)
+
+
+@dataclass
+class Not(Expr):
+    operand: Expr | None = None
+
+
+@dataclass
+class Member(Expr):
+    item: Expr | None = None
+    container: Expr | None = None
+    negated: bool = False
+
+
+@dataclass
+class Call(Expr):
+    name: str = ""
+    args: list = field(default_factory=list)
+
+
+@dataclass
+class IfElse(Expr):
+    test: Expr | None = None
+    body: Expr | None = None
+    orelse: Expr | None = None
+
+
+# --- what names mean ----------------------------------------------------------------------------
+@dataclass
+class Scope:
+    """The names an expression may use in one policy."""
+
+    values: dict[str, tuple[Type, bool]] = field(default_factory=dict)  # path -> (type, nullable)
+    sections: set[str] = field(default_factory=set)
+    params: dict[str, tuple[Any, Type]] = field(default_factory=dict)
+    lists: dict[str, tuple[frozenset, Type]] = field(default_factory=dict)
+
+    def candidates(self) -> list[str]:
+        return list(self.values) + [f"params.{p}" for p in self.params] + [
+            f"lists.{n}" for n in self.lists]
+
+
+class CheckError(Exception):
+    """Raised inside the checker; carries one diagnostic."""
+
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+_ARITH = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+          ast.Mod: "%"}
+_COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
+            ast.NotEq: "!="}
+_REJECTED = {
+    ast.Lambda: "lambda functions are not allowed",
+    ast.ListComp: "comprehensions are not allowed; use a named list or a feature",
+    ast.SetComp: "comprehensions are not allowed; use a named list or a feature",
+    ast.DictComp: "comprehensions are not allowed; use a named list or a feature",
+    ast.GeneratorExp: "comprehensions are not allowed; use a named list or a feature",
+    ast.Subscript: "indexing with [ ] is not allowed; refer to fields by their dotted name",
+    ast.Dict: "mappings are not allowed in expressions",
+    ast.Set: "sets are not allowed; use a list [a, b] after 'in'",
+    ast.JoinedStr: "f-strings are not allowed",
+    ast.NamedExpr: "assignment (:=) is not allowed",
+    ast.Await: "await is not allowed",
+    ast.Yield: "yield is not allowed",
+    ast.Starred: "* unpacking is not allowed",
+}
+_KEYWORD_CONSTANTS = {"true": True, "false": False, "True": True, "False": False}
+
+
+def parse_expression(text: Any, location: Location, scope: Scope) -> tuple[Expr | None,
+                                                                            list[Diagnostic]]:
+    """Parse and type-check one expression; returns (tree, []) or (None, [diagnostic])."""
+    if isinstance(text, bool):
+        return Lit(T_BOOLEAN, False, location, str(text).lower(), value=text), []
+    if isinstance(text, (int, Decimal)):
+        kind = T_INTEGER if isinstance(text, int) else T_DECIMAL
+        return Lit(kind, False, location, str(text), value=text), []
+    if not isinstance(text, str) or not text.strip():
+        return None, [Diagnostic("EXPR_EMPTY", "an expression is required here", location)]
+    checker = _Checker(text, location, scope)
+    try:
+        # Wrapping in parentheses allows expressions written over several lines.
+        tree = ast.parse("(" + text + "\n)", mode="eval")
+    except SyntaxError as exc:
+        return None, [checker.syntax_error(exc)]
+    try:
+        return checker.check(tree.body), []
+    except CheckError as exc:
+        return None, [exc.diagnostic]
+
+
+class _Checker:
+    def __init__(self, text: str, location: Location, scope: Scope):
+        self.text = text
+        self.lines = ("(" + text + "\n)").split("\n")
+        self.location = location
+        self.scope = scope
+
+    # positions ---------------------------------------------------------------------------------
+    def _position(self, lineno: int, byte_offset: int) -> Location:
+        line_text = self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
+        column = len(line_text.encode("utf-8")[:byte_offset].decode("utf-8", "ignore"))
+        if lineno == 1:
+            column -= 1  # the opening parenthesis we added
+        return self.location.shifted(lineno, max(column, 0))
+
+    def at(self, node: ast.AST) -> Location:
+        return self._position(node.lineno, node.col_offset)
+
+    def segment(self, node: ast.AST) -> str:
+        return ast.get_source_segment("(" + self.text + "\n)", node) or self.text
+
+    def fail(self, node: ast.AST, code: str, message: str) -> CheckError:
+        return CheckError(Diagnostic(code, message, self.at(node)))
+
+    def syntax_error(self, exc: SyntaxError) -> Diagnostic:
+        words = self.text.replace("(", " ").split()
+        hint = ""
+        if "import" in words:
+            hint = ": imports are not allowed"
+        elif "lambda" in words:
+            hint = ": lambda functions are not allowed"
+        elif "=" in self.text and "==" not in self.text and "<=" not in self.text \
+                and ">=" not in self.text and "!=" not in self.text:
+            hint = ": use == to compare"
+        location = self._position(exc.lineno or 1, (exc.offset or 1) - 1)
+        return Diagnostic("EXPR_SYNTAX", f"invalid expression '{self.text.strip()}'{hint}",
+                          location)
+
+    # the walk ----------------------------------------------------------------------------------
+    def check(self, node: ast.AST) -> Expr:
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            message = _REJECTED.get(type(node), f"'{self.segment(node)}' is not allowed here")
+            raise self.fail(node, "EXPR_NOT_ALLOWED", message)
+        return method(node)
+
+    def _Constant(self, node: ast.Constant) -> Expr:
+        value, text = node.value, self.segment(node)
+        if isinstance(value, bool):
+            return Lit(T_BOOLEAN, False, self.at(node), text, value=value)
+        if isinstance(value, int):
+            return Lit(T_INTEGER, False, self.at(node), text, value=value)
+        if isinstance(value, float):
+            return Lit(T_DECIMAL, False, self.at(node), text, value=Decimal(text.replace("_", "")))
+        if isinstance(value, str):
+            return Lit(T_STRING, False, self.at(node), text, value=value)
+        if value is None:
+            raise self.fail(node, "EXPR_NONE", "None is not a value here; test missing data with "
+                            "missing(x) or exists(x)")
+        raise self.fail(node, "EXPR_NOT_ALLOWED", f"the constant {text} is not allowed")
+
+    def _Name(self, node: ast.Name) -> Expr:
+        name = node.id
+        if name in _KEYWORD_CONSTANTS:
+            return Lit(T_BOOLEAN, False, self.at(node), name, value=_KEYWORD_CONSTANTS[name])
+        return self._reference(node, name)
+
+    def _Attribute(self, node: ast.Attribute) -> Expr:
+        parts = []
+        current: ast.AST = node
+        while isinstance(current, ast.Attribute):
+            parts.append(current.attr)
+            current = current.value
+        if not isinstance(current, ast.Name):
+            raise self.fail(node, "EXPR_NOT_ALLOWED", f"'{self.segment(node)}': the dot is only "
+                            "for field names such as bureau.overdue_months_24m")
+        parts.append(current.id)
+        return self._reference(node, ".".join(reversed(parts)))
+
+    def _reference(self, node: ast.AST, path: str) -> Expr:
+        if any(part.startswith("_") for part in path.split(".")):
+            raise self.fail(node, "EXPR_UNDERSCORE", f"'{path}': names starting with '_' are not "
+                            "allowed")
+        head, _, rest = path.partition(".")
+        if head == "params":
+            if rest in self.scope.params:
+                value, kind = self.scope.params[rest]
+                return Lit(kind, False, self.at(node), path, value=value)
+            raise self.fail(node, "EXPR_UNKNOWN_PARAM", f"unknown parameter '{path}'"
+                            f"{did_you_mean(rest, self.scope.params)}")
+        if head == "lists":
+            if rest in self.scope.lists:
+                values, kind = self.scope.lists[rest]
+                return NamedList(Type(LIST, item=kind), False, self.at(node), path, name=rest,
+                                 values=values)
+            raise self.fail(node, "EXPR_UNKNOWN_LIST", f"unknown named list '{path}'"
+                            f"{did_you_mean(rest, self.scope.lists)}")
+        if path in self.scope.values:
+            kind, nullable = self.scope.values[path]
+            return Ref(kind, nullable, self.at(node), path, path=path)
+        if path in self.scope.sections:
+            raise self.fail(node, "EXPR_SECTION", f"'{path}' is a section of the input, not a "
+                            "value; name one of its fields")
+        if path in FUNCTIONS:
+            raise self.fail(node, "EXPR_FUNCTION_VALUE", f"'{path}' is a function; call it: "
+                            f"{FUNCTIONS[path].signature}")
+        raise self.fail(node, "EXPR_UNKNOWN_NAME", f"unknown name '{path}'"
+                        f"{did_you_mean(path, self.scope.candidates())}")
+
+    def _List(self, node: ast.List) -> Expr:
+        raise self.fail(node, "EXPR_LIST", "a list [...] may only follow 'in' or 'not in'")
+
+    _Tuple = _List
+
+    def _literal_list(self, node: ast.List | ast.Tuple) -> ListLit:
+        items = []
+        for element in node.elts:
+            item = self.check(element)
+            if not isinstance(item, Lit):
+                raise self.fail(element, "EXPR_LIST_ITEM", f"'{self.segment(element)}': list "
+                                "items must be constants")
+            items.append(item)
+        kind = items[0].type if items else T_STRING
+        for item in items[1:]:
+            kind = common_type(kind, item.type) or kind
+            if not comparable(kind, item.type, "=="):
+                raise self.fail(node, "EXPR_LIST_TYPES", "list items must all be of one type")
+        return ListLit(Type(LIST, item=kind), False, self.at(node), self.segment(node),
+                       items=items)
+
+    def _BoolOp(self, node: ast.BoolOp) -> Expr:
+        op = "and" if isinstance(node.op, ast.And) else "or"
+        items = [self._boolean(value, op) for value in node.values]
+        return Logic(T_BOOLEAN, any(i.nullable for i in items), self.at(node), self.segment(node),
+                     op=op, items=items)
+
+    def _boolean(self, node: ast.AST, context: str) -> Expr:
+        expr = self.check(node)
+        if expr.type.name != BOOLEAN:
+            raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}' is {expr.type}, but "
+                            f"'{context}' needs true/false; compare it with something")
+        return expr
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> Expr:
+        if isinstance(node.op, ast.Not):
+            operand = self._boolean(node.operand, "not")
+            return Not(T_BOOLEAN, operand.nullable, self.at(node), self.segment(node),
+                       operand=operand)
+        if isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = self.check(node.operand)
+            if not operand.type.numeric:
+                raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}': only numbers have a "
+                                "sign")
+            op = "-" if isinstance(node.op, ast.USub) else "+"
+            if isinstance(operand, Lit):
+                value = -operand.value if op == "-" else operand.value
+                return Lit(operand.type, False, self.at(node), self.segment(node), value=value)
+            return Unary(operand.type, operand.nullable, self.at(node), self.segment(node),
+                         op=op, operand=operand)
+        raise self.fail(node, "EXPR_NOT_ALLOWED", f"'{self.segment(node)}': bitwise operators "
+                        "are not allowed")
+
+    def _BinOp(self, node: ast.BinOp) -> Expr:
+        op = _ARITH.get(type(node.op))
+        if op is None:
+            raise self.fail(node, "EXPR_NOT_ALLOWED", f"'{self.segment(node)}': only + - * / // % "
+                            "are allowed")
+        left, right = self.check(node.left), self.check(node.right)
+        for side, expr in (("left", left), ("right", right)):
+            if not expr.type.numeric:
+                raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}': the {side} side is "
+                                f"{expr.type}; arithmetic needs numbers (for dates use "
+                                "days_between or months_between)")
+        kind = T_INTEGER if (left.type == right.type == T_INTEGER and op != "/") else T_DECIMAL
+        # Division and modulo by zero give missing, so they may be missing even on present data.
+        nullable = left.nullable or right.nullable or op in ("/", "//", "%")
+        return Arith(kind, nullable, self.at(node), self.segment(node), op=op, left=left,
+                     right=right)
+
+    def _Compare(self, node: ast.Compare) -> Expr:
+        pairs = []
+        left_node = node.left
+        left = self.check(left_node)
+        for op_node, right_node in zip(node.ops, node.comparators):
+            if isinstance(op_node, (ast.In, ast.NotIn)):
+                pairs.append(self._member(node, left, right_node, isinstance(op_node, ast.NotIn)))
+                right = pairs[-1].container
+            elif isinstance(op_node, (ast.Is, ast.IsNot)):
+                raise self.fail(node, "EXPR_IS", "'is' is not allowed: use missing(x) or "
+                                "exists(x) for missing data, == for values")
+            else:
+                right = self.check(right_node)
+                pairs.append(self._comparison(node, _COMPARE[type(op_node)], left, right))
+            left = right
+        if len(pairs) == 1:
+            return pairs[0]
+        return Logic(T_BOOLEAN, any(p.nullable for p in pairs), self.at(node), self.segment(node),
+                     op="and", items=pairs)
+
+    def _comparison(self, node: ast.AST, op: str, left: Expr, right: Expr) -> Expr:
+        if not comparable(left.type, right.type, op):
+            raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}' compares {left.type} with "
+                            f"{right.type}")
+        self._enum_literal(node, left, right)
+        self._enum_literal(node, right, left)
+        return Cmp(T_BOOLEAN, left.nullable or right.nullable, self.at(node), self.segment(node),
+                   op=op, left=left, right=right)
+
+    def _enum_literal(self, node: ast.AST, field_expr: Expr, literal: Expr) -> None:
+        """An enum compared with a text constant it can never take is surely a typo."""
+        values = field_expr.type.values if field_expr.type.name == ENUM else None
+        if values and isinstance(literal, Lit) and isinstance(literal.value, str) \
+                and literal.value not in values:
+            raise self.fail(node, "EXPR_ENUM_VALUE", f"'{literal.value}' is not a value of "
+                            f"'{field_expr.text}' ({', '.join(values)})"
+                            f"{did_you_mean(literal.value, values)}")
+
+    def _member(self, node: ast.Compare, item: Expr, container_node: ast.AST,
+                negated: bool) -> Expr:
+        if isinstance(container_node, (ast.List, ast.Tuple)):
+            container: Expr = self._literal_list(container_node)
+        else:
+            container = self.check(container_node)
+        if container.type.name != LIST:
+            raise self.fail(container_node, "EXPR_TYPE", f"'{self.segment(container_node)}' is "
+                            f"{container.type}; 'in' needs a list, a named list or a list field")
+        element = container.type.item or T_STRING
+        if not comparable(item.type, element, "=="):
+            raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}' looks for {item.type} in "
+                            f"a list of {element}")
+        if isinstance(container, ListLit):
+            for literal in container.items:
+                self._enum_literal(node, item, literal)
+        return Member(T_BOOLEAN, item.nullable or container.nullable, self.at(node),
+                      self.segment(node), item=item, container=container, negated=negated)
+
+    def _Call(self, node: ast.Call) -> Expr:
+        if isinstance(node.func, ast.Attribute):
+            raise self.fail(node, "EXPR_METHOD_CALL", f"'{self.segment(node)}': method calls are "
+                            "not allowed; use one of the functions: " + ", ".join(FUNCTIONS))
+        if not isinstance(node.func, ast.Name):
+            raise self.fail(node, "EXPR_NOT_ALLOWED", f"'{self.segment(node)}' is not a call of a "
+                            "known function")
+        name = node.func.id
+        if name.startswith("_"):
+            raise self.fail(node, "EXPR_UNDERSCORE", f"'{name}': names starting with '_' are not "
+                            "allowed")
+        function = FUNCTIONS.get(name)
+        if function is None:
+            extra = " (it is not available in rules)" if name in UNSUPPORTED_BUILTINS else ""
+            raise self.fail(node, "EXPR_UNKNOWN_FUNCTION", f"unknown function '{name}'{extra}"
+                            f"{did_you_mean(name, FUNCTIONS)}")
+        if node.keywords:
+            raise self.fail(node, "EXPR_KEYWORD_ARGUMENT", f"'{self.segment(node)}': pass "
+                            f"arguments by position: {function.signature}")
+        args = [self.check(arg) for arg in node.args]
+        result = function.check([a.type for a in args])
+        if isinstance(result, str):
+            raise self.fail(node, "EXPR_CALL", f"'{self.segment(node)}': {name} {result}")
+        if function.handles_missing:
+            if name in ("exists", "missing"):
+                nullable = False
+            elif name == "coalesce":
+                nullable = all(a.nullable for a in args)
+            else:  # min/max ignore missing arguments
+                nullable = all(a.nullable for a in args)
+        else:
+            nullable = function.may_be_missing or any(a.nullable for a in args)
+        return Call(result, nullable, self.at(node), self.segment(node), name=name, args=args)
+
+    def _IfExp(self, node: ast.IfExp) -> Expr:
+        test = self._boolean(node.test, "if")
+        body, orelse = self.check(node.body), self.check(node.orelse)
+        kind = common_type(body.type, orelse.type)
+        if kind is None:
+            raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}': both branches must have "
+                            f"one type, not {body.type} and {orelse.type}")
+        nullable = test.nullable or body.nullable or orelse.nullable
+        return IfElse(kind, nullable, self.at(node), self.segment(node), test=test, body=body,
+                      orelse=orelse)
+
+
+def referenced_paths(expr: Expr) -> list[str]:
+    """The value paths an expression reads (for dependency order and traces)."""
+    found: dict[str, None] = {}
+
+    def walk(node):
+        if isinstance(node, Ref):
+            found.setdefault(node.path, None)
+        for child in _children(node):
+            walk(child)
+
+    walk(expr)
+    return list(found)
+
+
+def _children(node: Expr) -> list[Expr]:
+    if isinstance(node, Unary) or isinstance(node, Not):
+        return [node.operand]
+    if isinstance(node, (Arith, Cmp)):
+        return [node.left, node.right]
+    if isinstance(node, Logic):
+        return list(node.items)
+    if isinstance(node, Member):
+        return [node.item, node.container]
+    if isinstance(node, Call):
+        return list(node.args)
+    if isinstance(node, IfElse):
+        return [node.test, node.body, node.orelse]
+    if isinstance(node, ListLit):
+        return list(node.items)
+    return []
+
+

@@ -1,0 +1,221 @@
+"""The functions a rule author may call. Each has a type rule (checked at load time) and an
+implementation that follows the missing-data rule: a missing argument gives a missing result,
+except for exists, missing, coalesce, min and max, which exist to handle missing data."""
+from __future__ import annotations
+
+import calendar
+import datetime
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Callable
+
+from ..types import (BOOLEAN, DATE, ENUM, LIST, STRING, T_BOOLEAN, T_DATE, T_DECIMAL, T_INTEGER,
+                     T_STRING, Type, common_type)
+from . import resident_id
+
+T_GENDER = Type(ENUM, values=("MALE", "FEMALE"))
+
+
+@dataclass(frozen=True)
+class Function:
+    """A callable of the language: `check(arg_types) -> result type or an error message`."""
+
+    name: str
+    signature: str
+    check: Callable[[list[Type]], "Type | str"]
+    implementation: Callable
+    # True when the result may be missing although every argument is present (e.g. parsing an ID)
+    may_be_missing: bool = False
+    handles_missing: bool = False  # exists, missing, coalesce, min, max
+
+
+def _arity(types: list[Type], count: int, signature: str) -> str | None:
+    if len(types) != count:
+        return f"takes {count} argument{'s' if count != 1 else ''}: {signature}"
+    return None
+
+
+def _expect(kinds_per_arg, signature, result):
+    def check(arg_types: list[Type]):
+        error = _arity(arg_types, len(kinds_per_arg), signature)
+        if error:
+            return error
+        for position, (actual, kinds) in enumerate(zip(arg_types, kinds_per_arg), start=1):
+            if actual.name not in kinds:
+                return (f"argument {position} must be {' or '.join(kinds)}, not {actual}: "
+                        f"{signature}")
+        return result(arg_types) if callable(result) else result
+    return check
+
+
+# --- implementations ----------------------------------------------------------------------------
+def _exists(x):
+    return x is not None
+
+
+def _missing(x):
+    return x is None
+
+
+def _coalesce(*args):
+    for value in args:
+        if value is not None:
+            return value
+    return None
+
+
+def _min(*args):
+    present = [a for a in args if a is not None]
+    return min(present) if present else None
+
+
+def _max(*args):
+    present = [a for a in args if a is not None]
+    return max(present) if present else None
+
+
+def _abs(x):
+    return None if x is None else abs(x)
+
+
+def _round(x, digits=0):
+    if x is None or digits is None:
+        return None
+    if isinstance(x, int) and digits >= 0:
+        return x
+    exponent = Decimal(1).scaleb(-digits)
+    rounded = Decimal(x).quantize(exponent, rounding=ROUND_HALF_UP)
+    return int(rounded) if digits <= 0 else rounded
+
+
+def _floor(x):
+    if x is None:
+        return None
+    return x if isinstance(x, int) else int(x.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _ceil(x):
+    if x is None:
+        return None
+    return x if isinstance(x, int) else int(x.to_integral_value(rounding=ROUND_CEILING))
+
+
+def _len(x):
+    return None if x is None else len(x)
+
+
+def _days_between(start, end):
+    if start is None or end is None:
+        return None
+    return (end - start).days
+
+
+def _months_between(start, end):
+    """Whole months from start to end (negative when end is earlier)."""
+    if start is None or end is None:
+        return None
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if months > 0 and end.day < start.day:
+        months -= 1
+    elif months < 0 and end.day > start.day:
+        months += 1
+    return months
+
+
+def _date_add_months(day, months):
+    if day is None or months is None:
+        return None
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        return None
+    month += 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _age_at(born_or_id, on):
+    if born_or_id is None or on is None:
+        return None
+    born = resident_id.birth_date(born_or_id) if isinstance(born_or_id, str) else born_or_id
+    return None if born is None else resident_id.full_years(born, on)
+
+
+# --- type rules ---------------------------------------------------------------------------------
+def _same_as_first(types):
+    return types[0]
+
+
+def _combined(signature):
+    def check(types):
+        if not types:
+            return f"needs at least one argument: {signature}"
+        result = types[0]
+        for other in types[1:]:
+            result = common_type(result, other)
+            if result is None:
+                return f"arguments must all be numbers, or all dates, or all text: {signature}"
+        if result.name not in ("integer", "decimal", DATE) and signature.startswith(("min", "max")):
+            return f"arguments must be numbers or dates: {signature}"
+        return result
+    return check
+
+
+def _coalesce_check(types):
+    if len(types) < 2:
+        return "needs at least two arguments: coalesce(value, default)"
+    return _combined("coalesce(value, default, ...)")(types)
+
+
+def _round_check(types):
+    if len(types) not in (1, 2):
+        return "takes 1 or 2 arguments: round(number, digits)"
+    if not types[0].numeric or (len(types) == 2 and types[1].name != "integer"):
+        return "round(number, digits) needs a number and a whole number of digits"
+    return T_DECIMAL if len(types) == 2 else T_INTEGER
+
+
+NUM = ("integer", "decimal")
+FUNCTIONS: dict[str, Function] = {f.name: f for f in [
+    Function("exists", "exists(value)", lambda t: _arity(t, 1, "exists(value)") or T_BOOLEAN,
+             _exists, handles_missing=True),
+    Function("missing", "missing(value)", lambda t: _arity(t, 1, "missing(value)") or T_BOOLEAN,
+             _missing, handles_missing=True),
+    Function("coalesce", "coalesce(value, default)", _coalesce_check, _coalesce,
+             handles_missing=True),
+    Function("min", "min(a, b, ...)", _combined("min(a, b, ...)"), _min, handles_missing=True),
+    Function("max", "max(a, b, ...)", _combined("max(a, b, ...)"), _max, handles_missing=True),
+    Function("abs", "abs(number)", _expect([NUM], "abs(number)", _same_as_first), _abs),
+    Function("round", "round(number, digits)", _round_check, _round),
+    Function("floor", "floor(number)", _expect([NUM], "floor(number)", T_INTEGER), _floor),
+    Function("ceil", "ceil(number)", _expect([NUM], "ceil(number)", T_INTEGER), _ceil),
+    Function("len", "len(text or list)", _expect([(STRING, ENUM, LIST)], "len(text or list)",
+                                                 T_INTEGER), _len),
+    Function("days_between", "days_between(start_date, end_date)",
+             _expect([(DATE,), (DATE,)], "days_between(start_date, end_date)", T_INTEGER),
+             _days_between),
+    Function("months_between", "months_between(start_date, end_date)",
+             _expect([(DATE,), (DATE,)], "months_between(start_date, end_date)", T_INTEGER),
+             _months_between),
+    Function("date_add_months", "date_add_months(date, months)",
+             _expect([(DATE,), ("integer",)], "date_add_months(date, months)", T_DATE),
+             _date_add_months, may_be_missing=True),
+    Function("resident_id_valid", "resident_id_valid(id_number)",
+             _expect([(STRING,)], "resident_id_valid(id_number)", T_BOOLEAN),
+             resident_id.is_valid),
+    Function("resident_id_birth_date", "resident_id_birth_date(id_number)",
+             _expect([(STRING,)], "resident_id_birth_date(id_number)", T_DATE),
+             resident_id.birth_date, may_be_missing=True),
+    Function("resident_id_gender", "resident_id_gender(id_number)",
+             _expect([(STRING,)], "resident_id_gender(id_number)", T_GENDER),
+             resident_id.gender, may_be_missing=True),
+    Function("resident_id_region", "resident_id_region(id_number)",
+             _expect([(STRING,)], "resident_id_region(id_number)", T_STRING),
+             resident_id.region, may_be_missing=True),
+    Function("age_at", "age_at(id_number or birth_date, on_date)",
+             _expect([(STRING, DATE), (DATE,)], "age_at(id_number or birth_date, on_date)",
+                     T_INTEGER), _age_at, may_be_missing=True),
+]}
+
+# Reserved so that a rule author who writes them gets a clear message rather than "unknown".
+UNSUPPORTED_BUILTINS = {"eval", "exec", "open", "getattr", "setattr", "__import__", "compile",
+                        "globals", "locals", "vars", "input", "print", "type", "sum", "sorted"}

@@ -1,0 +1,204 @@
+"""The intermediate form of a policy: validated, typed, compiled, ready to evaluate.
+
+The loader (loader.py) builds these from the YAML documents; the evaluator (evaluate.py) runs them.
+Every rule, table row, scorecard bin and limit cap keeps its stable id and its location, so a trace
+or a diagnostic can name exactly what it is about.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import Location
+from .language.conditions import Condition
+from .types import Type
+
+DECLINE = "DECLINE"
+REFER = "REFER"
+APPROVE = "APPROVE"
+ACTIONS = (DECLINE, REFER)
+# Lower ranks are more severe: they decide the outcome and come first in the reasons.
+SEVERITY = {DECLINE: 0, REFER: 1}
+
+HIT_POLICIES = ("first", "unique", "priority", "collect", "any")
+TABLE_HIT_POLICIES = ("first", "unique", "any")
+
+# Reason codes the engine itself may give; a catalogue may override their text.
+ENGINE_REASONS = {
+    "RULESET_CONFLICT": {"zh": "规则冲突，需人工审核",
+                         "en": "Conflicting rules matched; manual review required"},
+}
+
+
+@dataclass(frozen=True)
+class Text:
+    """A bilingual name."""
+
+    zh: str = ""
+    en: str = ""
+
+    def to_dict(self) -> dict:
+        return {"zh": self.zh, "en": self.en}
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What a match contributes to the outcome: an action and its reason codes."""
+
+    action: str
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class Rule:
+    id: str
+    name: Text
+    condition: Condition
+    effect: Effect | None
+    outputs: dict[str, Any]
+    priority: int
+    location: Location
+    reads: tuple[str, ...]
+
+
+@dataclass
+class RuleSet:
+    name: str
+    title: Text
+    hit_policy: str
+    rules: list[Rule]
+    outputs: dict[str, Type]
+    when_none: Effect | None
+    file: str
+
+
+@dataclass
+class TableRow:
+    id: str
+    condition: Condition
+    outputs: dict[str, Any]
+    location: Location
+
+
+@dataclass
+class Table:
+    name: str
+    title: Text
+    hit_policy: str
+    inputs: list[str]
+    outputs: dict[str, Type]
+    rows: list[TableRow]
+    when_none: Effect | None
+    file: str
+
+
+@dataclass
+class Bin:
+    id: str
+    condition: Condition
+    points: int
+    reason: str | None
+    location: Location
+
+
+@dataclass
+class Characteristic:
+    id: str
+    name: Text
+    input: str
+    bins: list[Bin]
+
+    @property
+    def best_points(self) -> int:
+        return max(b.points for b in self.bins)
+
+
+@dataclass
+class Band:
+    band: str
+    minimum: int | None
+    effect: Effect | None
+
+
+@dataclass
+class Scorecard:
+    name: str
+    title: Text
+    base_points: int
+    characteristics: list[Characteristic]
+    bands: list[Band]
+    max_reasons: int
+    file: str
+
+
+@dataclass
+class Stage:
+    """One step of a policy's flow. `run` data is filled by the loader: `kind` is ruleset, table or
+    scorecard; `outputs` maps the value names the stage writes to their types."""
+
+    id: str
+    kind: str
+    target: RuleSet | Table | Scorecard
+    outputs: dict[str, Type]
+    location: Location
+    # compiled matchers (set by the loader)
+    match: Callable[[dict], tuple] | None = None        # ruleset: one bool per rule
+    pick_rows: Callable[[dict], Any] | None = None      # table: row index, or tuple of bools
+    pick_bins: Callable[[dict], tuple] | None = None    # scorecard: bin index per characteristic
+    score_name: str = "score"
+    band_name: str = "score_band"
+
+
+@dataclass
+class Cap:
+    id: str
+    name: Text
+    value: Callable[[dict], Any]
+    source: str
+
+
+@dataclass
+class LimitSpec:
+    base: Callable[[dict], Any]
+    base_source: str
+    caps: list[Cap]
+    round_down_to: int
+    minimum: Callable[[dict], Any]
+    below_minimum: Effect
+    when_missing: Effect
+
+
+@dataclass
+class Feature:
+    name: str
+    source: str
+    type: Type
+    location: Location
+
+
+@dataclass
+class ReasonText:
+    code: str
+    zh: str
+    en: str
+
+
+@dataclass
+class PolicyParts:
+    """Everything the loader validated for one policy (the Policy object wraps it)."""
+
+    name: str
+    version: str
+    title: Text
+    engine: str
+    file: str
+    input_schema: Any
+    parameters: dict[str, Any]
+    features: list[Feature]
+    compute_features: Callable[[dict], None]
+    stages: list[Stage]
+    limit: LimitSpec | None
+    outputs: list[str]
+    reasons: dict[str, ReasonText]
+    files: dict[str, str]
+    generated_source: list[str] = field(default_factory=list)
