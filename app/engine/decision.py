@@ -104,9 +104,9 @@ class Trace:
     def _shown(self, path: str) -> Any:
         """A value as the trace shows it: personal data masked."""
         value = self.values.get(path)
-        spec = self.policy.input_schema.fields.get(path)
-        if spec is not None and spec.pii and value is not None:
-            return mask_value(spec.pii, str(value))
+        if value.__class__ in _PLAIN:
+            kind = self.policy.pii_kinds.get(path) if value.__class__ is str else None
+            return mask_value(kind, value) if kind else value
         return _jsonable(value)
 
     def to_dict(self) -> dict:
@@ -188,8 +188,13 @@ class Trace:
         }
 
 
+_PLAIN = frozenset({int, str, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
     """Typed values as JSON: decimals as exact strings, dates as ISO, tuples as lists."""
+    if value.__class__ in _PLAIN:
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime.date):
@@ -201,6 +206,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def canonical_json(obj: Any) -> str:
-    """Deterministic JSON: sorted keys, no insignificant spaces, UTF-8 text kept as is."""
-    return json.dumps(_jsonable(obj), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """Deterministic JSON: sorted keys, no insignificant spaces, UTF-8 text kept as is;
+    decimals as exact strings, dates as ISO strings."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=_json_default)

@@ -30,6 +30,7 @@ class Policy:
         self.files = parts.files
         self.hash = policy_hash(parts.files, parts.version)
         self.input_schema = parts.input_schema
+        self.pii_kinds = parts.input_schema.pii_fields()
         self._request_schema = None
         self._durable: dict[str, Any] | None = None
 

@@ -1,0 +1,134 @@
+"""Benchmark: the engine on the reference policy against a hand-written Python twin of it.
+
+    python bench/engine.py [--n 10000] [--seed 7] [--rounds 5] [--json]
+
+Both sides take the same typed input (parsed once, outside the timing) and must give the same
+decision (outcome, limit, group, score, band, ordered reasons) on the whole sample before anything
+is timed. Each round times every applicant once on every side, interleaved applicant by applicant
+so that both see the same machine state; the figure per side is the median over all timings.
+
+Columns: `engine` is Policy.decide with tracing on (the trace records the matched flags, chosen
+rows and bins and the values dict); `engine+json` also renders decision and trace to canonical
+JSON, which the service does for every stored decision; `hand` is bench/hand.py.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+import applicants  # noqa: E402
+import hand  # noqa: E402
+
+from app.engine import canonical_json, load_policy_root  # noqa: E402
+
+POLICY = "zhishandai.application"
+
+
+def engine_view(decision) -> dict:
+    return {"outcome": decision.outcome, "limit": decision.limit,
+            "customer_group": decision.customer_group, "score": decision.score,
+            "score_band": decision.score_band, "reasons": decision.reason_codes}
+
+
+def check_agreement(policy, typed_inputs, backends) -> None:
+    """Every backend and the hand-written function give the same decision on every input."""
+    for index, typed in enumerate(typed_inputs):
+        expected = hand.decide(typed)
+        for backend in backends:
+            got = engine_view(policy.decide(typed, backend=backend))
+            if got != expected:
+                sys.exit(f"disagreement on applicant {index} ({backend}):\n  engine {got}\n"
+                         f"  hand   {expected}")
+
+
+def measure(sides: dict, typed_inputs: list, rounds: int) -> dict[str, list[float]]:
+    """Microseconds per call for each side, every input every round, interleaved."""
+    timings: dict[str, list[float]] = {name: [] for name in sides}
+    clock = time.perf_counter_ns
+    gc.collect()
+    gc.disable()  # collections land on whichever side happens to allocate then
+    try:
+        for _ in range(rounds):
+            for typed in typed_inputs:
+                for name, call in sides.items():
+                    start = clock()
+                    call(typed)
+                    timings[name].append((clock() - start) / 1000)
+    finally:
+        gc.enable()
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10000, help="applicants (default 10000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5, help="timed passes over the sample")
+    parser.add_argument("--durable", action="store_true",
+                        help="also time the durable_rules backend")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+
+    loaded = load_policy_root(ROOT)
+    if not loaded.ok:
+        sys.exit("\n".join(str(d) for d in loaded.errors))
+    policy = loaded.policies[POLICY]
+    typed_inputs = [policy.parse_input(raw) for raw in applicants.generate(args.n, args.seed)]
+    backends = ["compiled"] + (["durable"] if args.durable else [])
+    check_agreement(policy, typed_inputs, backends)
+
+    sides = {
+        "hand": hand.decide,
+        "engine": lambda t: policy.decide(t, backend="compiled"),
+        "engine+json": lambda t: _with_json(policy.decide(t, backend="compiled")),
+    }
+    if args.durable:
+        sides["durable"] = lambda t: policy.decide(t, backend="durable")
+    timings = measure(sides, typed_inputs, args.rounds)
+    medians = {name: statistics.median(values) for name, values in timings.items()}
+    p99 = {name: statistics.quantiles(values, n=100)[98] for name, values in timings.items()}
+    hand_us = medians["hand"]
+    outcomes = {}
+    for typed in typed_inputs:
+        outcome = hand.decide(typed)["outcome"]
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    result = {
+        "applicants": len(typed_inputs), "rounds": args.rounds, "seed": args.seed,
+        "agreement": "all decisions identical",
+        "outcomes": outcomes,
+        "hand_us": round(hand_us, 2),
+        "engine_us": round(medians["engine"], 2),
+        "engine_json_us": round(medians["engine+json"], 2),
+        "ratio": round(medians["engine"] / hand_us, 3),
+        "ratio_json": round(medians["engine+json"] / hand_us, 3),
+        "python": sys.version.split()[0],
+    }
+    if args.durable:
+        result["durable_us"] = round(medians["durable"], 2)
+        result["durable_ratio_to_compiled"] = round(medians["durable"] / medians["engine"], 3)
+        result["durable_ratio_to_hand"] = round(medians["durable"] / hand_us, 3)
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"{len(typed_inputs)} applicants x {args.rounds} rounds, seed {args.seed}; "
+          f"outcomes {outcomes}; all decisions identical to the hand-written function")
+    print(f"{'side':<14}{'median us':>12}{'p99 us':>10}{'x hand':>9}")
+    for name in sides:
+        print(f"{name:<14}{medians[name]:>12.2f}{p99[name]:>10.2f}{medians[name] / hand_us:>9.2f}")
+
+
+def _with_json(decision) -> None:
+    canonical_json(decision.to_dict())
+    canonical_json(decision.trace.to_dict())
+
+
+if __name__ == "__main__":
+    main()
