@@ -25,8 +25,12 @@ def create_app(config=None):
     metrics.init_app(app)
     policies.init_app(app)
 
+    from app.api.decisions import bp as decisions_bp
+    from app.api.docs import bp as docs_bp
     from app.api.health import bp as health_bp
-    app.register_blueprint(health_bp)
+    from app.api.policies import bp as policies_bp
+    for blueprint in (health_bp, decisions_bp, policies_bp, docs_bp):
+        app.register_blueprint(blueprint)
 
     from app.cli import policy_cli
     app.cli.add_command(policy_cli)

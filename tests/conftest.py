@@ -56,7 +56,7 @@ def clean_redis(url):
 
 def make_config(database_url, redis_url, **overrides):
     config = {"TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-              "FIREFLY_API_KEYS": TEST_API_KEYS, "FIREFLY_POLICY_ROOT": str(REPO),
+              "FIREFLY_API_KEYS": TEST_API_KEYS, "FIREFLY_POLICY_ROOT": os.environ.get("FIREFLY_POLICY_ROOT") or str(REPO),
               "FIREFLY_RUN_POLICY_TESTS": False, "FIREFLY_ENV": "testing"}
     config.update(overrides)
     return config

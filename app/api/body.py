@@ -1,0 +1,29 @@
+"""Reading a JSON request body strictly: 415 for another content type, 413 when too large, 400 when
+it is not a JSON object."""
+import json
+
+from flask import request
+
+from app.errors import ApiError
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def json_object(required=True):
+    """The request body as a dict, or {} when optional and empty."""
+    if not request.content_length and not request.data and not required:
+        return {}
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    data = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    if not data and not required:
+        return {}
+    try:
+        body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ApiError(400, "malformed_json", f"the body is not valid UTF-8 JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    return body

@@ -1,0 +1,109 @@
+"""The OpenAPI 3 document, generated with apispec from the marshmallow schemas: the API's own and
+each served policy's input schema (the same object that validates the requests)."""
+from decimal import Decimal
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from app.api import schemas
+
+ERRORS = {
+    400: "malformed JSON or invalid parameters", 401: "missing or unknown API key",
+    403: "the key's role may not do this", 404: "not found", 409: "conflict",
+    413: "body too large", 415: "body is not application/json", 422: "the input does not fit the schema",
+    503: "database unavailable: nothing was stored",
+}
+
+
+def _resolver(schema):
+    """Name the API's schemas; inline the nested parts of policy input schemas."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    return cls.__name__ if cls.__module__ == schemas.__name__ else None
+
+
+def _responses(ok_status, ok_schema, ok_text, *errors):
+    responses = {str(ok_status): {"description": ok_text,
+                                  "content": {"application/json": {"schema": ok_schema}}}}
+    for status in errors:
+        responses[str(status)] = {"description": ERRORS[status],
+                                  "content": {"application/json": {"schema": "Error"}}}
+    return responses
+
+
+def _op(summary, roles, responses, **extra):
+    op = {"summary": summary, "description": f"Roles: {', '.join(roles)}." if roles else "No key needed.",
+          "responses": responses}
+    if roles:
+        op["security"] = [{"ApiKey": []}]
+        op["x-roles"] = list(roles)
+    op.update(extra)
+    return op
+
+
+def _path_param(name, description):
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
+
+
+def build_spec(policy_set):
+    spec = APISpec(title="Firefly credit decisions", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin(schema_name_resolver=_resolver)],
+                   info={"description": "Explainable credit decisions. Send the API key in X-API-Key."})
+    spec.components.security_scheme("ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
+    for name in ("Error", "DecisionOut", "DecisionPage", "ReplayOut", "PolicyList", "Health"):
+        spec.components.schema(name, schema=getattr(schemas, name))
+    trace_param = {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"},
+                   "description": "include the full trace"}
+    idem_param = {"name": "Idempotency-Key", "in": "header", "required": False,
+                  "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                  "description": "same key and body: the stored decision; another body: 409"}
+    for policy_name, policy in sorted(policy_set.policies.items()):
+        component = f"{policy_name}.input"
+        spec.components.schema(component, schema=policy.request_schema())
+        spec.path(path=f"/v1/decisions/{policy_name}", operations={"post": _op(
+            f"Decide with {policy_name} {policy.version}", ["channel"],
+            _responses(201, "DecisionOut", "the stored decision", 400, 401, 403, 404, 409, 413, 415, 422, 503),
+            parameters=[trace_param, idem_param],
+            requestBody={"required": True, "content": {"application/json": {"schema": component}}})})
+    spec.path(path="/v1/decisions", operations={"get": _op(
+        "Search stored decisions (newest first, paginated by cursor)", ["compliance"],
+        _responses(200, "DecisionPage", "a page of decisions", 400, 401, 403),
+        parameters=[{"in": "query", "schema": schemas.SearchQuery}])})
+    spec.path(path="/v1/decisions/{decision_id}", operations={"get": _op(
+        "One stored decision with its trace", ["compliance"],
+        _responses(200, "DecisionOut", "the decision", 401, 403, 404),
+        parameters=[_path_param("decision_id", "the decision id")])})
+    spec.path(path="/v1/decisions/{decision_id}/replay", operations={"post": _op(
+        "Replay a decision on its stored policy version, or on another version", ["compliance"],
+        _responses(200, "ReplayOut", "the replay and its differences", 400, 401, 403, 404, 409, 413, 415),
+        parameters=[_path_param("decision_id", "the decision id")],
+        requestBody={"required": False, "content": {"application/json": {"schema": schemas.ReplayRequest}}})})
+    spec.path(path="/v1/policies", operations={"get": _op(
+        "Policies served, with versions and hashes", ["channel", "compliance", "admin"],
+        _responses(200, "PolicyList", "the served policies", 401, 403))})
+    spec.path(path="/v1/policies/reload", operations={"post": _op(
+        "Reload the policy folder: validated and tested before it replaces the served set", ["admin"],
+        _responses(200, "PolicyList", "the new set", 401, 403, 422))})
+    health = {"description": "status", "content": {"application/json": {"schema": "Health"}}}
+    spec.path(path="/healthz", operations={"get": _op("The process is up", [], {"200": health})})
+    spec.path(path="/readyz", operations={"get": _op(
+        "Database, Redis (if configured) and policies ready", [], {"200": health, "503": health})})
+    text = {"description": "text", "content": {"text/plain": {"schema": {"type": "string"}}}}
+    spec.path(path="/metrics", operations={"get": _op("Prometheus metrics", [], {"200": text})})
+    spec.path(path="/openapi.json", operations={"get": _op(
+        "This document", [], {"200": {"description": "OpenAPI 3",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}}})})
+    html = {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}
+    spec.path(path="/docs", operations={"get": _op("This API, readable", [], {"200": html})})
+    return _numbers(spec.to_dict())
+
+
+def _numbers(value):
+    """Decimal bounds from the input schemas as JSON numbers."""
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

@@ -1,0 +1,130 @@
+"""marshmallow schemas of the API's queries and answers (the OpenAPI document is generated from these
+and from each policy's own input schema)."""
+from marshmallow import Schema, fields, validate, validates_schema, ValidationError, RAISE
+
+OUTCOMES = ("APPROVE", "DECLINE", "REFER")
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    details = fields.Raw()
+    request_id = fields.String()
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class PolicyRef(Schema):
+    name = fields.String(required=True)
+    version = fields.String(required=True)
+    hash = fields.String(required=True)
+    engine = fields.String(required=True)
+
+
+class Reason(Schema):
+    code = fields.String(required=True)
+    zh = fields.String()
+    en = fields.String()
+    action = fields.String(allow_none=True)
+    stage = fields.String(allow_none=True)
+    rule = fields.String(allow_none=True)
+
+
+class DecisionOut(Schema):
+    decision_id = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    decision_date = fields.Date(required=True)
+    policy = fields.Nested(PolicyRef, required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    limit = fields.Integer(allow_none=True)
+    customer_group = fields.String(allow_none=True)
+    score = fields.Raw(allow_none=True)
+    score_band = fields.String(allow_none=True)
+    reasons = fields.List(fields.Nested(Reason), required=True)
+    hits = fields.List(fields.String())
+    trace = fields.Dict(metadata={"description": "present with ?trace=true and for the compliance role"})
+
+
+class DecisionPage(Schema):
+    items = fields.List(fields.Nested(DecisionOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class SearchQuery(Schema):
+    """Filters of GET /v1/decisions; results are newest first, pages continue with `cursor`."""
+
+    class Meta:
+        unknown = RAISE
+
+    created_from = fields.DateTime(metadata={"description": "created at or after (ISO 8601)"})
+    created_to = fields.DateTime(metadata={"description": "created before (ISO 8601)"})
+    policy = fields.String(validate=validate.Length(max=200))
+    version = fields.String(validate=validate.Length(max=100))
+    hash = fields.String(validate=validate.Length(max=64))
+    outcome = fields.String(validate=validate.OneOf(OUTCOMES))
+    group = fields.String(validate=validate.Length(max=50))
+    reason = fields.String(validate=validate.Length(max=100), metadata={"description": "a reason code"})
+    rule = fields.String(validate=validate.Length(max=100), metadata={"description": "a rule id that hit"})
+    id_number = fields.String(validate=validate.Length(min=1, max=40),
+                              metadata={"description": "applicant's resident ID (hashed on the way in)"})
+    phone = fields.String(validate=validate.Length(min=1, max=40),
+                          metadata={"description": "applicant's phone (hashed on the way in)"})
+    channel = fields.String(validate=validate.Length(max=100))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"))
+    trace = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _range(self, data, **_kwargs):
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and _aware(start) > _aware(end):
+            raise ValidationError("created_from must not be after created_to", "created_from")
+
+
+def _aware(moment):
+    from datetime import timezone
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class ReplayRequest(Schema):
+    """Replay on the stored version (empty body), or on another version named by hash or version."""
+
+    class Meta:
+        unknown = RAISE
+
+    hash = fields.String(validate=validate.Length(min=1, max=64))
+    version = fields.String(validate=validate.Length(min=1, max=100))
+
+    @validates_schema
+    def _one(self, data, **_kwargs):
+        if "hash" in data and "version" in data:
+            raise ValidationError("give hash or version, not both", "_schema")
+
+
+class Difference(Schema):
+    path = fields.String(required=True)
+    stored = fields.Raw(allow_none=True)
+    replayed = fields.Raw(allow_none=True)
+
+
+class ReplayOut(Schema):
+    decision_id = fields.String(required=True)
+    stored_policy = fields.Nested(PolicyRef, required=True)
+    replayed_policy = fields.Nested(PolicyRef, required=True)
+    identical = fields.Boolean(required=True)
+    trace_identical = fields.Boolean(required=True)
+    differences = fields.List(fields.Nested(Difference), required=True)
+    replayed = fields.Dict(required=True)
+
+
+class PolicyList(Schema):
+    loaded_at = fields.DateTime(required=True)
+    policies = fields.List(fields.Nested(PolicyRef), required=True)
+    diagnostics = fields.List(fields.Dict())
+
+
+class Health(Schema):
+    status = fields.String(required=True)
+    checks = fields.Dict(keys=fields.String(), values=fields.String())

@@ -1,0 +1,74 @@
+"""Keys and roles: 401 without a valid key and 403 for the wrong role, on every route."""
+import pytest
+from sqlalchemy import select
+
+from app.storage.models import ApiKey
+from service.conftest import URL
+
+DECISION = "0" * 32
+ROUTES = [  # method, path, roles allowed
+    ("POST", URL, {"channel"}),
+    ("GET", "/v1/decisions", {"compliance"}),
+    ("GET", f"/v1/decisions/{DECISION}", {"compliance"}),
+    ("POST", f"/v1/decisions/{DECISION}/replay", {"compliance"}),
+    ("GET", "/v1/policies", {"channel", "compliance", "admin"}),
+    ("POST", "/v1/policies/reload", {"admin"}),
+]
+OPEN = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/static/<path:filename>"}
+RULES = {"/v1/decisions/<policy_name>": URL, "/v1/decisions/<decision_id>": f"/v1/decisions/{DECISION}",
+         "/v1/decisions/<decision_id>/replay": f"/v1/decisions/{DECISION}/replay"}
+
+
+def call(client, method, path, headers):
+    return client.open(path, method=method, json={} if method == "POST" else None, headers=headers)
+
+
+@pytest.mark.parametrize("method, path, allowed", ROUTES)
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "not-a-key"}, {"X-API-Key": ""},
+                                     {"Authorization": "Bearer test-channel-key"}])
+def test_no_valid_key_is_401(client, method, path, allowed, headers):
+    response = call(client, method, path, headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("method, path, allowed", ROUTES)
+@pytest.mark.parametrize("role", ["channel", "compliance", "admin"])
+def test_role_matrix(client, auth, method, path, allowed, role):
+    response = call(client, method, path, auth(role))
+    if role in allowed:
+        assert response.status_code not in (401, 403), response.get_json()
+    else:
+        assert response.status_code == 403
+        assert response.get_json()["error"]["code"] == "forbidden"
+
+
+def test_every_route_is_in_the_matrix(app):
+    covered = {(method, path) for method, path, _ in ROUTES}
+    for rule in app.url_map.iter_rules():
+        if rule.rule in OPEN:
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (method, RULES.get(rule.rule, rule.rule)) in covered, rule.rule
+
+
+@pytest.mark.parametrize("path", sorted(OPEN - {"/static/<path:filename>"}))
+def test_open_routes_need_no_key(client, path):
+    assert client.get(path).status_code in (200, 503)
+
+
+def test_created_key_is_stored_hashed_and_works(runner, client, app):
+    result = runner.invoke(args=["keys", "create", "audit-desk", "compliance"])
+    assert result.exit_code == 0, result.output
+    key = result.output.strip()
+    with app.extensions["firefly_db"].sessions() as session:
+        stored = session.scalars(select(ApiKey)).one()
+    assert (stored.name, stored.role) == ("audit-desk", "compliance")
+    assert key not in stored.key_hash and len(stored.key_hash) == 64
+    assert client.get("/v1/decisions", headers={"X-API-Key": key}).status_code == 200
+    assert client.post(URL, json={}, headers={"X-API-Key": key}).status_code == 403
+
+
+def test_dev_info_says_where_keys_come_from(runner):
+    result = runner.invoke(args=["keys", "dev-info"])
+    assert result.exit_code == 0 and "FIREFLY_API_KEYS" in result.output

@@ -1,0 +1,128 @@
+"""POST /v1/decisions/<policy>: 201 with the stored decision, and every way a client can get it wrong."""
+import json
+
+import pytest
+
+from service.conftest import URL
+
+
+def test_decision_is_stored_and_returned(decide, bodies, count_rows, policy):
+    response = decide(bodies[0])
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["outcome"] in ("APPROVE", "DECLINE", "REFER")
+    assert body["policy"] == {"name": policy.name, "version": str(policy.version), "hash": policy.hash,
+                              "engine": policy.engine}
+    assert len(body["decision_id"]) == 32 and response.headers["Location"].endswith(body["decision_id"])
+    for reason in body["reasons"]:
+        assert reason["zh"] and reason["en"] and reason["code"]
+    assert "trace" not in body
+    assert count_rows() == 1
+
+
+def test_every_generated_applicant_gets_a_decision(decide, bodies, count_rows):
+    outcomes = set()
+    for body in bodies:
+        response = decide(body)
+        assert response.status_code == 201, response.get_json()
+        answer = response.get_json()
+        outcomes.add(answer["outcome"])
+        if answer["outcome"] != "APPROVE":
+            assert answer["reasons"], answer
+        if answer["outcome"] == "APPROVE":
+            assert answer["limit"] and answer["limit"] % 1000 == 0
+    assert count_rows() == len(bodies)
+
+
+def test_trace_on_request(decide, bodies):
+    body = decide(bodies[1], query="?trace=true").get_json()
+    trace = body["trace"]
+    assert trace["policy"]["hash"] == body["policy"]["hash"]
+    assert trace["stages"] and trace["features"]
+
+
+def test_decision_date_is_the_service_date(decide, bodies):
+    sent = dict(bodies[2], decision_date="1999-01-01")
+    body = decide(sent, query="?trace=true").get_json()
+    assert body["decision_date"] != "1999-01-01"
+    assert body["trace"]["input"]["decision_date"] == body["decision_date"]
+
+
+def test_unknown_policy_is_404(client, auth, bodies):
+    response = client.post("/v1/decisions/nope.application", json=bodies[0], headers=auth("channel"))
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "unknown_policy"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_wrong_content_type_is_415(client, auth, bodies, content_type, count_rows):
+    headers = auth("channel")
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = client.post(URL, data=json.dumps(bodies[0]), headers=headers)
+    assert response.status_code == 415
+    assert response.get_json()["error"]["code"] == "unsupported_media_type"
+    assert count_rows() == 0
+
+
+def test_oversized_body_is_413(client, auth, app, count_rows):
+    size = app.config["MAX_CONTENT_LENGTH"] + 1
+    response = client.post(URL, data=b"{" + b" " * size + b"}", headers={**auth("channel"),
+                                                                         "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "payload_too_large"
+    assert count_rows() == 0
+
+
+@pytest.mark.parametrize("data", [b"{", b"[1, 2]", b"\"text\"", b"{\"a\": NaN}", b"\xff\xfe", b"",
+                                  b"[" * 5000 + b"]" * 5000])
+def test_malformed_json_is_400(client, auth, data, count_rows):
+    response = client.post(URL, data=data, headers={**auth("channel"), "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "malformed_json"
+    assert count_rows() == 0
+
+
+def test_every_field_error_is_reported_by_path(decide, bodies, count_rows):
+    body = json.loads(json.dumps(bodies[0]))
+    del body["applicant"]["id_number"]
+    body["residence"]["city_code"] = "abc"
+    body["requested_amount"] = "lots"
+    body["bureau"]["credit_card_utilisation"] = True
+    body["unexpected"] = 1
+    response = decide(body)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_input"
+    assert {"applicant.id_number", "residence.city_code", "requested_amount",
+            "bureau.credit_card_utilisation", "unexpected"} <= set(error["details"])
+    assert count_rows() == 0
+
+
+def test_error_answers_carry_the_request_id(decide):
+    response = decide({}, headers={"X-Request-Id": "req-42"})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["request_id"] == "req-42"
+
+
+@pytest.mark.parametrize("mutation", [
+    lambda b: b["applicant"].update(id_number=None),
+    lambda b: b.update(applicant=[]),
+    lambda b: b.update(requested_amount=10 ** 40),
+    lambda b: b.update(requested_amount=-1),
+    lambda b: b.update(requested_amount=1.5),
+    lambda b: b["residence"].update(city_code=330100),
+    lambda b: b["applicant"].update(id_number="3" * 500),
+    lambda b: b.update(applicant={"id_number": "x" * 18}),
+])
+def test_bad_values_are_422_never_500(decide, bodies, mutation):
+    body = json.loads(json.dumps(bodies[3]))
+    mutation(body)
+    response = decide(body)
+    assert response.status_code in (201, 422), response.get_json()
+
+
+def test_wrong_method_is_a_json_405(client, auth):
+    response = client.put(URL, json={}, headers=auth("channel"))
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
