@@ -93,12 +93,22 @@ class Trace:
         return found
 
     def matched(self) -> dict[str, bool]:
-        """Every rule id of every rule set with whether it matched."""
+        """Every rule id of every rule set with whether it matched, and every table row and
+        scorecard bin id with whether it was the one used."""
         flags = {}
         for record in self.records:
-            if record[0].kind == "ruleset":
-                for rule, hit in zip(record[0].target.rules, record[1]):
+            stage = record[0]
+            if stage.kind == "ruleset":
+                for rule, hit in zip(stage.target.rules, record[1]):
                     flags[rule.id] = bool(hit)
+            elif stage.kind == "table":
+                chosen = set(record[1])
+                for index, row in enumerate(stage.target.rows):
+                    flags[row.id] = index in chosen
+            else:
+                for characteristic, position in zip(stage.target.characteristics, record[1]):
+                    for index, bin_ in enumerate(characteristic.bins):
+                        flags[bin_.id] = index == position
         return flags
 
     def _shown(self, path: str) -> Any:

@@ -196,7 +196,7 @@ class PolicyBuilder:
         action_node, reason_node = node.get("action"), node.get("reason")
         action = action_node.value if action_node else None
         if action not in m.ACTIONS:
-            self.error("EFFECT_ACTION", f"{what}: action must be DECLINE or REFER"
+            self.error("EFFECT_ACTION", f"{what}: action '{action}' must be DECLINE or REFER"
                        f"{did_you_mean(str(action), m.ACTIONS)}",
                        (action_node or node).location)
             return None

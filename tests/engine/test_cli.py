@@ -1,0 +1,75 @@
+"""`flask policy check` and `flask policy test` on the reference policies and on broken copies."""
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def policy_copy(tmp_path):
+    for folder in ("policies", "rules"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+def test_check_reference_policies_prints_no_error(runner):
+    result = runner.invoke(args=["policy", "check", str(ROOT)])
+    assert result.exit_code == 0, result.output
+    assert " error " not in result.output
+    assert "ok zhishandai.application" in result.output
+
+
+def test_check_broken_copy_prints_every_error_with_its_location(runner, policy_copy):
+    eligibility = policy_copy / "rules" / "eligibility.yaml"
+    text = eligibility.read_text(encoding="utf-8")
+    # Three independent mistakes in one file, one in another: all four must be reported.
+    text = text.replace("bureau.overdue_months_24m", "bureau.overdue_month_24m", 1)
+    text = text.replace("action: DECLINE", "action: DECLIEN", 1)
+    eligibility.write_text(text + "\n  - id: EL-BROKEN\n    when: dti >\n"
+                           "    then: {action: REFER, reason: NO_SUCH_REASON}\n",
+                           encoding="utf-8")
+    scorecard = policy_copy / "rules" / "application_scorecard.yaml"
+    scorecard.write_text(scorecard.read_text(encoding="utf-8").replace(
+        "base_points:", "base_pionts:", 1), encoding="utf-8")
+
+    result = runner.invoke(args=["policy", "check", str(policy_copy)])
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if " error " in line]
+    for line in errors:
+        assert re.match(r"^\S+\.yaml:\d+:\d+: error [A-Z_]+ ", line), line
+    joined = "\n".join(errors)
+    assert "did you mean 'bureau.overdue_months_24m'" in joined
+    assert "DECLIEN" in joined
+    assert "EXPR_SYNTAX" in joined
+    assert "unknown key 'base_pionts'" in joined
+    assert len({line.split(":")[0] for line in errors}) >= 2
+
+
+def test_policy_test_runs_every_case_green(runner):
+    result = runner.invoke(args=["policy", "test", str(ROOT)])
+    assert result.exit_code == 0, result.output
+    assert "FAIL" not in result.output
+
+
+def test_policy_test_prints_a_failing_case_with_its_diff(runner, policy_copy):
+    tests = policy_copy / "policies" / "zhishandai" / "tests"
+    (tests / "zz_wrong.yaml").write_text(
+        "policy: zhishandai.application\n"
+        "cases:\n"
+        "  - id: T-WRONG\n"
+        "    name: deliberately wrong expectation\n"
+        "    profile: salaried\n"
+        "    expect: {outcome: DECLINE, reasons: [NOT_A_REASON]}\n", encoding="utf-8")
+    result = runner.invoke(args=["policy", "test", str(policy_copy)])
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "T-WRONG" in result.output
+    assert "outcome: expected DECLINE, got" in result.output
+    assert "reasons: expected [NOT_A_REASON], got" in result.output
