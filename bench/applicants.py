@@ -97,7 +97,10 @@ class _Maker:
             "bank": self.bank(group),
             "bureau": None,
             "device": self.device(city),
-            "checks": {"court_dishonest": self.chance(0.006)},
+            "checks": {"identity_verified": not self.chance(0.004),
+                       "mobile_real_name_match": not self.chance(0.03),
+                       "court_dishonest": self.chance(0.006),
+                       "court_enforcement_open": self.chance(0.01)},
             "scores": {"fraud_score": min(1000, int(r.expovariate(1 / 180))),
                        "credit_score": max(300, min(900, int(r.gauss(690, 70))))},
         }

@@ -213,6 +213,12 @@ def decide(typed: dict) -> dict:
         hit(0, 15, DECLINE, "FRAUD_SCORE_HIGH")
     if _cmp(fraud, ">=", 650) and _cmp(fraud, "<", 800):
         hit(0, 16, REFER, "FRAUD_SCORE_ELEVATED")
+    if _eq(chk.get("identity_verified"), False):
+        hit(0, 17, DECLINE, "IDENTITY_NOT_VERIFIED")
+    if _eq(chk.get("mobile_real_name_match"), False):
+        hit(0, 18, REFER, "MOBILE_NOT_OWN_NAME")
+    if _eq(chk.get("court_enforcement_open"), True):
+        hit(0, 19, REFER, "COURT_ENFORCEMENT_OPEN")
 
     # stage 1: residence status (unique)
     hukou, permit = res.get("hukou_city_code"), res.get("residence_permit")
