@@ -150,7 +150,8 @@ class _Maker:
             "has_record": True,
             "credit_history_months": r.randint(3, 240),
             "overdue_current": blemish and self.chance(0.15),
-            "overdue_current_amount": 0 if not blemish or self.chance(0.85) else r.randint(100, 20000),
+            "overdue_current_amount": (0 if not blemish or self.chance(0.85)
+                                       else r.randint(100, 20000)),
             "max_consecutive_overdue_24m": consecutive,
             "overdue_months_24m": consecutive + (r.randint(0, 5) if blemish else 0),
             "bad_debt": self.chance(0.006),
@@ -190,7 +191,8 @@ class _Maker:
                           "social_insurance_months": r.choice([0, 0, r.randint(1, 120)])}
             if self.chance(0.4):
                 employment["monthly_income"] = self.lognormal_int(15000, 0.6, 3000, 200000)
-            business = {"licence_age_months": r.choice([r.randint(1, 11)] + [r.randint(12, 240)] * 9),
+            licence_age = r.choice([r.randint(1, 11)] + [r.randint(12, 240)] * 9)
+            business = {"licence_age_months": licence_age,
                         "annual_turnover": self.lognormal_int(1800000, 0.9, 100000, 60000000,
                                                               step=1000),
                         "tax_rating": r.choices(["A", "B", "C", "D", "M"], [25, 35, 20, 4, 16])[0],
