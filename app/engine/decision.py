@@ -83,6 +83,7 @@ class Trace:
         self.values = values
         self.records = records
         self.limit_record = limit_record
+        self._shown_cache: dict[str, Any] = {}
 
     def hits(self) -> list[str]:
         found = []
@@ -112,12 +113,19 @@ class Trace:
         return flags
 
     def _shown(self, path: str) -> Any:
-        """A value as the trace shows it: personal data masked."""
+        """A value as the trace shows it: personal data masked. Cached per path, since many
+        rules read the same fields."""
+        cache = self._shown_cache
+        if path in cache:
+            return cache[path]
         value = self.values.get(path)
         if value.__class__ in _PLAIN:
             kind = self.policy.pii_kinds.get(path) if value.__class__ is str else None
-            return mask_value(kind, value) if kind else value
-        return _jsonable(value)
+            shown = mask_value(kind, value) if kind else value
+        else:
+            shown = _jsonable(value)
+        cache[path] = shown
+        return shown
 
     def to_dict(self) -> dict:
         parts = self.policy.parts
@@ -144,11 +152,12 @@ class Trace:
 
     def _ruleset(self, stage, matched, selected, conflict) -> dict:
         ruleset = stage.target
+        shown = self._shown
         return {
             "id": stage.id, "kind": "ruleset", "ruleset": ruleset.name,
             "hit_policy": ruleset.hit_policy,
             "rules": [{"id": rule.id, "matched": bool(hit),
-                       "read": {path: self._shown(path) for path in rule.reads}}
+                       "read": {path: shown(path) for path in rule.reads}}
                       for rule, hit in zip(ruleset.rules, matched)],
             "selected": [ruleset.rules[i].id for i in selected],
             "conflict": [ruleset.rules[i].id for i, hit in enumerate(matched) if hit]
