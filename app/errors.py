@@ -1,5 +1,7 @@
 """The one JSON error envelope, and handlers so that no client input ends in an HTML page or a 500."""
 from flask import jsonify, request
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from werkzeug.exceptions import HTTPException
 
 
@@ -45,6 +47,20 @@ def _handle_http(error):
     return error_response(error.code, code, error.description or error.name, headers=headers)
 
 
+def _handle_database_down(error):
+    from flask import current_app
+
+    from app.storage.db import rollback_request_session
+    try:
+        rollback_request_session()
+    except Exception:  # the connection is gone; the session is discarded at teardown
+        pass
+    current_app.logger.error("database unavailable", extra={"event": "database_unavailable",
+                                                            "error": type(error).__name__})
+    return error_response(503, "unavailable", "the database is unavailable; nothing was stored",
+                          headers={"Retry-After": "1"})
+
+
 def _handle_unexpected(error):
     from app.storage.db import rollback_request_session
     rollback_request_session()
@@ -56,4 +72,6 @@ def _handle_unexpected(error):
 def init_app(app):
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(DBAPIError, _handle_database_down)
+    app.register_error_handler(SQLAlchemyTimeout, _handle_database_down)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -86,16 +86,18 @@ class PolicyRegistry:
         return ReloadResult(True, diagnostics, [], PolicySet(loaded.policies, root))
 
     def _run_tests(self, policies, root):
-        from app.engine import run_policy_tests
-        failures = []
-        for name, policy in sorted(policies.items()):
-            try:
-                results = run_policy_tests(policy, root)
-            except Exception as error:
-                failures.append({"policy": name, "case": None, "message": f"{type(error).__name__}: {error}"})
-                continue
-            for case in _failed_cases(results):
-                failures.append({"policy": name, **case})
+        """The rule tests beside the policies, each failing case with its differences."""
+        from app.engine.testing import load_cases, read_test_files, run_policy_tests
+        try:
+            cases, diagnostics = load_cases(read_test_files(root))
+            failures = [{"case": None, "message": d.message, **d.to_dict()}
+                        for d in diagnostics if d.severity == "error"]
+            for result in run_policy_tests(policies, cases):
+                if not result.passed:
+                    failures.append({"case": result.case.id, "policy": result.case.policy,
+                                     "backend": result.backend, "differences": list(result.differences)})
+        except Exception as error:  # a broken test file rejects the reload, it does not crash
+            failures = [{"case": None, "message": f"{type(error).__name__}: {error}"}]
         return failures
 
     def record(self, session_factory, policy):
@@ -121,21 +123,6 @@ class PolicyRegistry:
     def install_sighup(self):
         """SIGHUP reloads the policies of this process (validated, atomic)."""
         signal.signal(signal.SIGHUP, lambda _signum, _frame: self.reload_in_background())
-
-
-def _failed_cases(results):
-    """Normalise the engine's test results to [{case, message}] for the failing cases."""
-    failed = []
-    for item in getattr(results, "results", results) or []:
-        passed = getattr(item, "passed", getattr(item, "ok", None))
-        if passed is None and isinstance(item, dict):
-            passed = item.get("passed", item.get("ok"))
-        if passed:
-            continue
-        name = getattr(item, "name", None) or (item.get("name") if isinstance(item, dict) else None)
-        detail = getattr(item, "diff", None) or getattr(item, "message", None) or str(item)
-        failed.append({"case": name, "message": str(detail)})
-    return failed
 
 
 def init_app(app):

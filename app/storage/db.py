@@ -7,14 +7,15 @@ from sqlalchemy.orm import sessionmaker
 class Database:
     """An SQLAlchemy engine and session factory bound to one URL."""
 
-    def __init__(self, url):
+    def __init__(self, url, lock_timeout_ms=10000):
         self.url = url
         options = {"pool_pre_ping": True}
         if url.startswith("sqlite"):
-            options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            options["connect_args"] = {"timeout": lock_timeout_ms / 1000, "check_same_thread": False}
         else:
             options.update(pool_size=5, max_overflow=10, pool_timeout=5,
-                           connect_args={"connect_timeout": 3})
+                           connect_args={"connect_timeout": 3,
+                                         "options": f"-c lock_timeout={int(lock_timeout_ms)}"})
         self.engine = create_engine(url, **options)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -27,7 +28,6 @@ class Database:
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -46,7 +46,7 @@ def _close_session(_exc):
 
 
 def init_app(app):
-    app.extensions["firefly_db"] = Database(app.config["DATABASE_URL"])
+    app.extensions["firefly_db"] = Database(app.config["DATABASE_URL"], app.config["FIREFLY_DB_LOCK_TIMEOUT_MS"])
     app.teardown_appcontext(_close_session)
 
 

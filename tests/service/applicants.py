@@ -32,10 +32,23 @@ AMOUNT_HINTS = [("income", 2500, 60000), ("provident_fund_base", 3000, 35000), (
                 ("overdue_times", 0, 3), ("employees", 1, 80), ("dependants", 0, 3)]
 
 
+GOOD_FLAGS = {"payroll", "residence_permit", "has_record", "wealth_products"}
+SAME_CITY = object()  # a marker: the applicant's residence city
+MOSTLY_ZERO = ("overdue", "inquiries", "applications", "blacklist")
+RANGES = {"fraud_score": (0, 450), "credit_score": (520, 880), "credit_history_months": (6, 200),
+          "mobile_in_service_months": (6, 200), "months_in_job": (3, 240), "relationship_months": (0, 180),
+          "local_residence_months": (0, 300), "social_insurance_months": (0, 120),
+          "provident_fund_months": (0, 120), "licence_age_months": (6, 200)}
+
+
 def _integer(rng, spec):
     low = int(spec.minimum) if spec.minimum is not None else 0
     high = int(spec.maximum) if spec.maximum is not None else None
     name = spec.path.split(".")[-1]
+    if any(word in name for word in MOSTLY_ZERO) and rng.random() < 0.85:
+        return low
+    if name in RANGES:
+        return rng.randint(max(low, RANGES[name][0]), min(high if high is not None else 10 ** 9, RANGES[name][1]))
     for hint, hint_low, hint_high in AMOUNT_HINTS:
         if hint in name:
             low, high = max(low, hint_low), min(high, hint_high) if high is not None else hint_high
@@ -60,16 +73,25 @@ def _value(rng, spec):
     if kind == "decimal":
         low = float(spec.minimum or 0)
         high = float(spec.maximum) if spec.maximum is not None else low + 1
-        return f"{rng.uniform(low, min(high, low + 1.2)):.2f}"
+        return f"{rng.uniform(low, min(high, low + 0.9)):.2f}"
+    name = spec.path.split(".")[-1]
     if kind == "boolean":
-        return rng.random() < 0.15
+        if any(word in name for word in ("verified", "match")):
+            return rng.random() < 0.97
+        return rng.random() < (0.6 if name in GOOD_FLAGS else 0.02)
     if kind == "date":
-        return (TODAY - datetime.timedelta(days=rng.randint(-3000, 3000))).isoformat()
+        if "expiry" in name:
+            return (TODAY + datetime.timedelta(days=rng.randint(-30, 3650))).isoformat()
+        return (TODAY - datetime.timedelta(days=rng.randint(0, 40))).isoformat()
     if kind == "enum":
+        if name == "worst_five_class":
+            return "NORMAL" if rng.random() < 0.95 else rng.choice(spec.type.values)
         return rng.choice(spec.type.values)
     if kind == "list":
         return []
     if spec.pattern and re.fullmatch(spec.pattern, "330100"):
+        if name != "city_code" and rng.random() < 0.9:
+            return SAME_CITY
         return rng.choice(CITIES)
     return "x"
 
@@ -85,12 +107,27 @@ def applicant(rng, policy, optional_rate=0.9):
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = _value(rng, spec)
+    city = body.get("residence", {}).get("city_code")
+    for section in body.values():
+        if isinstance(section, dict):
+            for key, value in section.items():
+                if value is SAME_CITY:
+                    section[key] = city or rng.choice(CITIES)
     # Keep the declared birth date consistent with the ID most of the time, as a real channel would.
     identity = body.get("applicant", {})
     if "id_number" in identity and "birth_date" in identity and rng.random() < 0.95:
         number = identity["id_number"]
         identity["birth_date"] = f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
     return body
+
+
+def examples(prefix=""):
+    """The example request bodies kept in examples/ (one approval per group, declines, a refer)."""
+    import json
+    from pathlib import Path
+    folder = Path(__file__).resolve().parent.parent.parent / "examples"
+    return {path.stem: json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(folder.glob(f"{prefix}*.json"))}
 
 
 def applicants(policy, count, seed=20261128):

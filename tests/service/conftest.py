@@ -34,3 +34,31 @@ def decide(client, auth):
     def post(body, headers=None, query="", role="channel"):
         return client.post(URL + query, json=body, headers={**auth(role), **(headers or {})})
     return post
+
+
+@pytest.fixture
+def policy_root(tmp_path, app):
+    """A private copy of the served policy folder (policies/ and rules/) to edit in a test."""
+    import shutil
+    from pathlib import Path
+    source = Path(app.config["FIREFLY_POLICY_ROOT"])
+    root = tmp_path / "root"
+    for folder in ("policies", "rules"):
+        shutil.copytree(source / folder, root / folder)
+    return root
+
+
+def set_version(root, version):
+    """Rewrite the version line of the reference policy file."""
+    import re
+    path = root / "policies" / "zhishandai" / "application.yaml"
+    text = re.sub(r'(?m)^version: .*$', f'version: "{version}"', path.read_text(encoding="utf-8"))
+    path.write_text(text, encoding="utf-8")
+
+
+def set_parameter(root, name, value):
+    import re
+    path = root / "policies" / "zhishandai" / "application.yaml"
+    text, count = re.subn(rf'(?m)^(\s+{name}:)\s*[^#\n]+', rf'\g<1> {value}   ', path.read_text(encoding="utf-8"))
+    assert count == 1, name
+    path.write_text(text, encoding="utf-8")

@@ -25,10 +25,11 @@ def decide(policy_name):
     header = request.headers.get("Idempotency-Key")
     key = idempotency.scoped_key(g.principal, header) if header is not None else None
     req_hash = decisions.request_hash(policy.name, raw)
-    stored = _idempotent_replay(key, req_hash) if key else None
-    if stored is not None:
-        return _answer(stored, include_trace, replayed=True)
+    claimed = key is not None and _claim(key, req_hash)
     try:
+        stored = idempotency.lookup_stored(get_db(), key, req_hash) if key else None
+        if stored is not None:
+            return _answer(stored, include_trace, replayed=True)
         row, hits = _decide_and_store(policy, raw, key, req_hash)
     except IntegrityError:
         stored = idempotency.lookup_stored(get_db(), key, req_hash) if key else None
@@ -36,7 +37,8 @@ def decide(policy_name):
             raise
         return _answer(stored, include_trace, replayed=True)
     except BaseException:
-        _release(key)
+        if claimed:
+            _release(key)
         raise
     _complete(key, req_hash, row.id)
     decisions.observe(policy, row.outcome, hits, time.perf_counter() - started)
@@ -60,23 +62,21 @@ def _decide_and_store(policy, raw, key, req_hash):
     return row, prepared.hits
 
 
-def _idempotent_replay(key, req_hash):
-    """A stored decision for this key and body, a 409 for another body, or None to decide now."""
+def _claim(key, req_hash):
+    """Claim the key in Redis: True if this request now owns it; a 409 if it is taken by another
+    body or still being decided; False when there is no Redis (the database's unique key guards)."""
     store = current_app.extensions["firefly_idempotency"]
-    if store is not None:
-        try:
-            state, decision_id = store.claim(key, req_hash)
-        except redis.RedisError:  # Redis down: the database's unique key still guards
-            state, decision_id = "fallback", None
-        if state == "stored":
-            row = decisions.find(get_db(), decision_id)
-            if row is not None:
-                return row
-        if state == "busy":
-            raise ApiError(409, "idempotency_in_progress",
-                           "a request with this Idempotency-Key is being decided; retry shortly",
-                           headers={"Retry-After": "1"})
-    return idempotency.lookup_stored(get_db(), key, req_hash)
+    if store is None:
+        return False
+    try:
+        state, _decision_id = store.claim(key, req_hash)
+    except redis.RedisError:  # Redis down: the database's unique key still guards
+        return False
+    if state == "busy":
+        raise ApiError(409, "idempotency_in_progress",
+                       "a request with this Idempotency-Key is being decided; retry shortly",
+                       headers={"Retry-After": "1"})
+    return state == "new"
 
 
 def _complete(key, req_hash, decision_id):

@@ -1,0 +1,100 @@
+"""Personal data: resident ID and phone never stored or logged in clear; masked and keyed-hashed."""
+import io
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app.logs import JsonFormatter
+from app.pii import Pii, mask
+from app.storage.models import Base
+
+
+@pytest.fixture
+def log_text():
+    """Everything logged during the test, as the JSON lines the service writes."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield stream.getvalue
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+
+
+def database_text(url):
+    """Every byte the database holds for our tables: the SQLite files, or every PostgreSQL row as text."""
+    if url.startswith("sqlite"):
+        path = Path(url[len("sqlite:///"):])
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*")).decode("latin-1")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        dump = "\n".join(str(row[0]) for table in Base.metadata.sorted_tables
+                         for row in conn.execute(text(f'SELECT t::text FROM "{table.name}" t')))
+    engine.dispose()
+    return dump
+
+
+def test_clear_values_are_not_stored_or_logged(client, auth, decide, bodies, database_url, log_text):
+    secrets = []
+    for body in bodies:
+        response = decide(body, query="?trace=true")
+        assert response.status_code == 201
+        assert body["applicant"]["id_number"] not in response.get_data(as_text=True)
+        secrets.append(body["applicant"]["id_number"])
+        if body["applicant"].get("mobile"):
+            secrets.append(body["applicant"]["mobile"])
+    id_number = bodies[0]["applicant"]["id_number"]
+    found = client.get("/v1/decisions", query_string={"id_number": id_number, "trace": "true"},
+                       headers=auth("compliance"))
+    assert len(found.get_json()["items"]) == 1
+    decision_id = found.get_json()["items"][0]["decision_id"]
+    assert client.post(f"/v1/decisions/{decision_id}/replay", headers=auth("compliance")).get_json()["identical"]
+    stored, logged = database_text(database_url), log_text()
+    assert "request" in logged and decision_id[:8] in stored
+    for secret in secrets:
+        assert secret not in stored, "a clear personal value is in the database"
+        assert secret not in logged, "a clear personal value is in the logs"
+        assert secret not in found.get_data(as_text=True)
+
+
+def test_stored_input_is_masked(client, auth, decide, bodies):
+    body = bodies[0]
+    answer = decide(body, query="?trace=true").get_json()
+    shown = answer["trace"]["input"]["applicant"]["id_number"]
+    number = body["applicant"]["id_number"]
+    assert shown == number[:4] + "*" * 10 + number[-4:]
+
+
+def test_keyed_hash_depends_on_the_secret():
+    one, two = Pii("secret-one"), Pii("secret-two")
+    assert one.keyed_hash("330106199001011234") == one.keyed_hash(" 330106199001011234 ")
+    assert one.keyed_hash("33010619900101123x") == one.keyed_hash("33010619900101123X")
+    assert one.keyed_hash("330106199001011234") != two.keyed_hash("330106199001011234")
+
+
+def test_sealed_values_open_only_with_the_key():
+    sealed = Pii("secret-one").seal({"applicant.id_number": "330106199001011234"})
+    assert "330106" not in sealed
+    assert Pii("secret-one").unseal(sealed) == {"applicant.id_number": "330106199001011234"}
+    with pytest.raises(Exception):
+        Pii("secret-two").unseal(sealed)
+
+
+@pytest.mark.parametrize("value, kind, masked", [("330106199001011234", "resident_id", "3301**********1234"),
+                                                 ("13812345678", "phone", "138****5678"),
+                                                 ("张三", "name", "张*")])
+def test_masks(value, kind, masked):
+    assert mask(value, kind) == masked
+
+
+def test_log_lines_are_json_with_request_ids(client, log_text):
+    client.get("/healthz", headers={"X-Request-Id": "trace-me-1"})
+    lines = [json.loads(line) for line in log_text().splitlines()]
+    access = [line for line in lines if line.get("logger") == "firefly.access"]
+    assert access and access[-1]["request_id"] == "trace-me-1" and access[-1]["status"] == 200

@@ -1,0 +1,89 @@
+"""Storage: migrations match the models; a decision is committed before the answer, and a database
+that cannot take it means 503 and no decision."""
+import threading
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, select, text
+
+from app import create_app
+from app.storage.migrate import downgrade, upgrade
+from app.storage.models import Base, Decision, DecisionReason, DecisionRuleHit
+from conftest import make_config
+from service.conftest import URL
+
+
+def test_migrations_round_trip_and_match_the_models(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    downgrade(url, "base")
+    engine = create_engine(url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade(url)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
+
+
+def test_migrated_test_database_matches_the_models(database_url):
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
+
+
+def test_stored_row_holds_the_decision_and_search_rows(app, decide, bodies):
+    answer = decide(bodies[0], headers={"X-Request-Id": "store-1"}).get_json()
+    with app.extensions["firefly_db"].sessions() as session:
+        row = session.get(Decision, answer["decision_id"])
+        reasons = session.scalars(select(DecisionReason.code).where(DecisionReason.decision_id == row.id)
+                                  .order_by(DecisionReason.position)).all()
+        hits = set(session.scalars(select(DecisionRuleHit.rule_id).where(DecisionRuleHit.decision_id == row.id)))
+    assert (row.outcome, row.customer_group, row.policy_hash) == \
+        (answer["outcome"], answer["customer_group"], answer["policy"]["hash"])
+    assert row.request_id == "store-1" and row.channel == "test-channel"
+    assert reasons == list(dict.fromkeys(r["code"] for r in answer["reasons"]))
+    assert hits == {r["id"] for s in row.trace["stages"] if s["kind"] == "ruleset" for r in s["rules"] if r["matched"]}
+    assert row.resident_id_hash and len(row.resident_id_hash) == 64
+
+
+def test_unreachable_database_is_503_and_not_ready(clean_state, auth, bodies):
+    app = create_app(make_config("postgresql+psycopg://postgres@127.0.0.1:1/none", None))
+    client = app.test_client()
+    response = client.post(URL, json=bodies[0], headers=auth("channel"))
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "unavailable"
+    assert client.get("/v1/decisions", headers=auth("compliance")).status_code == 503
+    assert client.get("/v1/decisions", headers={"X-API-Key": "unknown-key-x"}).status_code == 503
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["checks"]["database"].startswith("unavailable")
+    app.extensions["firefly_db"].dispose()
+
+
+def test_locked_decisions_table_is_503_and_no_decision(database_url, redis_url, clean_state, auth, bodies):
+    """Another session holds the decisions table: the insert times out, the caller gets 503, and
+    once the lock is gone there is no decision row, and the same Idempotency-Key works again."""
+    app = create_app(make_config(database_url, redis_url, FIREFLY_DB_LOCK_TIMEOUT_MS=300))
+    client = app.test_client()
+    client.get("/v1/policies", headers=auth("channel"))
+    app.extensions["firefly_policies"].record(app.extensions["firefly_db"].sessions,
+                                              app.extensions["firefly_policies"].current().policies[
+                                                  "zhishandai.application"])
+    locker = create_engine(database_url, connect_args={"timeout": 5} if database_url.startswith("sqlite") else {})
+    with locker.connect() as conn:
+        if database_url.startswith("sqlite"):
+            conn.exec_driver_sql("BEGIN EXCLUSIVE")
+        else:
+            conn.execute(text("BEGIN"))
+            conn.execute(text("LOCK TABLE decisions IN ACCESS EXCLUSIVE MODE"))
+        response = client.post(URL, json=bodies[0], headers={**auth("channel"), "Idempotency-Key": "locked"})
+        conn.rollback()
+    assert response.status_code == 503, response.get_json()
+    assert response.headers["Retry-After"] == "1"
+    with locker.connect() as conn:
+        assert conn.execute(select(Decision.id)).all() == []
+    retry = client.post(URL, json=bodies[0], headers={**auth("channel"), "Idempotency-Key": "locked"})
+    assert retry.status_code == 201
+    locker.dispose()
+    app.extensions["firefly_db"].dispose()
