@@ -4,6 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.firefly-installed
 DATABASE_URL ?= sqlite:///$(CURDIR)/var/firefly.db
+BIND   ?= 127.0.0.1:8000
 export DATABASE_URL
 
 .PHONY: install test run migrate bench clean
@@ -26,7 +27,7 @@ migrate: install
 
 run: migrate
 	@$(BIN)/flask --app wsgi keys dev-info
-	$(BIN)/gunicorn -c gunicorn.conf.py --bind 127.0.0.1:8000 wsgi:app
+	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(BIND) wsgi:app
 
 bench: install
 	$(BIN)/python bench/http.py
