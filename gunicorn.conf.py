@@ -35,7 +35,8 @@ logconfig_dict = {
     "handlers": {"error": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
                  "access": {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"}},
     "loggers": {"gunicorn.error": {"handlers": ["error"], "level": "INFO", "propagate": False},
-                "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False}},
+                "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+                "alembic.runtime.plugins": {"level": "WARNING"}},
     "root": {"handlers": ["error"], "level": "INFO"},
 }
 

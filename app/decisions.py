@@ -141,7 +141,7 @@ def view(row, include_trace):
             "decision_date": row.decision_date.isoformat() if row.decision_date else None,
             "policy": {"name": row.policy_name, "version": row.policy_version, "hash": row.policy_hash,
                        "engine": row.engine}}
-    body.update({k: v for k, v in row.result.items() if k not in body and k != "trace"})
+    body.update({k: v for k, v in row.result.items() if k not in body and k not in ("trace", "engine")})
     if include_trace:
         body["trace"] = row.trace
     return body

@@ -37,6 +37,7 @@ def configure(level=logging.INFO, stream=None):
             root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return handler
 
 
@@ -63,6 +64,7 @@ def init_app(app):
     if not app.config.get("TESTING") and not any(isinstance(h.formatter, JsonFormatter)
                                                  for h in logging.getLogger().handlers):
         configure()
+    app.json.sort_keys = False
     app.logger.handlers.clear()
     app.logger.propagate = True
     app.before_request(_start_request)

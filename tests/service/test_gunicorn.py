@@ -1,0 +1,113 @@
+"""The real server: gunicorn with 2 workers; metrics gathered from both; SIGHUP to the master (and a
+reload through the API) reloads the policies in every worker, and a broken folder is rejected by each."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from conftest import REPO, TEST_API_KEYS
+from service.applicants import examples
+from service.conftest import POLICY, URL, set_version
+
+DEADLINE = 60  # seconds; every wait below ends as soon as its condition holds
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition, what):
+    end = time.monotonic() + DEADLINE
+    while time.monotonic() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"gave up waiting for {what}")
+
+
+@pytest.fixture
+def server(database_url, redis_url, clean_state, policy_root, tmp_path):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "FIREFLY_API_KEYS": TEST_API_KEYS,
+           "FIREFLY_POLICY_ROOT": str(policy_root), "FIREFLY_WORKERS": "2", "FIREFLY_BIND": f"127.0.0.1:{port}",
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "FIREFLY_RUN_POLICY_TESTS": "0"}
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    (tmp_path / "metrics").mkdir()
+    log = open(tmp_path / "gunicorn.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                               cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return requests.get(base + "/readyz", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return process.poll() is not None and pytest.fail((tmp_path / "gunicorn.log").read_text())
+    wait_for(up, "gunicorn to start")
+    yield process, base, policy_root, tmp_path / "gunicorn.log"
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    log.close()
+
+
+def versions_seen(base, auth, tries=12):
+    """The policy versions answered by the workers over several fresh connections."""
+    seen = set()
+    for _ in range(tries):
+        body = requests.get(base + "/v1/policies", headers={**auth("channel"), "Connection": "close"},
+                            timeout=10).json()
+        seen.add(body["policies"][0]["version"])
+    return seen
+
+
+def metric(base, name):
+    total = 0.0
+    for line in requests.get(base + "/metrics", timeout=10).text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_two_workers_decide_reload_and_report(server, auth, app):
+    process, base, root, log_path = server
+    bodies = list(examples().values())
+    for body in bodies * 2:
+        response = requests.post(base + URL, json=body, headers={**auth("channel"), "Connection": "close"},
+                                 timeout=30)
+        assert response.status_code == 201, response.text
+    assert metric(base, "firefly_decisions_total") == len(bodies) * 2
+
+    set_version(root, "2099.7")
+    process.send_signal(signal.SIGHUP)
+    wait_for(lambda: versions_seen(base, auth) == {"2099.7"}, "every worker to serve 2099.7 after SIGHUP")
+
+    eligibility = root / "rules" / "eligibility.yaml"
+    eligibility.write_text(eligibility.read_text(encoding="utf-8") + "\n  - {id: [unclosed\n", encoding="utf-8")
+    process.send_signal(signal.SIGHUP)
+    wait_for(lambda: metric(base, "firefly_policy_reload_failures_total") >= 2, "both workers to reject")
+    assert versions_seen(base, auth) == {"2099.7"}
+    eligibility.write_text(eligibility.read_text(encoding="utf-8").replace("\n  - {id: [unclosed\n", ""),
+                           encoding="utf-8")
+
+    set_version(root, "2099.8")
+    response = requests.post(base + "/v1/policies/reload", headers=auth("admin"), timeout=30)
+    assert response.status_code == 200, response.text
+    wait_for(lambda: versions_seen(base, auth) == {"2099.8"}, "every worker to serve 2099.8 after the API reload")
+    answer = requests.post(base + URL, json=bodies[0], headers=auth("channel"), timeout=30).json()
+    assert answer["policy"]["version"] == "2099.8"
+
+    access = [json.loads(line) for line in log_path.read_text().splitlines()
+              if line.startswith("{") and '"gunicorn.access"' in line]
+    assert access and all(entry["path"].startswith("/") for entry in access)
+    assert any(entry["request_id"] not in ("", "-") for entry in access)
