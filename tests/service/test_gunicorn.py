@@ -51,8 +51,8 @@ def server(database_url, redis_url, clean_state, policy_root, tmp_path):
 
     def up():
         try:
-            return requests.get(base + "/readyz", timeout=2).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(base + "/readyz", timeout=5).status_code == 200
+        except requests.RequestException:
             return process.poll() is not None and pytest.fail((tmp_path / "gunicorn.log").read_text())
     wait_for(up, "gunicorn to start")
     yield process, base, policy_root, tmp_path / "gunicorn.log"
