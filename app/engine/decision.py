@@ -119,9 +119,12 @@ class Trace:
         if path in cache:
             return cache[path]
         value = self.values.get(path)
-        if value.__class__ in _PLAIN:
-            kind = self.policy.pii_kinds.get(path) if value.__class__ is str else None
-            shown = mask_value(kind, value) if kind else value
+        kind = self.policy.pii_kinds.get(path)
+        if kind and value is not None:
+            shown = mask_value(kind, value if value.__class__ is str else _jsonable(value)
+                               if not isinstance(value, tuple) else "list")
+        elif value.__class__ in _PLAIN:
+            shown = value
         else:
             shown = _jsonable(value)
         cache[path] = shown

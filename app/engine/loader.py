@@ -145,10 +145,10 @@ class PolicyBuilder:
         return m.Text(en=str(node.value))
 
     def unknown_keys(self, node: Node, allowed: set[str], what: str) -> None:
-        for key, child in node.items():
+        for key, _ in node.items():
             if key not in allowed:
                 self.error("UNKNOWN_KEY", f"unknown key '{key}' in {what}"
-                           f"{did_you_mean(key, allowed)}", child.location)
+                           f"{did_you_mean(key, allowed)}", node.key_location(key))
 
     def claim_id(self, identifier: Any, location: Location, what: str) -> str | None:
         if not isinstance(identifier, str) or not _ID.match(identifier):
@@ -165,7 +165,8 @@ class PolicyBuilder:
     def expression(self, node: Node | None, what: str) -> Expr | None:
         if node is None:
             return None
-        expr, problems = parse_expression(node.value, node.text_location, self.scope)
+        expr, problems = parse_expression(node.expression_text, node.text_location, self.scope,
+                                          node.text_map)
         self.diagnostics.extend(problems)
         return expr
 
@@ -264,6 +265,7 @@ class PolicyBuilder:
             self.scope.values[path] = (spec.type, not spec.required)
         self.scope.sections = schema.sections()
         required = frozenset(p for p, s in schema.fields.items() if s.required)
+        self.pii_sources = schema.pii_fields()
         self.builder = CodeBuilder(self.doc.file, required)
 
         parameters = self.parameters(node.get("parameters"))
@@ -365,7 +367,11 @@ class PolicyBuilder:
                 continue
             if not self.add_value(name, expr.type, expr.nullable, expression_node.location):
                 continue
-            features.append(m.Feature(name, expr.text, expr.type, expression_node.location))
+            sources = [self.pii_sources.get(path) for path in referenced_paths(expr)]
+            pii = next((kind for kind in sources if kind), None)
+            if pii:
+                self.pii_sources[name] = pii
+            features.append(m.Feature(name, expr.text, expr.type, expression_node.location, pii))
             lines.append(f"v[{name!r}] = {self.builder.value(expr)}")
         return features, self.builder.compile_body("v", lines or ["pass"])
 
@@ -375,7 +381,7 @@ class PolicyBuilder:
         for name, node in entries.items():
             names = set()
             try:
-                tree = ast.parse("(" + str(node.value) + "\n)", mode="eval")
+                tree = ast.parse("(" + str(node.expression_text) + "\n)", mode="eval")
                 names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
             except SyntaxError:
                 pass  # reported when the expression is checked
@@ -454,6 +460,8 @@ class PolicyBuilder:
             return None
         rules = [r for r in (self.rule(r, outputs, hit_policy, document)
                              for r in rules_node.value) if r]
+        if not rules:
+            return None  # every rule has an error, each already reported
         ruleset = m.RuleSet(document.name, self.text(node.get("name")), hit_policy, rules, outputs,
                             self.effect(node.get("when_none"), f"{what} when_none"), document.file)
         stage = m.Stage(stage_id, "ruleset", ruleset, outputs, location)
@@ -988,7 +996,8 @@ def build_policies(files: dict[str, str]) -> tuple[dict[str, m.PolicyParts], lis
             diagnostics.append(Diagnostic("DOC_UNUSED", f"{kind} '{name}' is not used by any "
                                           "policy, so its expressions were not checked",
                                           document.node.location, WARNING))
-    diagnostics.sort(key=lambda d: (d.location or Location(""), d.code))
+    diagnostics.sort(key=lambda d: ((d.location.file, d.location.line, d.location.column)
+                                    if d.location else ("", 0, 0), d.code))
     return built, diagnostics
 
 

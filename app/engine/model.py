@@ -174,6 +174,9 @@ class Feature:
     source: str
     type: Type
     location: Location
+    # The kind of personal data this feature is computed from, if any (traces mask it when the
+    # feature is text, a date or a list, which could reveal the data).
+    pii: str | None = None
 
 
 @dataclass

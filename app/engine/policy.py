@@ -9,7 +9,7 @@ values dict, the matched flags, the chosen rows and bins) and renders it to a di
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from . import model as m
@@ -30,7 +30,14 @@ class Policy:
         self.files = parts.files
         self.hash = policy_hash(parts.files, parts.version)
         self.input_schema = parts.input_schema
+        # What traces mask: personal data fields, and features computed from them that could
+        # reveal them (text keeps the field's masking; dates and lists are hidden).
         self.pii_kinds = parts.input_schema.pii_fields()
+        for feature in parts.features:
+            if feature.pii and feature.type.name in ("string", "enum"):
+                self.pii_kinds[feature.name] = feature.pii
+            elif feature.pii and feature.type.name in ("date", "list"):
+                self.pii_kinds[feature.name] = "derived"
         self._request_schema = None
         self._durable: dict[str, Any] | None = None
 
@@ -215,7 +222,9 @@ def _run_limit(spec: m.LimitSpec, index: int, values: dict, effects: list) -> tu
     for cap, value in zip(spec.caps, caps):
         if value is not None and value < amount:
             amount, binding = value, cap.id
-    rounded = int(Decimal(amount) // spec.round_down_to) * spec.round_down_to
+    whole = amount if amount.__class__ is int else int(
+        Decimal(amount).to_integral_value(rounding=ROUND_FLOOR))
+    rounded = whole // spec.round_down_to * spec.round_down_to
     if rounded < 0:
         rounded = 0
     if minimum is not None and rounded < minimum:

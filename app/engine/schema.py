@@ -119,15 +119,19 @@ def _flattener(tree: dict):
 
 
 def mask_value(kind: str, value: str) -> str:
-    """Mask personal data for display: 3301**********1234, 138****5678, 张*."""
+    """Mask personal data for display, always hiding at least one character:
+    3301**********1234, 138****5678, 张*; anything else derived from personal data: ****."""
+    size = len(value)
     if kind == "resident_id":
-        keep = 4 if len(value) > 8 else 1
-        return value[:keep] + "*" * max(len(value) - 2 * keep, 1) + value[-keep:]
-    if kind == "phone":
-        if len(value) >= 7:
-            return value[:3] + "*" * (len(value) - 7) + value[-4:]
-        return "*" * len(value)
-    return value[:1] + "*" * max(len(value) - 1, 1)
+        head, tail = (4, 4) if size > 8 else (1, 1) if size >= 3 else (0, 0)
+    elif kind == "phone":
+        head = 3 if size >= 11 else 1 if size >= 6 else 0
+        tail = 4 if size >= 8 else 2 if size >= 4 else 0
+    elif kind == "name":
+        head, tail = (1, 0) if size >= 2 else (0, 0)
+    else:
+        return "****"
+    return value[:head] + "*" * (size - head - tail) + value[size - tail:] if size else value
 
 
 def _flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -34,6 +34,12 @@ class Node:
     value: Any
     location: Location
     quoted: bool = False
+    # For a mapping: where each key is written (problems with a key point at the key).
+    key_locations: dict | None = None
+    # For a scalar: its text as written (block and multi-line scalars keep their line breaks,
+    # which an expression does not mind) and where each of its lines starts in the file.
+    source_text: str | None = None
+    text_map: "TextMap | None" = None
 
     # Mapping helpers -------------------------------------------------------------------------
     def get(self, key: str) -> "Node | None":
@@ -65,12 +71,45 @@ class Node:
             return [v.plain() for v in self.value]
         return self.value
 
+    def key_location(self, key: str) -> Location:
+        """Where a mapping's key is written (its value's location if unknown)."""
+        if self.key_locations and key in self.key_locations:
+            return self.key_locations[key]
+        child = self.get(key)
+        return child.location if child is not None else self.location
+
     @property
     def text_location(self) -> Location:
-        """Where the scalar's text starts (after an opening quote)."""
-        if self.quoted:
-            return Location(self.location.file, self.location.line, self.location.column + 1)
+        """Where the scalar's text starts (after an opening quote, or on the first content line
+        of a block scalar)."""
+        if self.text_map is not None:
+            return self.text_map.locate(1, 0)
         return self.location
+
+    @property
+    def expression_text(self) -> Any:
+        """The text to parse as an expression: as written, line breaks included."""
+        return self.source_text if self.source_text is not None else self.value
+
+
+@dataclass(frozen=True)
+class TextMap:
+    """Maps a position in a scalar's text (line from 1, character column from 0) back to the file.
+
+    `lines` holds, for each line of the text, the file line, the file column (from 1) of its first
+    character and, where escapes make written and read text differ, the written offset of each
+    character."""
+
+    file: str
+    lines: tuple
+
+    def locate(self, line: int, column: int) -> Location:
+        index = min(max(line, 1), len(self.lines)) - 1
+        file_line, first_column, offsets = self.lines[index]
+        if offsets is not None:
+            column = offsets[column] if column < len(offsets) else offsets[-1] + 1 + (
+                column - len(offsets))
+        return Location(self.file, file_line, first_column + column)
 
 
 def parse_yaml(text: str, file: str) -> tuple[Node | None, list[Diagnostic]]:
@@ -98,6 +137,7 @@ def _convert(node: yaml.Node, file: str, diagnostics: list[Diagnostic]) -> Node:
     location = _location(node, file)
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, Node] = {}
+        keys: dict[str, Location] = {}
         for key_node, value_node in node.value:
             key = _convert(key_node, file, diagnostics)
             if not isinstance(key.value, (str, int)) or isinstance(key.value, bool):
@@ -111,10 +151,71 @@ def _convert(node: yaml.Node, file: str, diagnostics: list[Diagnostic]) -> Node:
                     f"{mapping[name].location.line}", key.location))
                 continue
             mapping[name] = _convert(value_node, file, diagnostics)
-        return Node(mapping, location)
+            keys[name] = key.location
+        return Node(mapping, location, key_locations=keys)
     if isinstance(node, yaml.SequenceNode):
         return Node([_convert(item, file, diagnostics) for item in node.value], location)
-    return Node(_scalar(node, file, diagnostics), location, quoted=node.style in ("'", '"'))
+    value = _scalar(node, file, diagnostics)
+    result = Node(value, location, quoted=node.style in ("'", '"'))
+    if isinstance(value, str):
+        result.source_text, result.text_map = _text_map(node, file, value)
+    return result
+
+
+def _text_map(node: yaml.ScalarNode, file: str, value: str) -> tuple[str | None, TextMap]:
+    """The written text of a string scalar and how its positions map back to the file."""
+    start, end = node.start_mark, node.end_mark
+    line, column = start.line + 1, start.column + 1
+    buffer = getattr(start, "buffer", None)
+    if buffer is None:
+        return None, TextMap(file, ((line, column, None),))
+    raw = buffer[start.pointer:end.pointer].rstrip("\0")
+    if node.style in ("|", ">"):
+        # The text starts on the line after the indicator; every line at the block's indentation.
+        body = raw.split("\n")[1:]
+        while body and not body[-1].strip():
+            body.pop()
+        indent = min((len(l) - len(l.lstrip(" ")) for l in body if l.strip()), default=0)
+        lines = tuple((line + 1 + i, indent + 1, None) for i in range(len(body)))
+        return "\n".join(l[indent:] for l in body), TextMap(file, lines or ((line, column, None),))
+    if "\n" in raw:
+        # A multi-line plain or quoted scalar: parse it with its line breaks, each line mapped.
+        parts = raw.split("\n")
+        quote = 1 if node.style in ("'", '"') else 0
+        lines, texts = [], []
+        for i, part in enumerate(parts):
+            stripped = part.lstrip(" ")
+            first = column + quote if i == 0 else len(part) - len(stripped) + 1
+            text = part[quote:] if i == 0 else stripped
+            if i == len(parts) - 1 and quote:
+                text = text[:-1]
+            lines.append((line + i, first, None))
+            texts.append(text)
+        if node.style is None:
+            return "\n".join(texts), TextMap(file, tuple(lines))
+        return None, TextMap(file, tuple(lines))
+    if node.style in ("'", '"'):
+        written = raw[1:-1]
+        offsets = None if written == value else _unescape_offsets(written, node.style)
+        return None, TextMap(file, ((line, column + 1, offsets),))
+    return None, TextMap(file, ((line, column, None),))
+
+
+_ESCAPE_LENGTH = {"x": 4, "u": 6, "U": 10}
+
+
+def _unescape_offsets(written: str, style: str) -> tuple[int, ...]:
+    """For each character of a quoted scalar's value, its offset in the written text."""
+    offsets, i = [], 0
+    while i < len(written):
+        offsets.append(i)
+        if style == "'" and written.startswith("''", i):
+            i += 2
+        elif style == '"' and written[i] == "\\" and i + 1 < len(written):
+            i += _ESCAPE_LENGTH.get(written[i + 1], 2)
+        else:
+            i += 1
+    return tuple(offsets)
 
 
 def _scalar(node: yaml.ScalarNode, file: str, diagnostics: list[Diagnostic]) -> Any:

@@ -36,15 +36,22 @@ def _div(a, b):
 
 
 def _floordiv(a, b):
+    """Floor division for integers and decimals alike (Python's Decimal truncates instead)."""
     if a is None or b is None or b == 0:
         return None
-    return a // b
+    if a.__class__ is int and b.__class__ is int:
+        return a // b
+    return DECIMAL_CONTEXT.divide(Decimal(a), Decimal(b)).to_integral_value(
+        rounding=decimal.ROUND_FLOOR)
 
 
 def _mod(a, b):
+    """The remainder that goes with floor division: it has the sign of the divisor."""
     if a is None or b is None or b == 0:
         return None
-    return a % b
+    if a.__class__ is int and b.__class__ is int:
+        return a % b
+    return Decimal(a) - Decimal(b) * _floordiv(a, b)
 
 
 def _and(*values):

@@ -142,9 +142,11 @@ _REJECTED = {
 _KEYWORD_CONSTANTS = {"true": True, "false": False, "True": True, "False": False}
 
 
-def parse_expression(text: Any, location: Location, scope: Scope) -> tuple[Expr | None,
-                                                                            list[Diagnostic]]:
-    """Parse and type-check one expression; returns (tree, []) or (None, [diagnostic])."""
+def parse_expression(text: Any, location: Location, scope: Scope,
+                     text_map: Any = None) -> tuple[Expr | None, list[Diagnostic]]:
+    """Parse and type-check one expression; returns (tree, []) or (None, [diagnostic]).
+    `text_map` (source.TextMap) maps positions in the text back to the file when the text was
+    quoted, escaped or written over several lines."""
     if isinstance(text, bool):
         return Lit(T_BOOLEAN, False, location, str(text).lower(), value=text), []
     if isinstance(text, (int, Decimal)):
@@ -152,7 +154,7 @@ def parse_expression(text: Any, location: Location, scope: Scope) -> tuple[Expr 
         return Lit(kind, False, location, str(text), value=text), []
     if not isinstance(text, str) or not text.strip():
         return None, [Diagnostic("EXPR_EMPTY", "an expression is required here", location)]
-    checker = _Checker(text, location, scope)
+    checker = _Checker(text, location, scope, text_map)
     try:
         # Wrapping in parentheses allows expressions written over several lines.
         tree = ast.parse("(" + text + "\n)", mode="eval")
@@ -165,8 +167,9 @@ def parse_expression(text: Any, location: Location, scope: Scope) -> tuple[Expr 
 
 
 class _Checker:
-    def __init__(self, text: str, location: Location, scope: Scope):
+    def __init__(self, text: str, location: Location, scope: Scope, text_map: Any = None):
         self.text = text
+        self.text_map = text_map
         self.lines = ("(" + text + "\n)").split("\n")
         self.location = location
         self.scope = scope
@@ -177,6 +180,8 @@ class _Checker:
         column = len(line_text.encode("utf-8")[:byte_offset].decode("utf-8", "ignore"))
         if lineno == 1:
             column -= 1  # the opening parenthesis we added
+        if self.text_map is not None:
+            return self.text_map.locate(lineno, max(column, 0))
         return self.location.shifted(lineno, max(column, 0))
 
     def at(self, node: ast.AST) -> Location:

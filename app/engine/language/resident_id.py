@@ -15,9 +15,14 @@ def check_character(first17: str) -> str:
     return _CHECK_CHARACTERS[total % 11]
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only (str.isdigit also accepts characters such as '²' that int() rejects)."""
+    return text.isascii() and text.isdigit()
+
+
 def birth_date(number: str | None) -> datetime.date | None:
     """The birth date encoded in an 18-character number, or None if it is not one."""
-    if number is None or len(number) != 18 or not number[:17].isdigit():
+    if number is None or len(number) != 18 or not _digits(number[:17]):
         return None
     try:
         return datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
@@ -30,7 +35,7 @@ def is_valid(number: str | None) -> bool | None:
     None (missing) when no number was given."""
     if number is None:
         return None
-    if len(number) != 18 or not number[:17].isdigit() or birth_date(number) is None:
+    if len(number) != 18 or not _digits(number[:17]) or birth_date(number) is None:
         return False
     return number[17].upper() == check_character(number[:17])
 
@@ -44,7 +49,7 @@ def gender(number: str | None) -> str | None:
 
 def region(number: str | None) -> str | None:
     """The six-digit region code of registration (GB/T 2260), or None."""
-    if number is None or len(number) != 18 or not number[:6].isdigit():
+    if number is None or len(number) != 18 or not _digits(number[:6]):
         return None
     return number[:6]
 
