@@ -80,15 +80,13 @@ def test_division_by_zero_makes_a_condition_false_either_way(tmp_path):
     assert run(policy, a=1, b=5).trace.matched() == {"POS": False, "NEG": True}
 
 
-@pytest.mark.xfail(reason="engine bug: // and % on decimals truncate toward zero (Python Decimal "
-                   "semantics) while on integers they floor, so -7 // 2 is -4 but -7.0 // 2 is -3",
-                   strict=True)
 @pytest.mark.parametrize("expression, fields, expected", [
     ("d // 2", {"d": "-7"}, -4),
     ("d % 2", {"d": "-7"}, 1),
 ])
 def test_floor_division_of_negative_decimal_floors_like_integers(tmp_path, expression, fields,
                                                                  expected):
+    """Regression: // and % on decimals used to truncate toward zero (Decimal semantics)."""
     assert feature_value(tmp_path, expression, **fields) == expected
 
 
@@ -486,10 +484,8 @@ def test_computation_in_a_condition_is_a_warning_not_an_error(tmp_path):
     assert run(policy, a=3).trace.matched()["BAD"] is False
 
 
-@pytest.mark.xfail(reason="engine bug: a rule set whose every rule has an error makes the "
-                   "loader generate 'return (,)' and raise SyntaxError instead of reporting the "
-                   "rule's diagnostic", strict=True)
 def test_rule_set_whose_only_rule_is_invalid_is_reported_not_a_crash(tmp_path):
+    """Regression: the loader generated 'return (,)' and raised SyntaxError."""
     result = load(tmp_path, {"r": ruleset("r", [
         {"id": "BAD", "when": "bogus > 1", "then": {"action": "DECLINE", "reason": "R1"}}])},
         stages=[{"id": "r", "ruleset": "r"}])
@@ -556,18 +552,16 @@ def test_diagnostic_renders_file_line_column(tmp_path):
     assert str(error).startswith(f"rules/r.yaml:{line}:{column}: error EXPR_UNKNOWN_NAME")
 
 
-@pytest.mark.xfail(reason="engine bug: in a block scalar (when: >- or |) the error is located "
-                   "relative to the indicator line, not the line of the token", strict=True)
 @pytest.mark.parametrize("indicator", [">-", "|-"])
 def test_error_position_in_a_block_scalar(tmp_path, indicator):
+    """Regression: errors in block scalars were located on the indicator's line."""
     error, lines = _position_of_error(
         tmp_path, f"    when: {indicator}\n      a > 1\n      and bogus > 2\n")
     assert (error.location.line, error.location.column) == _expected(lines, "bogus")
 
 
-@pytest.mark.xfail(reason="engine bug: columns in a quoted scalar ignore escapes ('' or \\\"), so "
-                   "an error after an escape is reported too far left", strict=True)
 def test_error_position_after_a_quote_escape(tmp_path):
+    """Regression: columns after a quote escape ('') were reported too far left."""
     error, lines = _position_of_error(tmp_path, "    when: 's == ''x'' and bogus > 2'\n")
     assert (error.location.line, error.location.column) == _expected(lines, "bogus")
 

@@ -313,11 +313,9 @@ def test_unknown_keys_with_suggestion(tmp_path, file, old, new, key, suggestion)
         assert f"did you mean '{suggestion}'" in unknown.message
 
 
-@pytest.mark.xfail(reason="engine bug: an unknown key is located at its value, not at the key "
-                   "(the wrong column, and the wrong line when the value starts on the next line)",
-                   strict=True)
 @pytest.mark.parametrize("new", ["featurez: {}\nfeatures:", "featurez:\n  x: a\nfeatures:"])
 def test_unknown_key_is_located_at_the_key(tmp_path, new):
+    """Regression: unknown keys were located at their value, not the key."""
     files = base_files()
     files["policies/p/x.yaml"] = POLICY.replace("features:", new)
     [unknown] = errors(load_policy_root(write(tmp_path, files)))
