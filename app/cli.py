@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.engine import canonical_json, load_policy_root
+from app.engine import InputError, canonical_json, load_policy_root
 from app.engine.testing import load_cases, read_test_files, run_policy_tests
 
 policy_cli = click.Group("policy", help="Check, test and verify rule files.")
@@ -106,6 +106,90 @@ def test(path: str | None, backend: str | None) -> None:
     click.echo(f"Rule tests under {target}: {len(results) - len(failed)} of {len(results)} "
                f"case runs passed" + (f", {len(failed)} FAILED." if failed else "."))
     if failed or not results:
+        sys.exit(1)
+
+
+def _read_applications(handle) -> list:
+    """A JSON array of inputs, or one JSON input per line."""
+    text = handle.read()
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        return json.loads(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _disagreements(policy, typed) -> list[str]:
+    """Every difference between the compiled and the durable backend on one input."""
+    compiled = policy.decide(typed, backend="compiled")
+    durable = policy.decide(typed, backend="durable")
+    found = []
+    left, right = compiled.trace.matched(), durable.trace.matched()
+    reads = {rule.id: rule.reads for stage in policy.parts.stages if stage.kind == "ruleset"
+             for rule in stage.target.rules}
+    for rule_id in left:
+        if left[rule_id] != right.get(rule_id):
+            shown = {path: compiled.trace._shown(path) for path in reads.get(rule_id, ())}
+            found.append(f"rule {rule_id}: compiled matched={left[rule_id]}, durable "
+                         f"matched={right.get(rule_id)}; values read {canonical_json(shown)}")
+    for field in ("outcome", "limit", "customer_group", "score", "score_band", "reason_codes"):
+        if getattr(compiled, field) != getattr(durable, field):
+            found.append(f"{field}: compiled {getattr(compiled, field)!r}, durable "
+                         f"{getattr(durable, field)!r}")
+    return found
+
+
+@policy_cli.command("verify")
+@click.argument("path", required=False)
+@click.option("--input", "input_file", type=click.File("r", encoding="utf-8"), default=None,
+              help="Applications to run too: a JSON array or one JSON object per line.")
+@click.option("--policy", "policy_name", default=None,
+              help="The policy the --input applications are for (default: the only one loaded).")
+@with_appcontext
+def verify(path: str | None, input_file, policy_name: str | None) -> None:
+    """Run both engine backends over the rule tests (and --input applications) and print every
+    disagreement with the rule and the values involved."""
+    root, target = _resolve(path)
+    loaded = load_policy_root(root)
+    if not loaded.ok:
+        _print_diagnostics(root, loaded.errors)
+        sys.exit(1)
+    cases, _ = load_cases(read_test_files(root))
+    cases = [c for c in cases if _under(root, target, c.location.file)]
+    checked = disagreeing = 0
+    for case in cases:
+        policy = loaded.policies.get(case.policy)
+        if policy is None:
+            continue
+        try:
+            typed = policy.parse_input(case.input)
+        except InputError:
+            continue  # an invalid case input is `policy test`'s to report
+        checked += 1
+        for line in _disagreements(policy, typed):
+            disagreeing += 1
+            click.echo(f"{case.id} ({_shown(root, case.location.file)}:{case.location.line}): "
+                       f"{line}")
+    applications = _read_applications(input_file) if input_file else []
+    if applications:
+        if policy_name is None and len(loaded.policies) == 1:
+            policy_name = next(iter(loaded.policies))
+        if policy_name not in loaded.policies:
+            raise click.BadParameter("name the policy of the --input applications with --policy")
+        policy = loaded.policies[policy_name]
+        for index, raw in enumerate(applications):
+            try:
+                typed = policy.parse_input(raw)
+            except InputError as exc:
+                click.echo(f"application {index}: rejected input {exc.errors}")
+                continue
+            checked += 1
+            for line in _disagreements(policy, typed):
+                disagreeing += 1
+                click.echo(f"application {index}: {line}")
+    click.echo(f"Verified {checked} inputs ({len(cases)} rule-test cases, {len(applications)} "
+               f"applications) on the compiled and durable backends: {disagreeing} "
+               "disagreement(s).")
+    if disagreeing:
         sys.exit(1)
 
 
