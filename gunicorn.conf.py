@@ -7,7 +7,8 @@ import tempfile
 
 bind = os.environ.get("FIREFLY_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("FIREFLY_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("FIREFLY_THREADS", "1"))
+# Threads overlap a worker's waits on the database; the engine itself is pure Python.
+threads = int(os.environ.get("FIREFLY_THREADS", "4"))
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("FIREFLY_TIMEOUT", "30"))
 graceful_timeout = 30

@@ -31,6 +31,9 @@ def create_app(config=None):
     from app.api.policies import bp as policies_bp
     for blueprint in (health_bp, decisions_bp, policies_bp, docs_bp):
         app.register_blueprint(blueprint)
+    if app.config["FIREFLY_FLOOR_ENDPOINT"]:
+        from app.api.floor import bp as floor_bp
+        app.register_blueprint(floor_bp)
 
     from app.cli import policy_cli
     app.cli.add_command(policy_cli)

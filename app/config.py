@@ -41,6 +41,7 @@ def from_environment():
         "FIREFLY_IDEMPOTENCY_TTL": _int_env("FIREFLY_IDEMPOTENCY_TTL", 24 * 3600),
         "FIREFLY_PAGE_SIZE_MAX": 200,
         "FIREFLY_FLOOR_ENDPOINT": _env("FIREFLY_FLOOR_ENDPOINT", "0") == "1",
+        "FIREFLY_FLOOR_PAD_BYTES": _int_env("FIREFLY_FLOOR_PAD_BYTES", 8000),
         "JSON_SORT_KEYS": False,
     }
 
@@ -58,5 +59,7 @@ def check_production(config):
         problems.append("FIREFLY_API_KEYS holds development keys")
     if config["DATABASE_URL"].startswith("sqlite"):
         problems.append("DATABASE_URL must name a server database (PostgreSQL) in production")
+    if config.get("FIREFLY_FLOOR_ENDPOINT"):
+        problems.append("FIREFLY_FLOOR_ENDPOINT is a benchmark aid, not for production")
     if problems:
         raise ConfigError("refusing to start in production: " + "; ".join(problems))

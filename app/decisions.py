@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from app import metrics, pii
 from app.errors import ApiError
-from app.storage.models import Decision, DecisionReason, DecisionRuleHit
+from app.storage.models import Decision
 
 log = logging.getLogger("firefly.decisions")
 HASHED_KINDS = ("resident_id", "phone")
@@ -35,10 +35,14 @@ def request_hash(policy_name, raw):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def to_json(obj):
-    """A JSON-ready copy: dates, decimals and other values as the engine's canonical JSON gives them."""
+class RawJSON(str):
+    """JSON text already serialised: stored as it is (see json_serializer in storage/db.py)."""
+
+
+def to_json_text(obj, clear, fields):
+    """The engine's canonical JSON of obj with every clear personal value masked."""
     from app.engine import canonical_json
-    return json.loads(canonical_json(obj))
+    return RawJSON(pii.scrub_json(canonical_json(obj), clear, fields))
 
 
 class Prepared:
@@ -51,8 +55,9 @@ class Prepared:
         started = time.perf_counter()
         decision = policy.decide(typed)
         self.engine_seconds = time.perf_counter() - started
-        self.result = pii.scrub(to_json(decision.to_dict()), clear, fields)
-        self.trace = pii.scrub(to_json(decision.trace.to_dict()), clear, fields)
+        self.result_text = to_json_text(decision.to_dict(), clear, fields)
+        self.trace_text = to_json_text(decision.trace.to_dict(), clear, fields)
+        self.result = json.loads(self.result_text)
         self.input_masked = pii.masked_copy(raw, clear, fields)
         self.clear, self.fields = clear, fields
         self.hits = list(dict.fromkeys(decision.hits))
@@ -78,9 +83,8 @@ def decision_date_field(policy):
 
 
 def build_row(prepared, policy, *, now, decision_date, principal, request_id, idempotency_key, req_hash):
-    """The decision row and its search rows (reasons in order, rules hit)."""
+    """The decision row, ready to insert."""
     store = current_app.extensions["firefly_pii"]
-    result = prepared.result
     hashes = {}
     for path, value in prepared.clear.items():
         kind = prepared.fields[path]
@@ -91,28 +95,26 @@ def build_row(prepared, policy, *, now, decision_date, principal, request_id, id
         policy_name=policy.name, policy_version=str(policy.version), policy_hash=policy.hash,
         engine=policy.engine, outcome=prepared.decision.outcome, limit=_int_or_none(prepared.decision.limit),
         customer_group=prepared.decision.customer_group, score=prepared.decision.score,
-        score_band=prepared.decision.score_band, reason_codes=prepared.reason_codes, result=result,
-        trace=prepared.trace, input_masked=prepared.input_masked,
+        score_band=prepared.decision.score_band, reason_codes=prepared.reason_codes, rule_hits=prepared.hits,
+        result=prepared.result_text, trace=prepared.trace_text, input_masked=prepared.input_masked,
         pii_sealed=store.seal(prepared.clear) if prepared.clear else None,
         resident_id_hash=hashes.get("resident_id"), phone_hash=hashes.get("phone"),
         idempotency_key=idempotency_key, request_hash=req_hash, request_id=request_id,
         channel=principal.name)
-    children = [DecisionReason(decision_id=row.id, position=i, code=code)
-                for i, code in enumerate(dict.fromkeys(prepared.reason_codes))]
-    children += [DecisionRuleHit(decision_id=row.id, rule_id=rule) for rule in prepared.hits]
-    return row, children
+    return row
 
 
 def _int_or_none(value):
     return None if value is None else int(value)
 
 
-def store(session, row, children):
-    """Insert and commit; a database that cannot take it is a 503 and no decision."""
+def store(session, row):
+    """Insert one row (without the unit of work) and commit; a database that cannot take it is a
+    503 and no decision."""
+    table = type(row).__table__
+    values = {column.key: getattr(row, column.key) for column in table.columns}
     try:
-        session.add(row)
-        session.flush()
-        session.add_all(children)
+        session.execute(table.insert(), [values])
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -141,10 +143,15 @@ def view(row, include_trace):
             "decision_date": row.decision_date.isoformat() if row.decision_date else None,
             "policy": {"name": row.policy_name, "version": row.policy_version, "hash": row.policy_hash,
                        "engine": row.engine}}
-    body.update({k: v for k, v in row.result.items() if k not in body and k not in ("trace", "engine")})
+    body.update({k: v for k, v in _loaded(row.result).items() if k not in body and k not in ("trace", "engine")})
     if include_trace:
-        body["trace"] = row.trace
+        body["trace"] = _loaded(row.trace)
     return body
+
+
+def _loaded(value):
+    """A JSON column's value as a dict, whether just made (JSON text) or read back (dict)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _iso(moment):

@@ -7,7 +7,6 @@ A resident ID or phone number is never stored or logged in clear. The decision r
   give the engine exactly the input it saw (the resident-ID rules read the birth date and check digit).
 """
 import base64
-import copy
 import hashlib
 import hmac
 import json
@@ -82,19 +81,39 @@ def extract(raw, fields):
 
 
 def masked_copy(raw, clear, fields):
-    """A deep copy of the request body with every personal field masked."""
-    result = copy.deepcopy(raw)
-    for path, value in clear.items():
-        set_path(result, path, mask(value, fields[path]))
-    return result
+    """The request body with every personal field masked (the body itself is left untouched)."""
+    return _replaced(raw, {path: mask(value, fields[path]) for path, value in clear.items()})
 
 
 def restore(masked, clear):
     """The request body again: the masked copy with the sealed clear values put back."""
-    result = copy.deepcopy(masked)
-    for path, value in clear.items():
-        set_path(result, path, value)
+    return _replaced(masked, clear)
+
+
+def _replaced(data, values):
+    """A copy of nested dicts with the values at some paths replaced; only the dicts on those
+    paths are copied."""
+    result = dict(data)
+    for path, value in values.items():
+        node, parts = result, path.split(".")
+        for part in parts[:-1]:
+            node[part] = dict(node[part])
+            node = node[part]
+        node[parts[-1]] = value
     return result
+
+
+def scrub_json(text, clear, fields):
+    """Mask every clear personal value in a JSON text: a whole string value of any kind, and any
+    occurrence inside a string of a resident ID or phone number (long digit runs that no key holds)."""
+    for path, value in clear.items():
+        value = str(value)
+        masked = mask(value, fields[path])
+        escaped = json.dumps(value, ensure_ascii=False)[1:-1]
+        text = text.replace(f'"{escaped}"', json.dumps(masked, ensure_ascii=False))
+        if fields[path] in ("resident_id", "phone") and len(value) >= 6:
+            text = text.replace(escaped, json.dumps(masked, ensure_ascii=False)[1:-1])
+    return text
 
 
 def scrub(obj, clear, fields):

@@ -1,5 +1,6 @@
 """Replay: the stored input (personal data unsealed) decided again on the stored policy files, or on
 another version, and compared field by field with what was sent at the time."""
+import json
 import threading
 from collections import OrderedDict
 
@@ -76,7 +77,7 @@ def replay(row, target):
         raise ApiError(409, "input_does_not_fit", f"the stored input does not fit version "
                        f"{version.version} ({version.hash[:12]})", details=error.errors) from None
     differences = diff(row.result, prepared.result)
-    trace_identical = row.trace == prepared.trace
+    trace_identical = row.trace == json.loads(prepared.trace_text)
     ref = {"name": policy.name, "version": str(policy.version), "hash": policy.hash, "engine": policy.engine}
     return {"decision_id": row.id,
             "stored_policy": {"name": row.policy_name, "version": row.policy_version,

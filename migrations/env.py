@@ -3,6 +3,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from app.config import from_environment
+from app.storage.migrate import include_object
 from app.storage.models import Base
 
 config = context.config
@@ -15,7 +16,7 @@ def database_url():
 
 def run_migrations_offline():
     context.configure(url=database_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=True)
+                      render_as_batch=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -32,7 +33,8 @@ def run_migrations_online():
 
 
 def _run(connection):
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                      include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 

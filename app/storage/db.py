@@ -1,4 +1,6 @@
 """The database handle: one engine per app, one session per request."""
+import json
+
 from flask import current_app, g
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
@@ -16,13 +18,20 @@ class Database:
             options.update(pool_size=5, max_overflow=10, pool_timeout=5,
                            connect_args={"connect_timeout": 3,
                                          "options": f"-c lock_timeout={int(lock_timeout_ms)}"})
-        self.engine = create_engine(url, **options)
+        self.engine = create_engine(url, json_serializer=_json_text, **options)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def dispose(self):
         self.engine.dispose()
+
+
+def _json_text(value):
+    """Serialise a JSON column's value; JSON text already made (RawJSON) is stored as it is."""
+    if isinstance(value, str) and type(value).__name__ == "RawJSON":
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

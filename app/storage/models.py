@@ -1,4 +1,7 @@
-"""The tables: decisions (insert-only), their reasons and rule hits, policy versions, API keys."""
+"""The tables: decisions (insert-only, one row each), policy versions, API keys, the benchmark floor.
+
+Reason codes and rule hits are JSON arrays on the decision row, searched with json_each on SQLite
+and with GIN-indexed jsonb containment on PostgreSQL (migration 0002)."""
 from datetime import datetime, timezone
 
 from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, String
@@ -41,7 +44,8 @@ class Decision(Base):
     customer_group: Mapped[str | None] = mapped_column(String(50), nullable=True)
     score: Mapped[object | None] = mapped_column(Numeric(12, 4), nullable=True)
     score_band: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    reason_codes: Mapped[list] = mapped_column(JSON)
+    reason_codes: Mapped[list] = mapped_column(JSON)   # in order of importance (searchable)
+    rule_hits: Mapped[list | None] = mapped_column(JSON, nullable=True)  # rule ids that matched (searchable)
     result: Mapped[dict] = mapped_column(JSON)
     trace: Mapped[dict] = mapped_column(JSON)
     input_masked: Mapped[dict] = mapped_column(JSON)
@@ -59,23 +63,6 @@ class Decision(Base):
         Index("ix_decisions_outcome", "outcome"),
         Index("ix_decisions_group", "customer_group"),
     )
-
-
-class DecisionReason(Base):
-    """A reason code of a decision, in order of importance (for search)."""
-    __tablename__ = "decision_reasons"
-
-    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(100), index=True)
-
-
-class DecisionRuleHit(Base):
-    """A rule that matched in a decision (for search)."""
-    __tablename__ = "decision_rule_hits"
-
-    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), primary_key=True)
-    rule_id: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
 
 
 class ApiKey(Base):

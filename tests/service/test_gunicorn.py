@@ -54,11 +54,17 @@ def server(database_url, redis_url, clean_state, policy_root, tmp_path):
             return requests.get(base + "/readyz", timeout=5).status_code == 200
         except requests.RequestException:
             return process.poll() is not None and pytest.fail((tmp_path / "gunicorn.log").read_text())
-    wait_for(up, "gunicorn to start")
-    yield process, base, policy_root, tmp_path / "gunicorn.log"
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=30)
-    log.close()
+    try:
+        wait_for(up, "gunicorn to start")
+        yield process, base, policy_root, tmp_path / "gunicorn.log"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
 
 
 def versions_seen(base, auth, tries=12):

@@ -1,6 +1,7 @@
 from flask import current_app, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from app import decisions
 from app.api.body import json_object
@@ -10,7 +11,7 @@ from app.errors import ApiError
 from app.replay import replay
 from app.security import require_role
 from app.storage.db import get_db
-from app.storage.models import Decision, DecisionReason, DecisionRuleHit
+from app.storage.models import Decision
 
 
 @bp.get("/<decision_id>")
@@ -47,11 +48,9 @@ def _search(query):
     if "created_to" in query:
         statement = statement.where(Decision.created_at < _utc(query["created_to"]))
     if "reason" in query:
-        statement = statement.where(select(DecisionReason.decision_id).where(
-            DecisionReason.decision_id == Decision.id, DecisionReason.code == query["reason"]).exists())
+        statement = statement.where(_holds(Decision.reason_codes, query["reason"]))
     if "rule" in query:
-        statement = statement.where(select(DecisionRuleHit.decision_id).where(
-            DecisionRuleHit.decision_id == Decision.id, DecisionRuleHit.rule_id == query["rule"]).exists())
+        statement = statement.where(_holds(Decision.rule_hits, query["rule"]))
     if "id_number" in query:
         statement = statement.where(Decision.resident_id_hash == pii.keyed_hash(query["id_number"]))
     if "phone" in query:
@@ -59,6 +58,15 @@ def _search(query):
     if "cursor" in query:
         statement = statement.where(Decision.id < query["cursor"])
     return statement
+
+
+def _holds(column, value):
+    """The JSON array in `column` holds `value`: jsonb containment (GIN-indexed) on PostgreSQL,
+    json_each elsewhere."""
+    if get_db().get_bind().dialect.name == "postgresql":
+        return cast(column, JSONB).contains([value])
+    items = func.json_each(column).table_valued("value")
+    return select(items.c.value).where(items.c.value == value).exists()
 
 
 def _utc(moment):

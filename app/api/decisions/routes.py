@@ -55,10 +55,10 @@ def _decide_and_store(policy, raw, key, req_hash):
         raise ApiError(422, "invalid_input", "the application does not match the policy's input schema",
                        details=error.errors) from None
     current_app.extensions["firefly_policies"].record(current_app.extensions["firefly_db"].sessions, policy)
-    row, children = decisions.build_row(
+    row = decisions.build_row(
         prepared, policy, now=now, decision_date=decision_date, principal=g.principal,
         request_id=request.firefly_request_id, idempotency_key=key, req_hash=req_hash)
-    decisions.store(get_db(), row, children)
+    decisions.store(get_db(), row)
     return row, prepared.hits
 
 
