@@ -1,0 +1,426 @@
+"""The durable_rules matcher against a plain reference evaluator of the condition form, and one
+test per durable_rules hazard that the matcher guards (see docs/durable.md).
+
+Hazards that would kill or hang the interpreter if the guard failed run in a subprocess with a
+time limit, so a regression shows as a failed test, not a dead test run."""
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import re
+import subprocess
+import sys
+import textwrap
+import threading
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.engine.backends import durable as d
+from app.engine.backends.durable import (DurableError, DurableInputError, DurableMatcher,
+                                         check_expressible, encode_value)
+from app.engine.errors import Location, PolicyError
+from app.engine.language import conditions as c
+
+HERE = Location("rules/test.yaml", 7, 11)
+
+
+# --- the reference: the condition form's meaning, written as plainly as possible ----------------
+_COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+            "==": operator.eq, "!=": operator.ne}
+
+
+def reference(node, values: dict) -> bool:
+    if isinstance(node, c.AllOf):
+        return all(reference(item, values) for item in node.items)
+    if isinstance(node, c.AnyOf):
+        return any(reference(item, values) for item in node.items)
+    if isinstance(node, c.Always):
+        return node.value
+    if isinstance(node, c.Presence):
+        return (values.get(node.field.path) is not None) == node.present
+    if isinstance(node, c.Compare):
+        left = values.get(node.left.path)
+        right = (node.right.value if isinstance(node.right, c.Const)
+                 else values.get(node.right.path))
+        if left is None or right is None:
+            return False
+        return _COMPARE[node.op](left, right)
+    if isinstance(node, c.Member):
+        value = values.get(node.field.path)
+        if value is None:
+            return False
+        return (value in node.values) != node.negated
+    raise AssertionError(f"unexpected node {node!r}")
+
+
+def rule(rule_id: str, condition) -> SimpleNamespace:
+    return SimpleNamespace(id=rule_id, condition=condition, location=HERE)
+
+
+def ref(path: str, type_name: str) -> c.FieldRef:
+    return c.FieldRef(path, type_name)
+
+
+def cmp(field: c.FieldRef, op: str, right) -> c.Compare:
+    if not isinstance(right, c.FieldRef):
+        right = c.Const(right, field.type_name)
+    return c.Compare(field, op, right, HERE)
+
+
+def member(field: c.FieldRef, values, negated=False) -> c.Member:
+    return c.Member(field, frozenset(values), negated, HERE)
+
+
+def agree(rules, cases) -> None:
+    matcher = DurableMatcher("test:agree", rules)
+    for values in cases:
+        expected = [reference(r.condition, values) for r in rules]
+        assert matcher.match(values) == expected, values
+
+
+# --- hand-built cases -----------------------------------------------------------------------------
+DTI = ref("dti", "decimal")
+AGE = ref("age", "integer")
+CITY = ref("applicant.city", "string")
+GROUP = ref("customer_group", "enum")
+BORN = ref("applicant.birth_date", "date")
+REPORT = ref("bureau.report_date", "date")
+VERIFIED = ref("applicant.verified", "boolean")
+STATUSES = ref("bureau.account_statuses", "list")
+
+
+def test_missing_fields_make_every_comparison_false_even_negated_ones():
+    rules = [rule("GT", cmp(DTI, ">", Decimal("0.55"))),
+             rule("LE", cmp(DTI, "<=", Decimal("0.55"))),
+             rule("NE", cmp(DTI, "!=", Decimal("0.55"))),
+             rule("IN", member(GROUP, ["PREMIUM", "SALARIED"])),
+             rule("NOTIN", member(GROUP, ["PREMIUM", "SALARIED"], negated=True)),
+             rule("FF", cmp(BORN, "<", REPORT)),
+             rule("BOOL", cmp(VERIFIED, "!=", True)),
+             rule("MISSING", c.Presence(DTI, False, HERE)),
+             rule("EXISTS", c.Presence(DTI, True, HERE))]
+    matcher = DurableMatcher("test:missing", rules)
+    assert matcher.match({}) == [False] * 7 + [True, False]
+    assert matcher.match({"dti": None, "customer_group": None}) == [False] * 7 + [True, False]
+
+
+def test_decimals_compare_exactly_near_equal_values():
+    limit = Decimal("0.55")
+    rules = [rule(op, cmp(DTI, op, limit)) for op in c.OPERATORS]
+    near = [Decimal("0.55"), Decimal("0.550"), Decimal("0.5500000000000000000000000000001"),
+            Decimal("0.5499999999999999999999999999999"), Decimal("-0.55"), Decimal("0"),
+            Decimal("-0"), Decimal("55E-2"), Decimal("1E+40"), Decimal("-1E-40")]
+    agree(rules, [{"dti": value} for value in near])
+    matcher = DurableMatcher("test:near", rules)
+    # 0.55 + 1e-31 is greater than 0.55: a float would have said equal
+    assert matcher.match({"dti": Decimal("0.5500000000000000000000000000001")}) == \
+        [False, False, True, True, False, True]
+
+
+def test_integers_and_decimals_compare_with_each_other_and_beyond_64_bits():
+    rules = [rule("A", cmp(AGE, ">=", 2 ** 63)), rule("B", cmp(AGE, "<", DTI)),
+             rule("C", cmp(AGE, "==", Decimal("18.0"))), rule("D", member(AGE, [18, 2 ** 70]))]
+    agree(rules, [{"age": 2 ** 63}, {"age": 2 ** 63 - 1}, {"age": -(2 ** 80)},
+                  {"age": 18, "dti": Decimal("18.000001")}, {"age": 2 ** 70, "dti": Decimal(0)},
+                  {"age": 18}])
+
+
+def test_dates_text_and_booleans():
+    rules = [rule("D1", cmp(BORN, "<", dt.date(2000, 1, 1))),
+             rule("D2", cmp(REPORT, ">=", BORN)),
+             rule("T1", cmp(CITY, ">", "连")),
+             rule("T2", member(CITY, ["北京", "上海", ""])),
+             rule("T3", cmp(CITY, "<", 'a"b\\c')),
+             rule("E1", cmp(GROUP, "==", "PREMIUM")),
+             rule("B1", cmp(VERIFIED, "==", False)),
+             rule("L1", c.Presence(STATUSES, True, HERE))]
+    agree(rules, [
+        {"applicant.birth_date": dt.date(1999, 12, 31), "bureau.report_date": dt.date(1999, 12, 31)},
+        {"applicant.birth_date": dt.date(1, 1, 1), "bureau.report_date": dt.date(9999, 12, 31)},
+        {"applicant.city": "连三"}, {"applicant.city": "连"}, {"applicant.city": ""},
+        {"applicant.city": "北京"}, {"applicant.city": 'a"b'}, {"applicant.city": "a\\"},
+        {"applicant.city": "\x00"}, {"applicant.city": "\ud800"}, {"applicant.city": "😀"},
+        {"customer_group": "PREMIUM", "applicant.verified": False},
+        {"applicant.verified": True, "bureau.account_statuses": ()},
+        {"bureau.account_statuses": ("NORMAL",)}])
+
+
+def test_constant_conditions_and_empty_member_sets():
+    rules = [rule("T", c.Always(True)), rule("F", c.Always(False)),
+             rule("IN0", member(CITY, [])), rule("NOTIN0", member(CITY, [], negated=True)),
+             rule("OR", c.AnyOf((c.Always(False), cmp(AGE, ">", 3)))),
+             rule("AND", c.AllOf((c.Always(True), c.Presence(AGE, False, HERE))))]
+    agree(rules, [{}, {"applicant.city": "x"}, {"age": 4}, {"age": 3, "applicant.city": ""}])
+
+
+# --- hypothesis: generated conditions and values --------------------------------------------------
+FIELDS = {
+    "n.int": "integer", "n.dec": "decimal", "n.dec2": "decimal", "d.one": "date", "d.two": "date",
+    "s.text": "string", "s.enum": "enum", "b.flag": "boolean", "l.items": "list",
+    "sid": "integer", "id": "string", "$s": "integer",   # names the engine uses itself
+}
+KIND = {"integer": "number", "decimal": "number", "date": "date", "string": "text",
+        "enum": "text", "boolean": "boolean", "list": "list"}
+
+integers = st.one_of(st.sampled_from([0, 1, -1, 5, 6, 2 ** 53 + 1, 2 ** 63, -(2 ** 63) - 1]),
+                     st.integers(-10, 10), st.integers())
+decimals = st.one_of(
+    st.sampled_from([Decimal("0.55"), Decimal("0.550"), Decimal("0.5500000000000000000000001"),
+                     Decimal("0.5499999999999999999999999"), Decimal("-0.55"), Decimal("0"),
+                     Decimal("-0"), Decimal("5"), Decimal("5.0"), Decimal("1E+30"),
+                     Decimal("-1E-30")]),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-10, max_value=10),
+    st.decimals(allow_nan=False, allow_infinity=False))
+numbers = st.one_of(integers, decimals)
+dates = st.one_of(st.sampled_from([dt.date(2000, 1, 1), dt.date(1999, 12, 31)]), st.dates())
+texts = st.one_of(st.sampled_from(["", "连三", "连", "累六", "PREMIUM", "SALARIED", "a\"b", "\\",
+                                   "\x00", "\ud800", "a", "A", "b"]),
+                  st.text(alphabet="ab连三累六\"\\", max_size=4), st.text(max_size=6))
+booleans = st.booleans()
+lists = st.lists(texts, max_size=2).map(tuple)
+BY_KIND = {"number": numbers, "date": dates, "text": texts, "boolean": booleans, "list": lists}
+
+
+def value_of(type_name):
+    return BY_KIND[KIND[type_name]]
+
+
+field_names = st.sampled_from(sorted(FIELDS))
+
+
+@st.composite
+def atoms(draw):
+    path = draw(field_names)
+    type_name = FIELDS[path]
+    field = c.FieldRef(path, type_name)
+    kind = KIND[type_name]
+    choice = draw(st.sampled_from(["presence", "compare", "member", "field"]))
+    if choice == "presence" or kind == "list":
+        return c.Presence(field, draw(st.booleans()), HERE)
+    ops = ("==", "!=") if kind == "boolean" else c.OPERATORS
+    if choice == "member":
+        values = draw(st.frozensets(value_of(type_name), max_size=4))
+        return c.Member(field, values, draw(st.booleans()), HERE)
+    if choice == "field":
+        others = [p for p, t in FIELDS.items() if KIND[t] == kind]
+        other = draw(st.sampled_from(others))
+        return c.Compare(field, draw(st.sampled_from(ops)), c.FieldRef(other, FIELDS[other]), HERE)
+    return c.Compare(field, draw(st.sampled_from(ops)),
+                     c.Const(draw(value_of(type_name)), type_name), HERE)
+
+
+conditions = st.recursive(
+    st.one_of(atoms(), st.builds(c.Always, st.booleans())),
+    lambda inner: st.one_of(st.lists(inner, min_size=1, max_size=3).map(lambda i: c.AllOf(tuple(i))),
+                            st.lists(inner, min_size=1, max_size=3).map(lambda i: c.AnyOf(tuple(i)))),
+    max_leaves=6)
+
+
+@st.composite
+def value_dicts(draw):
+    values = {}
+    for path, type_name in FIELDS.items():
+        if draw(st.booleans()):
+            values[path] = draw(st.one_of(st.none(), value_of(type_name)))
+    return values
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(conditions, min_size=1, max_size=5), st.lists(value_dicts(), min_size=1,
+                                                              max_size=5))
+def test_matcher_agrees_with_the_reference(condition_list, cases):
+    rules = [rule(f"R{i}", cond) for i, cond in enumerate(condition_list)]
+    agree(rules, cases)
+
+
+@settings(max_examples=300, deadline=None)
+@given(numbers, numbers)
+def test_number_encoding_preserves_order(a, b):
+    ka, kb = encode_value(a, "decimal"), encode_value(b, "integer" if isinstance(b, int) else
+                                                       "decimal")
+    assert (ka < kb, ka == kb) == (a < b, a == b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, texts)
+def test_text_encoding_preserves_order(a, b):
+    ka, kb = encode_value(a, "string"), encode_value(b, "enum")
+    assert (ka < kb, ka == kb) == (a < b, a == b)
+    assert re.fullmatch("[0-9a-f]*", ka + kb)   # nothing the engine would escape or cut at NUL
+
+
+# --- hazard guards --------------------------------------------------------------------------------
+def run_isolated(code: str, timeout: int = 120) -> str:
+    """Run code in a fresh interpreter (a segfault or hang fails the test, not the run)."""
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
+    return done.stdout
+
+
+PRELUDE = """
+from decimal import Decimal
+from types import SimpleNamespace
+from app.engine.backends.durable import DurableMatcher, DurableError
+from app.engine.language import conditions as c
+from app.engine.errors import Location
+HERE = Location("rules/test.yaml", 7, 11)
+def rule(i, cond):
+    return SimpleNamespace(id=i, condition=cond, location=HERE)
+"""
+
+
+def test_facts_that_match_no_rule_are_handled_and_sessions_deleted_without_crashing():
+    # Unguarded, the first unmatched fact + delete_state segfaults, and 1,024 undeleted sessions
+    # end in MemoryError; 3,000 decisions that match nothing cross both.
+    out = run_isolated(PRELUDE + """
+m = DurableMatcher("hz:unmatched", [rule("A", c.Compare(c.FieldRef("x", "integer"), ">", c.Const(5, "integer"), HERE))])
+hits = sum(m.match({"x": i % 7})[0] for i in range(3000))
+print(hits, m.abandoned_sessions)
+""")
+    assert out.split() == [str(sum(1 for i in range(3000) if i % 7 > 5)), "0"]
+
+
+def test_sessions_are_deleted_after_each_match():
+    matcher = DurableMatcher("hz:deleted", [rule("A", cmp(AGE, ">", 5))])
+    matcher.match({"age": 7})
+    matcher.match({"age": 1})
+    name = matcher._chunks[0].ruleset_name
+    for sid in ("s1", "s2"):
+        with pytest.raises(Exception, match="309"):      # the engine no longer knows the session
+            matcher._host.get_state(name, sid)
+
+
+def test_fields_named_like_engine_fields_neither_hang_nor_leak():
+    # A condition on `sid` matched durable's own state fact and re-fired forever.
+    out = run_isolated(PRELUDE + """
+m = DurableMatcher("hz:sid", [
+    rule("SID", c.Compare(c.FieldRef("sid", "string"), "==", c.Const("abc", "string"), HERE)),
+    rule("NOSID", c.Presence(c.FieldRef("sid", "string"), False, HERE)),
+    rule("ID", c.Compare(c.FieldRef("id", "string"), "!=", c.Const("x", "string"), HERE))])
+print(m.match({"sid": "abc", "id": "y"}), m.match({}))
+""", timeout=60)
+    assert out.strip() == "[True, False, True] [False, True, False]"
+
+
+def test_typed_inputs_only_a_string_never_meets_a_number():
+    matcher = DurableMatcher("hz:types", [rule("A", cmp(AGE, ">", 5)), rule("B", cmp(DTI, "<", 1))])
+    with pytest.raises(DurableInputError, match="age"):
+        matcher.match({"age": "zzz"})         # durable_rules says "zzz" > 5
+    with pytest.raises(DurableInputError):
+        matcher.match({"age": True})
+    with pytest.raises(DurableInputError):
+        matcher.match({"dti": 0.5})           # binary floats are not exact
+    with pytest.raises(DurableInputError):
+        matcher.match({"dti": Decimal("NaN")})
+    with pytest.raises(DurableInputError):
+        encode_value(dt.datetime(2026, 1, 1), "date")
+    assert matcher.match({"age": 6, "dti": Decimal("0.9")}) == [True, True]
+
+
+def test_engine_errors_become_diagnostics_naming_rules_and_file():
+    # Past 64 fields read by one durable ruleset the engine answers error 303, and deleting that
+    # session would segfault: with the budget lifted on purpose, the matcher must report the
+    # error by rule and file and survive.
+    out = run_isolated(PRELUDE + """
+from app.engine.backends import durable as d
+d.MAX_FIELDS_PER_RULESET = 1000
+rules = [rule(f"R{i}", c.Compare(c.FieldRef(f"f{i}", "integer"), "==", c.Const(1, "integer"), HERE)) for i in range(70)]
+m = DurableMatcher("hz:303", rules)
+try:
+    m.match({f"f{i}": 1 for i in range(70)})
+    print("no error")
+except DurableError as e:
+    print(e.engine_code, e.diagnostics[0].code, e.diagnostics[0].location, "R0" in str(e), "R69" in str(e))
+print("abandoned", m.abandoned_sessions)
+""")
+    lines = out.strip().splitlines()
+    assert lines[0] == "303 DURABLE_ENGINE_ERROR rules/test.yaml:7:11 True True"
+    assert lines[1] == "abandoned 1"
+
+
+def test_error_code_meanings_are_translated():
+    matcher = DurableMatcher("hz:codes", [rule("EL-003", cmp(AGE, ">", 5))])
+    for code in (202, 204, 309):
+        diagnostic, = matcher._diagnostics(matcher._chunks[0],
+                                           RuntimeError(f"Could not assert fact, error code: {code}"),
+                                           "durable_rules failed")
+        assert f"durable_rules error {code}" in diagnostic.message
+        assert d.ENGINE_ERROR_CODES[code] in diagnostic.message
+        assert "EL-003" in diagnostic.message and diagnostic.location == HERE
+
+
+def test_actions_take_exactly_one_parameter():
+    with pytest.raises(TypeError):
+        d._one_parameter(lambda c, complete: None)   # durable would hand it a callback
+    with pytest.raises(TypeError):
+        d._one_parameter(lambda c, extra=None: None)
+    matcher = DurableMatcher("hz:actions", [rule("A", cmp(AGE, ">", 5)), rule("B", c.Always(True))])
+    ruleset = matcher._host.get_ruleset(matcher._chunks[0].ruleset_name)
+    promises = list(ruleset._actions.values())
+    assert len(promises) == 3 and all(p._sync for p in promises)   # 2 rules + the catch-all
+
+
+def test_same_key_twice_and_reload_do_not_collide():
+    old = DurableMatcher("hz:reload", [rule("A", cmp(AGE, ">", 5))])
+    new = DurableMatcher("hz:reload", [rule("A", cmp(AGE, "<", 5))])
+    old._build_host()     # a rebuild of the same key gets fresh names too
+    assert old._chunks[0].ruleset_name != new._chunks[0].ruleset_name
+    assert old.match({"age": 9}) == [True] and new.match({"age": 9}) == [False]
+    assert old.match({"age": 1}) == [False] and new.match({"age": 1}) == [True]
+
+
+def test_threads_share_a_matcher_safely():
+    rules = [rule("A", cmp(AGE, ">", 30)), rule("B", member(CITY, ["北京", "上海"])),
+             rule("C", c.AnyOf((cmp(DTI, ">=", Decimal("0.5")), c.Presence(AGE, False, HERE))))]
+    matcher = DurableMatcher("hz:threads", rules)
+    cases = [{"age": i % 60, "applicant.city": ["北京", "广州", "上海"][i % 3],
+              "dti": Decimal(i % 10) / 10} if i % 11 else {} for i in range(400)]
+    expected = [[reference(r.condition, v) for r in rules] for v in cases]
+    failures = []
+
+    def work(offset):
+        for k in range(len(cases)):
+            i = (k + offset) % len(cases)
+            if matcher.match(cases[i]) != expected[i]:
+                failures.append(i)
+
+    threads = [threading.Thread(target=work, args=(n * 37,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+
+
+def test_big_rule_sets_are_split_within_the_engine_limits():
+    # 600 distinct list values in one ruleset hang durable_rules; 70 fields give error 303.
+    cities = [f"{n:06d}" for n in range(600)]
+    rules = [rule("L1", member(CITY, cities[:300])), rule("L2", member(CITY, cities[300:]))]
+    rules += [rule(f"F{i}", cmp(ref(f"f{i}", "integer"), "==", i)) for i in range(70)]
+    matcher = DurableMatcher("hz:split", rules)
+    assert len(matcher._chunks) >= 3
+    cases = [{"applicant.city": "000299", **{f"f{i}": i for i in range(0, 70, 2)}},
+             {"applicant.city": "000300", **{f"f{i}": i for i in range(1, 70, 2)}}, {}]
+    agree(rules, cases)
+
+
+def test_inexpressible_conditions_are_load_time_diagnostics():
+    computed = c.Computed("dti * 2 > 1", lambda v: None, "False", ("dti",), False,
+                          Location("rules/eligibility.yaml", 12, 11))
+    rules = [rule("EL-001", cmp(AGE, ">", 5)),
+             rule("EL-002", c.AllOf((cmp(AGE, ">", 5), computed))),
+             rule("EL-003", member(CITY, [f"{n:06d}" for n in range(900)])),
+             rule("EL-004", cmp(STATUSES, "==", ("A",)))]
+    found = check_expressible(rules)
+    assert [x.code for x in found] == ["DURABLE_UNSUPPORTED"] * 3
+    assert "EL-002" in found[0].message and "feature" in found[0].message
+    assert str(found[0].location) == "rules/eligibility.yaml:12:11"
+    assert "EL-003" in found[1].message and "EL-004" in found[2].message
+    with pytest.raises(PolicyError) as raised:
+        DurableMatcher("hz:computed", rules)
+    assert len(raised.value.diagnostics) == 3
