@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.firefly-installed
-DATABASE_URL ?= sqlite:///$(CURDIR)/var/firefly.db
+# `make run` serves this database unless DATABASE_URL is set; `make test` makes its own.
+RUN_DATABASE_URL := $(or $(DATABASE_URL),sqlite:///$(CURDIR)/var/firefly.db)
 BIND   ?= 127.0.0.1:8000
-export DATABASE_URL
 
 .PHONY: install test run migrate bench clean
 
@@ -23,11 +23,11 @@ test: install
 
 migrate: install
 	mkdir -p var
-	$(BIN)/flask --app wsgi db upgrade
+	DATABASE_URL='$(RUN_DATABASE_URL)' $(BIN)/flask --app wsgi db upgrade
 
 run: migrate
-	@$(BIN)/flask --app wsgi keys dev-info
-	$(BIN)/gunicorn -c gunicorn.conf.py --bind $(BIND) wsgi:app
+	@DATABASE_URL='$(RUN_DATABASE_URL)' $(BIN)/flask --app wsgi keys dev-info
+	DATABASE_URL='$(RUN_DATABASE_URL)' $(BIN)/gunicorn -c gunicorn.conf.py --bind $(BIND) wsgi:app
 
 bench: install
 	$(BIN)/python bench/http.py

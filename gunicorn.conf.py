@@ -15,6 +15,8 @@ graceful_timeout = 30
 keepalive = 5
 max_requests = 0
 limit_request_line = 8190
+# gunicorn's control socket lives at one path per user; several servers on one machine would share it.
+control_socket_disable = os.environ.get("FIREFLY_CONTROL_SOCKET", "0") != "1"
 
 # Metrics from every worker are gathered by prometheus_client's multiprocess mode.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

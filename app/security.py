@@ -7,6 +7,7 @@ import click
 from flask import current_app, g, request
 from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.config import DEV_API_KEYS, ConfigError
 from app.errors import ApiError
@@ -89,8 +90,11 @@ def create_key_command(name, role):
     """Create an API key NAME with ROLE; prints the key once (only its hash is stored)."""
     key = "ff_" + secrets.token_urlsafe(32)
     session = current_app.extensions["firefly_db"].sessions()
-    with session.begin():
-        session.add(ApiKey(name=name, role=role, key_hash=hash_key(key)))
+    try:
+        with session.begin():
+            session.add(ApiKey(name=name, role=role, key_hash=hash_key(key)))
+    except IntegrityError:
+        raise click.ClickException(f"a key named {name!r} exists already; choose another name") from None
     click.echo(key)
 
 

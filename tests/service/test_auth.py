@@ -69,6 +69,12 @@ def test_created_key_is_stored_hashed_and_works(runner, client, app):
     assert client.post(URL, json={}, headers={"X-API-Key": key}).status_code == 403
 
 
+def test_a_key_name_is_taken_once(runner):
+    assert runner.invoke(args=["keys", "create", "desk", "admin"]).exit_code == 0
+    again = runner.invoke(args=["keys", "create", "desk", "channel"])
+    assert again.exit_code == 1 and "exists already" in again.output
+
+
 def test_dev_info_says_where_keys_come_from(runner):
     result = runner.invoke(args=["keys", "dev-info"])
     assert result.exit_code == 0 and "FIREFLY_API_KEYS" in result.output
