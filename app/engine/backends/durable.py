@@ -466,6 +466,7 @@ class DurableMatcher:
             try:
                 host.set_rulesets({name: definition})
             except Exception as exc:  # durable_rules_engine.error: "... error code: N"
+                self._release(host)
                 raise PolicyError(self._diagnostics(chunk, exc, "could not build the rule set"))
         self._host = host
         self._live = 0
@@ -501,6 +502,8 @@ class DurableMatcher:
             return result
         facts = [self._fact(chunk, values) for chunk in self._chunks]  # type errors before any session
         with self._lock:
+            if self._host is None:
+                raise RuntimeError(f"durable matcher {self.key} is closed")
             for chunk, fact in zip(self._chunks, facts):
                 for index in self._run(chunk, fact):
                     result[index] = True
@@ -539,12 +542,32 @@ class DurableMatcher:
                 self.abandoned_sessions += 1
                 self._live += 1
                 if self._live >= MAX_LIVE_SESSIONS:
+                    retired = self._host
                     self._build_host()
+                    self._release(retired)
 
     def close(self) -> None:
-        """Drop the engine's rulesets (a reloaded policy's old matchers)."""
+        """Free the engine's rulesets. Each costs about 0.3 MiB of C memory that Python's garbage
+        collector does not see, so a reloaded policy's old matchers must release theirs (done
+        on garbage collection too). Matching after close raises."""
         with self._lock:
+            self._release(self._host)
             self._host = None
+
+    def __del__(self):
+        try:
+            self._release(getattr(self, "_host", None))
+        except Exception:   # interpreter shutdown: nothing left to free
+            pass
+
+    def _release(self, host) -> None:
+        if host is None:
+            return
+        import durable_rules_engine
+        for ruleset in list(host._ruleset_list):
+            handle, ruleset._handle = ruleset._handle, None
+            if handle is not None:
+                durable_rules_engine.delete_ruleset(handle)
 
 
 def _engine_code(exc: BaseException) -> int | None:
