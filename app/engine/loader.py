@@ -709,6 +709,11 @@ class PolicyBuilder:
             return None
         max_reasons_node = node.get("max_reasons")
         max_reasons = max_reasons_node.value if max_reasons_node else 4
+        if not isinstance(max_reasons, int) or isinstance(max_reasons, bool) or max_reasons < 0:
+            self.error("SCORECARD_MAX_REASONS", f"{what}: max_reasons must be a whole number "
+                       "(how many scorecard reasons a decision may carry)",
+                       max_reasons_node.location)
+            max_reasons = 4
         characteristics = []
         chars_node = node.get("characteristics")
         for char_node in (chars_node.value if chars_node and chars_node.is_list else []):
@@ -808,6 +813,11 @@ class PolicyBuilder:
             self.unknown_keys(band_node, {"band", "min", "action", "reason"}, "a band")
             minimum_node = band_node.get("min")
             minimum = minimum_node.value if minimum_node else None
+            if minimum is not None and (not isinstance(minimum, int) or isinstance(minimum, bool)):
+                self.error("BAND_MIN", f"band {name.value}: min must be a whole number of points",
+                           minimum_node.location)
+                minimum = None
+                continue
             last = index == len(node.value) - 1
             if minimum is None and not last:
                 self.error("BAND_MIN", f"band {name.value} needs a min (only the last band may "

@@ -9,11 +9,12 @@ values dict, the matched flags, the chosen rows and bins) and renders it to a di
 """
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Any
 
 from . import model as m
 from .decision import Decision, Reason, Trace
+from .language.compiler import DECIMAL_CONTEXT
 from .loader import policy_hash
 
 BACKENDS = ("compiled", "durable")
@@ -67,6 +68,11 @@ class Policy:
         backend = backend or self.engine
         if backend not in BACKENDS:
             raise ValueError(f"unknown engine backend {backend!r}; use one of {BACKENDS}")
+        # Decimal arithmetic in generated code must not depend on the caller's thread context.
+        with localcontext(DECIMAL_CONTEXT):
+            return self._decide(typed, backend)
+
+    def _decide(self, typed: dict, backend: str) -> Decision:
         parts = self.parts
         values = parts.input_schema.flatten(typed)
         parts.compute_features(values)

@@ -207,7 +207,10 @@ def _field(spec: FieldSpec, *, as_item: bool = False) -> fields.Field:
     if spec.max_length is not None:
         validators.append(validate.Length(max=spec.max_length))
     if spec.pattern:
-        validators.append(validate.Regexp(spec.pattern))
+        # The whole value must match (re.match would let '$' accept a trailing newline).
+        validators.append(validate.Regexp(f"(?:{spec.pattern})\\Z",
+                                          error="must match " + spec.pattern.replace(
+                                              "{", "{{").replace("}", "}}")))
     options: dict[str, Any] = {"validate": validators}
     if not as_item:
         options.update(required=spec.required, allow_none=not spec.required)

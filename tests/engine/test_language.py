@@ -662,9 +662,6 @@ def test_null_is_the_same_as_absent(tmp_path):
 
 
 # --- decimals do not depend on the caller ---------------------------------------------------------
-@pytest.mark.xfail(reason="engine bug: + - * on decimals use the calling thread's decimal "
-                   "context, so a caller with a lower precision gets a different value "
-                   "(d * 3 for d=1.2345 is 3.70 under prec=3 instead of 3.7035)", strict=True)
 def test_decimal_arithmetic_ignores_the_callers_decimal_precision(tmp_path):
     import decimal
     policy = feature_policy(tmp_path, {"f": "d * 3", "g": "d + d2", "h": "d - d2"})
@@ -677,8 +674,6 @@ def test_decimal_arithmetic_ignores_the_callers_decimal_precision(tmp_path):
         (D("3.7035"), D("1.2346"), D("1.2344"))
 
 
-@pytest.mark.xfail(reason="engine bug: + on decimals raises decimal.Inexact when the calling "
-                   "thread's context traps Inexact", strict=True)
 def test_decimal_arithmetic_ignores_the_callers_decimal_traps(tmp_path):
     import decimal
     policy = feature_policy(tmp_path, {"f": "d + d2"})
@@ -688,9 +683,6 @@ def test_decimal_arithmetic_ignores_the_callers_decimal_traps(tmp_path):
     assert value is not None
 
 
-@pytest.mark.xfail(reason="engine bug: round(d, digits) with many digits (30, or a field "
-                   "holding 1000000) raises decimal.InvalidOperation during the decision",
-                   strict=True)
 @pytest.mark.parametrize("digits", [30, 1000000])
 def test_round_with_many_digits_does_not_raise(tmp_path, digits):
     value = feature_value(tmp_path, "round(d, a)", d="1.5", a=digits)

@@ -545,9 +545,6 @@ def test_parse_input_types(tmp_path):
         policy.parse_input(["not", "an", "object"])
 
 
-@pytest.mark.xfail(reason="engine bug: a string pattern is matched with re.match, so '$' "
-                   "accepts a trailing newline: city_code '110100\\n' passes "
-                   "pattern '^[1-8][0-9]{5}$'", strict=True)
 def test_string_pattern_must_match_the_whole_value(tmp_path):
     files = base_files()
     files["policies/p/x.yaml"] = POLICY.replace(

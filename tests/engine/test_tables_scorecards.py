@@ -499,9 +499,6 @@ def test_a_feature_copying_personal_data_is_not_shown_in_clear(tmp_path):
     assert "13812345678" not in canonical_json(trace)
 
 
-@pytest.mark.xfail(reason="engine bug: max_reasons is not validated: 'max_reasons: x' loads "
-                   "cleanly and the decision raises TypeError (slice indices must be integers)",
-                   strict=True)
 def test_scorecard_max_reasons_must_be_a_whole_number(tmp_path):
     broken = dict(CARD, max_reasons="x")
     result = load(tmp_path, {"card": dump(broken)}, stages=[{"id": "score", "scorecard": "card"}])
@@ -510,9 +507,6 @@ def test_scorecard_max_reasons_must_be_a_whole_number(tmp_path):
         ["rules/card.yaml"]
 
 
-@pytest.mark.xfail(reason="engine bug: a band whose min is not a number (min: x above a band "
-                   "with min: 130) makes the loader raise TypeError ('>=' between int and str) "
-                   "instead of reporting a diagnostic", strict=True)
 def test_band_min_must_be_a_number(tmp_path):
     broken = json.loads(json.dumps(CARD))
     broken["bands"][0]["min"] = "x"

@@ -125,8 +125,9 @@ def _number_key(value: Decimal) -> str:
 
 
 def _text_key(value: str) -> str:
-    """Code points as six hex digits each: byte order of the key is Python's str order."""
-    return "".join(f"{ord(ch):06x}" for ch in value)
+    """Code points as eight hex digits each (UTF-32BE, lone surrogates kept): the key's byte
+    order is Python's str order, and it holds nothing the engine would escape or cut at NUL."""
+    return value.encode("utf-32-be", "surrogatepass").hex()
 
 
 _KIND = {"integer": "number", "decimal": "number", "number": "number", "date": "date",

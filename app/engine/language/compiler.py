@@ -25,7 +25,8 @@ from .expressions import (Arith, Call, Cmp, Expr, IfElse, ListLit, Lit, Logic, M
 from .functions import FUNCTIONS
 
 # One fixed context so that decimal results never depend on the caller's thread state.
-DECIMAL_CONTEXT = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+DECIMAL_CONTEXT = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN, traps=[
+    decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow])
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 

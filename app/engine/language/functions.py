@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar
 import datetime
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Callable
 
 from ..types import (BOOLEAN, DATE, ENUM, LIST, STRING, T_BOOLEAN, T_DATE, T_DECIMAL, T_INTEGER,
@@ -83,8 +83,14 @@ def _round(x, digits=0):
         return None
     if isinstance(x, int) and digits >= 0:
         return x
+    value = Decimal(x)
+    if digits >= -value.as_tuple().exponent:
+        return value  # already has no more digits than asked for
     exponent = Decimal(1).scaleb(-digits)
-    rounded = Decimal(x).quantize(exponent, rounding=ROUND_HALF_UP)
+    try:
+        rounded = value.quantize(exponent, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the precision holds: nothing to round
+        return value
     return int(rounded) if digits <= 0 else rounded
 
 
