@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -20,6 +21,7 @@ from app.storage.models import Decision
 
 log = logging.getLogger("firefly.decisions")
 HASHED_KINDS = ("resident_id", "phone")
+DURABLE_LOCK = threading.Lock()
 CHINA = timezone(timedelta(hours=8), "CST")  # China has one time zone and no daylight saving
 
 
@@ -53,7 +55,11 @@ class Prepared:
         clear = pii.extract(raw, fields)
         typed = policy.parse_input(with_decision_date(policy, raw, decision_date))
         started = time.perf_counter()
-        decision = policy.decide(typed)
+        if policy.engine == "durable":  # durable_rules keeps process-wide state: one decision at a time
+            with DURABLE_LOCK:
+                decision = policy.decide(typed)
+        else:
+            decision = policy.decide(typed)
         self.engine_seconds = time.perf_counter() - started
         self.result_text = to_json_text(decision.to_dict(), clear, fields)
         self.trace_text = to_json_text(decision.trace.to_dict(), clear, fields)

@@ -126,3 +126,21 @@ def test_wrong_method_is_a_json_405(client, auth):
     response = client.put(URL, json={}, headers=auth("channel"))
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_durable_backend_serves_the_same_decisions(app, decide, policy_root):
+    """The same policy with `engine: durable` answers exactly as the compiled backend did."""
+    import re
+
+    from service.applicants import examples
+    samples = list(examples().values())
+    compiled = [decide(body).get_json() for body in samples]
+    path = policy_root / "policies" / "zhishandai" / "application.yaml"
+    path.write_text(re.sub(r"(?m)^engine: .*$", "engine: durable", path.read_text(encoding="utf-8")),
+                    encoding="utf-8")
+    assert app.extensions["firefly_policies"].reload(str(policy_root)).ok
+    durable = [decide(body).get_json() for body in samples]
+    for before, after in zip(compiled, durable):
+        assert after["policy"]["engine"] == "durable"
+        for field in ("outcome", "limit", "customer_group", "score", "score_band", "reasons"):
+            assert after[field] == before[field], field
