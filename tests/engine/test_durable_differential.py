@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.engine import canonical_json, load_policy_root
+from app.engine.backends.durable import check_expressible
 from test_properties import POLICY_NAME, reference_applicants
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,6 +57,9 @@ def test_the_durable_backend_is_used_and_every_rule_set_is_expressible(policy):
     ruleset_stages = [s.id for s in policy.parts.stages if s.kind == "ruleset"]
     assert sorted(matchers) == sorted(ruleset_stages)
     assert all(m.hosts_built == 1 for m in matchers.values())
+    for stage in policy.parts.stages:
+        if stage.kind == "ruleset":
+            assert check_expressible(stage.target.rules) == [], stage.id
 
 
 @DIFFERENTIAL
