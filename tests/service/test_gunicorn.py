@@ -94,6 +94,18 @@ def test_two_workers_decide_reload_and_report(server, auth, app):
         assert response.status_code == 201, response.text
     assert metric(base, "firefly_decisions_total") == len(bodies) * 2
 
+    once = {**auth("channel"), "Idempotency-Key": "across-workers", "Connection": "close"}
+    answers = [requests.post(base + URL, json=bodies[0], headers=once, timeout=30) for _ in range(6)]
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["decision_id"] for a in answers}) == 1
+    assert requests.post(base + URL, json=bodies[1], headers=once, timeout=30).status_code == 409
+    assert metric(base, "firefly_decisions_total") == len(bodies) * 2 + 1
+
+    number = bodies[0]["applicant"]["id_number"]
+    found = requests.get(base + "/v1/decisions", params={"id_number": number}, headers=auth("compliance"),
+                         timeout=30).json()
+    assert len(found["items"]) == 3
+
     set_version(root, "2099.7")
     process.send_signal(signal.SIGHUP)
     wait_for(lambda: versions_seen(base, auth) == {"2099.7"}, "every worker to serve 2099.7 after SIGHUP")
@@ -113,6 +125,7 @@ def test_two_workers_decide_reload_and_report(server, auth, app):
     answer = requests.post(base + URL, json=bodies[0], headers=auth("channel"), timeout=30).json()
     assert answer["policy"]["version"] == "2099.8"
 
+    assert number not in log_path.read_text()
     access = [json.loads(line) for line in log_path.read_text().splitlines()
               if line.startswith("{") and '"gunicorn.access"' in line]
     assert access and all(entry["path"].startswith("/") for entry in access)
