@@ -25,6 +25,7 @@ def test_production_with_real_secrets_passes():
     ({"SECRET_KEY": "short"}, "FIREFLY_SECRET_KEY"),
     ({"FIREFLY_HMAC_KEY": "firefly-dev-pii-hmac-key-not-for-production"}, "FIREFLY_HMAC_KEY"),
     ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
+    ({"FIREFLY_FLOOR_ENDPOINT": True}, "FIREFLY_FLOOR_ENDPOINT"),
 ])
 def test_production_refuses_defaults(overrides, complaint):
     with pytest.raises(ConfigError, match=complaint):
