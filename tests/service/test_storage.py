@@ -111,3 +111,18 @@ def test_locked_decisions_table_is_503_and_no_decision(database_url, redis_url, 
     assert retry.status_code == 201
     locker.dispose()
     app.extensions["firefly_db"].dispose()
+
+
+def test_benchmark_floor_stores_one_row_and_is_off_by_default(database_url, redis_url, clean_state, auth, bodies):
+    from app.storage.models import FloorRow
+    plain = create_app(make_config(database_url, redis_url))
+    assert plain.test_client().post("/bench/floor/zhishandai.application", json=bodies[0],
+                                    headers=auth("channel")).status_code == 404
+    app = create_app(make_config(database_url, redis_url, FIREFLY_FLOOR_ENDPOINT=True, FIREFLY_FLOOR_PAD_BYTES=500))
+    response = app.test_client().post("/bench/floor/zhishandai.application", json=bodies[0], headers=auth("channel"))
+    assert response.status_code == 201
+    with app.extensions["firefly_db"].sessions() as session:
+        row = session.get(FloorRow, response.get_json()["id"])
+    assert row.body == bodies[0] and len(row.trace["pad"]) == 500
+    for each in (plain, app):
+        each.extensions["firefly_db"].dispose()
