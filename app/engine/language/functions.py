@@ -78,20 +78,24 @@ def _abs(x):
     return None if x is None else abs(x)
 
 
-def _round(x, digits=0):
+_WHOLE = object()  # round(x) without digits: a whole number
+
+
+def _round(x, digits=_WHOLE):
+    """round(x) gives an integer, round(x, n) a decimal with at most n digits; halves go up
+    (四舍五入), as customers and regulators expect."""
     if x is None or digits is None:
         return None
-    if isinstance(x, int) and digits >= 0:
-        return x
     value = Decimal(x)
-    if digits >= -value.as_tuple().exponent:
-        return value  # already has no more digits than asked for
-    exponent = Decimal(1).scaleb(-digits)
-    try:
-        rounded = value.quantize(exponent, rounding=ROUND_HALF_UP)
-    except InvalidOperation:  # more digits than the precision holds: nothing to round
-        return value
-    return int(rounded) if digits <= 0 else rounded
+    places = 0 if digits is _WHOLE else digits
+    if places < -value.as_tuple().exponent:
+        try:
+            value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        except InvalidOperation:  # more digits than the precision holds: nothing to round
+            pass
+    if digits is _WHOLE:
+        return x if isinstance(x, int) else int(value)
+    return value
 
 
 def _floor(x):
