@@ -469,3 +469,13 @@ for n in range(12):
 print(failures, m.abandoned_sessions, m.hosts_built, m.match({"f3": 1})[3])
 """)
     assert out.split() == ["12", "12", "3", "True"]
+
+
+def test_no_background_dispatch_threads_are_started():
+    # engine.Host() starts two self-rescheduling timer threads that dispatch actions concurrently
+    # with decisions; the matcher's host must not.
+    before = {t.ident for t in threading.enumerate()}
+    matcher = DurableMatcher("hz:timers", [rule("A", cmp(AGE, ">", 5))])
+    assert matcher.match({"age": 6}) == [True]
+    started = [t for t in threading.enumerate() if t.ident not in before]
+    assert started == []
