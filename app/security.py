@@ -98,6 +98,28 @@ def create_key_command(name, role):
     click.echo(key)
 
 
+@keys_cli.command("list")
+def list_keys_command():
+    """List the keys stored in the database (names and roles; the keys themselves are not kept)."""
+    session = current_app.extensions["firefly_db"].sessions()
+    with session:
+        for key in session.scalars(select(ApiKey).order_by(ApiKey.name)):
+            click.echo(f"{key.name}\t{key.role}\t{key.created_at:%Y-%m-%d %H:%M}")
+
+
+@keys_cli.command("revoke")
+@click.argument("name")
+def revoke_key_command(name):
+    """Delete the stored key NAME: it stops working at once, in every worker."""
+    session = current_app.extensions["firefly_db"].sessions()
+    with session.begin():
+        key = session.scalar(select(ApiKey).where(ApiKey.name == name))
+        if key is None:
+            raise click.ClickException(f"no stored key named {name!r} (see `flask keys list`)")
+        session.delete(key)
+    click.echo(f"revoked {name}")
+
+
 @keys_cli.command("dev-info")
 def dev_info_command():
     """Say where the API keys come from in this environment."""

@@ -75,6 +75,16 @@ def test_a_key_name_is_taken_once(runner):
     assert again.exit_code == 1 and "exists already" in again.output
 
 
+def test_revoked_key_stops_working(runner, client):
+    key = runner.invoke(args=["keys", "create", "old-desk", "compliance"]).output.strip()
+    assert client.get("/v1/decisions", headers={"X-API-Key": key}).status_code == 200
+    listed = runner.invoke(args=["keys", "list"]).output
+    assert "old-desk\tcompliance" in listed and key not in listed
+    assert runner.invoke(args=["keys", "revoke", "old-desk"]).exit_code == 0
+    assert client.get("/v1/decisions", headers={"X-API-Key": key}).status_code == 401
+    assert runner.invoke(args=["keys", "revoke", "old-desk"]).exit_code == 1
+
+
 def test_dev_info_says_where_keys_come_from(runner):
     result = runner.invoke(args=["keys", "dev-info"])
     assert result.exit_code == 0 and "FIREFLY_API_KEYS" in result.output
