@@ -479,3 +479,25 @@ def test_no_background_dispatch_threads_are_started():
     assert matcher.match({"age": 6}) == [True]
     started = [t for t in threading.enumerate() if t.ident not in before]
     assert started == []
+
+
+def test_long_text_values_compare_exactly_with_constants():
+    # The engine keeps a value's length in 16 bits: past 65,535 bytes comparisons went wrong.
+    # Values compared only with constants are cut just past the longest constant, which decides.
+    long = "a" * 5000
+    rules = [rule(op, cmp(CITY, op, long)) for op in c.OPERATORS]
+    rules += [rule("IN", member(CITY, [long, "b"])), rule("NOTIN", member(CITY, [long], True)),
+              rule("EX", c.Presence(CITY, True, HERE))]
+    agree(rules, [{"applicant.city": v} for v in (
+        long, long + "b", long[:-1] + "b", long[:-1], "a" * 40000, "a" * 40000 + "\x00",
+        "a" * 32818,   # a 65,636-byte key: its length would wrap to 100
+        "连" * 30000, "b", "")])
+
+
+def test_text_compared_field_to_field_must_fit_the_engine():
+    matcher = DurableMatcher("hz:long", [rule("FF", cmp(CITY, "==", ref("other", "string")))])
+    assert matcher.match({"applicant.city": "连" * 5000, "other": "连" * 5000}) == [True]
+    with pytest.raises(DurableInputError, match="too long"):
+        matcher.match({"applicant.city": "连" * 30000, "other": "x"})
+    found = check_expressible([rule("EQ", cmp(CITY, "==", "x" * 40000))])
+    assert [x.code for x in found] == ["DURABLE_UNSUPPORTED"] and "too long" in found[0].message

@@ -57,6 +57,7 @@ MAX_NODES_PER_RULESET = 400      # the engine hangs at 512 distinct condition no
 MAX_FIELDS_PER_RULESET = 48      # error 303 (and a segfault on cleanup) past 64 fields read
 MAX_PATHS_PER_RULE = 1024        # error 113 past 4,096 and-of-or combinations
 MAX_LIVE_SESSIONS = 256          # the engine raises MemoryError at 1,024 live sessions
+MAX_VALUE_KEY = 60_000           # the engine keeps a value's length in 16 bits (65,535 bytes)
 
 MARKER_FIELD = "q"
 MARKER_VALUE = "firefly"
@@ -125,9 +126,10 @@ def _number_key(value: Decimal) -> str:
 
 
 def _text_key(value: str) -> str:
-    """Code points as eight hex digits each (UTF-32BE, lone surrogates kept): the key's byte
-    order is Python's str order, and it holds nothing the engine would escape or cut at NUL."""
-    return value.encode("utf-32-be", "surrogatepass").hex()
+    """Hex of the UTF-8 bytes (lone surrogates kept as their three-byte form): UTF-8 byte order
+    is code point order, which is Python's str order, and the key holds nothing the engine would
+    escape or cut at NUL."""
+    return value.encode("utf-8", "surrogatepass").hex()
 
 
 _KIND = {"integer": "number", "decimal": "number", "number": "number", "date": "date",
@@ -213,9 +215,12 @@ def _check_condition(node) -> None:
                                node.location)
         if isinstance(node.right, c.Const):
             try:
-                encode_value(node.right.value, node.left.type_name)
+                key = encode_value(node.right.value, node.left.type_name)
             except DurableInputError as exc:
                 raise _Unsupported(f"constant {node.right.value!r}: {exc}", node.location)
+            if len(key) > MAX_VALUE_KEY // 2:
+                raise _Unsupported("a constant too long for durable_rules to compare",
+                                   node.location)
     elif isinstance(node, c.Member):
         kind = _kind(node.field.type_name)
         if kind == "list":
@@ -223,9 +228,12 @@ def _check_condition(node) -> None:
                                "a feature", node.location)
         for value in node.values:
             try:
-                encode_value(value, node.field.type_name)
+                key = encode_value(value, node.field.type_name)
             except DurableInputError as exc:
                 raise _Unsupported(f"list value {value!r} for '{node.field.path}': {exc}",
+                                   node.location)
+            if len(key) > MAX_VALUE_KEY // 2:
+                raise _Unsupported("a list value too long for durable_rules to compare",
                                    node.location)
     else:
         raise _Unsupported(f"unknown condition node {type(node).__name__}", None)
@@ -406,6 +414,36 @@ def _plan(rules, conditions) -> list[_Chunk]:
     return chunks
 
 
+def _key_limits(conditions) -> dict[str, int | None]:
+    """How much of each field's key the engine needs. A field compared only with constants needs
+    one character more than its longest constant's key: strcmp is decided within that prefix, so
+    cutting a long value there changes no result (and keeps it under the engine's 16-bit value
+    length). A field compared with another field needs its whole key (None)."""
+    limits: dict[str, int | None] = {}
+
+    def need(path: str, length: int | None) -> None:
+        if path in limits and limits[path] is None:
+            return
+        limits[path] = None if length is None else max(limits.get(path) or 0, length)
+
+    for condition in conditions:
+        for node in c.atoms(condition):
+            if isinstance(node, c.Compare):
+                if isinstance(node.right, c.FieldRef):
+                    need(node.left.path, None)
+                    need(node.right.path, None)
+                else:
+                    need(node.left.path, len(encode_value(node.right.value,
+                                                          node.left.type_name)) + 2)
+            elif isinstance(node, c.Member):
+                longest = max((len(encode_value(v, node.field.type_name)) for v in node.values),
+                              default=0)
+                need(node.field.path, longest + 2)
+            elif isinstance(node, c.Presence):
+                need(node.field.path, 2)
+    return limits
+
+
 _generation = itertools.count(1)
 
 
@@ -429,6 +467,7 @@ class DurableMatcher:
                     refs = [node.field]
                 for ref in refs:
                     self._types.setdefault(ref.path, ref.type_name)
+        self._key_limits = _key_limits(self._conditions)
         self._chunks = _plan(self.rules, self._conditions)
         self._lock = threading.Lock()
         self._fired: list[int] = []
@@ -491,9 +530,16 @@ class DurableMatcher:
             if value is None:
                 continue            # missing: absent from the fact (a null would count as present)
             try:
-                fact[chunk.names[path]] = encode_value(value, self._types[path])
+                key = encode_value(value, self._types[path])
             except DurableInputError as exc:
                 raise DurableInputError(f"{path}: {exc}") from None
+            limit = self._key_limits.get(path)
+            if limit is not None and len(key) > limit:
+                key = key[:limit]       # compared with constants only: the prefix decides
+            if len(key) > MAX_VALUE_KEY:
+                raise DurableInputError(f"{path}: a value too long for durable_rules to compare "
+                                        "with another field")
+            fact[chunk.names[path]] = key
         return fact
 
     def match(self, values: dict) -> list[bool]:
