@@ -218,7 +218,7 @@ def _jsonable(value: Any) -> Any:
     if value.__class__ in _PLAIN:
         return value
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # plain digits, never 1E+3
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
@@ -230,7 +230,7 @@ def _jsonable(value: Any) -> Any:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # plain digits, never 1E+3
     if isinstance(value, datetime.date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
