@@ -709,3 +709,19 @@ def _round_gives_an_integer(tmp_path, value, expected):
     assert isinstance(decision.trace.values["g"], D)
     assert decision.trace.values["g"] == expected
     assert decision.trace.to_dict()["features"]["f"] == expected
+
+
+@pytest.mark.xfail(reason="engine bug: a deeply nested expression ('not ' * 500 + 'flag', or "
+                   "a chain of 3000 additions) makes the loader raise RecursionError instead of "
+                   "reporting a diagnostic", strict=True)
+@pytest.mark.parametrize("when", ["not " * 500 + "flag", "a" + " + a" * 3000 + " > 1"])
+def test_deeply_nested_expression_is_reported_not_a_crash(tmp_path, when):
+    result = _load_condition(tmp_path, when)
+    assert result.ok or [d.location.file for d in errors(result)] == ["rules/r.yaml"]
+
+
+def test_deep_parentheses_are_fine_up_to_the_parser_limit(tmp_path):
+    result = _load_condition(tmp_path, "(" * 150 + "a" + ")" * 150 + " > 1")
+    assert result.ok
+    result = _load_condition(tmp_path / "deeper", "(" * 300 + "a" + ")" * 300 + " > 1")
+    assert codes(result) == ["EXPR_SYNTAX"]
