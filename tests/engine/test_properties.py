@@ -156,9 +156,37 @@ def developed_cities(policy) -> frozenset[str]:
 
 
 def reference_applicants(policy):
+    """Fully random applicants, and a strong applicant with a few fields changed (so that
+    approvals, referrals and limits are common too)."""
     if policy.hash not in _STRATEGIES:
-        _STRATEGIES[policy.hash] = applicants(policy, _overrides(policy))
+        random = applicants(policy, _overrides(policy))
+        paths = sorted(policy.input_schema.fields)
+        changed = st.tuples(random, st.lists(st.sampled_from(paths), max_size=4, unique=True))
+        _STRATEGIES[policy.hash] = st.one_of(random, changed.map(_perturb))
     return _STRATEGIES[policy.hash]
+
+
+def _perturb(drawn) -> dict:
+    """SALARIED with the given field paths taken from a random applicant (or removed)."""
+    random, paths = drawn
+    result = _copy_deep(SALARIED)
+    for path in paths:
+        *sections, name = path.split(".")
+        source, target = random, result
+        for part in sections:
+            source = source.get(part) if isinstance(source, dict) else None
+            target = target.setdefault(part, {})
+        if isinstance(source, dict) and name in source:
+            target[name] = source[name]
+        else:
+            target.pop(name, None)
+    return result
+
+
+def _copy_deep(value):
+    if isinstance(value, dict):
+        return {k: _copy_deep(v) for k, v in value.items()}
+    return value
 
 
 def region_cap(policy, city_code: str) -> int:
@@ -225,6 +253,8 @@ def test_reference_policy_properties(reference, data):
 
     # evaluation did not raise, and gave a known outcome
     assert decision.outcome in ("APPROVE", "REFER", "DECLINE")
+    event(decision.outcome)
+    event("limit computed" if decision.trace.limit_record[-1] is not None else "no limit")
     actions = {r.action for r in decision.reasons}
     if decision.outcome == "APPROVE":
         assert decision.reasons == []
@@ -246,6 +276,27 @@ def test_reference_policy_properties(reference, data):
         assert limit_trace["limit"] <= cap
     region = [c for c in limit_trace["caps"] if c["id"] == "CAP-REGION"]
     assert region == [{"id": "CAP-REGION", "value": cap}]
+
+    # the trace explains every rule set: selections are matches, conflicts are reported
+    trace = decision.trace.to_dict()
+    stage_ids = [stage.id for stage in reference.parts.stages]
+    assert [s["id"] for s in trace["stages"]] == stage_ids
+    for stage in trace["stages"]:
+        if stage["kind"] != "ruleset":
+            continue
+        matched = [r["id"] for r in stage["rules"] if r["matched"]]
+        assert set(stage["selected"]) <= set(matched)
+        if stage["conflict"] is not None:
+            assert stage["conflict"] == matched and len(matched) > 1
+            assert "RULESET_CONFLICT" in decision.reason_codes
+    for reason in decision.reasons:
+        assert reason.zh and reason.en and reason.stage in stage_ids + ["limit"]
+
+    # an approval has a customer group and a priced band
+    if decision.outcome == "APPROVE":
+        assert decision.customer_group is not None
+        assert decision.score_band in ("A", "B", "C")
+        assert decision.outputs["price_tier"] is not None
 
     # reasons are ordered: every DECLINE before every REFER
     ranks = [0 if r.action == "DECLINE" else 1 for r in decision.reasons]
