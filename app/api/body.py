@@ -26,4 +26,16 @@ def json_object(required=True):
         raise ApiError(400, "malformed_json", f"the body is not valid UTF-8 JSON: {error}") from None
     if not isinstance(body, dict):
         raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    if b"\\ud" in data.lower():
+        _reject_lone_surrogates(body)
     return body
+
+
+def _reject_lone_surrogates(body):
+    """JSON may escape half of a UTF-16 pair (\\ud800) alone; that is no character and cannot be
+    stored or hashed, so it is the client's error, not the server's."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "malformed_json", "the body holds a lone UTF-16 surrogate escape "
+                       "(such as \\ud800), which is not a character") from None

@@ -75,6 +75,7 @@ def test_oversized_body_is_413(client, auth, app, count_rows):
 
 
 @pytest.mark.parametrize("data", [b"{", b"[1, 2]", b"\"text\"", b"{\"a\": NaN}", b"\xff\xfe", b"",
+                                  b'{"applicant": {"name": "\\ud800"}}', b'{"\\uDFFF": 1}',
                                   b"[" * 5000 + b"]" * 5000])
 def test_malformed_json_is_400(client, auth, data, count_rows):
     response = client.post(URL, data=data, headers={**auth("channel"), "Content-Type": "application/json"})
