@@ -37,7 +37,8 @@ def target_version(row, target):
     session = get_db()
     if "hash" in target:
         _record_served(row.policy_name)
-        found = session.scalars(select(PolicyVersion).where(PolicyVersion.hash.startswith(target["hash"]))).all()
+        prefix = PolicyVersion.hash.startswith(target["hash"], autoescape=True)
+        found = session.scalars(select(PolicyVersion).where(prefix)).all()
     elif "version" in target:
         _record_served(row.policy_name)
         found = session.scalars(select(PolicyVersion).where(

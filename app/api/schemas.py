@@ -94,7 +94,8 @@ class ReplayRequest(Schema):
     class Meta:
         unknown = RAISE
 
-    hash = fields.String(validate=validate.Length(min=1, max=64))
+    hash = fields.String(validate=validate.Regexp(r"^[0-9a-f]{6,64}$"),
+                         metadata={"description": "a version's content hash, or its first 6 or more characters"})
     version = fields.String(validate=validate.Length(min=1, max=100))
 
     @validates_schema

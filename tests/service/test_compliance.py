@@ -141,7 +141,7 @@ def test_replay_on_another_version_shows_differences(client, auth, app, decide, 
     new_hash = registry.current().policies["zhishandai.application"].hash
     approved = [a for a in answers if a["outcome"] == "APPROVE" and a["limit"] < 400000]
     assert approved, "the sample should hold an approval under 400,000"
-    for target in ({"hash": new_hash}, {"version": "2099.2"}):
+    for target in ({"hash": new_hash}, {"hash": new_hash[:12]}, {"version": "2099.2"}):
         response = client.post(f"/v1/decisions/{approved[0]['decision_id']}/replay", json=target,
                                headers=auth("compliance"))
         assert response.status_code == 200, response.get_json()
@@ -153,7 +153,8 @@ def test_replay_on_another_version_shows_differences(client, auth, app, decide, 
 
 
 @pytest.mark.parametrize("target, status", [({"hash": "f" * 64}, 404), ({"version": "0.0.0"}, 404),
-                                            ({"hash": "a", "version": "b"}, 400), ({"colour": 1}, 400)])
+                                            ({"hash": "abcdef", "version": "b"}, 400), ({"colour": 1}, 400),
+                                            ({"hash": "%"}, 400), ({"hash": "abc"}, 400)])
 def test_replay_errors(client, auth, stored, target, status):
     response = client.post(f"/v1/decisions/{stored[0][1]['decision_id']}/replay", json=target,
                            headers=auth("compliance"))
