@@ -514,3 +514,18 @@ def test_band_min_must_be_a_number(tmp_path):
     assert not result.ok
     assert {d.location.file for d in result.diagnostics if d.severity == "error"} == \
         {"rules/card.yaml"}
+
+
+@pytest.mark.xfail(reason="engine bug: a table row without 'then' (or with 'then: {}') loads "
+                   "with no diagnostic; when it is the first match the table silently outputs "
+                   "nothing (the ROW_OUTPUTS check is skipped when the row gives no output)",
+                   strict=True)
+@pytest.mark.parametrize("row", [{"id": "X-1", "when": ["> 1"]},
+                                 {"id": "X-1", "when": ["> 1"], "then": {}}])
+def test_a_table_row_must_give_its_outputs(tmp_path, row):
+    result = load(tmp_path, {"t": table("t", ["a"], [
+        row, {"id": "X-2", "when": ["-"], "then": {"tier": "T1"}}])},
+        stages=[{"id": "tab", "table": "t"}], outputs=["tier"])
+    assert not result.ok
+    [error] = [d for d in result.diagnostics if d.severity == "error"]
+    assert error.location.file == "rules/t.yaml"
