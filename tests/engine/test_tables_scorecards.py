@@ -403,9 +403,10 @@ def test_limit_needs_its_effects(tmp_path):
 
 def test_limit_with_a_huge_base_does_not_raise(tmp_path):
     """Regression: rounding raised decimal.InvalidOperation beyond 28 digits."""
-    policy = make_policy(tmp_path, limit=dict(LIMIT, caps=[]), parameters={"minimum_limit": 1000})
-    decision = run(policy, a=10**40)
-    assert decision.limit == 10**40
+    policy = make_policy(tmp_path, limit=dict(LIMIT, base="a * a * a", caps=[]),
+                         parameters={"minimum_limit": 1000})
+    decision = run(policy, a=10**13)
+    assert decision.limit == 10**39
 
 
 # --- the trace ----------------------------------------------------------------------------------
