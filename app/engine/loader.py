@@ -223,6 +223,10 @@ class PolicyBuilder:
 
     def document(self, kind: str, name_node: Node) -> Document | None:
         name = name_node.value
+        if not isinstance(name, str):
+            self.error("DOC_NAME", f"name the {kind} by its name, e.g. {kind}: eligibility",
+                       name_node.location)
+            return None
         document = self.catalogue.documents.get((kind, name))
         if document is None:
             known = [n for (k, n) in self.catalogue.documents if k == kind]
@@ -275,13 +279,14 @@ class PolicyBuilder:
         limit = self.limit(node.get("limit"))
         outputs = self.outputs(node.get("outputs"))
         reasons = self.reasons(node.get("reasons"))
+        title = self.text(node.get("name"))
         for name in self.used_lists:
             self.used_files.add(self.catalogue.documents[("list", name)].file)
         if any(d.severity == ERROR for d in self.diagnostics):
             return None
         files = {path: self.all_files[path] for path in sorted(self.used_files)}
         return m.PolicyParts(
-            name=self.doc.name, version=version, title=self.text(node.get("name")),
+            name=self.doc.name, version=version, title=title,
             engine=engine, file=self.doc.file, input_schema=schema, parameters=parameters,
             features=features, compute_features=compute, stages=stages, limit=limit,
             outputs=outputs, reasons=reasons, files=files,
@@ -894,6 +899,10 @@ class PolicyBuilder:
         if node is None:
             return names
         for item in node.value if node.is_list else [node]:
+            if not isinstance(item.value, str):
+                self.error("OUTPUT_NAME", "outputs is a list of value names, e.g. "
+                           "[customer_group, price_tier]", item.location)
+                continue
             if item.value not in self.scope.values:
                 self.error("OUTPUT_UNKNOWN", f"output '{item.value}' is not a feature or stage "
                            f"output{did_you_mean(str(item.value), self.scope.values)}",
@@ -904,6 +913,10 @@ class PolicyBuilder:
 
     def reasons(self, node: Node | None) -> dict[str, m.ReasonText]:
         name = node.value if node is not None else "reason_codes"
+        if not isinstance(name, str):
+            self.error("REASONS_NAME", "reasons names the catalogue file under rules/, e.g. "
+                       "reasons: reason_codes", node.location)
+            name = "reason_codes"
         document = self.catalogue.documents.get(("reason_codes", name))
         texts = {code: m.ReasonText(code, t["zh"], t["en"])
                  for code, t in m.ENGINE_REASONS.items()}

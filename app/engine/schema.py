@@ -153,24 +153,40 @@ def _is_message_list(value: Any) -> bool:
 
 
 # --- marshmallow fields: strict JSON types, exact decimals ---------------------------------------
+# Numbers beyond 18 digits before or after the point are no amount, count or ratio a bank sends;
+# refusing them keeps every decision's arithmetic and its JSON within exact, finite bounds.
+MAX_DIGITS = 18
+
+
 class StrictInteger(fields.Integer):
     """An integer; rejects booleans, floats and strings (a channel must send a JSON integer)."""
+
+    default_error_messages = {"too_large": f"more than {MAX_DIGITS} digits"}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.make_error("invalid")
+        if abs(value) >= 10 ** MAX_DIGITS:
+            raise self.make_error("too_large")
         return super()._deserialize(value, attr, data, **kwargs)
 
 
 class ExactDecimal(fields.Decimal):
     """A decimal from a JSON number or numeric string, converted through its text, never a float."""
 
+    default_error_messages = {"too_large": f"more than {MAX_DIGITS} digits before or after the "
+                              "decimal point"}
+
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool):
             raise self.make_error("invalid")
         if isinstance(value, float):
             value = repr(value)
-        return super()._deserialize(value, attr, data, **kwargs)
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if number is not None and number.is_finite() and (
+                number.adjusted() >= MAX_DIGITS or number.as_tuple().exponent < -MAX_DIGITS):
+            raise self.make_error("too_large")
+        return number
 
 
 class StrictBoolean(fields.Boolean):
@@ -192,11 +208,16 @@ class IsoDate(fields.Date):
 
 
 class StrictString(fields.String):
-    """A string; rejects numbers (a region code must be sent as "330100", not 330100)."""
+    """A string; rejects numbers (a region code must be sent as "330100", not 330100) and text
+    that is not valid Unicode (a lone UTF-16 surrogate cannot be stored or logged)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
             raise self.make_error("invalid")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self.make_error("invalid_utf8") from None
         return value
 
 

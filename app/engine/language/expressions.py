@@ -160,10 +160,28 @@ def parse_expression(text: Any, location: Location, scope: Scope,
         tree = ast.parse("(" + text + "\n)", mode="eval")
     except SyntaxError as exc:
         return None, [checker.syntax_error(exc)]
+    except (RecursionError, MemoryError):
+        tree = None
+    if tree is None or _depth(tree) > MAX_DEPTH:
+        return None, [Diagnostic("EXPR_TOO_DEEP", f"the expression is nested more than {MAX_DEPTH} "
+                                 "levels deep; split it into features", location)]
     try:
         return checker.check(tree.body), []
     except CheckError as exc:
         return None, [exc.diagnostic]
+
+
+MAX_DEPTH = 60  # far beyond what a person writes, well within what Python compiles
+
+
+def _depth(tree: ast.AST) -> int:
+    """The depth of a syntax tree, measured without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 class _Checker:
