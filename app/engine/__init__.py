@@ -64,23 +64,24 @@ def read_policy_root(root: str | Path) -> dict[str, str]:
     return files
 
 
-def load_policy_root(root: str | Path) -> LoadResult:
-    """Load and validate every policy under a root holding policies/ and rules/."""
+def load_policy_root(root: str | Path, engine: str | None = None) -> LoadResult:
+    """Load and validate every policy under a root holding policies/ and rules/. `engine`
+    (compiled or durable) overrides the backend the policies name."""
     files = read_policy_root(root)
     if not files:
         missing = Diagnostic("ROOT_EMPTY", f"no YAML files under {root}/policies or {root}/rules",
                              Location(str(root)))
         return LoadResult({}, [missing], str(root))
-    parts, diagnostics = build_policies(files)
+    parts, diagnostics = build_policies(files, engine)
     if any(d.severity == "error" for d in diagnostics):
         # A root with any error serves nothing: half a set of policies is not a version.
         return LoadResult({}, diagnostics, str(root))
     return LoadResult({name: Policy(p) for name, p in parts.items()}, diagnostics, str(root))
 
 
-def load_policy_files(name: str, files: dict[str, str]) -> Policy:
+def load_policy_files(name: str, files: dict[str, str], engine: str | None = None) -> Policy:
     """Rebuild one stored policy version from its files; raises PolicyError if it cannot."""
-    parts, diagnostics = build_policies(dict(files))
+    parts, diagnostics = build_policies(dict(files), engine)
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise PolicyError(errors)

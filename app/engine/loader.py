@@ -999,8 +999,12 @@ def _all(parts: list[c.Condition]) -> c.Condition:
     return parts[0] if len(parts) == 1 else c.AllOf(tuple(parts))
 
 
-def build_policies(files: dict[str, str]) -> tuple[dict[str, m.PolicyParts], list[Diagnostic]]:
-    """Validate and compile every policy in a set of files; report every problem."""
+def build_policies(files: dict[str, str], engine: str | None = None
+                   ) -> tuple[dict[str, m.PolicyParts], list[Diagnostic]]:
+    """Validate and compile every policy in a set of files; report every problem. `engine`
+    overrides the backend every policy names (the service's configuration)."""
+    if engine is not None and engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     diagnostics: list[Diagnostic] = []
     catalogue = read_documents(files, diagnostics)
     built: dict[str, m.PolicyParts] = {}
@@ -1009,6 +1013,10 @@ def build_policies(files: dict[str, str]) -> tuple[dict[str, m.PolicyParts], lis
         builder = PolicyBuilder(document, catalogue, files)
         parts = builder.build()
         used |= builder.used_files
+        if parts is not None:
+            parts.engine = engine or parts.engine
+            if parts.engine == "durable" and _durable_problems(parts, builder.diagnostics):
+                parts = None
         for diagnostic in builder.diagnostics:
             if diagnostic not in diagnostics:  # a rule file shared by two policies: report once
                 diagnostics.append(diagnostic)
@@ -1024,3 +1032,14 @@ def build_policies(files: dict[str, str]) -> tuple[dict[str, m.PolicyParts], lis
     return built, diagnostics
 
 
+def _durable_problems(parts: m.PolicyParts, diagnostics: list[Diagnostic]) -> bool:
+    """Report every rule the durable backend cannot match; True if there is one."""
+    from .backends.durable import check_expressible  # loads durable_rules only when used
+
+    found = False
+    for stage in parts.stages:
+        if stage.kind == "ruleset":
+            for problem in check_expressible(stage.target.rules):
+                diagnostics.append(problem)
+                found = found or problem.severity == ERROR
+    return found

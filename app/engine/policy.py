@@ -41,6 +41,8 @@ class Policy:
                 self.pii_kinds[feature.name] = "derived"
         self._request_schema = None
         self._durable: dict[str, Any] | None = None
+        if self.engine == "durable":
+            self._durable_matchers()  # build now: problems show at load, not on a request
 
     def __repr__(self) -> str:
         return f"<Policy {self.name} {self.version} {self.hash[:12]}>"
