@@ -128,7 +128,7 @@ def _disagreements(policy, typed) -> list[str]:
              for rule in stage.target.rules}
     for rule_id in left:
         if left[rule_id] != right.get(rule_id):
-            shown = {path: compiled.trace._shown(path) for path in reads.get(rule_id, ())}
+            shown = {path: compiled.trace.shown(path) for path in reads.get(rule_id, ())}
             found.append(f"rule {rule_id}: compiled matched={left[rule_id]}, durable "
                          f"matched={right.get(rule_id)}; values read {canonical_json(shown)}")
     for field in ("outcome", "limit", "customer_group", "score", "score_band", "reason_codes"):

@@ -65,7 +65,8 @@ class Decision:
             "score": self.score,
             "score_band": self.score_band,
             "reasons": [r.to_dict() for r in self.reasons],
-            "outputs": _jsonable(self.outputs),
+            # Personal data copied into an output is masked here as in the trace.
+            "outputs": {name: self.trace.shown(name) for name in self.policy.parts.outputs},
             "policy": {"name": self.policy.name, "version": self.policy.version,
                        "hash": self.policy.hash},
             "engine": self.backend,
@@ -112,7 +113,7 @@ class Trace:
                         flags[bin_.id] = index == position
         return flags
 
-    def _shown(self, path: str) -> Any:
+    def shown(self, path: str) -> Any:
         """A value as the trace shows it: personal data masked. Cached per path, since many
         rules read the same fields."""
         cache = self._shown_cache
@@ -137,7 +138,7 @@ class Trace:
                        "hash": self.policy.hash},
             "engine": self.backend,
             "input": _jsonable(self.policy.mask_input(self.typed)),
-            "features": {f.name: self._shown(f.name) for f in parts.features},
+            "features": {f.name: self.shown(f.name) for f in parts.features},
             "stages": [self._stage(record) for record in self.records],
             "limit": self._limit(),
         }
@@ -151,11 +152,11 @@ class Trace:
         return self._scorecard(*record)
 
     def _outputs(self, stage) -> dict:
-        return {name: self._shown(name) for name in stage.outputs}
+        return {name: self.shown(name) for name in stage.outputs}
 
     def _ruleset(self, stage, matched, selected, conflict) -> dict:
         ruleset = stage.target
-        shown = self._shown
+        shown = self.shown
         return {
             "id": stage.id, "kind": "ruleset", "ruleset": ruleset.name,
             "hit_policy": ruleset.hit_policy,
@@ -172,7 +173,7 @@ class Trace:
         table = stage.target
         return {
             "id": stage.id, "kind": "table", "table": table.name, "hit_policy": table.hit_policy,
-            "read": {path: self._shown(path) for path in table.inputs},
+            "read": {path: self.shown(path) for path in table.inputs},
             "rows": [table.rows[i].id for i in rows],
             "conflict": conflict,
             "outputs": self._outputs(stage),
@@ -185,7 +186,7 @@ class Trace:
             bin_ = characteristic.bins[position] if position >= 0 else None
             points = bin_.points if bin_ else 0
             characteristics.append({
-                "id": characteristic.id, "value": self._shown(characteristic.input),
+                "id": characteristic.id, "value": self.shown(characteristic.input),
                 "bin": bin_.id if bin_ else None, "points": points,
                 "lost": characteristic.best_points - points,
             })

@@ -637,11 +637,14 @@ class PolicyBuilder:
                  if ref is not None]
         then = node.get("then")
         values = self.output_values(then, outputs, f"row {row_id}")
-        if then is not None and then.is_map and set(values) != set(outputs) and values:
-            missing = sorted(set(outputs) - set(values))
-            if missing:
-                self.error("ROW_OUTPUTS", f"row {row_id} does not give {', '.join(missing)}",
-                           then.location)
+        given = set(then.keys()) if then is not None and then.is_map else set()
+        missing = sorted(set(outputs) - given)  # a wrong value is reported by output_values
+        if then is None or (then.is_map and missing and given <= set(outputs)):
+            # Every row gives every output: a row that matches and gives nothing would decide
+            # silently with a missing value.
+            self.error("ROW_OUTPUTS", f"row {row_id} of {what} must give "
+                       f"{', '.join(missing or sorted(outputs))} in 'then'",
+                       (then or node).location)
         if row_id is None or any(cell is None for cell in cells):
             return None
         condition = _all(cells)

@@ -517,10 +517,6 @@ def test_band_min_must_be_a_number(tmp_path):
         {"rules/card.yaml"}
 
 
-@pytest.mark.xfail(reason="engine bug: a table row without 'then' (or with 'then: {}') loads "
-                   "with no diagnostic; when it is the first match the table silently outputs "
-                   "nothing (the ROW_OUTPUTS check is skipped when the row gives no output)",
-                   strict=True)
 @pytest.mark.parametrize("row", [{"id": "X-1", "when": ["> 1"]},
                                  {"id": "X-1", "when": ["> 1"], "then": {}}])
 def test_a_table_row_must_give_its_outputs(tmp_path, row):
@@ -532,10 +528,6 @@ def test_a_table_row_must_give_its_outputs(tmp_path, row):
     assert error.location.file == "rules/t.yaml"
 
 
-@pytest.mark.xfail(reason="engine bug: a policy output that copies personal data (outputs: "
-                   "[phone] with feature phone: coalesce(person.mobile, \"\")) appears in clear in "
-                   "decision.to_dict()['outputs'] ('13812345678'), although the trace masks it",
-                   strict=True)
 def test_a_policy_output_copying_personal_data_is_not_in_clear_in_the_decision(tmp_path):
     policy = make_policy(tmp_path, features={"phone": 'coalesce(person.mobile, "")',
                                              "idn": "person.id_number"},
