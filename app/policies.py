@@ -5,7 +5,7 @@ import threading
 from datetime import datetime, timezone
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app import metrics
 from app.storage.models import PolicyVersion
@@ -42,6 +42,7 @@ class PolicyRegistry:
         self._recorded = set()
         self.last_result = None
         self.last_thread = None
+        self.session_factory = None  # set by init_app: every set swapped in is recorded
 
     def current(self):
         return self._current
@@ -54,6 +55,7 @@ class PolicyRegistry:
                 self._current = result.policy_set
                 if root:
                     self.root = root
+                self._record_all(result.policy_set)
                 metrics.RELOADS.labels("ok").inc()
                 log.info("policies loaded", extra={"event": "policy_reload", "policies": {
                     name: {"version": p.version, "hash": p.hash}
@@ -114,6 +116,46 @@ class PolicyRegistry:
                     session.rollback()
         self._recorded.add(policy.hash)
 
+    def _record_all(self, policy_set):
+        """Record every policy of a set just swapped in, so that a worker that starts while the
+        folder is broken can serve it (see serve_last_good); a database that is down is no reason
+        to refuse a valid set (decisions record their version again)."""
+        if self.session_factory is None:
+            return
+        for policy in policy_set.policies.values():
+            try:
+                self.record(self.session_factory, policy)
+            except SQLAlchemyError as error:
+                log.warning("policy version not recorded", extra={"event": "policy_record_failed",
+                                                                  "error": type(error).__name__})
+
+    def serve_last_good(self):
+        """At start-up with a broken folder: serve, per policy, the version recorded last."""
+        from app.engine import load_policy_files
+        try:
+            with self.session_factory() as session:
+                rows = session.scalars(select(PolicyVersion).order_by(PolicyVersion.first_seen.desc())).all()
+        except SQLAlchemyError:
+            return False
+        latest = {}
+        for row in rows:
+            latest.setdefault(row.name, row)
+        try:
+            policies = {name: load_policy_files(name, dict(row.files)) for name, row in latest.items()}
+        except Exception as error:  # a stored version this engine can no longer load
+            log.error("last good policies do not load", extra={"event": "policy_fallback_failed",
+                                                               "error": f"{type(error).__name__}: {error}"})
+            return False
+        if not policies:
+            return False
+        with self._lock:
+            if not self._current.policies:
+                self._current = PolicySet(policies, "database")
+        log.warning("the policy folder is broken: serving the last recorded versions",
+                    extra={"event": "policy_fallback", "policies": {
+                        name: {"version": p.version, "hash": p.hash} for name, p in policies.items()}})
+        return True
+
     def reload_in_background(self):
         """Reload in a thread (what a SIGHUP does); the thread is kept so tests can join it."""
         self.last_thread = threading.Thread(target=self.reload, name="firefly-policy-reload", daemon=True)
@@ -128,7 +170,8 @@ class PolicyRegistry:
 def init_app(app):
     registry = PolicyRegistry(app.config["FIREFLY_POLICY_ROOT"], app.config["FIREFLY_RUN_POLICY_TESTS"])
     app.extensions["firefly_policies"] = registry
+    registry.session_factory = app.extensions["firefly_db"].sessions
     result = registry.reload()
-    if not result.ok:
+    if not result.ok and not registry.serve_last_good():
         log.error("no policies loaded at start-up; /readyz reports not ready",
                   extra={"event": "policy_start_failed"})

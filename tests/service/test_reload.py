@@ -10,7 +10,9 @@ import requests
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from app import create_app
 from app.storage.models import PolicyVersion
+from conftest import make_config
 from service.applicants import applicants
 from service.conftest import POLICY, URL, set_parameter, set_version
 
@@ -83,6 +85,22 @@ def test_reload_failures_are_counted(client, auth, served):
     assert client.post("/v1/policies/reload", headers=auth("admin")).status_code == 422
     metrics = client.get("/metrics").get_data(as_text=True)
     assert "firefly_policy_reload_failures_total" in metrics
+
+
+def test_a_worker_starting_on_a_broken_folder_serves_the_last_good_version(app, served, database_url, redis_url,
+                                                                        auth, bodies):
+    """A worker that (re)starts while the folder is broken serves the versions recorded last."""
+    set_version(served, "2099.6")
+    assert app.extensions["firefly_policies"].reload().ok
+    eligibility = served / "rules" / "eligibility.yaml"
+    eligibility.write_text(eligibility.read_text(encoding="utf-8") + "\n  - {id: [unclosed\n", encoding="utf-8")
+    restarted = create_app(make_config(database_url, redis_url, FIREFLY_POLICY_ROOT=str(served)))
+    client = restarted.test_client()
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/v1/policies", headers=auth("channel")).get_json()["policies"][0]["version"] == "2099.6"
+    answer = client.post(URL, json=bodies[0], headers=auth("channel")).get_json()
+    assert answer["policy"]["version"] == "2099.6"
+    restarted.extensions["firefly_db"].dispose()
 
 
 def test_sighup_reloads(app, client, auth, served):

@@ -2,7 +2,6 @@ import os
 import signal
 
 from flask import current_app, jsonify
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.policies import bp
 from app.errors import ApiError
@@ -31,11 +30,6 @@ def reload_policies():
     if not result.ok:
         raise ApiError(422, "policy_rejected", "the policy folder was rejected; the previous policies "
                        "keep serving", details=result.to_dict())
-    for policy in result.policy_set.policies.values():
-        try:
-            registry.record(current_app.extensions["firefly_db"].sessions, policy)
-        except SQLAlchemyError:
-            pass  # recorded with the first decision it makes
     master = current_app.config.get("FIREFLY_RELOAD_NOTIFY_PID")
     if master:  # under gunicorn: the master asks every worker to reload too
         os.kill(master, signal.SIGHUP)
