@@ -58,6 +58,9 @@ def server(database_url, redis_url, clean_state, policy_root, tmp_path):
         wait_for(up, "gunicorn to start")
         yield process, base, policy_root, tmp_path / "gunicorn.log"
     finally:
+        # Shown only when the test fails: what the server said, without the access lines.
+        print("\n".join(line for line in (tmp_path / "gunicorn.log").read_text().splitlines()
+                        if '"gunicorn.access"' not in line and "alembic" not in line)[-6000:])
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
