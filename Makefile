@@ -30,7 +30,7 @@ run: migrate
 	DATABASE_URL='$(RUN_DATABASE_URL)' $(BIN)/gunicorn -c gunicorn.conf.py --bind $(BIND) wsgi:app
 
 bench: install
-	$(BIN)/python bench/http.py
+	$(BIN)/python bench/http_load.py
 
 clean:
 	rm -rf var $(STAMP)

@@ -20,9 +20,8 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# Run as a script, bench/ is first on sys.path, where bench/http.py would shadow the standard
-# library's http (which Flask, imported by the app package, needs): take it off, load
-# bench/applicants.py by path.
+# Run as a script, bench/ is first on sys.path; keep it off so that no file there can ever shadow
+# a standard library module the app needs, and load bench/applicants.py by path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 sys.path.insert(0, str(REPO))
 _spec = importlib.util.spec_from_file_location("firefly_bench_applicants", REPO / "bench" / "applicants.py")

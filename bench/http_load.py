@@ -2,7 +2,7 @@
 applications, against a floor endpoint that parses the same body and inserts one row of the same
 size, measured in the same run.
 
-    python bench/http.py [--duration 20] [--clients 16] [--json]
+    python bench/http_load.py [--duration 20] [--clients 16] [--json]
 
 Prints a table (requests/s, p50/p99 latency, errors, stored rows vs 201 answers) and the ratio of
 decision throughput to the floor's. It uses its own database (firefly_bench, recreated each run).
@@ -10,7 +10,7 @@ decision throughput to the floor's. It uses its own database (firefly_bench, rec
 import sys
 from pathlib import Path
 
-# This file is bench/http.py: keep its folder off sys.path so that `http` is the standard library's.
+# Named http_load.py, not http.py, so that it never shadows the standard library module.
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
