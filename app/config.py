@@ -36,6 +36,8 @@ def from_environment():
         "FIREFLY_API_KEYS": _env("FIREFLY_API_KEYS", DEV_API_KEYS if env != "production" else ""),
         "FIREFLY_POLICY_ROOT": _env("FIREFLY_POLICY_ROOT", str(REPO_ROOT)),
         "FIREFLY_RUN_POLICY_TESTS": _env("FIREFLY_RUN_POLICY_TESTS", "1") == "1",
+        # compiled or durable for every policy; unset, each policy's `engine:` decides
+        "FIREFLY_ENGINE": _env("FIREFLY_ENGINE") or None,
         "MAX_CONTENT_LENGTH": _int_env("FIREFLY_MAX_BODY_BYTES", 64 * 1024),
         "FIREFLY_DB_LOCK_TIMEOUT_MS": _int_env("FIREFLY_DB_LOCK_TIMEOUT_MS", 10000),
         "FIREFLY_IDEMPOTENCY_TTL": _int_env("FIREFLY_IDEMPOTENCY_TTL", 24 * 3600),
@@ -47,7 +49,9 @@ def from_environment():
 
 
 def check_production(config):
-    """Refuse to run in production with development secrets or keys."""
+    """Refuse to run with an unknown engine, or in production with development secrets or keys."""
+    if config.get("FIREFLY_ENGINE") not in (None, "compiled", "durable"):
+        raise ConfigError(f"FIREFLY_ENGINE must be compiled or durable, not {config['FIREFLY_ENGINE']!r}")
     if config.get("FIREFLY_ENV") != "production":
         return
     problems = []

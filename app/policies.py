@@ -34,9 +34,10 @@ class ReloadResult:
 class PolicyRegistry:
     """Holds the current PolicySet; a reload swaps it in one assignment or not at all."""
 
-    def __init__(self, root, run_tests=True):
+    def __init__(self, root, run_tests=True, engine=None):
         self.root = root
         self.run_tests = run_tests
+        self.engine = engine  # FIREFLY_ENGINE: overrides each policy's own backend when set
         self._current = PolicySet({}, root)
         self._lock = threading.Lock()
         self._recorded = set()
@@ -72,7 +73,7 @@ class PolicyRegistry:
     def _prepare(self, root):
         try:
             from app.engine import load_policy_root
-            loaded = load_policy_root(root)
+            loaded = load_policy_root(root, engine=self.engine)
         except Exception as error:  # a broken folder must never take the service down
             return ReloadResult(False, [{"code": "load_failed", "message": f"{type(error).__name__}: {error}",
                                          "severity": "error"}])
@@ -141,7 +142,8 @@ class PolicyRegistry:
         for row in rows:
             latest.setdefault(row.name, row)
         try:
-            policies = {name: load_policy_files(name, dict(row.files)) for name, row in latest.items()}
+            policies = {name: load_policy_files(name, dict(row.files), self.engine)
+                        for name, row in latest.items()}
         except Exception as error:  # a stored version this engine can no longer load
             log.error("last good policies do not load", extra={"event": "policy_fallback_failed",
                                                                "error": f"{type(error).__name__}: {error}"})
@@ -168,7 +170,8 @@ class PolicyRegistry:
 
 
 def init_app(app):
-    registry = PolicyRegistry(app.config["FIREFLY_POLICY_ROOT"], app.config["FIREFLY_RUN_POLICY_TESTS"])
+    registry = PolicyRegistry(app.config["FIREFLY_POLICY_ROOT"], app.config["FIREFLY_RUN_POLICY_TESTS"],
+                              app.config.get("FIREFLY_ENGINE"))
     app.extensions["firefly_policies"] = registry
     registry.session_factory = app.extensions["firefly_db"].sessions
     result = registry.reload()

@@ -17,16 +17,17 @@ _cache = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def policy_from_store(version_row):
-    """A Policy rebuilt from the stored files of a version (cached by hash)."""
+def policy_from_store(version_row, engine=None):
+    """A Policy rebuilt from the stored files of a version, on the given backend (cached)."""
     from app.engine import load_policy_files
+    key = (version_row.hash, engine)
     with _cache_lock:
-        if version_row.hash in _cache:
-            _cache.move_to_end(version_row.hash)
-            return _cache[version_row.hash]
-    policy = load_policy_files(version_row.name, dict(version_row.files))
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    policy = load_policy_files(version_row.name, dict(version_row.files), engine)
     with _cache_lock:
-        _cache[version_row.hash] = policy
+        _cache[key] = policy
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return policy
@@ -64,8 +65,10 @@ def _record_served(name):
 
 def replay(row, target):
     version = target_version(row, target)
+    # The stored version replays on the backend that decided; another version on today's setting.
+    engine = row.engine if version.hash == row.policy_hash else current_app.config.get("FIREFLY_ENGINE")
     try:
-        policy = policy_from_store(version)
+        policy = policy_from_store(version, engine)
     except Exception as error:
         raise ApiError(409, "policy_version_unloadable", f"the stored files of {version.hash[:12]} no longer "
                        f"load with this engine: {type(error).__name__}: {error}") from None
