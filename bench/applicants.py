@@ -228,7 +228,6 @@ class _Maker:
 
     def blank_some(self, data: dict) -> None:
         """Leave out fields as real channels do: optional answers, unavailable data sources."""
-        r = self.r
         for section, key, p in [("applicant", "education", 0.04), ("applicant", "birth_date", 0.05),
                                 ("applicant", "mobile_in_service_months", 0.03),
                                 ("residence", "local_residence_months", 0.04),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Callable
 
-from ..types import (BOOLEAN, DATE, ENUM, LIST, STRING, T_BOOLEAN, T_DATE, T_DECIMAL, T_INTEGER,
+from ..types import (DATE, ENUM, LIST, STRING, T_BOOLEAN, T_DATE, T_DECIMAL, T_INTEGER,
                      T_STRING, Type, common_type)
 from . import resident_id
 
