@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.engine.backends import durable as d
-from app.engine.backends.durable import (DurableError, DurableInputError, DurableMatcher,
+from app.engine.backends.durable import (DurableInputError, DurableMatcher,
                                          check_expressible, encode_value)
 from app.engine.errors import Location, PolicyError
 from app.engine.language import conditions as c

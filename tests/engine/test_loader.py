@@ -8,7 +8,7 @@ import pytest
 
 from app.engine import (InputError, PolicyError, build_policies, canonical_json,
                         load_policy_files, load_policy_root, read_policy_root)
-from helpers import codes, dump, errors, load, make_policy, reasons_text, ruleset, run
+from helpers import codes, dump, errors, make_policy, reasons_text, ruleset, run
 
 POLICY = """\
 policy: p.x
@@ -561,7 +561,7 @@ def test_string_pattern_must_match_the_whole_value(tmp_path):
 import copy as _copy  # noqa: E402
 
 import yaml as _yaml  # noqa: E402
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 CARD = """\

@@ -13,7 +13,7 @@ import requests
 
 from conftest import REPO, TEST_API_KEYS
 from service.applicants import examples
-from service.conftest import POLICY, URL, set_version
+from service.conftest import URL, set_version
 
 DEADLINE = 60  # seconds; every wait below ends as soon as its condition holds
 

@@ -7,7 +7,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from app import create_app
-from conftest import KEYS, REPO, clean_database, make_config
+from conftest import KEYS, make_config
 
 _app = None
 

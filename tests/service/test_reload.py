@@ -127,7 +127,7 @@ def test_reload_under_concurrent_requests_fails_no_request(app, auth, served, po
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}{URL}"
     bodies = applicants(policy, 120, seed=11)
-    results, done = [], threading.Event()
+    results = []
 
     def client(chunk):
         with requests.Session() as session:

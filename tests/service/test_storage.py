@@ -1,6 +1,5 @@
 """Storage: migrations match the models; a decision is committed before the answer, and a database
 that cannot take it means 503 and no decision."""
-import threading
 
 import pytest
 from alembic.autogenerate import compare_metadata
