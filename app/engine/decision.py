@@ -39,10 +39,10 @@ class Decision:
         self.reasons = reasons
         self.trace = trace
         self._values = values
-        scorecards = [s for s in policy.parts.stages if s.kind == "scorecard"]
+        scorecard = policy.scorecard_stage  # the first scorecard gives the decision's score
         self.customer_group = values.get("customer_group")
-        self.score = values.get(scorecards[0].score_name) if scorecards else None
-        self.score_band = values.get(scorecards[0].band_name) if scorecards else None
+        self.score = values.get(scorecard.score_name) if scorecard else None
+        self.score_band = values.get(scorecard.band_name) if scorecard else None
 
     @property
     def reason_codes(self) -> list[str]:

@@ -33,6 +33,7 @@ class Policy:
         self.input_schema = parts.input_schema
         # What traces mask: personal data fields, and features computed from them that could
         # reveal them (text keeps the field's masking; dates and lists are hidden).
+        self.scorecard_stage = next((s for s in parts.stages if s.kind == "scorecard"), None)
         self.pii_kinds = parts.input_schema.pii_fields()
         for feature in parts.features:
             if feature.pii and feature.type.name in ("string", "enum"):

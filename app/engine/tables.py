@@ -125,18 +125,14 @@ class TablesAndScorecards:
             if interval and ref.type.name in (INTEGER, DECIMAL, DATE):
                 opening, low, high, closing = interval.groups()
                 parts = []
-                if low:
-                    bound = coerce_literal(scalar_text(low), ref.type)
+                for text_bound, op in ((low, ">=" if opening == "[" else ">"),
+                                       (high, "<=" if closing == "]" else "<")):
+                    if not text_bound:
+                        continue  # an open end: "[700, )"
+                    bound = coerce_literal(scalar_text(text_bound), ref.type)
                     if bound is None:
                         return self.bad_cell(node, ref, what)
-                    parts.append(c.Compare(field_ref, ">=" if opening == "[" else ">",
-                                           c.Const(bound, ref.type.name), location))
-                if high:
-                    bound = coerce_literal(scalar_text(high), ref.type)
-                    if bound is None:
-                        return self.bad_cell(node, ref, what)
-                    parts.append(c.Compare(field_ref, "<=" if closing == "]" else "<",
-                                           c.Const(bound, ref.type.name), location))
+                    parts.append(c.Compare(field_ref, op, c.Const(bound, ref.type.name), location))
                 return all_of(parts) if parts else c.Presence(field_ref, True, location)
             comparison = _COMPARISON.match(text)
             if comparison:
