@@ -1,6 +1,17 @@
-"""Configuration from the environment (12-factor), with safe local defaults."""
+"""Configuration from the environment (12-factor), with safe local defaults.
+
+`from_environment()` gives the Flask config mapping (tests lay overrides over it); `Settings` is the
+typed view of it that the use cases are built from (app/services/__init__.py), so no service reads
+configuration by string key.
+"""
+from __future__ import annotations
+
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Mapping
+
+from app.engine import BACKENDS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -14,17 +25,17 @@ class ConfigError(RuntimeError):
     """The configuration is unsafe or malformed; the service must not start."""
 
 
-def _env(name, default=None):
+def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
 
 
-def _int_env(name, default):
+def _int_env(name: str, default: int) -> int:
     value = _env(name)
     return int(value) if value is not None else default
 
 
-def from_environment():
+def from_environment() -> dict[str, Any]:
     """Read every setting the service knows about from the environment."""
     env = _env("FIREFLY_ENV", "development")
     return {
@@ -48,10 +59,42 @@ def from_environment():
     }
 
 
-def check_production(config):
+@dataclass(frozen=True)
+class Settings:
+    """What the use cases need to know, typed."""
+
+    env: str
+    database_url: str
+    redis_url: str | None
+    hmac_key: str
+    api_keys: str
+    policy_root: str
+    run_policy_tests: bool
+    engine: str | None  # compiled or durable for every policy; None: each policy's own
+    db_lock_timeout_ms: int
+    idempotency_ttl: int
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
+        return cls(env=config["FIREFLY_ENV"], database_url=config["DATABASE_URL"],
+                   redis_url=config.get("REDIS_URL"), hmac_key=config["FIREFLY_HMAC_KEY"],
+                   api_keys=config.get("FIREFLY_API_KEYS") or "",
+                   policy_root=config["FIREFLY_POLICY_ROOT"],
+                   run_policy_tests=bool(config["FIREFLY_RUN_POLICY_TESTS"]),
+                   engine=config.get("FIREFLY_ENGINE"),
+                   db_lock_timeout_ms=int(config["FIREFLY_DB_LOCK_TIMEOUT_MS"]),
+                   idempotency_ttl=int(config["FIREFLY_IDEMPOTENCY_TTL"]))
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+
+def check_production(config: Mapping[str, Any]) -> None:
     """Refuse to run with an unknown engine, or in production with development secrets or keys."""
-    if config.get("FIREFLY_ENGINE") not in (None, "compiled", "durable"):
-        raise ConfigError(f"FIREFLY_ENGINE must be compiled or durable, not {config['FIREFLY_ENGINE']!r}")
+    if config.get("FIREFLY_ENGINE") not in (None, *BACKENDS):
+        raise ConfigError(f"FIREFLY_ENGINE must be one of {', '.join(BACKENDS)}, "
+                          f"not {config['FIREFLY_ENGINE']!r}")
     if config.get("FIREFLY_ENV") != "production":
         return
     problems = []

@@ -1,9 +1,14 @@
-"""Prometheus metrics; under gunicorn every worker writes to PROMETHEUS_MULTIPROC_DIR."""
-import os
+"""Prometheus metrics; under gunicorn every worker writes to PROMETHEUS_MULTIPROC_DIR.
 
-from flask import Blueprint, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import REGISTRY, multiprocess
+The use cases count what happened (observe_decision, observe_reload); the API serves /metrics and
+counts requests.
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 DECISIONS = Counter("firefly_decisions_total", "Decisions stored, by policy and outcome",
                     ["policy", "outcome"])
@@ -15,30 +20,28 @@ RELOAD_FAILURES = Counter("firefly_policy_reload_failures_total", "Policy reload
 REQUESTS = Counter("firefly_http_requests_total", "HTTP requests by route and status",
                    ["method", "route", "status"])
 
-bp = Blueprint("metrics", __name__)
+
+def observe_decision(policy: str, outcome: str, hits: Iterable[str], seconds: float) -> None:
+    DECISIONS.labels(policy, outcome).inc()
+    DECISION_SECONDS.labels(policy).observe(seconds)
+    for rule in hits:
+        RULE_HITS.labels(policy, rule).inc()
 
 
-def registry():
+def observe_reload(ok: bool) -> None:
+    RELOADS.labels("ok" if ok else "rejected").inc()
+    if not ok:
+        RELOAD_FAILURES.inc()
+
+
+def observe_request(method: str, route: str, status: int) -> None:
+    REQUESTS.labels(method, route, str(status)).inc()
+
+
+def exposition() -> bytes:
+    """Every metric in the text exposition format: of all workers under gunicorn."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         collected = CollectorRegistry()
         multiprocess.MultiProcessCollector(collected)
-        return collected
-    return REGISTRY
-
-
-@bp.get("/metrics")
-def metrics():
-    """Prometheus metrics in the text exposition format."""
-    return Response(generate_latest(registry()), mimetype=CONTENT_TYPE_LATEST)
-
-
-def _count_request(response):
-    from flask import request
-    route = request.url_rule.rule if request.url_rule else "unmatched"
-    REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-    return response
-
-
-def init_app(app):
-    app.register_blueprint(bp)
-    app.after_request(_count_request)
+        return generate_latest(collected)
+    return generate_latest(REGISTRY)

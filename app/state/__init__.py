@@ -1,0 +1,45 @@
+"""Shared fast state: Redis when REDIS_URL is set, else nothing shared beyond the database.
+
+Chosen once at start-up (`open_state`); the adapters return facts and never raise HTTP errors.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import redis
+
+from app.state.idempotency import Claims, DatabaseOnlyClaims, RedisClaims
+
+log = logging.getLogger("firefly.state")
+
+
+@dataclass
+class State:
+    """What the service shares between workers, and how to tell that it is reachable."""
+
+    kind: str  # "redis" or "in-process"
+    claims: Claims
+    client: redis.Redis | None = None
+
+    def ping(self) -> None:
+        """Raise if the shared store is configured and cannot answer."""
+        if self.client is not None:
+            self.client.ping()
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
+def open_state(redis_url: str | None, idempotency_ttl: int) -> State:
+    """Connect to Redis if a URL is given (lazily: a Redis that is down is a fact at use, not an
+    error at start-up); say at start-up which store is used."""
+    if redis_url:
+        client = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1,
+                                      health_check_interval=30)
+        log.info("idempotency keys in Redis", extra={"event": "startup_state", "store": "redis"})
+        return State("redis", RedisClaims(client, idempotency_ttl), client)
+    log.warning("REDIS_URL not set: idempotency keys are kept in the database and shared state "
+                "in this process only", extra={"event": "startup_state", "store": "database"})
+    return State("in-process", DatabaseOnlyClaims())

@@ -1,0 +1,47 @@
+"""Queries on the policy_versions table: every version that was served, with all its files."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.storage.models import PolicyVersion
+
+
+def exists(session: Session, policy_hash: str) -> bool:
+    return session.scalar(select(PolicyVersion.hash).where(PolicyVersion.hash == policy_hash)) is not None
+
+
+def add(session: Session, version: PolicyVersion) -> bool:
+    """Insert a version unless it is there already; False when another worker recorded it first."""
+    if exists(session, version.hash):
+        return False
+    session.add(version)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def newest_per_name(session: Session) -> dict[str, PolicyVersion]:
+    """The version of each policy recorded last."""
+    latest: dict[str, PolicyVersion] = {}
+    for row in session.scalars(select(PolicyVersion).order_by(PolicyVersion.first_seen.desc())):
+        latest.setdefault(row.name, row)
+    return latest
+
+
+def matching(session: Session, name: str, *, hash_prefix: str | None = None,
+             version: str | None = None, policy_hash: str | None = None) -> list[PolicyVersion]:
+    """Versions of policy `name` with that exact hash, a hash starting with the prefix (taken
+    literally), or that version string."""
+    statement = select(PolicyVersion).where(PolicyVersion.name == name)
+    if policy_hash is not None:
+        statement = statement.where(PolicyVersion.hash == policy_hash)
+    if hash_prefix is not None:
+        statement = statement.where(PolicyVersion.hash.startswith(hash_prefix, autoescape=True))
+    if version is not None:
+        statement = statement.where(PolicyVersion.version == version)
+    return list(session.scalars(statement).all())
