@@ -1,0 +1,64 @@
+"""The use cases, one module each, callable without Flask from the API, the CLI, a batch job or a
+console alike. `build(settings)` wires them once per process; app/extensions.py hands them to Flask.
+
+Services raise the domain errors of app/services/errors.py, never HTTP errors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.config import Settings
+from app.privacy import PersonalData
+from app.services.access import Access
+from app.services.clock import Clock, utc_now
+from app.services.deciding import Deciding
+from app.services.health import Readiness, readiness
+from app.services.policy_store import PolicyStore
+from app.services.records import Records
+from app.services.registry import PolicyRegistry
+from app.services.replay import Replaying
+from app.state import State, open_state
+from app.storage.db import Database
+
+
+@dataclass
+class Services:
+    """Everything one process serves with, built from its settings."""
+
+    settings: Settings
+    database: Database
+    state: State
+    personal: PersonalData
+    access: Access
+    policy_store: PolicyStore
+    registry: PolicyRegistry
+    records: Records
+    deciding: Deciding
+    replaying: Replaying
+
+    def readiness(self) -> Readiness:
+        return readiness(self.database, self.state, self.registry)
+
+    def close(self) -> None:
+        self.database.dispose()
+        self.state.close()
+
+
+def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True) -> Services:
+    """Connect the adapters and wire the use cases; load the policies unless asked not to."""
+    database = Database(settings.database_url, settings.db_lock_timeout_ms)
+    state = open_state(settings.redis_url, settings.idempotency_ttl)
+    personal = PersonalData(settings.hmac_key)
+    store = PolicyStore(database)
+    registry = PolicyRegistry(settings.policy_root, store, run_tests=settings.run_policy_tests,
+                              engine=settings.engine)
+    records = Records(database, personal)
+    services = Services(
+        settings=settings, database=database, state=state, personal=personal,
+        access=Access(database, settings.api_keys, settings.production),
+        policy_store=store, registry=registry, records=records,
+        deciding=Deciding(registry, store, database, state.claims, personal, clock),
+        replaying=Replaying(records, registry, store, personal, settings.engine))
+    if load_policies:
+        registry.start()
+    return services

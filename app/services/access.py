@@ -1,0 +1,100 @@
+"""Who may call: API keys (held as SHA-256 hashes) and their roles.
+
+channel decides, compliance audits, admin runs policies. Keys come from FIREFLY_API_KEYS
+(`name:role:key,...`) and from the api_keys table (`flask keys create`); a revoked key stops working
+at once in every worker, because stored keys are looked up on every request.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from app.config import DEV_API_KEYS, ConfigError
+from app.services.errors import Conflict, NotFound
+from app.storage import api_keys
+from app.storage.db import Database
+from app.storage.models import ApiKey
+
+ROLES = ("channel", "compliance", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key's name and role."""
+
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    name: str
+    role: str
+    created_at: datetime.datetime
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def parse_api_keys(text: str | None) -> dict[str, Principal]:
+    """Parse `name:role:key,...` into {hash: Principal}; the clear keys are not kept."""
+    keys = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        parts = item.split(":", 2)
+        if len(parts) != 3 or parts[1] not in ROLES or len(parts[2]) < 8:
+            raise ConfigError(f"FIREFLY_API_KEYS entry {parts[0]!r} must be name:role:key with role in "
+                              f"{', '.join(ROLES)} and a key of at least 8 characters")
+        keys[hash_key(parts[2])] = Principal(parts[0], parts[1])
+    return keys
+
+
+DEV_KEY_HASHES = frozenset(parse_api_keys(DEV_API_KEYS))
+
+
+class Access:
+    """Authenticating callers and managing stored keys."""
+
+    def __init__(self, database: Database, configured: str, production: bool):
+        self.database = database
+        self.configured = configured
+        self._keys = parse_api_keys(configured)
+        if production and DEV_KEY_HASHES & set(self._keys):
+            raise ConfigError("refusing to start in production: FIREFLY_API_KEYS holds development keys")
+
+    def authenticate(self, key: str) -> Principal | None:
+        """The caller holding this key, or None if no key matches."""
+        digest = hash_key(key)
+        principal = self._keys.get(digest)
+        if principal is not None:
+            return principal
+        with self.database.session() as session:
+            row = api_keys.by_hash(session, digest)
+            return Principal(row.name, row.role) if row else None
+
+    def create(self, name: str, role: str) -> str:
+        """Store a new key NAME with ROLE; returns the key, which is shown once and never stored."""
+        if role not in ROLES:
+            raise NotFound(f"no role {role!r}; roles: {', '.join(ROLES)}", code="unknown_role")
+        key = "ff_" + secrets.token_urlsafe(32)
+        with self.database.session() as session:
+            if not api_keys.add(session, ApiKey(name=name, role=role, key_hash=hash_key(key))):
+                raise Conflict(f"a key named {name!r} exists already; choose another name",
+                               code="key_exists")
+        return key
+
+    def stored(self) -> list[StoredKey]:
+        with self.database.session() as session:
+            return [StoredKey(k.name, k.role, k.created_at) for k in api_keys.all_keys(session)]
+
+    def revoke(self, name: str) -> None:
+        with self.database.session() as session:
+            if not api_keys.delete(session, name):
+                raise NotFound(f"no stored key named {name!r} (see `flask keys list`)",
+                               code="unknown_key")
+
+    @property
+    def uses_development_keys(self) -> bool:
+        return self.configured == DEV_API_KEYS

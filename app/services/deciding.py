@@ -1,0 +1,149 @@
+"""Deciding: one application in, one stored decision out (or a domain error).
+
+The flow of one decision: the served policy -> the idempotency claim -> an earlier decision under
+the same key? -> the engine -> the policy version recorded -> the row stored -> the claim completed
+-> metrics -> the answer, built from the stored row. A decision that cannot be stored is not
+returned: the caller gets Unavailable and nothing was decided.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from app import metrics
+from app.engine import InputError, Policy
+from app.privacy import PersonalData
+from app.services import records
+from app.services.access import Principal
+from app.services.clock import Clock, business_date, utc_now
+from app.services.errors import Conflict, InvalidInput, Unavailable
+from app.services.policy_store import PolicyStore
+from app.services.registry import PolicyRegistry
+from app.state.idempotency import Claims, ClaimState
+from app.storage import decisions
+from app.storage.db import Database
+from app.storage.models import Decision as DecisionRow
+
+log = logging.getLogger("firefly.decisions")
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    policy_name: str
+    body: dict[str, Any]
+    caller: Principal
+    request_id: str
+    idempotency_key: str | None = None  # as the caller sent it; scoped to the caller here
+    include_trace: bool = False
+
+
+@dataclass(frozen=True)
+class Decided:
+    answer: dict[str, Any]
+    decision_id: str
+    replayed: bool  # True: the decision stored for an earlier request with the same key and body
+
+
+def valid_idempotency_key(key: str) -> bool:
+    return 0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()
+
+
+class Deciding:
+    def __init__(self, registry: PolicyRegistry, policy_store: PolicyStore, database: Database,
+                 claims: Claims, personal: PersonalData, clock: Clock = utc_now):
+        self.registry = registry
+        self.policy_store = policy_store
+        self.database = database
+        self.claims = claims
+        self.personal = personal
+        self.clock = clock
+
+    def decide(self, request: DecisionRequest) -> Decided:
+        started = time.perf_counter()
+        policy = self.registry.served(request.policy_name)
+        key = self._scoped_key(request)
+        request_fingerprint = records.fingerprint(policy.name, request.body)
+        owned = key is not None and self._claim(key, request_fingerprint)
+        try:
+            earlier = self._earlier(key, request_fingerprint)
+            if earlier is not None:
+                return Decided(records.answer(earlier, request.include_trace), earlier.id, True)
+            row, hits = self._decide_and_store(policy, request, key, request_fingerprint)
+        except IntegrityError:
+            # Another request stored a decision under the same key first: answer with that one.
+            earlier = self._earlier(key, request_fingerprint)
+            if earlier is None:
+                raise
+            return Decided(records.answer(earlier, request.include_trace), earlier.id, True)
+        except BaseException:
+            if owned:
+                self.claims.release(key)
+            raise
+        if key is not None:
+            self.claims.complete(key, request_fingerprint, row.id)
+        metrics.observe_decision(policy.name, row.outcome, hits, time.perf_counter() - started)
+        return Decided(records.answer(row, request.include_trace), row.id, False)
+
+    @staticmethod
+    def _scoped_key(request: DecisionRequest) -> str | None:
+        """The stored key: the caller's key name and the header, so two channels never collide."""
+        if request.idempotency_key is None:
+            return None
+        if not valid_idempotency_key(request.idempotency_key):
+            raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
+                               code="invalid_idempotency_key")
+        return f"{request.caller.name}:{request.idempotency_key}"
+
+    def _claim(self, key: str, request_fingerprint: str) -> bool:
+        """True if this request now owns the key; Conflict if another body or request has it."""
+        claim = self.claims.claim(key, request_fingerprint)
+        if claim.state is ClaimState.OTHER_BODY:
+            raise _other_body()
+        if claim.state is ClaimState.IN_PROGRESS:
+            raise Conflict("a request with this Idempotency-Key is being decided; retry shortly",
+                           code="idempotency_in_progress", retry_after=1)
+        return claim.state is ClaimState.OWNED
+
+    def _earlier(self, key: str | None, request_fingerprint: str) -> DecisionRow | None:
+        """The decision stored under this key; Conflict if it was for another body."""
+        if key is None:
+            return None
+        with self.database.session() as session:
+            row = decisions.by_idempotency_key(session, key)
+        if row is not None and row.request_hash != request_fingerprint:
+            raise _other_body()
+        return row
+
+    def _decide_and_store(self, policy: Policy, request: DecisionRequest, key: str | None,
+                          request_fingerprint: str) -> tuple[DecisionRow, list[str]]:
+        now = self.clock()
+        decision_date = business_date(now)
+        try:
+            made = records.make(policy, request.body, decision_date)
+        except InputError as error:
+            raise InvalidInput("the application does not match the policy's input schema",
+                               details=error.errors) from None
+        row = records.to_row(made, personal=self.personal, now=now, decision_date=decision_date,
+                             caller=request.caller, request_id=request.request_id,
+                             idempotency_key=key, request_fingerprint=request_fingerprint)
+        try:
+            self.policy_store.record(policy)  # a stored decision always names a stored version
+            with self.database.session() as session:
+                decisions.insert(session, row)
+        except IntegrityError:
+            raise
+        except SQLAlchemyError as error:
+            log.error("decision not stored: database unavailable",
+                      extra={"event": "store_failed", "error": type(error).__name__})
+            raise Unavailable("the decision could not be stored; no decision was made") from None
+        return row, made.hits
+
+
+def _other_body() -> Conflict:
+    return Conflict("this Idempotency-Key was already used with a different request body",
+                    code="idempotency_conflict")

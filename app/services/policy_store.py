@@ -1,0 +1,39 @@
+"""Policy versions in the database: every version that was served, with the text of all its files,
+so that any decision can be replayed on exactly the rules that made it."""
+from __future__ import annotations
+
+import threading
+
+from app.engine import Policy
+from app.storage import policy_versions
+from app.storage.db import Database
+from app.storage.models import PolicyVersion
+
+
+class PolicyStore:
+    def __init__(self, database: Database):
+        self.database = database
+        self._recorded: set[str] = set()  # hashes this process knows to be stored
+        self._lock = threading.Lock()
+
+    def record(self, policy: Policy) -> None:
+        """Make sure the version is in policy_versions (one database round trip per process and
+        version); raises the database's error when it cannot be written."""
+        if policy.hash in self._recorded:
+            return
+        with self.database.session() as session:
+            policy_versions.add(session, PolicyVersion(
+                hash=policy.hash, name=policy.name, version=str(policy.version), engine=policy.engine,
+                files=dict(policy.files)))
+        with self._lock:
+            self._recorded.add(policy.hash)
+
+    def newest_per_name(self) -> dict[str, PolicyVersion]:
+        with self.database.session() as session:
+            return policy_versions.newest_per_name(session)
+
+    def matching(self, name: str, *, policy_hash: str | None = None, hash_prefix: str | None = None,
+                 version: str | None = None) -> list[PolicyVersion]:
+        with self.database.session() as session:
+            return policy_versions.matching(session, name, policy_hash=policy_hash,
+                                            hash_prefix=hash_prefix, version=version)

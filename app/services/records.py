@@ -1,0 +1,187 @@
+"""The decision record: an engine decision made storable (personal data masked, hashed and sealed),
+the row, and the answer a caller reads back.
+
+What a caller receives is built from the stored row, so it is exactly what compliance will read.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from app import privacy
+from app.engine import Decision, Policy, canonical_json
+from app.privacy import PersonalData
+from app.services.access import Principal
+from app.services.clock import iso_utc
+from app.services.errors import NotFound
+from app.storage import decisions
+from app.storage.db import Database, RawJSON
+from app.storage.models import Decision as DecisionRow
+
+# The input fields a policy may name for the date of the decision; the service fills the first it
+# declares with the date of the request in China (the engine never reads the clock).
+DECISION_DATE_FIELDS = ("decision_date", "application_date", "as_of")
+
+
+def new_decision_id(now: datetime.datetime) -> str:
+    """A 32-hex id that sorts by creation time (milliseconds), then at random."""
+    return f"{int(now.timestamp() * 1000):012x}{os.urandom(10).hex()}"
+
+
+def fingerprint(policy_name: str, raw: Mapping[str, Any]) -> str:
+    """The fingerprint of a request for Idempotency-Key: the policy and the body's canonical JSON."""
+    text = json.dumps([policy_name, raw], sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def decision_date_field(policy: Policy) -> str | None:
+    fields = policy.input_schema.fields
+    return next((name for name in DECISION_DATE_FIELDS if name in fields), None)
+
+
+def with_decision_date(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date) -> dict:
+    """The input the engine sees: the policy's decision-date field set to the service's date (a date
+    sent by the caller stays in the stored input, and is not used)."""
+    name = decision_date_field(policy)
+    return dict(raw) if name is None else {**raw, name: decision_date.isoformat()}
+
+
+@dataclass(frozen=True)
+class MadeDecision:
+    """A decision made but not yet stored: everything its row needs, personal data masked."""
+
+    decision: Decision
+    result: dict[str, Any]
+    result_text: RawJSON
+    trace_text: RawJSON
+    input_masked: dict[str, Any]
+    clear: dict[str, Any]       # the personal values of the input, in clear: sealed, never stored
+    kinds: dict[str, str]       # path -> kind of personal data
+    hits: list[str]
+    engine_seconds: float
+
+
+def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date) -> MadeDecision:
+    """Decide on a request body; raises the engine's InputError when it does not fit the schema."""
+    kinds = policy.pii_fields()
+    clear = privacy.extract(raw, kinds)
+    typed = policy.parse_input(with_decision_date(policy, raw, decision_date))
+    started = time.perf_counter()
+    decision = policy.decide(typed)
+    seconds = time.perf_counter() - started
+    result_text = RawJSON(privacy.scrub_json(canonical_json(decision.to_dict()), clear, kinds))
+    trace_text = RawJSON(privacy.scrub_json(canonical_json(decision.trace.to_dict()), clear, kinds))
+    return MadeDecision(decision=decision, result=json.loads(result_text), result_text=result_text,
+                        trace_text=trace_text, input_masked=privacy.masked_copy(raw, clear, kinds),
+                        clear=clear, kinds=kinds, hits=list(dict.fromkeys(decision.hits)),
+                        engine_seconds=seconds)
+
+
+def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime,
+           decision_date: datetime.date, caller: Principal, request_id: str,
+           idempotency_key: str | None, request_fingerprint: str) -> DecisionRow:
+    """The decision row, ready to insert."""
+    decision = made.decision
+    hashes = personal.search_hashes(made.clear, made.kinds)
+    return DecisionRow(
+        id=new_decision_id(now), created_at=now, decision_date=decision_date,
+        policy_name=decision.policy.name, policy_version=str(decision.policy.version),
+        policy_hash=decision.policy.hash, engine=decision.backend, outcome=decision.outcome,
+        limit=None if decision.limit is None else int(decision.limit),
+        customer_group=decision.customer_group, score=decision.score, score_band=decision.score_band,
+        reason_codes=list(decision.reason_codes), rule_hits=made.hits, result=made.result_text,
+        trace=made.trace_text, input_masked=made.input_masked,
+        pii_sealed=personal.seal(made.clear) if made.clear else None,
+        resident_id_hash=hashes.get("resident_id"), phone_hash=hashes.get("phone"),
+        idempotency_key=idempotency_key, request_hash=request_fingerprint, request_id=request_id,
+        channel=caller.name)
+
+
+def loaded(value: Any) -> Any:
+    """A JSON column's value as a dict, whether just made (JSON text) or read back (dict)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def answer(row: DecisionRow, include_trace: bool) -> dict[str, Any]:
+    """What a caller reads: the decision, its id, date and policy, and the trace if asked."""
+    body: dict[str, Any] = {
+        "decision_id": row.id, "created_at": iso_utc(row.created_at),
+        "decision_date": row.decision_date.isoformat() if row.decision_date else None,
+        "policy": {"name": row.policy_name, "version": row.policy_version, "hash": row.policy_hash,
+                   "engine": row.engine}}
+    body.update({k: v for k, v in loaded(row.result).items()
+                 if k not in body and k not in ("trace", "engine")})
+    if include_trace:
+        body["trace"] = loaded(row.trace)
+    return body
+
+
+@dataclass(frozen=True)
+class Search:
+    """A compliance search: filters (personal data in clear, hashed before any query), a page size
+    and the cursor of the page before."""
+
+    policy: str | None = None
+    version: str | None = None
+    hash: str | None = None
+    outcome: str | None = None
+    group: str | None = None
+    channel: str | None = None
+    reason: str | None = None
+    rule: str | None = None
+    created_from: datetime.datetime | None = None
+    created_to: datetime.datetime | None = None
+    id_number: str | None = None
+    phone: str | None = None
+    cursor: str | None = None
+    limit: int = 50
+    trace: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class Records:
+    """Reading stored decisions back: one by id, or a search a page at a time, newest first."""
+
+    def __init__(self, database: Database, personal: PersonalData):
+        self.database = database
+        self.personal = personal
+
+    def row(self, decision_id: str) -> DecisionRow:
+        """The stored row, or NotFound."""
+        row = None
+        if len(decision_id) <= 64:
+            with self.database.session() as session:
+                row = decisions.by_id(session, decision_id)
+        if row is None:
+            raise NotFound(f"no decision {decision_id!r}", code="unknown_decision")
+        return row
+
+    def get(self, decision_id: str) -> dict[str, Any]:
+        """One stored decision with its trace."""
+        return answer(self.row(decision_id), include_trace=True)
+
+    def search(self, search: Search) -> Page:
+        hashed = self.personal.keyed_hash
+        filters = decisions.Filters(
+            policy=search.policy, version=search.version, hash=search.hash, outcome=search.outcome,
+            group=search.group, channel=search.channel, reason=search.reason, rule=search.rule,
+            created_from=search.created_from, created_to=search.created_to,
+            resident_id_hash=hashed(search.id_number) if search.id_number is not None else None,
+            phone_hash=hashed(search.phone) if search.phone is not None else None,
+            before_id=search.cursor)
+        with self.database.session() as session:
+            rows = decisions.search(session, filters, search.limit + 1)
+        page = rows[:search.limit]
+        more = len(rows) > search.limit
+        return Page([answer(row, search.trace) for row in page], page[-1].id if more else None)

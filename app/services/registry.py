@@ -1,0 +1,192 @@
+"""The policies a process serves: loaded, validated and tested before they replace the old set.
+
+A reload swaps the whole set in one assignment or not at all; a rejected folder leaves the running
+version serving. Every set swapped in is recorded in the database, so that a worker starting while
+the folder is broken can serve the versions recorded last.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from app import metrics
+from app.engine import Policy
+from app.engine.testing import load_cases, read_test_files, run_policy_tests
+from app.services import compiling
+from app.services.clock import utc_now
+from app.services.errors import InvalidInput, NotFound
+from app.services.policy_store import PolicyStore
+
+log = logging.getLogger("firefly.policies")
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one snapshot is one load
+class PolicySet:
+    """An immutable snapshot: the policies by name, and when and where they were loaded from."""
+
+    policies: dict[str, Policy]
+    root: str
+    loaded_at: datetime.datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    ok: bool
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    test_failures: list[dict[str, Any]] = field(default_factory=list)
+    policy_set: PolicySet | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "diagnostics": self.diagnostics, "test_failures": self.test_failures}
+
+
+class PolicyRegistry:
+    """Holds the current PolicySet of this process."""
+
+    def __init__(self, root: str, store: PolicyStore, *, run_tests: bool = True,
+                 engine: str | None = None):
+        self.root = root
+        self.store = store
+        self.run_tests = run_tests
+        self.engine = engine  # FIREFLY_ENGINE: overrides each policy's own backend when set
+        self._current = PolicySet({}, root)
+        self._lock = threading.Lock()
+        self.last_result: ReloadResult | None = None
+        self.last_thread: threading.Thread | None = None
+        # Set under gunicorn: asks the other workers to reload after a reload through the API.
+        self.announce: Callable[[], None] | None = None
+
+    def current(self) -> PolicySet:
+        return self._current
+
+    def served(self, name: str) -> Policy:
+        """The policy of that name served now, or NotFound listing the known ones."""
+        policies = self._current.policies
+        policy = policies.get(name)
+        if policy is None:
+            known = ", ".join(sorted(policies)) or "none"
+            raise NotFound(f"no policy named {name!r}; known policies: {known}", code="unknown_policy")
+        return policy
+
+    # --- loading ---------------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Load the folder at start-up; if it is broken, serve the versions recorded last."""
+        if self.reload().ok or self.serve_last_good():
+            return True
+        log.error("no policies loaded at start-up; /readyz reports not ready",
+                  extra={"event": "policy_start_failed"})
+        return False
+
+    def replace(self, root: str | None = None) -> ReloadResult:
+        """Reload for a caller that waits for the answer: the result with the new set, or
+        InvalidInput with every diagnostic and failing rule test. The other workers are asked to
+        reload too."""
+        result = self.reload(root)
+        if not result.ok or result.policy_set is None:
+            raise InvalidInput("the policy folder was rejected; the previous policies keep serving",
+                               code="policy_rejected", details=result.to_dict())
+        if self.announce is not None:
+            self.announce()
+        return result
+
+    def reload(self, root: str | None = None) -> ReloadResult:
+        """Load, validate and test the policy folder; swap it in only if all of that passes."""
+        with self._lock:
+            result = self._prepare(root or self.root)
+            metrics.observe_reload(result.ok)
+            if result.ok and result.policy_set is not None:
+                self._current = result.policy_set
+                if root:
+                    self.root = root
+                self._record_all(result.policy_set)
+                log.info("policies loaded", extra={"event": "policy_reload", "policies": {
+                    name: {"version": p.version, "hash": p.hash}
+                    for name, p in result.policy_set.policies.items()}})
+            else:
+                log.error("policy reload rejected; the previous policies keep serving",
+                          extra={"event": "policy_reload_rejected", "diagnostics": result.diagnostics,
+                                 "test_failures": result.test_failures})
+            self.last_result = result
+            return result
+
+    def _prepare(self, root: str) -> ReloadResult:
+        try:
+            loaded = compiling.load_root(root, engine=self.engine)
+        except Exception as error:  # a broken folder must never take the service down
+            return ReloadResult(False, [{"code": "load_failed", "message": f"{type(error).__name__}: {error}",
+                                         "severity": "error"}])
+        diagnostics = [d.to_dict() for d in loaded.diagnostics]
+        if not loaded.ok or not loaded.policies:
+            if not loaded.policies and loaded.ok:
+                diagnostics.append({"code": "no_policies", "message": f"no policy found under {root}",
+                                    "severity": "error"})
+            return ReloadResult(False, diagnostics)
+        failures = self._run_tests(loaded.policies, root) if self.run_tests else []
+        if failures:
+            return ReloadResult(False, diagnostics, failures)
+        return ReloadResult(True, diagnostics, [], PolicySet(loaded.policies, root))
+
+    @staticmethod
+    def _run_tests(policies: dict[str, Policy], root: str) -> list[dict[str, Any]]:
+        """The rule tests beside the policies, each failing case with its differences."""
+        try:
+            cases, diagnostics = load_cases(read_test_files(root))
+            failures: list[dict[str, Any]] = [{"case": None, "message": d.message, **d.to_dict()}
+                                              for d in diagnostics if d.severity == "error"]
+            for result in run_policy_tests(policies, cases):
+                if not result.passed:
+                    failures.append({"case": result.case.id, "policy": result.case.policy,
+                                     "backend": result.backend, "differences": list(result.differences)})
+        except Exception as error:  # a broken test file rejects the reload, it does not crash
+            failures = [{"case": None, "message": f"{type(error).__name__}: {error}"}]
+        return failures
+
+    def _record_all(self, policy_set: PolicySet) -> None:
+        """Record every policy of a set just swapped in; a database that is down is no reason to
+        refuse a valid set (each decision records its version again before it is stored)."""
+        for policy in policy_set.policies.values():
+            try:
+                self.store.record(policy)
+            except SQLAlchemyError as error:
+                log.warning("policy version not recorded", extra={"event": "policy_record_failed",
+                                                                  "error": type(error).__name__})
+
+    def serve_last_good(self) -> bool:
+        """With a broken folder at start-up: serve, per policy, the version recorded last."""
+        try:
+            latest = self.store.newest_per_name()
+        except SQLAlchemyError:
+            return False
+        try:
+            policies = {name: compiling.load_version(name, dict(row.files), self.engine)
+                        for name, row in latest.items()}
+        except Exception as error:  # noqa: BLE001 - a stored version this engine can no longer load
+            log.error("last good policies do not load", extra={"event": "policy_fallback_failed",
+                                                               "error": f"{type(error).__name__}: {error}"})
+            return False
+        if not policies:
+            return False
+        with self._lock:
+            if not self._current.policies:
+                self._current = PolicySet(policies, "database")
+        log.warning("the policy folder is broken: serving the last recorded versions",
+                    extra={"event": "policy_fallback", "policies": {
+                        name: {"version": p.version, "hash": p.hash} for name, p in policies.items()}})
+        return True
+
+    # --- signals -------------------------------------------------------------------------------
+    def reload_in_background(self) -> threading.Thread:
+        """Reload in a thread (what a SIGHUP does); the thread is kept so tests can join it."""
+        self.last_thread = threading.Thread(target=self.reload, name="firefly-policy-reload", daemon=True)
+        self.last_thread.start()
+        return self.last_thread
+
+    def install_sighup(self) -> None:
+        """SIGHUP reloads the policies of this process (validated, atomic)."""
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: self.reload_in_background())
