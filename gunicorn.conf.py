@@ -56,10 +56,12 @@ def when_ready(server):
 
 def post_worker_init(worker):
     """Each worker reloads its policies on SIGHUP; a reload via the API asks the master to fan out."""
-    app = worker.wsgi
-    registry = app.extensions["firefly_policies"]
+    from app.extensions import services
+
+    registry = services(worker.wsgi).registry
     registry.install_sighup()
-    app.config["FIREFLY_RELOAD_NOTIFY_PID"] = os.getppid()
+    master = os.getppid()
+    registry.announce = lambda: os.kill(master, signal.SIGHUP)
 
 
 def child_exit(server, worker):

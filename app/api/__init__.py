@@ -1,1 +1,15 @@
-"""HTTP API blueprints: health, decisions, compliance, policies, docs."""
+"""The JSON HTTP interface: thin views over the use cases, the error envelope, API-key auth."""
+from __future__ import annotations
+
+from flask import Flask
+
+from app.api import compliance, decisions, docs, errors, floor, health, policies, requests
+
+
+def init_app(app: Flask) -> None:
+    requests.init_app(app)
+    errors.init_app(app)
+    for blueprint in (health.bp, decisions.bp, compliance.bp, policies.bp, docs.bp):
+        app.register_blueprint(blueprint)
+    if app.config["FIREFLY_FLOOR_ENDPOINT"]:
+        app.register_blueprint(floor.bp)

@@ -1,17 +1,20 @@
 """Reading a JSON request body strictly: 415 for another content type, 413 when too large, 400 when
 it is not a JSON object."""
+from __future__ import annotations
+
 import json
+from typing import Any
 
 from flask import request
 
-from app.errors import ApiError
+from app.api.errors import ApiError
 
 
-def _reject_constant(name):
+def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def json_object(required=True):
+def json_object(required: bool = True) -> dict[str, Any]:
     """The request body as a dict, or {} when optional and empty."""
     if not request.content_length and not request.data and not required:
         return {}
@@ -31,7 +34,7 @@ def json_object(required=True):
     return body
 
 
-def _reject_lone_surrogates(body):
+def _reject_lone_surrogates(body: dict[str, Any]) -> None:
     """JSON may escape half of a UTF-16 pair (\\ud800) alone; that is no character and cannot be
     stored or hashed, so it is the client's error, not the server's."""
     try:

@@ -1,8 +1,10 @@
 """marshmallow schemas of the API's queries and answers (the OpenAPI document is generated from these
 and from each policy's own input schema)."""
-from marshmallow import Schema, fields, validate, validates_schema, ValidationError, RAISE
+from datetime import datetime, timezone
 
-OUTCOMES = ("APPROVE", "DECLINE", "REFER")
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from app.engine import OUTCOMES
 
 
 class ErrorBody(Schema):
@@ -83,8 +85,7 @@ class SearchQuery(Schema):
             raise ValidationError("created_from must not be after created_to", "created_from")
 
 
-def _aware(moment):
-    from datetime import timezone
+def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 

@@ -1,32 +1,41 @@
+"""The API described: /openapi.json (OpenAPI 3, generated) and /docs (the same, readable)."""
+from __future__ import annotations
+
 import json
+import weakref
+from typing import Any
 
-from flask import current_app, jsonify, render_template_string
+from flask import Blueprint, Response, jsonify, render_template_string
 
-from app.api.docs import bp
-from app.api.docs.openapi import build_spec
+from app.api.openapi import build_spec
+from app.extensions import services
+from app.services.registry import PolicySet
+
+bp = Blueprint("docs", __name__)
+# The document of each policy set still served somewhere (built once per set, gone with the set).
+_specs: weakref.WeakKeyDictionary[PolicySet, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
-def current_spec():
+def current_spec() -> dict[str, Any]:
     """The document for the served policy set (rebuilt only after a reload)."""
-    policy_set = current_app.extensions["firefly_policies"].current()
-    cached = current_app.extensions.get("firefly_openapi")
-    if cached is None or cached[0] is not policy_set:
-        cached = (policy_set, build_spec(policy_set))
-        current_app.extensions["firefly_openapi"] = cached
-    return cached[1]
+    policy_set = services().registry.current()
+    spec = _specs.get(policy_set)
+    if spec is None:
+        spec = _specs[policy_set] = build_spec(policy_set)
+    return spec
 
 
 @bp.get("/openapi.json")
-def openapi():
+def openapi() -> Response:
     """The OpenAPI 3 document of this API."""
     return jsonify(current_spec())
 
 
 @bp.get("/docs")
-def docs():
+def docs() -> str:
     """The API as a readable page, rendered from the OpenAPI document."""
-    spec = current_spec()
-    return render_template_string(PAGE, spec=spec, dumps=lambda v: json.dumps(v, ensure_ascii=False, indent=2))
+    return render_template_string(PAGE, spec=current_spec(),
+                                  dumps=lambda v: json.dumps(v, ensure_ascii=False, indent=2))
 
 
 PAGE = """<!doctype html>

@@ -1,11 +1,15 @@
 """The OpenAPI 3 document, generated with apispec from the marshmallow schemas: the API's own and
 each served policy's input schema (the same object that validates the requests)."""
+from __future__ import annotations
+
 from decimal import Decimal
+from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from app.api import schemas
+from app.services.registry import PolicySet
 
 ERRORS = {
     400: "malformed JSON or invalid parameters", 401: "missing or unknown API key",
@@ -45,7 +49,7 @@ def _path_param(name, description):
             "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
 
 
-def build_spec(policy_set):
+def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     spec = APISpec(title="Firefly credit decisions", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin(schema_name_resolver=_resolver)],
                    info={"description": "Explainable credit decisions. Send the API key in X-API-Key."})

@@ -1,0 +1,35 @@
+"""POST /v1/decisions/<policy>: decide on an application; 201 with the stored decision."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from app.api.auth import caller, require_role
+from app.api.body import json_object
+from app.api.errors import ApiError
+from app.api.requests import request_id
+from app.extensions import services
+from app.services.deciding import DecisionRequest
+
+bp = Blueprint("decisions", __name__, url_prefix="/v1/decisions")
+
+
+@bp.post("/<policy_name>")
+@require_role("channel")
+def decide(policy_name: str) -> Response:
+    """Decide on an application with the named policy; 201 with the stored decision."""
+    decided = services().deciding.decide(DecisionRequest(
+        policy_name=policy_name, body=json_object(), caller=caller(), request_id=request_id(),
+        idempotency_key=request.headers.get("Idempotency-Key"), include_trace=trace_requested()))
+    response = current_app.json.response(decided.answer)
+    response.status_code = 201
+    response.headers["Location"] = f"/v1/decisions/{decided.decision_id}"
+    if decided.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def trace_requested() -> bool:
+    value = request.args.get("trace", "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ApiError(400, "bad_request", "trace must be true or false")
+    return value in ("true", "1")

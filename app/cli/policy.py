@@ -1,0 +1,162 @@
+"""`flask policy ...`: check, test, verify and try policy folders from the command line."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any, Iterable
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.engine import BACKENDS, Diagnostic
+from app.services import authoring
+from app.services.errors import ServiceError
+
+policy_cli = click.Group("policy", help="Check, test and verify rule files.")
+
+
+def _resolve(path: str | None) -> tuple[Path, Path]:
+    """(policy root, the path asked about). The root is the nearest folder at or above PATH that
+    holds a policies/ folder; without PATH, the configured policy root."""
+    if path is None:
+        root = Path(current_app.config.get("FIREFLY_POLICY_ROOT") or os.getcwd())
+        return root, root
+    target = Path(path).resolve()
+    if not target.exists():
+        raise click.BadParameter(f"{path} does not exist", param_hint="PATH")
+    for candidate in [target, *target.parents]:
+        if (candidate / "policies").is_dir():
+            return candidate, target
+    raise click.BadParameter(f"no policies/ folder at or above {path}", param_hint="PATH")
+
+
+def _shown(root: Path, relative: str | None) -> str:
+    """A diagnostic's file as a path the user can open from where they are."""
+    if relative is None:
+        return ""
+    return os.path.relpath(root / relative)
+
+
+def _print_diagnostics(root: Path, diagnostics: Iterable[Diagnostic]) -> tuple[int, int]:
+    errors = warnings = 0
+    for d in diagnostics:
+        where = ""
+        if d.location is not None:
+            where = _shown(root, d.location.file)
+            if d.location.line:
+                where += f":{d.location.line}:{d.location.column}"
+            where += ": "
+        click.echo(f"{where}{d.severity} {d.code} {d.message}")
+        errors += d.severity == "error"
+        warnings += d.severity == "warning"
+    return errors, warnings
+
+
+@policy_cli.command("check")
+@click.argument("path", required=False)
+@with_appcontext
+def check(path: str | None) -> None:
+    """Validate every policy and rule file under PATH and print every problem."""
+    root, _ = _resolve(path)
+    loaded = authoring.check(root)
+    errors, warnings = _print_diagnostics(root, loaded.diagnostics)
+    if errors:
+        click.echo(f"{errors} error(s), {warnings} warning(s): the policies under {root} cannot "
+                   "be loaded.", err=True)
+        sys.exit(1)
+    for policy in loaded.policies.values():
+        click.echo(f"ok {policy.name} {policy.version} {policy.hash[:12]} "
+                   f"({len(policy.files)} files, engine {policy.engine})")
+    click.echo(f"{warnings} warning(s).")
+
+
+@policy_cli.command("test")
+@click.argument("path", required=False)
+@click.option("--backend", type=click.Choice([*BACKENDS, "both"]), default=None,
+              help="Engine backend to run the cases on (default: each policy's own).")
+@with_appcontext
+def test(path: str | None, backend: str | None) -> None:
+    """Run the rule tests beside the policies under PATH; print each failing case with its diff."""
+    root, target = _resolve(path)
+    backends = BACKENDS if backend == "both" else (backend,)
+    run = authoring.run_rule_tests(root, target, backends)
+    if not run.loaded.ok:
+        _print_diagnostics(root, run.loaded.errors)
+        click.echo("The policies cannot be loaded; fix the errors above first.", err=True)
+        sys.exit(1)
+    if run.problems:
+        errors, _ = _print_diagnostics(root, run.problems)
+        if errors:
+            sys.exit(1)
+    for result in run.failed:
+        case = result.case
+        click.echo(f"FAIL {_shown(root, case.location.file)}:{case.location.line}:"
+                   f"{case.location.column} {case.id} {case.name} [{result.backend}]")
+        for difference in result.differences:
+            click.echo(f"    {difference}")
+    passed = len(run.results) - len(run.failed)
+    click.echo(f"Rule tests under {target}: {passed} of {len(run.results)} case runs passed"
+               + (f", {len(run.failed)} FAILED." if run.failed else "."))
+    if run.failed or not run.results:
+        sys.exit(1)
+
+
+def _read_applications(handle: IO[str]) -> list[Any]:
+    """A JSON array of inputs, or one JSON input per line."""
+    text = handle.read()
+    if text.lstrip().startswith("["):
+        return json.loads(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@policy_cli.command("verify")
+@click.argument("path", required=False)
+@click.option("--input", "input_file", type=click.File("r", encoding="utf-8"), default=None,
+              help="Applications to run too: a JSON array or one JSON object per line.")
+@click.option("--policy", "policy_name", default=None,
+              help="The policy the --input applications are for (default: the only one loaded).")
+@with_appcontext
+def verify(path: str | None, input_file: IO[str] | None, policy_name: str | None) -> None:
+    """Run both engine backends over the rule tests (and --input applications) and print every
+    disagreement with the rule and the values involved."""
+    root, target = _resolve(path)
+    applications = _read_applications(input_file) if input_file else []
+    try:
+        found = authoring.verify(root, target, applications, policy_name)
+    except ServiceError:
+        raise click.BadParameter("name the policy of the --input applications with --policy") from None
+    if not found.loaded.ok:
+        _print_diagnostics(root, found.loaded.errors)
+        sys.exit(1)
+    for index, errors in found.rejected:
+        click.echo(f"application {index}: rejected input {errors}")
+    for disagreement in found.disagreements:
+        case = disagreement.case
+        where = (f"{case.id} ({_shown(root, case.location.file)}:{case.location.line})" if case
+                 else f"application {disagreement.application}")
+        click.echo(f"{where}: {disagreement.detail}")
+    click.echo(f"Verified {found.checked} inputs ({found.cases} rule-test cases, {found.applications} "
+               f"applications) on the compiled and durable backends: {len(found.disagreements)} "
+               "disagreement(s).")
+    if found.disagreements:
+        sys.exit(1)
+
+
+@policy_cli.command("decide")
+@click.argument("policy_name")
+@click.argument("input_file", type=click.File("r", encoding="utf-8"))
+@click.option("--trace/--no-trace", default=False, help="Print the trace too.")
+@click.option("--backend", type=click.Choice(BACKENDS), default=None)
+@with_appcontext
+def decide(policy_name: str, input_file: IO[str], trace: bool, backend: str | None) -> None:
+    """Decide one application (a JSON file) with the configured policies and print the result."""
+    root, _ = _resolve(None)
+    try:
+        body = authoring.try_decision(root, policy_name, json.load(input_file), backend, trace)
+    except ServiceError as error:
+        details = f"\n{json.dumps(error.details, ensure_ascii=False, indent=2)}" if error.details else ""
+        raise click.ClickException(error.message + details) from None
+    click.echo(json.dumps(body, ensure_ascii=False, indent=2))
