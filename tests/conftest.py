@@ -1,25 +1,43 @@
-"""Fixtures: an app on a clean real database (SQLite by default; DATABASE_URL / REDIS_URL when set)."""
+"""Fixtures: an app on a clean real database (SQLite by default; DATABASE_URL / REDIS_URL when set).
+
+Under pytest-xdist every worker gets its own database (a SQLite file, or a PostgreSQL database
+named after the worker beside DATABASE_URL's) and its own Redis database number, so that workers
+never clean each other's rows or keys.
+"""
 import os
+import shutil
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app import create_app
+from app.extensions import services
 from app.storage.migrate import upgrade
 from app.storage.models import Base
 
-REPO = Path(__file__).resolve().parent.parent
-KEYS = {"channel": "test-channel-key", "compliance": "test-compliance-key", "admin": "test-admin-key"}
-TEST_API_KEYS = ",".join(f"test-{role}:{role}:{key}" for role, key in KEYS.items())
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `support` for every test package
+
+from support.keys import KEYS  # noqa: E402
+from support.settings import make_config  # noqa: E402
+
+
+def _worker(request) -> str:
+    return getattr(request.config, "workerinput", {}).get("workerid", "master")
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+def database_url(tmp_path_factory, request):
     """The test database, migrated once with Alembic: DATABASE_URL if set, else a temporary SQLite file."""
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'firefly.db'}"
     if not url.startswith("sqlite"):
+        worker = _worker(request)
+        if worker != "master":
+            url = _worker_database(url, worker)
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -29,9 +47,27 @@ def database_url(tmp_path_factory):
     return url
 
 
+def _worker_database(url: str, worker: str) -> str:
+    """A PostgreSQL database for one xdist worker on DATABASE_URL's server, created if missing."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
-def redis_url():
-    return os.environ.get("REDIS_URL") or None
+def redis_url(request):
+    url = os.environ.get("REDIS_URL") or None
+    worker = _worker(request)
+    if url and worker != "master":  # gw0 -> the database after REDIS_URL's, gw1 the next, ...
+        parts = urlsplit(url)
+        number = int(parts.path.strip("/") or 0) + 1 + int(worker.removeprefix("gw"))
+        url = urlunsplit(parts._replace(path=f"/{number}"))
+    return url
 
 
 def clean_database(url):
@@ -54,14 +90,6 @@ def clean_redis(url):
     client.close()
 
 
-def make_config(database_url, redis_url, **overrides):
-    config = {"TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-              "FIREFLY_API_KEYS": TEST_API_KEYS, "FIREFLY_POLICY_ROOT": os.environ.get("FIREFLY_POLICY_ROOT") or str(REPO),
-              "FIREFLY_RUN_POLICY_TESTS": False, "FIREFLY_ENV": "testing"}
-    config.update(overrides)
-    return config
-
-
 @pytest.fixture
 def clean_state(database_url, redis_url):
     clean_database(database_url)
@@ -73,7 +101,17 @@ def clean_state(database_url, redis_url):
 def app(database_url, redis_url, clean_state):
     app = create_app(make_config(database_url, redis_url))
     yield app
-    app.extensions["firefly_db"].dispose()
+    services(app).close()
+
+
+@pytest.fixture
+def policy_root(tmp_path, app):
+    """A private copy of the served policy folder (policies/ and rules/) to edit in a test."""
+    source = Path(app.config["FIREFLY_POLICY_ROOT"])
+    root = tmp_path / "root"
+    for folder in ("policies", "rules"):
+        shutil.copytree(source / folder, root / folder)
+    return root
 
 
 @pytest.fixture

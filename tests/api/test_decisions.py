@@ -2,8 +2,9 @@
 import json
 
 import pytest
+from app.extensions import services
 
-from service.conftest import URL
+from support.http import URL
 
 
 def test_decision_is_stored_and_returned(decide, bodies, count_rows, policy):
@@ -133,13 +134,13 @@ def test_durable_backend_serves_the_same_decisions(app, decide, policy_root):
     """The same policy with `engine: durable` answers exactly as the compiled backend did."""
     import re
 
-    from service.applicants import examples
+    from support.applicants import examples
     samples = list(examples().values())
     compiled = [decide(body).get_json() for body in samples]
     path = policy_root / "policies" / "zhishandai" / "application.yaml"
     path.write_text(re.sub(r"(?m)^engine: .*$", "engine: durable", path.read_text(encoding="utf-8")),
                     encoding="utf-8")
-    assert app.extensions["firefly_policies"].reload(str(policy_root)).ok
+    assert services(app).registry.reload(str(policy_root)).ok
     durable = [decide(body).get_json() for body in samples]
     for before, after in zip(compiled, durable):
         assert after["policy"]["engine"] == "durable"

@@ -3,7 +3,7 @@ import pytest
 
 from app import create_app
 from app.config import ConfigError, check_production, from_environment
-from app.security import parse_api_keys
+from app.services.access import parse_api_keys
 
 STRONG = "x" * 40
 

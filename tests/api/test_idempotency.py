@@ -5,8 +5,9 @@ import threading
 import pytest
 
 from app import create_app
-from conftest import make_config
-from service.conftest import URL
+from app.extensions import services
+from support.settings import make_config
+from support.http import URL
 
 
 def test_same_key_and_body_returns_the_stored_decision(decide, bodies, count_rows):
@@ -48,7 +49,7 @@ def test_keys_are_shared_across_processes(app, database_url, redis_url, auth, bo
     conflict = other.test_client().post(URL, json=bodies[1], headers={**auth("channel"), "Idempotency-Key": "k"})
     assert conflict.status_code == 409
     assert count_rows() == 1
-    other.extensions["firefly_db"].dispose()
+    services(other).close()
 
 
 def test_concurrent_requests_with_one_key_make_one_decision(app, database_url, redis_url, auth, bodies, count_rows):
@@ -73,7 +74,7 @@ def test_concurrent_requests_with_one_key_make_one_decision(app, database_url, r
     for status, body in results:
         if status == 409:
             assert body["error"]["code"] == "idempotency_in_progress"
-    apps[1].extensions["firefly_db"].dispose()
+    services(apps[1]).close()
 
 
 def test_redis_down_falls_back_to_the_database(database_url, clean_state, auth, bodies, count_rows):
@@ -85,4 +86,4 @@ def test_redis_down_falls_back_to_the_database(database_url, clean_state, auth, 
     assert again.get_json()["decision_id"] == first.get_json()["decision_id"]
     assert client.post(URL, json=bodies[1], headers={**auth("channel"), "Idempotency-Key": "r"}).status_code == 409
     assert client.get("/readyz").status_code == 503
-    app.extensions["firefly_db"].dispose()
+    services(app).close()

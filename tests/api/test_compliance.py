@@ -1,9 +1,10 @@
 """Compliance: read one decision, search with filters and stable pages, replay on the stored version
 (identical) or on another version (differences field by field)."""
 import pytest
+from app.extensions import services
 
-from service.applicants import applicants, examples
-from service.conftest import set_parameter, set_version
+from support.applicants import applicants, examples
+from support.http import set_parameter, set_version
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def test_replay_uses_stored_files_not_todays(client, auth, app, stored, policy_r
     _, answer = stored[0]
     set_version(policy_root, "2099.1")
     set_parameter(policy_root, "minimum_limit", 400000)
-    assert app.extensions["firefly_policies"].reload(str(policy_root)).ok
+    assert services(app).registry.reload(str(policy_root)).ok
     replay = client.post(f"/v1/decisions/{answer['decision_id']}/replay", headers=auth("compliance")).get_json()
     assert replay["identical"] and replay["replayed_policy"]["hash"] == answer["policy"]["hash"]
 
@@ -136,7 +137,7 @@ def test_replay_on_another_version_shows_differences(client, auth, app, decide, 
     answers = [decide(body).get_json() for body in examples("approve_").values()]
     set_version(policy_root, "2099.2")
     set_parameter(policy_root, "minimum_limit", 400000)
-    registry = app.extensions["firefly_policies"]
+    registry = services(app).registry
     assert registry.reload(str(policy_root)).ok
     new_hash = registry.current().policies["zhishandai.application"].hash
     approved = [a for a in answers if a["outcome"] == "APPROVE" and a["limit"] < 400000]

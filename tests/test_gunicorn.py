@@ -11,9 +11,10 @@ import time
 import pytest
 import requests
 
-from conftest import REPO, TEST_API_KEYS
-from service.applicants import examples
-from service.conftest import URL, set_version
+from support.keys import TEST_API_KEYS
+from support.settings import REPO
+from support.applicants import examples
+from support.http import URL, set_version
 
 DEADLINE = 60  # seconds; every wait below ends as soon as its condition holds
 

@@ -7,7 +7,9 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from app import create_app
-from conftest import KEYS, make_config
+from app.extensions import services
+from support.keys import KEYS
+from support.settings import make_config
 
 _app = None
 
@@ -31,7 +33,7 @@ def test_every_route_is_documented(app, client):
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
     documented = set(spec["paths"])
-    policies = app.extensions["firefly_policies"].current().policies
+    policies = services(app).registry.current().policies
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue

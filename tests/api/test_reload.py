@@ -12,16 +12,17 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.storage.models import PolicyVersion
-from conftest import make_config
-from service.applicants import applicants
-from service.conftest import POLICY, URL, set_parameter, set_version
+from app.extensions import services
+from support.settings import make_config
+from support.applicants import applicants
+from support.http import POLICY, URL, set_parameter, set_version
 
 
 @pytest.fixture
 def served(app, policy_root):
     """The app serving a private copy of the policy folder, with rule tests run on every reload."""
     app.config["FIREFLY_POLICY_ROOT"] = str(policy_root)
-    registry = app.extensions["firefly_policies"]
+    registry = services(app).registry
     registry.root, registry.run_tests = str(policy_root), True
     assert registry.reload().ok
     return policy_root
@@ -48,7 +49,7 @@ def test_reload_swaps_in_a_new_version(client, auth, served, decide, bodies, app
     assert new != old and {"name": POLICY, "version": "2099.3", "hash": new,
                            "engine": "compiled"} in response.get_json()["policies"]
     assert decide(bodies[1]).get_json()["policy"]["hash"] == new
-    with app.extensions["firefly_db"].sessions() as session:
+    with services(app).database.session() as session:
         versions = dict(session.execute(select(PolicyVersion.hash, PolicyVersion.files)).all())
     assert {old, new} <= set(versions)
     assert "policies/zhishandai/application.yaml" in versions[new]
@@ -91,7 +92,7 @@ def test_a_worker_starting_on_a_broken_folder_serves_the_last_good_version(app, 
                                                                         auth, bodies):
     """A worker that (re)starts while the folder is broken serves the versions recorded last."""
     set_version(served, "2099.6")
-    assert app.extensions["firefly_policies"].reload().ok
+    assert services(app).registry.reload().ok
     eligibility = served / "rules" / "eligibility.yaml"
     eligibility.write_text(eligibility.read_text(encoding="utf-8") + "\n  - {id: [unclosed\n", encoding="utf-8")
     restarted = create_app(make_config(database_url, redis_url, FIREFLY_POLICY_ROOT=str(served)))
@@ -100,11 +101,11 @@ def test_a_worker_starting_on_a_broken_folder_serves_the_last_good_version(app, 
     assert client.get("/v1/policies", headers=auth("channel")).get_json()["policies"][0]["version"] == "2099.6"
     answer = client.post(URL, json=bodies[0], headers=auth("channel")).get_json()
     assert answer["policy"]["version"] == "2099.6"
-    restarted.extensions["firefly_db"].dispose()
+    services(restarted).close()
 
 
 def test_sighup_reloads(app, client, auth, served):
-    registry = app.extensions["firefly_policies"]
+    registry = services(app).registry
     previous = signal.getsignal(signal.SIGHUP)
     try:
         registry.install_sighup()
@@ -121,7 +122,7 @@ def test_sighup_reloads(app, client, auth, served):
 def test_reload_under_concurrent_requests_fails_no_request(app, auth, served, policy, count_rows):
     """Clients post decisions through a real HTTP server while the policies are reloaded over and
     over (alternating versions, with a rejected broken folder in between)."""
-    registry = app.extensions["firefly_policies"]
+    registry = services(app).registry
     registry.run_tests = False
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -1,66 +1,17 @@
-"""Storage: migrations match the models; a decision is committed before the answer, and a database
-that cannot take it means 503 and no decision."""
-
-import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, select, text
+"""Storing: a decision is committed before the answer, and a database that cannot take it means
+503 and no decision."""
+from sqlalchemy import create_engine, select, text
 
 from app import create_app
-from app.storage.migrate import downgrade, include_object, upgrade
-from app.storage.models import Base, Decision
-from conftest import make_config
-from service.conftest import URL
-
-
-def test_migrations_round_trip_and_match_the_models(tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.db'}"
-    upgrade(url)
-    downgrade(url, "0001")
-    upgrade(url)
-    downgrade(url, "base")
-    engine = create_engine(url)
-    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
-    upgrade(url)
-    with engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn, opts={"include_object": include_object}), Base.metadata) == []
-    engine.dispose()
-
-
-def test_migrations_round_trip_on_postgresql(database_url):
-    """The same round trip on a scratch PostgreSQL database beside the test one (when CI has one)."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("DATABASE_URL is SQLite; the round trip above covers it")
-    server = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS firefly_migrations WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE firefly_migrations"))
-    url = database_url.rsplit("/", 1)[0] + "/firefly_migrations"
-    upgrade(url)
-    downgrade(url, "0001")
-    upgrade(url)
-    downgrade(url, "base")
-    upgrade(url)
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn, opts={"include_object": include_object}),
-                                Base.metadata) == []
-    engine.dispose()
-    with server.connect() as conn:
-        conn.execute(text("DROP DATABASE firefly_migrations WITH (FORCE)"))
-    server.dispose()
-
-
-def test_migrated_test_database_matches_the_models(database_url):
-    engine = create_engine(database_url)
-    with engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn, opts={"include_object": include_object}), Base.metadata) == []
-    engine.dispose()
+from app.extensions import services
+from app.storage.models import Decision
+from support.http import URL
+from support.settings import make_config
 
 
 def test_stored_row_holds_the_decision(app, decide, bodies):
     answer = decide(bodies[0], headers={"X-Request-Id": "store-1"}).get_json()
-    with app.extensions["firefly_db"].sessions() as session:
+    with services(app).database.session() as session:
         row = session.get(Decision, answer["decision_id"])
     assert (row.outcome, row.customer_group, row.policy_hash) == \
         (answer["outcome"], answer["customer_group"], answer["policy"]["hash"])
@@ -81,7 +32,7 @@ def test_unreachable_database_is_503_and_not_ready(clean_state, auth, bodies):
     assert client.get("/v1/decisions", headers={"X-API-Key": "unknown-key-x"}).status_code == 503
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.get_json()["checks"]["database"].startswith("unavailable")
-    app.extensions["firefly_db"].dispose()
+    services(app).close()
 
 
 def test_locked_decisions_table_is_503_and_no_decision(database_url, redis_url, clean_state, auth, bodies):
@@ -90,9 +41,8 @@ def test_locked_decisions_table_is_503_and_no_decision(database_url, redis_url, 
     app = create_app(make_config(database_url, redis_url, FIREFLY_DB_LOCK_TIMEOUT_MS=300))
     client = app.test_client()
     client.get("/v1/policies", headers=auth("channel"))
-    app.extensions["firefly_policies"].record(app.extensions["firefly_db"].sessions,
-                                              app.extensions["firefly_policies"].current().policies[
-                                                  "zhishandai.application"])
+    firefly = services(app)
+    firefly.policy_store.record(firefly.registry.served("zhishandai.application"))
     locker = create_engine(database_url, connect_args={"timeout": 5} if database_url.startswith("sqlite") else {})
     with locker.connect() as conn:
         if database_url.startswith("sqlite"):
@@ -109,7 +59,7 @@ def test_locked_decisions_table_is_503_and_no_decision(database_url, redis_url, 
     retry = client.post(URL, json=bodies[0], headers={**auth("channel"), "Idempotency-Key": "locked"})
     assert retry.status_code == 201
     locker.dispose()
-    app.extensions["firefly_db"].dispose()
+    services(app).close()
 
 
 def test_benchmark_floor_stores_one_row_and_is_off_by_default(database_url, redis_url, clean_state, auth, bodies):
@@ -120,8 +70,8 @@ def test_benchmark_floor_stores_one_row_and_is_off_by_default(database_url, redi
     app = create_app(make_config(database_url, redis_url, FIREFLY_FLOOR_ENDPOINT=True, FIREFLY_FLOOR_PAD_BYTES=500))
     response = app.test_client().post("/bench/floor/zhishandai.application", json=bodies[0], headers=auth("channel"))
     assert response.status_code == 201
-    with app.extensions["firefly_db"].sessions() as session:
+    with services(app).database.session() as session:
         row = session.get(FloorRow, response.get_json()["id"])
     assert row.body == bodies[0] and len(row.trace["pad"]) == 500
     for each in (plain, app):
-        each.extensions["firefly_db"].dispose()
+        services(each).close()

@@ -3,8 +3,10 @@ import pytest
 
 from app import create_app
 from app.config import ConfigError
-from conftest import KEYS, make_config
-from service.applicants import applicants
+from app.extensions import services
+from support.keys import KEYS
+from support.settings import make_config
+from support.applicants import applicants
 
 URL = "/v1/decisions/zhishandai.application"
 
@@ -13,12 +15,12 @@ URL = "/v1/decisions/zhishandai.application"
 def durable_app(database_url, redis_url, clean_state):
     app = create_app(make_config(database_url, redis_url, FIREFLY_ENGINE="durable"))
     yield app
-    app.extensions["firefly_db"].dispose()
+    services(app).close()
 
 
 def test_the_configured_engine_decides_and_replays_identically(durable_app):
     client = durable_app.test_client()
-    policy = durable_app.extensions["firefly_policies"].current().policies["zhishandai.application"]
+    policy = services(durable_app).registry.current().policies["zhishandai.application"]
     assert policy.engine == "durable"
     for body in applicants(policy, 10, seed=3):
         response = client.post(URL + "?trace=true", json=body,

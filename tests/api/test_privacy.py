@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app.logs import JsonFormatter
-from app.pii import Pii, mask
+from app.engine.privacy import mask
+from app.privacy import PersonalData
 from app.storage.models import Base
 
 
@@ -72,25 +73,25 @@ def test_stored_input_is_masked(client, auth, decide, bodies):
 
 
 def test_keyed_hash_depends_on_the_secret():
-    one, two = Pii("secret-one"), Pii("secret-two")
+    one, two = PersonalData("secret-one"), PersonalData("secret-two")
     assert one.keyed_hash("330106199001011234") == one.keyed_hash(" 330106199001011234 ")
     assert one.keyed_hash("33010619900101123x") == one.keyed_hash("33010619900101123X")
     assert one.keyed_hash("330106199001011234") != two.keyed_hash("330106199001011234")
 
 
 def test_sealed_values_open_only_with_the_key():
-    sealed = Pii("secret-one").seal({"applicant.id_number": "330106199001011234"})
+    sealed = PersonalData("secret-one").seal({"applicant.id_number": "330106199001011234"})
     assert "330106" not in sealed
-    assert Pii("secret-one").unseal(sealed) == {"applicant.id_number": "330106199001011234"}
+    assert PersonalData("secret-one").unseal(sealed) == {"applicant.id_number": "330106199001011234"}
     with pytest.raises(Exception):
-        Pii("secret-two").unseal(sealed)
+        PersonalData("secret-two").unseal(sealed)
 
 
 @pytest.mark.parametrize("value, kind, masked", [("330106199001011234", "resident_id", "3301**********1234"),
                                                  ("13812345678", "phone", "138****5678"),
                                                  ("张三", "name", "张*")])
 def test_masks(value, kind, masked):
-    assert mask(value, kind) == masked
+    assert mask(kind, value) == masked
 
 
 def test_log_lines_are_json_with_request_ids(client, log_text):

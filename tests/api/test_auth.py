@@ -3,7 +3,8 @@ import pytest
 from sqlalchemy import select
 
 from app.storage.models import ApiKey
-from service.conftest import URL
+from app.extensions import services
+from support.http import URL
 
 DECISION = "0" * 32
 ROUTES = [  # method, path, roles allowed
@@ -61,7 +62,7 @@ def test_created_key_is_stored_hashed_and_works(runner, client, app):
     result = runner.invoke(args=["keys", "create", "audit-desk", "compliance"])
     assert result.exit_code == 0, result.output
     key = result.output.strip()
-    with app.extensions["firefly_db"].sessions() as session:
+    with services(app).database.session() as session:
         stored = session.scalars(select(ApiKey)).one()
     assert (stored.name, stored.role) == ("audit-desk", "compliance")
     assert key not in stored.key_hash and len(stored.key_hash) == 64

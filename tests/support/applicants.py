@@ -1,0 +1,401 @@
+"""The one applicant generator of the tests and the benchmarks.
+
+Two ways to make applications, both from a seeded random source, both with valid resident IDs made
+by the engine's own `compose` (app/engine/language/resident_id.py):
+- `generate(n, seed)`: realistic Zhishandai applications (policies/zhishandai/application.yaml):
+  all five customer groups and applicants who fit none, clean files and files with fraud signals,
+  bureau blemishes, thin files and missing fields, in proportions that give a plausible mix of
+  approvals, declines and referrals (the benchmarks and the backend agreement checks use these);
+- `applicants(policy, n, seed)`: every declared input field of any policy, from the policy's own
+  schema, with realistic values (the end-to-end tests use these);
+and `examples()`, the request bodies kept in examples/.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import random
+import re
+from pathlib import Path
+
+from app.engine.language.resident_id import compose as compose_resident_id
+
+# --- realistic applications of the reference policy ----------------------------------------------
+DEVELOPED = ["110100", "120100", "310100", "500100", "320100", "330100", "440100", "440300",
+             "420100", "510100", "610100", "370100", "350100", "430100", "330200", "320500",
+             "370200", "350200", "441900", "440600", "320200", "330300", "340100", "410100"]
+OTHER = ["330500", "331100", "341200", "411300", "430700", "511300", "360700", "450300",
+         "130600", "371300", "421000", "520500", "350800", "320800", "321300", "610300"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明",
+         "超", "秀英", "华", "平", "刚", "桂英", "建华", "晓东", "志强", "海燕"]
+INDUSTRIES = ["MANUFACTURING", "WHOLESALE_RETAIL", "CATERING", "TRANSPORT", "CONSTRUCTION",
+              "REAL_ESTATE", "AGRICULTURE", "IT_SERVICES", "EDUCATION_TRAINING", "ENTERTAINMENT",
+              "PRECIOUS_METALS", "FINANCE_LENDING", "MINING", "OTHER_SERVICES"]
+INDUSTRY_WEIGHTS = [14, 30, 18, 10, 4, 2, 6, 6, 4, 1, 1, 1, 1, 12]
+GROUPS = ["PREMIUM", "SALARIED", "BUSINESS_OWNER", "LOCAL_RESIDENT", "NEW_CITIZEN", "NONE"]
+GROUP_WEIGHTS = [12, 34, 18, 15, 16, 5]
+
+
+def _months_before(day: datetime.date, months: int) -> datetime.date:
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    return datetime.date(year, month + 1, min(day.day, 28))
+
+
+class _Maker:
+    def __init__(self, rng: random.Random):
+        self.r = rng
+
+    def chance(self, p: float) -> bool:
+        return self.r.random() < p
+
+    def lognormal_int(self, median: float, sigma: float, low: int, high: int, step: int = 100):
+        value = median * self.r.lognormvariate(0, sigma)
+        return int(max(low, min(high, value)) // step * step)
+
+    def applicant(self, group: str, decision_date: datetime.date) -> dict:
+        r = self.r
+        developed = self.chance(0.6)
+        city = r.choice(DEVELOPED if developed else OTHER)
+        local = {"LOCAL_RESIDENT": True, "NEW_CITIZEN": False}.get(group, self.chance(0.6))
+        hukou = city if local else r.choice([c for c in DEVELOPED + OTHER if c != city])
+        age = max(22, min(59, int(r.gauss(37, 8))))
+        if self.chance(0.03):
+            age = r.choice([19, 20, 21, 61, 62, 64])
+        born = decision_date - datetime.timedelta(days=age * 365 + r.randint(5, 360))
+        id_number = compose_resident_id(hukou[:4] + f"{r.randint(1, 12):02d}", born, r.randint(1, 999))
+        if self.chance(0.01):  # a typo in the ID number: the check character no longer fits
+            id_number = id_number[:17] + ("0" if id_number[17] != "0" else "1")
+        stated_birth = born
+        if self.chance(0.01):
+            stated_birth = born + datetime.timedelta(days=r.choice([-400, -31, 1, 365]))
+        data = {
+            "decision_date": decision_date.isoformat(),
+            "requested_term_months": r.choice([12, 12, 24, 36]),
+            "applicant": {
+                "id_number": id_number,
+                "name": r.choice(SURNAMES) + r.choice(GIVEN),
+                "mobile": "1" + r.choice(["38", "39", "58", "86", "89", "77", "99"])
+                          + f"{r.randint(0, 99999999):08d}",
+                "birth_date": stated_birth.isoformat(),
+                "id_expiry_date": (decision_date + datetime.timedelta(
+                    days=r.randint(-60, 3650) if self.chance(0.97) else r.randint(-400, -1))
+                ).isoformat(),
+                "marital_status": r.choice(["SINGLE", "MARRIED", "MARRIED", "DIVORCED"]),
+                "education": r.choices(["DOCTORATE", "MASTER", "BACHELOR", "COLLEGE",
+                                        "HIGH_SCHOOL", "BELOW_HIGH_SCHOOL"],
+                                       [1, 6, 35, 30, 20, 8])[0],
+                "dependants": r.randint(0, 3),
+                "mobile_in_service_months": r.choice([r.randint(0, 5)] + [r.randint(6, 240)] * 15),
+            },
+            "residence": {
+                "city_code": city,
+                "hukou_city_code": hukou,
+                "residence_permit": False if local else self.chance(0.55),
+                "local_residence_months": r.randint(0, 36) if not local else r.randint(24, 480),
+                "housing": r.choice(["OWNED", "MORTGAGED", "RENTED", "FAMILY", "OTHER"]
+                                    if local else ["RENTED", "RENTED", "MORTGAGED", "OTHER"]),
+            },
+            "bank": self.bank(group),
+            "bureau": None,
+            "device": self.device(city),
+            "checks": {"identity_verified": not self.chance(0.004),
+                       "mobile_real_name_match": not self.chance(0.03),
+                       "court_dishonest": self.chance(0.006),
+                       "court_enforcement_open": self.chance(0.01)},
+            "scores": {"fraud_score": min(1000, int(r.expovariate(1 / 180))),
+                       "credit_score": max(300, min(900, int(r.gauss(690, 70))))},
+        }
+        data["employment"], business = self.work(group)
+        if business:
+            data["business"] = business
+        income = data["employment"].get("monthly_income") or \
+            (business["annual_turnover"] // 100 if business else 5000)
+        data["bureau"] = self.bureau(income)
+        data["requested_amount"] = min(500000, max(10000, int(
+            income * r.choice([3, 5, 8, 10, 12, 15, 20, 30]) // 10000 * 10000)))
+        if local and self.chance(0.01):  # inconsistent data: a local with a residence permit
+            data["residence"]["residence_permit"] = True
+        self.blank_some(data)
+        return data
+
+    def bank(self, group: str) -> dict:
+        r = self.r
+        if group == "PREMIUM":
+            rel = r.randint(12, 240)
+            return {"payroll": self.chance(0.6), "relationship_months": rel,
+                    "aum_avg_6m": self.lognormal_int(320000, 0.6, 50000, 5000000),
+                    "wealth_products": self.chance(0.7), "internal_blacklist": False,
+                    "internal_overdue_times_12m": 0 if self.chance(0.95) else 1}
+        known = self.chance(0.55)
+        return {"payroll": known and self.chance(0.25),
+                "relationship_months": r.randint(0, 120) if known else 0,
+                "aum_avg_6m": self.lognormal_int(15000, 1.0, 0, 150000) if known else 0,
+                "wealth_products": known and self.chance(0.1),
+                "internal_blacklist": self.chance(0.004),
+                "internal_overdue_times_12m": r.choices([0, 1, 2, 3], [90, 6, 3, 1])[0]}
+
+    def bureau(self, income: int) -> dict:
+        r = self.r
+        if self.chance(0.08):
+            return {"has_record": False, "credit_history_months": 0, "hard_inquiries_1m": 0,
+                    "hard_inquiries_3m": r.randint(0, 1), "hard_inquiries_6m": r.randint(0, 2),
+                    "unsecured_debt_total": 0, "monthly_repayment": 0}
+        blemish = self.chance(0.12)
+        consecutive = r.choices([0, 1, 2, 3, 4], [70, 15, 8, 5, 2])[0] if blemish else 0
+        inq6 = r.choices(range(0, 14), [20, 20, 15, 12, 9, 7, 5, 4, 3, 2, 1, 1, 0.5, 0.5])[0]
+        inq3 = min(inq6, r.randint(0, inq6))
+        burden = r.betavariate(2, 6) * (1.6 if self.chance(0.1) else 0.9)
+        repayment = int(income * burden)
+        debt = int(repayment / r.uniform(0.03, 0.08)) // 100 * 100
+        return {
+            "has_record": True,
+            "credit_history_months": r.randint(3, 240),
+            "overdue_current": blemish and self.chance(0.15),
+            "overdue_current_amount": (0 if not blemish or self.chance(0.85)
+                                       else r.randint(100, 20000)),
+            "max_consecutive_overdue_24m": consecutive,
+            "overdue_months_24m": consecutive + (r.randint(0, 5) if blemish else 0),
+            "bad_debt": self.chance(0.006),
+            "guarantor_repaid": self.chance(0.004),
+            "frozen_or_written_off": self.chance(0.004),
+            "worst_five_class": r.choices(["NORMAL", "SPECIAL_MENTION", "SUBSTANDARD", "DOUBTFUL",
+                                           "LOSS"], [960, 25, 8, 4, 3])[0],
+            "hard_inquiries_1m": min(inq3, r.randint(0, inq3)),
+            "hard_inquiries_3m": inq3,
+            "hard_inquiries_6m": inq6,
+            "unsecured_debt_total": debt,
+            "monthly_repayment": repayment,
+            "credit_card_utilisation": str(round(min(1.3, r.betavariate(1.6, 3.2) * 1.2), 2)),
+        }
+
+    def device(self, city: str) -> dict:
+        r = self.r
+        away = self.chance(0.04)
+        return {
+            "channel": r.choices(["RM_APP", "BANK_APP", "PARTNER", "BRANCH"], [50, 25, 15, 10])[0],
+            "gps_city_code": r.choice(OTHER) if away else city,
+            "ip_city_code": r.choice(DEVELOPED) if away and self.chance(0.7) else city,
+            "device_applications_24h": r.choices([1, 2, 3, 5], [92, 5, 2, 1])[0],
+            "phone_applications_24h": r.choices([1, 2, 3, 4], [94, 4, 1.5, 0.5])[0],
+            "id_applications_7d": r.choices([1, 2, 3, 4, 6], [85, 8, 4, 2, 1])[0],
+            "shares_contact_with_declined": self.chance(0.015),
+            "emulator": self.chance(0.004),
+            "rooted": self.chance(0.006),
+        }
+
+    def work(self, group: str) -> tuple[dict, dict | None]:
+        r = self.r
+        if group == "BUSINESS_OWNER":
+            employment = {"type": r.choice(["ENTERPRISE_OWNER", "INDIVIDUAL_BUSINESS",
+                                            "INDIVIDUAL_BUSINESS"]),
+                          "months_in_job": r.randint(6, 200),
+                          "social_insurance_months": r.choice([0, 0, r.randint(1, 120)])}
+            if self.chance(0.4):
+                employment["monthly_income"] = self.lognormal_int(15000, 0.6, 3000, 200000)
+            licence_age = r.choice([r.randint(1, 11)] + [r.randint(12, 240)] * 9)
+            business = {"licence_age_months": licence_age,
+                        "annual_turnover": self.lognormal_int(1800000, 0.9, 100000, 60000000,
+                                                              step=1000),
+                        "tax_rating": r.choices(["A", "B", "C", "D", "M"], [25, 35, 20, 4, 16])[0],
+                        "industry": r.choices(INDUSTRIES, INDUSTRY_WEIGHTS)[0],
+                        "employees": r.randint(0, 80)}
+            return employment, business
+        if group == "NONE":
+            return {"type": r.choice(["FREELANCE", "UNEMPLOYED", "RETIRED"]),
+                    "monthly_income": self.lognormal_int(5000, 0.5, 0, 40000),
+                    "social_insurance_months": 0}, None
+        if group in ("PREMIUM", "SALARIED") or self.chance(0.3):
+            insured = r.randint(6, 180) if group in ("PREMIUM", "SALARIED") else r.randint(0, 5)
+            employment = {"type": "EMPLOYEE",
+                          "employer_type": r.choices(["CIVIL_SERVICE", "PUBLIC_INSTITUTION", "SOE",
+                                                      "LISTED", "FOREIGN", "PRIVATE", "OTHER"],
+                                                     [8, 10, 15, 10, 5, 45, 7])[0],
+                          "monthly_income": self.lognormal_int(
+                              22000 if group == "PREMIUM" else 10000, 0.5, 2500, 300000),
+                          "months_in_job": r.choice([r.randint(0, 5)] + [r.randint(6, 240)] * 8),
+                          "social_insurance_months": insured}
+            if self.chance(0.6):
+                employment["provident_fund_months"] = min(insured, r.randint(0, 180))
+                employment["provident_fund_base"] = self.lognormal_int(8000, 0.5, 2000, 40000)
+            return employment, None
+        # local residents and new citizens in ordinary or flexible jobs
+        insured = r.randint(6, 120) if group == "NEW_CITIZEN" and self.chance(0.5) else \
+            r.randint(0, 5)
+        return {"type": r.choice(["EMPLOYEE", "FREELANCE", "FREELANCE"]),
+                "employer_type": r.choice(["PRIVATE", "OTHER"]),
+                "monthly_income": self.lognormal_int(6500, 0.45, 1500, 60000),
+                "months_in_job": r.randint(1, 120),
+                "social_insurance_months": insured}, None
+
+    def blank_some(self, data: dict) -> None:
+        """Leave out fields as real channels do: optional answers, unavailable data sources."""
+        for section, key, p in [("applicant", "education", 0.04), ("applicant", "birth_date", 0.05),
+                                ("applicant", "mobile_in_service_months", 0.03),
+                                ("residence", "local_residence_months", 0.04),
+                                ("residence", "hukou_city_code", 0.02),
+                                ("device", "gps_city_code", 0.08), ("device", "ip_city_code", 0.03),
+                                ("scores", "credit_score", 0.05), ("scores", "fraud_score", 0.02),
+                                ("bureau", "credit_card_utilisation", 0.05),
+                                ("employment", "monthly_income", 0.02)]:
+            if section in data and self.chance(p):
+                data[section].pop(key, None)
+        if self.chance(0.03):
+            data.pop("bureau")  # the credit bureau did not answer
+        if self.chance(0.02):
+            data["bank"] = {}
+        if self.chance(0.01):
+            data.pop("requested_amount")
+
+
+def generate(n: int, seed: int = 0) -> list[dict]:
+    """`n` application inputs, deterministic for a seed."""
+    rng = random.Random(seed)
+    maker = _Maker(rng)
+    start = datetime.date(2026, 11, 28)
+    out = []
+    for _ in range(n):
+        group = rng.choices(GROUPS, GROUP_WEIGHTS)[0]
+        decision_date = start - datetime.timedelta(days=rng.randint(0, 90))
+        out.append(maker.applicant(group, decision_date))
+    return out
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    print(json.dumps(generate(count, seed=int(sys.argv[2]) if len(sys.argv) > 2 else 0),
+                     ensure_ascii=False, indent=2))
+
+
+# --- any policy, from its input schema -----------------------------------------------------------
+CITIES = ["110100", "310100", "330600", "341200", "431000", "440100", "440300", "330100", "320100", "510100", "420100", "610100",
+          "370200", "350200", "450100", "520100", "620100", "410100", "130100", "640100"]
+# (the schema generator keeps its own name pools so that each generator's seeds stay reproducible)
+SCHEMA_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+SCHEMA_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
+TODAY = datetime.date(2026, 11, 28)
+
+
+def resident_id(rng, born=None, valid=True):
+    """An 18-character resident ID with a real region, birth date and (if valid) check character."""
+    born = born or TODAY - datetime.timedelta(days=rng.randint(20 * 365, 62 * 365))
+    number = compose_resident_id(f"{rng.choice(CITIES)[:4]}{rng.randint(1, 30):02d}", born,
+                                 rng.randint(0, 999))
+    if not valid:  # any other check character
+        number = number[:17] + "10X98765432"[("10X98765432".index(number[17]) + 1) % 11]
+    return number
+
+
+def phone(rng):
+    return rng.choice(["138", "139", "150", "186", "177", "135"]) + f"{rng.randint(0, 99999999):08d}"
+
+
+AMOUNT_HINTS = [("income", 2500, 60000), ("provident_fund_base", 3000, 35000), ("turnover", 100000, 8000000),
+                ("aum", 0, 800000), ("debt", 0, 600000), ("repayment", 0, 20000), ("requested_amount", 10000, 500000),
+                ("amount", 0, 50000), ("months", 0, 120), ("inquiries", 0, 8), ("applications", 0, 5),
+                ("overdue_times", 0, 3), ("employees", 1, 80), ("dependants", 0, 3)]
+
+
+GOOD_FLAGS = {"payroll", "residence_permit", "has_record", "wealth_products"}
+SAME_CITY = object()  # a marker: the applicant's residence city
+MOSTLY_ZERO = ("overdue", "inquiries", "applications", "blacklist")
+RANGES = {"fraud_score": (0, 450), "credit_score": (520, 880), "credit_history_months": (6, 200),
+          "mobile_in_service_months": (6, 200), "months_in_job": (3, 240), "relationship_months": (0, 180),
+          "local_residence_months": (0, 300), "social_insurance_months": (0, 120),
+          "provident_fund_months": (0, 120), "licence_age_months": (6, 200)}
+
+
+def _integer(rng, spec):
+    low = int(spec.minimum) if spec.minimum is not None else 0
+    high = int(spec.maximum) if spec.maximum is not None else None
+    name = spec.path.split(".")[-1]
+    if any(word in name for word in MOSTLY_ZERO) and rng.random() < 0.85:
+        return low
+    if name in RANGES:
+        return rng.randint(max(low, RANGES[name][0]), min(high if high is not None else 10 ** 9, RANGES[name][1]))
+    for hint, hint_low, hint_high in AMOUNT_HINTS:
+        if hint in name:
+            low, high = max(low, hint_low), min(high, hint_high) if high is not None else hint_high
+            break
+    if high is None:
+        high = low + 100
+    if name.endswith("_24m") and rng.random() < 0.8:
+        return low
+    return rng.randint(low, max(low, high))
+
+
+def _value(rng, spec):
+    kind = spec.type.name
+    if spec.pii == "resident_id":
+        return resident_id(rng, valid=rng.random() > 0.03)
+    if spec.pii == "phone":
+        return phone(rng)
+    if spec.pii == "name":
+        return rng.choice(SCHEMA_SURNAMES) + rng.choice(SCHEMA_GIVEN) + rng.choice(["", rng.choice(SCHEMA_GIVEN)])
+    if kind == "integer":
+        return _integer(rng, spec)
+    if kind == "decimal":
+        low = float(spec.minimum or 0)
+        high = float(spec.maximum) if spec.maximum is not None else low + 1
+        return f"{rng.uniform(low, min(high, low + 0.9)):.2f}"
+    name = spec.path.split(".")[-1]
+    if kind == "boolean":
+        if any(word in name for word in ("verified", "match")):
+            return rng.random() < 0.97
+        return rng.random() < (0.6 if name in GOOD_FLAGS else 0.02)
+    if kind == "date":
+        if "expiry" in name:
+            return (TODAY + datetime.timedelta(days=rng.randint(-30, 3650))).isoformat()
+        return (TODAY - datetime.timedelta(days=rng.randint(0, 40))).isoformat()
+    if kind == "enum":
+        if name == "worst_five_class":
+            return "NORMAL" if rng.random() < 0.95 else rng.choice(spec.type.values)
+        return rng.choice(spec.type.values)
+    if kind == "list":
+        return []
+    if spec.pattern and re.fullmatch(spec.pattern, "330100"):
+        if name != "city_code" and rng.random() < 0.9:
+            return SAME_CITY
+        return rng.choice(CITIES)
+    return "x"
+
+
+def applicant(rng, policy, optional_rate=0.9):
+    """One generated request body for the policy (decision_date is left to the service)."""
+    body = {}
+    for path, spec in policy.input_schema.fields.items():
+        if path == "decision_date" or (not spec.required and rng.random() > optional_rate):
+            continue
+        node = body
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = _value(rng, spec)
+    city = body.get("residence", {}).get("city_code")
+    for section in body.values():
+        if isinstance(section, dict):
+            for key, value in section.items():
+                if value is SAME_CITY:
+                    section[key] = city or rng.choice(CITIES)
+    # Keep the declared birth date consistent with the ID most of the time, as a real channel would.
+    identity = body.get("applicant", {})
+    if "id_number" in identity and "birth_date" in identity and rng.random() < 0.95:
+        number = identity["id_number"]
+        identity["birth_date"] = f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
+    return body
+
+
+def examples(prefix=""):
+    """The example request bodies kept in examples/ (one approval per group, declines, a refer)."""
+    folder = Path(__file__).resolve().parent.parent.parent / "examples"
+    return {path.stem: json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(folder.glob(f"{prefix}*.json"))}
+
+
+def applicants(policy, count, seed=20261128):
+    rng = random.Random(seed)
+    return [applicant(rng, policy) for _ in range(count)]

@@ -1,0 +1,3 @@
+"""The API keys of the test apps, one per role."""
+KEYS = {"channel": "test-channel-key", "compliance": "test-compliance-key", "admin": "test-admin-key"}
+TEST_API_KEYS = ",".join(f"test-{role}:{role}:{key}" for role, key in KEYS.items())
