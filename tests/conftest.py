@@ -23,7 +23,7 @@ from app.storage.models import Base
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `support` for every test package
 
 from support.keys import KEYS  # noqa: E402
-from support.settings import make_config  # noqa: E402
+from support.settings import POLICY_ROOT, make_config  # noqa: E402
 
 
 def _worker(request) -> str:
@@ -105,12 +105,11 @@ def app(database_url, redis_url, clean_state):
 
 
 @pytest.fixture
-def policy_root(tmp_path, app):
+def policy_root(tmp_path):
     """A private copy of the served policy folder (policies/ and rules/) to edit in a test."""
-    source = Path(app.config["FIREFLY_POLICY_ROOT"])
     root = tmp_path / "root"
     for folder in ("policies", "rules"):
-        shutil.copytree(source / folder, root / folder)
+        shutil.copytree(POLICY_ROOT / folder, root / folder)
     return root
 
 

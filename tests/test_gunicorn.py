@@ -11,10 +11,10 @@ import time
 import pytest
 import requests
 
-from support.keys import TEST_API_KEYS
-from support.settings import REPO
 from support.applicants import examples
 from support.http import URL, set_version
+from support.keys import TEST_API_KEYS
+from support.settings import REPO
 
 DEADLINE = 60  # seconds; every wait below ends as soon as its condition holds
 

@@ -8,8 +8,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from app.engine import Diagnostic, InputError, LoadResult, canonical_json
-from app.engine.testing import CaseResult, TestCase, backend_disagreements, load_cases, read_test_files, \
-    run_policy_tests
+from app.engine.testing import (
+    CaseResult,
+    TestCase,
+    backend_disagreements,
+    load_cases,
+    read_test_files,
+    run_policy_tests,
+)
 from app.services import compiling
 from app.services.errors import InvalidInput, NotFound
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.services.clock import utc_now
 from app.services.errors import Unavailable
 from app.services.records import new_decision_id
 from app.services.registry import PolicyRegistry
 from app.storage.db import Database, insert_row
 from app.storage.models import FloorRow
-from sqlalchemy.exc import SQLAlchemyError
 
 
 def store_floor_row(database: Database, registry: PolicyRegistry, policy_name: str,

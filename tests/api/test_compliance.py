@@ -1,8 +1,8 @@
 """Compliance: read one decision, search with filters and stable pages, replay on the stored version
 (identical) or on another version (differences field by field)."""
 import pytest
-from app.extensions import services
 
+from app.extensions import services
 from support.applicants import applicants, examples
 from support.http import set_parameter, set_version
 

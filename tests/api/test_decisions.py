@@ -2,8 +2,8 @@
 import json
 
 import pytest
-from app.extensions import services
 
+from app.extensions import services
 from support.http import URL
 
 

@@ -4,9 +4,9 @@ import pytest
 from app import create_app
 from app.config import ConfigError
 from app.extensions import services
+from support.applicants import applicants
 from support.keys import KEYS
 from support.settings import make_config
-from support.applicants import applicants
 
 URL = "/v1/decisions/zhishandai.application"
 

@@ -6,8 +6,8 @@ import pytest
 
 from app import create_app
 from app.extensions import services
-from support.settings import make_config
 from support.http import URL
+from support.settings import make_config
 
 
 def test_same_key_and_body_returns_the_stored_decision(decide, bodies, count_rows):

@@ -1,8 +1,7 @@
 """OpenAPI 3 at /openapi.json lists every route and drives a schemathesis run with no server error."""
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
@@ -22,6 +21,7 @@ def _schema_app():
         url = os.environ.get("DATABASE_URL")
         if url is None:
             import tempfile
+
             from app.storage.migrate import upgrade
             url = f"sqlite:///{tempfile.mkdtemp(prefix='firefly-st-')}/st.db"
             upgrade(url)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.logs import JsonFormatter
 from app.engine.privacy import mask
+from app.logs import JsonFormatter
 from app.privacy import PersonalData
 from app.storage.models import Base
 

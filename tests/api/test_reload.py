@@ -11,11 +11,11 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.storage.models import PolicyVersion
 from app.extensions import services
-from support.settings import make_config
+from app.storage.models import PolicyVersion
 from support.applicants import applicants
 from support.http import POLICY, URL, set_parameter, set_version
+from support.settings import make_config
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from app.storage.migrate import downgrade, include_object, upgrade
-from app.storage.models import Base, Decision
+from app.storage.models import Base
 
 
 def test_migrations_round_trip_and_match_the_models(tmp_path):
