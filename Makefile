@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.firefly-installed
 RUN_DATABASE_URL := $(or $(DATABASE_URL),sqlite:///$(CURDIR)/var/firefly.db)
 BIND   ?= 127.0.0.1:8000
 
-.PHONY: install test run migrate bench clean
+.PHONY: install test lint run migrate bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,12 @@ $(STAMP): pyproject.toml requirements.lock | $(BIN)/python
 
 install: $(STAMP)
 
+# One pytest worker per core (pytest-xdist); each worker has its own database (tests/conftest.py).
 test: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto tests
+
+lint: install
+	$(BIN)/ruff check app tests bench
 
 migrate: install
 	mkdir -p var

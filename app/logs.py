@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+from typing import IO
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -27,7 +28,7 @@ class JsonFormatter(logging.Formatter):
 JsonFormatter.converter = time.gmtime
 
 
-def configure(level: int = logging.INFO, stream=None) -> logging.Handler:
+def configure(level: int = logging.INFO, stream: IO[str] | None = None) -> logging.Handler:
     """Send the root logger to a stream (stderr by default) as JSON lines."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())

@@ -28,7 +28,7 @@ def normalise(value: Any) -> str:
 class PersonalData:
     """Keyed hashing and sealing with one configured secret."""
 
-    def __init__(self, secret: str):
+    def __init__(self, secret: str) -> None:
         key = secret.encode("utf-8")
         self._hash_key = hmac.new(key, b"firefly/pii-hash/v1", hashlib.sha256).digest()
         self._aead = AESGCM(hmac.new(key, b"firefly/pii-seal/v1", hashlib.sha256).digest())

@@ -3,7 +3,7 @@
     .venv/bin/python bench/durable_soak.py                 # 500,000 decisions
     .venv/bin/python bench/durable_soak.py -n 20000 --json
 
-Decides generated applications (bench/applicants.py, cycled) on the durable backend and reports
+Decides generated applications (tests/support/applicants.py, cycled) on the durable backend and reports
 resident memory (RSS) at the start (after warm-up), at checkpoints and at the end, the decisions
 per second, the outcome mix, and the durable matchers' own counters: sessions it could not delete
 (must be 0) and hosts it had to rebuild (must be 1 per rule-set stage). Every 100th decision is
@@ -12,7 +12,6 @@ also made on the compiled backend and must agree. Exits non-zero if anything is 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
@@ -21,15 +20,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 # Run as a script, bench/ is first on sys.path; keep it off so that no file there can ever shadow
-# a standard library module the app needs, and load bench/applicants.py by path.
+# a standard library module the app needs. The applicants come from the tests' one generator.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
-sys.path.insert(0, str(REPO))
-_spec = importlib.util.spec_from_file_location("firefly_bench_applicants", REPO / "bench" / "applicants.py")
-_applicants = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_applicants)
-generate = _applicants.generate
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from app.engine import load_policy_root  # noqa: E402
+from support.applicants import generate  # noqa: E402
 
 
 def rss_mib() -> float:

@@ -13,11 +13,10 @@ from pathlib import Path
 # Named http_load.py, not http.py, so that it never shadows the standard library module.
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+sys.path[:] = [str(REPO), str(REPO / "tests")] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
 import argparse  # noqa: E402
 import http.client  # noqa: E402
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
 import os  # noqa: E402
@@ -139,11 +138,8 @@ def main():
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args()
 
-    spec = importlib.util.spec_from_file_location("bench_applicants", BENCH / "applicants.py")
-    applicants = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(applicants)
-    generate = applicants.generate
     from app.storage.migrate import upgrade
+    from support.applicants import generate  # the tests' one applicant generator
     bodies = generate(args.applicants, seed=42)
     payloads = [json.dumps(body, ensure_ascii=False).encode("utf-8") for body in bodies]
     pad = decision_row_bytes(bodies)

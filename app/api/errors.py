@@ -29,7 +29,7 @@ class ApiError(Exception):
     """An error of the HTTP interface itself (authentication, a malformed body or query)."""
 
     def __init__(self, status: int, code: str, message: str, details: Any = None,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.details, self.headers = details, headers or {}

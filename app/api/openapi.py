@@ -19,13 +19,13 @@ ERRORS = {
 }
 
 
-def _resolver(schema):
+def _resolver(schema: Any) -> str | None:
     """Name the API's schemas; inline the nested parts of policy input schemas."""
     cls = schema if isinstance(schema, type) else type(schema)
     return cls.__name__ if cls.__module__ == schemas.__name__ else None
 
 
-def _responses(ok_status, ok_schema, ok_text, *errors):
+def _responses(ok_status: int, ok_schema: Any, ok_text: str, *errors: int) -> dict[str, Any]:
     responses = {str(ok_status): {"description": ok_text,
                                   "content": {"application/json": {"schema": ok_schema}}}}
     for status in errors:
@@ -34,7 +34,7 @@ def _responses(ok_status, ok_schema, ok_text, *errors):
     return responses
 
 
-def _op(summary, roles, responses, **extra):
+def _op(summary: str, roles: list[str], responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
     op = {"summary": summary, "description": f"Roles: {', '.join(roles)}." if roles else "No key needed.",
           "responses": responses}
     if roles:
@@ -44,7 +44,7 @@ def _op(summary, roles, responses, **extra):
     return op
 
 
-def _path_param(name, description):
+def _path_param(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "description": description,
             "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
 
@@ -102,7 +102,7 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     return _numbers(spec.to_dict())
 
 
-def _numbers(value):
+def _numbers(value: Any) -> Any:
     """Decimal bounds from the input schemas as JSON numbers."""
     if isinstance(value, dict):
         return {k: _numbers(v) for k, v in value.items()}

@@ -79,7 +79,7 @@ class SearchQuery(Schema):
     trace = fields.Boolean(load_default=False)
 
     @validates_schema
-    def _range(self, data, **_kwargs):
+    def _range(self, data: dict, **_kwargs: object) -> None:
         start, end = data.get("created_from"), data.get("created_to")
         if start and end and _aware(start) > _aware(end):
             raise ValidationError("created_from must not be after created_to", "created_from")
@@ -100,7 +100,7 @@ class ReplayRequest(Schema):
     version = fields.String(validate=validate.Length(min=1, max=100))
 
     @validates_schema
-    def _one(self, data, **_kwargs):
+    def _one(self, data: dict, **_kwargs: object) -> None:
         if "hash" in data and "version" in data:
             raise ValidationError("give hash or version, not both", "_schema")
 

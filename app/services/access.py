@@ -57,7 +57,7 @@ DEV_KEY_HASHES = frozenset(parse_api_keys(DEV_API_KEYS))
 class Access:
     """Authenticating callers and managing stored keys."""
 
-    def __init__(self, database: Database, configured: str, production: bool):
+    def __init__(self, database: Database, configured: str, production: bool) -> None:
         self.database = database
         self.configured = configured
         self._keys = parse_api_keys(configured)

@@ -55,7 +55,7 @@ def valid_idempotency_key(key: str) -> bool:
 
 class Deciding:
     def __init__(self, registry: PolicyRegistry, policy_store: PolicyStore, database: Database,
-                 claims: Claims, personal: PersonalData, clock: Clock = utc_now):
+                 claims: Claims, personal: PersonalData, clock: Clock = utc_now) -> None:
         self.registry = registry
         self.policy_store = policy_store
         self.database = database

@@ -14,7 +14,7 @@ class ServiceError(Exception):
     default_code = "error"
 
     def __init__(self, message: str, *, code: str | None = None, details: Any = None,
-                 retry_after: int | None = None):
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code or self.default_code
         self.message = message
@@ -48,5 +48,5 @@ class Unavailable(ServiceError):
     default_code = "unavailable"
 
     def __init__(self, message: str, *, code: str | None = None, details: Any = None,
-                 retry_after: int | None = 1):
+                 retry_after: int | None = 1) -> None:
         super().__init__(message, code=code, details=details, retry_after=retry_after)

@@ -11,7 +11,7 @@ from app.storage.models import PolicyVersion
 
 
 class PolicyStore:
-    def __init__(self, database: Database):
+    def __init__(self, database: Database) -> None:
         self.database = database
         self._recorded: set[str] = set()  # hashes this process knows to be stored
         self._lock = threading.Lock()

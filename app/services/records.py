@@ -153,7 +153,7 @@ class Page:
 class Records:
     """Reading stored decisions back: one by id, or a search a page at a time, newest first."""
 
-    def __init__(self, database: Database, personal: PersonalData):
+    def __init__(self, database: Database, personal: PersonalData) -> None:
         self.database = database
         self.personal = personal
 
@@ -173,15 +173,15 @@ class Records:
 
     def search(self, search: Search) -> Page:
         hashed = self.personal.keyed_hash
-        filters = decisions.Filters(
-            policy=search.policy, version=search.version, hash=search.hash, outcome=search.outcome,
-            group=search.group, channel=search.channel, reason=search.reason, rule=search.rule,
-            created_from=search.created_from, created_to=search.created_to,
-            resident_id_hash=hashed(search.id_number) if search.id_number is not None else None,
-            phone_hash=hashed(search.phone) if search.phone is not None else None,
-            before_id=search.cursor)
         with self.database.session() as session:
-            rows = decisions.search(session, filters, search.limit + 1)
+            rows = decisions.search(
+                session, limit=search.limit + 1, before_id=search.cursor,
+                created_from=search.created_from, created_to=search.created_to,
+                reason=search.reason, rule=search.rule, policy_name=search.policy,
+                policy_version=search.version, policy_hash=search.hash, outcome=search.outcome,
+                customer_group=search.group, channel=search.channel,
+                resident_id_hash=hashed(search.id_number) if search.id_number is not None else None,
+                phone_hash=hashed(search.phone) if search.phone is not None else None)
         page = rows[:search.limit]
         more = len(rows) > search.limit
         return Page([answer(row, search.trace) for row in page], page[-1].id if more else None)

@@ -50,7 +50,7 @@ class PolicyRegistry:
     """Holds the current PolicySet of this process."""
 
     def __init__(self, root: str, store: PolicyStore, *, run_tests: bool = True,
-                 engine: str | None = None):
+                 engine: str | None = None) -> None:
         self.root = root
         self.store = store
         self.run_tests = run_tests

@@ -29,7 +29,7 @@ class Target:
 
 class Replaying:
     def __init__(self, records_: Records, registry: PolicyRegistry, store: PolicyStore,
-                 personal: PersonalData, engine: str | None):
+                 personal: PersonalData, engine: str | None) -> None:
         self.records = records_
         self.registry = registry
         self.store = store

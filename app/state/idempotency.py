@@ -52,7 +52,7 @@ class DatabaseOnlyClaims:
 class RedisClaims:
     """Claims in Redis: `fingerprint|` while deciding, `fingerprint|decision_id` once stored."""
 
-    def __init__(self, client: redis.Redis, ttl: int):
+    def __init__(self, client: redis.Redis, ttl: int) -> None:
         self.client, self.ttl = client, ttl
 
     def claim(self, key: str, fingerprint: str) -> Claim:

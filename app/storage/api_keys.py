@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.storage.db import add_unique
 from app.storage.models import ApiKey
 
 
@@ -14,13 +14,7 @@ def by_hash(session: Session, key_hash: str) -> ApiKey | None:
 
 def add(session: Session, key: ApiKey) -> bool:
     """Insert a key; False when its name is taken."""
-    session.add(key)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return False
-    return True
+    return add_unique(session, key)
 
 
 def all_keys(session: Session) -> list[ApiKey]:

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -17,7 +18,7 @@ class RawJSON(str):
 class Database:
     """An SQLAlchemy engine and session factory bound to one URL."""
 
-    def __init__(self, url: str, lock_timeout_ms: int = 10000):
+    def __init__(self, url: str, lock_timeout_ms: int = 10000) -> None:
         self.url = url
         options: dict[str, Any] = {"pool_pre_ping": True}
         if self.is_sqlite:
@@ -65,6 +66,17 @@ def insert_row(session: Session, row: Any) -> None:
     table = type(row).__table__
     session.execute(table.insert(), [{column.key: getattr(row, column.key) for column in table.columns}])
     session.commit()
+
+
+def add_unique(session: Session, row: Any) -> bool:
+    """Add a row and commit; False (and nothing written) when a unique key already holds it."""
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
 
 
 def _json_text(value: Any) -> str:

@@ -6,10 +6,9 @@ jsonb containment on PostgreSQL (migration 0002) and json_each on SQLite.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, cast, func, select
+from sqlalchemy import ColumnElement, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -30,54 +29,33 @@ def by_idempotency_key(session: Session, key: str) -> Decision | None:
     return session.scalar(select(Decision).where(Decision.idempotency_key == key))
 
 
-@dataclass(frozen=True)
-class Filters:
-    """What a compliance search may ask; personal data only as keyed hashes."""
-
-    policy: str | None = None
-    version: str | None = None
-    hash: str | None = None
-    outcome: str | None = None
-    group: str | None = None
-    channel: str | None = None
-    reason: str | None = None
-    rule: str | None = None
-    created_from: datetime.datetime | None = None
-    created_to: datetime.datetime | None = None
-    resident_id_hash: str | None = None
-    phone_hash: str | None = None
-    before_id: str | None = None  # the page cursor: ids sort by creation time
+# The columns a search may ask to equal a value (personal data only as its keyed hash).
+EQUAL_COLUMNS = {column.key: column for column in (
+    Decision.policy_name, Decision.policy_version, Decision.policy_hash, Decision.outcome,
+    Decision.customer_group, Decision.channel, Decision.resident_id_hash, Decision.phone_hash)}
 
 
-_EQUAL = {"policy": Decision.policy_name, "version": Decision.policy_version,
-          "hash": Decision.policy_hash, "outcome": Decision.outcome,
-          "group": Decision.customer_group, "channel": Decision.channel,
-          "resident_id_hash": Decision.resident_id_hash, "phone_hash": Decision.phone_hash}
-
-
-def search(session: Session, filters: Filters, limit: int) -> list[Decision]:
-    """Up to `limit` rows matching every filter, newest first."""
-    return list(session.scalars(_statement(session, filters).limit(limit)).all())
-
-
-def _statement(session: Session, filters: Filters) -> Select[Any]:
+def search(session: Session, *, limit: int, before_id: str | None = None,
+           created_from: datetime.datetime | None = None, created_to: datetime.datetime | None = None,
+           reason: str | None = None, rule: str | None = None, **equal: str | None) -> list[Decision]:
+    """Up to `limit` rows matching every filter given, newest first; `before_id` is the page
+    cursor (ids sort by creation time), `equal` names columns of EQUAL_COLUMNS."""
     statement = select(Decision).order_by(Decision.id.desc())
-    for name, column in _EQUAL.items():
-        value = getattr(filters, name)
+    for name, value in equal.items():
         if value is not None:
-            statement = statement.where(column == value)
-    if filters.created_from is not None:
-        statement = statement.where(Decision.created_at >= _utc(filters.created_from))
-    if filters.created_to is not None:
-        statement = statement.where(Decision.created_at < _utc(filters.created_to))
+            statement = statement.where(EQUAL_COLUMNS[name] == value)
+    if created_from is not None:
+        statement = statement.where(Decision.created_at >= _utc(created_from))
+    if created_to is not None:
+        statement = statement.where(Decision.created_at < _utc(created_to))
     postgres = session.get_bind().dialect.name == "postgresql"
-    if filters.reason is not None:
-        statement = statement.where(_holds(Decision.reason_codes, filters.reason, postgres))
-    if filters.rule is not None:
-        statement = statement.where(_holds(Decision.rule_hits, filters.rule, postgres))
-    if filters.before_id is not None:
-        statement = statement.where(Decision.id < filters.before_id)
-    return statement
+    if reason is not None:
+        statement = statement.where(_holds(Decision.reason_codes, reason, postgres))
+    if rule is not None:
+        statement = statement.where(_holds(Decision.rule_hits, rule, postgres))
+    if before_id is not None:
+        statement = statement.where(Decision.id < before_id)
+    return list(session.scalars(statement.limit(limit)).all())
 
 
 def _holds(column: Any, value: str, postgres: bool) -> ColumnElement[bool]:

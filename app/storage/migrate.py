@@ -9,7 +9,7 @@ from alembic.config import Config
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
 
 
-def include_object(_obj, name, type_, _reflected, _compare_to) -> bool:
+def include_object(_obj: object, name: str | None, type_: str, _reflected: bool, _compare_to: object) -> bool:
     """Autogenerate leaves alone the PostgreSQL-only GIN expression indexes made by migration 0002."""
     return not (type_ == "index" and name and name.endswith("_gin"))
 

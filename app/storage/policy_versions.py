@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.storage.db import add_unique
 from app.storage.models import PolicyVersion
 
 
@@ -14,15 +14,7 @@ def exists(session: Session, policy_hash: str) -> bool:
 
 def add(session: Session, version: PolicyVersion) -> bool:
     """Insert a version unless it is there already; False when another worker recorded it first."""
-    if exists(session, version.hash):
-        return False
-    session.add(version)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return False
-    return True
+    return not exists(session, version.hash) and add_unique(session, version)
 
 
 def newest_per_name(session: Session) -> dict[str, PolicyVersion]:
