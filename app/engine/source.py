@@ -29,7 +29,8 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 class Node:
     """One YAML value with its location. `value` is a dict of str -> Node, a list of Node, or a
     scalar (str, int, Decimal, bool, date or None). `quoted` is true for quoted scalars, whose
-    text starts one column after the node's location."""
+    text starts one column after the node's location. (Nothing reads `quoted`, but a node's repr
+    shows in the message of a malformed enum declaration: it stays so that message stays.)"""
 
     value: Any
     location: Location

@@ -410,7 +410,7 @@ def test_big_rule_sets_are_split_within_the_engine_limits():
 
 
 def test_inexpressible_conditions_are_load_time_diagnostics():
-    computed = c.Computed("dti * 2 > 1", lambda v: None, "False", ("dti",), False,
+    computed = c.Computed("dti * 2 > 1", "False", ("dti",), False,
                           Location("rules/eligibility.yaml", 12, 11))
     rules = [rule("EL-001", cmp(AGE, ">", 5)),
              rule("EL-002", c.AllOf((cmp(AGE, ">", 5), computed))),

@@ -254,7 +254,7 @@ def test_reference_policy_properties(reference, data):
     # evaluation did not raise, and gave a known outcome
     assert decision.outcome in ("APPROVE", "REFER", "DECLINE")
     event(decision.outcome)
-    event("limit computed" if decision.trace.limit_record[-1] is not None else "no limit")
+    event("limit computed" if decision.trace.limit.limit is not None else "no limit")
     actions = {r.action for r in decision.reasons}
     if decision.outcome == "APPROVE":
         assert decision.reasons == []

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from app.engine import canonical_json
-from app.engine.schema import mask_value
+from app.engine.privacy import mask
 from helpers import dump, load, make_policy, ruleset, run
 
 TIERS = {"type": "enum", "values": ["T1", "T2", "T3", "T4", "T5", "T6"]}
@@ -482,14 +482,14 @@ def test_trace_json_is_deterministic(traced):
     ("name", "张三", "张*"),
     ("name", "欧阳娜娜", "欧***"),
 ])
-def test_mask_value(kind, value, expected):
-    assert mask_value(kind, value) == expected
+def test_mask(kind, value, expected):
+    assert mask(kind, value) == expected
 
 
 def test_a_seven_digit_phone_is_masked(tmp_path):
     """Regression: a 7-character phone was shown unchanged."""
-    assert mask_value("phone", "1234567") != "1234567"
-    assert "*" in mask_value("phone", "1234567")
+    assert mask("phone", "1234567") != "1234567"
+    assert "*" in mask("phone", "1234567")
 
 
 def test_a_feature_copying_personal_data_is_not_shown_in_clear(tmp_path):

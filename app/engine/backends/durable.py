@@ -183,10 +183,6 @@ class _Unsupported(Exception):
         self.location = location
 
 
-def _atom_location(node) -> Location | None:
-    return getattr(node, "location", None)
-
-
 def _check_condition(node) -> None:
     """Raise _Unsupported for anything durable cannot express."""
     if isinstance(node, (c.AllOf, c.AnyOf)):
@@ -312,11 +308,6 @@ def _nodes(expr: dict, into: set) -> None:
 
 def _fields(node) -> set[str]:
     return set(c.fields_read(node)) if not isinstance(node, c.Always) else set()
-
-
-def _rule_where(rule) -> str:
-    location = getattr(rule, "location", None)
-    return f"rule {rule.id}" + (f" ({location})" if location else "")
 
 
 def check_expressible(rules) -> list[Diagnostic]:

@@ -4,6 +4,7 @@ check character."""
 from __future__ import annotations
 
 import datetime
+from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARACTERS = "10X98765432"
@@ -11,8 +12,15 @@ _CHECK_CHARACTERS = "10X98765432"
 
 def check_character(first17: str) -> str:
     """The check character for the first 17 digits."""
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS))
+    total = sum(map(mul, map(int, first17[:17]), _WEIGHTS))
     return _CHECK_CHARACTERS[total % 11]
+
+
+def compose(region6: str, born: datetime.date, sequence: int) -> str:
+    """A well-formed 18-character number: region, birth date, three-digit sequence (odd for men)
+    and the check character."""
+    first17 = f"{region6}{born:%Y%m%d}{sequence:03d}"
+    return first17 + check_character(first17)
 
 
 def _digits(text: str) -> bool:
