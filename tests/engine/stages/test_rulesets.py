@@ -1,22 +1,10 @@
-"""Rule sets: the hit policies, when_none, conflicts, and how stages combine into an outcome."""
+"""Rule sets decide by their hit policy: first, priority, unique, collect, any; stages and the
+outcome."""
 from __future__ import annotations
 
 import pytest
 
-from helpers import make_policy, ruleset, run
-
-LEVEL = {"level": {"type": "enum", "values": ["LOW", "MID", "HIGH"]}}
-
-
-def act(action: str, reason, **outputs) -> dict:
-    then: dict = {"action": action, "reason": reason}
-    if outputs:
-        then["set"] = outputs
-    return then
-
-
-def sets(**outputs) -> dict:
-    return {"set": outputs}
+from engine.support import LEVEL, act, make_policy, ruleset, run, sets
 
 
 def policy_with(tmp_path, *stages: tuple[str, str], outputs=None):
@@ -293,34 +281,3 @@ def test_when_none_of_a_collect_rule_set(tmp_path):
     ], when_none={"action": "REFER", "reason": "NONE"})))
     assert run(policy, a=6).reason_codes == ["R1"]
     assert run(policy, a=1).reason_codes == ["NONE"]
-
-
-def test_a_rule_cannot_read_the_output_of_a_later_stage(tmp_path):
-    from helpers import codes, load
-    result = load(tmp_path, {
-        "early": ruleset("early", [{"id": "E-1", "when": 'level == "HIGH"',
-                                    "then": act("DECLINE", "R1")},
-                                   {"id": "E-2", "when": "a > 1", "then": act("DECLINE", "R2")}]),
-        "grading": ruleset("grading", [{"id": "G-1", "when": "a > 5", "then": sets(level="HIGH")}],
-                           hit_policy="first", outputs=LEVEL)},
-        stages=[{"id": "early", "ruleset": "early"}, {"id": "grading", "ruleset": "grading"}])
-    assert codes(result) == ["EXPR_UNKNOWN_NAME"]
-
-
-def test_two_stages_cannot_write_the_same_output(tmp_path):
-    from helpers import codes, load
-    one = ruleset("one", [{"id": "O-1", "when": "a > 5", "then": sets(level="HIGH")}],
-                  hit_policy="first", outputs=LEVEL)
-    two = ruleset("two", [{"id": "T-1", "when": "a > 6", "then": sets(level="MID")}],
-                  hit_policy="first", outputs=LEVEL)
-    result = load(tmp_path, {"one": one, "two": two},
-                  stages=[{"id": "one", "ruleset": "one"}, {"id": "two", "ruleset": "two"}])
-    assert codes(result) == ["NAME_TAKEN"]
-
-
-def test_rule_set_used_by_two_stages_reports_its_rules_twice_as_duplicate_ids(tmp_path):
-    from helpers import codes, load
-    rules = ruleset("c", [{"id": "C-1", "when": "a > 5", "then": act("REFER", "R1")}])
-    result = load(tmp_path, {"c": rules}, stages=[{"id": "s1", "ruleset": "c"},
-                                                  {"id": "s2", "ruleset": "c"}])
-    assert "ID_DUPLICATE" in codes(result)
