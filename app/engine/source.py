@@ -8,6 +8,7 @@ overwritten.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -114,7 +115,23 @@ class TextMap:
 
 
 def parse_yaml(text: str, file: str) -> tuple[Node | None, list[Diagnostic]]:
-    """Parse one YAML document; on a syntax error return None and a located diagnostic."""
+    """Parse one YAML document; on a syntax error return None and a located diagnostic.
+
+    A root is loaded again and again with most files unchanged (a reload, a stored version
+    replayed, a check after an edit), and parsing is most of what loading costs; so the result for
+    the same text and file is kept (the last 256). Nodes are therefore shared between loads: they
+    are read, never changed."""
+    node, problems = _parse(text, file)
+    return node, list(problems)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(text: str, file: str) -> tuple[Node | None, tuple[Diagnostic, ...]]:
+    node, problems = _parse_text(text, file)
+    return node, tuple(problems)
+
+
+def _parse_text(text: str, file: str) -> tuple[Node | None, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
