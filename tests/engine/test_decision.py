@@ -13,8 +13,9 @@ from engine.support import make_policy, ruleset, run
 VALID_ID = "11010519491231002X"
 
 
-@pytest.fixture
-def traced(tmp_path):
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("traced")
     rules = {"r": ruleset("r", [
         {"id": "ID-1", "when": f'person.id_number == "{VALID_ID}"',
          "then": {"action": "REFER", "reason": "R1"}},

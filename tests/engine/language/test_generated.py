@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast as _ast
 import calendar as _calendar
 import datetime
+import functools
 import decimal as _decimal
 from decimal import Decimal
 
@@ -77,25 +78,25 @@ def _booleans(depth: int):
     )
 
 
-_GRAMMAR_POLICIES: dict[str, object] = {}
+CITIES = dump({"list": "cities", "type": "string", "values": ["110100", "张三"]})
+REASONS = reasons_text()
 
 
+def _expression_policy(features: tuple[tuple[str, str], ...], rules: tuple[str, str]):
+    """A policy with the given features, one rule set (name, text), a named list cities and k."""
+    files = {"policies/p/x.yaml": policy_text(features=dict(features), parameters={"k": 7},
+                                              stages=[{"id": rules[0], "ruleset": rules[0]}]),
+             f"rules/{rules[0]}.yaml": rules[1], "rules/cities.yaml": CITIES,
+             "rules/reason_codes.yaml": REASONS}
+    return load_policy_files("p.x", files)
+
+
+@functools.lru_cache(maxsize=256)  # hypothesis draws the same small expressions again and again
 def _grammar_policy(expression: str):
-    if expression not in _GRAMMAR_POLICIES:
-        files = {
-            "policies/p/x.yaml": policy_text(
-                features={"f": expression}, parameters={"k": 7},
-                stages=[{"id": "r", "ruleset": "r"}]),
-            "rules/r.yaml": ruleset("r", [
-                {"id": "POS", "when": expression, "then": {"action": "DECLINE", "reason": "R1"}},
-                {"id": "NEG", "when": f"not ({expression})",
-                 "then": {"action": "REFER", "reason": "R2"}}]),
-            "rules/cities.yaml": dump({"list": "cities", "type": "string",
-                                       "values": ["110100", "张三"]}),
-            "rules/reason_codes.yaml": reasons_text(),
-        }
-        _GRAMMAR_POLICIES[expression] = load_policy_files("p.x", files)
-    return _GRAMMAR_POLICIES[expression]
+    return _expression_policy((("f", expression),), ("r", ruleset("r", [
+        {"id": "POS", "when": expression, "then": {"action": "DECLINE", "reason": "R1"}},
+        {"id": "NEG", "when": f"not ({expression})",
+         "then": {"action": "REFER", "reason": "R2"}}])))
 
 
 @settings(max_examples=300, deadline=None,
@@ -333,20 +334,7 @@ def test_generated_expressions_match_the_reference_evaluator(data, condition, nu
             assert _same(actual, expected), (text, raw, actual, expected)
 
 
-_REFERENCE_POLICIES: dict[tuple, object] = {}
-
-
+@functools.lru_cache(maxsize=256)
 def _reference_policy(condition: str, number: str):
-    key = (condition, number)
-    if key not in _REFERENCE_POLICIES:
-        files = {
-            "policies/p/x.yaml": policy_text(features={"f": condition, "g": number},
-                                             parameters={"k": 7}),
-            "rules/noop.yaml": ruleset("noop", [{"id": "N", "when": "false",
-                                                 "then": {"action": "REFER", "reason": "R1"}}]),
-            "rules/cities.yaml": dump({"list": "cities", "type": "string",
-                                       "values": ["110100", "张三"]}),
-            "rules/reason_codes.yaml": reasons_text(),
-        }
-        _REFERENCE_POLICIES[key] = load_policy_files("p.x", files)
-    return _REFERENCE_POLICIES[key]
+    return _expression_policy((("f", condition), ("g", number)), ("noop", ruleset("noop", [
+        {"id": "N", "when": "false", "then": {"action": "REFER", "reason": "R1"}}])))

@@ -6,8 +6,9 @@ import pytest
 from engine.support import LIMIT, dump, make_policy, ruleset, run
 
 
-@pytest.fixture
-def limited(tmp_path):
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("limited")
     rules = {"dev": dump({"list": "dev", "type": "string", "values": ["110100", "310100"]}),
              "r": ruleset("r", [{"id": "NO", "when": "flag == true",
                                  "then": {"action": "DECLINE", "reason": "R1"}}])}

@@ -18,8 +18,9 @@ def stage_trace(decision, stage_id: str) -> dict:
 
 
 # --- first --------------------------------------------------------------------------------------
-@pytest.fixture
-def first(tmp_path):
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("first")
     return policy_with(tmp_path, ("grade", ruleset("grade", [
         {"id": "F-1", "when": "a > 10", "then": act("REFER", "R1", level="HIGH")},
         {"id": "F-2", "when": "a > 5", "then": act("REFER", "R2", level="MID")},
@@ -50,8 +51,9 @@ def test_first_uses_the_first_match_in_file_order(first, a, selected, level, rea
 
 
 # --- priority -----------------------------------------------------------------------------------
-@pytest.fixture
-def priority(tmp_path):
+@pytest.fixture(scope="module")
+def priority(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("priority")
     return policy_with(tmp_path, ("grade", ruleset("grade", [
         {"id": "P-1", "priority": 10, "when": "a > 0", "then": sets(level="LOW")},
         {"id": "P-2", "priority": 50, "when": "a > 5", "then": act("REFER", "R2", level="MID")},
@@ -77,8 +79,9 @@ def test_priority_uses_the_highest_priority_match(priority, fields, selected, le
 
 
 # --- unique -------------------------------------------------------------------------------------
-@pytest.fixture
-def unique(tmp_path):
+@pytest.fixture(scope="module")
+def unique(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("unique")
     return policy_with(tmp_path, ("status", ruleset("status", [
         {"id": "U-1", "when": "a > 5", "then": sets(level="HIGH")},
         {"id": "U-2", "when": "e == \"RED\"", "then": sets(level="MID")},
@@ -131,8 +134,9 @@ def test_unique_no_match_uses_when_none(unique):
 
 
 # --- collect ------------------------------------------------------------------------------------
-@pytest.fixture
-def collect(tmp_path):
+@pytest.fixture(scope="module")
+def collect(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("collect")
     return policy_with(tmp_path, ("checks", ruleset("checks", [
         {"id": "C-1", "when": "a > 5", "then": act("REFER", "R1")},
         {"id": "C-2", "when": "b > 5", "then": act("DECLINE", ["R2", "R4"])},
@@ -178,8 +182,9 @@ def test_a_reason_given_twice_is_reported_once(tmp_path):
 
 
 # --- any ----------------------------------------------------------------------------------------
-@pytest.fixture
-def anyp(tmp_path):
+@pytest.fixture(scope="module")
+def anyp(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("anyp")
     return policy_with(tmp_path, ("verify", ruleset("verify", [
         {"id": "A-1", "when": "flag == true", "then": sets(verified=True)},
         {"id": "A-2", "when": "a >= 6", "then": sets(verified=True)},
@@ -223,8 +228,9 @@ def test_any_with_no_match_sets_nothing(anyp):
 
 
 # --- stages and the outcome ---------------------------------------------------------------------
-@pytest.fixture
-def staged(tmp_path):
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("staged")
     return policy_with(
         tmp_path,
         ("first_stage", ruleset("first_stage", [

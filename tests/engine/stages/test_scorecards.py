@@ -6,8 +6,9 @@ import pytest
 from engine.support import SCORECARD, dump, make_policy, run, table
 
 
-@pytest.fixture
-def card(tmp_path):
+@pytest.fixture(scope="module")
+def card(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("card")
     return make_policy(tmp_path, {"card": dump(SCORECARD)}, stages=[{"id": "score", "scorecard": "card"}],
                        outputs=["score", "score_band"])
 

@@ -7,8 +7,9 @@ from engine.support import TIERS, run, table, table_policy, table_trace
 
 
 # --- decision tables ----------------------------------------------------------------------------
-@pytest.fixture
-def cells(tmp_path):
+@pytest.fixture(scope="module")
+def cells(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("cells")
     return table_policy(tmp_path, table("t", ["a", "e", "d"], [
         {"id": "T-1", "when": [">= 700", "RED", "-"], "then": {"tier": "T1"}},
         {"id": "T-2", "when": ["[600, 700)", ["RED", "GREEN"], "-"], "then": {"tier": "T2"}},
@@ -64,8 +65,9 @@ def test_first_hit_table_uses_the_first_row_even_if_later_rows_match(tmp_path):
     assert decision.outcome == "APPROVE" and decision.outputs == {"tier": None}
 
 
-@pytest.fixture
-def unique_table(tmp_path):
+@pytest.fixture(scope="module")
+def unique_table(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("unique_table")
     return table_policy(tmp_path, table("t", ["a", "e"], [
         {"id": "U-1", "when": ["> 10", "-"], "then": {"tier": "T1"}},
         {"id": "U-2", "when": ["-", "RED"], "then": {"tier": "T2"}},
