@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from . import model as m
 from .privacy import mask
 from .stages import LimitResult, RulesetResult, ScorecardResult, StageResult, TableResult
+from .types import to_json
 
 # The fields that say what was decided: what a rule test compares and the benchmark checks.
 HEADLINE = ("outcome", "limit", "customer_group", "score", "score_band", "reasons")
@@ -157,12 +158,12 @@ class Trace:
         value = self.values.get(path)
         kind = self.parts.pii_kinds.get(path)
         if kind and value is not None:
-            shown = mask(kind, value if value.__class__ is str else _jsonable(value)
+            shown = mask(kind, value if value.__class__ is str else to_json(value)
                          if not isinstance(value, tuple) else "list")
         elif value.__class__ in _PLAIN:
             shown = value
         else:
-            shown = _jsonable(value)
+            shown = to_json(value)
         cache[path] = shown
         return shown
 
@@ -174,7 +175,7 @@ class Trace:
         return {
             "policy": self.policy.identity(),
             "engine": self.backend,
-            "input": _jsonable(self.parts.input_schema.mask(self.typed)),
+            "input": self.parts.input_schema.mask(self.typed),
             "features": {f.name: self.shown(f.name) for f in self.parts.features},
             "stages": [self._stage(result) for result in self.stages],
             "limit": self._limit(),
@@ -239,31 +240,18 @@ class Trace:
             return None
         spec = self.parts.limit
         return {
-            "base": _jsonable(result.base),
-            "caps": [{"id": cap.id, "value": _jsonable(value)}
+            "base": to_json(result.base),
+            "caps": [{"id": cap.id, "value": to_json(value)}
                      for cap, value in zip(spec.caps, result.caps)],
             "binding_cap": result.binding_cap,
-            "before_rounding": _jsonable(result.before_rounding),
+            "before_rounding": to_json(result.before_rounding),
             "round_down_to": spec.round_down_to,
-            "minimum": _jsonable(result.minimum),
+            "minimum": to_json(result.minimum),
             "limit": result.limit,
         }
 
 
 _PLAIN = frozenset({int, str, bool, type(None)})
-
-
-def _jsonable(value: Any) -> Any:
-    """Typed values as JSON: decimals as exact strings, dates as ISO, tuples as lists."""
-    if value.__class__ in _PLAIN:
-        return value
-    if isinstance(value, (Decimal, datetime.date)):
-        return _json_default(value)
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
 
 
 def _json_default(value: Any) -> Any:

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from .errors import Location
 from .privacy import mask
-from .types import LIST, Type
+from .types import LIST, Type, to_json
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,14 @@ class InputSchema:
         masked = {}
         for key, value in typed.items():
             path = f"{prefix}{key}"
-            spec = self.fields.get(path)
             if isinstance(value, dict):
                 masked[key] = self.mask(value, path + ".")
-            elif spec is not None and spec.pii and value is not None:
+                continue
+            spec = self.fields.get(path)
+            if spec is not None and spec.pii and value is not None:
                 masked[key] = mask(spec.pii, str(value))
             else:
-                masked[key] = value
+                masked[key] = to_json(value)
         return masked
 
     def pii_fields(self) -> dict[str, str]:
