@@ -10,14 +10,12 @@ from decimal import localcontext
 from operator import itemgetter
 from typing import Any
 
-from marshmallow import Schema
-
 from . import model as m
 from .backends import BACKENDS
 from .decision import Decision, PolicyRef, Reason, Trace
 from .language.compiler import DECIMAL_CONTEXT
 from .stages import Matcher, RankedReason, run_limit, run_stages
-from .validation import parse_input, request_schema
+from .validation import RequestSchema, parse_input, request_schema
 
 
 class Policy:
@@ -32,7 +30,7 @@ class Policy:
         self.hash = parts.hash
         self.input_schema = parts.input_schema
         self.ref = PolicyRef(parts.name, parts.version, parts.hash, parts.engine)
-        self._request_schema: Schema | None = None
+        self._request_schema: RequestSchema | None = None
         self._durable: dict[str, Matcher] | None = None
         if self.engine == "durable":
             self._durable_matchers()  # build now: problems show at load, not on a request
@@ -41,7 +39,7 @@ class Policy:
         return f"<Policy {self.name} {self.version} {self.hash[:12]}>"
 
     # --- input ---------------------------------------------------------------------------------
-    def request_schema(self) -> Schema:
+    def request_schema(self) -> RequestSchema:
         """The marshmallow schema of this policy's input (built once)."""
         if self._request_schema is None:
             self._request_schema = request_schema(self.input_schema)

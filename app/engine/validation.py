@@ -11,17 +11,20 @@ from .errors import InputError
 from .schema import FieldSpec, InputSchema
 from .types import BOOLEAN, DATE, DECIMAL, ENUM, INTEGER, LIST, STRING, Type
 
+# The type of a policy's request schema, for modules that hold one without importing marshmallow.
+RequestSchema = Schema
+
 # Numbers beyond 18 digits before or after the point are no amount, count or ratio a bank sends;
 # refusing them keeps every decision's arithmetic and its JSON within exact, finite bounds.
 MAX_DIGITS = 18
 
 
-def request_schema(declared: InputSchema) -> Schema:
+def request_schema(declared: InputSchema) -> RequestSchema:
     """A marshmallow Schema instance validating a JSON input against the declaration."""
     return _schema_class(declared.tree, "PolicyInput")()
 
 
-def parse_input(raw: Any, schema: Schema) -> dict:
+def parse_input(raw: Any, schema: RequestSchema) -> dict:
     """Validate and type a JSON-style input; raise InputError with every error by path."""
     if not isinstance(raw, dict):
         raise InputError({"_schema": ["the input must be a JSON object"]})
