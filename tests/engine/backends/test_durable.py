@@ -211,6 +211,14 @@ def value_of(type_name):
 
 
 field_names = st.sampled_from(sorted(FIELDS))
+# Strategies built once, not inside every draw (building one costs more than drawing from it).
+ATOM_FORMS = st.sampled_from(["presence", "compare", "member", "field"])
+OPERATORS = {kind: st.sampled_from(("==", "!=") if kind == "boolean" else c.OPERATORS)
+             for kind in BY_KIND}
+MEMBER_SETS = {kind: st.frozensets(values, max_size=4) for kind, values in BY_KIND.items()}
+SAME_KIND = {kind: st.sampled_from([p for p, t in FIELDS.items() if KIND[t] == kind])
+             for kind in BY_KIND}
+OPTIONAL = {kind: st.one_of(st.none(), values) for kind, values in BY_KIND.items()}
 
 
 @st.composite
@@ -219,19 +227,17 @@ def atoms(draw):
     type_name = FIELDS[path]
     field = c.FieldRef(path, type_name)
     kind = KIND[type_name]
-    choice = draw(st.sampled_from(["presence", "compare", "member", "field"]))
+    choice = draw(ATOM_FORMS)
     if choice == "presence" or kind == "list":
         return c.Presence(field, draw(st.booleans()), HERE)
-    ops = ("==", "!=") if kind == "boolean" else c.OPERATORS
+    ops = OPERATORS[kind]
     if choice == "member":
-        values = draw(st.frozensets(value_of(type_name), max_size=4))
+        values = draw(MEMBER_SETS[kind])
         return c.Member(field, values, draw(st.booleans()), HERE)
     if choice == "field":
-        others = [p for p, t in FIELDS.items() if KIND[t] == kind]
-        other = draw(st.sampled_from(others))
-        return c.Compare(field, draw(st.sampled_from(ops)), c.FieldRef(other, FIELDS[other]), HERE)
-    return c.Compare(field, draw(st.sampled_from(ops)),
-                     c.Const(draw(value_of(type_name)), type_name), HERE)
+        other = draw(SAME_KIND[kind])
+        return c.Compare(field, draw(ops), c.FieldRef(other, FIELDS[other]), HERE)
+    return c.Compare(field, draw(ops), c.Const(draw(value_of(type_name)), type_name), HERE)
 
 
 conditions = st.recursive(
@@ -246,7 +252,7 @@ def value_dicts(draw):
     values = {}
     for path, type_name in FIELDS.items():
         if draw(st.booleans()):
-            values[path] = draw(st.one_of(st.none(), value_of(type_name)))
+            values[path] = draw(OPTIONAL[KIND[type_name]])
     return values
 
 
