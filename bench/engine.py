@@ -32,18 +32,12 @@ from app.engine import canonical_json, load_policy_root  # noqa: E402
 POLICY = "zhishandai.application"
 
 
-def engine_view(decision) -> dict:
-    return {"outcome": decision.outcome, "limit": decision.limit,
-            "customer_group": decision.customer_group, "score": decision.score,
-            "score_band": decision.score_band, "reasons": decision.reason_codes}
-
-
 def check_agreement(policy, typed_inputs, backends) -> None:
     """Every backend and the hand-written function give the same decision on every input."""
     for index, typed in enumerate(typed_inputs):
         expected = hand.decide(typed)
         for backend in backends:
-            got = engine_view(policy.decide(typed, backend=backend))
+            got = policy.decide(typed, backend=backend).headline()
             if got != expected:
                 sys.exit(f"disagreement on applicant {index} ({backend}):\n  engine {got}\n"
                          f"  hand   {expected}")

@@ -1,20 +1,44 @@
-"""The explainable result: a Decision and its Trace, and their deterministic JSON form."""
+"""The explainable result: a Decision and its Trace, plain values, and their deterministic JSON.
+
+A Decision names its policy version by a PolicyRef (never the Policy itself). Its Trace keeps what
+evaluation recorded (the values dict, each stage's result, the limit figures) and the policy's
+intermediate form, and renders the explanation only when asked: most decisions are rendered once,
+for storage, and rendering costs more than deciding.
+"""
 from __future__ import annotations
 
 import datetime
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
-from .schema import mask_value
+from . import model as m
+from .privacy import mask
+from .stages import LimitResult, RulesetResult, ScorecardResult, StageResult, TableResult
+from .types import to_json
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .policy import Policy
+# The fields that say what was decided: what a rule test compares and the benchmark checks.
+HEADLINE = ("outcome", "limit", "customer_group", "score", "score_band", "reasons")
 
 
 @dataclass(frozen=True)
-class Reason:
+class PolicyRef:
+    """Which policy version decided: its name, human version, content hash, and configured engine."""
+
+    name: str
+    version: str
+    hash: str
+    engine: str
+
+    def identity(self) -> dict:
+        """The policy as a decision and its trace name it (the backend is given beside it)."""
+        return {"name": self.name, "version": self.version, "hash": self.hash}
+
+
+class Reason(NamedTuple):
+    """One reason code of a decision with its catalogue text and where it came from."""
+
     code: str
     zh: str
     en: str
@@ -30,19 +54,21 @@ class Reason:
 class Decision:
     """Outcome, limit, customer group, score and band, ordered reasons, and the trace."""
 
-    def __init__(self, policy: "Policy", backend: str, outcome: str, limit: int | None,
-                 values: dict, reasons: list[Reason], trace: "Trace"):
+    __slots__ = ("policy", "backend", "outcome", "limit", "customer_group", "score",
+                 "score_band", "reasons", "trace")
+
+    def __init__(self, policy: PolicyRef, backend: str, outcome: str, limit: int | None,
+                 customer_group: Any, score: int | None, score_band: str | None,
+                 reasons: list[Reason], trace: Trace):
         self.policy = policy
         self.backend = backend
         self.outcome = outcome
         self.limit = limit
+        self.customer_group = customer_group
+        self.score = score
+        self.score_band = score_band
         self.reasons = reasons
         self.trace = trace
-        self._values = values
-        scorecard = policy.scorecard_stage  # the first scorecard gives the decision's score
-        self.customer_group = values.get("customer_group")
-        self.score = values.get(scorecard.score_name) if scorecard else None
-        self.score_band = values.get(scorecard.band_name) if scorecard else None
 
     @property
     def reason_codes(self) -> list[str]:
@@ -55,7 +81,15 @@ class Decision:
 
     @property
     def outputs(self) -> dict:
-        return {name: self._values.get(name) for name in self.policy.parts.outputs}
+        """The policy's declared outputs, as computed (not masked)."""
+        values = self.trace.values
+        return {name: values.get(name) for name in self.trace.parts.outputs}
+
+    def headline(self) -> dict:
+        """What was decided, keyed by HEADLINE; reasons as their codes in order."""
+        return {"outcome": self.outcome, "limit": self.limit,
+                "customer_group": self.customer_group, "score": self.score,
+                "score_band": self.score_band, "reasons": self.reason_codes}
 
     def to_dict(self) -> dict:
         return {
@@ -66,9 +100,8 @@ class Decision:
             "score_band": self.score_band,
             "reasons": [r.to_dict() for r in self.reasons],
             # Personal data copied into an output is masked here as in the trace.
-            "outputs": {name: self.trace.shown(name) for name in self.policy.parts.outputs},
-            "policy": {"name": self.policy.name, "version": self.policy.version,
-                       "hash": self.policy.hash},
+            "outputs": self.trace.shown_outputs(),
+            "policy": self.policy.identity(),
             "engine": self.backend,
         }
 
@@ -76,39 +109,42 @@ class Decision:
 class Trace:
     """Everything that led to a decision; rendered on demand from what evaluation recorded."""
 
-    def __init__(self, policy: "Policy", backend: str, typed: dict, values: dict,
-                 records: list[tuple], limit_record: tuple | None):
+    __slots__ = ("policy", "backend", "typed", "values", "stages", "limit", "parts", "_shown")
+
+    def __init__(self, policy: PolicyRef, backend: str, typed: dict, values: dict,
+                 stages: list[StageResult], limit: LimitResult | None, parts: m.PolicyParts):
         self.policy = policy
         self.backend = backend
         self.typed = typed
         self.values = values
-        self.records = records
-        self.limit_record = limit_record
-        self._shown_cache: dict[str, Any] = {}
+        self.stages = stages
+        self.limit = limit
+        self.parts = parts
+        self._shown: dict[str, Any] = {}
 
     def hits(self) -> list[str]:
         found = []
-        for record in self.records:
-            stage = record[0]
-            if stage.kind == "ruleset":
-                found.extend(rule.id for rule, hit in zip(stage.target.rules, record[1]) if hit)
+        for result in self.stages:
+            if result.stage.kind == "ruleset":
+                rules = result.stage.target.rules
+                found.extend(rule.id for rule, hit in zip(rules, result.matched) if hit)
         return found
 
     def matched(self) -> dict[str, bool]:
         """Every rule id of every rule set with whether it matched, and every table row and
         scorecard bin id with whether it was the one used."""
         flags = {}
-        for record in self.records:
-            stage = record[0]
-            if stage.kind == "ruleset":
-                for rule, hit in zip(stage.target.rules, record[1]):
+        for result in self.stages:
+            target = result.stage.target
+            if isinstance(result, RulesetResult):
+                for rule, hit in zip(target.rules, result.matched):
                     flags[rule.id] = bool(hit)
-            elif stage.kind == "table":
-                chosen = set(record[1])
-                for index, row in enumerate(stage.target.rows):
+            elif isinstance(result, TableResult):
+                chosen = set(result.rows)
+                for index, row in enumerate(target.rows):
                     flags[row.id] = index in chosen
             else:
-                for characteristic, position in zip(stage.target.characteristics, record[1]):
+                for characteristic, position in zip(target.characteristics, result.picked):
                     for index, bin_ in enumerate(characteristic.bins):
                         flags[bin_.id] = index == position
         return flags
@@ -116,45 +152,47 @@ class Trace:
     def shown(self, path: str) -> Any:
         """A value as the trace shows it: personal data masked. Cached per path, since many
         rules read the same fields."""
-        cache = self._shown_cache
+        cache = self._shown
         if path in cache:
             return cache[path]
         value = self.values.get(path)
-        kind = self.policy.pii_kinds.get(path)
+        kind = self.parts.pii_kinds.get(path)
         if kind and value is not None:
-            shown = mask_value(kind, value if value.__class__ is str else _jsonable(value)
-                               if not isinstance(value, tuple) else "list")
+            shown = mask(kind, value if value.__class__ is str else to_json(value)
+                         if not isinstance(value, tuple) else "list")
         elif value.__class__ in _PLAIN:
             shown = value
         else:
-            shown = _jsonable(value)
+            shown = to_json(value)
         cache[path] = shown
         return shown
 
+    def shown_outputs(self) -> dict:
+        """The policy's declared outputs as the trace shows them."""
+        return {name: self.shown(name) for name in self.parts.outputs}
+
     def to_dict(self) -> dict:
-        parts = self.policy.parts
         return {
-            "policy": {"name": self.policy.name, "version": self.policy.version,
-                       "hash": self.policy.hash},
+            "policy": self.policy.identity(),
             "engine": self.backend,
-            "input": _jsonable(self.policy.mask_input(self.typed)),
-            "features": {f.name: self.shown(f.name) for f in parts.features},
-            "stages": [self._stage(record) for record in self.records],
+            "input": self.parts.input_schema.mask(self.typed),
+            "features": {f.name: self.shown(f.name) for f in self.parts.features},
+            "stages": [self._stage(result) for result in self.stages],
             "limit": self._limit(),
         }
 
-    def _stage(self, record: tuple) -> dict:
-        stage = record[0]
-        if stage.kind == "ruleset":
-            return self._ruleset(*record)
-        if stage.kind == "table":
-            return self._table(*record)
-        return self._scorecard(*record)
+    def _stage(self, result: StageResult) -> dict:
+        if isinstance(result, RulesetResult):
+            return self._ruleset(result)
+        if isinstance(result, TableResult):
+            return self._table(result)
+        return self._scorecard(result)
 
-    def _outputs(self, stage) -> dict:
+    def _outputs(self, stage: m.Stage) -> dict:
         return {name: self.shown(name) for name in stage.outputs}
 
-    def _ruleset(self, stage, matched, selected, conflict) -> dict:
+    def _ruleset(self, result: RulesetResult) -> dict:
+        stage = result.stage
         ruleset = stage.target
         shown = self.shown
         return {
@@ -162,27 +200,29 @@ class Trace:
             "hit_policy": ruleset.hit_policy,
             "rules": [{"id": rule.id, "matched": bool(hit),
                        "read": {path: shown(path) for path in rule.reads}}
-                      for rule, hit in zip(ruleset.rules, matched)],
-            "selected": [ruleset.rules[i].id for i in selected],
-            "conflict": [ruleset.rules[i].id for i, hit in enumerate(matched) if hit]
-            if conflict else None,
+                      for rule, hit in zip(ruleset.rules, result.matched)],
+            "selected": [ruleset.rules[i].id for i in result.selected],
+            "conflict": [ruleset.rules[i].id for i, hit in enumerate(result.matched) if hit]
+            if result.conflict else None,
             "outputs": self._outputs(stage),
         }
 
-    def _table(self, stage, rows, conflict) -> dict:
+    def _table(self, result: TableResult) -> dict:
+        stage = result.stage
         table = stage.target
         return {
             "id": stage.id, "kind": "table", "table": table.name, "hit_policy": table.hit_policy,
             "read": {path: self.shown(path) for path in table.inputs},
-            "rows": [table.rows[i].id for i in rows],
-            "conflict": conflict,
+            "rows": [table.rows[i].id for i in result.rows],
+            "conflict": result.conflict,
             "outputs": self._outputs(stage),
         }
 
-    def _scorecard(self, stage, picked, score, band) -> dict:
+    def _scorecard(self, result: ScorecardResult) -> dict:
+        stage = result.stage
         card = stage.target
         characteristics = []
-        for characteristic, position in zip(card.characteristics, picked):
+        for characteristic, position in zip(card.characteristics, result.picked):
             bin_ = characteristic.bins[position] if position >= 0 else None
             points = bin_.points if bin_ else 0
             characteristics.append({
@@ -192,41 +232,26 @@ class Trace:
             })
         return {"id": stage.id, "kind": "scorecard", "scorecard": card.name,
                 "base_points": card.base_points, "characteristics": characteristics,
-                "score": score, "band": band}
+                "score": result.score, "band": result.band}
 
     def _limit(self) -> dict | None:
-        if self.limit_record is None:
+        result = self.limit
+        if result is None:
             return None
-        base, caps, binding, amount, minimum, result = self.limit_record
-        spec = self.policy.parts.limit
+        spec = self.parts.limit
         return {
-            "base": _jsonable(base),
-            "caps": [{"id": cap.id, "value": _jsonable(value)}
-                     for cap, value in zip(spec.caps, caps)],
-            "binding_cap": binding,
-            "before_rounding": _jsonable(amount),
+            "base": to_json(result.base),
+            "caps": [{"id": cap.id, "value": to_json(value)}
+                     for cap, value in zip(spec.caps, result.caps)],
+            "binding_cap": result.binding_cap,
+            "before_rounding": to_json(result.before_rounding),
             "round_down_to": spec.round_down_to,
-            "minimum": _jsonable(minimum),
-            "limit": result,
+            "minimum": to_json(result.minimum),
+            "limit": result.limit,
         }
 
 
 _PLAIN = frozenset({int, str, bool, type(None)})
-
-
-def _jsonable(value: Any) -> Any:
-    """Typed values as JSON: decimals as exact strings, dates as ISO, tuples as lists."""
-    if value.__class__ in _PLAIN:
-        return value
-    if isinstance(value, Decimal):
-        return format(value, "f")  # plain digits, never 1E+3
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
 
 
 def _json_default(value: Any) -> Any:

@@ -6,7 +6,6 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from .language import conditions as c
 from .types import (BOOLEAN, DATE, DECIMAL, ENUM, INTEGER, LIST, STRING, T_BOOLEAN, T_DATE,
                     T_DECIMAL, T_INTEGER, T_STRING, Type)
 
@@ -58,10 +57,3 @@ def coerce_literal(value: Any, kind: Type) -> Any:
         return value if isinstance(value, str) else None
     return None
 
-
-def all_of(parts: list[c.Condition]) -> c.Condition:
-    """The conjunction of conditions, without the ones that are always true."""
-    parts = [p for p in parts if not (isinstance(p, c.Always) and p.value)]
-    if not parts:
-        return c.Always(True)
-    return parts[0] if len(parts) == 1 else c.AllOf(tuple(parts))

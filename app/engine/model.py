@@ -1,21 +1,23 @@
 """The intermediate form of a policy: validated, typed, compiled, ready to evaluate.
 
-The loader (loader.py) builds these from the YAML documents; the evaluator (evaluate.py) runs them.
-Every rule, table row, scorecard bin and limit cap keeps its stable id and its location, so a trace
-or a diagnostic can name exactly what it is about.
+The readers (read/) build these from the YAML documents; stages.py and policy.py evaluate them,
+and a decision's trace renders from them. Every rule, table row, scorecard bin and limit cap keeps
+its stable id and its location, so a trace or a diagnostic can name exactly what it is about.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import Location
 from .language.conditions import Condition
+from .schema import InputSchema
 from .types import Type
 
 DECLINE = "DECLINE"
 REFER = "REFER"
 APPROVE = "APPROVE"
+OUTCOMES = (APPROVE, DECLINE, REFER)
 ACTIONS = (DECLINE, REFER)
 # Lower ranks are more severe: they decide the outcome and come first in the reasons.
 SEVERITY = {DECLINE: 0, REFER: 1}
@@ -133,15 +135,15 @@ class Scorecard:
 
 @dataclass
 class Stage:
-    """One step of a policy's flow. `run` data is filled by the loader: `kind` is ruleset, table or
-    scorecard; `outputs` maps the value names the stage writes to their types."""
+    """One step of a policy's flow: `kind` is ruleset, table or scorecard; `outputs` maps the value
+    names the stage writes to their types; the compiled matcher of its kind is set by its reader."""
 
     id: str
     kind: str
     target: RuleSet | Table | Scorecard
     outputs: dict[str, Type]
     location: Location
-    # compiled matchers (set by the loader)
+    # compiled matchers (set by the reader)
     match: Callable[[dict], tuple] | None = None        # ruleset: one bool per rule
     pick_rows: Callable[[dict], Any] | None = None      # table: row index, or tuple of bools
     pick_bins: Callable[[dict], tuple] | None = None    # scorecard: bin index per characteristic
@@ -154,13 +156,11 @@ class Cap:
     id: str
     name: Text
     value: Callable[[dict], Any]
-    source: str
 
 
 @dataclass
 class LimitSpec:
     base: Callable[[dict], Any]
-    base_source: str
     caps: list[Cap]
     round_down_to: int
     minimum: Callable[[dict], Any]
@@ -171,7 +171,6 @@ class LimitSpec:
 @dataclass
 class Feature:
     name: str
-    source: str
     type: Type
     location: Location
     # The kind of personal data this feature is computed from, if any (traces mask it when the
@@ -188,14 +187,17 @@ class ReasonText:
 
 @dataclass
 class PolicyParts:
-    """Everything the loader validated for one policy (the Policy object wraps it)."""
+    """Everything the readers validated for one policy (the Policy object wraps it; a decision's
+    trace renders from it). `hash` covers `files` and the version; `pii_kinds` says what a trace
+    masks (personal data fields, and features that could reveal them); `score_stage` is the first
+    scorecard stage, which gives a decision its score and band."""
 
     name: str
     version: str
     title: Text
     engine: str
     file: str
-    input_schema: Any
+    input_schema: InputSchema
     parameters: dict[str, Any]
     features: list[Feature]
     compute_features: Callable[[dict], None]
@@ -204,4 +206,6 @@ class PolicyParts:
     outputs: list[str]
     reasons: dict[str, ReasonText]
     files: dict[str, str]
-    generated_source: list[str] = field(default_factory=list)
+    hash: str
+    pii_kinds: dict[str, str]
+    score_stage: Stage | None

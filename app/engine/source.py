@@ -8,6 +8,7 @@ overwritten.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -29,7 +30,8 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 class Node:
     """One YAML value with its location. `value` is a dict of str -> Node, a list of Node, or a
     scalar (str, int, Decimal, bool, date or None). `quoted` is true for quoted scalars, whose
-    text starts one column after the node's location."""
+    text starts one column after the node's location. (Nothing reads `quoted`, but a node's repr
+    shows in the message of a malformed enum declaration: it stays so that message stays.)"""
 
     value: Any
     location: Location
@@ -113,7 +115,23 @@ class TextMap:
 
 
 def parse_yaml(text: str, file: str) -> tuple[Node | None, list[Diagnostic]]:
-    """Parse one YAML document; on a syntax error return None and a located diagnostic."""
+    """Parse one YAML document; on a syntax error return None and a located diagnostic.
+
+    A root is loaded again and again with most files unchanged (a reload, a stored version
+    replayed, a check after an edit), and parsing is most of what loading costs; so the result for
+    the same text and file is kept (the last 256). Nodes are therefore shared between loads: they
+    are read, never changed."""
+    node, problems = _parse(text, file)
+    return node, list(problems)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(text: str, file: str) -> tuple[Node | None, tuple[Diagnostic, ...]]:
+    node, problems = _parse_text(text, file)
+    return node, tuple(problems)
+
+
+def _parse_text(text: str, file: str) -> tuple[Node | None, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -3,6 +3,7 @@
 A case names a profile (a full applicant from tests/profiles.yaml), overrides some input fields,
 and states what the decision must be. `run_policy_tests` returns one CaseResult per case and
 backend with every difference spelled out, so a failing case reads like a diff.
+`backend_disagreements` compares the two backends on one input.
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .decision import HEADLINE, Decision, canonical_json
 from .errors import Diagnostic, InputError, Location, did_you_mean
+from .policy import Policy
 from .source import Node, parse_yaml
 
-EXPECT_KEYS = ("outcome", "limit", "customer_group", "score", "score_band", "reasons", "hits",
-               "not_hits", "outputs")
+EXPECT_KEYS = HEADLINE + ("hits", "not_hits", "outputs")
 CASE_KEYS = ("id", "name", "profile", "input", "expect", "description")
 
 
@@ -137,7 +139,7 @@ def _case(node: Node, policy: str, profiles: dict[str, Node],
                     expect.plain(), node.location)
 
 
-def run_case(policy, case: TestCase, backend: str | None = None) -> CaseResult:
+def run_case(policy: Policy, case: TestCase, backend: str | None = None) -> CaseResult:
     """Decide the case's input and compare with what it expects."""
     result = CaseResult(case, backend or policy.engine)
     try:
@@ -148,10 +150,8 @@ def run_case(policy, case: TestCase, backend: str | None = None) -> CaseResult:
         return result
     decision = policy.decide(typed, backend=backend)
     expect = case.expect
-    actual = {"outcome": decision.outcome, "limit": decision.limit,
-              "customer_group": decision.customer_group, "score": decision.score,
-              "score_band": decision.score_band, "reasons": decision.reason_codes}
-    for key in ("outcome", "limit", "customer_group", "score", "score_band", "reasons"):
+    actual = decision.headline()
+    for key in HEADLINE:
         if key in expect and _normal(expect[key]) != _normal(actual[key]):
             result.differences.append(f"{key}: expected {_show(expect[key])}, got "
                                       f"{_show(actual[key])}")
@@ -187,7 +187,7 @@ def _show(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
-def run_policy_tests(policies: dict, cases: list[TestCase],
+def run_policy_tests(policies: dict[str, Policy], cases: list[TestCase],
                      backends: tuple[str | None, ...] = (None,)) -> list[CaseResult]:
     """Run every case on every backend (None: the policy's own). A case for a policy that is
     not loaded fails with that message."""
@@ -203,3 +203,36 @@ def run_policy_tests(policies: dict, cases: list[TestCase],
                 continue
             results.append(run_case(policy, case, backend))
     return results
+
+
+# The decision fields the backends must agree on, beside every rule's matched flag.
+COMPARED_FIELDS = ("outcome", "limit", "customer_group", "score", "score_band", "reason_codes")
+
+
+def backend_disagreements(policy: Policy, typed: dict) -> list[str]:
+    """Every difference between the compiled and the durable backend on one typed input: each rule
+    whose matched flag differs, with the values it read (as the trace shows them), then each
+    decision field that differs. [] when they agree."""
+    compiled = policy.decide(typed, backend="compiled")
+    durable = policy.decide(typed, backend="durable")
+    reads = {rule.id: rule.reads for stage in policy.parts.stages if stage.kind == "ruleset"
+             for rule in stage.target.rules}
+    return disagreements(compiled, durable, reads)
+
+
+def disagreements(compiled: Decision, durable: Decision,
+                  reads: dict[str, tuple[str, ...]]) -> list[str]:
+    """The lines of `backend_disagreements` for two decisions on the same input; `reads` gives
+    the paths each rule reads."""
+    found = []
+    left, right = compiled.trace.matched(), durable.trace.matched()
+    for rule_id in left:
+        if left[rule_id] != right.get(rule_id):
+            shown = {path: compiled.trace.shown(path) for path in reads.get(rule_id, ())}
+            found.append(f"rule {rule_id}: compiled matched={left[rule_id]}, durable "
+                         f"matched={right.get(rule_id)}; values read {canonical_json(shown)}")
+    for name in COMPARED_FIELDS:
+        if getattr(compiled, name) != getattr(durable, name):
+            found.append(f"{name}: compiled {getattr(compiled, name)!r}, durable "
+                         f"{getattr(durable, name)!r}")
+    return found

@@ -1,7 +1,10 @@
 """The value types of the rule language and of a policy's input schema."""
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 INTEGER = "integer"
 DECIMAL = "decimal"
@@ -71,3 +74,22 @@ def common_type(a: Type, b: Type) -> Type | None:
     if a.textual and b.textual:
         return T_STRING
     return None
+
+
+_PLAIN = frozenset({int, str, bool, type(None)})
+
+
+def to_json(value: Any) -> Any:
+    """A typed value as JSON: decimals as exact strings (plain digits, never 1E+3), dates as ISO
+    text, tuples and lists as lists, mappings member by member."""
+    if value.__class__ in _PLAIN:
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    return value

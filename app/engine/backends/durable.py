@@ -42,6 +42,7 @@ durable_rules has sharp edges (measured in docs/durable.md); each is made imposs
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import itertools
 import json
 import re
@@ -173,6 +174,21 @@ def encode_value(value: Any, type_name: str) -> str:
     return "l"   # lists are only tested for presence
 
 
+def _constant_key(value: Any, type_name: str) -> str:
+    """encode_value for a rule's constant. A rule set's constants are encoded several times while
+    it is checked, planned and built, so their keys are kept (by type as well as value: True == 1,
+    yet True is no integer)."""
+    try:
+        return _constant_keys(value.__class__, value, type_name)
+    except TypeError:  # an unhashable value, or DurableInputError (a TypeError): encode as is
+        return encode_value(value, type_name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _constant_keys(_type: type, value: Any, type_name: str) -> str:
+    return encode_value(value, type_name)
+
+
 # --- translating conditions ----------------------------------------------------------------------
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "==": "$eq", "!=": "$neq"}
 
@@ -181,10 +197,6 @@ class _Unsupported(Exception):
     def __init__(self, message: str, location: Location | None):
         super().__init__(message)
         self.location = location
-
-
-def _atom_location(node) -> Location | None:
-    return getattr(node, "location", None)
 
 
 def _check_condition(node) -> None:
@@ -218,7 +230,7 @@ def _check_condition(node) -> None:
                                node.location)
         if isinstance(node.right, c.Const):
             try:
-                key = encode_value(node.right.value, node.left.type_name)
+                key = _constant_key(node.right.value, node.left.type_name)
             except DurableInputError as exc:
                 raise _Unsupported(f"constant {node.right.value!r}: {exc}", node.location)
             if len(key) > MAX_VALUE_KEY // 2:
@@ -231,7 +243,7 @@ def _check_condition(node) -> None:
                                "a feature", node.location)
         for value in node.values:
             try:
-                key = encode_value(value, node.field.type_name)
+                key = _constant_key(value, node.field.type_name)
             except DurableInputError as exc:
                 raise _Unsupported(f"list value {value!r} for '{node.field.path}': {exc}",
                                    node.location)
@@ -282,13 +294,13 @@ class _Translator:
                 # both sides must be present (the engine's property compare is not relied on)
                 return {"$and": [{"$ex": {left: 1}}, {"$ex": {right: 1}},
                                  {_OPS[node.op]: {left: {"$m": right}}}]}
-            encoded = encode_value(node.right.value, node.left.type_name)
+            encoded = _constant_key(node.right.value, node.left.type_name)
             if node.op == "==":
                 return {left: encoded}
             return {_OPS[node.op]: {left: encoded}}
         if isinstance(node, c.Member):
             field = self.name(node.field.path)
-            encoded = sorted({encode_value(v, node.field.type_name) for v in node.values})
+            encoded = sorted({_constant_key(v, node.field.type_name) for v in node.values})
             if not node.negated:
                 if not encoded:
                     return {"$nex": {MARKER_FIELD: 1}}        # in (): never
@@ -312,11 +324,6 @@ def _nodes(expr: dict, into: set) -> None:
 
 def _fields(node) -> set[str]:
     return set(c.fields_read(node)) if not isinstance(node, c.Always) else set()
-
-
-def _rule_where(rule) -> str:
-    location = getattr(rule, "location", None)
-    return f"rule {rule.id}" + (f" ({location})" if location else "")
 
 
 def check_expressible(rules) -> list[Diagnostic]:
@@ -436,10 +443,10 @@ def _key_limits(conditions) -> dict[str, int | None]:
                     need(node.left.path, None)
                     need(node.right.path, None)
                 else:
-                    need(node.left.path, len(encode_value(node.right.value,
-                                                          node.left.type_name)) + 2)
+                    need(node.left.path, len(_constant_key(node.right.value,
+                                                           node.left.type_name)) + 2)
             elif isinstance(node, c.Member):
-                longest = max((len(encode_value(v, node.field.type_name)) for v in node.values),
+                longest = max((len(_constant_key(v, node.field.type_name)) for v in node.values),
                               default=0)
                 need(node.field.path, longest + 2)
             elif isinstance(node, c.Presence):

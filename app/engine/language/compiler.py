@@ -107,8 +107,7 @@ def lower_condition(expr: Expr, builder: "CodeBuilder", negate: bool = False) ->
         if isinstance(expr.item, Lit):
             return c.Always((expr.item.value in values) != negated)
         if isinstance(expr.item, Ref):
-            name = expr.container.name if isinstance(expr.container, NamedList) else None
-            return c.Member(_field(expr.item), values, negated, expr.location, name)
+            return c.Member(_field(expr.item), values, negated, expr.location)
     if isinstance(expr, Call) and expr.name in ("exists", "missing") \
             and isinstance(expr.args[0], Ref):
         present = (expr.name == "exists") != negate
@@ -151,7 +150,7 @@ class CodeBuilder:
             self.namespace["fn_" + name] = function.implementation
         self._constants: dict[Any, str] = {}
         self._temps = 0
-        self.sources: list[str] = []
+        self._functions = 0
 
     # --- names for constants and temporaries -----------------------------------------------
     def constant(self, value: Any) -> str:
@@ -238,9 +237,7 @@ class CodeBuilder:
 
     def computed(self, expr: Expr, negate: bool) -> c.Computed:
         """A Computed atom for an expression no simpler atom can express."""
-        code = self.value(expr)
-        evaluate = self.compile_function("v", code)
-        return c.Computed(expr.text, evaluate, code, tuple(referenced_paths(expr)), negate,
+        return c.Computed(expr.text, self.value(expr), tuple(referenced_paths(expr)), negate,
                           expr.location)
 
     # --- conditions ------------------------------------------------------------------------
@@ -299,9 +296,9 @@ class CodeBuilder:
 
     def compile_body(self, params: str, lines: list[str]) -> Callable:
         """A function of `params` with the given body lines."""
-        name = f"generated_{len(self.sources)}"
+        name = f"generated_{self._functions}"
+        self._functions += 1
         source = f"def {name}({params}):\n" + "".join(f"    {line}\n" for line in lines)
-        self.sources.append(source)
         code = compile(source, f"<{self.filename}:{name}>", "exec")
         exec(code, self.namespace)  # noqa: S102 - source generated from checked trees only
         return self.namespace[name]

@@ -13,7 +13,7 @@ backend into durable_rules JSON. Values are already typed: integers are `int`, d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 from ..errors import Location
 
@@ -56,13 +56,12 @@ class Compare:
 class Member:
     """`field in (constants)` or, when `negated`, `field not in (constants)`; false when the field
     is missing either way. `values` is a frozenset of typed constants (from a literal list or a
-    named list; `list_name` names the latter for traces and diagnostics)."""
+    named list)."""
 
     field: FieldRef
     values: frozenset
     negated: bool
     location: Location
-    list_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,14 +77,13 @@ class Presence:
 class Computed:
     """Any other boolean expression (arithmetic, function calls, list-field membership...).
 
-    `evaluate(values)` returns True, False or None (missing). The atom is true when the result is
-    True (or False, when `negated`); None is false either way. Only the compiled backend can match
-    it; the durable backend rejects a rule that contains one. `source` is the text as written and
-    `fields` the paths it reads."""
+    `python` is the Python source of its value, which is True, False or None (missing). The atom is
+    true when the value is True (or False, when `negated`); None is false either way. Only the
+    compiled backend can match it; the durable backend rejects a rule that contains one. `source`
+    is the text as written and `fields` the paths it reads."""
 
     source: str
-    evaluate: Callable[[dict], Any]
-    python: str  # the Python source of `evaluate`'s body, for the code generator
+    python: str
     fields: tuple[str, ...]
     negated: bool
     location: Location
@@ -113,7 +111,6 @@ class Always:
 
 
 Condition = Union[Compare, Member, Presence, Computed, AllOf, AnyOf, Always]
-Atom = Union[Compare, Member, Presence, Computed]
 
 
 def fields_read(condition: Condition) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ check character."""
 from __future__ import annotations
 
 import datetime
+from operator import mul
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARACTERS = "10X98765432"
@@ -11,8 +12,15 @@ _CHECK_CHARACTERS = "10X98765432"
 
 def check_character(first17: str) -> str:
     """The check character for the first 17 digits."""
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS))
+    total = sum(map(mul, map(int, first17[:17]), _WEIGHTS))
     return _CHECK_CHARACTERS[total % 11]
+
+
+def compose(region6: str, born: datetime.date, sequence: int) -> str:
+    """A well-formed 18-character number: region, birth date, three-digit sequence (odd for men)
+    and the check character."""
+    first17 = f"{region6}{born:%Y%m%d}{sequence:03d}"
+    return first17 + check_character(first17)
 
 
 def _digits(text: str) -> bool:
@@ -20,14 +28,28 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+# A decision reads the birth date of one number several times (the age, whether the number is
+# valid, the date itself): the last answer is kept. One tuple, replaced whole: threads that
+# share it see either answer, both right.
+_last_birth: tuple[str | None, datetime.date | None] = (None, None)
+
+
 def birth_date(number: str | None) -> datetime.date | None:
     """The birth date encoded in an 18-character number, or None if it is not one."""
-    if number is None or len(number) != 18 or not _digits(number[:17]):
+    global _last_birth
+    if number is None:
         return None
-    try:
-        return datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return None
+    last = _last_birth
+    if number == last[0]:
+        return last[1]
+    born = None
+    if len(number) == 18 and _digits(number[:17]):
+        try:
+            born = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        except ValueError:
+            pass
+    _last_birth = (number, born)
+    return born
 
 
 def is_valid(number: str | None) -> bool | None:
@@ -35,7 +57,7 @@ def is_valid(number: str | None) -> bool | None:
     None (missing) when no number was given."""
     if number is None:
         return None
-    if len(number) != 18 or not _digits(number[:17]) or birth_date(number) is None:
+    if birth_date(number) is None:  # not 18 characters, not 17 digits, or no real date
         return False
     return number[17].upper() == check_character(number[:17])
 

@@ -7,31 +7,19 @@ bench/applicants.py with random fields removed (missing data in realistic files)
 from __future__ import annotations
 
 import random
-import sys
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.engine import canonical_json, load_policy_root
+from app.engine import canonical_json
 from app.engine.backends.durable import check_expressible
-from test_properties import POLICY_NAME, reference_applicants
+from engine.strategies import reference_applicants
+from engine.support import bench_module
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO / "bench") not in sys.path:
-    sys.path.append(str(REPO / "bench"))   # appended: bench/http.py must not shadow http
-from applicants import generate  # noqa: E402
+generate = bench_module("applicants").generate
 
 DIFFERENTIAL = settings(max_examples=1500, deadline=None,
                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-@pytest.fixture(scope="module")
-def policy():
-    result = load_policy_root(REPO)
-    assert result.ok, "\n".join(str(d) for d in result.diagnostics)
-    return result.policies[POLICY_NAME]
 
 
 def assert_backends_agree(policy, raw) -> None:
@@ -52,20 +40,20 @@ def assert_backends_agree(policy, raw) -> None:
         assert canonical_json(a) == canonical_json(b)
 
 
-def test_the_durable_backend_is_used_and_every_rule_set_is_expressible(policy):
-    matchers = policy._durable_matchers()
-    ruleset_stages = [s.id for s in policy.parts.stages if s.kind == "ruleset"]
+def test_the_durable_backend_is_used_and_every_rule_set_is_expressible(reference):
+    matchers = reference._durable_matchers()
+    ruleset_stages = [s.id for s in reference.parts.stages if s.kind == "ruleset"]
     assert sorted(matchers) == sorted(ruleset_stages)
     assert all(m.hosts_built == 1 for m in matchers.values())
-    for stage in policy.parts.stages:
+    for stage in reference.parts.stages:
         if stage.kind == "ruleset":
             assert check_expressible(stage.target.rules) == [], stage.id
 
 
 @DIFFERENTIAL
 @given(data=st.data())
-def test_backends_agree_on_schema_generated_applicants(policy, data):
-    assert_backends_agree(policy, data.draw(reference_applicants(policy)))
+def test_backends_agree_on_schema_generated_applicants(reference, data):
+    assert_backends_agree(reference, data.draw(reference_applicants(reference)))
 
 
 def _without_some_fields(raw: dict, rng: random.Random) -> dict:
@@ -79,13 +67,13 @@ def _without_some_fields(raw: dict, rng: random.Random) -> dict:
 
 @settings(max_examples=1000, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=2 ** 32 - 1), drop=st.booleans())
-def test_backends_agree_on_realistic_applicants(policy, seed, drop):
+def test_backends_agree_on_realistic_applicants(reference, seed, drop):
     [raw] = generate(1, seed)
     if drop:
         raw = _without_some_fields(raw, random.Random(seed))
         raw.setdefault("decision_date", "2026-11-28")
     try:
-        policy.parse_input(raw)
+        reference.parse_input(raw)
     except Exception:
         raw = generate(1, seed)[0]      # a removed required field: use the file as generated
-    assert_backends_agree(policy, raw)
+    assert_backends_agree(reference, raw)

@@ -1,4 +1,4 @@
-"""Resident identity card numbers (GB 11643-1999): check character, birth date, gender, region."""
+"""Resident ID numbers (GB 11643-1999): check character, birth date, gender, and compose."""
 from __future__ import annotations
 
 import datetime
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.engine.language import resident_id as rid
-from helpers import make_resident_id
+from app.engine.language.resident_id import compose
 
 # The published example number: Beijing Chaoyang (110105), born 1949-12-31, sequence 002.
 EXAMPLE = "11010519491231002X"
@@ -24,14 +24,14 @@ def test_known_example():
 
 
 def test_helper_agrees_with_the_known_example():
-    assert make_resident_id("110105", datetime.date(1949, 12, 31), 2) == EXAMPLE
+    assert compose("110105", datetime.date(1949, 12, 31), 2) == EXAMPLE
 
 
 @pytest.mark.parametrize("number", [
     "110105194912310021",     # wrong check character
     "110105194912310020",
     "11010519491331002X",     # month 13 (whatever the check character)
-    make_resident_id("110105", datetime.date(1949, 12, 31), 2)[:-1] + "Y",
+    compose("110105", datetime.date(1949, 12, 31), 2)[:-1] + "Y",
     "11010519490230002X",     # 30 February
     "1101051949123100",       # too short
     "11010519491231002X1",    # too long
@@ -63,8 +63,8 @@ def test_birth_date(number, expected):
 
 
 def test_gender_from_the_sequence_digit():
-    assert rid.gender(make_resident_id("330106", datetime.date(1990, 1, 1), 1)) == "MALE"
-    assert rid.gender(make_resident_id("330106", datetime.date(1990, 1, 1), 10)) == "FEMALE"
+    assert rid.gender(compose("330106", datetime.date(1990, 1, 1), 1)) == "MALE"
+    assert rid.gender(compose("330106", datetime.date(1990, 1, 1), 10)) == "FEMALE"
     assert rid.gender("33010619901301001X") is None  # no birth date: not well formed
 
 
@@ -80,14 +80,18 @@ def test_full_years(born, on, expected):
 
 
 regions = st.from_regex(r"[1-8][0-9]{5}", fullmatch=True)
+
+
 births = st.dates(min_value=datetime.date(1900, 1, 1), max_value=datetime.date(2099, 12, 31))
+
+
 sequences = st.integers(min_value=0, max_value=999)
 
 
 @settings(max_examples=200, deadline=None)
 @given(regions, births, sequences)
 def test_generated_numbers_round_trip(region, born, sequence):
-    number = make_resident_id(region, born, sequence)
+    number = compose(region, born, sequence)
     assert len(number) == 18
     assert rid.is_valid(number) is True
     assert rid.birth_date(number) == born
@@ -98,7 +102,7 @@ def test_generated_numbers_round_trip(region, born, sequence):
 @settings(max_examples=200, deadline=None)
 @given(regions, births, sequences, st.sampled_from("0123456789X"))
 def test_every_other_check_character_is_rejected(region, born, sequence, character):
-    number = make_resident_id(region, born, sequence)
+    number = compose(region, born, sequence)
     altered = number[:17] + character
     assert rid.is_valid(altered) is (character == number[17])
 
@@ -107,7 +111,7 @@ def test_every_other_check_character_is_rejected(region, born, sequence, charact
 @given(regions, births, sequences, st.integers(min_value=0, max_value=16),
        st.integers(min_value=1, max_value=9))
 def test_a_single_wrong_digit_is_detected(region, born, sequence, position, delta):
-    number = make_resident_id(region, born, sequence)
+    number = compose(region, born, sequence)
     digit = str((int(number[position]) + delta) % 10)
     altered = number[:position] + digit + number[position + 1:]
     # MOD 11-2 detects every single-digit error (the weights are all non-zero mod 11)
@@ -127,3 +131,10 @@ def test_unicode_digits_do_not_raise(number):
     """Regression: '²' passes str.isdigit but not int(), and is_valid raised ValueError."""
     assert rid.is_valid(number) is False
     assert rid.gender(number) is None
+
+
+def test_compose_gives_a_valid_number_with_its_parts():
+    number = rid.compose("330106", datetime.date(1990, 5, 17), 13)
+    assert number == "33010619900517013" + rid.check_character("33010619900517013")
+    assert rid.is_valid(number) and rid.region(number) == "330106"
+    assert rid.birth_date(number) == datetime.date(1990, 5, 17) and rid.gender(number) == "MALE"

@@ -1,22 +1,10 @@
-"""Rule sets: the hit policies, when_none, conflicts, and how stages combine into an outcome."""
+"""Rule sets decide by their hit policy: first, priority, unique, collect, any; stages and the
+outcome."""
 from __future__ import annotations
 
 import pytest
 
-from helpers import make_policy, ruleset, run
-
-LEVEL = {"level": {"type": "enum", "values": ["LOW", "MID", "HIGH"]}}
-
-
-def act(action: str, reason, **outputs) -> dict:
-    then: dict = {"action": action, "reason": reason}
-    if outputs:
-        then["set"] = outputs
-    return then
-
-
-def sets(**outputs) -> dict:
-    return {"set": outputs}
+from engine.support import LEVEL, act, make_policy, ruleset, run, sets
 
 
 def policy_with(tmp_path, *stages: tuple[str, str], outputs=None):
@@ -30,8 +18,9 @@ def stage_trace(decision, stage_id: str) -> dict:
 
 
 # --- first --------------------------------------------------------------------------------------
-@pytest.fixture
-def first(tmp_path):
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("first")
     return policy_with(tmp_path, ("grade", ruleset("grade", [
         {"id": "F-1", "when": "a > 10", "then": act("REFER", "R1", level="HIGH")},
         {"id": "F-2", "when": "a > 5", "then": act("REFER", "R2", level="MID")},
@@ -62,8 +51,9 @@ def test_first_uses_the_first_match_in_file_order(first, a, selected, level, rea
 
 
 # --- priority -----------------------------------------------------------------------------------
-@pytest.fixture
-def priority(tmp_path):
+@pytest.fixture(scope="module")
+def priority(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("priority")
     return policy_with(tmp_path, ("grade", ruleset("grade", [
         {"id": "P-1", "priority": 10, "when": "a > 0", "then": sets(level="LOW")},
         {"id": "P-2", "priority": 50, "when": "a > 5", "then": act("REFER", "R2", level="MID")},
@@ -89,8 +79,9 @@ def test_priority_uses_the_highest_priority_match(priority, fields, selected, le
 
 
 # --- unique -------------------------------------------------------------------------------------
-@pytest.fixture
-def unique(tmp_path):
+@pytest.fixture(scope="module")
+def unique(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("unique")
     return policy_with(tmp_path, ("status", ruleset("status", [
         {"id": "U-1", "when": "a > 5", "then": sets(level="HIGH")},
         {"id": "U-2", "when": "e == \"RED\"", "then": sets(level="MID")},
@@ -143,8 +134,9 @@ def test_unique_no_match_uses_when_none(unique):
 
 
 # --- collect ------------------------------------------------------------------------------------
-@pytest.fixture
-def collect(tmp_path):
+@pytest.fixture(scope="module")
+def collect(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("collect")
     return policy_with(tmp_path, ("checks", ruleset("checks", [
         {"id": "C-1", "when": "a > 5", "then": act("REFER", "R1")},
         {"id": "C-2", "when": "b > 5", "then": act("DECLINE", ["R2", "R4"])},
@@ -190,8 +182,9 @@ def test_a_reason_given_twice_is_reported_once(tmp_path):
 
 
 # --- any ----------------------------------------------------------------------------------------
-@pytest.fixture
-def anyp(tmp_path):
+@pytest.fixture(scope="module")
+def anyp(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("anyp")
     return policy_with(tmp_path, ("verify", ruleset("verify", [
         {"id": "A-1", "when": "flag == true", "then": sets(verified=True)},
         {"id": "A-2", "when": "a >= 6", "then": sets(verified=True)},
@@ -235,8 +228,9 @@ def test_any_with_no_match_sets_nothing(anyp):
 
 
 # --- stages and the outcome ---------------------------------------------------------------------
-@pytest.fixture
-def staged(tmp_path):
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("staged")
     return policy_with(
         tmp_path,
         ("first_stage", ruleset("first_stage", [
@@ -293,34 +287,3 @@ def test_when_none_of_a_collect_rule_set(tmp_path):
     ], when_none={"action": "REFER", "reason": "NONE"})))
     assert run(policy, a=6).reason_codes == ["R1"]
     assert run(policy, a=1).reason_codes == ["NONE"]
-
-
-def test_a_rule_cannot_read_the_output_of_a_later_stage(tmp_path):
-    from helpers import codes, load
-    result = load(tmp_path, {
-        "early": ruleset("early", [{"id": "E-1", "when": 'level == "HIGH"',
-                                    "then": act("DECLINE", "R1")},
-                                   {"id": "E-2", "when": "a > 1", "then": act("DECLINE", "R2")}]),
-        "grading": ruleset("grading", [{"id": "G-1", "when": "a > 5", "then": sets(level="HIGH")}],
-                           hit_policy="first", outputs=LEVEL)},
-        stages=[{"id": "early", "ruleset": "early"}, {"id": "grading", "ruleset": "grading"}])
-    assert codes(result) == ["EXPR_UNKNOWN_NAME"]
-
-
-def test_two_stages_cannot_write_the_same_output(tmp_path):
-    from helpers import codes, load
-    one = ruleset("one", [{"id": "O-1", "when": "a > 5", "then": sets(level="HIGH")}],
-                  hit_policy="first", outputs=LEVEL)
-    two = ruleset("two", [{"id": "T-1", "when": "a > 6", "then": sets(level="MID")}],
-                  hit_policy="first", outputs=LEVEL)
-    result = load(tmp_path, {"one": one, "two": two},
-                  stages=[{"id": "one", "ruleset": "one"}, {"id": "two", "ruleset": "two"}])
-    assert codes(result) == ["NAME_TAKEN"]
-
-
-def test_rule_set_used_by_two_stages_reports_its_rules_twice_as_duplicate_ids(tmp_path):
-    from helpers import codes, load
-    rules = ruleset("c", [{"id": "C-1", "when": "a > 5", "then": act("REFER", "R1")}])
-    result = load(tmp_path, {"c": rules}, stages=[{"id": "s1", "ruleset": "c"},
-                                                  {"id": "s2", "ruleset": "c"}])
-    assert "ID_DUPLICATE" in codes(result)

@@ -1,4 +1,5 @@
-"""Small policies for engine tests, written as real files in a temporary policy root.
+"""Support for the engine tests: small policies written as real files in a temporary policy root,
+and the tables, scorecard and limit several test modules share.
 
 Most tests need "a minimal valid policy around this rule set": `make_policy` writes
 policies/p/x.yaml (an input schema with one field of every type, optional features, stages,
@@ -7,14 +8,22 @@ tests use, then loads the root with the public API.
 """
 from __future__ import annotations
 
+import datetime
+import functools
+import importlib.util
+import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from app.engine import load_policy_root
+from app.engine import LoadResult, load_policy_root
 
+D = Decimal
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE = "zhishandai.application"  # the reference policy of the repository's own root
 POLICY_NAME = "p.x"
 POLICY_FILE = "policies/p/x.yaml"
 DECISION_DATE = "2026-11-28"
@@ -166,15 +175,115 @@ def feature_value(root: Path, expression: str, raw: dict | None = None, paramete
     return run(policy, raw, **fields).trace.values["f"]
 
 
+def load_condition(tmp_path, when: str, features=None):
+    """Load a rule set holding a rule with condition `when` (next to a valid rule)."""
+    return load(tmp_path, {"r": ruleset("r", [
+        {"id": "BAD", "when": when, "then": {"action": "DECLINE", "reason": "R1"}},
+        {"id": "OK", "when": "a > 1", "then": {"action": "DECLINE", "reason": "R2"}},
+    ])}, features=features, stages=[{"id": "r", "ruleset": "r"}])
+
 def first_error(result):
     found = errors(result)
     assert found, "expected an error, got none"
     return found[0]
 
 
-def make_resident_id(region: str, born, sequence: int) -> str:
-    """A well-formed resident ID number (GB 11643-1999) with the right check character."""
-    first17 = f"{region}{born:%Y%m%d}{sequence:03d}"
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    total = sum(int(digit) * weight for digit, weight in zip(first17, weights))
-    return first17 + "10X98765432"[total % 11]
+def date(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(text)
+
+
+# --- rule sets, tables, a scorecard and a limit, shared by the reader and stage tests ----------
+LEVEL = {"level": {"type": "enum", "values": ["LOW", "MID", "HIGH"]}}
+
+
+def act(action: str, reason, **outputs) -> dict:
+    then: dict = {"action": action, "reason": reason}
+    if outputs:
+        then["set"] = outputs
+    return then
+
+
+def sets(**outputs) -> dict:
+    return {"set": outputs}
+
+
+TIERS = {"type": "enum", "values": ["T1", "T2", "T3", "T4", "T5", "T6"]}
+
+
+def table(name: str, inputs: list[str], rows: list[dict], hit_policy: str = "first",
+          outputs=None, **extra) -> str:
+    doc = {"table": name, "hit_policy": hit_policy, "inputs": inputs,
+           "outputs": outputs or {"tier": TIERS}}
+    doc.update(extra)
+    doc["rows"] = rows
+    return dump(doc)
+
+
+def table_policy(tmp_path, text: str, name: str = "t", outputs=("tier",)):
+    return make_policy(tmp_path, {name: text}, stages=[{"id": "tab", "table": name}],
+                       outputs=list(outputs))
+
+
+def table_trace(decision) -> dict:
+    return next(s for s in decision.trace.to_dict()["stages"] if s["id"] == "tab")
+
+
+# --- scorecards ---------------------------------------------------------------------------------
+SCORECARD = {
+    "scorecard": "card", "name": {"zh": "评分卡", "en": "Card"}, "base_points": 100,
+    "max_reasons": 2,
+    "characteristics": [
+        {"id": "CH-A", "input": "a", "bins": [
+            {"id": "A-1", "when": "< 10", "points": 0, "reason": "SC_A"},
+            {"id": "A-2", "when": "[10, 20)", "points": 20, "reason": "SC_A"},
+            {"id": "A-3", "when": ">= 20", "points": 30},
+            {"id": "A-M", "when": "missing", "points": -10, "reason": "SC_A_MISSING"}]},
+        {"id": "CH-B", "input": "e", "bins": [
+            {"id": "B-1", "when": "RED", "points": 15},
+            {"id": "B-2", "when": ["GREEN"], "points": 5, "reason": "SC_B"},
+            {"id": "B-E", "when": "else", "points": -5, "reason": "SC_B"}]},
+        {"id": "CH-C", "input": "d", "bins": [
+            {"id": "C-1", "when": "< 0.5", "points": 10},
+            {"id": "C-2", "when": "[0.5, 1)", "points": 5, "reason": "SC_C"},
+            {"id": "C-3", "when": ">= 1", "points": 0, "reason": "SC_C"}]},
+    ],
+    "bands": [
+        {"band": "A", "min": 150},
+        {"band": "B", "min": 130},
+        {"band": "C", "min": 110, "action": "REFER", "reason": "SCORE_MID"},
+        {"band": "D", "action": "DECLINE", "reason": "SCORE_LOW"},
+    ],
+}
+
+
+# --- the limit ----------------------------------------------------------------------------------
+LIMIT = {
+    "base": "a",
+    "caps": [
+        {"id": "CAP-INCOME", "name": {"zh": "收入上限", "en": "Income cap"}, "value": "b * 10"},
+        {"id": "CAP-REGION", "name": {"zh": "地区上限", "en": "Region cap"}, "value": "region_cap"},
+    ],
+    "round_down_to": 1000,
+    "minimum": "params.minimum_limit",
+    "below_minimum": {"action": "DECLINE", "reason": "BELOW_MIN"},
+    "when_missing": {"action": "REFER", "reason": "NO_LIMIT"},
+}
+
+
+# --- the repository's own policies and benchmark helpers -----------------------------------------
+@functools.lru_cache(maxsize=None)
+def reference_root() -> LoadResult:
+    """The repository's policy root, loaded once per test session (policies are immutable)."""
+    return load_policy_root(REPO)
+
+
+def bench_module(name: str):
+    """A module of bench/ (such as applicants), imported by its path: bench/ is not put on
+    sys.path, where its modules could shadow others."""
+    key = f"bench_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, REPO / "bench" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+    return sys.modules[key]

@@ -1,15 +1,17 @@
-"""The YAML rule tests beside the reference policies, run by the suite on every engine backend."""
-from pathlib import Path
+"""The YAML rule tests beside the reference policies, run by the suite on every engine backend,
+and the comparison of the two backends on one input."""
+from types import SimpleNamespace
 
 import pytest
 
-from app.engine import load_policy_root
-from app.engine.testing import load_cases, read_test_files, run_case
+from app.engine import BACKENDS, HEADLINE, load_policy_root
+from app.engine.testing import (COMPARED_FIELDS, backend_disagreements, disagreements, load_cases,
+                                read_test_files, run_case)
+from engine.support import REPO as ROOT
+from engine.support import reference_root
 
-ROOT = Path(__file__).resolve().parents[2]
-LOADED = load_policy_root(ROOT)
+LOADED = reference_root()
 CASES, PROBLEMS = load_cases(read_test_files(ROOT))
-BACKENDS = ["compiled", "durable"]  # every rule test runs on both engine backends
 
 
 def test_reference_policies_load_without_errors():
@@ -22,7 +24,7 @@ def test_rule_test_files_are_valid():
     assert len(CASES) >= 40
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS)  # every rule test runs on both engine backends
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_rule_case(case, backend):
     policy = LOADED.policies[case.policy]
@@ -87,3 +89,50 @@ def test_the_engine_override_is_recorded_in_decision_and_trace():
     decision = policy.decide(policy.parse_input(case.input))
     assert decision.to_dict()["engine"] == "durable"
     assert decision.trace.to_dict()["engine"] == "durable"
+
+
+# --- comparing the backends -------------------------------------------------------------------------
+def test_the_backends_agree_on_every_rule_case():
+    policy = LOADED.policies["zhishandai.application"]
+    for case in CASES:
+        assert backend_disagreements(policy, policy.parse_input(case.input)) == [], case.id
+
+
+def test_the_fields_compared_are_the_headline():
+    assert COMPARED_FIELDS == ("outcome", "limit", "customer_group", "score", "score_band",
+                               "reason_codes")
+    assert HEADLINE[:-1] == COMPARED_FIELDS[:-1] and HEADLINE[-1] == "reasons"
+
+
+class _Trace:
+    def __init__(self, matched, shown):
+        self._matched, self._shown = matched, shown
+
+    def matched(self):
+        return self._matched
+
+    def shown(self, path):
+        return self._shown[path]
+
+
+def _decision(matched, shown, **fields):
+    headline = dict(outcome="REFER", limit=None, customer_group="SALARIED", score=700,
+                    score_band="B", reason_codes=["DTI_HIGH"])
+    headline.update(fields)
+    return SimpleNamespace(trace=_Trace(matched, shown), **headline)
+
+
+def test_a_disagreement_names_the_rule_and_the_values_it_read_then_the_fields():
+    shown = {"dti": "0.56", "applicant.name": "张*"}
+    compiled = _decision({"EL-1": True, "EL-2": False}, shown)
+    durable = _decision({"EL-1": False, "EL-2": False}, shown, outcome="APPROVE", limit=50000,
+                        reason_codes=[])
+    lines = disagreements(compiled, durable, {"EL-1": ("dti", "applicant.name")})
+    assert lines == [
+        'rule EL-1: compiled matched=True, durable matched=False; values read '
+        '{"applicant.name":"张*","dti":"0.56"}',
+        "outcome: compiled 'REFER', durable 'APPROVE'",
+        "limit: compiled None, durable 50000",
+        "reason_codes: compiled ['DTI_HIGH'], durable []",
+    ]
+    assert disagreements(compiled, compiled, {}) == []

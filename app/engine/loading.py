@@ -1,0 +1,65 @@
+"""Loading policies: every policy of a root folder, or one stored policy version from its files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ERROR, Diagnostic, Location, PolicyError
+from .policy import Policy
+from .read.policy import build_policies
+
+
+class LoadResult:
+    """The policies of a root that loaded, and every diagnostic found."""
+
+    def __init__(self, policies: dict[str, Policy], diagnostics: list[Diagnostic], root: str):
+        self.policies = policies
+        self.diagnostics = diagnostics
+        self.root = root
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == ERROR]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def read_policy_root(root: str | Path) -> dict[str, str]:
+    """{relative path: text} of every YAML file under root/policies and root/rules, except rule
+    tests (which are not part of any policy version)."""
+    base = Path(root)
+    files = {}
+    for folder in ("policies", "rules"):
+        for path in sorted((base / folder).rglob("*.y*ml")):
+            relative = path.relative_to(base).as_posix()
+            if folder == "policies" and "/tests/" in relative:
+                continue
+            files[relative] = path.read_text(encoding="utf-8")
+    return files
+
+
+def load_policy_root(root: str | Path, engine: str | None = None) -> LoadResult:
+    """Load and validate every policy under a root holding policies/ and rules/. `engine`
+    (compiled or durable) overrides the backend the policies name."""
+    files = read_policy_root(root)
+    if not files:
+        missing = Diagnostic("ROOT_EMPTY", f"no YAML files under {root}/policies or {root}/rules",
+                             Location(str(root)))
+        return LoadResult({}, [missing], str(root))
+    parts, diagnostics = build_policies(files, engine)
+    if any(d.severity == ERROR for d in diagnostics):
+        # A root with any error serves nothing: half a set of policies is not a version.
+        return LoadResult({}, diagnostics, str(root))
+    return LoadResult({name: Policy(p) for name, p in parts.items()}, diagnostics, str(root))
+
+
+def load_policy_files(name: str, files: dict[str, str], engine: str | None = None) -> Policy:
+    """Rebuild one stored policy version from its files; raises PolicyError if it cannot."""
+    parts, diagnostics = build_policies(dict(files), engine)
+    errors = [d for d in diagnostics if d.severity == ERROR]
+    if errors:
+        raise PolicyError(errors)
+    if name not in parts:
+        raise PolicyError([Diagnostic("POLICY_MISSING", f"the files hold no policy '{name}'")])
+    return Policy(parts[name])

@@ -1,0 +1,28 @@
+"""Personal data: the kinds a policy may declare and the one rule that masks them for display.
+
+The engine masks personal data in traces and stored inputs with `mask`; the service uses the same
+rule and the same kinds (it stores a keyed hash of the SEARCHABLE_KINDS to find an applicant's
+decisions), so a value is never shown two different ways.
+"""
+from __future__ import annotations
+
+PII_KINDS = ("resident_id", "phone", "name")
+# The kinds the service keeps a keyed hash of, for look-ups.
+SEARCHABLE_KINDS = ("resident_id", "phone")
+
+
+def mask(kind: str, value: str) -> str:
+    """Mask personal data for display, always hiding at least one character:
+    3301**********1234, 138****5678, 张*; anything not a known kind (such as a value derived from
+    personal data): ****."""
+    size = len(value)
+    if kind == "resident_id":
+        head, tail = (4, 4) if size > 8 else (1, 1) if size >= 3 else (0, 0)
+    elif kind == "phone":
+        head = 3 if size >= 11 else 1 if size >= 6 else 0
+        tail = 4 if size >= 8 else 2 if size >= 4 else 0
+    elif kind == "name":
+        head, tail = (1, 0) if size >= 2 else (0, 0)
+    else:
+        return "****"
+    return value[:head] + "*" * (size - head - tail) + value[size - tail:] if size else value

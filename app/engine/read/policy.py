@@ -1,0 +1,353 @@
+"""The policy document: version, engine, input, parameters, named lists, features, the stages
+(each read by the module of its kind), limit, outputs and reasons; and `build_policies`, which
+reads every policy of a set of files and returns every problem at once, never only the first."""
+from __future__ import annotations
+
+import ast
+from decimal import Decimal
+from typing import Any, Callable
+
+from .. import model as m
+from ..backends import BACKENDS
+from ..errors import ERROR, WARNING, Diagnostic, Location, did_you_mean
+from ..language.compiler import CodeBuilder
+from ..language.expressions import referenced_paths
+from ..literals import coerce_literal, literal_type
+from ..schema import InputSchema
+from ..source import Node
+from ..types import T_STRING
+from .context import NAME, BuildContext
+from .documents import Document, policy_hash, read_documents
+from .input_schema import read_input_schema, read_type
+from .limit import read_limit
+from .rulesets import read_ruleset
+from .scorecards import read_scorecard
+from .tables import read_table
+
+_POLICY_KEYS = {"policy", "version", "name", "engine", "reasons", "input", "parameters",
+                "features", "stages", "limit", "outputs", "description"}
+
+
+def build_policies(files: dict[str, str], engine: str | None = None
+                   ) -> tuple[dict[str, m.PolicyParts], list[Diagnostic]]:
+    """Validate and compile every policy in a set of files ({relative path: text}); report every
+    problem. `engine` overrides the backend every policy names (the service's configuration)."""
+    if engine is not None and engine not in BACKENDS:
+        raise ValueError(f"unknown engine {engine!r}; use one of {', '.join(BACKENDS)}")
+    diagnostics: list[Diagnostic] = []
+    catalogue = read_documents(files, diagnostics)
+    built: dict[str, m.PolicyParts] = {}
+    used: set[str] = set()
+    for document in catalogue.policies:
+        ctx = BuildContext(document, catalogue)
+        parts = read_policy(ctx, files)
+        used |= ctx.used_files
+        if parts is not None:
+            parts.engine = engine or parts.engine
+            if parts.engine == "durable" and _durable_problems(parts, ctx.diagnostics):
+                parts = None
+        for diagnostic in ctx.diagnostics:
+            if diagnostic not in diagnostics:  # a rule file shared by two policies: report once
+                diagnostics.append(diagnostic)
+        if parts is not None:
+            built[parts.name] = parts
+    for (kind, name), document in catalogue.documents.items():
+        if kind != "list" and document.file not in used:
+            diagnostics.append(Diagnostic("DOC_UNUSED", f"{kind} '{name}' is not used by any "
+                                          "policy, so its expressions were not checked",
+                                          document.node.location, WARNING))
+    diagnostics.sort(key=lambda d: ((d.location.file, d.location.line, d.location.column)
+                                    if d.location else ("", 0, 0), d.code))
+    return built, diagnostics
+
+
+def _durable_problems(parts: m.PolicyParts, diagnostics: list[Diagnostic]) -> bool:
+    """Report every rule the durable backend cannot match; True if there is one."""
+    from ..backends.durable import check_expressible  # loads durable_rules only when used
+
+    found = False
+    for stage in parts.stages:
+        if stage.kind == "ruleset":
+            for problem in check_expressible(stage.target.rules):
+                diagnostics.append(problem)
+                found = found or problem.severity == ERROR
+    return found
+
+
+def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | None:
+    """One policy document with the documents it uses; None when it has an error."""
+    node = ctx.node
+    ctx.unknown_keys(node, _POLICY_KEYS, "the policy")
+    version_node = node.get("version")
+    if version_node is None or not isinstance(version_node.value, (str, int, Decimal)):
+        ctx.error("POLICY_VERSION", "the policy needs a version string, e.g. version: "
+                  "\"2026.11.1\"", node.location)
+    version = str(version_node.value) if version_node else ""
+    engine_node = node.get("engine")
+    engine = engine_node.value if engine_node else "compiled"
+    if engine not in BACKENDS:
+        ctx.error("POLICY_ENGINE", f"engine must be one of {', '.join(BACKENDS)}"
+                  f"{did_you_mean(str(engine), BACKENDS)}", engine_node.location)
+        engine = "compiled"
+
+    input_node = node.get("input")
+    if input_node is None:
+        ctx.error("POLICY_INPUT", "the policy needs an 'input' schema", node.location)
+        return None
+    schema = read_input_schema(input_node, ctx.diagnostics)
+    for path, spec in schema.fields.items():
+        ctx.scope.values[path] = (spec.type, not spec.required)
+    ctx.scope.sections = schema.sections()
+    required = frozenset(p for p, s in schema.fields.items() if s.required)
+    ctx.pii_sources = schema.pii_fields()
+    ctx.builder = CodeBuilder(ctx.document.file, required)
+
+    parameters = _parameters(ctx, node.get("parameters"))
+    _named_lists(ctx)
+    features, compute = _features(ctx, node.get("features"))
+    stages = _stages(ctx, node.get("stages"))
+    limit = read_limit(ctx, node.get("limit"))
+    outputs = _outputs(ctx, node.get("outputs"))
+    reasons = _reasons(ctx, node.get("reasons"))
+    title = ctx.text(node.get("name"))
+    for name in ctx.used_lists:
+        ctx.used_files.add(ctx.catalogue.documents[("list", name)].file)
+    if any(d.severity == ERROR for d in ctx.diagnostics):
+        return None
+    used = {path: files[path] for path in sorted(ctx.used_files)}
+    return m.PolicyParts(
+        name=ctx.document.name, version=version, title=title, engine=engine,
+        file=ctx.document.file, input_schema=schema, parameters=parameters, features=features,
+        compute_features=compute, stages=stages, limit=limit, outputs=outputs, reasons=reasons,
+        files=used, hash=policy_hash(used, version), pii_kinds=_trace_pii(schema, features),
+        score_stage=next((s for s in stages if s.kind == "scorecard"), None))
+
+
+def _trace_pii(schema: InputSchema, features: list[m.Feature]) -> dict[str, str]:
+    """What traces mask: personal data fields, and features computed from them that could reveal
+    them (text keeps the field's masking; dates and lists are hidden)."""
+    kinds = schema.pii_fields()
+    for feature in features:
+        if feature.pii and feature.type.name in ("string", "enum"):
+            kinds[feature.name] = feature.pii
+        elif feature.pii and feature.type.name in ("date", "list"):
+            kinds[feature.name] = "derived"
+    return kinds
+
+
+def _parameters(ctx: BuildContext, node: Node | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if node is None:
+        return params
+    if not node.is_map:
+        ctx.error("PARAMETERS_SHAPE", "parameters must be a mapping of name: value", node.location)
+        return params
+    for name, child in node.items():
+        kind = literal_type(child.value)
+        if not NAME.match(name) or kind is None:
+            ctx.error("PARAMETER", f"parameter '{name}' must have a lower-case name and a "
+                      "number, text, true/false or date value", child.location)
+            continue
+        params[name] = child.value
+        ctx.scope.params[name] = (child.value, kind)
+    return params
+
+
+class _TrackingLists(dict):
+    """Named lists that record which of them the policy's expressions use (for its file set)."""
+
+    def __init__(self, used: set[str]):
+        super().__init__()
+        self.used = used
+
+    def __getitem__(self, key: str) -> Any:
+        self.used.add(key)
+        return super().__getitem__(key)
+
+
+def _named_lists(ctx: BuildContext) -> None:
+    lists = _TrackingLists(ctx.used_lists)
+    for (kind, name), document in ctx.catalogue.documents.items():
+        if kind != "list":
+            continue
+        type_node = document.node.get("type")
+        item_type = read_type(type_node, f"list {name}", ctx.diagnostics) \
+            if type_node else T_STRING
+        values_node = document.node.get("values")
+        if item_type is None or values_node is None or not values_node.is_list:
+            if values_node is None or not values_node.is_list:
+                ctx.error("LIST_VALUES", f"named list '{name}' needs a 'values' list",
+                          document.node.location)
+            continue
+        values = set()
+        for item in values_node.value:
+            value = coerce_literal(item.value, item_type)
+            if value is None:
+                ctx.error("LIST_VALUE", f"'{item.value}' in list '{name}' is not a "
+                          f"{item_type}", item.location)
+                continue
+            values.add(value)
+        lists[name] = (frozenset(values), item_type)
+    ctx.scope.lists = lists
+
+
+def _features(ctx: BuildContext,
+              node: Node | None) -> tuple[list[m.Feature], Callable[[dict], None]]:
+    """The features in dependency order, and one generated function computing them all."""
+    features: list[m.Feature] = []
+    if node is None:
+        return features, ctx.builder.compile_body("v", ["pass"])
+    if not node.is_map:
+        ctx.error("FEATURES_SHAPE", "features must be a mapping of name: expression",
+                  node.location)
+        return features, ctx.builder.compile_body("v", ["pass"])
+    entries = {}
+    for name, child in node.items():
+        if not NAME.match(name):
+            ctx.error("FEATURE_NAME", f"feature name '{name}' must be lower case letters, "
+                      "digits and underscores", child.location)
+            continue
+        expression_node = child.get("expr") if child.is_map else child
+        if expression_node is None:
+            ctx.error("FEATURE_EXPR", f"feature '{name}' needs an expression", child.location)
+            continue
+        entries[name] = expression_node
+    lines = []
+    for name in _feature_order(ctx, entries):
+        expression_node = entries[name]
+        expr = ctx.expression(expression_node)
+        if expr is None:
+            continue
+        if not ctx.add_value(name, expr.type, expr.nullable, expression_node.location):
+            continue
+        sources = [ctx.pii_sources.get(path) for path in referenced_paths(expr)]
+        pii = next((kind for kind in sources if kind), None)
+        if pii:
+            ctx.pii_sources[name] = pii
+        features.append(m.Feature(name, expr.type, expression_node.location, pii))
+        lines.append(f"v[{name!r}] = {ctx.builder.value(expr)}")
+    return features, ctx.builder.compile_body("v", lines or ["pass"])
+
+
+def _feature_order(ctx: BuildContext, entries: dict[str, Node]) -> list[str]:
+    """Features in dependency order; a cycle is reported once per feature in it."""
+    depends = {}
+    for name, node in entries.items():
+        names = set()
+        try:
+            tree = ast.parse("(" + str(node.expression_text) + "\n)", mode="eval")
+            names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        except SyntaxError:
+            pass  # reported when the expression is checked
+        depends[name] = sorted(n for n in names if n in entries and n != name)
+        if name in names:
+            ctx.error("FEATURE_CYCLE", f"feature '{name}' refers to itself", node.text_location)
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, chain: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            cycle = chain[chain.index(name):] + [name]
+            ctx.error("FEATURE_CYCLE", "features refer to each other in a circle: "
+                      + " -> ".join(cycle), entries[name].text_location)
+            return
+        state[name] = "visiting"
+        for dependency in depends[name]:
+            visit(dependency, chain + [name])
+        state[name] = "done"
+        order.append(name)
+
+    for name in entries:
+        visit(name, [])
+    return order
+
+
+def _stages(ctx: BuildContext, node: Node | None) -> list[m.Stage]:
+    stages: list[m.Stage] = []
+    if node is None or not node.is_list or not node.value:
+        ctx.error("STAGES", "the policy needs a list of stages", (node or ctx.node).location)
+        return stages
+    scorecards = sum(1 for s in node.value if s.is_map and "scorecard" in s.value)
+    for stage_node in node.value:
+        if not stage_node.is_map:
+            ctx.error("STAGE_SHAPE", "a stage is a mapping such as {id: eligibility, "
+                      "ruleset: eligibility}", stage_node.location)
+            continue
+        ctx.unknown_keys(stage_node, {"id", "ruleset", "table", "scorecard", "name"}, "a stage")
+        kinds = [k for k in ("ruleset", "table", "scorecard") if k in stage_node.value]
+        id_node = stage_node.get("id")
+        if len(kinds) != 1 or id_node is None:
+            ctx.error("STAGE_SHAPE", "a stage needs an id and exactly one of ruleset, table "
+                      "or scorecard", stage_node.location)
+            continue
+        stage_id = ctx.claim_id(id_node.value, id_node.location, "a stage")
+        document = ctx.document_named(kinds[0], stage_node.get(kinds[0]))
+        if stage_id is None or document is None:
+            continue
+        stage = _read_stage(ctx, kinds[0], document, stage_id, stage_node.location,
+                            scorecards > 1)
+        if stage is not None:
+            for name, kind in stage.outputs.items():
+                ctx.add_value(name, kind, True, stage_node.location)
+            stages.append(stage)
+    return stages
+
+
+def _read_stage(ctx: BuildContext, kind: str, document: Document, stage_id: str,
+                location: Location, many_scorecards: bool) -> m.Stage | None:
+    if kind == "ruleset":
+        return read_ruleset(ctx, document, stage_id, location)
+    if kind == "table":
+        return read_table(ctx, document, stage_id, location)
+    return read_scorecard(ctx, document, stage_id, location, many_scorecards)
+
+
+def _outputs(ctx: BuildContext, node: Node | None) -> list[str]:
+    names: list[str] = []
+    if node is None:
+        return names
+    for item in node.value if node.is_list else [node]:
+        if not isinstance(item.value, str):
+            ctx.error("OUTPUT_NAME", "outputs is a list of value names, e.g. "
+                      "[customer_group, price_tier]", item.location)
+            continue
+        if item.value not in ctx.scope.values:
+            ctx.error("OUTPUT_UNKNOWN", f"output '{item.value}' is not a feature or stage "
+                      f"output{did_you_mean(str(item.value), ctx.scope.values)}", item.location)
+            continue
+        names.append(item.value)
+    return names
+
+
+def _reasons(ctx: BuildContext, node: Node | None) -> dict[str, m.ReasonText]:
+    """The reason-code catalogue the policy names, checked against every code it uses."""
+    name = node.value if node is not None else "reason_codes"
+    if not isinstance(name, str):
+        ctx.error("REASONS_NAME", "reasons names the catalogue file under rules/, e.g. "
+                  "reasons: reason_codes", node.location)
+        name = "reason_codes"
+    document = ctx.catalogue.documents.get(("reason_codes", name))
+    texts = {code: m.ReasonText(code, t["zh"], t["en"]) for code, t in m.ENGINE_REASONS.items()}
+    if document is None:
+        ctx.error("REASONS_MISSING", f"no reason-code catalogue '{name}' under rules/ (a file "
+                  "rules/<name>.yaml with reason_codes:)", (node or ctx.node).location)
+        return texts
+    ctx.used_files.add(document.file)
+    entries = document.node.get("reason_codes")
+    if entries is None or not entries.is_map:
+        ctx.error("REASONS_SHAPE", "reason_codes must be a mapping of CODE: {zh, en}",
+                  document.node.location)
+        return texts
+    for code, entry in entries.items():
+        if not entry.is_map or entry.get("zh") is None or entry.get("en") is None:
+            ctx.error("REASON_TEXT", f"reason code {code} needs both zh and en text",
+                      entry.location)
+            continue
+        texts[code] = m.ReasonText(code, str(entry.get("zh").value), str(entry.get("en").value))
+    for code, location in ctx.reason_uses:
+        if code not in texts:
+            ctx.error("REASON_UNKNOWN", f"reason code '{code}' is not in the catalogue "
+                      f"{document.file}{did_you_mean(code, texts)}", location)
+    return texts

@@ -1,0 +1,214 @@
+"""Evaluating a policy's stages on one decision's values, and the named records they produce.
+
+Every stage always runs, whatever happened before, so a trace always explains every rule. A stage
+may write outputs into the values dict that later stages read, and may contribute reasons
+(`RankedReason`) that decide the outcome: DECLINE beats REFER beats APPROVE; reasons are ordered
+by severity, stage, position in the stage and order within the rule.
+
+The records keep only what evaluation produced anyway (matched flags, chosen rows and bins, the
+limit figures); the trace renders them when asked. They are NamedTuples: cheap to build on every
+decision.
+"""
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, Decimal
+from itertools import compress, count
+from typing import Any, NamedTuple, Protocol, Sequence, Union
+
+from . import model as m
+
+CONFLICT = m.Effect(m.REFER, ("RULESET_CONFLICT",))
+# Records are built with tuple.__new__: the same NamedTuple, without the generated __new__'s
+# Python frame (this runs a dozen times per decision).
+_new = tuple.__new__
+
+
+class RankedReason(NamedTuple):
+    """One reason code a stage contributes; the first four fields order the reasons."""
+
+    rank: int                 # the action's severity: 0 DECLINE, 1 REFER
+    stage_index: int          # the stage's position (the limit comes after every stage)
+    position: int             # the rule, row or bin within the stage
+    order: int                # the code's place among the rule's reasons
+    code: str
+    action: str
+    rule_id: str | None
+
+
+class RulesetResult(NamedTuple):
+    stage: m.Stage
+    matched: Sequence[bool]   # one flag per rule, in file order
+    selected: tuple[int, ...]  # the rules the hit policy chose
+    conflict: bool
+
+
+class TableResult(NamedTuple):
+    stage: m.Stage
+    rows: tuple[int, ...]      # the rows that matched (the first only, for hit policy first)
+    conflict: bool
+
+
+class ScorecardResult(NamedTuple):
+    stage: m.Stage
+    picked: tuple[int, ...]    # the bin used per characteristic, -1 when none matched
+    score: int
+    band: str
+
+
+class LimitResult(NamedTuple):
+    base: Any
+    caps: tuple                # each cap's value, in the order of the policy's caps
+    binding_cap: str | None
+    before_rounding: Any
+    minimum: Any
+    limit: int | None
+
+
+StageResult = Union[RulesetResult, TableResult, ScorecardResult]
+
+
+class Matcher(Protocol):
+    def match(self, values: dict) -> Sequence[bool]: ...
+
+
+def run_stages(stages: list[m.Stage], values: dict, reasons: list[RankedReason],
+               matchers: dict[str, Matcher] | None = None) -> list[StageResult]:
+    """Run every stage in order; rule sets match with the given matchers (by stage id) or with
+    their compiled function."""
+    results: list[StageResult] = []
+    for index, stage in enumerate(stages):
+        kind = stage.kind
+        if kind == "ruleset":
+            matched = (matchers[stage.id].match(values) if matchers is not None
+                       else stage.match(values))
+            results.append(run_ruleset(stage, index, matched, values, reasons))
+        elif kind == "table":
+            results.append(run_table(stage, index, values, reasons))
+        else:
+            results.append(run_scorecard(stage, index, values, reasons))
+    return results
+
+
+def add_reasons(reasons: list[RankedReason], effect: m.Effect, stage_index: int, position: int,
+                rule_id: str | None) -> None:
+    rank = m.SEVERITY[effect.action]
+    for order, code in enumerate(effect.reasons):
+        reasons.append(_new(RankedReason, (rank, stage_index, position, order, code,
+                                           effect.action, rule_id)))
+
+
+def run_ruleset(stage: m.Stage, index: int, matched: Sequence[bool], values: dict,
+                reasons: list[RankedReason]) -> RulesetResult:
+    ruleset: m.RuleSet = stage.target
+    rules = ruleset.rules
+    hits = list(compress(count(), matched))  # the indices of the rules that matched
+    policy = ruleset.hit_policy
+    conflict = False
+    if policy == "collect" or not hits:
+        selected = hits
+    elif policy == "first":
+        selected = hits[:1]
+    elif policy == "priority":
+        selected = [max(hits, key=lambda i: (rules[i].priority, -i))]
+    elif policy == "unique":
+        conflict = len(hits) > 1
+        selected = [] if conflict else hits
+    else:  # any: several matches must agree
+        first = rules[hits[0]]
+        conflict = any(rules[i].outputs != first.outputs or rules[i].effect != first.effect
+                       for i in hits[1:])
+        selected = [] if conflict else hits
+    for i in selected:
+        if rules[i].effect is not None:
+            add_reasons(reasons, rules[i].effect, index, i, rules[i].id)
+    if conflict:
+        add_reasons(reasons, CONFLICT, index, hits[0], None)
+    elif not hits and ruleset.when_none is not None:
+        add_reasons(reasons, ruleset.when_none, index, len(rules), None)
+    if stage.outputs:
+        chosen = rules[selected[0]].outputs if selected else {}
+        for name in stage.outputs:
+            values[name] = chosen.get(name)
+    return _new(RulesetResult, (stage, matched, tuple(selected), conflict))
+
+
+def run_table(stage: m.Stage, index: int, values: dict,
+              reasons: list[RankedReason]) -> TableResult:
+    table: m.Table = stage.target
+    picked = stage.pick_rows(values)
+    conflict = False
+    if table.hit_policy == "first":
+        rows = (picked,) if picked >= 0 else ()
+    else:
+        rows = tuple(compress(count(), picked))
+        if len(rows) > 1 and (table.hit_policy == "unique" or any(
+                table.rows[i].outputs != table.rows[rows[0]].outputs for i in rows[1:])):
+            conflict = True
+    row = table.rows[rows[0]] if rows and not conflict else None
+    for name in stage.outputs:
+        values[name] = row.outputs.get(name) if row else None
+    if conflict:
+        add_reasons(reasons, CONFLICT, index, rows[0], None)
+    elif row is None and table.when_none is not None:
+        add_reasons(reasons, table.when_none, index, 0, None)
+    return _new(TableResult, (stage, rows, conflict))
+
+
+def run_scorecard(stage: m.Stage, index: int, values: dict,
+                  reasons: list[RankedReason]) -> ScorecardResult:
+    card: m.Scorecard = stage.target
+    picked = stage.pick_bins(values)
+    score = card.base_points
+    for characteristic, position in zip(card.characteristics, picked):
+        if position >= 0:
+            score += characteristic.bins[position].points
+    band = card.bands[-1]
+    for candidate in card.bands:
+        if candidate.minimum is None or score >= candidate.minimum:
+            band = candidate
+            break
+    values[stage.score_name] = score
+    values[stage.band_name] = band.band
+    if band.effect is not None:
+        add_reasons(reasons, band.effect, index, 0, None)
+        for rank, (code, characteristic_id) in enumerate(_score_reasons(card, picked), start=1):
+            effect = m.Effect(band.effect.action, (code,))
+            add_reasons(reasons, effect, index, rank, characteristic_id)
+    return _new(ScorecardResult, (stage, picked, score, band.band))
+
+
+def _score_reasons(card: m.Scorecard, picked: tuple) -> list[tuple[str, str]]:
+    """Scorecard reasons: characteristics ranked by points lost against their best bin."""
+    losses = []
+    for order, (characteristic, position) in enumerate(zip(card.characteristics, picked)):
+        if position < 0:
+            continue
+        bin_ = characteristic.bins[position]
+        lost = characteristic.best_points - bin_.points
+        if lost > 0 and bin_.reason:
+            losses.append((-lost, order, bin_.reason, characteristic.id))
+    losses.sort()
+    return [(code, cid) for _, _, code, cid in losses[:card.max_reasons]]
+
+
+def run_limit(spec: m.LimitSpec, index: int, values: dict,
+              reasons: list[RankedReason]) -> LimitResult:
+    """The base, capped by every cap that is present, rounded down, checked against the minimum."""
+    base = spec.base(values)
+    caps = tuple(cap.value(values) for cap in spec.caps)
+    minimum = spec.minimum(values)
+    if base is None:
+        add_reasons(reasons, spec.when_missing, index, 0, None)
+        return _new(LimitResult, (base, caps, None, None, minimum, None))
+    amount, binding = base, None
+    for cap, value in zip(spec.caps, caps):
+        if value is not None and value < amount:
+            amount, binding = value, cap.id
+    whole = amount if amount.__class__ is int else int(
+        Decimal(amount).to_integral_value(rounding=ROUND_FLOOR))
+    rounded = whole // spec.round_down_to * spec.round_down_to
+    if rounded < 0:
+        rounded = 0
+    if minimum is not None and rounded < minimum:
+        add_reasons(reasons, spec.below_minimum, index, 0, None)
+    return _new(LimitResult, (base, caps, binding, amount, minimum, rounded))

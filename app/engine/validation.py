@@ -1,0 +1,170 @@
+"""The one marshmallow module: the schema a channel's JSON input is validated against, derived
+from a policy's input declaration, and parsing with every error keyed by field path."""
+from __future__ import annotations
+
+import datetime
+from typing import Any, Iterator
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from .errors import InputError
+from .schema import FieldSpec, InputSchema
+from .types import BOOLEAN, DATE, DECIMAL, ENUM, INTEGER, LIST, STRING, Type
+
+# The type of a policy's request schema, for modules that hold one without importing marshmallow.
+RequestSchema = Schema
+
+# Numbers beyond 18 digits before or after the point are no amount, count or ratio a bank sends;
+# refusing them keeps every decision's arithmetic and its JSON within exact, finite bounds.
+MAX_DIGITS = 18
+
+
+def request_schema(declared: InputSchema) -> RequestSchema:
+    """A marshmallow Schema instance validating a JSON input against the declaration."""
+    return _schema_class(declared.tree, "PolicyInput")()
+
+
+def parse_input(raw: Any, schema: RequestSchema) -> dict:
+    """Validate and type a JSON-style input; raise InputError with every error by path."""
+    if not isinstance(raw, dict):
+        raise InputError({"_schema": ["the input must be a JSON object"]})
+    try:
+        return schema.load(raw)
+    except ValidationError as exc:
+        raise InputError(_flatten_errors(exc.messages)) from None
+
+
+def _flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, (dict, list)) and not _is_message_list(value):
+                flat.update(_flatten_errors(value, path))
+            else:
+                flat[path] = list(value) if isinstance(value, list) else [str(value)]
+    elif isinstance(messages, list):
+        flat[prefix or "_schema"] = [str(m) for m in messages]
+    return flat
+
+
+def _is_message_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(m, str) for m in value)
+
+
+# --- strict JSON types, exact decimals ------------------------------------------------------------
+class StrictInteger(fields.Integer):
+    """An integer; rejects booleans, floats and strings (a channel must send a JSON integer)."""
+
+    default_error_messages = {"too_large": f"more than {MAX_DIGITS} digits"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        if abs(value) >= 10 ** MAX_DIGITS:
+            raise self.make_error("too_large")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class ExactDecimal(fields.Decimal):
+    """A decimal from a JSON number or numeric string, converted through its text, never a float."""
+
+    default_error_messages = {"too_large": f"more than {MAX_DIGITS} digits before or after the "
+                              "decimal point"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, float):
+            value = repr(value)
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if number is not None and number.is_finite() and (
+                number.adjusted() >= MAX_DIGITS or number.as_tuple().exponent < -MAX_DIGITS):
+            raise self.make_error("too_large")
+        return number
+
+
+class StrictBoolean(fields.Boolean):
+    """Only JSON true and false."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class IsoDate(fields.Date):
+    """An ISO date string (or a date, when the input comes from YAML)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any,
+                     **kwargs: Any) -> datetime.date:
+        if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictString(fields.String):
+    """A string; rejects numbers (a region code must be sent as "330100", not 330100) and text
+    that is not valid Unicode (a lone UTF-16 surrogate cannot be stored or logged)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self.make_error("invalid_utf8") from None
+        return value
+
+
+def _field(spec: FieldSpec, *, as_item: bool = False) -> fields.Field:
+    validators: list[Any] = []
+    if spec.minimum is not None or spec.maximum is not None:
+        validators.append(validate.Range(min=spec.minimum, max=spec.maximum))
+    if spec.max_length is not None:
+        validators.append(validate.Length(max=spec.max_length))
+    if spec.pattern:
+        # The whole value must match (re.match would let '$' accept a trailing newline).
+        validators.append(validate.Regexp(f"(?:{spec.pattern})\\Z",
+                                          error="must match " + spec.pattern.replace(
+                                              "{", "{{").replace("}", "}}")))
+    options: dict[str, Any] = {"validate": validators}
+    if not as_item:
+        options.update(required=spec.required, allow_none=not spec.required)
+    kind = spec.type.name
+    if kind == INTEGER:
+        return StrictInteger(**options)
+    if kind == DECIMAL:
+        return ExactDecimal(allow_nan=False, **options)
+    if kind == BOOLEAN:
+        return StrictBoolean(**options)
+    if kind == DATE:
+        return IsoDate(**options)
+    if kind == ENUM:
+        options["validate"] = validators + [validate.OneOf(spec.type.values or ())]
+        return StrictString(**options)
+    if kind == LIST:
+        item = FieldSpec(spec.path + "[]", spec.type.item or Type(STRING))
+        return fields.List(_field(item, as_item=True), **options)
+    return StrictString(**options)
+
+
+def _schema_class(tree: dict, name: str) -> type[Schema]:
+    attrs: dict[str, Any] = {}
+    for key, node in tree.items():
+        if isinstance(node, FieldSpec):
+            attrs[key] = _field(node)
+        else:
+            nested = _schema_class(node, name + "_" + key)
+            required = any(_required_inside(node))
+            attrs[key] = fields.Nested(nested, required=required, allow_none=not required)
+    attrs["Meta"] = type("Meta", (), {"unknown": RAISE})
+    return type(name, (Schema,), attrs)
+
+
+def _required_inside(tree: dict) -> Iterator[bool]:
+    for node in tree.values():
+        if isinstance(node, FieldSpec):
+            yield node.required
+        else:
+            yield from _required_inside(node)

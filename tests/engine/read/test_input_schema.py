@@ -1,0 +1,18 @@
+"""Reading a policy's `input:` declaration."""
+from __future__ import annotations
+
+from engine.read.samples import POLICY, load_files, position
+from engine.support import codes, errors
+
+
+def test_input_schema_problems(tmp_path):
+    policy = POLICY.replace("  a: integer", "  a: integr\n  Bad: string\n  k: {type: enum}\n"
+                            "  l: {type: list}\n  m: {type: string, pii: passport}")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    found = codes(result)
+    # `a` is now unknown, so the two expressions reading it fail as well.
+    assert sorted(c for c in found if c.startswith("INPUT")) == [
+        "INPUT_ENUM", "INPUT_LIST", "INPUT_NAME", "INPUT_PII", "INPUT_TYPE"]
+    typo = next(d for d in errors(result) if d.code == "INPUT_TYPE")
+    assert "did you mean 'integer'" in typo.message
+    assert (typo.location.line, typo.location.column) == position(policy, "integr")

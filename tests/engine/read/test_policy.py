@@ -1,0 +1,261 @@
+"""Reading a policy document: every problem at once, located, with suggestions; references,
+features, keys, outputs and reasons."""
+from __future__ import annotations
+
+import pytest
+
+from app.engine import build_policies, load_policy_root
+from engine.read.samples import (CHECKS, GRADE, POLICY, base_files, load_files, position, where,
+                                 write)
+from engine.support import LEVEL, act, codes, errors, load, ruleset, run, sets
+
+
+def test_the_base_policy_loads_cleanly(tmp_path):
+    result = load_files(tmp_path)
+    assert result.ok and result.diagnostics == []
+    policy = result.policies["p.x"]
+    decision = run(policy, a=11, e="RED")
+    assert decision.outcome == "DECLINE" and decision.outputs == {"grade": "G1"}
+
+
+# --- every problem at once ----------------------------------------------------------------------
+def test_five_mistakes_give_five_located_diagnostics(tmp_path):
+    policy = POLICY.replace("  double: a * 2\n", "  double: a * 2\n  bad: s + 1\n")  # 1 type
+    checks = CHECKS.replace("reason: R2", "reason: R22") \
+        .replace("s in lists.codes", "s in lists.codes or bogus > 1") \
+        + "  - id: C-1\n    when: a > 20\n    then: {action: DECLINE, reason: R1}\n"
+    grade = GRADE.replace("when: [RED]", "when: [REDD]")
+    result = load_files(tmp_path, policies__p__x_yaml=policy, rules__checks_yaml=checks,
+                        rules__grade_yaml=grade)
+    assert not result.ok and result.policies == {}
+    found = [where(d) for d in errors(result)]
+    assert found == [
+        ("EXPR_TYPE", "policies/p/x.yaml", *position(policy, "s + 1")),
+        ("EXPR_UNKNOWN_NAME", "rules/checks.yaml", *position(checks, "bogus")),
+        ("REASON_UNKNOWN", "rules/checks.yaml", *position(checks, "R22")),
+        ("ID_DUPLICATE", "rules/checks.yaml", *position(checks, "C-1", 1)),
+        ("CELL", "rules/grade.yaml", *position(grade, "REDD")),
+    ], [str(d) for d in errors(result)]
+    messages = {d.code: d.message for d in errors(result)}
+    assert "did you mean 'R2'" in messages["REASON_UNKNOWN"]
+    assert "did you mean 'RED'" in messages["CELL"]
+    assert f"already used at rules/checks.yaml:{position(checks, 'C-1')[0]}:9" in \
+        messages["ID_DUPLICATE"]
+
+
+def test_unknown_reason_code_is_reported_next_to_other_errors(tmp_path):
+    checks = CHECKS.replace("reason: R2", "reason: R22").replace("a > 10", "a > \"10\"")
+    result = load_files(tmp_path, rules__checks_yaml=checks)
+    found = {where(d) for d in errors(result)}
+    assert ("REASON_UNKNOWN", "rules/checks.yaml", *position(checks, "R22")) in found
+    assert ("EXPR_TYPE", "rules/checks.yaml", *position(checks, "a > ")) in found
+    reason = next(d for d in errors(result) if d.code == "REASON_UNKNOWN")
+    assert "did you mean 'R2'" in reason.message
+
+
+def test_diagnostics_are_sorted_by_location(tmp_path):
+    checks = CHECKS.replace("a > 10", "bogus > 10").replace("reason: R2", "reason: NOPE")
+    result = load_files(tmp_path, rules__checks_yaml=checks, policies__p__x_yaml=POLICY + "x: 1\n")
+    keys = [(d.location.file, d.location.line, d.location.column) for d in result.diagnostics]
+    assert keys == sorted(keys) and len(keys) == 3
+
+
+# --- ids, documents, references -----------------------------------------------------------------
+def test_duplicate_rule_ids_across_rule_sets(tmp_path):
+    other = ruleset("other", [
+        {"id": "C-2", "when": "a > 1", "then": {"action": "REFER", "reason": "R3"}},
+        {"id": "O-1", "when": "a > 2", "then": {"action": "REFER", "reason": "R3"}}])
+    policy = POLICY.replace("  - {id: grade", "  - {id: other, ruleset: other}\n  - {id: grade")
+    result = load_files(tmp_path, rules__other_yaml=other, policies__p__x_yaml=policy)
+    [duplicate] = errors(result)
+    assert duplicate.code == "ID_DUPLICATE"
+    assert duplicate.location.file == "rules/other.yaml"
+    assert f"rules/checks.yaml:{position(CHECKS, 'C-2')[0]}" in duplicate.message
+
+
+def test_duplicate_stage_and_row_id(tmp_path):
+    policy = POLICY.replace("{id: checks, ruleset: checks}", "{id: G-1, ruleset: checks}")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    [duplicate] = errors(result)
+    assert where(duplicate) == ("ID_DUPLICATE", "rules/grade.yaml", *position(GRADE, "G-1"))
+    assert "policies/p/x.yaml" in duplicate.message
+
+
+def test_missing_rule_set_with_suggestion(tmp_path):
+    policy = POLICY.replace("ruleset: checks}", "ruleset: chekcs}")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    [missing] = errors(result)
+    assert where(missing) == ("DOC_MISSING", "policies/p/x.yaml", *position(policy, "chekcs"))
+    assert "did you mean 'checks'" in missing.message
+
+
+def test_missing_table_and_scorecard(tmp_path):
+    policy = POLICY.replace("table: grade}", "table: grades}") \
+        .replace("outputs: [grade]", "outputs: []")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    assert codes(result) == ["DOC_MISSING"]
+    assert "did you mean 'grade'" in errors(result)[0].message
+
+
+def test_unknown_reason_code_with_suggestion(tmp_path):
+    checks = CHECKS.replace("reason: R1", "reason: [R1, R33]")
+    result = load_files(tmp_path, rules__checks_yaml=checks)
+    [unknown] = errors(result)
+    assert where(unknown) == ("REASON_UNKNOWN", "rules/checks.yaml", *position(checks, "R33"))
+    assert "did you mean 'R3'" in unknown.message
+
+
+def test_missing_reason_catalogue(tmp_path):
+    result = load_files(tmp_path, policies__p__x_yaml=POLICY.replace("reasons: reason_codes",
+                                                                     "reasons: reasons"))
+    assert "REASONS_MISSING" in codes(result)
+
+
+def test_action_without_reason_and_unknown_action(tmp_path):
+    checks = CHECKS.replace("{action: DECLINE, reason: R1}", "{action: DECLINE}") \
+        .replace("{action: REFER, reason: R2}", "{action: REFFER, reason: R2}")
+    result = load_files(tmp_path, rules__checks_yaml=checks)
+    assert sorted(codes(result)) == ["EFFECT_ACTION", "EFFECT_REASON"]
+    action = next(d for d in errors(result) if d.code == "EFFECT_ACTION")
+    assert "did you mean 'REFER'" in action.message
+
+
+def test_feature_cycle(tmp_path):
+    policy = POLICY.replace("  double: a * 2\n", "  double: a * 2\n  x: y + 1\n  y: x + 1\n")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    cycles = [d for d in errors(result) if d.code == "FEATURE_CYCLE"]
+    assert len(cycles) == 1
+    assert "x -> y -> x" in cycles[0].message or "y -> x -> y" in cycles[0].message
+    assert cycles[0].location.file == "policies/p/x.yaml"
+    assert cycles[0].location.line in (position(policy, "x: y")[0], position(policy, "y: x")[0])
+
+
+def test_feature_referring_to_itself(tmp_path):
+    policy = POLICY.replace("  double: a * 2\n", "  double: double * 2\n")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    assert "FEATURE_CYCLE" in codes(result)
+    cycle = next(d for d in errors(result) if d.code == "FEATURE_CYCLE")
+    assert "refers to itself" in cycle.message
+
+
+def test_features_may_be_written_in_any_order(tmp_path):
+    policy = POLICY.replace("  double: a * 2\n", "  quad: double * 2\n  double: a * 2\n")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    assert result.ok
+    assert run(result.policies["p.x"], a=3).trace.values["quad"] == 12
+
+
+@pytest.mark.parametrize("file, old, new, key, suggestion", [
+    ("rules/checks.yaml", "hit_policy: collect", "hit_policy: collect\nzzz: 1", "zzz", None),
+    ("rules/checks.yaml", "name: {zh", "nmae: {zh", "nmae", "name"),
+    ("rules/checks.yaml", "    when: a > 10", "    when: a > 10\n    priorty: 3", "priorty",
+     "priority"),
+    ("rules/grade.yaml", "hit_policy: first", "hit_policy: first\nwhen_nome: 1", "when_nome",
+     "when_none"),
+    ("policies/p/x.yaml", "features:", "featurez: {}\nfeatures:", "featurez", "features"),
+    ("policies/p/x.yaml", "  a: integer", "  a: {type: integer, mni: 0}", "mni", "min"),
+    ("policies/p/x.yaml", "  - {id: checks", "  - {id: checks, ruelset: x", "ruelset", None),
+])
+def test_unknown_keys_with_suggestion(tmp_path, file, old, new, key, suggestion):
+    files = base_files()
+    assert old in files[file]
+    files[file] = files[file].replace(old, new, 1)
+    result = load_policy_root(write(tmp_path, files))
+    [unknown] = errors(result)
+    assert unknown.code in ("UNKNOWN_KEY", "INPUT_KEY")
+    assert f"'{key}'" in unknown.message
+    assert (unknown.location.file, unknown.location.line) == (file, position(files[file], key)[0])
+    if suggestion:
+        assert f"did you mean '{suggestion}'" in unknown.message
+
+
+@pytest.mark.parametrize("new", ["featurez: {}\nfeatures:", "featurez:\n  x: a\nfeatures:"])
+def test_unknown_key_is_located_at_the_key(tmp_path, new):
+    """Regression: unknown keys were located at their value, not the key."""
+    files = base_files()
+    files["policies/p/x.yaml"] = POLICY.replace("features:", new)
+    [unknown] = errors(load_policy_root(write(tmp_path, files)))
+    assert (unknown.location.line, unknown.location.column) == \
+        position(files["policies/p/x.yaml"], "featurez")
+
+
+def test_unknown_output_and_unknown_set_target(tmp_path):
+    policy = POLICY.replace("outputs: [grade]", "outputs: [grad]")
+    grade = GRADE.replace("then: {grade: G1}", "then: {grad: G1}")
+    result = load_files(tmp_path, policies__p__x_yaml=policy, rules__grade_yaml=grade)
+    assert sorted(codes(result)) == ["OUTPUT_UNKNOWN", "SET_UNKNOWN"]
+    assert all("did you mean 'grade'" in d.message for d in errors(result))
+
+
+def test_name_used_twice(tmp_path):
+    policy = POLICY.replace("  double: a * 2\n", "  double: a * 2\n  grade: a + 1\n")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    assert codes(result) == ["NAME_TAKEN"]
+
+
+def test_unused_document_is_a_warning(tmp_path):
+    result = load_files(tmp_path, rules__spare_yaml=ruleset("spare", [
+        {"id": "S-1", "when": "nonsense > 1", "then": {"action": "DECLINE", "reason": "R1"}}]))
+    assert result.ok
+    [warning] = result.diagnostics
+    assert (warning.code, warning.severity, warning.location.file) == \
+        ("DOC_UNUSED", "warning", "rules/spare.yaml")
+
+
+@pytest.mark.parametrize("target", ["[checks]", "{k: 1}"])
+def test_stage_target_must_be_a_name(tmp_path, target):
+    policy = POLICY.replace("ruleset: checks}", f"ruleset: {target}}}")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    assert not result.ok
+    assert {d.location.file for d in errors(result)} == {"policies/p/x.yaml"}
+
+
+@pytest.mark.parametrize("outputs", ["[{k: 1}]", "{k: 1}"])
+def test_outputs_must_be_names(tmp_path, outputs):
+    policy = POLICY.replace("outputs: [grade]", f"outputs: {outputs}")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    assert "OUTPUT_UNKNOWN" in codes(result) or not result.ok
+
+
+def test_reasons_must_be_a_name(tmp_path):
+    result = load_files(tmp_path, policies__p__x_yaml=POLICY.replace(
+        "reasons: reason_codes", "reasons: [reason_codes]"))
+    assert not result.ok
+    assert {d.location.file for d in errors(result)} == {"policies/p/x.yaml"}
+
+
+def test_a_policy_with_an_error_in_its_name_is_not_built():
+    files = base_files()
+    files["policies/p/x.yaml"] = POLICY.replace("name: {zh: 测试, en: Test}",
+                                                "name: {zh: 测试, fr: x}")
+    parts, diagnostics = build_policies(files)
+    assert [d.code for d in diagnostics if d.severity == "error"] == ["NAME_LANGUAGE"]
+    assert "p.x" not in parts
+
+
+def test_a_rule_cannot_read_the_output_of_a_later_stage(tmp_path):
+    result = load(tmp_path, {
+        "early": ruleset("early", [{"id": "E-1", "when": 'level == "HIGH"',
+                                    "then": act("DECLINE", "R1")},
+                                   {"id": "E-2", "when": "a > 1", "then": act("DECLINE", "R2")}]),
+        "grading": ruleset("grading", [{"id": "G-1", "when": "a > 5", "then": sets(level="HIGH")}],
+                           hit_policy="first", outputs=LEVEL)},
+        stages=[{"id": "early", "ruleset": "early"}, {"id": "grading", "ruleset": "grading"}])
+    assert codes(result) == ["EXPR_UNKNOWN_NAME"]
+
+
+def test_two_stages_cannot_write_the_same_output(tmp_path):
+    one = ruleset("one", [{"id": "O-1", "when": "a > 5", "then": sets(level="HIGH")}],
+                  hit_policy="first", outputs=LEVEL)
+    two = ruleset("two", [{"id": "T-1", "when": "a > 6", "then": sets(level="MID")}],
+                  hit_policy="first", outputs=LEVEL)
+    result = load(tmp_path, {"one": one, "two": two},
+                  stages=[{"id": "one", "ruleset": "one"}, {"id": "two", "ruleset": "two"}])
+    assert codes(result) == ["NAME_TAKEN"]
+
+
+def test_rule_set_used_by_two_stages_reports_its_rules_twice_as_duplicate_ids(tmp_path):
+    rules = ruleset("c", [{"id": "C-1", "when": "a > 5", "then": act("REFER", "R1")}])
+    result = load(tmp_path, {"c": rules}, stages=[{"id": "s1", "ruleset": "c"},
+                                                  {"id": "s2", "ruleset": "c"}])
+    assert "ID_DUPLICATE" in codes(result)

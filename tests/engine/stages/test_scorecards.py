@@ -1,0 +1,81 @@
+"""Scorecards: bins, points, bands and the reasons a low score gives."""
+from __future__ import annotations
+
+import pytest
+
+from engine.support import SCORECARD, dump, make_policy, run, table
+
+
+@pytest.fixture(scope="module")
+def card(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("card")
+    return make_policy(tmp_path, {"card": dump(SCORECARD)}, stages=[{"id": "score", "scorecard": "card"}],
+                       outputs=["score", "score_band"])
+
+
+@pytest.mark.parametrize("fields, score, band, outcome, reasons", [
+    ({"a": 25, "e": "RED", "d": "0.1"}, 155, "A", "APPROVE", []),
+    ({"a": 25, "e": "RED", "d": "0.5"}, 150, "A", "APPROVE", []),          # band min is inclusive
+    ({"a": 15, "e": "RED", "d": "0.1"}, 145, "B", "APPROVE", []),          # lost points, no action
+    ({"a": 15, "e": "GREEN", "d": "0.6"}, 130, "B", "APPROVE", []),
+    # C refers: reasons ranked by points lost against the best bin, capped at max_reasons (2)
+    ({"a": 5, "e": "GREEN", "d": "0.6"}, 110, "C", "REFER", ["SCORE_MID", "SC_A", "SC_B"]),
+    ({"a": 15, "e": "GREEN", "d": "1"}, 125, "C", "REFER", ["SCORE_MID", "SC_A", "SC_B"]),
+    ({"a": 25, "e": "BLUE", "d": "1"}, 125, "C", "REFER", ["SCORE_MID", "SC_B", "SC_C"]),
+    # D declines; the missing bin lost most (40), then else (20); SC_C (10) is cut by the cap
+    ({"e": "BLUE", "d": "0.6"}, 90, "D", "DECLINE", ["SCORE_LOW", "SC_A_MISSING", "SC_B"]),
+])
+def test_scorecard_bins_bands_and_reasons(card, fields, score, band, outcome, reasons):
+    decision = run(card, **fields)
+    assert (decision.score, decision.score_band) == (score, band)
+    assert decision.outputs == {"score": score, "score_band": band}
+    assert decision.outcome == outcome
+    assert decision.reason_codes == reasons
+    for reason in decision.reasons:
+        assert reason.stage == "score" and reason.action == outcome
+
+
+def test_scorecard_reason_records_name_the_characteristic(card):
+    decision = run(card, a=5, e="GREEN", d="0.6")
+    assert [(r.code, r.rule) for r in decision.reasons] == [
+        ("SCORE_MID", None), ("SC_A", "CH-A"), ("SC_B", "CH-B")]
+
+
+def test_scorecard_value_matching_no_bin_scores_zero_and_is_traced(card):
+    decision = run(card, a=25, e="RED")  # d is missing and CH-C has no missing bin
+    assert decision.score == 145
+    trace = next(s for s in decision.trace.to_dict()["stages"] if s["id"] == "score")
+    assert trace["characteristics"] == [
+        {"id": "CH-A", "value": 25, "bin": "A-3", "points": 30, "lost": 0},
+        {"id": "CH-B", "value": "RED", "bin": "B-1", "points": 15, "lost": 0},
+        {"id": "CH-C", "value": None, "bin": None, "points": 0, "lost": 10},
+    ]
+    assert (trace["score"], trace["band"], trace["base_points"]) == (145, "B", 100)
+    assert trace["scorecard"] == "card" and trace["kind"] == "scorecard"
+
+
+def test_scorecard_unmatched_characteristic_gives_no_reason(card):
+    decision = run(card, a=5, e="GREEN")  # 100 + 0 + 5 + 0 (no bin) = 105: band D
+    assert decision.score_band == "D"
+    assert decision.reason_codes == ["SCORE_LOW", "SC_A", "SC_B"]
+
+
+def test_score_band_feeds_a_later_table(tmp_path):
+    policy = make_policy(tmp_path, {"card": dump(SCORECARD), "t": table("t", ["score_band"], [
+        {"id": "S-1", "when": [["A", "B"]], "then": {"tier": "T1"}},
+        {"id": "S-2", "when": ["-"], "then": {"tier": "T2"}}])},
+        stages=[{"id": "score", "scorecard": "card"}, {"id": "tab", "table": "t"}],
+        outputs=["tier"])
+    assert run(policy, a=25, e="RED", d="0.1").outputs == {"tier": "T1"}
+    assert run(policy, a=5).outputs == {"tier": "T2"}
+
+
+def test_two_scorecards_name_their_outputs_by_stage(tmp_path):
+    other = dict(SCORECARD, scorecard="card2", characteristics=[
+        {"id": "CH-Z", "input": "b", "bins": [{"id": "Z-1", "when": "else", "points": 60}]}])
+    policy = make_policy(tmp_path, {"card": dump(SCORECARD), "card2": dump(other)},
+                         stages=[{"id": "s1", "scorecard": "card"},
+                                 {"id": "s2", "scorecard": "card2"}],
+                         outputs=["s1_score", "s1_band", "s2_score", "s2_band"])
+    decision = run(policy, a=25, e="RED", d="0.1")
+    assert decision.outputs == {"s1_score": 155, "s1_band": "A", "s2_score": 160, "s2_band": "A"}
