@@ -27,6 +27,7 @@ The public surface, used by the API, the CLI, the benchmarks and the tests:
     canonical_json(obj)                            # byte-identical serialisation of those dicts
 
     load_policy_files("zhishandai.application", files)   # rebuild a stored version from its files
+    load_policies(files, engine=None, root="")     # every policy of a root's files, already read
     read_policy_root(root); build_policies(files, engine=None)  # the files, and the lower level
 
     app.engine.privacy: mask(kind, value), PII_KINDS, SEARCHABLE_KINDS
@@ -38,12 +39,12 @@ from __future__ import annotations
 from .backends import BACKENDS
 from .decision import HEADLINE, Decision, PolicyRef, Reason, Trace, canonical_json
 from .errors import Diagnostic, InputError, Location, PolicyError
-from .loading import LoadResult, load_policy_files, load_policy_root, read_policy_root
+from .loading import LoadResult, load_policies, load_policy_files, load_policy_root, read_policy_root
 from .model import OUTCOMES
 from .policy import Policy
 from .read.policy import build_policies
 
 __all__ = ["BACKENDS", "Decision", "Diagnostic", "HEADLINE", "InputError", "LoadResult",
            "Location", "OUTCOMES", "Policy", "PolicyError", "PolicyRef", "Reason", "Trace",
-           "build_policies", "canonical_json", "load_policy_files", "load_policy_root",
+           "build_policies", "canonical_json", "load_policies", "load_policy_files", "load_policy_root",
            "read_policy_root"]

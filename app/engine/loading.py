@@ -42,7 +42,12 @@ def read_policy_root(root: str | Path) -> dict[str, str]:
 def load_policy_root(root: str | Path, engine: str | None = None) -> LoadResult:
     """Load and validate every policy under a root holding policies/ and rules/. `engine`
     (compiled or durable) overrides the backend the policies name."""
-    files = read_policy_root(root)
+    return load_policies(read_policy_root(root), engine, root=str(root))
+
+
+def load_policies(files: dict[str, str], engine: str | None = None, root: str = "") -> LoadResult:
+    """Load and validate every policy in a root's files ({relative path: text}, as
+    read_policy_root gives them); `root` names where they came from in diagnostics."""
     if not files:
         missing = Diagnostic("ROOT_EMPTY", f"no YAML files under {root}/policies or {root}/rules",
                              Location(str(root)))

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import importlib.util
-import sys
 import textwrap
 from decimal import Decimal
 from pathlib import Path
@@ -275,15 +273,3 @@ LIMIT = {
 def reference_root() -> LoadResult:
     """The repository's policy root, loaded once per test session (policies are immutable)."""
     return load_policy_root(REPO)
-
-
-def bench_module(name: str):
-    """A module of bench/ (such as applicants), imported by its path: bench/ is not put on
-    sys.path, where its modules could shadow others."""
-    key = f"bench_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, REPO / "bench" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]

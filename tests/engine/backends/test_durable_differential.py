@@ -3,7 +3,7 @@ identical matched flags for every rule, table row and scorecard bin.
 
 Two sources of applicants: one built from the policy's own input schema (every field absent, null
 or valid, boundary values, Chinese text, empty lists) and the realistic generator of
-bench/applicants.py with random fields removed (missing data in realistic files)."""
+tests/support/applicants.py with random fields removed (missing data in realistic files)."""
 from __future__ import annotations
 
 import random
@@ -14,9 +14,7 @@ from hypothesis import strategies as st
 from app.engine import canonical_json
 from app.engine.backends.durable import check_expressible
 from engine.strategies import reference_applicants
-from engine.support import bench_module
-
-generate = bench_module("applicants").generate
+from support.applicants import generate
 
 DIFFERENTIAL = settings(max_examples=1500, deadline=None,
                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -9,11 +9,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def runner(app):
-    return app.test_cli_runner()
-
-
-@pytest.fixture
 def policy_copy(tmp_path):
     for folder in ("policies", "rules"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
