@@ -37,7 +37,9 @@ class PolicyRef:
 
 
 class Reason(NamedTuple):
-    """One reason code of a decision with its catalogue text and where it came from."""
+    """One reason code of a decision with its catalogue texts and where it came from: `zh` and
+    `en` for staff and compliance, `customer_zh` and `customer_en` for the applicant. `stage` is
+    a stage id, "requires" (a data requirement) or "limit"."""
 
     code: str
     zh: str
@@ -45,10 +47,13 @@ class Reason(NamedTuple):
     action: str
     stage: str
     rule: str | None
+    customer_zh: str = ""
+    customer_en: str = ""
 
     def to_dict(self) -> dict:
         return {"code": self.code, "zh": self.zh, "en": self.en, "action": self.action,
-                "stage": self.stage, "rule": self.rule}
+                "stage": self.stage, "rule": self.rule,
+                "customer": {"zh": self.customer_zh, "en": self.customer_en}}
 
 
 class Decision:
@@ -81,9 +86,11 @@ class Decision:
 
     @property
     def outputs(self) -> dict:
-        """The policy's declared outputs, as computed (not masked)."""
+        """The policy's declared outputs, as computed (not masked); an output the policy shows
+        only with other outcomes is None."""
         values = self.trace.values
-        return {name: values.get(name) for name in self.trace.parts.outputs}
+        return {name: values.get(name) if self.trace.shows(name, self.outcome) else None
+                for name in self.trace.parts.outputs}
 
     def headline(self) -> dict:
         """What was decided, keyed by HEADLINE; reasons as their codes in order."""
@@ -100,7 +107,7 @@ class Decision:
             "score_band": self.score_band,
             "reasons": [r.to_dict() for r in self.reasons],
             # Personal data copied into an output is masked here as in the trace.
-            "outputs": self.trace.shown_outputs(),
+            "outputs": self.trace.shown_outputs(self.outcome),
             "policy": self.policy.identity(),
             "engine": self.backend,
         }
@@ -109,10 +116,12 @@ class Decision:
 class Trace:
     """Everything that led to a decision; rendered on demand from what evaluation recorded."""
 
-    __slots__ = ("policy", "backend", "typed", "values", "stages", "limit", "parts", "_shown")
+    __slots__ = ("policy", "backend", "typed", "values", "stages", "limit", "parts",
+                 "requirements", "_shown")
 
     def __init__(self, policy: PolicyRef, backend: str, typed: dict, values: dict,
-                 stages: list[StageResult], limit: LimitResult | None, parts: m.PolicyParts):
+                 stages: list[StageResult], limit: LimitResult | None, parts: m.PolicyParts,
+                 requirements: tuple[int, ...] = ()):
         self.policy = policy
         self.backend = backend
         self.typed = typed
@@ -120,10 +129,18 @@ class Trace:
         self.stages = stages
         self.limit = limit
         self.parts = parts
+        self.requirements = requirements  # one state per requirement of the policy
         self._shown: dict[str, Any] = {}
 
+    def unmet(self) -> list[str]:
+        """Ids of the requirements that applied and were not met."""
+        return [r.id for r, state in zip(self.parts.requirements, self.requirements)
+                if state == m.UNMET]
+
     def hits(self) -> list[str]:
-        found = []
+        """Ids of the unmet requirements, then of the rules that matched, in stage and rule
+        order (the order their reasons rank in)."""
+        found = self.unmet()
         for result in self.stages:
             if result.stage.kind == "ruleset":
                 rules = result.stage.target.rules
@@ -131,9 +148,11 @@ class Trace:
         return found
 
     def matched(self) -> dict[str, bool]:
-        """Every rule id of every rule set with whether it matched, and every table row and
-        scorecard bin id with whether it was the one used."""
-        flags = {}
+        """Every requirement id with whether it was unmet (its `else` applied), every rule id of
+        every rule set with whether it matched, and every table row and scorecard bin id with
+        whether it was the one used."""
+        flags = {r.id: state == m.UNMET
+                 for r, state in zip(self.parts.requirements, self.requirements)}
         for result in self.stages:
             target = result.stage.target
             if isinstance(result, RulesetResult):
@@ -167,9 +186,16 @@ class Trace:
         cache[path] = shown
         return shown
 
-    def shown_outputs(self) -> dict:
-        """The policy's declared outputs as the trace shows them."""
-        return {name: self.shown(name) for name in self.parts.outputs}
+    def shows(self, name: str, outcome: str) -> bool:
+        """Whether the policy reports an output with this outcome (`outcomes:` in its outputs)."""
+        outcomes = self.parts.output_outcomes.get(name)
+        return outcomes is None or outcome in outcomes
+
+    def shown_outputs(self, outcome: str) -> dict:
+        """The policy's declared outputs as the trace shows them; None where the policy does
+        not report the output with this outcome."""
+        return {name: self.shown(name) if self.shows(name, outcome) else None
+                for name in self.parts.outputs}
 
     def to_dict(self) -> dict:
         return {
@@ -177,9 +203,21 @@ class Trace:
             "engine": self.backend,
             "input": self.parts.input_schema.mask(self.typed),
             "features": {f.name: self.shown(f.name) for f in self.parts.features},
+            "requirements": self._requirements(),
             "stages": [self._stage(result) for result in self.stages],
             "limit": self._limit(),
         }
+
+    def _requirements(self) -> list[dict]:
+        """Every requirement: whether it applied, whether it was met, the fields missing, and
+        every value it read (its fields, then what its condition reads)."""
+        shown, values = self.shown, self.values
+        return [{"id": r.id, "applies": state != m.NOT_APPLICABLE,
+                 "met": None if state == m.NOT_APPLICABLE else state == m.MET,
+                 "missing": [path for path in r.fields if values.get(path) is None]
+                 if state == m.UNMET else [],
+                 "read": {path: shown(path) for path in r.reads}}
+                for r, state in zip(self.parts.requirements, self.requirements)]
 
     def _stage(self, result: StageResult) -> dict:
         if isinstance(result, RulesetResult):

@@ -28,8 +28,13 @@ TABLE_HIT_POLICIES = ("first", "unique", "any")
 # Reason codes the engine itself may give; a catalogue may override their text.
 ENGINE_REASONS = {
     "RULESET_CONFLICT": {"zh": "规则冲突，需人工审核",
-                         "en": "Conflicting rules matched; manual review required"},
+                         "en": "Conflicting rules matched; manual review required",
+                         "customer": {"zh": "您的申请需要进一步审核", "en": "Your application needs a further review"}},
 }
+# Where a reason comes from when it is not a stage: the data requirements rank before every
+# stage (the controls could not run without their data); the limit after every stage.
+REQUIRES = "requires"
+LIMIT = "limit"
 
 
 @dataclass(frozen=True)
@@ -153,9 +158,14 @@ class Stage:
 
 @dataclass
 class Cap:
+    """A limit cap: `value` gives the cap, or None when it is missing or its `when` condition
+    does not hold (a cap that is None does not apply)."""
+
     id: str
     name: Text
     value: Callable[[dict], Any]
+    condition: Condition | None = None
+    location: Location | None = None
 
 
 @dataclass
@@ -166,6 +176,25 @@ class LimitSpec:
     minimum: Callable[[dict], Any]
     below_minimum: Effect
     when_missing: Effect
+    result: str | None = None  # the value name under which the computed limit is kept
+
+
+@dataclass
+class Requirement:
+    """Data an automatic APPROVE needs: when `condition` holds (always, without one), every value
+    of `fields` must be present; otherwise `effect` (REFER or DECLINE with its reasons)."""
+
+    id: str
+    name: Text
+    fields: tuple[str, ...]
+    condition: Condition | None
+    effect: Effect
+    location: Location
+    reads: tuple[str, ...]  # the fields, then what the condition reads (for the trace)
+
+
+# The state of a requirement in one decision.
+NOT_APPLICABLE, MET, UNMET = 0, 1, 2
 
 
 @dataclass
@@ -180,9 +209,14 @@ class Feature:
 
 @dataclass
 class ReasonText:
+    """A reason code's internal text (for staff and compliance) and the text shown to the
+    applicant (`customer_zh`, `customer_en`), parameters already filled in."""
+
     code: str
     zh: str
     en: str
+    customer_zh: str = ""
+    customer_en: str = ""
 
 
 @dataclass
@@ -190,7 +224,8 @@ class PolicyParts:
     """Everything the readers validated for one policy (the Policy object wraps it; a decision's
     trace renders from it). `hash` covers `files` and the version; `pii_kinds` says what a trace
     masks (personal data fields, and features that could reveal them); `score_stage` is the first
-    scorecard stage, which gives a decision its score and band."""
+    scorecard stage, which gives a decision its score and band; `requirements` are the data an
+    automatic APPROVE needs (the policy's `requires:`)."""
 
     name: str
     version: str
@@ -209,3 +244,8 @@ class PolicyParts:
     hash: str
     pii_kinds: dict[str, str]
     score_stage: Stage | None
+    requirements: list[Requirement]
+    # one state per requirement (NOT_APPLICABLE, MET, UNMET), or None without requirements
+    check_requirements: Callable[[dict], tuple] | None
+    # outputs shown only for some outcomes: {name: outcomes}; the others are shown for all
+    output_outcomes: dict[str, frozenset[str]]

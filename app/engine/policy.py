@@ -1,8 +1,9 @@
 """A loaded policy version and how it decides.
 
 Evaluation order: flatten the typed input into the values dict, compute the features, run every
-stage in order (stages.py), compute the limit, then combine the reasons: DECLINE beats REFER beats
-APPROVE; reasons ordered by severity, stage, rule, each code once.
+stage in order (stages.py), compute the limit, check the data requirements, then combine the
+reasons: DECLINE beats REFER beats APPROVE; reasons ordered by severity, then source (the
+requirements, each stage in order, the limit), then rule, each code once.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from . import model as m
 from .backends import BACKENDS
 from .decision import Decision, PolicyRef, Reason, Trace
 from .language.compiler import DECIMAL_CONTEXT
-from .stages import Matcher, RankedReason, run_limit, run_stages
+from .stages import Matcher, RankedReason, run_limit, run_requirements, run_stages
 from .validation import RequestSchema, parse_input, request_schema
 
 
@@ -71,6 +72,7 @@ class Policy:
         matchers = self._durable_matchers() if backend == "durable" else None
         results = run_stages(parts.stages, values, ranked, matchers)
         limit = run_limit(parts.limit, len(parts.stages), values, ranked) if parts.limit else None
+        requirements = run_requirements(parts, values, ranked)
         ranked.sort(key=_ORDER)
         outcome = m.APPROVE
         if ranked:
@@ -83,10 +85,11 @@ class Policy:
                 seen.add(code)
                 text = parts.reasons[code]
                 index = entry.stage_index
-                reasons.append(Reason(code, text.zh, text.en, entry.action,
-                                      stages[index].id if index < len(stages) else "limit",
-                                      entry.rule_id))
-        trace = Trace(self.ref, backend, typed, values, results, limit, parts)
+                source = (stages[index].id if 0 <= index < len(stages)
+                          else m.REQUIRES if index < 0 else m.LIMIT)
+                reasons.append(Reason(code, text.zh, text.en, entry.action, source,
+                                      entry.rule_id, text.customer_zh, text.customer_en))
+        trace = Trace(self.ref, backend, typed, values, results, limit, parts, requirements)
         score = parts.score_stage  # the first scorecard gives the decision's score
         return Decision(self.ref, backend, outcome,
                         limit.limit if (limit and outcome == m.APPROVE) else None,

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, Protocol, Sequence, Union
 from . import model as m
 
 CONFLICT = m.Effect(m.REFER, ("RULESET_CONFLICT",))
+REQUIRES_INDEX = -1  # the stage index of the requirements' reasons: before every stage
 # Records are built with tuple.__new__: the same NamedTuple, without the generated __new__'s
 # Python frame (this runs a dozen times per decision).
 _new = tuple.__new__
@@ -27,7 +28,7 @@ class RankedReason(NamedTuple):
     """One reason code a stage contributes; the first four fields order the reasons."""
 
     rank: int                 # the action's severity: 0 DECLINE, 1 REFER
-    stage_index: int          # the stage's position (the limit comes after every stage)
+    stage_index: int          # the stage's position (requirements -1, the limit after every stage)
     position: int             # the rule, row or bin within the stage
     order: int                # the code's place among the rule's reasons
     code: str
@@ -199,6 +200,8 @@ def run_limit(spec: m.LimitSpec, index: int, values: dict,
     minimum = spec.minimum(values)
     if base is None:
         add_reasons(reasons, spec.when_missing, index, 0, None)
+        if spec.result is not None:
+            values[spec.result] = None
         return _new(LimitResult, (base, caps, None, None, minimum, None))
     amount, binding = base, None
     for cap, value in zip(spec.caps, caps):
@@ -211,4 +214,19 @@ def run_limit(spec: m.LimitSpec, index: int, values: dict,
         rounded = 0
     if minimum is not None and rounded < minimum:
         add_reasons(reasons, spec.below_minimum, index, 0, None)
+    if spec.result is not None:
+        values[spec.result] = rounded
     return _new(LimitResult, (base, caps, binding, amount, minimum, rounded))
+
+
+def run_requirements(parts: m.PolicyParts, values: dict,
+                     reasons: list[RankedReason]) -> tuple[int, ...]:
+    """Each requirement's state (model.NOT_APPLICABLE, MET, UNMET); an unmet one adds its
+    effect, ranked before every stage."""
+    if parts.check_requirements is None:
+        return ()
+    states = parts.check_requirements(values)
+    for position, (requirement, state) in enumerate(zip(parts.requirements, states)):
+        if state == m.UNMET:
+            add_reasons(reasons, requirement.effect, REQUIRES_INDEX, position, requirement.id)
+    return states

@@ -67,7 +67,9 @@ def dump(data: Any) -> str:
 
 
 def reasons_text(codes=REASON_CODES) -> str:
-    return "reason_codes:\n" + "".join(f"  {c}: {{zh: 原因{c}, en: Reason {c}}}\n" for c in codes)
+    return "reason_codes:\n" + "".join(
+        f"  {c}: {{zh: 原因{c}, en: Reason {c}, customer: {{zh: 客户原因{c}, en: Customer reason {c}}}}}\n"
+        for c in codes)
 
 
 def policy_text(*, stages=None, features=None, parameters=None, limit=None, outputs=None,

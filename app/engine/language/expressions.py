@@ -166,9 +166,28 @@ def parse_expression(text: Any, location: Location, scope: Scope,
         return None, [Diagnostic("EXPR_TOO_DEEP", f"the expression is nested more than {MAX_DEPTH} "
                                  "levels deep; split it into features", location)]
     try:
-        return checker.check(tree.body), []
+        expr = checker.check(tree.body)
     except CheckError as exc:
         return None, [exc.diagnostic]
+    stray = _stray_list(expr)
+    if stray is not None:
+        return None, [Diagnostic("EXPR_LIST", f"'{stray.text}' is a list: it may only follow "
+                                 "'in' or 'not in'", stray.location)]
+    return expr, []
+
+
+def _stray_list(expr: Expr) -> Expr | None:
+    """A named list or list parameter used anywhere but on the right of `in` (there is no value
+    to compute from it), or None."""
+    if isinstance(expr, NamedList):
+        return expr
+    parts = [expr.item] if isinstance(expr, Member) and isinstance(expr.container, NamedList) \
+        else children(expr)
+    for child in parts:
+        found = _stray_list(child)
+        if found is not None:
+            return found
+    return None
 
 
 MAX_DEPTH = 60  # far beyond what a person writes, well within what Python compiles
@@ -274,6 +293,9 @@ class _Checker:
         if head == "params":
             if rest in self.scope.params:
                 value, kind = self.scope.params[rest]
+                if kind.name == LIST:  # a list parameter reads like a named list
+                    return NamedList(kind, False, self.at(node), path, name=rest,
+                                     values=frozenset(value))
                 return Lit(kind, False, self.at(node), path, value=value)
             raise self.fail(node, "EXPR_UNKNOWN_PARAM", f"unknown parameter '{path}'"
                             f"{did_you_mean(rest, self.scope.params)}")
@@ -476,14 +498,14 @@ def referenced_paths(expr: Expr) -> list[str]:
     def walk(node):
         if isinstance(node, Ref):
             found.setdefault(node.path, None)
-        for child in _children(node):
+        for child in children(node):
             walk(child)
 
     walk(expr)
     return list(found)
 
 
-def _children(node: Expr) -> list[Expr]:
+def children(node: Expr) -> list[Expr]:
     if isinstance(node, Unary) or isinstance(node, Not):
         return [node.operand]
     if isinstance(node, (Arith, Cmp)):

@@ -14,7 +14,7 @@ from .. import model as m
 from ..errors import ERROR, WARNING, Diagnostic, Location, did_you_mean
 from ..language import conditions as c
 from ..language.compiler import CodeBuilder, is_simple, lower_condition
-from ..language.expressions import Expr, Ref, Scope, parse_expression
+from ..language.expressions import Expr, Ref, Scope, parse_expression, referenced_paths
 from ..literals import coerce_literal, scalar_text
 from ..source import Node
 from ..types import BOOLEAN, DATE, DECIMAL, ENUM, INTEGER, Type
@@ -41,6 +41,9 @@ class BuildContext:
     reason_uses: list[tuple[str, Location]] = field(default_factory=list)
     pii_sources: dict[str, str] = field(default_factory=dict)  # value name -> personal data kind
     builder: CodeBuilder | None = None
+    read_paths: set[str] = field(default_factory=set)  # every value any expression reads
+    feature_exprs: dict[str, Expr] = field(default_factory=dict)  # feature name -> its tree
+    cap_exprs: dict[str, Expr] = field(default_factory=dict)  # limit cap id -> its value's tree
 
     def __post_init__(self) -> None:
         self.used_files.add(self.document.file)
@@ -122,6 +125,8 @@ class BuildContext:
         expr, problems = parse_expression(node.expression_text, node.text_location, self.scope,
                                           node.text_map)
         self.diagnostics.extend(problems)
+        if expr is not None:
+            self.read_paths.update(referenced_paths(expr))
         return expr
 
     def condition(self, node: Node, what: str) -> c.Condition | None:

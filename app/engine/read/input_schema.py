@@ -9,7 +9,7 @@ from ..errors import Diagnostic, did_you_mean
 from ..privacy import PII_KINDS
 from ..schema import FieldSpec, InputSchema
 from ..source import Node
-from ..types import ENUM, LIST, STRING, TYPE_ALIASES, TYPE_NAMES, Type
+from ..types import DATE, ENUM, LIST, STRING, TYPE_ALIASES, TYPE_NAMES, Type
 
 _FIELD_KEYS = {"type", "values", "items", "required", "min", "max", "max_length", "pattern", "pii",
                "description"}
@@ -106,9 +106,9 @@ def _read_field(node: Node, path: str, diagnostics: list[Diagnostic]) -> FieldSp
         diagnostics.append(Diagnostic("INPUT_PII", f"pii must be one of {', '.join(PII_KINDS)}",
                                       node.get("pii").location))
         pii = None
-    if pii and type_.name != STRING:
-        diagnostics.append(Diagnostic("INPUT_PII", f"personal data field '{path}' must be a string",
-                                      node.location))
+    if pii and type_.name not in (STRING, DATE):
+        diagnostics.append(Diagnostic("INPUT_PII", f"personal data field '{path}' must be a "
+                                      "string or a date", node.location))
     return FieldSpec(path, type_, required=bool(value("required")), minimum=value("min"),
                      maximum=value("max"), max_length=value("max_length"),
                      pattern=value("pattern"), pii=pii, location=node.location)

@@ -1,13 +1,16 @@
-"""Reading a policy's limit: a base, caps, rounding, a minimum and the effects of a missing or too
-small limit, each amount a compiled numeric expression."""
+"""Reading a policy's limit: a base, caps (each may apply only `when` a condition holds), rounding,
+a minimum, the effects of a missing or too small limit, each amount a compiled numeric expression;
+and `result`, the value name under which the computed limit is kept for outputs and requirements."""
 from __future__ import annotations
 
 from .. import model as m
 from ..language.expressions import Expr
 from ..source import Node
-from .context import BuildContext
+from ..types import T_INTEGER
+from .context import NAME, BuildContext
 
-_LIMIT_KEYS = {"base", "caps", "round_down_to", "minimum", "below_minimum", "when_missing"}
+_LIMIT_KEYS = {"base", "caps", "round_down_to", "minimum", "below_minimum", "when_missing",
+               "result"}
 
 
 def read_limit(ctx: BuildContext, node: Node | None) -> m.LimitSpec | None:
@@ -32,7 +35,22 @@ def read_limit(ctx: BuildContext, node: Node | None) -> m.LimitSpec | None:
         return None
     value = ctx.builder.value
     return m.LimitSpec(ctx.builder.compile_function("v", value(base)), caps, round_to,
-                       ctx.builder.compile_function("v", value(minimum)), below, missing)
+                       ctx.builder.compile_function("v", value(minimum)), below, missing,
+                       _result(ctx, node.get("result")))
+
+
+def _result(ctx: BuildContext, node: Node | None) -> str | None:
+    """The name the computed limit is kept under (read by outputs and requirements only: the
+    stages and features run before the limit)."""
+    if node is None:
+        return None
+    if not isinstance(node.value, str) or not NAME.match(node.value):
+        ctx.error("LIMIT_RESULT", "result names the computed limit for outputs, e.g. "
+                  "result: indicative_limit", node.location)
+        return None
+    if not ctx.add_value(node.value, T_INTEGER, True, node.location):
+        return None
+    return node.value
 
 
 def _caps(ctx: BuildContext, caps_node: Node | None) -> list[m.Cap]:
@@ -41,14 +59,22 @@ def _caps(ctx: BuildContext, caps_node: Node | None) -> list[m.Cap]:
         if not cap_node.is_map:
             ctx.error("CAP_SHAPE", "a cap is a mapping with id, name and value", cap_node.location)
             continue
-        ctx.unknown_keys(cap_node, {"id", "name", "value"}, "a cap")
+        ctx.unknown_keys(cap_node, {"id", "name", "value", "when"}, "a cap")
         id_node = cap_node.get("id")
         cap_id = ctx.claim_id(id_node.value if id_node else None,
                               (id_node or cap_node).location, "a cap")
         expr = _number(ctx, cap_node.get("value"), f"cap {cap_id}", cap_node)
-        if cap_id and expr:
-            caps.append(m.Cap(cap_id, ctx.text(cap_node.get("name")),
-                              ctx.builder.compile_function("v", ctx.builder.value(expr))))
+        when = cap_node.get("when")
+        condition = ctx.condition(when, f"cap {cap_id}") if when is not None else None
+        if not cap_id or not expr or (when is not None and condition is None):
+            continue
+        code = ctx.builder.value(expr)
+        if condition is not None:  # a cap that does not apply is None, like a missing one
+            code = f"(({code}) if {ctx.builder.condition(condition)} else None)"
+        ctx.cap_exprs[cap_id] = expr
+        caps.append(m.Cap(cap_id, ctx.text(cap_node.get("name")),
+                          ctx.builder.compile_function("v", code), condition,
+                          (id_node or cap_node).location))
     return caps
 
 

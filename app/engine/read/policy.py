@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from decimal import Decimal
+from string import Formatter
 from typing import Any, Callable
 
 from .. import model as m
@@ -15,17 +16,19 @@ from ..language.expressions import referenced_paths
 from ..literals import coerce_literal, literal_type
 from ..schema import InputSchema
 from ..source import Node
-from ..types import T_STRING
+from ..types import LIST, T_STRING, Type
 from .context import NAME, BuildContext
 from .documents import Document, policy_hash, read_documents
 from .input_schema import read_input_schema, read_type
+from .coverage import check_coverage
 from .limit import read_limit
+from .requirements import read_requirements
 from .rulesets import read_ruleset
 from .scorecards import read_scorecard
 from .tables import read_table
 
 _POLICY_KEYS = {"policy", "version", "name", "engine", "reasons", "input", "parameters",
-                "features", "stages", "limit", "outputs", "description"}
+                "features", "stages", "limit", "requires", "outputs", "description"}
 
 
 def build_policies(files: dict[str, str], engine: str | None = None
@@ -107,20 +110,62 @@ def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | Non
     features, compute = _features(ctx, node.get("features"))
     stages = _stages(ctx, node.get("stages"))
     limit = read_limit(ctx, node.get("limit"))
-    outputs = _outputs(ctx, node.get("outputs"))
-    reasons = _reasons(ctx, node.get("reasons"))
+    requirements, check_requirements = read_requirements(ctx, node.get("requires"))
+    outputs, output_outcomes = _outputs(ctx, node.get("outputs"))
+    reasons = _reasons(ctx, node.get("reasons"), parameters)
     title = ctx.text(node.get("name"))
     for name in ctx.used_lists:
         ctx.used_files.add(ctx.catalogue.documents[("list", name)].file)
     if any(d.severity == ERROR for d in ctx.diagnostics):
         return None
+    check_coverage(ctx, schema, stages, limit, requirements)
     used = {path: files[path] for path in sorted(ctx.used_files)}
     return m.PolicyParts(
         name=ctx.document.name, version=version, title=title, engine=engine,
         file=ctx.document.file, input_schema=schema, parameters=parameters, features=features,
         compute_features=compute, stages=stages, limit=limit, outputs=outputs, reasons=reasons,
         files=used, hash=policy_hash(used, version), pii_kinds=_trace_pii(schema, features),
-        score_stage=next((s for s in stages if s.kind == "scorecard"), None))
+        score_stage=next((s for s in stages if s.kind == "scorecard"), None),
+        requirements=requirements, check_requirements=check_requirements,
+        output_outcomes=output_outcomes)
+
+
+def _fill(ctx: BuildContext, node: Node, parameters: dict[str, Any], code: str) -> str:
+    """A reason text with `{parameter}` (or `{parameter:,}`, any format spec) replaced by the
+    parameter's value, so that a text never quotes a threshold the rules no longer use."""
+    text = str(node.value)
+    try:
+        fields = [(name, spec) for _, name, spec, _ in Formatter().parse(text) if name is not None]
+    except ValueError:
+        ctx.error("REASON_PLACEHOLDER", f"reason code {code}: unbalanced braces in '{text}' "
+                  "(write {{ and }} for a brace)", node.location)
+        return text
+    values = {}
+    for name, spec in fields:
+        if name not in parameters:
+            ctx.error("REASON_PLACEHOLDER", f"reason code {code}: '{{{name}}}' is not a parameter"
+                      f"{did_you_mean(name, parameters)}", node.location)
+            return text
+        value = parameters[name]
+        try:
+            values[name] = (", ".join(map(str, value)) if isinstance(value, tuple)
+                            else format(value, spec or ""))
+        except (TypeError, ValueError):
+            ctx.error("REASON_PLACEHOLDER", f"reason code {code}: '{{{name}:{spec}}}' is not a "
+                      f"format for {value!r}", node.location)
+            return text
+    # every field is now a plain name with its value already formatted
+    return Formatter().vformat(_plain_fields(text), (), values)
+
+
+def _plain_fields(text: str) -> str:
+    """The text with format specs removed from its fields ('{cap:,}' -> '{cap}')."""
+    parts = []
+    for literal, name, _, _ in Formatter().parse(text):
+        parts.append(literal.replace("{", "{{").replace("}", "}}"))
+        if name is not None:
+            parts.append("{" + name + "}")
+    return "".join(parts)
 
 
 def _trace_pii(schema: InputSchema, features: list[m.Feature]) -> dict[str, str]:
@@ -143,14 +188,26 @@ def _parameters(ctx: BuildContext, node: Node | None) -> dict[str, Any]:
         ctx.error("PARAMETERS_SHAPE", "parameters must be a mapping of name: value", node.location)
         return params
     for name, child in node.items():
-        kind = literal_type(child.value)
+        value = tuple(item.value for item in child.value) if child.is_list else child.value
+        kind = _parameter_type(value)
         if not NAME.match(name) or kind is None:
             ctx.error("PARAMETER", f"parameter '{name}' must have a lower-case name and a "
-                      "number, text, true/false or date value", child.location)
+                      "number, text, true/false or date value, or a non-empty list of values "
+                      "of one of those types", child.location)
             continue
-        params[name] = child.value
-        ctx.scope.params[name] = (child.value, kind)
+        params[name] = value
+        ctx.scope.params[name] = (value, kind)
     return params
+
+
+def _parameter_type(value: Any) -> Type | None:
+    """A parameter's type: a constant's, or a list of constants of one type (read after `in`)."""
+    if not isinstance(value, tuple):
+        return literal_type(value)
+    kinds = {literal_type(item) for item in value}
+    if len(kinds) != 1 or None in kinds:
+        return None
+    return Type(LIST, item=kinds.pop())
 
 
 class _TrackingLists(dict):
@@ -224,6 +281,7 @@ def _features(ctx: BuildContext,
         pii = next((kind for kind in sources if kind), None)
         if pii:
             ctx.pii_sources[name] = pii
+        ctx.feature_exprs[name] = expr
         features.append(m.Feature(name, expr.type, expression_node.location, pii))
         lines.append(f"v[{name!r}] = {ctx.builder.value(expr)}")
     return features, ctx.builder.compile_body("v", lines or ["pass"])
@@ -304,32 +362,53 @@ def _read_stage(ctx: BuildContext, kind: str, document: Document, stage_id: str,
     return read_scorecard(ctx, document, stage_id, location, many_scorecards)
 
 
-def _outputs(ctx: BuildContext, node: Node | None) -> list[str]:
+def _outputs(ctx: BuildContext, node: Node | None) -> tuple[list[str], dict[str, frozenset]]:
+    """The values a decision reports: names, or {name: x, outcomes: [...]} for a value shown only
+    with some outcomes (null with the others: a DECLINE carries no price)."""
     names: list[str] = []
+    outcomes: dict[str, frozenset] = {}
     if node is None:
-        return names
+        return names, outcomes
     for item in node.value if node.is_list else [node]:
-        if not isinstance(item.value, str):
-            ctx.error("OUTPUT_NAME", "outputs is a list of value names, e.g. "
-                      "[customer_group, price_tier]", item.location)
+        name_node, on_node = ((item.get("name"), item.get("outcomes")) if item.is_map
+                              else (item, None))
+        if item.is_map:
+            ctx.unknown_keys(item, {"name", "outcomes"}, "an output")
+        if name_node is None or not isinstance(name_node.value, str):
+            ctx.error("OUTPUT_NAME", "outputs is a list of value names, e.g. [customer_group, "
+                      "{name: price_tier, outcomes: [APPROVE]}]", item.location)
             continue
-        if item.value not in ctx.scope.values:
-            ctx.error("OUTPUT_UNKNOWN", f"output '{item.value}' is not a feature or stage "
-                      f"output{did_you_mean(str(item.value), ctx.scope.values)}", item.location)
+        name = name_node.value
+        if name not in ctx.scope.values:
+            ctx.error("OUTPUT_UNKNOWN", f"output '{name}' is not a feature or stage "
+                      f"output{did_you_mean(name, ctx.scope.values)}", name_node.location)
             continue
-        names.append(item.value)
-    return names
+        ctx.read_paths.add(name)
+        names.append(name)
+        if on_node is not None:
+            shown = [o.value for o in (on_node.value if on_node.is_list else [on_node])]
+            wrong = [o for o in shown if o not in m.OUTCOMES]
+            if wrong or not shown:
+                ctx.error("OUTPUT_OUTCOMES", f"output '{name}': outcomes lists some of "
+                          f"{', '.join(m.OUTCOMES)}{did_you_mean(str(wrong[:1] or ''), m.OUTCOMES)}",
+                          on_node.location)
+                continue
+            outcomes[name] = frozenset(shown)
+    return names, outcomes
 
 
-def _reasons(ctx: BuildContext, node: Node | None) -> dict[str, m.ReasonText]:
-    """The reason-code catalogue the policy names, checked against every code it uses."""
+def _reasons(ctx: BuildContext, node: Node | None,
+             parameters: dict[str, Any]) -> dict[str, m.ReasonText]:
+    """The reason-code catalogue the policy names, checked against every code it uses; each code
+    has an internal and a customer text, `{parameter}` in them filled from the parameters."""
     name = node.value if node is not None else "reason_codes"
     if not isinstance(name, str):
         ctx.error("REASONS_NAME", "reasons names the catalogue file under rules/, e.g. "
                   "reasons: reason_codes", node.location)
         name = "reason_codes"
     document = ctx.catalogue.documents.get(("reason_codes", name))
-    texts = {code: m.ReasonText(code, t["zh"], t["en"]) for code, t in m.ENGINE_REASONS.items()}
+    texts = {code: m.ReasonText(code, t["zh"], t["en"], t["customer"]["zh"], t["customer"]["en"])
+             for code, t in m.ENGINE_REASONS.items()}
     if document is None:
         ctx.error("REASONS_MISSING", f"no reason-code catalogue '{name}' under rules/ (a file "
                   "rules/<name>.yaml with reason_codes:)", (node or ctx.node).location)
@@ -345,7 +424,18 @@ def _reasons(ctx: BuildContext, node: Node | None) -> dict[str, m.ReasonText]:
             ctx.error("REASON_TEXT", f"reason code {code} needs both zh and en text",
                       entry.location)
             continue
-        texts[code] = m.ReasonText(code, str(entry.get("zh").value), str(entry.get("en").value))
+        ctx.unknown_keys(entry, {"zh", "en", "customer"}, f"reason code {code}")
+        customer = entry.get("customer")
+        if customer is None or not customer.is_map or customer.get("zh") is None \
+                or customer.get("en") is None:
+            ctx.error("REASON_CUSTOMER_TEXT", f"reason code {code} needs customer: {{zh, en}}, "
+                      "the text the applicant is shown (an internal reason such as a blacklist "
+                      "hit must not reach the applicant)", (customer or entry).location)
+            continue
+        filled = [_fill(ctx, text, parameters, code)
+                  for text in (entry.get("zh"), entry.get("en"), customer.get("zh"),
+                               customer.get("en"))]
+        texts[code] = m.ReasonText(code, *filled)
     for code, location in ctx.reason_uses:
         if code not in texts:
             ctx.error("REASON_UNKNOWN", f"reason code '{code}' is not in the catalogue "

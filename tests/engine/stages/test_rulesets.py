@@ -168,7 +168,9 @@ def test_reason_records_name_their_rule_stage_and_action(collect):
     assert decision.reasons[0].zh == "原因R2" and decision.reasons[0].en == "Reason R2"
     assert decision.to_dict()["reasons"][0] == {"code": "R2", "zh": "原因R2", "en": "Reason R2",
                                                 "action": "DECLINE", "stage": "checks",
-                                                "rule": "C-2"}
+                                                "rule": "C-2",
+                                                "customer": {"zh": "客户原因R2",
+                                                             "en": "Customer reason R2"}}
 
 
 def test_a_reason_given_twice_is_reported_once(tmp_path):
