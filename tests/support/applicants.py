@@ -21,11 +21,28 @@ from pathlib import Path
 from app.engine.language.resident_id import compose as compose_resident_id
 
 # --- realistic applications of the reference policy ----------------------------------------------
-DEVELOPED = ["110100", "120100", "310100", "500100", "320100", "330100", "440100", "440300",
-             "420100", "510100", "610100", "370100", "350100", "430100", "330200", "320500",
-             "370200", "350200", "441900", "440600", "320200", "330300", "340100", "410100"]
-OTHER = ["330500", "331100", "341200", "411300", "430700", "511300", "360700", "450300",
-         "130600", "371300", "421000", "520500", "350800", "320800", "321300", "610300"]
+# Most applicants live in the bank's service region (Shanghai, Jiangsu, Zhejiang: the relationship
+# managers walk its streets); a few apply from elsewhere (the app, partner platforms).
+DEVELOPED = ["310100", "320100", "330100", "320500", "330200", "320200", "330300", "320400",
+             "320600", "330400", "330600", "330700", "331000"]
+OTHER = ["330500", "330800", "330900", "331100", "320300", "320700", "320800", "320900", "321000",
+         "321100", "321200", "321300"]
+ELSEWHERE = ["110100", "440100", "440300", "420100", "510100", "610100", "370100", "350100",
+             "430100", "370200", "350200", "441900", "440600", "340100", "410100", "341200",
+             "411300", "430700", "511300", "360700", "450300", "130600", "371300", "421000",
+             "520500", "350800", "610300"]
+# Districts and county-level cities of the service region's cities (GB/T 2260), the code a
+# channel sends about a third of the time instead of the city's (330106 -> 330100).
+DISTRICTS = {city: [city[:4] + suffix for suffix in suffixes.split()] for city, suffixes in {
+    "310100": "01 04 05 06", "320100": "02 04 05 06", "330100": "02 05 06 08",
+    "320500": "05 06 07 08 83", "330200": "03 05 06 11", "320200": "05 06 11 13",
+    "330300": "02 03 04 05", "320400": "02 04 11 12", "320600": "12 13 14 23",
+    "330400": "02 11 21 24", "330600": "02 03 04 24", "330700": "02 03 23 26",
+    "331000": "02 03 04 22", "330500": "02 03 21 22", "330800": "02 03 22 24",
+    "330900": "02 03 21 22", "331100": "02 21 22 23", "320300": "02 03 05 11",
+    "320700": "03 06 07 22", "320800": "03 04 12 13", "320900": "02 03 04 21",
+    "321000": "02 03 12 23", "321100": "02 11 12 81", "321200": "02 03 04 81",
+    "321300": "02 11 22 23"}.items()}
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明",
          "超", "秀英", "华", "平", "刚", "桂英", "建华", "晓东", "志强", "海燕"]
@@ -54,12 +71,19 @@ class _Maker:
         value = median * self.r.lognormvariate(0, sigma)
         return int(max(low, min(high, value)) // step * step)
 
+    def district(self, city: str, p: float) -> str:
+        """The city's code, or (with probability p) one of its districts'."""
+        return self.r.choice(DISTRICTS[city]) if city in DISTRICTS and self.chance(p) else city
+
     def applicant(self, group: str, decision_date: datetime.date) -> dict:
         r = self.r
-        developed = self.chance(0.6)
-        city = r.choice(DEVELOPED if developed else OTHER)
+        if self.chance(0.06):
+            city = r.choice(ELSEWHERE)
+        else:
+            city = r.choice(DEVELOPED if self.chance(0.6) else OTHER)
         local = {"LOCAL_RESIDENT": True, "NEW_CITIZEN": False}.get(group, self.chance(0.6))
-        hukou = city if local else r.choice([c for c in DEVELOPED + OTHER if c != city])
+        hukou = city if local else r.choice(
+            [c for c in DEVELOPED + OTHER + ELSEWHERE + ELSEWHERE if c != city])
         age = max(22, min(59, int(r.gauss(37, 8))))
         if self.chance(0.03):
             age = r.choice([19, 20, 21, 61, 62, 64])
@@ -73,6 +97,9 @@ class _Maker:
         data = {
             "decision_date": decision_date.isoformat(),
             "requested_term_months": r.choice([12, 12, 24, 36]),
+            "consent": {"pipl_consent_id": f"PIPL-{decision_date:%Y%m%d}-{r.randint(0, 10**6):06d}",
+                        "bureau_authorisation_id": f"CRA-{decision_date:%Y%m%d}-"
+                                                   f"{r.randint(0, 10**6):06d}"},
             "applicant": {
                 "id_number": id_number,
                 "name": r.choice(SURNAMES) + r.choice(GIVEN),
@@ -82,16 +109,14 @@ class _Maker:
                 "id_expiry_date": (decision_date + datetime.timedelta(
                     days=r.randint(-60, 3650) if self.chance(0.97) else r.randint(-400, -1))
                 ).isoformat(),
-                "marital_status": r.choice(["SINGLE", "MARRIED", "MARRIED", "DIVORCED"]),
                 "education": r.choices(["DOCTORATE", "MASTER", "BACHELOR", "COLLEGE",
                                         "HIGH_SCHOOL", "BELOW_HIGH_SCHOOL"],
                                        [1, 6, 35, 30, 20, 8])[0],
-                "dependants": r.randint(0, 3),
                 "mobile_in_service_months": r.choice([r.randint(0, 5)] + [r.randint(6, 240)] * 15),
             },
             "residence": {
-                "city_code": city,
-                "hukou_city_code": hukou,
+                "city_code": self.district(city, 0.3),
+                "hukou_city_code": self.district(hukou, 0.5),
                 "residence_permit": False if local else self.chance(0.55),
                 "local_residence_months": r.randint(0, 36) if not local else r.randint(24, 480),
                 "housing": r.choice(["OWNED", "MORTGAGED", "RENTED", "FAMILY", "OTHER"]
@@ -112,7 +137,7 @@ class _Maker:
             data["business"] = business
         income = data["employment"].get("monthly_income") or \
             (business["annual_turnover"] // 100 if business else 5000)
-        data["bureau"] = self.bureau(income)
+        data["bureau"] = self.bureau(income, decision_date)
         data["requested_amount"] = min(500000, max(10000, int(
             income * r.choice([3, 5, 8, 10, 12, 15, 20, 30]) // 10000 * 10000)))
         if local and self.chance(0.01):  # inconsistent data: a local with a residence permit
@@ -134,29 +159,40 @@ class _Maker:
                 "aum_avg_6m": self.lognormal_int(15000, 1.0, 0, 150000) if known else 0,
                 "wealth_products": known and self.chance(0.1),
                 "internal_blacklist": self.chance(0.004),
-                "internal_overdue_times_12m": r.choices([0, 1, 2, 3], [90, 6, 3, 1])[0]}
+                "internal_overdue_times_12m": r.choices([0, 1, 2, 3], [90, 6, 3, 1])[0],
+                "pension_paid_here": known and self.chance(0.3)}
 
-    def bureau(self, income: int) -> dict:
+    def report_date(self, decision_date: datetime.date) -> str:
+        """The date the credit report was pulled: days before the decision, rarely stale."""
+        days = self.r.randint(0, 25) if self.chance(0.98) else self.r.randint(31, 1200)
+        return (decision_date - datetime.timedelta(days=days)).isoformat()
+
+    def bureau(self, income: int, decision_date: datetime.date) -> dict:
         r = self.r
         if self.chance(0.08):
-            return {"has_record": False, "credit_history_months": 0, "hard_inquiries_1m": 0,
+            return {"has_record": False, "report_date": self.report_date(decision_date),
+                    "credit_history_months": 0, "hard_inquiries_1m": 0,
                     "hard_inquiries_3m": r.randint(0, 1), "hard_inquiries_6m": r.randint(0, 2),
-                    "unsecured_debt_total": 0, "monthly_repayment": 0}
+                    "unsecured_debt_total": 0, "monthly_repayment": 0, "lender_count": 0,
+                    "non_bank_accounts_opened_3m": 0, "non_bank_accounts_opened_6m": 0}
         blemish = self.chance(0.12)
         consecutive = r.choices([0, 1, 2, 3, 4], [70, 15, 8, 5, 2])[0] if blemish else 0
+        overdue_months = consecutive + (r.randint(0, 5) if blemish else 0)
+        non_bank_6m = r.choices([0, 1, 2, 3, 4, 6], [74, 14, 7, 3, 1.3, 0.7])[0]
         inq6 = r.choices(range(0, 14), [20, 20, 15, 12, 9, 7, 5, 4, 3, 2, 1, 1, 0.5, 0.5])[0]
         inq3 = min(inq6, r.randint(0, inq6))
         burden = r.betavariate(2, 6) * (1.6 if self.chance(0.1) else 0.9)
         repayment = int(income * burden)
         debt = int(repayment / r.uniform(0.03, 0.08)) // 100 * 100
-        return {
+        report = {
             "has_record": True,
+            "report_date": self.report_date(decision_date),
             "credit_history_months": r.randint(3, 240),
             "overdue_current": blemish and self.chance(0.15),
             "overdue_current_amount": (0 if not blemish or self.chance(0.85)
                                        else r.randint(100, 20000)),
             "max_consecutive_overdue_24m": consecutive,
-            "overdue_months_24m": consecutive + (r.randint(0, 5) if blemish else 0),
+            "overdue_months_24m": overdue_months,
             "bad_debt": self.chance(0.006),
             "guarantor_repaid": self.chance(0.004),
             "frozen_or_written_off": self.chance(0.004),
@@ -168,15 +204,24 @@ class _Maker:
             "unsecured_debt_total": debt,
             "monthly_repayment": repayment,
             "credit_card_utilisation": str(round(min(1.3, r.betavariate(1.6, 3.2) * 1.2), 2)),
+            "lender_count": r.choices(range(0, 11),
+                                      [12, 30, 26, 15, 9, 3.5, 1.7, 1, 0.8, 0.6, 0.4])[0],
+            "non_bank_accounts_opened_3m": min(non_bank_6m, r.randint(0, non_bank_6m)),
+            "non_bank_accounts_opened_6m": non_bank_6m,
         }
+        if overdue_months:
+            report["months_since_last_overdue"] = r.randint(0, 23)
+        return report
 
     def device(self, city: str) -> dict:
         r = self.r
         away = self.chance(0.04)
         return {
             "channel": r.choices(["RM_APP", "BANK_APP", "PARTNER", "BRANCH"], [50, 25, 15, 10])[0],
-            "gps_city_code": r.choice(OTHER) if away else city,
-            "ip_city_code": r.choice(DEVELOPED) if away and self.chance(0.7) else city,
+            "gps_city_code": r.choice(OTHER) if away else self.district(city, 0.5),
+            # mobile networks' addresses often locate in the provincial capital
+            "ip_city_code": r.choice(DEVELOPED) if away and self.chance(0.7) else
+            city[:2] + "0100" if self.chance(0.15) else city,
             "device_applications_24h": r.choices([1, 2, 3, 5], [92, 5, 2, 1])[0],
             "phone_applications_24h": r.choices([1, 2, 3, 4], [94, 4, 1.5, 0.5])[0],
             "id_applications_7d": r.choices([1, 2, 3, 4, 6], [85, 8, 4, 2, 1])[0],
@@ -199,8 +244,7 @@ class _Maker:
                         "annual_turnover": self.lognormal_int(1800000, 0.9, 100000, 60000000,
                                                               step=1000),
                         "tax_rating": r.choices(["A", "B", "C", "D", "M"], [25, 35, 20, 4, 16])[0],
-                        "industry": r.choices(INDUSTRIES, INDUSTRY_WEIGHTS)[0],
-                        "employees": r.randint(0, 80)}
+                        "industry": r.choices(INDUSTRIES, INDUSTRY_WEIGHTS)[0]}
             return employment, business
         if group == "NONE":
             return {"type": r.choice(["FREELANCE", "UNEMPLOYED", "RETIRED"]),
@@ -231,7 +275,7 @@ class _Maker:
 
     def blank_some(self, data: dict) -> None:
         """Leave out fields as real channels do: optional answers, unavailable data sources."""
-        for section, key, p in [("applicant", "education", 0.04), ("applicant", "birth_date", 0.05),
+        for section, key, p in [("applicant", "education", 0.04), ("applicant", "birth_date", 0.01),
                                 ("applicant", "mobile_in_service_months", 0.03),
                                 ("residence", "local_residence_months", 0.04),
                                 ("residence", "hukou_city_code", 0.02),
@@ -243,6 +287,12 @@ class _Maker:
                 data[section].pop(key, None)
         if self.chance(0.03):
             data.pop("bureau")  # the credit bureau did not answer
+        if self.chance(0.01):
+            data.pop("checks")  # the identity and court checks did not answer
+        if self.chance(0.01):
+            data["consent"].pop(self.r.choice(["pipl_consent_id", "bureau_authorisation_id"]))
+        if self.chance(0.005):
+            data["device"] = {"channel": data["device"]["channel"]}  # no device data sent
         if self.chance(0.02):
             data["bank"] = {}
         if self.chance(0.01):
