@@ -1,14 +1,19 @@
 """The Zhishandai application policy written by hand in plain Python: the benchmark baseline.
 
 It implements exactly what policies/zhishandai/application.yaml and the rule files under rules/
-say (same rules, same order, same outcome, limit, group, score, band and ordered reason codes), on
-the typed nested input the engine receives (dates as datetime.date, decimals as Decimal, missing
-fields absent or None). It imports nothing from the engine: keep it in step with the YAML by hand.
+say (same rules, same order, same data requirements, outcome, limit, group, score, band and
+ordered reason codes), on the typed nested input the engine receives (dates as datetime.date,
+decimals as Decimal, missing fields absent or None). It imports nothing from the engine: keep it
+in step with the YAML by hand (tests/engine/test_hand_twin.py compares the two in the suite).
 """
 from __future__ import annotations
 
+import calendar
 import datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
+from pathlib import Path
+
+import yaml
 
 DECLINE, REFER, APPROVE = "DECLINE", "REFER", "APPROVE"
 _SEVERITY = {DECLINE: 0, REFER: 1}
@@ -16,20 +21,34 @@ _CTX = Context(prec=28, rounding=ROUND_HALF_EVEN)
 
 # --- product parameters (policies/zhishandai/application.yaml) ---------------------------------
 MIN_AGE, MAX_AGE = 22, 60
+MAX_TERM_MONTHS = 36
+MOBILE_MIN_MONTHS = 6
+FRAUD_SCORE_DECLINE, FRAUD_SCORE_REFER = 800, 650
+SERVICE_REGION = frozenset(["310000", "320000", "330000"])
+BUREAU_REPORT_MAX_AGE_DAYS = 30
+OVERDUE_CONSECUTIVE_DECLINE, OVERDUE_TOTAL_DECLINE = 3, 6
+INQUIRIES_3M_REFER, INQUIRIES_6M_DECLINE = 6, 10
+LENDERS_REFER, LENDERS_DECLINE = 5, 8
+NON_BANK_NEW_3M_DECLINE, NON_BANK_NEW_6M_REFER = 3, 4
+INTERNAL_OVERDUE_DECLINE = 2
 MINIMUM_LIMIT = 10000
 INCOME_MULTIPLE = 15
 BUSINESS_INCOME_RATIO = Decimal("0.01")
 DTI_MONTHLY_RATE = Decimal("0.006")
 DTI_REFER = Decimal("0.55")
 DTI_DECLINE = Decimal("0.70")
+UNSECURED_DEBT_INCOME_MONTHS = 24
 MIN_INCOME_SALARIED = 4000
 MIN_INCOME_LOCAL = 3000
 MIN_ANNUAL_TURNOVER = 500000
-UNVERIFIED_INCOME_MAX_REQUEST = 100000
+MIN_JOB_MONTHS, MIN_LICENCE_MONTHS, MIN_LOCAL_RESIDENCE_MONTHS = 6, 12, 6
+UNVERIFIED_INCOME_LIMIT_CAP = 50000
+PARTNER_CHANNEL_CAP = 200000
 REGION_CAP_DEVELOPED, REGION_CAP_OTHER = 500000, 300000
 ROUND_DOWN_TO = 1000
 
-# --- named lists (rules/developed_cities.yaml, rules/high_risk_industries.yaml) ----------------
+# --- named lists (rules/developed_cities.yaml, rules/high_risk_industries.yaml, and the GB/T 2260
+# prefecture list rules/prefectures.yaml, read as the reference file it is) ---------------------
 DEVELOPED_CITIES = frozenset("""
 110100 120100 310100 500100 130100 140100 150100 210100 220100 230100 320100 330100 340100 350100
 360100 370100 410100 420100 430100 440100 450100 460100 510100 520100 530100 540100 610100 620100
@@ -37,13 +56,20 @@ DEVELOPED_CITIES = frozenset("""
 350200 350500 370200 370600 440300 440400 440600 441300 441900 442000""".split())
 HIGH_RISK_INDUSTRIES = frozenset(["REAL_ESTATE", "CONSTRUCTION", "MINING", "PRECIOUS_METALS",
                                   "FINANCE_LENDING", "ENTERTAINMENT"])
+PREFECTURES = frozenset(str(code) for code in yaml.safe_load(
+    (Path(__file__).resolve().parent.parent / "rules" / "prefectures.yaml").read_text(
+        encoding="utf-8"))["values"])
 
-# --- resident ID (GB 11643-1999) ---------------------------------------------------------------
+# --- resident ID (GB 11643-1999) and administrative codes (GB/T 2260) ---------------------------
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
+def _digits(text):
+    return text.isascii() and text.isdigit()
+
+
 def _id_birth_date(number):
-    if number is None or len(number) != 18 or not number[:17].isdigit():
+    if number is None or len(number) != 18 or not _digits(number[:17]):
         return None
     try:
         return datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
@@ -54,10 +80,31 @@ def _id_birth_date(number):
 def _id_valid(number):
     if number is None:
         return None
-    if len(number) != 18 or not number[:17].isdigit() or _id_birth_date(number) is None:
+    if _id_birth_date(number) is None:
         return False
     total = sum(int(d) * w for d, w in zip(number[:17], _WEIGHTS))
     return number[17].upper() == "10X98765432"[total % 11]
+
+
+def _prefecture(code):
+    if code is None or len(code) != 6 or not _digits(code):
+        return None
+    return code[:2] + "0100" if code[:2] in ("11", "12", "31", "50") else code[:4] + "00"
+
+
+def _province(code):
+    if code is None or len(code) != 6 or not _digits(code):
+        return None
+    return code[:2] + "0000"
+
+
+def _add_months(day, months):
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        return None
+    month += 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _age(born, on):
@@ -105,10 +152,30 @@ _SC_NUMERIC = [
      (-10, "SC_EXTERNAL_SCORE_MISSING"), 45),
     ("relationship", [(None, 12, 5, "SC_RELATIONSHIP"), (12, 36, 12, "SC_RELATIONSHIP"),
                       (36, None, 20, None)], (0, "SC_RELATIONSHIP"), 20),
+    # repayment history: "== 0", "== 1", ">= 2" on whole numbers are [0, 1), [1, 2), [2, )
+    ("consecutive", [(0, 1, 0, None), (1, 2, -25, "SC_OVERDUE_CONSECUTIVE"),
+                     (2, None, -60, "SC_OVERDUE_CONSECUTIVE")], (0, None), 0),
+    ("overdue", [(0, 1, 0, None), (1, 3, -20, "SC_OVERDUE_TOTAL"),
+                 (3, None, -50, "SC_OVERDUE_TOTAL")], (0, None), 0),
+    ("recency", [(None, 6, -40, "SC_OVERDUE_RECENT"), (6, 12, -20, "SC_OVERDUE_RECENT"),
+                 (12, 24, -10, "SC_OVERDUE_RECENT"), (24, None, 0, None)], (0, None), 0),
+    ("housing", None, None, 0),
+    ("employer", None, None, 0),
 ]
 _EDUCATION = {"DOCTORATE": (30, None), "MASTER": (30, None), "BACHELOR": (25, "SC_EDUCATION"),
               "COLLEGE": (15, "SC_EDUCATION"), "HIGH_SCHOOL": (0, "SC_EDUCATION"),
               "BELOW_HIGH_SCHOOL": (0, "SC_EDUCATION")}
+# enum characteristics: value -> (points, reason); the last entry is the missing bin
+_ENUM_BINS = {
+    "education": (_EDUCATION, (0, "SC_EDUCATION_MISSING")),
+    "housing": ({"OWNED": (0, None), "MORTGAGED": (0, None), "FAMILY": (-5, "SC_HOUSING"),
+                 "RENTED": (-5, "SC_HOUSING"), "OTHER": (-5, "SC_HOUSING")},
+                (-5, "SC_HOUSING_MISSING")),
+    "employer": ({"CIVIL_SERVICE": (0, None), "PUBLIC_INSTITUTION": (0, None), "SOE": (0, None),
+                  "NOT_EMPLOYEE": (0, None), "LISTED": (-3, "SC_EMPLOYER"),
+                  "FOREIGN": (-3, "SC_EMPLOYER"), "PRIVATE": (-5, "SC_EMPLOYER"),
+                  "OTHER": (-5, "SC_EMPLOYER")}, (-5, "SC_EMPLOYER_MISSING")),
+}
 BASE_POINTS = 600
 MAX_SCORE_REASONS = 4
 BANDS = [("A", 820, None, None), ("B", 760, None, None), ("C", 700, None, None),
@@ -147,16 +214,29 @@ def decide(typed: dict) -> dict:
     emp, bus = _section(typed, "employment"), _section(typed, "business")
     bank, bur = _section(typed, "bank"), _section(typed, "bureau")
     dev, chk, sco = _section(typed, "device"), _section(typed, "checks"), _section(typed, "scores")
+    consent = _section(typed, "consent")
     decision_date = typed.get("decision_date")
     requested = typed.get("requested_amount")
-    city = res.get("city_code")
+    term = typed.get("requested_term_months")
 
     # features
     id_number = ap.get("id_number")
     id_birth = _id_birth_date(id_number)
     age = _age(id_birth, decision_date)
+    term_end = _add_months(decision_date, MAX_TERM_MONTHS if term is None else term)
+    age_at_term_end = _age(id_birth, term_end)
     id_valid = _id_valid(id_number)
-    developed = city in DEVELOPED_CITIES
+    id_prefecture = _prefecture(id_number[:6] if id_number is not None and len(id_number) == 18
+                                else None)
+    city_prefecture = _prefecture(res.get("city_code"))
+    hukou_prefecture = _prefecture(res.get("hukou_city_code"))
+    residence_province = _province(res.get("city_code"))
+    in_service_region = residence_province in SERVICE_REGION or city_prefecture in SERVICE_REGION
+    application_prefecture = _prefecture(dev.get("gps_city_code"))
+    if application_prefecture is None:
+        application_prefecture = _prefecture(dev.get("ip_city_code"))
+    ip_province = _province(dev.get("ip_city_code"))
+    developed = city_prefecture in DEVELOPED_CITIES
     region_tier = "DEVELOPED" if developed else "OTHER"
     region_cap = REGION_CAP_DEVELOPED if developed else REGION_CAP_OTHER
     income, turnover = emp.get("monthly_income"), bus.get("annual_turnover")
@@ -165,16 +245,28 @@ def decide(typed: dict) -> dict:
     assessed = max(incomes) if incomes else None
     repayment = bur.get("monthly_repayment")
     repayment = 0 if repayment is None else repayment
+    debt = bur.get("unsecured_debt_total")
+    debt = 0 if debt is None else debt
     interest = None if requested is None else requested * DTI_MONTHLY_RATE
-    dti = None
+    dti = debt_months = income_cap = headroom_cap = debt_cap = None
     if interest is not None and assessed is not None and assessed != 0:
         dti = _CTX.divide(Decimal(repayment + interest), Decimal(assessed))
-    income_cap = None if assessed is None else assessed * INCOME_MULTIPLE
-    headroom_cap = None
     if assessed is not None:
+        income_cap = assessed * INCOME_MULTIPLE
         headroom_cap = _CTX.divide(Decimal(assessed * DTI_REFER - repayment), DTI_MONTHLY_RATE)
+        debt_cap = assessed * UNSECURED_DEBT_INCOME_MONTHS - debt
+        if assessed != 0:
+            debt_months = _CTX.divide(Decimal(debt), Decimal(assessed))
+    report_date = bur.get("report_date")
+    report_age = None if report_date is None else (decision_date - report_date).days
+    overdue_months = bur.get("overdue_months_24m")
+    months_since_overdue = (None if overdue_months is None else 24 if overdue_months == 0
+                            else bur.get("months_since_last_overdue"))
+    job_type = emp.get("type")
+    employer_class = (None if job_type is None else "NOT_EMPLOYEE" if job_type != "EMPLOYEE"
+                      else emp.get("employer_type"))
 
-    hits = []  # (severity, stage, order, reason)
+    hits = []  # (severity, stage, order, reason); stage -1: the data requirements
 
     def hit(stage, order, action, reason):
         hits.append((_SEVERITY[action], stage, order, reason))
@@ -192,7 +284,7 @@ def decide(typed: dict) -> dict:
         hit(0, 5, DECLINE, "INTERNAL_BLACKLIST")
     if _eq(chk.get("court_dishonest"), True):
         hit(0, 6, DECLINE, "COURT_DISHONEST")
-    if _cmp(ap.get("mobile_in_service_months"), "<", 6):
+    if _cmp(ap.get("mobile_in_service_months"), "<", MOBILE_MIN_MONTHS):
         hit(0, 7, REFER, "MOBILE_NEW")
     if _cmp(dev.get("device_applications_24h"), ">=", 3):
         hit(0, 8, DECLINE, "VELOCITY_DEVICE")
@@ -200,7 +292,7 @@ def decide(typed: dict) -> dict:
         hit(0, 9, DECLINE, "VELOCITY_PHONE")
     if _cmp(dev.get("id_applications_7d"), ">=", 4):
         hit(0, 10, REFER, "VELOCITY_ID")
-    if _cmp(dev.get("gps_city_code"), "!=", city) and _cmp(dev.get("ip_city_code"), "!=", city):
+    if _cmp(application_prefecture, "!=", city_prefecture):
         hit(0, 11, REFER, "LOCATION_MISMATCH")
     if _cmp(bur.get("hard_inquiries_1m"), ">=", 4):
         hit(0, 12, REFER, "INQUIRIES_1M_HIGH")
@@ -209,9 +301,9 @@ def decide(typed: dict) -> dict:
     if _eq(dev.get("emulator"), True) or _eq(dev.get("rooted"), True):
         hit(0, 14, DECLINE, "DEVICE_TAMPERED")
     fraud = sco.get("fraud_score")
-    if _cmp(fraud, ">=", 800):
+    if _cmp(fraud, ">=", FRAUD_SCORE_DECLINE):
         hit(0, 15, DECLINE, "FRAUD_SCORE_HIGH")
-    if _cmp(fraud, ">=", 650) and _cmp(fraud, "<", 800):
+    if _cmp(fraud, ">=", FRAUD_SCORE_REFER) and _cmp(fraud, "<", FRAUD_SCORE_DECLINE):
         hit(0, 16, REFER, "FRAUD_SCORE_ELEVATED")
     if _eq(chk.get("identity_verified"), False):
         hit(0, 17, DECLINE, "IDENTITY_NOT_VERIFIED")
@@ -219,15 +311,21 @@ def decide(typed: dict) -> dict:
         hit(0, 18, REFER, "MOBILE_NOT_OWN_NAME")
     if _eq(chk.get("court_enforcement_open"), True):
         hit(0, 19, REFER, "COURT_ENFORCEMENT_OPEN")
+    if id_prefecture is not None and id_prefecture not in PREFECTURES:
+        hit(0, 20, REFER, "ID_REGION_UNKNOWN")
+    if _cmp(age_at_term_end, ">", MAX_AGE):
+        hit(0, 21, DECLINE, "AGE_AT_TERM_END")
+    if _cmp(ip_province, "!=", residence_province):
+        hit(0, 22, REFER, "IP_PROVINCE_MISMATCH")
 
-    # stage 1: residence status (unique)
-    hukou, permit = res.get("hukou_city_code"), res.get("residence_permit")
+    # stage 1: residence status (unique), by prefecture
+    permit = res.get("residence_permit")
     statuses = []
-    if _eq(hukou, city):
+    if _eq(hukou_prefecture, city_prefecture):
         statuses.append("LOCAL_HUKOU")
     if _eq(permit, True):
         statuses.append("NON_LOCAL_PERMIT")
-    if _cmp(hukou, "!=", city) and (permit is False or permit is None):
+    if _cmp(hukou_prefecture, "!=", city_prefecture) and (permit is False or permit is None):
         statuses.append("NON_LOCAL_NO_PERMIT")
     residence_status = None
     if len(statuses) == 1:
@@ -243,11 +341,11 @@ def decide(typed: dict) -> dict:
             _eq(bank.get("payroll"), True) and _eq(bank.get("wealth_products"), True)
             and _cmp(rel, ">=", 36) and _cmp(aum, ">=", 50000) and no_internal_overdue):
         group = "PREMIUM"
-    elif emp.get("type") in ("ENTERPRISE_OWNER", "INDIVIDUAL_BUSINESS") \
+    elif job_type in ("ENTERPRISE_OWNER", "INDIVIDUAL_BUSINESS") \
             and bus.get("licence_age_months") is not None:
         group = "BUSINESS_OWNER"
-    elif _eq(emp.get("type"), "EMPLOYEE") and (_cmp(emp.get("social_insurance_months"), ">=", 6)
-                                               or _cmp(emp.get("provident_fund_months"), ">=", 6)):
+    elif _eq(job_type, "EMPLOYEE") and (_cmp(emp.get("social_insurance_months"), ">=", 6)
+                                        or _cmp(emp.get("provident_fund_months"), ">=", 6)):
         group = "SALARIED"
     elif residence_status == "LOCAL_HUKOU":
         group = "LOCAL_RESIDENT"
@@ -258,17 +356,21 @@ def decide(typed: dict) -> dict:
     else:
         hit(2, 0, REFER, "SEGMENT_UNDETERMINED")
 
-    # stage 3: income verification (any: every rule gives the same output)
+    # stage 3: income verification (any: every rule gives the same output); the source must fit
+    # the income: salary sources for employees, the tax rating for business owners, the pension
+    employee = job_type == "EMPLOYEE"
     income_verified = True if (
-        _eq(bank.get("payroll"), True)
-        or (_cmp(emp.get("provident_fund_months"), ">=", 6)
+        (employee and _eq(bank.get("payroll"), True))
+        or (employee and _cmp(emp.get("provident_fund_months"), ">=", 6)
             and _cmp(emp.get("provident_fund_base"), ">", 0))
-        or _cmp(emp.get("social_insurance_months"), ">=", 12)
-        or bus.get("tax_rating") in ("A", "B")) else None
+        or (employee and _cmp(emp.get("social_insurance_months"), ">=", 12))
+        or (job_type in ("ENTERPRISE_OWNER", "INDIVIDUAL_BUSINESS")
+            and bus.get("tax_rating") in ("A", "B"))
+        or (job_type == "RETIRED" and _eq(bank.get("pension_paid_here"), True))) else None
 
     # stage 4: eligibility (collect)
-    if _cmp(bur.get("max_consecutive_overdue_24m"), ">=", 3) \
-            or _cmp(bur.get("overdue_months_24m"), ">=", 6):
+    if _cmp(bur.get("max_consecutive_overdue_24m"), ">=", OVERDUE_CONSECUTIVE_DECLINE) \
+            or _cmp(overdue_months, ">=", OVERDUE_TOTAL_DECLINE):
         hit(4, 1, DECLINE, "BUREAU_OVERDUE_PATTERN")
     if _eq(bur.get("overdue_current"), True) or _cmp(bur.get("overdue_current_amount"), ">", 0):
         hit(4, 2, DECLINE, "BUREAU_CURRENT_OVERDUE")
@@ -283,9 +385,9 @@ def decide(typed: dict) -> dict:
         hit(4, 6, DECLINE, "BUREAU_CLASS_NONPERFORMING")
     if worst == "SPECIAL_MENTION":
         hit(4, 7, REFER, "BUREAU_CLASS_SPECIAL_MENTION")
-    if _cmp(bur.get("hard_inquiries_3m"), ">=", 6):
+    if _cmp(bur.get("hard_inquiries_3m"), ">=", INQUIRIES_3M_REFER):
         hit(4, 8, REFER, "INQUIRIES_3M_HIGH")
-    if _cmp(bur.get("hard_inquiries_6m"), ">=", 10):
+    if _cmp(bur.get("hard_inquiries_6m"), ">=", INQUIRIES_6M_DECLINE):
         hit(4, 9, DECLINE, "INQUIRIES_6M_HIGH")
     if _cmp(dti, ">", DTI_REFER) and _cmp(dti, "<=", DTI_DECLINE):
         hit(4, 10, REFER, "DTI_HIGH")
@@ -293,24 +395,19 @@ def decide(typed: dict) -> dict:
         hit(4, 11, DECLINE, "DTI_VERY_HIGH")
     if _cmp(bur.get("credit_card_utilisation"), ">=", Decimal("0.95")):
         hit(4, 12, REFER, "CARD_UTILISATION_HIGH")
-    if _eq(bur.get("has_record"), False):
+    has_record = bur.get("has_record")
+    if _eq(has_record, False):
         hit(4, 13, REFER, "THIN_FILE")
-    if bur.get("has_record") is None:
-        hit(4, 14, REFER, "BUREAU_MISSING")
-    if _cmp(bank.get("internal_overdue_times_12m"), ">=", 2):
+    if _cmp(bank.get("internal_overdue_times_12m"), ">=", INTERNAL_OVERDUE_DECLINE):
         hit(4, 15, DECLINE, "INTERNAL_OVERDUE")
     if group in ("SALARIED", "NEW_CITIZEN") and _cmp(income, "<", MIN_INCOME_SALARIED):
         hit(4, 16, DECLINE, "INCOME_TOO_LOW")
     if group == "LOCAL_RESIDENT" and _cmp(income, "<", MIN_INCOME_LOCAL):
         hit(4, 17, DECLINE, "INCOME_TOO_LOW")
-    if assessed is None:
-        hit(4, 18, REFER, "INCOME_MISSING")
-    if income_verified is None and _cmp(requested, ">", UNVERIFIED_INCOME_MAX_REQUEST):
-        hit(4, 19, REFER, "INCOME_UNVERIFIED")
-    if group == "SALARIED" and _cmp(emp.get("months_in_job"), "<", 6):
+    if group == "SALARIED" and _cmp(emp.get("months_in_job"), "<", MIN_JOB_MONTHS):
         hit(4, 20, REFER, "JOB_TENURE_SHORT")
     if group == "BUSINESS_OWNER":
-        if _cmp(bus.get("licence_age_months"), "<", 12):
+        if _cmp(bus.get("licence_age_months"), "<", MIN_LICENCE_MONTHS):
             hit(4, 21, DECLINE, "BUSINESS_LICENCE_TOO_NEW")
         if _cmp(turnover, "<", MIN_ANNUAL_TURNOVER):
             hit(4, 22, DECLINE, "TURNOVER_TOO_LOW")
@@ -318,8 +415,30 @@ def decide(typed: dict) -> dict:
             hit(4, 23, DECLINE, "TAX_RATING_D")
         if bus.get("industry") in HIGH_RISK_INDUSTRIES:
             hit(4, 24, REFER, "HIGH_RISK_INDUSTRY")
-    if group == "NEW_CITIZEN" and _cmp(res.get("local_residence_months"), "<", 6):
+    if group == "NEW_CITIZEN" and _cmp(res.get("local_residence_months"), "<",
+                                       MIN_LOCAL_RESIDENCE_MONTHS):
         hit(4, 25, DECLINE, "RESIDENCE_TOO_SHORT")
+    if _cmp(report_age, ">", BUREAU_REPORT_MAX_AGE_DAYS):
+        hit(4, 26, REFER, "BUREAU_REPORT_STALE")
+    if _cmp(report_age, "<", 0):
+        hit(4, 27, REFER, "BUREAU_REPORT_DATE_INVALID")
+    if _cmp(debt_months, ">", UNSECURED_DEBT_INCOME_MONTHS):
+        hit(4, 28, DECLINE, "UNSECURED_DEBT_HIGH")
+    lenders = bur.get("lender_count")
+    if _cmp(lenders, ">=", LENDERS_DECLINE):
+        hit(4, 29, DECLINE, "MULTI_LENDER_HIGH")
+    if _cmp(lenders, ">=", LENDERS_REFER) and _cmp(lenders, "<", LENDERS_DECLINE):
+        hit(4, 30, REFER, "MULTI_LENDER")
+    if _cmp(bur.get("non_bank_accounts_opened_3m"), ">=", NON_BANK_NEW_3M_DECLINE):
+        hit(4, 31, DECLINE, "NON_BANK_BORROWING_RECENT")
+    if _cmp(bur.get("non_bank_accounts_opened_6m"), ">=", NON_BANK_NEW_6M_REFER):
+        hit(4, 32, REFER, "NON_BANK_BORROWING")
+    if job_type == "UNEMPLOYED":
+        hit(4, 33, REFER, "UNEMPLOYED")
+    if job_type == "RETIRED" and income_verified is None:
+        hit(4, 34, REFER, "PENSION_UNVERIFIED")
+    if not in_service_region:
+        hit(4, 35, DECLINE, "OUTSIDE_SERVICE_REGION")
 
     # stage 5: application scorecard
     inputs = {"age": age, "income": assessed, "dti": dti,
@@ -327,16 +446,19 @@ def decide(typed: dict) -> dict:
               "inquiries": bur.get("hard_inquiries_6m"),
               "utilisation": bur.get("credit_card_utilisation"),
               "residence": res.get("local_residence_months"),
-              "external": sco.get("credit_score"), "relationship": rel}
+              "external": sco.get("credit_score"), "relationship": rel,
+              "consecutive": bur.get("max_consecutive_overdue_24m"), "overdue": overdue_months,
+              "recency": months_since_overdue, "education": ap.get("education"),
+              "housing": res.get("housing"), "employer": employer_class}
     score = BASE_POINTS
     losses = []  # (points lost, characteristic order, reason)
     for order, (name, bins, missing_bin, best) in enumerate(_SC_NUMERIC):
-        if name == "education":
-            education = ap.get("education")
-            points, reason = _EDUCATION[education] if education is not None \
-                else (0, "SC_EDUCATION_MISSING")
+        value = inputs[name]
+        if bins is None:
+            table, missing_points = _ENUM_BINS[name]
+            points, reason = missing_points if value is None else table[value]
         else:
-            points, reason = _bin_num(inputs[name], bins, missing_bin)
+            points, reason = _bin_num(value, bins, missing_bin)
         score += points
         if points < best and reason is not None:
             losses.append((best - points, order, reason))
@@ -360,11 +482,49 @@ def decide(typed: dict) -> dict:
     if base is None:
         hit(8, 0, REFER, "LIMIT_UNDETERMINED")
     else:
-        caps = [c for c in (base, income_cap, headroom_cap, region_cap) if c is not None]
+        caps = [c for c in (base, income_cap, headroom_cap, debt_cap,
+                            UNVERIFIED_INCOME_LIMIT_CAP if income_verified is None else None,
+                            PARTNER_CHANNEL_CAP if dev.get("channel") == "PARTNER" else None,
+                            region_cap) if c is not None]
         value = Decimal(min(caps))
         limit = int((value / ROUND_DOWN_TO).to_integral_value(rounding=ROUND_FLOOR)) * ROUND_DOWN_TO
         if limit < MINIMUM_LIMIT:
             hit(8, 0, DECLINE, "LIMIT_BELOW_MINIMUM")
+
+    # the data an automatic APPROVE needs (requires): checked last, ranked before every stage
+    def present(*values):
+        return None not in values
+
+    requirements = [
+        (True, present(consent.get("pipl_consent_id"), consent.get("bureau_authorisation_id")),
+         "CONSENT_MISSING"),
+        (True, present(ap.get("name"), ap.get("mobile"), ap.get("birth_date")),
+         "APPLICANT_DATA_MISSING"),
+        (True, present(chk.get("identity_verified"), chk.get("mobile_real_name_match")),
+         "IDENTITY_CHECK_MISSING"),
+        (True, present(chk.get("court_dishonest"), chk.get("court_enforcement_open")),
+         "COURT_CHECK_MISSING"),
+        (True, present(bank.get("internal_blacklist"), bank.get("internal_overdue_times_12m")),
+         "INTERNAL_CHECK_MISSING"),
+        (True, present(*(dev.get(k) for k in _DEVICE_FIELDS), application_prefecture),
+         "DEVICE_DATA_MISSING"),
+        (True, present(fraud), "FRAUD_SCORE_MISSING"),
+        (True, present(has_record, report_date), "BUREAU_MISSING"),
+        (has_record is True, present(*(bur.get(k) for k in _BUREAU_FIELDS), months_since_overdue),
+         "BUREAU_INCOMPLETE"),
+        (True, present(job_type, assessed), "INCOME_MISSING"),
+        (True, present(requested), "REQUESTED_AMOUNT_MISSING"),
+        (group in ("SALARIED", "LOCAL_RESIDENT", "NEW_CITIZEN"), present(income),
+         "INCOME_MISSING"),
+        (group == "BUSINESS_OWNER", present(bus.get("licence_age_months"), turnover,
+                                            bus.get("tax_rating"), bus.get("industry")),
+         "BUSINESS_DATA_MISSING"),
+        (group == "NEW_CITIZEN", present(res.get("local_residence_months")),
+         "RESIDENCE_DATA_MISSING"),
+    ]
+    for position, (applies, met, reason) in enumerate(requirements):
+        if applies and not met:
+            hit(-1, position, REFER, reason)
 
     hits.sort(key=lambda item: item[:3])
     outcome = APPROVE
@@ -372,4 +532,13 @@ def decide(typed: dict) -> dict:
         outcome = DECLINE if hits[0][0] == 0 else REFER
     return {"outcome": outcome, "limit": limit if outcome == APPROVE else None,
             "customer_group": group, "score": score, "score_band": band,
-            "reasons": [item[3] for item in hits]}
+            "reasons": list(dict.fromkeys(item[3] for item in hits))}
+
+
+_DEVICE_FIELDS = ("channel", "device_applications_24h", "phone_applications_24h",
+                  "id_applications_7d", "shares_contact_with_declined", "emulator", "rooted")
+_BUREAU_FIELDS = ("overdue_current", "overdue_current_amount", "max_consecutive_overdue_24m",
+                  "overdue_months_24m", "bad_debt", "guarantor_repaid", "frozen_or_written_off",
+                  "worst_five_class", "hard_inquiries_1m", "hard_inquiries_3m",
+                  "hard_inquiries_6m", "unsecured_debt_total", "monthly_repayment",
+                  "lender_count", "non_bank_accounts_opened_3m", "non_bank_accounts_opened_6m")
