@@ -17,6 +17,7 @@ import yaml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from app.engine.language.regions import prefecture
 from app.engine.language.resident_id import compose
 from app.engine.schema import FieldSpec
 
@@ -225,8 +226,9 @@ def _copy_deep(value):
 
 
 def region_cap(policy, city_code: str) -> int:
+    """The region cap of a city of residence (a district's code counts as its city's)."""
     params = policy.parts.parameters
-    if city_code in developed_cities(policy):
+    if prefecture(city_code) in developed_cities(policy):
         return params["region_cap_developed"]
     return params["region_cap_other"]
 
@@ -238,6 +240,7 @@ def _overrides(policy):
             "decision_date": date_values(datetime.date(2020, 1, 1), datetime.date(2030, 12, 31))}
 
 
+# A strong salaried applicant with every datum an automatic approval needs (the policy's requires).
 SALARIED = {
     "decision_date": "2026-11-28", "requested_amount": 100000, "requested_term_months": 12,
     "applicant": {"id_number": compose("330106", datetime.date(1990, 5, 17), 13),
@@ -249,8 +252,22 @@ SALARIED = {
                    "months_in_job": 48, "social_insurance_months": 48,
                    "provident_fund_months": 48, "provident_fund_base": 20000},
     "bank": {"payroll": True, "relationship_months": 60, "aum_avg_6m": 10000,
-             "internal_overdue_times_12m": 0},
-    "bureau": {"has_record": True, "credit_history_months": 96, "hard_inquiries_6m": 1,
-               "monthly_repayment": 0, "credit_card_utilisation": "0.1"},
+             "internal_blacklist": False, "internal_overdue_times_12m": 0},
+    "bureau": {"has_record": True, "report_date": "2026-11-20", "credit_history_months": 96,
+               "overdue_current": False, "overdue_current_amount": 0,
+               "max_consecutive_overdue_24m": 0, "overdue_months_24m": 0, "bad_debt": False,
+               "guarantor_repaid": False, "frozen_or_written_off": False,
+               "worst_five_class": "NORMAL", "hard_inquiries_1m": 0, "hard_inquiries_3m": 1,
+               "hard_inquiries_6m": 1, "unsecured_debt_total": 0, "monthly_repayment": 0,
+               "credit_card_utilisation": "0.1", "lender_count": 1,
+               "non_bank_accounts_opened_3m": 0, "non_bank_accounts_opened_6m": 0},
+    "device": {"channel": "RM_APP", "gps_city_code": "330106", "ip_city_code": "330100",
+               "device_applications_24h": 1, "phone_applications_24h": 1,
+               "id_applications_7d": 1, "shares_contact_with_declined": False,
+               "emulator": False, "rooted": False},
+    "checks": {"identity_verified": True, "mobile_real_name_match": True,
+               "court_dishonest": False, "court_enforcement_open": False},
     "scores": {"credit_score": 800, "fraud_score": 100},
+    "consent": {"pipl_consent_id": "PIPL-20261128-0001",
+                "bureau_authorisation_id": "CRA-20261128-0001"},
 }

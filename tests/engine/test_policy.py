@@ -39,7 +39,8 @@ def test_a_strong_applicant_is_approved_within_the_region_cap(reference):
     assert decision.reasons == []
     assert 0 < decision.limit <= region_cap(reference, "330100") == 500000
     other = dict(SALARIED, residence=dict(SALARIED["residence"], city_code="331100",
-                                          hukou_city_code="331100"))
+                                          hukou_city_code="331100"),
+                 device=dict(SALARIED["device"], gps_city_code="331102", ip_city_code="330100"))
     _, decision = _decide(reference, other)
     assert decision.outcome == "APPROVE" and decision.limit <= 300000
 
@@ -89,7 +90,8 @@ def test_reference_policy_properties(reference, data):
             assert stage["conflict"] == matched and len(matched) > 1
             assert "RULESET_CONFLICT" in decision.reason_codes
     for reason in decision.reasons:
-        assert reason.zh and reason.en and reason.stage in stage_ids + ["limit"]
+        assert reason.zh and reason.en and reason.stage in stage_ids + ["requires", "limit"]
+        assert reason.customer_zh and reason.customer_en
 
     # an approval has a customer group and a priced band
     if decision.outcome == "APPROVE":

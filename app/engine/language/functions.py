@@ -11,7 +11,7 @@ from typing import Callable
 
 from ..types import (DATE, ENUM, LIST, STRING, T_BOOLEAN, T_DATE, T_DECIMAL, T_INTEGER,
                      T_STRING, Type, common_type)
-from . import resident_id
+from . import regions, resident_id
 
 T_GENDER = Type(ENUM, values=("MALE", "FEMALE"))
 
@@ -143,29 +143,6 @@ def _date_add_months(day, months):
     return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-# Municipalities (直辖市): every district and county belongs to the one city, coded xx0100.
-_MUNICIPALITIES = ("11", "12", "31", "50")
-
-
-def _six_digits(code) -> bool:
-    return code is not None and len(code) == 6 and code.isascii() and code.isdigit()
-
-
-def _prefecture(code):
-    """The prefecture-level code (GB/T 2260) of an administrative code: 330106 -> 330100,
-    320583 -> 320500, 110105 -> 110100, 500230 -> 500100; missing unless six digits."""
-    if not _six_digits(code):
-        return None
-    if code[:2] in _MUNICIPALITIES:
-        return code[:2] + "0100"
-    return code[:4] + "00"
-
-
-def _province(code):
-    """The province-level code of an administrative code: 330106 -> 330000."""
-    return code[:2] + "0000" if _six_digits(code) else None
-
-
 def _age_at(born_or_id, on):
     if born_or_id is None or on is None:
         return None
@@ -245,10 +222,10 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in [
              _expect([(STRING,)], "resident_id_region(id_number)", T_STRING),
              resident_id.region, may_be_missing=True),
     Function("prefecture", "prefecture(region_code)",
-             _expect([(STRING,)], "prefecture(region_code)", T_STRING), _prefecture,
+             _expect([(STRING,)], "prefecture(region_code)", T_STRING), regions.prefecture,
              may_be_missing=True),
     Function("province", "province(region_code)",
-             _expect([(STRING,)], "province(region_code)", T_STRING), _province,
+             _expect([(STRING,)], "province(region_code)", T_STRING), regions.province,
              may_be_missing=True),
     Function("age_at", "age_at(id_number or birth_date, on_date)",
              _expect([(STRING, DATE), (DATE,)], "age_at(id_number or birth_date, on_date)",

@@ -12,7 +12,13 @@ from engine.support import LEVEL, act, codes, errors, load, ruleset, run, sets
 
 def test_the_base_policy_loads_cleanly(tmp_path):
     result = load_files(tmp_path)
-    assert result.ok and result.diagnostics == []
+    # no error; the warnings say what policy check would: the DECLINE rule C-1 reads the optional
+    # field a, which no requirement lists, and decision_date is never read
+    assert result.ok
+    assert [(d.code, d.severity) for d in result.diagnostics] == [
+        ("INPUT_UNUSED", "warning"), ("FAILS_OPEN", "warning")]
+    assert "'decision_date'" in result.diagnostics[0].message
+    assert "rule C-1 (DECLINE) fails open when a is missing" in result.diagnostics[1].message
     policy = result.policies["p.x"]
     decision = run(policy, a=11, e="RED")
     assert decision.outcome == "DECLINE" and decision.outputs == {"grade": "G1"}
@@ -197,7 +203,7 @@ def test_unused_document_is_a_warning(tmp_path):
     result = load_files(tmp_path, rules__spare_yaml=ruleset("spare", [
         {"id": "S-1", "when": "nonsense > 1", "then": {"action": "DECLINE", "reason": "R1"}}]))
     assert result.ok
-    [warning] = result.diagnostics
+    [warning] = [d for d in result.diagnostics if d.code == "DOC_UNUSED"]
     assert (warning.code, warning.severity, warning.location.file) == \
         ("DOC_UNUSED", "warning", "rules/spare.yaml")
 
