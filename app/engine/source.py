@@ -159,7 +159,10 @@ def _convert(node: yaml.Node, file: str, diagnostics: list[Diagnostic]) -> Node:
         for key_node, value_node in node.value:
             key = _convert(key_node, file, diagnostics)
             if not isinstance(key.value, (str, int)) or isinstance(key.value, bool):
-                diagnostics.append(Diagnostic("YAML_KEY", "keys must be plain names", key.location))
+                hint = (" (YAML reads on, off, yes, no, true and false as true/false: quote "
+                        "the key, or use another name)" if isinstance(key.value, bool) else "")
+                diagnostics.append(Diagnostic("YAML_KEY", f"keys must be plain names{hint}",
+                                              key.location))
                 continue
             name = str(key.value)
             if name in mapping:

@@ -163,3 +163,23 @@ def test_age_at_from_birth_date(tmp_path, born, on, expected):
 @pytest.mark.parametrize("person", [{}, {"id_number": "not an id"}, {"id_number": "张三"}])
 def test_age_at_without_a_usable_id_is_missing(tmp_path, person):
     assert feature_value(tmp_path, "age_at(person.id_number, decision_date)", person=person) is None
+
+
+@pytest.mark.parametrize("expression, fields, expected", [
+    ("prefecture(s)", {"s": "330106"}, "330100"),     # a district of Hangzhou
+    ("prefecture(s)", {"s": "320583"}, "320500"),     # Kunshan, a county-level city of Suzhou
+    ("prefecture(s)", {"s": "330100"}, "330100"),
+    ("prefecture(s)", {"s": "110105"}, "110100"),     # municipalities are one city
+    ("prefecture(s)", {"s": "500230"}, "500100"),     # Chongqing's counties too
+    ("prefecture(s)", {"s": "429004"}, "429000"),     # a county-level city under the province
+    ("prefecture(s)", {"s": "33010"}, None),
+    ("prefecture(s)", {"s": "33O106"}, None),
+    ("prefecture(s)", {"s": "33010²"}, None),
+    ("prefecture(s)", {}, None),
+    ("province(s)", {"s": "330106"}, "330000"),
+    ("province(s)", {"s": "x"}, None),
+    ("prefecture(resident_id_region(person.id_number))",
+     {"person": {"id_number": "330106199005143571"}}, "330100"),
+])
+def test_administrative_codes(tmp_path, expression, fields, expected):
+    assert feature_value(tmp_path, expression, **fields) == expected

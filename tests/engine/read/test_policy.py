@@ -265,3 +265,111 @@ def test_rule_set_used_by_two_stages_reports_its_rules_twice_as_duplicate_ids(tm
     result = load(tmp_path, {"c": rules}, stages=[{"id": "s1", "ruleset": "c"},
                                                   {"id": "s2", "ruleset": "c"}])
     assert "ID_DUPLICATE" in codes(result)
+
+
+# --- reason texts: parameters filled in, a customer text beside the internal one -----------------
+TEMPLATED = """\
+reason_codes:
+  R1: {zh: "年龄不在{min_age}至{max_age}周岁", en: "Age outside {min_age} to {max_age}", customer: {zh: "面向{min_age}至{max_age}周岁", en: "For ages {min_age} to {max_age}"}}
+  R2: {zh: "额度上限{cap:,}元", en: "Cap {cap:,} yuan, {{braces}} kept", customer: {zh: 请联系客户经理, en: Please contact us}}
+"""
+
+
+def test_reason_texts_take_their_numbers_from_the_parameters(tmp_path):
+    policy = POLICY.replace("features:", "parameters:\n  min_age: 22\n  max_age: 60\n"
+                            "  cap: 200000\nfeatures:")
+    result = load_files(tmp_path, policies__p__x_yaml=policy, rules__reason_codes_yaml=TEMPLATED)
+    assert result.ok, [str(d) for d in errors(result)]
+    policy = result.policies["p.x"]
+    decision = run(policy, a=11, e="RED")
+    [reason] = decision.reasons
+    assert (reason.zh, reason.en) == ("年龄不在22至60周岁", "Age outside 22 to 60")
+    assert (reason.customer_zh, reason.customer_en) == ("面向22至60周岁", "For ages 22 to 60")
+    assert decision.to_dict()["reasons"][0]["customer"] == {"zh": "面向22至60周岁",
+                                                             "en": "For ages 22 to 60"}
+    texts = policy.parts.reasons["R2"]
+    assert (texts.zh, texts.en) == ("额度上限200,000元", "Cap 200,000 yuan, {braces} kept")
+
+
+@pytest.mark.parametrize("entry, code, words", [
+    ('R1: {zh: "不在{min_ag}岁", en: x, customer: {zh: y, en: y}}', "REASON_PLACEHOLDER",
+     "did you mean 'min_age'"),
+    ('R1: {zh: "不在{min_age", en: x, customer: {zh: y, en: y}}', "REASON_PLACEHOLDER",
+     "unbalanced braces"),
+    ('R1: {zh: "{min_age:%Y}", en: x, customer: {zh: y, en: y}}', "REASON_PLACEHOLDER",
+     "is not a format"),
+    ("R1: {zh: 拒绝, en: Declined}", "REASON_CUSTOMER_TEXT", "the text the applicant is shown"),
+    ("R1: {zh: 拒绝, en: Declined, customer: {zh: 拒绝}}", "REASON_CUSTOMER_TEXT", "customer"),
+    ("R1: {zh: 拒绝, en: Declined, customer: {zh: a, en: b}, note: c}", "UNKNOWN_KEY", "note"),
+])
+def test_reason_text_mistakes_are_located(tmp_path, entry, code, words):
+    policy = POLICY.replace("features:", "parameters:\n  min_age: 22\nfeatures:")
+    catalogue = "reason_codes:\n  " + entry + "\n" + "".join(
+        f"  {c}: {{zh: a, en: b, customer: {{zh: c, en: d}}}}\n" for c in ("R2", "R3", "R4"))
+    result = load_files(tmp_path, policies__p__x_yaml=policy, rules__reason_codes_yaml=catalogue)
+    found = [d for d in errors(result) if d.code == code]
+    assert found, codes(result)
+    assert words in found[0].message
+    assert (found[0].location.file, found[0].location.line) == ("rules/reason_codes.yaml", 2)
+
+
+# --- list parameters ---------------------------------------------------------------------------------
+def test_a_list_parameter_reads_like_a_named_list(tmp_path):
+    policy = POLICY.replace("features:", 'parameters:\n  region: ["310000", "330000"]\n'
+                            "  sizes: [1, 2, 3]\nfeatures:\n  inside: s in params.region\n"
+                            "  small: a in params.sizes")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    assert result.ok, [str(d) for d in errors(result)]
+    policy = result.policies["p.x"]
+    assert policy.parts.parameters["region"] == ("310000", "330000")
+    values = run(policy, a=2, s="330000").trace.values
+    assert (values["inside"], values["small"]) == (True, True)
+    values = run(policy, a=4, s="440000").trace.values
+    assert (values["inside"], values["small"]) == (False, False)
+
+
+@pytest.mark.parametrize("parameters, feature, code", [
+    ('  mixed: ["a", 1]', "s in params.mixed", "PARAMETER"),
+    ("  empty: []", "a > 1", "PARAMETER"),
+    ('  region: ["310000"]', "params.region", "EXPR_LIST"),
+    ('  region: ["310000"]', "len(params.region) > 0", "EXPR_LIST"),
+    ("  sizes: [1, 2]", "s in params.sizes", "EXPR_TYPE"),
+])
+def test_list_parameter_mistakes(tmp_path, parameters, feature, code):
+    policy = POLICY.replace("features:", f"parameters:\n{parameters}\nfeatures:\n  f: {feature}")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    assert code in codes(result)
+
+
+# --- outputs shown only with some outcomes -------------------------------------------------------
+def test_outputs_name_the_outcomes_they_are_shown_with(tmp_path):
+    policy = POLICY.replace("outputs: [grade]",
+                            "outputs:\n  - {name: grade, outcomes: [APPROVE, REFER]}\n  - double")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    assert result.ok, [str(d) for d in errors(result)]
+    policy = result.policies["p.x"]
+    declined = run(policy, a=11, e="RED")
+    assert declined.outcome == "DECLINE"
+    assert declined.outputs == {"grade": None, "double": 22}
+    assert declined.to_dict()["outputs"] == {"grade": None, "double": 22}
+    assert declined.trace.values["grade"] == "G1"  # computed all the same, for the trace
+    approved = run(policy, a=5, e="RED")
+    assert approved.outputs == {"grade": "G1", "double": 10}
+
+
+@pytest.mark.parametrize("outputs, code", [
+    ("  - {name: grade, outcomes: [APPROVED]}", "OUTPUT_OUTCOMES"),
+    ("  - {name: grade, outcomes: []}", "OUTPUT_OUTCOMES"),
+    ("  - {name: grade, shown: [APPROVE]}", "UNKNOWN_KEY"),
+    ("  - {outcomes: [APPROVE]}", "OUTPUT_NAME"),
+])
+def test_output_outcome_mistakes(tmp_path, outputs, code):
+    policy = POLICY.replace("outputs: [grade]", "outputs:\n" + outputs)
+    assert code in codes(load_files(tmp_path, policies__p__x_yaml=policy))
+
+
+def test_a_key_yaml_reads_as_true_or_false_is_explained(tmp_path):
+    policy = POLICY.replace("outputs: [grade]", "outputs:\n  - {name: grade, on: [APPROVE]}")
+    [error] = errors(load_files(tmp_path, policies__p__x_yaml=policy))
+    assert error.code == "YAML_KEY" and "quote the key" in error.message
+    assert (error.location.line, error.location.column) == position(policy, "on: [APPROVE]")

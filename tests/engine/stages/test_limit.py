@@ -94,3 +94,52 @@ def test_limit_with_a_huge_base_does_not_raise(tmp_path):
                          parameters={"minimum_limit": 1000})
     decision = run(policy, a=10**13)
     assert decision.limit == 10**39
+
+
+@pytest.fixture(scope="module")
+def conditional(tmp_path_factory):
+    """Caps that apply only when a condition holds, and the limit kept as a value for outputs."""
+    limit = dict(LIMIT, result="capped", caps=[
+        {"id": "CAP-RED", "name": {"en": "Red"}, "when": 'e == "RED"', "value": "params.red_cap"},
+        {"id": "CAP-NOFLAG", "name": {"en": "No flag"}, "when": "missing(flag)", "value": "b * 10"},
+    ])
+    return make_policy(tmp_path_factory.mktemp("conditional"), limit=limit,
+                       parameters={"minimum_limit": 10000, "red_cap": 50000},
+                       outputs=[{"name": "capped", "outcomes": ["REFER"]}])
+
+
+@pytest.mark.parametrize("fields, limit, binding, caps", [
+    ({"a": 80000, "e": "RED", "flag": True}, 50000, "CAP-RED", [50000, None]),
+    ({"a": 80000, "e": "BLUE", "flag": True}, 80000, None, [None, None]),
+    ({"a": 80000, "flag": True}, 80000, None, [None, None]),      # e missing: the cap is off
+    ({"a": 80000, "b": 3000, "e": "BLUE"}, 30000, "CAP-NOFLAG", [None, 30000]),
+    ({"a": 80000, "b": 3000, "e": "RED"}, 30000, "CAP-NOFLAG", [50000, 30000]),
+])
+def test_a_cap_applies_only_when_its_condition_holds(conditional, fields, limit, binding, caps):
+    decision = run(conditional, **fields)
+    assert (decision.outcome, decision.limit) == ("APPROVE", limit)
+    trace = decision.trace.to_dict()["limit"]
+    assert trace["binding_cap"] == binding and [c["value"] for c in trace["caps"]] == caps
+    assert decision.trace.values["capped"] == limit          # the result, for outputs
+    assert decision.outputs == {"capped": None}              # shown with REFER only
+
+
+def test_the_limit_result_is_shown_with_the_outcomes_asked(tmp_path):
+    limit = dict(LIMIT, result="indicative")
+    rules = {"r": ruleset("r", [{"id": "SOFT", "when": "flag == true",
+                                 "then": {"action": "REFER", "reason": "R1"}},
+                                {"id": "KO", "when": "flag2 == true",
+                                 "then": {"action": "DECLINE", "reason": "R2"}}])}
+    policy = make_policy(tmp_path, rules, stages=[{"id": "r", "ruleset": "r"}], limit=limit,
+                         parameters={"minimum_limit": 10000, "cap_dev": 500000},
+                         features={"region_cap": "params.cap_dev"},
+                         outputs=[{"name": "indicative", "outcomes": ["REFER"]}])
+    refer = run(policy, a=123456, flag=True)
+    assert (refer.outcome, refer.limit, refer.outputs) == ("REFER", None, {"indicative": 123000})
+    assert refer.to_dict()["outputs"] == {"indicative": 123000}
+    decline = run(policy, a=123456, flag2=True)
+    assert decline.outputs == {"indicative": None} and decline.to_dict()["outputs"] == {
+        "indicative": None}
+    assert run(policy, a=123456).outputs == {"indicative": None}
+    missing = run(policy, flag=True)          # no base: no limit to show
+    assert missing.outputs == {"indicative": None} and missing.trace.values["indicative"] is None
