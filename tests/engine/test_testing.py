@@ -136,3 +136,11 @@ def test_a_disagreement_names_the_rule_and_the_values_it_read_then_the_fields():
         "reason_codes: compiled ['DTI_HIGH'], durable []",
     ]
     assert disagreements(compiled, compiled, {}) == []
+
+
+def test_every_data_requirement_has_a_case_that_finds_it_unmet():
+    policy = LOADED.policies["zhishandai.application"]
+    expected_hits = {rule for case in CASES for rule in case.expect.get("hits") or []}
+    requirements = [r.id for r in policy.parts.requirements]
+    assert len(requirements) >= 10
+    assert [r for r in requirements if r not in expected_hits] == []
