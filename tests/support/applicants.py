@@ -7,8 +7,9 @@ by the engine's own `compose` (app/engine/language/resident_id.py):
   bureau blemishes, thin files and missing fields, in proportions that give a plausible mix of
   approvals, declines and referrals (the benchmarks and the backend agreement checks use these);
 - `applicants(policy, n, seed)`: every declared input field of any policy, from the policy's own
-  schema, with realistic values (the end-to-end tests use these);
-and `examples()`, the request bodies kept in examples/.
+  schema, with realistic values, the data its requirements list nearly always present (the
+  end-to-end tests use these);
+and `examples()`, the request bodies kept in examples/ (`as_of` re-dates one for today).
 """
 from __future__ import annotations
 
@@ -322,8 +323,10 @@ if __name__ == "__main__":
 
 
 # --- any policy, from its input schema -----------------------------------------------------------
-CITIES = ["110100", "310100", "330600", "341200", "431000", "440100", "440300", "330100", "320100", "510100", "420100", "610100",
-          "370200", "350200", "450100", "520100", "620100", "410100", "130100", "640100"]
+# Mostly the reference bank's service region (Shanghai, Jiangsu, Zhejiang), some of it given as
+# district codes, and a few cities elsewhere.
+CITIES = ["310100", "330600", "330100", "320100", "330106", "320583", "330200", "320500", "330500",
+          "321000", "310104", "331100", "320300", "330800", "440300", "110100"]
 # (the schema generator keeps its own name pools so that each generator's seeds stay reproducible)
 SCHEMA_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 SCHEMA_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
@@ -350,10 +353,13 @@ AMOUNT_HINTS = [("income", 2500, 60000), ("provident_fund_base", 3000, 35000), (
                 ("overdue_times", 0, 3), ("employees", 1, 80), ("dependants", 0, 3)]
 
 
-GOOD_FLAGS = {"payroll", "residence_permit", "has_record", "wealth_products"}
+GOOD_FLAGS = {"payroll", "has_record", "wealth_products"}
+FLAG_RATES = {"has_record": 0.9, "residence_permit": 0.15}  # a thin file or a permit is rarer
 SAME_CITY = object()  # a marker: the applicant's residence city
-MOSTLY_ZERO = ("overdue", "inquiries", "applications", "blacklist")
+MOSTLY_ZERO = ("overdue", "inquiries", "applications", "blacklist", "opened")
 RANGES = {"fraud_score": (0, 450), "credit_score": (520, 880), "credit_history_months": (6, 200),
+          "lender_count": (0, 4), "months_since_last_overdue": (0, 36),
+          "non_bank_accounts_opened_3m": (0, 3), "non_bank_accounts_opened_6m": (0, 4),
           "mobile_in_service_months": (6, 200), "months_in_job": (3, 240), "relationship_months": (0, 180),
           "local_residence_months": (0, 300), "social_insurance_months": (0, 120),
           "provident_fund_months": (0, 120), "licence_age_months": (6, 200)}
@@ -396,29 +402,47 @@ def _value(rng, spec):
     if kind == "boolean":
         if any(word in name for word in ("verified", "match")):
             return rng.random() < 0.97
-        return rng.random() < (0.6 if name in GOOD_FLAGS else 0.02)
+        return rng.random() < FLAG_RATES.get(name, 0.6 if name in GOOD_FLAGS else 0.02)
     if kind == "date":
         if "expiry" in name:
             return (TODAY + datetime.timedelta(days=rng.randint(-30, 3650))).isoformat()
+        if "report" in name:  # a credit report pulled for this application, now and then stale
+            return (TODAY - datetime.timedelta(days=rng.randint(0, 20) if rng.random() < 0.97
+                                               else rng.randint(31, 400))).isoformat()
         return (TODAY - datetime.timedelta(days=rng.randint(0, 40))).isoformat()
     if kind == "enum":
         if name == "worst_five_class":
             return "NORMAL" if rng.random() < 0.95 else rng.choice(spec.type.values)
+        if "EMPLOYEE" in spec.type.values and rng.random() < 0.6:  # most applicants are employed
+            return "EMPLOYEE"
         return rng.choice(spec.type.values)
     if kind == "list":
         return []
     if spec.pattern and re.fullmatch(spec.pattern, "330100"):
-        if name != "city_code" and rng.random() < 0.9:
+        # the household registration is elsewhere now and then; the location rarely
+        if name != "city_code" and rng.random() < (0.9 if "hukou" in name else 0.97):
             return SAME_CITY
         return rng.choice(CITIES)
+    if name.endswith("_id"):  # a reference such as a signed consent's number
+        return f"{name[:4].upper()}-{rng.randint(0, 10 ** 8):08d}"
     return "x"
 
 
-def applicant(rng, policy, optional_rate=0.9):
-    """One generated request body for the policy (decision_date is left to the service)."""
+def needed_for_approval(policy) -> set[str]:
+    """The input fields the policy's data requirements list (an automatic APPROVE needs them):
+    a channel sends them nearly always."""
+    fields = policy.input_schema.fields
+    return {name for requirement in policy.parts.requirements for name in requirement.fields
+            if name in fields}
+
+
+def applicant(rng, policy, optional_rate=0.9, needed=frozenset()):
+    """One generated request body for the policy (decision_date is left to the service); the
+    fields in `needed` are left out far less often than other optional fields."""
     body = {}
     for path, spec in policy.input_schema.fields.items():
-        if path == "decision_date" or (not spec.required and rng.random() > optional_rate):
+        rate = 0.995 if path in needed else optional_rate
+        if path == "decision_date" or (not spec.required and rng.random() > rate):
             continue
         node = body
         parts = path.split(".")
@@ -448,4 +472,19 @@ def examples(prefix=""):
 
 def applicants(policy, count, seed=20261128):
     rng = random.Random(seed)
-    return [applicant(rng, policy) for _ in range(count)]
+    needed = needed_for_approval(policy)
+    return [applicant(rng, policy, needed=needed) for _ in range(count)]
+
+
+def as_of(body: dict, day: datetime.date) -> dict:
+    """A copy of a request body whose dated data keep their age relative to `day` instead of
+    the body's own decision_date: for a body decided by the service, which decides on today's
+    date (a credit report pulled 3 days before the example's date is 3 days old today)."""
+    shift = day - datetime.date.fromisoformat(body["decision_date"])
+    copy = json.loads(json.dumps(body))
+    bureau = copy.get("bureau") or {}
+    if bureau.get("report_date"):
+        bureau["report_date"] = (datetime.date.fromisoformat(bureau["report_date"])
+                                 + shift).isoformat()
+    copy["decision_date"] = day.isoformat()
+    return copy
