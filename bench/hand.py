@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import operator
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 
@@ -201,11 +202,15 @@ def _eq(value, wanted):
     return value is not None and value == wanted
 
 
+_OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+              "!=": operator.ne}
+
+
 def _cmp(value, op, other):
+    """`value op other` under the missing-data rule (false when either is missing)."""
     if value is None or other is None:
         return False
-    return {"<": value < other, "<=": value <= other, ">": value > other, ">=": value >= other,
-            "!=": value != other}[op]
+    return _OPERATORS[op](value, other)
 
 
 def decide(typed: dict) -> dict:

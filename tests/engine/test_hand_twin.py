@@ -50,13 +50,13 @@ def _compare(reference, raws) -> Counter:
 
 
 def test_the_twin_agrees_on_generated_applicants(reference):
-    outcomes = _compare(reference, generate(2000, 11))
+    outcomes = _compare(reference, generate(1500, 11))
     # a comparison that covers every outcome, approvals common
-    assert min(outcomes.values()) > 200 and set(outcomes) == {"APPROVE", "DECLINE", "REFER"}
+    assert min(outcomes.values()) > 150 and set(outcomes) == {"APPROVE", "DECLINE", "REFER"}
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_twin_agrees_with_data_removed(reference, seed):
     rng = random.Random(seed)
-    outcomes = _compare(reference, [_thinned(raw, rng) for raw in generate(800, 100 + seed)])
+    outcomes = _compare(reference, [_thinned(raw, rng) for raw in generate(600, 100 + seed)])
     assert set(outcomes) == {"APPROVE", "DECLINE", "REFER"}
