@@ -51,9 +51,11 @@ class Reason(NamedTuple):
     customer_en: str = ""
 
     def to_dict(self) -> dict:
-        return {"code": self.code, "zh": self.zh, "en": self.en, "action": self.action,
-                "stage": self.stage, "rule": self.rule,
-                "customer": {"zh": self.customer_zh, "en": self.customer_en}}
+        shown = {"code": self.code, "zh": self.zh, "en": self.en, "action": self.action,
+                 "stage": self.stage, "rule": self.rule}
+        if self.customer_zh or self.customer_en:  # a catalogue without them: as decided before
+            shown["customer"] = {"zh": self.customer_zh, "en": self.customer_en}
+        return shown
 
 
 class Decision:
@@ -203,7 +205,7 @@ class Trace:
             "engine": self.backend,
             "input": self.parts.input_schema.mask(self.typed),
             "features": {f.name: self.shown(f.name) for f in self.parts.features},
-            "requirements": self._requirements(),
+            **({"requirements": self._requirements()} if self.parts.requirements else {}),
             "stages": [self._stage(result) for result in self.stages],
             "limit": self._limit(),
         }

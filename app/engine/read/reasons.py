@@ -8,7 +8,7 @@ from string import Formatter
 from typing import Any
 
 from .. import model as m
-from ..errors import did_you_mean
+from ..errors import WARNING, did_you_mean
 from ..source import Node
 from .context import BuildContext
 
@@ -35,28 +35,47 @@ def read_reasons(ctx: BuildContext, node: Node | None,
         ctx.error("REASONS_SHAPE", "reason_codes must be a mapping of CODE: {zh, en}",
                   document.node.location)
         return texts
+    # A catalogue written before customer texts existed (a stored version replayed today) still
+    # loads, with a warning; once it gives one customer text, every code needs one.
+    with_customer = any(entry.is_map and entry.get("customer") is not None
+                        for _, entry in entries.items())
     for code, entry in entries.items():
-        if not entry.is_map or entry.get("zh") is None or entry.get("en") is None:
-            ctx.error("REASON_TEXT", f"reason code {code} needs both zh and en text",
-                      entry.location)
-            continue
-        ctx.unknown_keys(entry, {"zh", "en", "customer"}, f"reason code {code}")
-        customer = entry.get("customer")
-        if customer is None or not customer.is_map or customer.get("zh") is None \
-                or customer.get("en") is None:
-            ctx.error("REASON_CUSTOMER_TEXT", f"reason code {code} needs customer: {{zh, en}}, "
-                      "the text the applicant is shown (an internal reason such as a blacklist "
-                      "hit must not reach the applicant)", (customer or entry).location)
-            continue
-        filled = [_fill(ctx, text, parameters, code)
-                  for text in (entry.get("zh"), entry.get("en"), customer.get("zh"),
-                               customer.get("en"))]
-        texts[code] = m.ReasonText(code, *filled)
+        text = _entry(ctx, code, entry, parameters, with_customer)
+        if text is not None:
+            texts[code] = text
+    if not with_customer:
+        for code in m.ENGINE_REASONS:  # no customer texts at all, as the catalogue says
+            texts[code] = m.ReasonText(code, texts[code].zh, texts[code].en)
+        ctx.error("REASON_CUSTOMER_TEXT", f"the catalogue {document.file} gives no customer "
+                  "texts: a decision's reasons carry only the internal texts, which must not be "
+                  "shown to applicants as they are (add customer: {zh, en} to every code)",
+                  entries.location, WARNING)
     for code, location in ctx.reason_uses:
         if code not in texts:
             ctx.error("REASON_UNKNOWN", f"reason code '{code}' is not in the catalogue "
                       f"{document.file}{did_you_mean(code, texts)}", location)
     return texts
+
+
+def _entry(ctx: BuildContext, code: str, entry: Node, parameters: dict[str, Any],
+           with_customer: bool) -> m.ReasonText | None:
+    """One code's texts, parameters filled in; None (and an error) when a text is missing."""
+    if not entry.is_map or entry.get("zh") is None or entry.get("en") is None:
+        ctx.error("REASON_TEXT", f"reason code {code} needs both zh and en text", entry.location)
+        return None
+    ctx.unknown_keys(entry, {"zh", "en", "customer"}, f"reason code {code}")
+    customer = entry.get("customer")
+    if customer is None and not with_customer:
+        return m.ReasonText(code, *(_fill(ctx, entry.get(lang), parameters, code)
+                                    for lang in ("zh", "en")))
+    if customer is None or not customer.is_map or customer.get("zh") is None \
+            or customer.get("en") is None:
+        ctx.error("REASON_CUSTOMER_TEXT", f"reason code {code} needs customer: {{zh, en}}, the "
+                  "text the applicant is shown (an internal reason such as a blacklist hit must "
+                  "not reach the applicant)", (customer or entry).location)
+        return None
+    return m.ReasonText(code, *(_fill(ctx, text, parameters, code) for text in (
+        entry.get("zh"), entry.get("en"), customer.get("zh"), customer.get("en"))))
 
 
 def _fill(ctx: BuildContext, node: Node, parameters: dict[str, Any], code: str) -> str:

@@ -373,3 +373,20 @@ def test_a_key_yaml_reads_as_true_or_false_is_explained(tmp_path):
     [error] = errors(load_files(tmp_path, policies__p__x_yaml=policy))
     assert error.code == "YAML_KEY" and "quote the key" in error.message
     assert (error.location.line, error.location.column) == position(policy, "on: [APPROVE]")
+
+
+def test_a_catalogue_without_customer_texts_loads_as_before_with_a_warning(tmp_path):
+    """A policy version stored before customer texts and requirements existed still loads and
+    decides as it did: no customer text in its reasons, no requirements in its trace."""
+    old = "reason_codes:\n" + "".join(f"  {c}: {{zh: 原因{c}, en: Reason {c}}}\n"
+                                      for c in ("R1", "R2", "R3", "R4"))
+    result = load_files(tmp_path, rules__reason_codes_yaml=old)
+    assert result.ok
+    [warning] = [d for d in result.diagnostics if d.code == "REASON_CUSTOMER_TEXT"]
+    assert warning.severity == "warning" and warning.location.file == "rules/reason_codes.yaml"
+    decision = run(result.policies["p.x"], a=11, e="RED")
+    assert decision.to_dict()["reasons"] == [{"code": "R1", "zh": "原因R1", "en": "Reason R1",
+                                              "action": "DECLINE", "stage": "checks",
+                                              "rule": "C-1"}]
+    assert "requirements" not in decision.trace.to_dict()
+    assert result.policies["p.x"].parts.reasons["RULESET_CONFLICT"].customer_zh == ""
