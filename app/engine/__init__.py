@@ -23,7 +23,8 @@ The public surface, used by the API, the CLI, the benchmarks and the tests:
     decision.reasons, .reason_codes, .hits, .outputs
     decision.headline()                            # {HEADLINE field: value}, reasons as codes
     decision.to_dict(); decision.trace.to_dict()   # JSON-ready, deterministic, personal data masked
-    decision.trace.matched(), .hits(), .shown(path)
+    decision.trace.matched(), .hits(), .unmet(), .shown(path)   # unmet: data requirements
+    policy.parts.requirements                      # what an automatic APPROVE needs (requires:)
     canonical_json(obj)                            # byte-identical serialisation of those dicts
 
     load_policy_files("zhishandai.application", files)   # rebuild a stored version from its files
