@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.firefly-installed
 RUN_DATABASE_URL := $(or $(DATABASE_URL),sqlite:///$(CURDIR)/var/firefly.db)
 BIND   ?= 127.0.0.1:8000
 
-.PHONY: install test lint run migrate bench clean
+.PHONY: install browser test lint run migrate bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,16 @@ $(STAMP): pyproject.toml requirements.lock | $(BIN)/python
 
 install: $(STAMP)
 
+# The browser tests drive Debian's chromium headless; installed here when missing and we may.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q chromium chromium-driver >/dev/null || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }; \
+	else echo "tests/browser need chromium and chromedriver: apt-get install chromium chromium-driver" >&2; fi
+
 # One pytest worker per core (pytest-xdist); each worker has its own database (tests/conftest.py).
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto tests
 
 lint: install

@@ -1,11 +1,11 @@
-"""The API described: /openapi.json (OpenAPI 3, generated) and /docs (the same, readable)."""
+"""The API described: /openapi.json (OpenAPI 3, generated) and /docs (an interactive explorer of it)."""
 from __future__ import annotations
 
-import json
 import weakref
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template_string
+from flask import Blueprint, Response, jsonify, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
 
 from app.api.openapi import build_spec
 from app.extensions import services
@@ -32,30 +32,54 @@ def openapi() -> Response:
 
 
 @bp.get("/docs")
-def docs() -> str:
-    """The API as a readable page, rendered from the OpenAPI document."""
-    return render_template_string(PAGE, spec=current_spec(),
-                                  dumps=lambda v: json.dumps(v, ensure_ascii=False, indent=2))
+def docs() -> Response:
+    """The API explorer: Swagger UI over /openapi.json, with the X-API-Key header settable from the
+    page ("Authorize"), so that a caller can try every operation with their own key."""
+    response = Response(PAGE, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = CSP
+    return response
 
+
+@bp.get("/docs/explorer.js")
+def explorer_js() -> Response:
+    # A file rather than an inline script, so the page's CSP can forbid inline scripts.
+    response = Response(EXPLORER_JS, mimetype="text/javascript")
+    response.headers["Content-Security-Policy"] = CSP
+    return response
+
+
+@bp.get("/docs/assets/<any(\"swagger-ui.css\", \"swagger-ui-bundle.js\", \"favicon-32x32.png\"):name>")
+def assets(name: str) -> Response:
+    """Swagger UI from the pinned swagger-ui-bundle distribution on disk; nothing is fetched from
+    the internet, at run time or install time."""
+    return send_from_directory(swagger_ui_path, name, max_age=3600)
+
+
+# Swagger UI renders with inline styles and data: images; scripts only from this origin.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; "
+       "form-action 'none'; frame-ancestors 'none'")
 
 PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ spec.info.title }}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
-h2{border-bottom:1px solid #ddd;padding-bottom:.3rem}.m{display:inline-block;min-width:4rem;font-weight:bold}
-.post{color:#0a6}.get{color:#06c}code{background:#f4f4f4;padding:0 .2rem}
-pre{background:#f7f7f7;padding:.6rem;overflow:auto;max-height:24rem;font-size:.8rem}
-details{margin:.3rem 0 1rem 1rem}</style></head><body>
-<h1>{{ spec.info.title }} <small>{{ spec.info.version }}</small></h1>
-<p>{{ spec.info.description }} The machine-readable document is at <a href="/openapi.json">/openapi.json</a>.</p>
-{% for path, ops in spec.paths.items() %}{% for method, op in ops.items() %}
-<h2 id="{{ method }}-{{ path }}"><span class="m {{ method }}">{{ method|upper }}</span> <code>{{ path }}</code></h2>
-<p>{{ op.summary }}. {{ op.description }}</p>
-{% if op.parameters %}<details><summary>Parameters</summary><pre>{{ dumps(op.parameters) }}</pre></details>{% endif %}
-{% if op.requestBody %}<details><summary>Request body</summary><pre>{{ dumps(op.requestBody) }}</pre></details>{% endif %}
-<details><summary>Responses: {{ op.responses|join(", ") }}</summary><pre>{{ dumps(op.responses) }}</pre></details>
-{% endfor %}{% endfor %}
-<h2>Schemas</h2>
-{% for name, schema in spec.components.schemas.items() %}
-<details><summary><code>{{ name }}</code></summary><pre>{{ dumps(schema) }}</pre></details>{% endfor %}
+<html lang="en"><head><meta charset="utf-8"><title>Firefly credit decisions: API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png"></head><body>
+<noscript><p>The API explorer needs JavaScript. The API is described in
+<a href="/openapi.json">/openapi.json</a> (OpenAPI 3).</p></noscript>
+<div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/explorer.js"></script>
 </body></html>"""
+
+EXPLORER_JS = """window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  // the key is kept for this tab only, never in local storage
+  persistAuthorization: false,
+  displayRequestDuration: true,
+  validatorUrl: null,
+  presets: [SwaggerUIBundle.presets.apis],
+  layout: "BaseLayout"
+});
+"""

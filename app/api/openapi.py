@@ -98,7 +98,8 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
         "This document", [], {"200": {"description": "OpenAPI 3",
                                       "content": {"application/json": {"schema": {"type": "object"}}}}})})
     html = {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}
-    spec.path(path="/docs", operations={"get": _op("This API, readable", [], {"200": html})})
+    spec.path(path="/docs", operations={"get": _op(
+        "This API, explorable: Swagger UI (try an operation with your key)", [], {"200": html})})
     return _numbers(spec.to_dict())
 
 
