@@ -119,6 +119,7 @@ def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | Non
     if any(d.severity == ERROR for d in ctx.diagnostics):
         return None
     check_coverage(ctx, schema, stages, limit, requirements)
+    _check_customer_group(ctx, stages)
     used = {path: files[path] for path in sorted(ctx.used_files)}
     return m.PolicyParts(
         name=ctx.document.name, version=version, title=title, engine=engine,
@@ -313,6 +314,22 @@ def _stages(ctx: BuildContext, node: Node | None) -> list[m.Stage]:
                 ctx.add_value(name, kind, True, stage_node.location)
             stages.append(stage)
     return stages
+
+
+def _check_customer_group(ctx: BuildContext, stages: list[m.Stage]) -> None:
+    """A decision's customer_group is the value of that name. A policy that names its group
+    otherwise (`segment`) would decide with customer_group null and nothing would say why; a policy
+    with no grouping at all (a drawdown) is left alone."""
+    if "customer_group" in ctx.scope.values:
+        return
+    for stage in stages:
+        for name in stage.outputs:
+            if "group" in name or "segment" in name:
+                ctx.error("CUSTOMER_GROUP_MISSING", f"stage {stage.id} outputs '{name}' but no "
+                          "value is called customer_group, so every decision will report "
+                          f"customer_group null: rename '{name}' to customer_group if it places "
+                          "the applicant in a customer group", stage.location, WARNING)
+                return
 
 
 def _read_stage(ctx: BuildContext, kind: str, document: Document, stage_id: str,

@@ -390,3 +390,22 @@ def test_a_catalogue_without_customer_texts_loads_as_before_with_a_warning(tmp_p
                                               "rule": "C-1"}]
     assert "requirements" not in decision.trace.to_dict()
     assert result.policies["p.x"].parts.reasons["RULESET_CONFLICT"].customer_zh == ""
+
+
+@pytest.mark.parametrize("output, warned", [("segment", True), ("applicant_group", True),
+                                            ("customer_group", False), ("level", False)])
+def test_a_group_output_not_called_customer_group_is_a_warning(tmp_path, output, warned):
+    # the decision's customer_group is the value of that name: `segment` would leave it null
+    kind = {"type": "enum", "values": ["SALARIED", "OTHER"]}
+    rules = {"seg": ruleset("seg", [{"id": "S1", "when": "a > 5", "then": sets(**{output: "SALARIED"})},
+                                    {"id": "S2", "when": "true", "then": sets(**{output: "OTHER"})}],
+                            hit_policy="first", outputs={output: kind})}
+    result = load(tmp_path, rules, stages=[{"id": "seg", "ruleset": "seg"}], outputs=[output])
+    assert result.ok, [str(d) for d in result.diagnostics]
+    found = [d for d in result.diagnostics if d.code == "CUSTOMER_GROUP_MISSING"]
+    assert len(found) == warned
+    if warned:
+        assert f"rename '{output}' to customer_group" in found[0].message
+        assert found[0].severity == "warning" and found[0].location.line > 0
+    decision = run(result.policies["p.x"], a=9)
+    assert decision.customer_group == ("SALARIED" if output == "customer_group" else None)
