@@ -27,6 +27,11 @@ class Type:
     values: tuple[str, ...] | None = None
     item: "Type | None" = None
 
+    def with_article(self) -> str:
+        """'an enum [...]', 'a decimal': for messages that say what a value is not."""
+        text = str(self)
+        return ("an " if text[0] in "aeiou" else "a ") + text
+
     def __str__(self) -> str:
         if self.name == ENUM and self.values:
             shown = ", ".join(self.values[:6]) + (", ..." if len(self.values) > 6 else "")

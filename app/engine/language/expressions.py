@@ -315,8 +315,21 @@ class _Checker:
         if path in FUNCTIONS:
             raise self.fail(node, "EXPR_FUNCTION_VALUE", f"'{path}' is a function; call it: "
                             f"{FUNCTIONS[path].signature}")
+        text = self._enum_text(path)
+        if text is not None:  # `employment_type != salaried`: a value written without quotes
+            raise self.fail(node, "EXPR_UNKNOWN_NAME", f"unknown name '{path}': did you mean the "
+                            f"text \"{text}\"? Enum values and other texts are quoted, e.g. "
+                            f"employment_type != \"{text}\"")
         raise self.fail(node, "EXPR_UNKNOWN_NAME", f"unknown name '{path}'"
                         f"{did_you_mean(path, self.scope.candidates())}")
+
+    def _enum_text(self, name: str) -> str | None:
+        """The enum value of some field in scope that `name` spells (case aside), if any."""
+        for kind, _ in self.scope.values.values():
+            for value in kind.values or ():
+                if isinstance(value, str) and value.lower() == name.lower():
+                    return value
+        return None
 
     def _List(self, node: ast.List) -> Expr:
         raise self.fail(node, "EXPR_LIST", "a list [...] may only follow 'in' or 'not in'")

@@ -44,6 +44,9 @@ class BuildContext:
     read_paths: set[str] = field(default_factory=set)  # every value any expression reads
     feature_exprs: dict[str, Expr] = field(default_factory=dict)  # feature name -> its tree
     cap_exprs: dict[str, Expr] = field(default_factory=dict)  # limit cap id -> its value's tree
+    # what was read, kept even when the policy has errors, so that every check can report at once
+    engine: str = "compiled"
+    stages: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.used_files.add(self.document.file)
@@ -232,7 +235,7 @@ class BuildContext:
             value = coerce_literal(child.value, kind)
             if value is None:
                 hint = did_you_mean(str(child.value), kind.values or ())
-                self.error("SET_VALUE", f"{what}: '{child.value}' is not a {kind}{hint}",
+                self.error("SET_VALUE", f"{what}: '{child.value}' is not {kind.with_article()}{hint}",
                            child.location)
                 continue
             values[name] = value

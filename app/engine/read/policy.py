@@ -47,8 +47,10 @@ def build_policies(files: dict[str, str], engine: str | None = None
         used |= ctx.used_files
         if parts is not None:
             parts.engine = engine or parts.engine
-            if parts.engine == "durable" and _durable_problems(parts, ctx.diagnostics):
-                parts = None
+        # the durable checks run on every rule that read cleanly, even when the policy has other
+        # errors: all problems at once
+        if (engine or ctx.engine) == "durable" and _durable_problems(ctx.stages, ctx.diagnostics):
+            parts = None
         for diagnostic in ctx.diagnostics:
             if diagnostic not in diagnostics:  # a rule file shared by two policies: report once
                 diagnostics.append(diagnostic)
@@ -64,14 +66,18 @@ def build_policies(files: dict[str, str], engine: str | None = None
     return built, diagnostics
 
 
-def _durable_problems(parts: m.PolicyParts, diagnostics: list[Diagnostic]) -> bool:
-    """Report every rule the durable backend cannot match; True if there is one."""
+def _durable_problems(stages: list[m.Stage], diagnostics: list[Diagnostic]) -> bool:
+    """Report every rule the durable backend cannot match; True if there is one. A computation in
+    a condition that durable refuses is reported once, as that error, not also as the warning."""
     from ..backends.durable import check_expressible  # loads durable_rules only when used
 
     found = False
-    for stage in parts.stages:
+    for stage in stages:
         if stage.kind == "ruleset":
             for problem in check_expressible(stage.target.rules):
+                if problem.severity == ERROR and "computes a value" in problem.message:
+                    diagnostics[:] = [d for d in diagnostics if not (
+                        d.code == "CONDITION_COMPUTES" and d.location == problem.location)]
                 diagnostics.append(problem)
                 found = found or problem.severity == ERROR
     return found
@@ -92,6 +98,7 @@ def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | Non
         ctx.error("POLICY_ENGINE", f"engine must be one of {', '.join(BACKENDS)}"
                   f"{did_you_mean(str(engine), BACKENDS)}", engine_node.location)
         engine = "compiled"
+    ctx.engine = engine
 
     input_node = node.get("input")
     if input_node is None:
@@ -108,7 +115,7 @@ def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | Non
     parameters = _parameters(ctx, node.get("parameters"))
     _named_lists(ctx)
     features, compute = _features(ctx, node.get("features"))
-    stages = _stages(ctx, node.get("stages"))
+    stages = ctx.stages = _stages(ctx, node.get("stages"))
     limit = read_limit(ctx, node.get("limit"))
     requirements, check_requirements = read_requirements(ctx, node.get("requires"))
     outputs, output_outcomes = _outputs(ctx, node.get("outputs"))

@@ -74,8 +74,11 @@ def _then(ctx: BuildContext, then: Node | None, node: Node, outputs: dict[str, T
     ctx.unknown_keys(then, {"action", "reason", "set"}, f"{what} then")
     if then.get("action") is not None or then.get("reason") is not None:
         effect = ctx.effect(then, what, check_keys=False)
+    reported = len(ctx.diagnostics)
     values = ctx.output_values(then.get("set"), outputs, what)
-    if effect is None and not values and then.get("action") is None:
+    # a `set:` whose values were wrong has been reported: saying 'then' is empty would be a
+    # second, misleading error for the same mistake
+    if effect is None and not values and then.get("action") is None and reported == len(ctx.diagnostics):
         ctx.error("RULE_THEN", f"{what}: 'then' must give an action and reason, or set "
                   "outputs", then.location)
     return effect, values
