@@ -1,11 +1,13 @@
 """Firefly: explainable credit decisions. `create_app` builds the Flask service."""
 from __future__ import annotations
 
+import logging
+import os
 from typing import Any, Mapping
 
 from flask import Flask
 
-from app import api, cli, extensions
+from app import api, cli, extensions, logs
 from app import config as config_module
 from app import services as use_cases
 
@@ -18,7 +20,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     config_module.check_production(app.config)
-    extensions.init_app(app, use_cases.build(config_module.Settings.from_mapping(app.config)))
+    # A `flask ...` command (db upgrade, policy check, keys) serves no decisions: it neither loads
+    # nor records the served policies, and logs only errors unless asked (FIREFLY_LOG_LEVEL, -v),
+    # so that what it prints is what its user asked for.
+    command_line = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+    if not app.config.get("TESTING"):
+        logs.configure_once(logs.level_named(os.environ.get("FIREFLY_LOG_LEVEL"),
+                                             logging.ERROR if command_line else logging.INFO))
+    extensions.init_app(app, use_cases.build(config_module.Settings.from_mapping(app.config),
+                                             load_policies=not command_line))
     api.init_app(app)
     cli.init_app(app)
     return app

@@ -28,6 +28,22 @@ class JsonFormatter(logging.Formatter):
 JsonFormatter.converter = time.gmtime
 
 
+def level_named(name: str | None, default: int) -> int:
+    """A level from its name (FIREFLY_LOG_LEVEL=debug|info|warning|error), else the default."""
+    level = logging.getLevelName((name or "").upper())
+    return level if isinstance(level, int) else default
+
+
+def configure_once(level: int) -> None:
+    """JSON lines on stderr at `level`, unless the process has JSON logging already (gunicorn's
+    logconfig_dict sets it up before the app is built): then only the level."""
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        root.setLevel(level)
+    else:
+        configure(level)
+
+
 def configure(level: int = logging.INFO, stream: IO[str] | None = None) -> logging.Handler:
     """Send the root logger to a stream (stderr by default) as JSON lines."""
     handler = logging.StreamHandler(stream or sys.stderr)

@@ -9,7 +9,7 @@ import uuid
 
 from flask import Flask, Response, g, request
 
-from app import logs, metrics
+from app import metrics
 
 access_log = logging.getLogger("firefly.access")
 
@@ -39,9 +39,6 @@ def request_id() -> str:
 
 
 def init_app(app: Flask) -> None:
-    if not app.config.get("TESTING") and not any(isinstance(h.formatter, logs.JsonFormatter)
-                                                 for h in logging.getLogger().handlers):
-        logs.configure()
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.logger.handlers.clear()
     app.logger.propagate = True

@@ -1,6 +1,9 @@
 """`flask ...` commands: thin wrappers over the use cases, printing for a person at a terminal."""
 from __future__ import annotations
 
+import logging
+
+import click
 from flask import Flask
 
 from app.cli.db import db_cli
@@ -8,6 +11,19 @@ from app.cli.keys import keys_cli
 from app.cli.policy import policy_cli
 
 
+def _verbose(context: click.Context, option: click.Parameter, verbose: bool) -> None:
+    if verbose:
+        logging.getLogger().setLevel(logging.INFO)
+
+
+VERBOSE = click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, is_eager=True,
+                       callback=_verbose,
+                       help="Also print the service's log lines (JSON, on stderr); by default a "
+                            "command logs only errors (or FIREFLY_LOG_LEVEL).")
+
+
 def init_app(app: Flask) -> None:
     for group in (policy_cli, keys_cli, db_cli):
+        if VERBOSE not in group.params:
+            group.params.append(VERBOSE)
         app.cli.add_command(group)

@@ -150,10 +150,20 @@ def verify(path: str | None, input_file: IO[str] | None, policy_name: str | None
 @click.argument("input_file", type=click.File("r", encoding="utf-8"))
 @click.option("--trace/--no-trace", default=False, help="Print the trace too.")
 @click.option("--backend", type=click.Choice(BACKENDS), default=None)
+@click.option("--root", "root_path", default=None,
+              help="The policy folder (default: the configured FIREFLY_POLICY_ROOT).")
 @with_appcontext
-def decide(policy_name: str, input_file: IO[str], trace: bool, backend: str | None) -> None:
-    """Decide one application (a JSON file) with the configured policies and print the result."""
-    root, _ = _resolve(None)
+def decide(policy_name: str, input_file: IO[str], trace: bool, backend: str | None,
+           root_path: str | None) -> None:
+    """Decide one application (a JSON file) with the policies of a folder and print the result;
+    nothing is stored or recorded."""
+    root, _ = _resolve(root_path)
+    loaded = authoring.check(root)
+    if not loaded.ok:
+        errors, _ = _print_diagnostics(root, loaded.errors)
+        click.echo(f"{errors} error(s): the policies under {root} cannot be loaded, so nothing "
+                   "was decided.", err=True)
+        sys.exit(1)
     try:
         body = authoring.try_decision(root, policy_name, json.load(input_file), backend, trace)
     except ServiceError as error:
