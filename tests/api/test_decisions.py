@@ -146,3 +146,18 @@ def test_durable_backend_serves_the_same_decisions(app, decide, policy_root):
         assert after["policy"]["engine"] == "durable"
         for field in ("outcome", "limit", "customer_group", "score", "score_band", "reasons"):
             assert after[field] == before[field], field
+
+
+@pytest.mark.parametrize("example", ["approve_salaried", "approve_premium"])
+def test_the_readmes_example_redated_for_today_is_approved(client, auth, example):
+    # README: python3 examples/today.py examples/<example>.json | curl ... --data @-
+    import subprocess
+    import sys
+
+    from support.settings import REPO
+    printed = subprocess.run([sys.executable, "examples/today.py", f"examples/{example}.json"],
+                             cwd=REPO, capture_output=True, text=True, check=True).stdout
+    response = client.post(URL, data=printed, content_type="application/json",
+                           headers=auth("channel"))
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["outcome"] == "APPROVE", response.get_json()["reasons"]

@@ -16,10 +16,16 @@ from __future__ import annotations
 import datetime
 import json
 import random
+import importlib.util
 import re
 from pathlib import Path
 
 from app.engine.language.resident_id import compose as compose_resident_id
+
+_spec = importlib.util.spec_from_file_location(
+    "examples_today", Path(__file__).resolve().parents[2] / "examples" / "today.py")
+_today = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_today)
 
 # --- realistic applications of the reference policy ----------------------------------------------
 # Most applicants live in the bank's service region (Shanghai, Jiangsu, Zhejiang: the relationship
@@ -477,14 +483,6 @@ def applicants(policy, count, seed=20261128):
 
 
 def as_of(body: dict, day: datetime.date) -> dict:
-    """A copy of a request body whose dated data keep their age relative to `day` instead of
-    the body's own decision_date: for a body decided by the service, which decides on today's
-    date (a credit report pulled 3 days before the example's date is 3 days old today)."""
-    shift = day - datetime.date.fromisoformat(body["decision_date"])
-    copy = json.loads(json.dumps(body))
-    bureau = copy.get("bureau") or {}
-    if bureau.get("report_date"):
-        bureau["report_date"] = (datetime.date.fromisoformat(bureau["report_date"])
-                                 + shift).isoformat()
-    copy["decision_date"] = day.isoformat()
-    return copy
+    """A request body re-dated for the service's `day`: examples/today.py's as_of, the one way to
+    do it (its script prints an example re-dated for today, for the README's curl)."""
+    return _today.as_of(body, day)
