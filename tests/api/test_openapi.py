@@ -13,19 +13,12 @@ from support.settings import make_config
 _app = None
 
 
-def _schema_app():
-    """One app for the whole schemathesis run (hypothesis calls the test many times)."""
+def _schema_app(database_url, redis_url):
+    """One app for the whole schemathesis run (hypothesis calls the test many times), on this
+    worker's migrated database."""
     global _app
     if _app is None:
-        import os
-        url = os.environ.get("DATABASE_URL")
-        if url is None:
-            import tempfile
-
-            from app.storage.migrate import upgrade
-            url = f"sqlite:///{tempfile.mkdtemp(prefix='firefly-st-')}/st.db"
-            upgrade(url)
-        _app = create_app(make_config(url, os.environ.get("REDIS_URL") or None))
+        _app = create_app(make_config(database_url, redis_url))
     return _app
 
 
@@ -63,16 +56,16 @@ def _key_for(operation):
     return KEYS["compliance"]
 
 
-def _operations():
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", _schema_app())
+def _operations(database_url, redis_url):
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", _schema_app(database_url, redis_url))
     return [result.ok() for result in schema.get_all_operations()]
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_schemathesis_finds_no_server_error(mode):
+def test_schemathesis_finds_no_server_error(mode, database_url, redis_url):
     """Generated requests (valid, then schema-violating) to every operation: no answer is a 5xx."""
     failures, calls = [], []
-    for operation in _operations():
+    for operation in _operations(database_url, redis_url):
         if operation.path == "/v1/policies/reload":
             continue  # reloading is exercised by its own tests
         headers = {"X-API-Key": _key_for(operation)}
