@@ -42,6 +42,8 @@ def from_environment() -> dict[str, Any]:
         "FIREFLY_ENV": env,
         "SECRET_KEY": _env("FIREFLY_SECRET_KEY", DEV_SECRET_KEY),
         "FIREFLY_HMAC_KEY": _env("FIREFLY_HMAC_KEY", _env("FIREFLY_SECRET_KEY", DEV_HMAC_KEY)),
+        # Earlier FIREFLY_HMAC_KEY values, comma-separated: what they hashed and sealed stays usable.
+        "FIREFLY_HMAC_OLD_KEYS": _env("FIREFLY_HMAC_OLD_KEYS", ""),
         "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{REPO_ROOT / 'var' / 'firefly.db'}"),
         "REDIS_URL": _env("REDIS_URL"),
         "FIREFLY_API_KEYS": _env("FIREFLY_API_KEYS", DEV_API_KEYS if env != "production" else ""),
@@ -73,6 +75,7 @@ class Settings:
     engine: str | None  # compiled or durable for every policy; None: each policy's own
     db_lock_timeout_ms: int
     idempotency_ttl: int
+    hmac_old_keys: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -83,7 +86,9 @@ class Settings:
                    run_policy_tests=bool(config["FIREFLY_RUN_POLICY_TESTS"]),
                    engine=config.get("FIREFLY_ENGINE"),
                    db_lock_timeout_ms=int(config["FIREFLY_DB_LOCK_TIMEOUT_MS"]),
-                   idempotency_ttl=int(config["FIREFLY_IDEMPOTENCY_TTL"]))
+                   idempotency_ttl=int(config["FIREFLY_IDEMPOTENCY_TTL"]),
+                   hmac_old_keys=tuple(filter(None, (k.strip() for k in
+                                                     (config.get("FIREFLY_HMAC_OLD_KEYS") or "").split(",")))))
 
     @property
     def production(self) -> bool:

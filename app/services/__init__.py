@@ -48,7 +48,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     """Connect the adapters and wire the use cases; load the policies unless asked not to."""
     database = Database(settings.database_url, settings.db_lock_timeout_ms)
     state = open_state(settings.redis_url, settings.idempotency_ttl)
-    personal = PersonalData(settings.hmac_key)
+    personal = PersonalData(settings.hmac_key, settings.hmac_old_keys)
     store = PolicyStore(database)
     registry = PolicyRegistry(settings.policy_root, store, run_tests=settings.run_policy_tests,
                               engine=settings.engine)

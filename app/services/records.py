@@ -6,7 +6,6 @@ What a caller receives is built from the stored row, so it is exactly what compl
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 import time
@@ -31,13 +30,6 @@ DECISION_DATE_FIELDS = ("decision_date", "application_date", "as_of")
 def new_decision_id(now: datetime.datetime) -> str:
     """A 32-hex id that sorts by creation time (milliseconds), then at random."""
     return f"{int(now.timestamp() * 1000):012x}{os.urandom(10).hex()}"
-
-
-def fingerprint(policy_name: str, raw: Mapping[str, Any]) -> str:
-    """The fingerprint of a request for Idempotency-Key: the policy and the body's canonical JSON."""
-    text = json.dumps([policy_name, raw], sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def decision_date_field(policy: Policy) -> str | None:
@@ -99,6 +91,7 @@ def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime
         trace=made.trace_text, input_masked=made.input_masked,
         pii_sealed=personal.seal(made.clear) if made.clear else None,
         resident_id_hash=hashes.get("resident_id"), phone_hash=hashes.get("phone"),
+        key_id=personal.key_id,
         idempotency_key=idempotency_key, request_hash=request_fingerprint, request_id=request_id,
         channel=caller.name)
 
@@ -172,7 +165,7 @@ class Records:
         return answer(self.row(decision_id), include_trace=True)
 
     def search(self, search: Search) -> Page:
-        hashed = self.personal.keyed_hash
+        hashed = self.personal.search_keys  # under every key: rows hashed before a rotation too
         with self.database.session() as session:
             rows = decisions.search(
                 session, limit=search.limit + 1, before_id=search.cursor,

@@ -46,7 +46,11 @@ class Replaying:
         except Exception as error:  # noqa: BLE001 - stored files this engine can no longer load
             raise Conflict(f"the stored files of {version.hash[:12]} no longer load with this engine: "
                            f"{type(error).__name__}: {error}", code="policy_version_unloadable") from None
-        clear = self.personal.unseal(row.pii_sealed) if row.pii_sealed else {}
+        try:
+            clear = self.personal.unseal(row.pii_sealed) if row.pii_sealed else {}
+        except KeyError as error:
+            raise Conflict(f"the personal data of {row.id} was sealed with a key that is not configured: "
+                           f"{error.args[0]}", code="sealing_key_missing") from None
         try:
             made = records.make(policy, privacy.restore(row.input_masked, clear), row.decision_date)
         except InputError as error:

@@ -37,12 +37,15 @@ EQUAL_COLUMNS = {column.key: column for column in (
 
 def search(session: Session, *, limit: int, before_id: str | None = None,
            created_from: datetime.datetime | None = None, created_to: datetime.datetime | None = None,
-           reason: str | None = None, rule: str | None = None, **equal: str | None) -> list[Decision]:
+           reason: str | None = None, rule: str | None = None,
+           **equal: str | list[str] | None) -> list[Decision]:
     """Up to `limit` rows matching every filter given, newest first; `before_id` is the page
     cursor (ids sort by creation time), `equal` names columns of EQUAL_COLUMNS."""
     statement = select(Decision).order_by(Decision.id.desc())
     for name, value in equal.items():
-        if value is not None:
+        if isinstance(value, list):  # any of several values (a keyed hash under each key)
+            statement = statement.where(EQUAL_COLUMNS[name].in_(value))
+        elif value is not None:
             statement = statement.where(EQUAL_COLUMNS[name] == value)
     if created_from is not None:
         statement = statement.where(Decision.created_at >= _utc(created_from))

@@ -53,7 +53,8 @@ class Decision(Base):
     resident_id_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     phone_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(400), nullable=True, unique=True)
-    request_hash: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(80))  # key id:HMAC of the request (idempotency)
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)  # of the hashes and seal
     request_id: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(100))
 

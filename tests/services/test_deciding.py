@@ -6,7 +6,6 @@ from app.services import build
 from app.services.access import Principal
 from app.services.deciding import DecisionRequest
 from app.services.errors import Conflict, InvalidInput, NotFound, Unavailable
-from app.services.records import fingerprint
 from app.state.idempotency import ClaimState
 from app.storage.models import Decision, PolicyVersion
 from support.applicants import examples
@@ -92,7 +91,7 @@ def test_a_key_being_decided_elsewhere_is_a_conflict_to_retry(firefly, redis_url
     if redis_url is None:
         pytest.skip("REDIS_URL not set: without Redis no claim is shared (the PostgreSQL + Redis run covers it)")
     body = examples()["approve_salaried"]
-    claim = firefly.state.claims.claim("test-channel:busy", fingerprint(POLICY, body))
+    claim = firefly.state.claims.claim("test-channel:busy", firefly.personal.request_hash(POLICY, body))
     assert claim.state is ClaimState.OWNED
     with pytest.raises(Conflict) as raised:
         firefly.deciding.decide(request(body, idempotency_key="busy"))
