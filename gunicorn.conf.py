@@ -62,6 +62,8 @@ def post_worker_init(worker):
     registry.install_sighup()
     master = os.getppid()
     registry.announce = lambda: os.kill(master, signal.SIGHUP)
+    # Every worker seals the chained logs in the background; they take turns (docs/controls.md).
+    services(worker.wsgi).audit_log.start(services(worker.wsgi).settings.seal_interval)
 
 
 def child_exit(server, worker):

@@ -44,6 +44,10 @@ def from_environment() -> dict[str, Any]:
         "FIREFLY_HMAC_KEY": _env("FIREFLY_HMAC_KEY", _env("FIREFLY_SECRET_KEY", DEV_HMAC_KEY)),
         # Earlier FIREFLY_HMAC_KEY values, comma-separated: what they hashed and sealed stays usable.
         "FIREFLY_HMAC_OLD_KEYS": _env("FIREFLY_HMAC_OLD_KEYS", ""),
+        # The chained logs (docs/controls.md): seconds between sealing passes in each worker (0: only
+        # `flask audit seal`), and days after which `flask audit purge` removes sealed personal data.
+        "FIREFLY_SEAL_INTERVAL": float(_env("FIREFLY_SEAL_INTERVAL", "2")),
+        "FIREFLY_PII_RETENTION_DAYS": _int_env("FIREFLY_PII_RETENTION_DAYS", 0),
         "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{REPO_ROOT / 'var' / 'firefly.db'}"),
         "REDIS_URL": _env("REDIS_URL"),
         "FIREFLY_API_KEYS": _env("FIREFLY_API_KEYS", DEV_API_KEYS if env != "production" else ""),
@@ -76,6 +80,8 @@ class Settings:
     db_lock_timeout_ms: int
     idempotency_ttl: int
     hmac_old_keys: tuple[str, ...] = ()
+    seal_interval: float = 2.0
+    pii_retention_days: int = 0  # 0: kept (no purge)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -88,7 +94,9 @@ class Settings:
                    db_lock_timeout_ms=int(config["FIREFLY_DB_LOCK_TIMEOUT_MS"]),
                    idempotency_ttl=int(config["FIREFLY_IDEMPOTENCY_TTL"]),
                    hmac_old_keys=tuple(filter(None, (k.strip() for k in
-                                                     (config.get("FIREFLY_HMAC_OLD_KEYS") or "").split(",")))))
+                                                     (config.get("FIREFLY_HMAC_OLD_KEYS") or "").split(",")))),
+                   seal_interval=float(config.get("FIREFLY_SEAL_INTERVAL", 2.0)),
+                   pii_retention_days=int(config.get("FIREFLY_PII_RETENTION_DAYS", 0)))
 
     @property
     def production(self) -> bool:

@@ -47,6 +47,7 @@ class _Key:
         self.hash_key = hmac.new(raw, b"firefly/pii-hash/v1", hashlib.sha256).digest()
         self.request_key = hmac.new(raw, b"firefly/request-hash/v1", hashlib.sha256).digest()
         self.aead = AESGCM(hmac.new(raw, b"firefly/pii-seal/v1", hashlib.sha256).digest())
+        self.log_key = hmac.new(raw, b"firefly/log-mac/v1", hashlib.sha256).digest()
 
     def keyed_hash(self, value: Any) -> str:
         return hmac.new(self.hash_key, normalise(value).encode("utf-8"), hashlib.sha256).hexdigest()
@@ -102,6 +103,24 @@ class PersonalData:
         if kid is None or kid not in self._keys:
             return False
         return hmac.compare_digest(stored, self.request_hash(policy_name, raw, kid))
+
+    def knows(self, kid: str | None) -> bool:
+        """Whether the key with this id is configured (None: made before key ids, by a key unknown)."""
+        return kid is None or kid in self._keys
+
+    def mac(self, text: str) -> str:
+        """`key id:HMAC` of a chained log's text (an entry's content hash, a link of the chain)."""
+        key = self._current
+        return f"{key.id}:" + hmac.new(key.log_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def mac_matches(self, mac: str | None, text: str) -> bool:
+        """Whether a stored MAC is the text's, under the key it names (False for an unknown key)."""
+        kid = (mac or "").split(":", 1)[0]
+        key = self._keys.get(kid)
+        if key is None:
+            return False
+        expected = f"{kid}:" + hmac.new(key.log_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.compare_digest(mac or "", expected)
 
     def seal(self, values: Mapping[str, Any]) -> str:
         """Encrypt a JSON-ready dict; returns `key id.` and url-safe text (nonce + ciphertext)."""

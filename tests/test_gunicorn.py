@@ -11,6 +11,8 @@ import time
 import pytest
 import requests
 
+from app.extensions import services
+
 from support.applicants import examples
 from support.http import URL, set_version
 from support.keys import TEST_API_KEYS
@@ -40,7 +42,8 @@ def server(database_url, redis_url, clean_state, policy_root, tmp_path):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "FIREFLY_API_KEYS": TEST_API_KEYS,
            "FIREFLY_POLICY_ROOT": str(policy_root), "FIREFLY_WORKERS": "2", "FIREFLY_BIND": f"127.0.0.1:{port}",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "FIREFLY_RUN_POLICY_TESTS": "0"}
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "FIREFLY_RUN_POLICY_TESTS": "0",
+           "FIREFLY_SEAL_INTERVAL": "0.5"}
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
@@ -128,6 +131,12 @@ def test_two_workers_decide_reload_and_report(server, auth, app):
     wait_for(lambda: versions_seen(base, auth) == {"2099.8"}, "every worker to serve 2099.8 after the API reload")
     answer = requests.post(base + URL, json=bodies[0], headers=auth("channel"), timeout=30).json()
     assert answer["policy"]["version"] == "2099.8"
+
+    # The workers seal the decision log in the background, taking turns: every decision is linked once.
+    audit = services(app).audit_log
+    wait_for(lambda: audit.verify("decisions").unsealed == 0, "the workers to seal every decision")
+    sealed = audit.verify("decisions")
+    assert sealed.ok and sealed.checked == len(bodies) * 2 + 2
 
     assert number not in log_path.read_text()
     access = [json.loads(line) for line in log_path.read_text().splitlines()

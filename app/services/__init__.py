@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.privacy import PersonalData
 from app.services.access import Access
+from app.services.audit_log import AuditLog
 from app.services.clock import Clock, utc_now
 from app.services.deciding import Deciding
 from app.services.health import Readiness, readiness
@@ -35,11 +36,13 @@ class Services:
     records: Records
     deciding: Deciding
     replaying: Replaying
+    audit_log: AuditLog
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
 
     def close(self) -> None:
+        self.audit_log.stop()
         self.database.dispose()
         self.state.close()
 
@@ -58,7 +61,8 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         access=Access(database, settings.api_keys, settings.production),
         policy_store=store, registry=registry, records=records,
         deciding=Deciding(registry, store, database, state.claims, personal, clock),
-        replaying=Replaying(records, registry, store, personal, settings.engine))
+        replaying=Replaying(records, registry, store, personal, settings.engine),
+        audit_log=AuditLog(database, personal, clock))
     if load_policies:
         registry.start()
     return services

@@ -68,7 +68,7 @@ class Deciding:
         policy = self.registry.served(request.policy_name)
         key = self._scoped_key(request)
         request_fingerprint = self.personal.request_hash(policy.name, request.body)
-        owned = key is not None and self._claim(key, request_fingerprint)
+        owned = key is not None and self._claim(key, request_fingerprint, policy.name, request.body)
         try:
             earlier = self._earlier(key, policy.name, request.body)
             if earlier is not None:
@@ -99,9 +99,12 @@ class Deciding:
                                code="invalid_idempotency_key")
         return f"{request.caller.name}:{request.idempotency_key}"
 
-    def _claim(self, key: str, request_fingerprint: str) -> bool:
+    def _claim(self, key: str, request_fingerprint: str, policy_name: str, body: dict[str, Any]) -> bool:
         """True if this request now owns the key; Conflict if another body or request has it."""
         claim = self.claims.claim(key, request_fingerprint)
+        if claim.state is ClaimState.OTHER_BODY and claim.fingerprint is not None \
+                and self.personal.same_request(claim.fingerprint, policy_name, body):
+            return False  # the same body, hashed under the key before a rotation: the row decides
         if claim.state is ClaimState.OTHER_BODY:
             raise _other_body()
         if claim.state is ClaimState.IN_PROGRESS:

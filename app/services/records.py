@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -18,9 +19,11 @@ from app.privacy import PersonalData
 from app.services.access import Principal
 from app.services.clock import iso_utc
 from app.services.errors import NotFound
-from app.storage import decisions
+from app.storage import chain, decisions
 from app.storage.db import Database, RawJSON
 from app.storage.models import Decision as DecisionRow
+
+log = logging.getLogger("firefly.audit")
 
 # The input fields a policy may name for the date of the decision; the service fills the first it
 # declares with the date of the request in China (the engine never reads the clock).
@@ -81,7 +84,8 @@ def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime
     """The decision row, ready to insert."""
     decision = made.decision
     hashes = personal.search_hashes(made.clear, made.kinds)
-    return DecisionRow(
+    sealed = personal.seal(made.clear) if made.clear else None
+    row = DecisionRow(
         id=new_decision_id(now), created_at=now, decision_date=decision_date,
         policy_name=decision.policy.name, policy_version=str(decision.policy.version),
         policy_hash=decision.policy.hash, engine=decision.backend, outcome=decision.outcome,
@@ -89,11 +93,22 @@ def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime
         customer_group=decision.customer_group, score=decision.score, score_band=decision.score_band,
         reason_codes=list(decision.reason_codes), rule_hits=made.hits, result=made.result_text,
         trace=made.trace_text, input_masked=made.input_masked,
-        pii_sealed=personal.seal(made.clear) if made.clear else None,
+        pii_sealed=sealed, pii_digest=chain.sha256(sealed) if sealed else None,
         resident_id_hash=hashes.get("resident_id"), phone_hash=hashes.get("phone"),
         key_id=personal.key_id,
         idempotency_key=idempotency_key, request_hash=request_fingerprint, request_id=request_id,
         channel=caller.name)
+    row.content_hash = chain.decision_content_hash(row)
+    row.row_mac = personal.mac(row.content_hash)
+    return row
+
+
+def intact(row: DecisionRow, personal: PersonalData) -> bool:
+    """Whether a stored row is what the service wrote: its content hashes to the hash its MAC
+    covers, and its sealed personal data (unless purged) to its digest."""
+    content_hash = chain.decision_content_hash(row)
+    return (content_hash == row.content_hash and personal.mac_matches(row.row_mac, content_hash)
+            and (row.pii_sealed is None or chain.sha256(row.pii_sealed) == row.pii_digest))
 
 
 def loaded(value: Any) -> Any:
@@ -162,7 +177,18 @@ class Records:
 
     def get(self, decision_id: str) -> dict[str, Any]:
         """One stored decision with its trace."""
-        return answer(self.row(decision_id), include_trace=True)
+        return self._checked(self.row(decision_id), include_trace=True)
+
+    def _checked(self, row: DecisionRow, include_trace: bool) -> dict[str, Any]:
+        """The answer of a compliance read, with whether the row is still what the service wrote:
+        a search filters on columns, and an edited column must not pass unseen."""
+        body = answer(row, include_trace)
+        ok = intact(row, self.personal)
+        body["record"] = {"seq": row.seq, "intact": ok}
+        if not ok:
+            log.error("a stored decision fails its integrity check",
+                      extra={"event": "record_altered", "decision_id": row.id})
+        return body
 
     def search(self, search: Search) -> Page:
         hashed = self.personal.search_keys  # under every key: rows hashed before a rotation too
@@ -177,4 +203,4 @@ class Records:
                 phone_hash=hashed(search.phone) if search.phone is not None else None)
         page = rows[:search.limit]
         more = len(rows) > search.limit
-        return Page([answer(row, search.trace) for row in page], page[-1].id if more else None)
+        return Page([self._checked(row, search.trace) for row in page], page[-1].id if more else None)

@@ -38,6 +38,12 @@ class Replaying:
 
     def replay(self, decision_id: str, target: Target) -> dict[str, Any]:
         row = self.records.row(decision_id)
+        if not self.personal.knows(row.key_id):
+            raise Conflict(f"the decision {row.id} was sealed with the key {row.key_id}, which is not "
+                           "configured (FIREFLY_HMAC_OLD_KEYS)", code="sealing_key_missing")
+        if not records.intact(row, self.personal):
+            raise Conflict(f"the stored decision {row.id} fails its integrity check (edited since it was "
+                           "stored: see `flask audit verify`); it is not replayed", code="record_altered")
         version = self._version(row, target)
         # The stored version replays on the backend that decided; another version on today's setting.
         engine = row.engine if version.hash == row.policy_hash else self.engine
@@ -46,6 +52,9 @@ class Replaying:
         except Exception as error:  # noqa: BLE001 - stored files this engine can no longer load
             raise Conflict(f"the stored files of {version.hash[:12]} no longer load with this engine: "
                            f"{type(error).__name__}: {error}", code="policy_version_unloadable") from None
+        if row.pii_digest is not None and row.pii_sealed is None:
+            raise Conflict(f"the personal data of {row.id} was purged after the retention period; it "
+                           "cannot be replayed", code="personal_data_purged")
         try:
             clear = self.personal.unseal(row.pii_sealed) if row.pii_sealed else {}
         except KeyError as error:

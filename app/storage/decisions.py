@@ -12,13 +12,14 @@ from sqlalchemy import ColumnElement, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from app.storage.db import insert_row
+from app.storage import chain
 from app.storage.models import Decision
 
 
 def insert(session: Session, row: Decision) -> None:
-    """Insert one decision (rows are never updated) and commit."""
-    insert_row(session, row)
+    """Insert one decision with the next sequence number of the chained log (rows are never
+    updated) and commit."""
+    chain.insert_entry(session, "decisions", row)
 
 
 def by_id(session: Session, decision_id: str) -> Decision | None:

@@ -4,7 +4,8 @@ Reason codes and rule hits are JSON arrays on the decision row, searched with js
 and with GIN-indexed jsonb containment on PostgreSQL (migration 0002)."""
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import (JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, String,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -55,6 +56,13 @@ class Decision(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(400), nullable=True, unique=True)
     request_hash: Mapped[str] = mapped_column(String(80))  # key id:HMAC of the request (idempotency)
     key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)  # of the hashes and seal
+    # The tamper-evident log (app/storage/chain.py): the order of insertion, the SHA-256 of the
+    # row's content, a keyed MAC of it made before the INSERT, and the SHA-256 of the sealed
+    # personal data (which the retention purge may remove while the chain still verifies).
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    pii_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     request_id: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(100))
 
@@ -63,7 +71,25 @@ class Decision(Base):
         Index("ix_decisions_policy", "policy_name", "policy_version"),
         Index("ix_decisions_outcome", "outcome"),
         Index("ix_decisions_group", "customer_group"),
+        UniqueConstraint("seq", name="uq_decisions_seq"),
     )
+
+
+class LogSeal(Base):
+    """One link of a chained log: the entry it seals (id, sequence number, content hash) and the
+    keyed hash that binds it to the link before. Written by the sealer, off the hot path."""
+    __tablename__ = "log_seals"
+
+    log: Mapped[str] = mapped_column(String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(80))
+    entry_hash: Mapped[str] = mapped_column(String(80))  # key id:HMAC
+    sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ux_log_seals_entry", "log", "entry_id", unique=True),)
 
 
 class ApiKey(Base):

@@ -29,7 +29,8 @@ def test_a_decision_is_stored_and_answered_from_the_stored_row(firefly):
     decided = firefly.deciding.decide(request(examples()["approve_salaried"]))
     assert not decided.replayed and rows(firefly) == 1
     stored = firefly.records.get(decided.decision_id)
-    assert {k: v for k, v in stored.items() if k != "trace"} == decided.answer
+    assert {k: v for k, v in stored.items() if k not in ("trace", "record")} == decided.answer
+    assert stored["record"]["intact"] is True and stored["record"]["seq"] >= 1
     assert decided.answer["outcome"] == "APPROVE" and decided.answer["customer_group"] == "SALARIED"
     assert decided.answer["policy"]["hash"] == firefly.registry.served(POLICY).hash
     assert rows(firefly, PolicyVersion) >= 1  # the version that decided is stored with it
