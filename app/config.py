@@ -18,7 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Well-known development values: fine on a laptop, refused in production.
 DEV_SECRET_KEY = "firefly-dev-secret-key-not-for-production"
 DEV_HMAC_KEY = "firefly-dev-pii-hmac-key-not-for-production"
-DEV_API_KEYS = "dev-channel:channel:dev-channel-key,dev-compliance:compliance:dev-compliance-key,dev-admin:admin:dev-admin-key"
+DEV_API_KEYS = ("dev-channel:channel:dev-channel-key,dev-compliance:compliance:dev-compliance-key,"
+                "dev-admin:admin:dev-admin-key,dev-author:author:dev-author-key,"
+                "dev-approver:approver:dev-approver-key,dev-underwriter:underwriter:dev-underwriter-key")
 
 
 class ConfigError(RuntimeError):

@@ -54,7 +54,8 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
                    plugins=[MarshmallowPlugin(schema_name_resolver=_resolver)],
                    info={"description": "Explainable credit decisions. Send the API key in X-API-Key."})
     spec.components.security_scheme("ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
-    for name in ("Error", "DecisionOut", "DecisionPage", "ReplayOut", "PolicyList", "Health"):
+    for name in ("Error", "DecisionOut", "DecisionPage", "ReplayOut", "PolicyList", "Health",
+                 "AccessEventPage"):
         spec.components.schema(name, schema=getattr(schemas, name))
     trace_param = {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"},
                    "description": "include the full trace"}
@@ -88,6 +89,10 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     spec.path(path="/v1/policies/reload", operations={"post": _op(
         "Reload the policy folder: validated and tested before it replaces the served set", ["admin"],
         _responses(200, "PolicyList", "the new set", 401, 403, 422))})
+    spec.path(path="/v1/audit", operations={"get": _op(
+        "The access log: who read, searched or replayed which decisions (newest first)",
+        ["approver", "compliance"], _responses(200, "AccessEventPage", "a page of access events", 400, 401, 403),
+        parameters=[{"in": "query", "schema": schemas.AuditQuery}])})
     health = {"description": "status", "content": {"application/json": {"schema": "Health"}}}
     spec.path(path="/healthz", operations={"get": _op("The process is up", [], {"200": health})})
     spec.path(path="/readyz", operations={"get": _op(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.privacy import PersonalData
 from app.services.access import Access
+from app.services.access_audit import AccessAudit
 from app.services.audit_log import AuditLog
 from app.services.clock import Clock, utc_now
 from app.services.deciding import Deciding
@@ -37,6 +38,7 @@ class Services:
     deciding: Deciding
     replaying: Replaying
     audit_log: AuditLog
+    access_audit: AccessAudit
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
@@ -55,14 +57,15 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     store = PolicyStore(database)
     registry = PolicyRegistry(settings.policy_root, store, run_tests=settings.run_policy_tests,
                               engine=settings.engine)
-    records = Records(database, personal)
+    access_audit = AccessAudit(database, personal, clock)
+    records = Records(database, personal, access_audit)
     services = Services(
         settings=settings, database=database, state=state, personal=personal,
         access=Access(database, settings.api_keys, settings.production),
         policy_store=store, registry=registry, records=records,
         deciding=Deciding(registry, store, database, state.claims, personal, clock),
         replaying=Replaying(records, registry, store, personal, settings.engine),
-        audit_log=AuditLog(database, personal, clock))
+        audit_log=AuditLog(database, personal, clock), access_audit=access_audit)
     if load_policies:
         registry.start()
     return services

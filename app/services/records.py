@@ -17,6 +17,7 @@ from app import privacy
 from app.engine import Decision, Policy, canonical_json
 from app.privacy import PersonalData
 from app.services.access import Principal
+from app.services.access_audit import AccessAudit
 from app.services.clock import iso_utc
 from app.services.errors import NotFound
 from app.storage import chain, decisions
@@ -161,9 +162,10 @@ class Page:
 class Records:
     """Reading stored decisions back: one by id, or a search a page at a time, newest first."""
 
-    def __init__(self, database: Database, personal: PersonalData) -> None:
+    def __init__(self, database: Database, personal: PersonalData, audit: AccessAudit) -> None:
         self.database = database
         self.personal = personal
+        self.audit = audit  # every read and search is recorded (who, what, which decisions)
 
     def row(self, decision_id: str) -> DecisionRow:
         """The stored row, or NotFound."""
@@ -175,9 +177,11 @@ class Records:
             raise NotFound(f"no decision {decision_id!r}", code="unknown_decision")
         return row
 
-    def get(self, decision_id: str) -> dict[str, Any]:
-        """One stored decision with its trace."""
-        return self._checked(self.row(decision_id), include_trace=True)
+    def get(self, decision_id: str, who: Principal | None = None, request_id: str | None = None) -> dict[str, Any]:
+        """One stored decision with its trace (the read recorded)."""
+        body = self._checked(self.row(decision_id), include_trace=True)
+        self.audit.record(who, "decision.read", [body["decision_id"]], {}, request_id)
+        return body
 
     def _checked(self, row: DecisionRow, include_trace: bool) -> dict[str, Any]:
         """The answer of a compliance read, with whether the row is still what the service wrote:
@@ -190,7 +194,9 @@ class Records:
                       extra={"event": "record_altered", "decision_id": row.id})
         return body
 
-    def search(self, search: Search) -> Page:
+    def search(self, search: Search, who: Principal | None = None, request_id: str | None = None) -> Page:
+        """Stored decisions matching the filters, newest first (the search and its results recorded;
+        an ID number or phone asked for only as its keyed hash)."""
         hashed = self.personal.search_keys  # under every key: rows hashed before a rotation too
         with self.database.session() as session:
             rows = decisions.search(
@@ -203,4 +209,8 @@ class Records:
                 phone_hash=hashed(search.phone) if search.phone is not None else None)
         page = rows[:search.limit]
         more = len(rows) > search.limit
-        return Page([self._checked(row, search.trace) for row in page], page[-1].id if more else None)
+        result = Page([self._checked(row, search.trace) for row in page], page[-1].id if more else None)
+        personal = search.id_number is not None or search.phone is not None
+        self.audit.record(who, "decision.search_personal" if personal else "decision.search",
+                          [item["decision_id"] for item in result.items], vars(search), request_id)
+        return result

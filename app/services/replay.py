@@ -10,6 +10,7 @@ from app import privacy
 from app.engine import InputError, Policy
 from app.privacy import PersonalData
 from app.services import compiling, records
+from app.services.access import Principal
 from app.services.errors import Conflict, NotFound
 from app.services.policy_store import PolicyStore
 from app.services.records import Records
@@ -36,8 +37,12 @@ class Replaying:
         self.personal = personal
         self.engine = engine  # the service's FIREFLY_ENGINE, for replays on another version
 
-    def replay(self, decision_id: str, target: Target) -> dict[str, Any]:
+    def replay(self, decision_id: str, target: Target, who: Principal | None = None,
+               request_id: str | None = None) -> dict[str, Any]:
         row = self.records.row(decision_id)
+        # Recorded before the personal data is unsealed: an attempt counts as access.
+        self.records.audit.record(who, "decision.replay", [row.id],
+                                  {"hash": target.hash, "version": target.version}, request_id)
         if not self.personal.knows(row.key_id):
             raise Conflict(f"the decision {row.id} was sealed with the key {row.key_id}, which is not "
                            "configured (FIREFLY_HMAC_OLD_KEYS)", code="sealing_key_missing")

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.storage.models import Decision, LogSeal
+from app.storage.models import AccessEvent, Decision, LogSeal
 
 # How far back in sequence numbers the sealer looks for entries committed after later ones.
 LATE_COMMIT_WINDOW = 1000
@@ -70,6 +70,13 @@ def decision_content_hash(row: Decision) -> str:
     return sha256("\x1e".join([header, *(json_text(getattr(row, name)) for name in DECISION_DOCUMENTS)]))
 
 
+ACCESS_COLUMNS = ("id", "created_at", "actor", "role", "action", "decision_ids", "details", "request_id")
+
+
+def access_content_hash(row: AccessEvent) -> str:
+    return sha256(dumps({name: plain(getattr(row, name)) for name in ACCESS_COLUMNS}))
+
+
 @dataclass(frozen=True)
 class ChainedTable:
     """A table that is a chained log: its model, how its content hashes, its sequence's name."""
@@ -82,6 +89,7 @@ class ChainedTable:
 
 CHAINED: dict[str, ChainedTable] = {
     "decisions": ChainedTable("decisions", Decision, decision_content_hash, "decisions_seq"),
+    "access": ChainedTable("access", AccessEvent, access_content_hash, "access_events_seq"),
 }
 
 

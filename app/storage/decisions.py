@@ -54,15 +54,15 @@ def search(session: Session, *, limit: int, before_id: str | None = None,
         statement = statement.where(Decision.created_at < _utc(created_to))
     postgres = session.get_bind().dialect.name == "postgresql"
     if reason is not None:
-        statement = statement.where(_holds(Decision.reason_codes, reason, postgres))
+        statement = statement.where(holds(Decision.reason_codes, reason, postgres))
     if rule is not None:
-        statement = statement.where(_holds(Decision.rule_hits, rule, postgres))
+        statement = statement.where(holds(Decision.rule_hits, rule, postgres))
     if before_id is not None:
         statement = statement.where(Decision.id < before_id)
     return list(session.scalars(statement.limit(limit)).all())
 
 
-def _holds(column: Any, value: str, postgres: bool) -> ColumnElement[bool]:
+def holds(column: Any, value: str, postgres: bool) -> ColumnElement[bool]:
     """The JSON array in `column` holds `value`."""
     if postgres:
         return cast(column, JSONB).contains([value])

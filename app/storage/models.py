@@ -75,6 +75,30 @@ class Decision(Base):
     )
 
 
+class AccessEvent(Base):
+    """Who read, searched, replayed or exported which decisions, or acted on a release: a chained
+    log like decisions (append-only; personal data searched for only as its keyed hash)."""
+    __tablename__ = "access_events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    decision_ids: Mapped[list] = mapped_column(JSON)
+    details: Mapped[dict] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+    __table_args__ = (
+        Index("ix_access_events_actor", "actor", "created_at"),
+        Index("ix_access_events_action", "action"),
+        UniqueConstraint("seq", name="uq_access_events_seq"),
+    )
+
+
 class LogSeal(Base):
     """One link of a chained log: the entry it seals (id, sequence number, content hash) and the
     keyed hash that binds it to the link before. Written by the sealer, off the hot path."""

@@ -2,6 +2,7 @@
 import pytest
 
 from support.http import URL
+from support.keys import KEYS
 
 DECISION = "0" * 32
 ROUTES = [  # method, path, roles allowed
@@ -11,6 +12,7 @@ ROUTES = [  # method, path, roles allowed
     ("POST", f"/v1/decisions/{DECISION}/replay", {"compliance"}),
     ("GET", "/v1/policies", {"channel", "compliance", "admin"}),
     ("POST", "/v1/policies/reload", {"admin"}),
+    ("GET", "/v1/audit", {"approver", "compliance"}),
 ]
 # open routes, by rule: a path to try each with (None: Flask's static folder, which is empty)
 OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",
@@ -36,7 +38,7 @@ def test_no_valid_key_is_401(client, method, path, allowed, headers):
 
 
 @pytest.mark.parametrize("method, path, allowed", ROUTES)
-@pytest.mark.parametrize("role", ["channel", "compliance", "admin"])
+@pytest.mark.parametrize("role", sorted(KEYS))
 def test_role_matrix(client, auth, method, path, allowed, role):
     response = call(client, method, path, auth(role))
     if role in allowed:
