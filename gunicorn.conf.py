@@ -64,6 +64,8 @@ def post_worker_init(worker):
     registry.announce = lambda: os.kill(master, signal.SIGHUP)
     # Every worker seals the chained logs in the background; they take turns (docs/controls.md).
     services(worker.wsgi).audit_log.start(services(worker.wsgi).settings.seal_interval)
+    # Every worker looks for a newly activated release (activation and rollback reach all of them).
+    registry.watch(services(worker.wsgi).settings.release_poll)
 
 
 def child_exit(server, worker):

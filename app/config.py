@@ -50,6 +50,8 @@ def from_environment() -> dict[str, Any]:
         # `flask audit seal`), and days after which `flask audit purge` removes sealed personal data.
         "FIREFLY_SEAL_INTERVAL": float(_env("FIREFLY_SEAL_INTERVAL", "2")),
         "FIREFLY_PII_RETENTION_DAYS": _int_env("FIREFLY_PII_RETENTION_DAYS", 0),
+        # Seconds between each worker's look at the active release (activation reaches every worker).
+        "FIREFLY_RELEASE_POLL": float(_env("FIREFLY_RELEASE_POLL", "2")),
         "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{REPO_ROOT / 'var' / 'firefly.db'}"),
         "REDIS_URL": _env("REDIS_URL"),
         "FIREFLY_API_KEYS": _env("FIREFLY_API_KEYS", DEV_API_KEYS if env != "production" else ""),
@@ -84,6 +86,7 @@ class Settings:
     hmac_old_keys: tuple[str, ...] = ()
     seal_interval: float = 2.0
     pii_retention_days: int = 0  # 0: kept (no purge)
+    release_poll: float = 2.0
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -98,7 +101,8 @@ class Settings:
                    hmac_old_keys=tuple(filter(None, (k.strip() for k in
                                                      (config.get("FIREFLY_HMAC_OLD_KEYS") or "").split(",")))),
                    seal_interval=float(config.get("FIREFLY_SEAL_INTERVAL", 2.0)),
-                   pii_retention_days=int(config.get("FIREFLY_PII_RETENTION_DAYS", 0)))
+                   pii_retention_days=int(config.get("FIREFLY_PII_RETENTION_DAYS", 0)),
+                   release_poll=float(config.get("FIREFLY_RELEASE_POLL", 2.0)))
 
     @property
     def production(self) -> bool:

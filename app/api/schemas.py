@@ -170,3 +170,52 @@ class AccessEventOut(Schema):
 class AccessEventPage(Schema):
     items = fields.List(fields.Nested(AccessEventOut), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class ReasonBody(Schema):
+    """Why: every release step records who, when and why."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReleaseSubmit(ReasonBody):
+    """The release's files, {relative path: text}, under policies/ and rules/ (rule tests included)."""
+
+    files = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=300)),
+                        values=fields.String(validate=validate.Length(max=1_000_000)), required=True,
+                        validate=validate.Length(min=1, max=500))
+
+
+class DiffQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    against = fields.String(validate=validate.Length(min=6, max=64),
+                            metadata={"description": "the release to compare with (default: the active one)"})
+
+
+class ReleaseOut(Schema):
+    id = fields.String(required=True)
+    content_hash = fields.String(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(
+        ["draft", "submitted", "approved", "rejected", "active", "retired"]))
+    bootstrap = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+    created_by = fields.String(required=True)
+    checks_passed = fields.Boolean(required=True)
+    policies = fields.Dict(required=True)
+    report = fields.Dict()
+    events = fields.List(fields.Dict())
+
+
+class ReleaseList(Schema):
+    items = fields.List(fields.Nested(ReleaseOut), required=True)
+
+
+class ReleaseDiff(Schema):
+    to = fields.String(required=True)
+    files = fields.Dict(required=True)
+    rules = fields.Dict(required=True)

@@ -9,6 +9,7 @@ from flask import Flask
 from app.cli.audit import audit_cli
 from app.cli.db import db_cli
 from app.cli.keys import keys_cli
+from app.cli import releases as _release_commands  # noqa: F401 - adds submit, approve, ... to policy_cli
 from app.cli.policy import policy_cli
 
 

@@ -17,6 +17,7 @@ from app.services.deciding import Deciding
 from app.services.health import Readiness, readiness
 from app.services.policy_store import PolicyStore
 from app.services.records import Records
+from app.services.releases import Releases
 from app.services.registry import PolicyRegistry
 from app.services.replay import Replaying
 from app.state import State, open_state
@@ -39,12 +40,14 @@ class Services:
     replaying: Replaying
     audit_log: AuditLog
     access_audit: AccessAudit
+    releases: Releases
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
 
     def close(self) -> None:
         self.audit_log.stop()
+        self.registry.stop()
         self.database.dispose()
         self.state.close()
 
@@ -55,9 +58,11 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     state = open_state(settings.redis_url, settings.idempotency_ttl)
     personal = PersonalData(settings.hmac_key, settings.hmac_old_keys)
     store = PolicyStore(database)
-    registry = PolicyRegistry(settings.policy_root, store, run_tests=settings.run_policy_tests,
-                              engine=settings.engine)
     access_audit = AccessAudit(database, personal, clock)
+    releases = Releases(database, personal, access_audit, production=settings.production,
+                        engine=settings.engine, clock=clock)
+    registry = PolicyRegistry(settings.policy_root, store, run_tests=settings.run_policy_tests,
+                              engine=settings.engine, releases=releases)
     records = Records(database, personal, access_audit)
     services = Services(
         settings=settings, database=database, state=state, personal=personal,
@@ -65,7 +70,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         policy_store=store, registry=registry, records=records,
         deciding=Deciding(registry, store, database, state.claims, personal, clock),
         replaying=Replaying(records, registry, store, personal, settings.engine),
-        audit_log=AuditLog(database, personal, clock), access_audit=access_audit)
+        audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases)
     if load_policies:
         registry.start()
     return services

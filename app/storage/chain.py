@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.storage.models import AccessEvent, Decision, LogSeal
+from app.storage.models import AccessEvent, Decision, LogSeal, ReleaseEvent
 
 # How far back in sequence numbers the sealer looks for entries committed after later ones.
 LATE_COMMIT_WINDOW = 1000
@@ -77,6 +77,13 @@ def access_content_hash(row: AccessEvent) -> str:
     return sha256(dumps({name: plain(getattr(row, name)) for name in ACCESS_COLUMNS}))
 
 
+RELEASE_EVENT_COLUMNS = ("id", "release_id", "action", "actor", "role", "reason", "created_at")
+
+
+def release_event_content_hash(row: ReleaseEvent) -> str:
+    return sha256(dumps({name: plain(getattr(row, name)) for name in RELEASE_EVENT_COLUMNS}))
+
+
 @dataclass(frozen=True)
 class ChainedTable:
     """A table that is a chained log: its model, how its content hashes, its sequence's name."""
@@ -90,6 +97,7 @@ class ChainedTable:
 CHAINED: dict[str, ChainedTable] = {
     "decisions": ChainedTable("decisions", Decision, decision_content_hash, "decisions_seq"),
     "access": ChainedTable("access", AccessEvent, access_content_hash, "access_events_seq"),
+    "releases": ChainedTable("releases", ReleaseEvent, release_event_content_hash, "release_events_seq"),
 }
 
 

@@ -4,7 +4,7 @@ Reason codes and rule hits are JSON arrays on the decision row, searched with js
 and with GIN-indexed jsonb containment on PostgreSQL (migration 0002)."""
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, String,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -97,6 +97,42 @@ class AccessEvent(Base):
         Index("ix_access_events_action", "action"),
         UniqueConstraint("seq", name="uq_access_events_seq"),
     )
+
+
+class Release(Base):
+    """A policy release: an immutable set of files (the policies and rules, and their rule tests)
+    with its content hash, and the report of the checks run when it was submitted. Its state is
+    the sum of its events (release_events), never an updated column."""
+    __tablename__ = "releases"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    files: Mapped[dict] = mapped_column(JSON)
+    test_files: Mapped[dict] = mapped_column(JSON)
+    report: Mapped[dict] = mapped_column(JSON)
+    report_ok: Mapped[bool] = mapped_column(Boolean)
+    bootstrap: Mapped[bool] = mapped_column(Boolean, default=False)  # the folder, imported in development
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class ReleaseEvent(Base):
+    """One step of a release (submitted, approved, rejected, activated, rolled back): who, when,
+    why. A chained log like decisions."""
+    __tablename__ = "release_events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    release_id: Mapped[str] = mapped_column(ForeignKey("releases.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+    __table_args__ = (UniqueConstraint("seq", name="uq_release_events_seq"),)
 
 
 class LogSeal(Base):

@@ -54,12 +54,12 @@ def test_an_untouched_log_verifies_and_sealing_is_idempotent(firefly):
     ids = decide_many(firefly, 4)
     before = firefly.audit_log.verify("decisions")
     assert before.ok and before.checked == 0 and before.unsealed == 4  # decided, not sealed yet
-    assert firefly.audit_log.seal() == 4
-    assert firefly.audit_log.seal() == 0
+    assert firefly.audit_log.seal("decisions") == 4
+    assert firefly.audit_log.seal("decisions") == 0
     after = firefly.audit_log.verify("decisions")
     assert after.ok and after.checked == 4 and after.unsealed == 0 and after.head
     decide_many(firefly, 2)
-    assert firefly.audit_log.seal() == 2
+    assert firefly.audit_log.seal("decisions") == 2
     assert firefly.audit_log.verify("decisions").checked == 6
     assert firefly.audit_log.verify("decisions", first=5, last=6).checked == 2
     assert len(ids) == 4
@@ -106,7 +106,7 @@ def test_an_inserted_row_is_named(firefly, database_url):
     tamper(database_url, (f"INSERT INTO decisions (id, seq, {columns}) SELECT 'f' || substr(id, 2), "
                           f"seq + 100, {columns} FROM decisions WHERE id = :i", {"i": ids[0]}))
     forged = "f" + ids[0][1:]
-    assert firefly.audit_log.seal() == 0  # the sealer refuses a row that fails its MAC
+    assert firefly.audit_log.seal("decisions") == 0  # the sealer refuses a row that fails its MAC
     assert findings(firefly) == {("inserted", forged)}
 
 
