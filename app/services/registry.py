@@ -21,12 +21,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import metrics
 from app.engine import Policy
-from app.engine.testing import load_cases, read_test_files, run_policy_tests
+from app.engine.testing import load_cases, run_policy_tests
 from app.services import compiling
 from app.services.clock import utc_now
 from app.services.errors import InvalidInput, NotFound
 from app.services.policy_store import PolicyStore
-from app.services.releases import Releases
+from app.services.releases import ReleaseFiles, Releases
 
 log = logging.getLogger("firefly.policies")
 
@@ -47,6 +47,7 @@ class ReloadResult:
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     test_failures: list[dict[str, Any]] = field(default_factory=list)
     policy_set: PolicySet | None = None
+    files: ReleaseFiles | None = None  # the folder's files, as read for this result
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "diagnostics": self.diagnostics, "test_failures": self.test_failures}
@@ -142,7 +143,7 @@ class PolicyRegistry:
         if not result.ok or result.policy_set is None or self.releases is None:
             return result
         try:
-            release_id = self.releases.bootstrap(root)
+            release_id = self.releases.bootstrap(root, result.files)
         except SQLAlchemyError as error:  # development with the database down: the folder still serves
             log.warning("the policy folder is served but not recorded as a release",
                         extra={"event": "bootstrap_failed", "error": type(error).__name__})
@@ -190,8 +191,9 @@ class PolicyRegistry:
         self._stop.set()
 
     def _prepare(self, root: str) -> ReloadResult:
-        try:
-            loaded = compiling.load_root(root, engine=self.engine)
+        try:  # the files are read once: what is compiled and tested is what a bootstrap records
+            files = ReleaseFiles.from_folder(root)
+            loaded = compiling.load_files(files.files, self.engine, origin=str(root))
         except Exception as error:  # a broken folder must never take the service down
             return ReloadResult(False, [{"code": "load_failed", "message": f"{type(error).__name__}: {error}",
                                          "severity": "error"}])
@@ -201,16 +203,16 @@ class PolicyRegistry:
                 diagnostics.append({"code": "no_policies", "message": f"no policy found under {root}",
                                     "severity": "error"})
             return ReloadResult(False, diagnostics)
-        failures = self._run_tests(loaded.policies, root) if self.run_tests else []
+        failures = self._run_tests(loaded.policies, files.test_files) if self.run_tests else []
         if failures:
             return ReloadResult(False, diagnostics, failures)
-        return ReloadResult(True, diagnostics, [], PolicySet(loaded.policies, root))
+        return ReloadResult(True, diagnostics, [], PolicySet(loaded.policies, root), files)
 
     @staticmethod
-    def _run_tests(policies: dict[str, Policy], root: str) -> list[dict[str, Any]]:
+    def _run_tests(policies: dict[str, Policy], test_files: dict[str, str]) -> list[dict[str, Any]]:
         """The rule tests beside the policies, each failing case with its differences."""
         try:
-            cases, diagnostics = load_cases(read_test_files(root))
+            cases, diagnostics = load_cases(test_files)
             failures: list[dict[str, Any]] = [{"case": None, "message": d.message, **d.to_dict()}
                                               for d in diagnostics if d.severity == "error"]
             for result in run_policy_tests(policies, cases):

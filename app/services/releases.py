@@ -141,13 +141,13 @@ class Releases:
         self.audit.record(who, "release.rollback", [], {"release": previous, "from": current}, request_id)
         return self.get(previous)
 
-    def bootstrap(self, root: str | Path) -> str:
-        """Development only: import the policy folder as an approved, active release (a new one
-        when its content changed); returns its id."""
+    def bootstrap(self, root: str | Path, files: ReleaseFiles | None = None) -> str:
+        """Development only: import the policy folder (its files as already read, if given) as an
+        approved, active release (a new one when its content changed); returns its id."""
         if self.production:
             raise Forbidden("FIREFLY_ENV=production serves governed releases only; submit the folder with "
                             "`flask policy submit`", code="bootstrap_refused")
-        files = ReleaseFiles.from_folder(root)
+        files = files or ReleaseFiles.from_folder(root)
         with self.database.session() as session:
             release = store.by_content_hash(session, files.content_hash)
         if release is None:
