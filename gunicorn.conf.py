@@ -62,6 +62,10 @@ def post_worker_init(worker):
     registry.install_sighup()
     master = os.getppid()
     registry.announce = lambda: os.kill(master, signal.SIGHUP)
+    # Every worker seals the chained logs in the background; they take turns (docs/controls.md).
+    services(worker.wsgi).audit_log.start(services(worker.wsgi).settings.seal_interval)
+    # Every worker looks for a newly activated release (activation and rollback reach all of them).
+    registry.watch(services(worker.wsgi).settings.release_poll)
 
 
 def child_exit(server, worker):

@@ -18,7 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Well-known development values: fine on a laptop, refused in production.
 DEV_SECRET_KEY = "firefly-dev-secret-key-not-for-production"
 DEV_HMAC_KEY = "firefly-dev-pii-hmac-key-not-for-production"
-DEV_API_KEYS = "dev-channel:channel:dev-channel-key,dev-compliance:compliance:dev-compliance-key,dev-admin:admin:dev-admin-key"
+DEV_API_KEYS = ("dev-channel:channel:dev-channel-key,dev-compliance:compliance:dev-compliance-key,"
+                "dev-admin:admin:dev-admin-key,dev-author:author:dev-author-key,"
+                "dev-approver:approver:dev-approver-key,dev-underwriter:underwriter:dev-underwriter-key")
 
 
 class ConfigError(RuntimeError):
@@ -42,6 +44,14 @@ def from_environment() -> dict[str, Any]:
         "FIREFLY_ENV": env,
         "SECRET_KEY": _env("FIREFLY_SECRET_KEY", DEV_SECRET_KEY),
         "FIREFLY_HMAC_KEY": _env("FIREFLY_HMAC_KEY", _env("FIREFLY_SECRET_KEY", DEV_HMAC_KEY)),
+        # Earlier FIREFLY_HMAC_KEY values, comma-separated: what they hashed and sealed stays usable.
+        "FIREFLY_HMAC_OLD_KEYS": _env("FIREFLY_HMAC_OLD_KEYS", ""),
+        # The chained logs (docs/controls.md): seconds between sealing passes in each worker (0: only
+        # `flask audit seal`), and days after which `flask audit purge` removes sealed personal data.
+        "FIREFLY_SEAL_INTERVAL": float(_env("FIREFLY_SEAL_INTERVAL", "2")),
+        "FIREFLY_PII_RETENTION_DAYS": _int_env("FIREFLY_PII_RETENTION_DAYS", 0),
+        # Seconds between each worker's look at the active release (activation reaches every worker).
+        "FIREFLY_RELEASE_POLL": float(_env("FIREFLY_RELEASE_POLL", "2")),
         "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{REPO_ROOT / 'var' / 'firefly.db'}"),
         "REDIS_URL": _env("REDIS_URL"),
         "FIREFLY_API_KEYS": _env("FIREFLY_API_KEYS", DEV_API_KEYS if env != "production" else ""),
@@ -73,6 +83,10 @@ class Settings:
     engine: str | None  # compiled or durable for every policy; None: each policy's own
     db_lock_timeout_ms: int
     idempotency_ttl: int
+    hmac_old_keys: tuple[str, ...] = ()
+    seal_interval: float = 2.0
+    pii_retention_days: int = 0  # 0: kept (no purge)
+    release_poll: float = 2.0
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -83,7 +97,12 @@ class Settings:
                    run_policy_tests=bool(config["FIREFLY_RUN_POLICY_TESTS"]),
                    engine=config.get("FIREFLY_ENGINE"),
                    db_lock_timeout_ms=int(config["FIREFLY_DB_LOCK_TIMEOUT_MS"]),
-                   idempotency_ttl=int(config["FIREFLY_IDEMPOTENCY_TTL"]))
+                   idempotency_ttl=int(config["FIREFLY_IDEMPOTENCY_TTL"]),
+                   hmac_old_keys=tuple(filter(None, (k.strip() for k in
+                                                     (config.get("FIREFLY_HMAC_OLD_KEYS") or "").split(",")))),
+                   seal_interval=float(config.get("FIREFLY_SEAL_INTERVAL", 2.0)),
+                   pii_retention_days=int(config.get("FIREFLY_PII_RETENTION_DAYS", 0)),
+                   release_poll=float(config.get("FIREFLY_RELEASE_POLL", 2.0)))
 
     @property
     def production(self) -> bool:

@@ -1,11 +1,19 @@
 """Personal data at rest: keyed hashes for search, masked forms for display, sealed values for replay.
 
-A resident ID or phone number is never stored or logged in clear. The decision row keeps
-- an HMAC-SHA256 of the normalised value (keyed by FIREFLY_HMAC_KEY) to find an applicant's decisions,
-- the masked form (3301**********1234, 138****5678) inside the stored input and trace, by the one
-  masking rule of the engine (app/engine/privacy.py),
+A resident ID, phone number or birth date is never stored or logged in clear. The decision row keeps
+- an HMAC-SHA256 of the normalised ID and phone (keyed by FIREFLY_HMAC_KEY) to find an applicant's
+  decisions,
+- the masked form (33**************71, 138****5678, ****-**-**) inside the stored input and trace,
+  by the one masking rule of the engine (app/engine/privacy.py),
 - the clear values sealed with AES-GCM (a key derived from FIREFLY_HMAC_KEY), so that a replay can
-  give the engine exactly the input it saw (the resident-ID rules read the birth date and check digit).
+  give the engine exactly the input it saw (the resident-ID rules read the birth date and check digit),
+- the request's fingerprint for Idempotency-Key, an HMAC too: an unkeyed hash of the body gave its
+  name and phone back to anyone who could guess them (docs/controls.md).
+
+Every keyed value names the key that made it (a key id, the first hex digits of an HMAC of the key:
+it identifies the key without revealing it), so FIREFLY_HMAC_KEY can be rotated: the old keys stay
+listed in FIREFLY_HMAC_OLD_KEYS, searches look for the hashes under every key and a sealed value
+opens with the key it names.
 """
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ import hashlib
 import hmac
 import json
 import os
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -25,17 +33,52 @@ def normalise(value: Any) -> str:
     return "".join(str(value).split()).upper()
 
 
-class PersonalData:
-    """Keyed hashing and sealing with one configured secret."""
+def key_id(secret: str) -> str:
+    """The id of a key: 8 hex digits of an HMAC under it (names the key, reveals nothing of it)."""
+    return hmac.new(secret.encode("utf-8"), b"firefly/key-id", hashlib.sha256).hexdigest()[:8]
+
+
+class _Key:
+    """One secret and the keys derived from it for each purpose."""
 
     def __init__(self, secret: str) -> None:
-        key = secret.encode("utf-8")
-        self._hash_key = hmac.new(key, b"firefly/pii-hash/v1", hashlib.sha256).digest()
-        self._aead = AESGCM(hmac.new(key, b"firefly/pii-seal/v1", hashlib.sha256).digest())
+        raw = secret.encode("utf-8")
+        self.id = key_id(secret)
+        self.hash_key = hmac.new(raw, b"firefly/pii-hash/v1", hashlib.sha256).digest()
+        self.request_key = hmac.new(raw, b"firefly/request-hash/v1", hashlib.sha256).digest()
+        self.aead = AESGCM(hmac.new(raw, b"firefly/pii-seal/v1", hashlib.sha256).digest())
+        self.log_key = hmac.new(raw, b"firefly/log-mac/v1", hashlib.sha256).digest()
 
     def keyed_hash(self, value: Any) -> str:
-        """HMAC-SHA256 hex of the normalised value (the search key)."""
-        return hmac.new(self._hash_key, normalise(value).encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.new(self.hash_key, normalise(value).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class PersonalData:
+    """Keyed hashing and sealing with the configured secret; older secrets still open and find
+    what they made."""
+
+    def __init__(self, secret: str, previous: Iterable[str] = ()) -> None:
+        self._current = _Key(secret)
+        self._keys = {self._current.id: self._current}
+        for old in previous:
+            self._keys.setdefault(key_id(old), _Key(old))
+
+    @property
+    def key_id(self) -> str:
+        """The id of the key that hashes and seals now."""
+        return self._current.id
+
+    @property
+    def key_ids(self) -> list[str]:
+        return list(self._keys)
+
+    def keyed_hash(self, value: Any) -> str:
+        """HMAC-SHA256 hex of the normalised value under the current key (the search key)."""
+        return self._current.keyed_hash(value)
+
+    def search_keys(self, value: Any) -> list[str]:
+        """The value's keyed hash under every known key: a search finds rows hashed before a rotation."""
+        return [key.keyed_hash(value) for key in self._keys.values()]
 
     def search_hashes(self, clear: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, str]:
         """{kind: keyed hash} of the first value of each searchable kind (resident ID, phone)."""
@@ -46,15 +89,64 @@ class PersonalData:
                 hashes[kind] = self.keyed_hash(value)
         return hashes
 
+    def request_hash(self, policy_name: str, raw: Mapping[str, Any], kid: str | None = None) -> str:
+        """`key id:HMAC` of a request (the policy and the body's canonical JSON), for Idempotency-Key;
+        under the key named by `kid` (to compare with a stored one), else the current key."""
+        key = self._key(kid) if kid else self._current
+        text = json.dumps([policy_name, raw], sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          default=str)
+        return f"{key.id}:" + hmac.new(key.request_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def same_request(self, stored: str, policy_name: str, raw: Mapping[str, Any]) -> bool:
+        """Whether a stored request hash is this request's (under the key that made it)."""
+        kid = stored.split(":", 1)[0] if ":" in stored else None
+        if kid is None or kid not in self._keys:
+            return False
+        return hmac.compare_digest(stored, self.request_hash(policy_name, raw, kid))
+
+    def knows(self, kid: str | None) -> bool:
+        """Whether the key with this id is configured (None: made before key ids, by a key unknown)."""
+        return kid is None or kid in self._keys
+
+    def mac(self, text: str) -> str:
+        """`key id:HMAC` of a chained log's text (an entry's content hash, a link of the chain)."""
+        key = self._current
+        return f"{key.id}:" + hmac.new(key.log_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def mac_matches(self, mac: str | None, text: str) -> bool:
+        """Whether a stored MAC is the text's, under the key it names (False for an unknown key)."""
+        kid = (mac or "").split(":", 1)[0]
+        key = self._keys.get(kid)
+        if key is None:
+            return False
+        expected = f"{kid}:" + hmac.new(key.log_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.compare_digest(mac or "", expected)
+
     def seal(self, values: Mapping[str, Any]) -> str:
-        """Encrypt a JSON-ready dict; returns url-safe text (nonce + ciphertext)."""
+        """Encrypt a JSON-ready dict; returns `key id.` and url-safe text (nonce + ciphertext)."""
         nonce = os.urandom(12)
         data = json.dumps(values, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        return base64.urlsafe_b64encode(nonce + self._aead.encrypt(nonce, data, b"firefly")).decode("ascii")
+        sealed = base64.urlsafe_b64encode(nonce + self._current.aead.encrypt(nonce, data, b"firefly"))
+        return f"{self._current.id}." + sealed.decode("ascii")
 
     def unseal(self, text: str) -> dict[str, Any]:
-        raw = base64.urlsafe_b64decode(text.encode("ascii"))
-        return json.loads(self._aead.decrypt(raw[:12], raw[12:], b"firefly"))
+        """The sealed dict; KeyError when its key is not configured any more."""
+        kid, _, body = text.rpartition(".")
+        keys = [self._key(kid)] if kid else list(self._keys.values())  # unnamed: sealed before key ids
+        raw = base64.urlsafe_b64decode(body.encode("ascii"))
+        for key in keys:
+            try:
+                return json.loads(key.aead.decrypt(raw[:12], raw[12:], b"firefly"))
+            except Exception:  # noqa: BLE001 - InvalidTag: try the next older key
+                if key is keys[-1]:
+                    raise
+        raise KeyError(kid)
+
+    def _key(self, kid: str) -> _Key:
+        key = self._keys.get(kid)
+        if key is None:
+            raise KeyError(f"no configured key has the id {kid!r} (FIREFLY_HMAC_OLD_KEYS)")
+        return key
 
 
 def get_path(data: Any, path: str) -> Any:

@@ -11,6 +11,8 @@ import time
 import pytest
 import requests
 
+from app.extensions import services
+
 from support.applicants import examples
 from support.http import URL, set_version
 from support.keys import TEST_API_KEYS
@@ -40,7 +42,8 @@ def server(database_url, redis_url, clean_state, policy_root, tmp_path):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "FIREFLY_API_KEYS": TEST_API_KEYS,
            "FIREFLY_POLICY_ROOT": str(policy_root), "FIREFLY_WORKERS": "2", "FIREFLY_BIND": f"127.0.0.1:{port}",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "FIREFLY_RUN_POLICY_TESTS": "0"}
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "FIREFLY_RUN_POLICY_TESTS": "0",
+           "FIREFLY_SEAL_INTERVAL": "0.5", "FIREFLY_RELEASE_POLL": "0.5"}
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
@@ -79,6 +82,12 @@ def versions_seen(base, auth, tries=12):
                             timeout=10).json()
         seen.add(body["policies"][0]["version"])
     return seen
+
+
+def hashes_seen(base, auth, tries=12):
+    """The policy content hashes answered by the workers over several fresh connections."""
+    return {requests.get(base + "/v1/policies", headers={**auth("channel"), "Connection": "close"},
+                         timeout=10).json()["policies"][0]["hash"] for _ in range(tries)}
 
 
 def metric(base, name):
@@ -125,12 +134,61 @@ def test_two_workers_decide_reload_and_report(server, auth, app):
     set_version(root, "2099.8")
     response = requests.post(base + "/v1/policies/reload", headers=auth("admin"), timeout=30)
     assert response.status_code == 200, response.text
-    wait_for(lambda: versions_seen(base, auth) == {"2099.8"}, "every worker to serve 2099.8 after the API reload")
+    # Forty fresh connections: twelve can all land on one worker while the other is still reloading.
+    wait_for(lambda: versions_seen(base, auth, tries=40) == {"2099.8"},
+             "every worker to serve 2099.8 after the API reload")
     answer = requests.post(base + URL, json=bodies[0], headers=auth("channel"), timeout=30).json()
     assert answer["policy"]["version"] == "2099.8"
+
+    # The workers seal the decision log in the background, taking turns: every decision is linked once.
+    audit = services(app).audit_log
+    wait_for(lambda: audit.verify("decisions").unsealed == 0, "the workers to seal every decision")
+    sealed = audit.verify("decisions")
+    assert sealed.ok and sealed.checked == len(bodies) * 2 + 2
 
     assert number not in log_path.read_text()
     access = [json.loads(line) for line in log_path.read_text().splitlines()
               if line.startswith("{") and '"gunicorn.access"' in line]
     assert access and all(entry["path"].startswith("/") for entry in access)
     assert any(entry["request_id"] not in ("", "-") for entry in access)
+
+
+def test_a_release_approved_by_another_key_reaches_every_worker_and_the_folder_does_not(server, auth, app):
+    """The issue's end-to-end test: maker-checker by key, activation served by both workers, a folder
+    edit changes nothing served, a rollback made outside the API reaches both workers by their poll."""
+    process, base, root, _ = server
+    firefly = services(app)
+    bootstrap_hash = wait_for(lambda: (lambda seen: len(seen) == 1 and seen)(hashes_seen(base, auth)),
+                              "both workers to serve the bootstrap release").pop()
+    second_approver = {"X-API-Key": firefly.access.create("approver-2", "approver")}
+    set_version(root, "2099.5")
+    from app.services.releases import ReleaseFiles
+    files = ReleaseFiles.from_folder(root)
+    submitted = requests.post(base + "/v1/releases", headers=auth("approver"), timeout=120,
+                              json={"files": {**files.files, **files.test_files}, "reason": "2099.5"})
+    assert submitted.status_code == 201, submitted.text
+    release = submitted.json()
+    assert release["checks_passed"] and release["state"] == "submitted"
+    url = f"{base}/v1/releases/{release['id']}"
+    own = requests.post(url + "/approve", headers=auth("approver"), json={"reason": "mine"}, timeout=30)
+    assert own.status_code == 403 and own.json()["error"]["code"] == "own_release"
+    diff = requests.get(url + "/diff", headers=second_approver, timeout=30).json()
+    assert diff["files"]["changed"] == ["policies/zhishandai/application.yaml"]
+    assert requests.post(url + "/approve", headers=second_approver, json={"reason": "reviewed"},
+                         timeout=30).status_code == 200
+    assert requests.post(url + "/activate", headers=auth("admin"), json={"reason": "go live"},
+                         timeout=30).status_code == 200
+    new_hash = release["policies"]["zhishandai.application"]["hash"]
+    wait_for(lambda: hashes_seen(base, auth) == {new_hash}, "every worker to serve the new release")
+
+    reloads = metric(base, "firefly_policy_reloads_total")
+    set_version(root, "2099.6")
+    process.send_signal(signal.SIGHUP)
+    wait_for(lambda: metric(base, "firefly_policy_reloads_total") >= reloads + 2, "both workers to reload")
+    assert hashes_seen(base, auth) == {new_hash}  # the folder is not what is served
+
+    firefly.releases.rollback(firefly.access.authenticate(auth("admin")["X-API-Key"]), "roll back by CLI")
+    wait_for(lambda: hashes_seen(base, auth) == {bootstrap_hash}, "every worker to find the rollback by polling")
+    actions = [e["action"] for e in requests.get(base + "/v1/audit", headers=auth("compliance"),
+                                                 timeout=30).json()["items"]]
+    assert {"release.submit", "release.approve", "release.activate", "release.rollback"} <= set(actions)

@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import ValidationError
 
-from app.api.auth import require_role
+from app.api.auth import caller, require_role
 from app.api.body import json_object
 from app.api.errors import ApiError
+from app.api.requests import request_id
 from app.api.schemas import ReplayRequest, SearchQuery
 from app.extensions import services
 from app.services.records import Search
@@ -19,7 +20,7 @@ bp = Blueprint("compliance", __name__, url_prefix="/v1/decisions")
 @require_role("compliance")
 def get_decision(decision_id: str) -> Response:
     """One stored decision with its trace."""
-    return jsonify(services().records.get(decision_id))
+    return jsonify(services().records.get(decision_id, caller(), request_id()))
 
 
 @bp.get("")
@@ -30,7 +31,7 @@ def search_decisions() -> Response:
         query = SearchQuery().load(request.args.to_dict())
     except ValidationError as error:
         raise ApiError(400, "invalid_query", "the search parameters are invalid", details=error.messages)
-    page = services().records.search(Search(**query))
+    page = services().records.search(Search(**query), caller(), request_id())
     return jsonify(items=page.items, next_cursor=page.next_cursor)
 
 
@@ -43,4 +44,4 @@ def replay_decision(decision_id: str) -> Response:
         target = ReplayRequest().load(body)
     except ValidationError as error:
         raise ApiError(400, "invalid_body", "the replay request is invalid", details=error.messages)
-    return jsonify(services().replaying.replay(decision_id, Target(**target)))
+    return jsonify(services().replaying.replay(decision_id, Target(**target), caller(), request_id()))

@@ -54,7 +54,8 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
                    plugins=[MarshmallowPlugin(schema_name_resolver=_resolver)],
                    info={"description": "Explainable credit decisions. Send the API key in X-API-Key."})
     spec.components.security_scheme("ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
-    for name in ("Error", "DecisionOut", "DecisionPage", "ReplayOut", "PolicyList", "Health"):
+    for name in ("Error", "DecisionOut", "DecisionPage", "ReplayOut", "PolicyList", "Health",
+                 "AccessEventPage", "ReleaseOut", "ReleaseList", "ReleaseDiff"):
         spec.components.schema(name, schema=getattr(schemas, name))
     trace_param = {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"},
                    "description": "include the full trace"}
@@ -88,6 +89,38 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     spec.path(path="/v1/policies/reload", operations={"post": _op(
         "Reload the policy folder: validated and tested before it replaces the served set", ["admin"],
         _responses(200, "PolicyList", "the new set", 401, 403, 422))})
+    spec.path(path="/v1/audit", operations={"get": _op(
+        "The access log: who read, searched or replayed which decisions (newest first)",
+        ["approver", "compliance"], _responses(200, "AccessEventPage", "a page of access events", 400, 401, 403),
+        parameters=[{"in": "query", "schema": schemas.AuditQuery}])})
+    ref = _path_param("ref", "a release id or content hash (6 characters or more)")
+    readers = ["author", "approver", "admin", "compliance"]
+    reason = {"required": True, "content": {"application/json": {"schema": schemas.ReasonBody}}}
+    spec.path(path="/v1/releases", operations={
+        "get": _op("Every policy release with its state", readers,
+                   _responses(200, "ReleaseList", "the releases", 401, 403)),
+        "post": _op("Submit a release: its files are checked and rule-tested, the report stored",
+                    ["author", "approver"],
+                    _responses(201, "ReleaseOut", "the submitted release", 400, 401, 403, 409, 413, 415, 422),
+                    requestBody={"required": True,
+                                 "content": {"application/json": {"schema": schemas.ReleaseSubmit}}})})
+    spec.path(path="/v1/releases/{ref}", operations={"get": _op(
+        "One release: state, check report, events", readers,
+        _responses(200, "ReleaseOut", "the release", 401, 403, 404, 409), parameters=[ref])})
+    spec.path(path="/v1/releases/{ref}/diff", operations={"get": _op(
+        "Files and rule ids added, removed, changed against another release", readers,
+        _responses(200, "ReleaseDiff", "the differences", 400, 401, 403, 404, 409),
+        parameters=[ref, {"in": "query", "schema": schemas.DiffQuery}])})
+    for step, roles, text_ in (("approve", ["approver"], "Approve a submitted release (not one's own)"),
+                               ("reject", ["approver"], "Reject a submitted release"),
+                               ("activate", ["approver", "admin"], "Make an approved release active")):
+        spec.path(path=f"/v1/releases/{{ref}}/{step}", operations={"post": _op(
+            text_, roles, _responses(200, "ReleaseOut", "the release", 400, 401, 403, 404, 409, 413, 415, 422),
+            parameters=[ref], requestBody=reason)})
+    spec.path(path="/v1/releases/rollback", operations={"post": _op(
+        "Activate again the release active before the current one", ["approver", "admin"],
+        _responses(200, "ReleaseOut", "the release now active", 400, 401, 403, 409, 413, 415, 422),
+        requestBody=reason)})
     health = {"description": "status", "content": {"application/json": {"schema": "Health"}}}
     spec.path(path="/healthz", operations={"get": _op("The process is up", [], {"200": health})})
     spec.path(path="/readyz", operations={"get": _op(

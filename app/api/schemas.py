@@ -130,3 +130,92 @@ class PolicyList(Schema):
 class Health(Schema):
     status = fields.String(required=True)
     checks = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class AuditQuery(Schema):
+    """Filters of GET /v1/audit; newest first, pages continue with `cursor`."""
+
+    class Meta:
+        unknown = RAISE
+
+    actor = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "an API key's name"})
+    action = fields.String(validate=validate.Length(min=1, max=40),
+                           metadata={"description": "decision.read, decision.search, decision.search_personal, "
+                                                    "decision.replay, audit.search"})
+    decision_id = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"))
+    created_from = fields.DateTime(metadata={"description": "at or after (ISO 8601)"})
+    created_to = fields.DateTime(metadata={"description": "before (ISO 8601)"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"))
+
+    @validates_schema
+    def _range(self, data: dict, **_kwargs: object) -> None:
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and _aware(start) > _aware(end):
+            raise ValidationError("created_from must not be after created_to", "created_from")
+
+
+class AccessEventOut(Schema):
+    id = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    actor = fields.String(required=True)
+    role = fields.String(required=True)
+    action = fields.String(required=True)
+    decision_ids = fields.List(fields.String(), required=True)
+    details = fields.Dict(required=True)
+    request_id = fields.String(allow_none=True)
+    seq = fields.Integer(allow_none=True)
+
+
+class AccessEventPage(Schema):
+    items = fields.List(fields.Nested(AccessEventOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class ReasonBody(Schema):
+    """Why: every release step records who, when and why."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReleaseSubmit(ReasonBody):
+    """The release's files, {relative path: text}, under policies/ and rules/ (rule tests included)."""
+
+    files = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=300)),
+                        values=fields.String(validate=validate.Length(max=1_000_000)), required=True,
+                        validate=validate.Length(min=1, max=500))
+
+
+class DiffQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    against = fields.String(validate=validate.Length(min=6, max=64),
+                            metadata={"description": "the release to compare with (default: the active one)"})
+
+
+class ReleaseOut(Schema):
+    id = fields.String(required=True)
+    content_hash = fields.String(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(
+        ["draft", "submitted", "approved", "rejected", "active", "retired"]))
+    bootstrap = fields.Boolean(required=True)
+    created_at = fields.DateTime(required=True)
+    created_by = fields.String(required=True)
+    checks_passed = fields.Boolean(required=True)
+    policies = fields.Dict(required=True)
+    report = fields.Dict()
+    events = fields.List(fields.Dict())
+
+
+class ReleaseList(Schema):
+    items = fields.List(fields.Nested(ReleaseOut), required=True)
+
+
+class ReleaseDiff(Schema):
+    to = fields.String(required=True)
+    files = fields.Dict(required=True)
+    rules = fields.Dict(required=True)

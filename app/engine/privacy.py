@@ -6,18 +6,25 @@ decisions), so a value is never shown two different ways.
 """
 from __future__ import annotations
 
-PII_KINDS = ("resident_id", "phone", "name")
+PII_KINDS = ("resident_id", "phone", "name", "birth_date")
 # The kinds the service keeps a keyed hash of, for look-ups.
 SEARCHABLE_KINDS = ("resident_id", "phone")
 
 
 def mask(kind: str, value: str) -> str:
     """Mask personal data for display, always hiding at least one character:
-    3301**********1234, 138****5678, 张*; anything not a known kind (such as a value derived from
-    personal data): ****."""
+    33**************71, 138****5678, 张*, ****-**-**; anything not a known kind (such as a value
+    derived from personal data): ****.
+
+    A resident ID keeps its province and its last two characters only: with four digits at each end
+    and the birth date beside it, the region list and the check digit left one candidate, the true
+    number (docs/controls.md). A birth date keeps its shape and nothing else (the trace shows the
+    age, a feature, instead)."""
     size = len(value)
+    if kind == "birth_date":
+        return "".join("*" if character.isdigit() else character for character in value)
     if kind == "resident_id":
-        head, tail = (4, 4) if size > 8 else (1, 1) if size >= 3 else (0, 0)
+        head, tail = (2, 2) if size > 8 else (1, 1) if size >= 3 else (0, 0)
     elif kind == "phone":
         head = 3 if size >= 11 else 1 if size >= 6 else 0
         tail = 4 if size >= 8 else 2 if size >= 4 else 0

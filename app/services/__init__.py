@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.privacy import PersonalData
 from app.services.access import Access
+from app.services.access_audit import AccessAudit
+from app.services.audit_log import AuditLog
 from app.services.clock import Clock, utc_now
 from app.services.deciding import Deciding
 from app.services.health import Readiness, readiness
 from app.services.policy_store import PolicyStore
 from app.services.records import Records
+from app.services.releases import Releases
 from app.services.registry import PolicyRegistry
 from app.services.replay import Replaying
 from app.state import State, open_state
@@ -35,11 +38,16 @@ class Services:
     records: Records
     deciding: Deciding
     replaying: Replaying
+    audit_log: AuditLog
+    access_audit: AccessAudit
+    releases: Releases
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
 
     def close(self) -> None:
+        self.audit_log.stop()
+        self.registry.stop()
         self.database.dispose()
         self.state.close()
 
@@ -48,17 +56,21 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     """Connect the adapters and wire the use cases; load the policies unless asked not to."""
     database = Database(settings.database_url, settings.db_lock_timeout_ms)
     state = open_state(settings.redis_url, settings.idempotency_ttl)
-    personal = PersonalData(settings.hmac_key)
+    personal = PersonalData(settings.hmac_key, settings.hmac_old_keys)
     store = PolicyStore(database)
+    access_audit = AccessAudit(database, personal, clock)
+    releases = Releases(database, personal, access_audit, production=settings.production,
+                        engine=settings.engine, clock=clock)
     registry = PolicyRegistry(settings.policy_root, store, run_tests=settings.run_policy_tests,
-                              engine=settings.engine)
-    records = Records(database, personal)
+                              engine=settings.engine, releases=releases)
+    records = Records(database, personal, access_audit)
     services = Services(
         settings=settings, database=database, state=state, personal=personal,
         access=Access(database, settings.api_keys, settings.production),
         policy_store=store, registry=registry, records=records,
         deciding=Deciding(registry, store, database, state.claims, personal, clock),
-        replaying=Replaying(records, registry, store, personal, settings.engine))
+        replaying=Replaying(records, registry, store, personal, settings.engine),
+        audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases)
     if load_policies:
         registry.start()
     return services

@@ -17,7 +17,10 @@ from app.storage import api_keys
 from app.storage.db import Database
 from app.storage.models import ApiKey
 
-ROLES = ("channel", "compliance", "admin")
+# channel decides; compliance audits decisions; author submits policy releases, approver approves
+# them (never their own) and reads the access log; underwriter closes referred applications; admin
+# runs operations (keys, reloads).
+ROLES = ("channel", "compliance", "admin", "author", "approver", "underwriter")
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,14 @@ def load_version(name: str, files: dict[str, str], engine: str | None = None) ->
 def clear() -> None:
     with _lock:
         _cache.clear()
+
+
+def load_files(files: dict[str, str], engine: str | None = None, origin: str = "") -> LoadResult:
+    """Every policy of a set of files ({relative path: text}, as a release stores them), compiled
+    once per content."""
+    return _cached(("files", _digest(files), engine), lambda: load_policies(dict(files), engine, root=origin))
+
+
+def content_hash(files: dict[str, str]) -> str:
+    """The hash of a set of files: paths and texts, in path order."""
+    return _digest(files)

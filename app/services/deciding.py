@@ -67,16 +67,16 @@ class Deciding:
         started = time.perf_counter()
         policy = self.registry.served(request.policy_name)
         key = self._scoped_key(request)
-        request_fingerprint = records.fingerprint(policy.name, request.body)
-        owned = key is not None and self._claim(key, request_fingerprint)
+        request_fingerprint = self.personal.request_hash(policy.name, request.body)
+        owned = key is not None and self._claim(key, request_fingerprint, policy.name, request.body)
         try:
-            earlier = self._earlier(key, request_fingerprint)
+            earlier = self._earlier(key, policy.name, request.body)
             if earlier is not None:
                 return Decided(records.answer(earlier, request.include_trace), earlier.id, True)
             row, hits = self._decide_and_store(policy, request, key, request_fingerprint)
         except IntegrityError:
             # Another request stored a decision under the same key first: answer with that one.
-            earlier = self._earlier(key, request_fingerprint)
+            earlier = self._earlier(key, policy.name, request.body)
             if earlier is None:
                 raise
             return Decided(records.answer(earlier, request.include_trace), earlier.id, True)
@@ -99,9 +99,12 @@ class Deciding:
                                code="invalid_idempotency_key")
         return f"{request.caller.name}:{request.idempotency_key}"
 
-    def _claim(self, key: str, request_fingerprint: str) -> bool:
+    def _claim(self, key: str, request_fingerprint: str, policy_name: str, body: dict[str, Any]) -> bool:
         """True if this request now owns the key; Conflict if another body or request has it."""
         claim = self.claims.claim(key, request_fingerprint)
+        if claim.state is ClaimState.OTHER_BODY and claim.fingerprint is not None \
+                and self.personal.same_request(claim.fingerprint, policy_name, body):
+            return False  # the same body, hashed under the key before a rotation: the row decides
         if claim.state is ClaimState.OTHER_BODY:
             raise _other_body()
         if claim.state is ClaimState.IN_PROGRESS:
@@ -109,13 +112,14 @@ class Deciding:
                            code="idempotency_in_progress", retry_after=1)
         return claim.state is ClaimState.OWNED
 
-    def _earlier(self, key: str | None, request_fingerprint: str) -> DecisionRow | None:
-        """The decision stored under this key; Conflict if it was for another body."""
+    def _earlier(self, key: str | None, policy_name: str, body: dict[str, Any]) -> DecisionRow | None:
+        """The decision stored under this key; Conflict if it was for another body (compared under
+        the key that hashed the stored request, which may predate a rotation)."""
         if key is None:
             return None
         with self.database.session() as session:
             row = decisions.by_idempotency_key(session, key)
-        if row is not None and row.request_hash != request_fingerprint:
+        if row is not None and not self.personal.same_request(row.request_hash, policy_name, body):
             raise _other_body()
         return row
 

@@ -42,6 +42,12 @@ class InvalidInput(ServiceError):
     default_code = "invalid_input"
 
 
+class Forbidden(ServiceError):
+    """The caller's role may not do this, or the control forbids this caller (maker-checker)."""
+
+    default_code = "forbidden"
+
+
 class Unavailable(ServiceError):
     """A resource the use case needs is down; nothing was stored; retry later."""
 

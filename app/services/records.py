@@ -6,8 +6,8 @@ What a caller receives is built from the stored row, so it is exactly what compl
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -17,11 +17,14 @@ from app import privacy
 from app.engine import Decision, Policy, canonical_json
 from app.privacy import PersonalData
 from app.services.access import Principal
+from app.services.access_audit import AccessAudit
 from app.services.clock import iso_utc
 from app.services.errors import NotFound
-from app.storage import decisions
+from app.storage import chain, decisions
 from app.storage.db import Database, RawJSON
 from app.storage.models import Decision as DecisionRow
+
+log = logging.getLogger("firefly.audit")
 
 # The input fields a policy may name for the date of the decision; the service fills the first it
 # declares with the date of the request in China (the engine never reads the clock).
@@ -31,13 +34,6 @@ DECISION_DATE_FIELDS = ("decision_date", "application_date", "as_of")
 def new_decision_id(now: datetime.datetime) -> str:
     """A 32-hex id that sorts by creation time (milliseconds), then at random."""
     return f"{int(now.timestamp() * 1000):012x}{os.urandom(10).hex()}"
-
-
-def fingerprint(policy_name: str, raw: Mapping[str, Any]) -> str:
-    """The fingerprint of a request for Idempotency-Key: the policy and the body's canonical JSON."""
-    text = json.dumps([policy_name, raw], sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def decision_date_field(policy: Policy) -> str | None:
@@ -89,7 +85,8 @@ def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime
     """The decision row, ready to insert."""
     decision = made.decision
     hashes = personal.search_hashes(made.clear, made.kinds)
-    return DecisionRow(
+    sealed = personal.seal(made.clear) if made.clear else None
+    row = DecisionRow(
         id=new_decision_id(now), created_at=now, decision_date=decision_date,
         policy_name=decision.policy.name, policy_version=str(decision.policy.version),
         policy_hash=decision.policy.hash, engine=decision.backend, outcome=decision.outcome,
@@ -97,10 +94,22 @@ def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime
         customer_group=decision.customer_group, score=decision.score, score_band=decision.score_band,
         reason_codes=list(decision.reason_codes), rule_hits=made.hits, result=made.result_text,
         trace=made.trace_text, input_masked=made.input_masked,
-        pii_sealed=personal.seal(made.clear) if made.clear else None,
+        pii_sealed=sealed, pii_digest=chain.sha256(sealed) if sealed else None,
         resident_id_hash=hashes.get("resident_id"), phone_hash=hashes.get("phone"),
+        key_id=personal.key_id,
         idempotency_key=idempotency_key, request_hash=request_fingerprint, request_id=request_id,
         channel=caller.name)
+    row.content_hash = chain.decision_content_hash(row)
+    row.row_mac = personal.mac(row.content_hash)
+    return row
+
+
+def intact(row: DecisionRow, personal: PersonalData) -> bool:
+    """Whether a stored row is what the service wrote: its content hashes to the hash its MAC
+    covers, and its sealed personal data (unless purged) to its digest."""
+    content_hash = chain.decision_content_hash(row)
+    return (content_hash == row.content_hash and personal.mac_matches(row.row_mac, content_hash)
+            and (row.pii_sealed is None or chain.sha256(row.pii_sealed) == row.pii_digest))
 
 
 def loaded(value: Any) -> Any:
@@ -153,9 +162,10 @@ class Page:
 class Records:
     """Reading stored decisions back: one by id, or a search a page at a time, newest first."""
 
-    def __init__(self, database: Database, personal: PersonalData) -> None:
+    def __init__(self, database: Database, personal: PersonalData, audit: AccessAudit) -> None:
         self.database = database
         self.personal = personal
+        self.audit = audit  # every read and search is recorded (who, what, which decisions)
 
     def row(self, decision_id: str) -> DecisionRow:
         """The stored row, or NotFound."""
@@ -167,12 +177,27 @@ class Records:
             raise NotFound(f"no decision {decision_id!r}", code="unknown_decision")
         return row
 
-    def get(self, decision_id: str) -> dict[str, Any]:
-        """One stored decision with its trace."""
-        return answer(self.row(decision_id), include_trace=True)
+    def get(self, decision_id: str, who: Principal | None = None, request_id: str | None = None) -> dict[str, Any]:
+        """One stored decision with its trace (the read recorded)."""
+        body = self._checked(self.row(decision_id), include_trace=True)
+        self.audit.record(who, "decision.read", [body["decision_id"]], {}, request_id)
+        return body
 
-    def search(self, search: Search) -> Page:
-        hashed = self.personal.keyed_hash
+    def _checked(self, row: DecisionRow, include_trace: bool) -> dict[str, Any]:
+        """The answer of a compliance read, with whether the row is still what the service wrote:
+        a search filters on columns, and an edited column must not pass unseen."""
+        body = answer(row, include_trace)
+        ok = intact(row, self.personal)
+        body["record"] = {"seq": row.seq, "intact": ok}
+        if not ok:
+            log.error("a stored decision fails its integrity check",
+                      extra={"event": "record_altered", "decision_id": row.id})
+        return body
+
+    def search(self, search: Search, who: Principal | None = None, request_id: str | None = None) -> Page:
+        """Stored decisions matching the filters, newest first (the search and its results recorded;
+        an ID number or phone asked for only as its keyed hash)."""
+        hashed = self.personal.search_keys  # under every key: rows hashed before a rotation too
         with self.database.session() as session:
             rows = decisions.search(
                 session, limit=search.limit + 1, before_id=search.cursor,
@@ -184,4 +209,8 @@ class Records:
                 phone_hash=hashed(search.phone) if search.phone is not None else None)
         page = rows[:search.limit]
         more = len(rows) > search.limit
-        return Page([answer(row, search.trace) for row in page], page[-1].id if more else None)
+        result = Page([self._checked(row, search.trace) for row in page], page[-1].id if more else None)
+        personal = search.id_number is not None or search.phone is not None
+        self.audit.record(who, "decision.search_personal" if personal else "decision.search",
+                          [item["decision_id"] for item in result.items], vars(search), request_id)
+        return result

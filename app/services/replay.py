@@ -10,6 +10,7 @@ from app import privacy
 from app.engine import InputError, Policy
 from app.privacy import PersonalData
 from app.services import compiling, records
+from app.services.access import Principal
 from app.services.errors import Conflict, NotFound
 from app.services.policy_store import PolicyStore
 from app.services.records import Records
@@ -36,8 +37,18 @@ class Replaying:
         self.personal = personal
         self.engine = engine  # the service's FIREFLY_ENGINE, for replays on another version
 
-    def replay(self, decision_id: str, target: Target) -> dict[str, Any]:
+    def replay(self, decision_id: str, target: Target, who: Principal | None = None,
+               request_id: str | None = None) -> dict[str, Any]:
         row = self.records.row(decision_id)
+        # Recorded before the personal data is unsealed: an attempt counts as access.
+        self.records.audit.record(who, "decision.replay", [row.id],
+                                  {"hash": target.hash, "version": target.version}, request_id)
+        if not self.personal.knows(row.key_id):
+            raise Conflict(f"the decision {row.id} was sealed with the key {row.key_id}, which is not "
+                           "configured (FIREFLY_HMAC_OLD_KEYS)", code="sealing_key_missing")
+        if not records.intact(row, self.personal):
+            raise Conflict(f"the stored decision {row.id} fails its integrity check (edited since it was "
+                           "stored: see `flask audit verify`); it is not replayed", code="record_altered")
         version = self._version(row, target)
         # The stored version replays on the backend that decided; another version on today's setting.
         engine = row.engine if version.hash == row.policy_hash else self.engine
@@ -46,7 +57,14 @@ class Replaying:
         except Exception as error:  # noqa: BLE001 - stored files this engine can no longer load
             raise Conflict(f"the stored files of {version.hash[:12]} no longer load with this engine: "
                            f"{type(error).__name__}: {error}", code="policy_version_unloadable") from None
-        clear = self.personal.unseal(row.pii_sealed) if row.pii_sealed else {}
+        if row.pii_digest is not None and row.pii_sealed is None:
+            raise Conflict(f"the personal data of {row.id} was purged after the retention period; it "
+                           "cannot be replayed", code="personal_data_purged")
+        try:
+            clear = self.personal.unseal(row.pii_sealed) if row.pii_sealed else {}
+        except KeyError as error:
+            raise Conflict(f"the personal data of {row.id} was sealed with a key that is not configured: "
+                           f"{error.args[0]}", code="sealing_key_missing") from None
         try:
             made = records.make(policy, privacy.restore(row.input_masked, clear), row.decision_date)
         except InputError as error:

@@ -28,6 +28,7 @@ class ClaimState(enum.Enum):
 class Claim:
     state: ClaimState
     decision_id: str | None = None
+    fingerprint: str | None = None  # OTHER_BODY: the one stored (it may be under an earlier key)
 
 
 class Claims(Protocol):
@@ -70,7 +71,7 @@ class RedisClaims:
             return Claim(ClaimState.UNGUARDED)
         stored, _, decision_id = value.decode().partition("|")
         if stored != fingerprint:
-            return Claim(ClaimState.OTHER_BODY)
+            return Claim(ClaimState.OTHER_BODY, decision_id or None, stored)
         if decision_id:
             return Claim(ClaimState.STORED, decision_id)
         return Claim(ClaimState.IN_PROGRESS)

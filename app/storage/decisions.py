@@ -12,13 +12,14 @@ from sqlalchemy import ColumnElement, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from app.storage.db import insert_row
+from app.storage import chain
 from app.storage.models import Decision
 
 
 def insert(session: Session, row: Decision) -> None:
-    """Insert one decision (rows are never updated) and commit."""
-    insert_row(session, row)
+    """Insert one decision with the next sequence number of the chained log (rows are never
+    updated) and commit."""
+    chain.insert_entry(session, "decisions", row)
 
 
 def by_id(session: Session, decision_id: str) -> Decision | None:
@@ -37,12 +38,15 @@ EQUAL_COLUMNS = {column.key: column for column in (
 
 def search(session: Session, *, limit: int, before_id: str | None = None,
            created_from: datetime.datetime | None = None, created_to: datetime.datetime | None = None,
-           reason: str | None = None, rule: str | None = None, **equal: str | None) -> list[Decision]:
+           reason: str | None = None, rule: str | None = None,
+           **equal: str | list[str] | None) -> list[Decision]:
     """Up to `limit` rows matching every filter given, newest first; `before_id` is the page
     cursor (ids sort by creation time), `equal` names columns of EQUAL_COLUMNS."""
     statement = select(Decision).order_by(Decision.id.desc())
     for name, value in equal.items():
-        if value is not None:
+        if isinstance(value, list):  # any of several values (a keyed hash under each key)
+            statement = statement.where(EQUAL_COLUMNS[name].in_(value))
+        elif value is not None:
             statement = statement.where(EQUAL_COLUMNS[name] == value)
     if created_from is not None:
         statement = statement.where(Decision.created_at >= _utc(created_from))
@@ -50,15 +54,15 @@ def search(session: Session, *, limit: int, before_id: str | None = None,
         statement = statement.where(Decision.created_at < _utc(created_to))
     postgres = session.get_bind().dialect.name == "postgresql"
     if reason is not None:
-        statement = statement.where(_holds(Decision.reason_codes, reason, postgres))
+        statement = statement.where(holds(Decision.reason_codes, reason, postgres))
     if rule is not None:
-        statement = statement.where(_holds(Decision.rule_hits, rule, postgres))
+        statement = statement.where(holds(Decision.rule_hits, rule, postgres))
     if before_id is not None:
         statement = statement.where(Decision.id < before_id)
     return list(session.scalars(statement.limit(limit)).all())
 
 
-def _holds(column: Any, value: str, postgres: bool) -> ColumnElement[bool]:
+def holds(column: Any, value: str, postgres: bool) -> ColumnElement[bool]:
     """The JSON array in `column` holds `value`."""
     if postgres:
         return cast(column, JSONB).contains([value])

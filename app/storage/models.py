@@ -4,7 +4,8 @@ Reason codes and rule hits are JSON arrays on the decision row, searched with js
 and with GIN-indexed jsonb containment on PostgreSQL (migration 0002)."""
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -53,7 +54,15 @@ class Decision(Base):
     resident_id_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     phone_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(400), nullable=True, unique=True)
-    request_hash: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(80))  # key id:HMAC of the request (idempotency)
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)  # of the hashes and seal
+    # The tamper-evident log (app/storage/chain.py): the order of insertion, the SHA-256 of the
+    # row's content, a keyed MAC of it made before the INSERT, and the SHA-256 of the sealed
+    # personal data (which the retention purge may remove while the chain still verifies).
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    pii_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     request_id: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(100))
 
@@ -62,7 +71,85 @@ class Decision(Base):
         Index("ix_decisions_policy", "policy_name", "policy_version"),
         Index("ix_decisions_outcome", "outcome"),
         Index("ix_decisions_group", "customer_group"),
+        UniqueConstraint("seq", name="uq_decisions_seq"),
     )
+
+
+class AccessEvent(Base):
+    """Who read, searched, replayed or exported which decisions, or acted on a release: a chained
+    log like decisions (append-only; personal data searched for only as its keyed hash)."""
+    __tablename__ = "access_events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    decision_ids: Mapped[list] = mapped_column(JSON)
+    details: Mapped[dict] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+    __table_args__ = (
+        Index("ix_access_events_actor", "actor", "created_at"),
+        Index("ix_access_events_action", "action"),
+        UniqueConstraint("seq", name="uq_access_events_seq"),
+    )
+
+
+class Release(Base):
+    """A policy release: an immutable set of files (the policies and rules, and their rule tests)
+    with its content hash, and the report of the checks run when it was submitted. Its state is
+    the sum of its events (release_events), never an updated column."""
+    __tablename__ = "releases"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    files: Mapped[dict] = mapped_column(JSON)
+    test_files: Mapped[dict] = mapped_column(JSON)
+    report: Mapped[dict] = mapped_column(JSON)
+    report_ok: Mapped[bool] = mapped_column(Boolean)
+    bootstrap: Mapped[bool] = mapped_column(Boolean, default=False)  # the folder, imported in development
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class ReleaseEvent(Base):
+    """One step of a release (submitted, approved, rejected, activated, rolled back): who, when,
+    why. A chained log like decisions."""
+    __tablename__ = "release_events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    release_id: Mapped[str] = mapped_column(ForeignKey("releases.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+    __table_args__ = (UniqueConstraint("seq", name="uq_release_events_seq"),)
+
+
+class LogSeal(Base):
+    """One link of a chained log: the entry it seals (id, sequence number, content hash) and the
+    keyed hash that binds it to the link before. Written by the sealer, off the hot path."""
+    __tablename__ = "log_seals"
+
+    log: Mapped[str] = mapped_column(String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(80))
+    entry_hash: Mapped[str] = mapped_column(String(80))  # key id:HMAC
+    sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ux_log_seals_entry", "log", "entry_id", unique=True),)
 
 
 class ApiKey(Base):

@@ -2,6 +2,7 @@
 import pytest
 
 from support.http import URL
+from support.keys import KEYS
 
 DECISION = "0" * 32
 ROUTES = [  # method, path, roles allowed
@@ -11,6 +12,15 @@ ROUTES = [  # method, path, roles allowed
     ("POST", f"/v1/decisions/{DECISION}/replay", {"compliance"}),
     ("GET", "/v1/policies", {"channel", "compliance", "admin"}),
     ("POST", "/v1/policies/reload", {"admin"}),
+    ("GET", "/v1/audit", {"approver", "compliance"}),
+    ("POST", "/v1/releases", {"author", "approver"}),
+    ("GET", "/v1/releases", {"author", "approver", "admin", "compliance"}),
+    ("GET", f"/v1/releases/{DECISION}", {"author", "approver", "admin", "compliance"}),
+    ("GET", f"/v1/releases/{DECISION}/diff", {"author", "approver", "admin", "compliance"}),
+    ("POST", f"/v1/releases/{DECISION}/approve", {"approver"}),
+    ("POST", f"/v1/releases/{DECISION}/reject", {"approver"}),
+    ("POST", f"/v1/releases/{DECISION}/activate", {"approver", "admin"}),
+    ("POST", "/v1/releases/rollback", {"approver", "admin"}),
 ]
 # open routes, by rule: a path to try each with (None: Flask's static folder, which is empty)
 OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",
@@ -19,7 +29,9 @@ OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",
             "/docs/assets/swagger-ui.css",
         "/static/<path:filename>": None}
 RULES = {"/v1/decisions/<policy_name>": URL, "/v1/decisions/<decision_id>": f"/v1/decisions/{DECISION}",
-         "/v1/decisions/<decision_id>/replay": f"/v1/decisions/{DECISION}/replay"}
+         "/v1/decisions/<decision_id>/replay": f"/v1/decisions/{DECISION}/replay",
+         **{f"/v1/releases/<ref>{tail}": f"/v1/releases/{DECISION}{tail}"
+            for tail in ("", "/diff", "/approve", "/reject", "/activate")}}
 
 
 def call(client, method, path, headers):
@@ -36,7 +48,7 @@ def test_no_valid_key_is_401(client, method, path, allowed, headers):
 
 
 @pytest.mark.parametrize("method, path, allowed", ROUTES)
-@pytest.mark.parametrize("role", ["channel", "compliance", "admin"])
+@pytest.mark.parametrize("role", sorted(KEYS))
 def test_role_matrix(client, auth, method, path, allowed, role):
     response = call(client, method, path, auth(role))
     if role in allowed:

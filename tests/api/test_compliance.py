@@ -30,7 +30,8 @@ def test_get_one_with_trace(client, auth, stored):
     response = client.get(f"/v1/decisions/{answer['decision_id']}", headers=auth("compliance"))
     assert response.status_code == 200
     body = response.get_json()
-    assert {k: v for k, v in body.items() if k != "trace"} == answer
+    assert {k: v for k, v in body.items() if k not in ("trace", "record")} == answer
+    assert body["record"]["intact"] is True
     assert body["trace"]["policy"]["hash"] == answer["policy"]["hash"]
 
 

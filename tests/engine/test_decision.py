@@ -50,10 +50,10 @@ def test_trace_lists_every_rule_with_matched_and_values_read(traced):
 def test_personal_data_is_masked_in_trace_input_and_reads(traced):
     decision = run(traced, a=2, person=PERSON)
     trace = decision.trace.to_dict()
-    assert trace["input"]["person"] == {"id_number": "1101**********002X",
+    assert trace["input"]["person"] == {"id_number": "11**************2X",
                                         "mobile": "138****5678", "name": "张**"}
     rules = {r["id"]: r for r in trace["stages"][0]["rules"]}
-    assert rules["ID-1"]["read"] == {"person.id_number": "1101**********002X"}
+    assert rules["ID-1"]["read"] == {"person.id_number": "11**************2X"}
     assert rules["PH-1"]["read"] == {"person.mobile": "138****5678"}
     assert rules["NM-2"]["read"] == {"person.name": "张**"}
     text = canonical_json(trace) + canonical_json(decision.to_dict())

@@ -8,10 +8,11 @@ from engine.test_decision import VALID_ID
 
 
 @pytest.mark.parametrize("kind, value, expected", [
-    ("resident_id", VALID_ID, "1101**********002X"),
+    ("resident_id", VALID_ID, "11**************2X"),
     ("phone", "13812345678", "138****5678"),
     ("name", "张三", "张*"),
     ("name", "欧阳娜娜", "欧***"),
+    ("birth_date", "1990-05-14", "****-**-**"),
 ])
 def test_mask(kind, value, expected):
     assert mask(kind, value) == expected
@@ -24,7 +25,7 @@ def test_a_seven_digit_phone_is_masked(tmp_path):
 
 
 def test_the_searchable_kinds_are_personal_data_kinds():
-    assert PII_KINDS == ("resident_id", "phone", "name")
+    assert PII_KINDS == ("resident_id", "phone", "name", "birth_date")
     assert set(SEARCHABLE_KINDS) <= set(PII_KINDS) and "name" not in SEARCHABLE_KINDS
 
 

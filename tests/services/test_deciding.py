@@ -6,7 +6,6 @@ from app.services import build
 from app.services.access import Principal
 from app.services.deciding import DecisionRequest
 from app.services.errors import Conflict, InvalidInput, NotFound, Unavailable
-from app.services.records import fingerprint
 from app.state.idempotency import ClaimState
 from app.storage.models import Decision, PolicyVersion
 from support.applicants import examples
@@ -30,7 +29,8 @@ def test_a_decision_is_stored_and_answered_from_the_stored_row(firefly):
     decided = firefly.deciding.decide(request(examples()["approve_salaried"]))
     assert not decided.replayed and rows(firefly) == 1
     stored = firefly.records.get(decided.decision_id)
-    assert {k: v for k, v in stored.items() if k != "trace"} == decided.answer
+    assert {k: v for k, v in stored.items() if k not in ("trace", "record")} == decided.answer
+    assert stored["record"]["intact"] is True and stored["record"]["seq"] >= 1
     assert decided.answer["outcome"] == "APPROVE" and decided.answer["customer_group"] == "SALARIED"
     assert decided.answer["policy"]["hash"] == firefly.registry.served(POLICY).hash
     assert rows(firefly, PolicyVersion) >= 1  # the version that decided is stored with it
@@ -92,7 +92,7 @@ def test_a_key_being_decided_elsewhere_is_a_conflict_to_retry(firefly, redis_url
     if redis_url is None:
         pytest.skip("REDIS_URL not set: without Redis no claim is shared (the PostgreSQL + Redis run covers it)")
     body = examples()["approve_salaried"]
-    claim = firefly.state.claims.claim("test-channel:busy", fingerprint(POLICY, body))
+    claim = firefly.state.claims.claim("test-channel:busy", firefly.personal.request_hash(POLICY, body))
     assert claim.state is ClaimState.OWNED
     with pytest.raises(Conflict) as raised:
         firefly.deciding.decide(request(body, idempotency_key="busy"))

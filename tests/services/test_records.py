@@ -27,7 +27,8 @@ def stored(firefly, clock):
 def test_get_gives_the_answer_and_its_trace(firefly, stored):
     _, first = stored[0]
     got = firefly.records.get(first["decision_id"])
-    assert {k: v for k, v in got.items() if k != "trace"} == first
+    assert {k: v for k, v in got.items() if k not in ("trace", "record")} == first
+    assert got["record"]["intact"] is True
     assert got["trace"]["policy"]["hash"] == first["policy"]["hash"]
 
 

@@ -19,14 +19,14 @@ def claims(redis_url, clean_state):
 def test_the_first_request_owns_the_key_and_others_wait(claims):
     assert claims.claim("c:k", "body-1") == Claim(ClaimState.OWNED)
     assert claims.claim("c:k", "body-1") == Claim(ClaimState.IN_PROGRESS)
-    assert claims.claim("c:k", "body-2") == Claim(ClaimState.OTHER_BODY)
+    assert claims.claim("c:k", "body-2") == Claim(ClaimState.OTHER_BODY, None, "body-1")
 
 
 def test_a_completed_claim_names_its_decision(claims):
     claims.claim("c:k", "body-1")
     assert claims.complete("c:k", "body-1", "d" * 32)
     assert claims.claim("c:k", "body-1") == Claim(ClaimState.STORED, "d" * 32)
-    assert claims.claim("c:k", "body-2") == Claim(ClaimState.OTHER_BODY)
+    assert claims.claim("c:k", "body-2") == Claim(ClaimState.OTHER_BODY, "d" * 32, "body-1")
 
 
 def test_a_released_claim_is_free_again(claims):

@@ -1,0 +1,209 @@
+"""The tamper-evident logs: sealing entries into their chain, verifying it, purging sealed personal
+data after the retention period.
+
+The hot path only numbers an entry and MACs its content (app/storage/chain.py); sealing links
+entries in batches, off the request, so deciding never waits on the chain's head. Each seal's
+entry hash is a keyed hash of (log, position, entry id, sequence number, content hash, the link
+before): without the key nobody can rebuild the chain after removing or changing an entry.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from app.privacy import PersonalData
+from app.services.clock import Clock, utc_now
+from app.services.errors import InvalidInput
+from app.storage import chain
+from app.storage.db import Database
+from app.storage.models import Decision, LogSeal
+
+log = logging.getLogger("firefly.audit")
+BATCH = 500
+
+
+def link_text(log_name: str, position: int, entry_id: str, seq: int, content_hash: str, prev_hash: str) -> str:
+    return "|".join((log_name, str(position), entry_id, str(seq), content_hash, prev_hash))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something `verify` found wrong with one entry or link."""
+
+    kind: str       # edited, deleted, inserted, reordered, seal_edited, seal_missing, chain_broken
+    position: int | None
+    entry_id: str | None
+    seq: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"entry {self.position}" if self.position is not None else "unsealed entry"
+        return f"{self.kind.upper()}: {where} (id {self.entry_id}, seq {self.seq}): {self.detail}"
+
+
+@dataclass
+class Verification:
+    log: str
+    checked: int = 0
+    head: str | None = None          # the entry hash of the last link checked (record it to anchor)
+    unsealed: int = 0                # entries not sealed yet, their MAC intact
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+class AuditLog:
+    """Sealing and verifying the chained logs (decisions; access events)."""
+
+    def __init__(self, database: Database, personal: PersonalData, clock: Clock = utc_now) -> None:
+        self.database = database
+        self.personal = personal
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def logs() -> list[str]:
+        """The names of the chained logs."""
+        return list(chain.CHAINED)
+
+    # -- sealing ------------------------------------------------------------------------------
+    def seal(self, log_name: str | None = None) -> int:
+        """Seal every pending entry (of one log, or of all); returns how many were sealed."""
+        total = 0
+        for name in [log_name] if log_name else list(chain.CHAINED):
+            while (count := self._seal_batch(name)) > 0:
+                total += count
+        return total
+
+    def _seal_batch(self, log_name: str) -> int:
+        with self.database.session() as session:
+            if not chain.lock_sealer(session, log_name):
+                return 0  # another worker is sealing this log now
+            last = chain.head(session, log_name)
+            position, prev = (last.position, last.entry_hash) if last else (0, "")
+            after = max(0, (last.seq if last else 0) - chain.LATE_COMMIT_WINDOW)
+            content_hash = chain.CHAINED[log_name].content_hash
+            count = 0
+            for entry in chain.pending(session, log_name, after, BATCH):
+                digest = content_hash(entry)
+                if digest != entry.content_hash or not self.personal.mac_matches(entry.row_mac, digest):
+                    log.error("not sealing an entry that fails its MAC", extra={
+                        "event": "seal_refused", "log": log_name, "entry_id": entry.id})
+                    continue
+                position += 1
+                entry_hash = self.personal.mac(link_text(log_name, position, entry.id, entry.seq, digest, prev))
+                session.add(LogSeal(log=log_name, position=position, entry_id=entry.id, seq=entry.seq,
+                                    content_hash=digest, prev_hash=prev, entry_hash=entry_hash,
+                                    sealed_at=self.clock()))
+                prev, count = entry_hash, count + 1
+            try:
+                session.commit()
+            except IntegrityError:  # another sealer took these positions first: its links stand
+                session.rollback()
+                return 0
+            return count
+
+    def start(self, interval: float) -> None:
+        """Seal in a background thread every `interval` seconds (one per worker; they take turns)."""
+        if interval <= 0 or self._thread is not None:
+            return
+
+        def run() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.seal()
+                except SQLAlchemyError as error:
+                    log.warning("sealing failed; retrying", extra={"event": "seal_failed",
+                                                                   "error": type(error).__name__})
+        self._thread = threading.Thread(target=run, name="firefly-sealer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # -- verifying ----------------------------------------------------------------------------
+    def verify(self, log_name: str = "decisions", first: int | None = None, last: int | None = None) -> Verification:
+        """Recompute the chain from entry `first` to `last` (positions, 1-based; all by default) and
+        name every entry edited, deleted, inserted or reordered, and every link altered."""
+        if log_name not in chain.CHAINED:
+            raise InvalidInput(f"no chained log {log_name!r}; logs: {', '.join(chain.CHAINED)}",
+                               code="unknown_log")
+        first = max(1, first or 1)
+        result = Verification(log_name)
+        content_hash = chain.CHAINED[log_name].content_hash
+        with self.database.session() as session:
+            before = chain.seal_at(session, log_name, first - 1) if first > 1 else None
+            prev = before.entry_hash if before else ""
+            links = chain.seals(session, log_name, first, last)
+            rows = chain.entries(session, log_name, (s.entry_id for s in links))
+            expected = first
+            for link in links:
+                self._check_link(result, link, expected, prev)
+                expected, prev = link.position + 1, link.entry_hash
+                self._check_entry(result, link, rows.get(link.entry_id), content_hash)
+                result.checked += 1
+            result.head = prev or None
+            seqs = [s.seq for s in links]
+            whole = first == 1 and last is None
+            low, high = (None, None) if whole else (min(seqs, default=0), max(seqs, default=0))
+            for entry in chain.unsealed(session, log_name, low, high):
+                digest = content_hash(entry)
+                if digest == entry.content_hash and self.personal.mac_matches(entry.row_mac, digest):
+                    result.unsealed += 1
+                else:
+                    result.findings.append(Finding("inserted", None, entry.id, entry.seq,
+                                                   "not written by the service: its MAC does not match"))
+        return result
+
+    def _check_link(self, result: Verification, link: LogSeal, expected: int, prev: str) -> None:
+        if link.position != expected:
+            result.findings.append(Finding("seal_missing", expected, None, None,
+                                           f"links {expected} to {link.position - 1} are gone"))
+        elif link.prev_hash != prev:
+            result.findings.append(Finding("chain_broken", link.position, link.entry_id, link.seq,
+                                           "the link before it is not the one it was sealed after"))
+        text = link_text(link.log, link.position, link.entry_id, link.seq, link.content_hash, link.prev_hash)
+        if not self.personal.mac_matches(link.entry_hash, text):
+            result.findings.append(Finding("seal_edited", link.position, link.entry_id, link.seq,
+                                           "the seal's keyed hash does not match its fields"))
+
+    def _check_entry(self, result: Verification, link: LogSeal, row: Any, content_hash: Any) -> None:
+        if row is None:
+            result.findings.append(Finding("deleted", link.position, link.entry_id, link.seq,
+                                           "the sealed entry is no longer in the table"))
+            return
+        digest = content_hash(row)
+        if digest != link.content_hash or not self.personal.mac_matches(row.row_mac, digest):
+            result.findings.append(Finding("edited", link.position, row.id, link.seq,
+                                           "its content differs from what was sealed"))
+        elif row.seq != link.seq:
+            result.findings.append(Finding("reordered", link.position, row.id, link.seq,
+                                           f"its sequence number is now {row.seq}, sealed as {link.seq}"))
+        if getattr(row, "pii_sealed", None) is not None and chain.sha256(row.pii_sealed) != row.pii_digest:
+            result.findings.append(Finding("edited", link.position, row.id, link.seq,
+                                           "its sealed personal data is not the one it was stored with"))
+
+    # -- retention ----------------------------------------------------------------------------
+    def purge_personal_data(self, retention_days: int) -> int:
+        """Remove the sealed personal data of decisions older than `retention_days`; their digest
+        stays, so the chain still verifies. Returns how many rows were purged."""
+        if retention_days < 1:
+            raise InvalidInput("the retention period must be at least one day", code="invalid_retention")
+        cutoff = self.clock() - datetime.timedelta(days=retention_days)
+        with self.database.session() as session:
+            purged = session.execute(update(Decision).where(Decision.created_at < cutoff,
+                                                            Decision.pii_sealed.is_not(None))
+                                     .values(pii_sealed=None)).rowcount
+            session.commit()
+        log.info("sealed personal data purged", extra={"event": "pii_purged", "rows": purged,
+                                                       "retention_days": retention_days})
+        return purged

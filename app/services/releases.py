@@ -1,0 +1,338 @@
+"""Policy releases: what is served is a release, submitted by one person and approved by another.
+
+A release is an immutable set of files (policies, rules and their rule tests) with its content hash
+and the report of the checks run when it was submitted (validation and rule tests); a release whose
+report failed cannot be approved. Its state is the sum of its events, each with who, when and why:
+
+    submitted -> approved -> active -> retired        (or submitted -> rejected)
+
+Exactly one release is active: the one activated (or rolled back to) last. Every worker serves it
+(app/services/registry.py reads it at start, on SIGHUP and every FIREFLY_RELEASE_POLL seconds).
+In development, while no governed release was ever activated, the policy folder is imported as a
+release marked `bootstrap` (submitted, approved and activated by "bootstrap"), so `make run` works
+on an empty database; production refuses that.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from app.engine import read_policy_root
+from app.engine.testing import load_cases, read_test_files, run_policy_tests
+from app.privacy import PersonalData
+from app.services import compiling
+from app.services.access import Principal
+from app.services.access_audit import AccessAudit
+from app.services.clock import Clock, iso_utc, utc_now
+from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.storage import chain
+from app.storage import releases as store
+from app.storage.db import Database
+from app.storage.models import Release, ReleaseEvent
+
+BOOTSTRAP = Principal("bootstrap", "system")
+SUBMITTERS = ("author", "approver")
+APPROVERS = ("approver",)
+OPERATORS = ("approver", "admin")  # activate and roll back
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class ReleaseFiles:
+    files: dict[str, str]       # policies/ and rules/, what the engine loads
+    test_files: dict[str, str]  # policies/**/tests/, the rule tests
+
+    @classmethod
+    def from_folder(cls, root: str | Path) -> "ReleaseFiles":
+        return cls(read_policy_root(root), read_test_files(root))
+
+    @classmethod
+    def from_mapping(cls, files: dict[str, str]) -> "ReleaseFiles":
+        """Split uploaded files into policy files and rule tests by their paths."""
+        bad = [p for p in files if not (p.startswith("policies/") or p.startswith("rules/")) or ".." in p]
+        if bad:
+            raise InvalidInput("release files live under policies/ or rules/", code="invalid_release_files",
+                               details={"files": bad})
+        tests = {p: t for p, t in files.items() if p.startswith("policies/") and "/tests/" in p}
+        return cls({p: t for p, t in files.items() if p not in tests}, tests)
+
+    @property
+    def content_hash(self) -> str:
+        return compiling.content_hash({**self.files, **self.test_files})
+
+
+class Releases:
+    def __init__(self, database: Database, personal: PersonalData, audit: AccessAudit, *,
+                 production: bool, engine: str | None, clock: Clock = utc_now) -> None:
+        self.database = database
+        self.personal = personal
+        self.audit = audit
+        self.production = production
+        self.engine = engine
+        self.clock = clock
+
+    # -- the steps ----------------------------------------------------------------------------
+    def submit(self, files: ReleaseFiles, who: Principal, reason: str, request_id: str | None = None) -> dict[str, Any]:
+        """Store the files as a release with the report of its checks, submitted for approval."""
+        _require(who, SUBMITTERS, "submit a release")
+        reason = _reason(reason)
+        report, ok = self.check(files)
+        release = self._store(files, report, ok, who, bootstrap=False)
+        self._event(release.id, "submitted", who, reason)
+        self.audit.record(who, "release.submit", [], {"release": release.id, "ok": ok}, request_id)
+        return self.get(release.id)
+
+    def approve(self, ref: str, who: Principal, reason: str, request_id: str | None = None) -> dict[str, Any]:
+        """Approve a submitted release whose checks passed; never the submitter's own."""
+        _require(who, APPROVERS, "approve a release")
+        release, state, submitter = self._state(ref)
+        if state != "submitted":
+            raise Conflict(f"release {release.id} is {state}; only a submitted release can be approved",
+                           code="release_not_submitted")
+        if not release.report_ok:
+            raise Conflict(f"release {release.id} failed its checks (see its report); it cannot be approved",
+                           code="release_failed_checks", details=release.report)
+        if submitter == who.name:
+            raise Forbidden("maker-checker: the approver must be another person than the submitter "
+                            f"({submitter})", code="own_release")
+        self._event(release.id, "approved", who, _reason(reason))
+        self.audit.record(who, "release.approve", [], {"release": release.id}, request_id)
+        return self.get(release.id)
+
+    def reject(self, ref: str, who: Principal, reason: str, request_id: str | None = None) -> dict[str, Any]:
+        _require(who, APPROVERS, "reject a release")
+        release, state, _ = self._state(ref)
+        if state != "submitted":
+            raise Conflict(f"release {release.id} is {state}; only a submitted release can be rejected",
+                           code="release_not_submitted")
+        self._event(release.id, "rejected", who, _reason(reason))
+        self.audit.record(who, "release.reject", [], {"release": release.id}, request_id)
+        return self.get(release.id)
+
+    def activate(self, ref: str, who: Principal, reason: str, request_id: str | None = None) -> dict[str, Any]:
+        """Make an approved (or retired) release the one every worker serves."""
+        _require(who, OPERATORS, "activate a release")
+        release, state, _ = self._state(ref)
+        if state not in ("approved", "retired"):
+            raise Conflict(f"release {release.id} is {state}; only an approved release can be activated",
+                           code="release_not_approved")
+        self._event(release.id, "activated", who, _reason(reason))
+        self.audit.record(who, "release.activate", [], {"release": release.id}, request_id)
+        return self.get(release.id)
+
+    def rollback(self, who: Principal, reason: str, request_id: str | None = None) -> dict[str, Any]:
+        """Activate again the release that was active before the current one."""
+        _require(who, OPERATORS, "roll back a release")
+        with self.database.session() as session:
+            history = store.activations(session)
+        if not history:
+            raise Conflict("no release was ever activated", code="nothing_to_roll_back")
+        current = history[0].release_id
+        previous = next((e.release_id for e in history if e.release_id != current), None)
+        if previous is None:
+            raise Conflict(f"release {current} is the only one ever activated", code="nothing_to_roll_back")
+        self._event(previous, "rolled_back", who, _reason(reason))
+        self.audit.record(who, "release.rollback", [], {"release": previous, "from": current}, request_id)
+        return self.get(previous)
+
+    def bootstrap(self, root: str | Path, files: ReleaseFiles | None = None) -> str:
+        """Development only: import the policy folder (its files as already read, if given) as an
+        approved, active release (a new one when its content changed); returns its id."""
+        if self.production:
+            raise Forbidden("FIREFLY_ENV=production serves governed releases only; submit the folder with "
+                            "`flask policy submit`", code="bootstrap_refused")
+        files = files or ReleaseFiles.from_folder(root)
+        with self.database.session() as session:
+            release = store.by_content_hash(session, files.content_hash)
+        if release is None:
+            report, ok = self.check(files, run_tests=False)
+            report["bootstrap"] = f"imported from the folder {root} (development)"
+            release = self._store(files, report, ok, BOOTSTRAP, bootstrap=True)
+            for action in ("submitted", "approved"):
+                self._event(release.id, action, BOOTSTRAP, "development bootstrap of the policy folder")
+        if self.active_id() != release.id:
+            self._event(release.id, "activated", BOOTSTRAP, "development bootstrap of the policy folder")
+        return release.id
+
+    # -- reading -----------------------------------------------------------------------------
+    def active(self) -> Release | None:
+        with self.database.session() as session:
+            history = store.activations(session)
+            return store.by_id(session, history[0].release_id) if history else None
+
+    def active_id(self) -> str | None:
+        with self.database.session() as session:
+            history = store.activations(session)
+        return history[0].release_id if history else None
+
+    def folder_allowed(self) -> bool:
+        """Whether the folder may still be served (imported as a bootstrap release): development,
+        and no governed release was ever activated."""
+        if self.production:
+            return False
+        with self.database.session() as session:
+            activated = {e.release_id for e in store.activations(session)}
+            return all(store.by_id(session, rid).bootstrap for rid in activated)
+
+    def list(self) -> list[dict[str, Any]]:
+        with self.database.session() as session:
+            rows = store.all_releases(session)
+            events = store.events(session)
+        active = self.active_id()
+        return [_summary(r, _state_of(r.id, events, active)) for r in rows]
+
+    def get(self, ref: str) -> dict[str, Any]:
+        release, state, _ = self._state(ref)
+        with self.database.session() as session:
+            events = store.events(session, release.id)
+        body = _summary(release, state)
+        body["report"] = release.report
+        body["events"] = [{"action": e.action, "actor": e.actor, "role": e.role, "reason": e.reason,
+                           "at": iso_utc(e.created_at)} for e in events]
+        return body
+
+    def diff(self, ref: str, against: str | None = None) -> dict[str, Any]:
+        """Files and rule ids added, removed and changed from `against` (default: the active
+        release) to `ref`."""
+        new = self._find(ref)
+        old_id = against or self.active_id()
+        if old_id is None:
+            raise Conflict("no active release to compare with; name one", code="nothing_to_compare")
+        old = self._find(old_id)
+        old_files, new_files = {**old.files, **old.test_files}, {**new.files, **new.test_files}
+        old_rules, new_rules = _rule_ids(old.files), _rule_ids(new.files)
+        return {"from": old.id, "to": new.id,
+                "files": _changes(old_files, new_files), "rules": _changes(old_rules, new_rules)}
+
+    # -- checks ------------------------------------------------------------------------------
+    def check(self, files: ReleaseFiles, run_tests: bool = True) -> tuple[dict[str, Any], bool]:
+        """Validate the policies and run their rule tests: the report and whether it passed."""
+        loaded = compiling.load_files(files.files, self.engine, origin="release")
+        diagnostics = [d.to_dict() for d in loaded.diagnostics]
+        report: dict[str, Any] = {"diagnostics": diagnostics,
+                                  "policies": {name: {"version": str(p.version), "hash": p.hash}
+                                               for name, p in loaded.policies.items()}}
+        ok = loaded.ok and bool(loaded.policies)
+        if ok and run_tests:
+            cases, problems = load_cases(files.test_files)
+            results = run_policy_tests(loaded.policies, cases)
+            failures = [{"case": r.case.id, "policy": r.case.policy, "backend": r.backend,
+                         "differences": list(r.differences)} for r in results if not r.passed]
+            failures += [{"case": None, **p.to_dict()} for p in problems if p.severity == "error"]
+            report["tests"] = {"cases": len(results), "failed": failures}
+            ok = not failures
+        report["ok"] = ok
+        return json.loads(json.dumps(report, default=str)), ok
+
+    # -- storage -----------------------------------------------------------------------------
+    def _store(self, files: ReleaseFiles, report: dict[str, Any], ok: bool, who: Principal,
+               bootstrap: bool) -> Release:
+        now = self.clock()
+        release = Release(id=_new_id(now), content_hash=files.content_hash, files=files.files,
+                          test_files=files.test_files, report=report, report_ok=ok, bootstrap=bootstrap,
+                          created_at=now, created_by=who.name)
+        with self.database.session() as session:
+            if not store.add(session, release):
+                existing = store.by_content_hash(session, files.content_hash)
+                if bootstrap and existing is not None:
+                    return existing  # another worker imported the same folder first
+                raise Conflict(f"release {existing.id if existing else '?'} has exactly these files",
+                               code="release_exists")
+        return release
+
+    def _event(self, release_id: str, action: str, who: Principal, reason: str) -> None:
+        now = self.clock()
+        event = ReleaseEvent(id=_new_id(now), release_id=release_id, action=action, actor=who.name,
+                             role=who.role, reason=reason, created_at=now)
+        event.content_hash = chain.release_event_content_hash(event)
+        event.row_mac = self.personal.mac(event.content_hash)
+        with self.database.session() as session:
+            store.append_event(session, event)
+
+    def _find(self, ref: str) -> Release:
+        with self.database.session() as session:
+            found = store.by_prefix(session, ref) if len(ref) >= 6 else []
+        if not found:
+            raise NotFound(f"no release {ref!r} (give its id or content hash, 6 characters or more)",
+                           code="unknown_release")
+        if len(found) > 1:
+            raise Conflict("several releases match; give more characters", code="ambiguous_release",
+                           details=[r.id for r in found])
+        return found[0]
+
+    def _state(self, ref: str) -> tuple[Release, str, str | None]:
+        """The release, its state and who submitted it."""
+        release = self._find(ref)
+        with self.database.session() as session:
+            events = store.events(session, release.id)
+        submitter = next((e.actor for e in events if e.action == "submitted"), None)
+        return release, _state_of(release.id, events, self.active_id()), submitter
+
+
+def _state_of(release_id: str, events: Iterable[ReleaseEvent], active_id: str | None) -> str:
+    actions = [e.action for e in events if e.release_id == release_id]
+    if release_id == active_id:
+        return "active"
+    if any(a in ("activated", "rolled_back") for a in actions):
+        return "retired"
+    for state in ("rejected", "approved", "submitted"):
+        if state in actions:
+            return state
+    return "draft"
+
+
+def _summary(release: Release, state: str) -> dict[str, Any]:
+    return {"id": release.id, "content_hash": release.content_hash, "state": state,
+            "bootstrap": release.bootstrap, "created_at": iso_utc(release.created_at),
+            "created_by": release.created_by, "checks_passed": release.report_ok,
+            "policies": (release.report or {}).get("policies", {})}
+
+
+def _require(who: Principal, roles: tuple[str, ...], what: str) -> None:
+    if who.role not in roles:
+        raise Forbidden(f"role {who.role!r} may not {what}; needs {' or '.join(roles)}", code="forbidden")
+
+
+def _reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise InvalidInput(f"give a reason (1 to {MAX_REASON} characters)", code="reason_required",
+                           details={"reason": ["a reason is required"]})
+    return reason
+
+
+def _new_id(now: datetime.datetime) -> str:
+    return f"{int(now.timestamp() * 1000):012x}{os.urandom(10).hex()}"
+
+
+def _rule_ids(files: dict[str, str]) -> dict[str, str]:
+    """{id: canonical text} of every item with an `id` in the rule and policy files (rules, table
+    rows, scorecard bins)."""
+    found: dict[str, str] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("id"), str):
+                found[node["id"]] = json.dumps(node, sort_keys=True, ensure_ascii=False, default=str)
+            for value in node.values():
+                walk(value, path)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, path)
+    for path, text in sorted(files.items()):
+        try:
+            walk(yaml.safe_load(text), path)
+        except yaml.YAMLError:
+            continue  # the report names the broken file; the diff shows it changed
+    return found
+
+
+def _changes(old: dict[str, str], new: dict[str, str]) -> dict[str, list[str]]:
+    return {"added": sorted(set(new) - set(old)), "removed": sorted(set(old) - set(new)),
+            "changed": sorted(k for k in set(old) & set(new) if old[k] != new[k])}

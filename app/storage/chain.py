@@ -1,0 +1,174 @@
+"""The chained logs' storage: what an entry's content is, its sequence number, and the seals.
+
+An entry of a chained log (a decision, an access event) carries, from its INSERT on:
+- `seq`, its place in the log (a PostgreSQL sequence; on SQLite, whose writes are serialised, the
+  largest number plus one),
+- `content_hash`, the SHA-256 of its canonical content (every column but the ones of the log
+  itself, and the sealed personal data only as its digest),
+- `row_mac`, a keyed MAC of that hash, so a row written by anyone without the key is noticed.
+The sealer (app/services/audit_log.py) later appends a `log_seals` row per entry, in order, each
+binding the entry's hash to the link before with a keyed hash: deleting, editing or reordering an
+entry, or a seal, breaks what `flask audit verify` recomputes.
+"""
+from __future__ import annotations
+
+import datetime
+import decimal
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app.storage.models import AccessEvent, Decision, LogSeal, ReleaseEvent
+
+# How far back in sequence numbers the sealer looks for entries committed after later ones.
+LATE_COMMIT_WINDOW = 1000
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, text as is (the engine's canonical_json form)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's value as canonical text: the text itself when just made (already canonical),
+    else the value read back, serialised canonically (the same text)."""
+    return str(value) if isinstance(value, str) else dumps(value)
+
+
+def plain(value: Any, numeric: bool = False) -> Any:
+    """A column value as it is hashed: times in UTC ISO form (SQLite gives them back naive),
+    dates ISO, the number of a Numeric column with its four stored decimals."""
+    if numeric and value is not None:
+        return format(decimal.Decimal(str(value)).quantize(decimal.Decimal("0.0001")), "f")
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value.astimezone(datetime.timezone.utc).isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def sha256(text_: str) -> str:
+    return hashlib.sha256(text_.encode("utf-8")).hexdigest()
+
+
+DECISION_COLUMNS = ("id", "created_at", "decision_date", "policy_name", "policy_version", "policy_hash",
+                    "engine", "outcome", "limit", "customer_group", "score", "score_band",
+                    "reason_codes", "rule_hits", "pii_digest", "resident_id_hash", "phone_hash",
+                    "idempotency_key", "request_hash", "request_id", "channel", "key_id")
+DECISION_DOCUMENTS = ("result", "trace", "input_masked")
+
+
+def decision_content_hash(row: Decision) -> str:
+    """The SHA-256 of a decision's content: its columns, then its result, trace and stored input."""
+    header = dumps({name: plain(getattr(row, name), numeric=name == "score") for name in DECISION_COLUMNS})
+    return sha256("\x1e".join([header, *(json_text(getattr(row, name)) for name in DECISION_DOCUMENTS)]))
+
+
+ACCESS_COLUMNS = ("id", "created_at", "actor", "role", "action", "decision_ids", "details", "request_id")
+
+
+def access_content_hash(row: AccessEvent) -> str:
+    return sha256(dumps({name: plain(getattr(row, name)) for name in ACCESS_COLUMNS}))
+
+
+RELEASE_EVENT_COLUMNS = ("id", "release_id", "action", "actor", "role", "reason", "created_at")
+
+
+def release_event_content_hash(row: ReleaseEvent) -> str:
+    return sha256(dumps({name: plain(getattr(row, name)) for name in RELEASE_EVENT_COLUMNS}))
+
+
+@dataclass(frozen=True)
+class ChainedTable:
+    """A table that is a chained log: its model, how its content hashes, its sequence's name."""
+
+    log: str
+    model: Any
+    content_hash: Callable[[Any], str]
+    sequence: str
+
+
+CHAINED: dict[str, ChainedTable] = {
+    "decisions": ChainedTable("decisions", Decision, decision_content_hash, "decisions_seq"),
+    "access": ChainedTable("access", AccessEvent, access_content_hash, "access_events_seq"),
+    "releases": ChainedTable("releases", ReleaseEvent, release_event_content_hash, "release_events_seq"),
+}
+
+
+def register(table: ChainedTable) -> None:
+    CHAINED[table.log] = table
+
+
+def insert_entry(session: Session, log: str, row: Any) -> None:
+    """INSERT one entry with the next sequence number, and commit (rows are never updated)."""
+    chained = CHAINED[log]
+    table = chained.model.__table__
+    values = {column.key: getattr(row, column.key) for column in table.columns if column.key != "seq"}
+    if session.get_bind().dialect.name == "postgresql":
+        seq = text(f"nextval('{chained.sequence}')")
+    else:  # SQLite serialises writers: the largest number plus one is taken by this INSERT alone
+        seq = select(func.coalesce(func.max(table.c.seq), 0) + 1).scalar_subquery()
+    session.execute(table.insert().values(seq=seq), values)
+    session.commit()
+
+
+def head(session: Session, log: str) -> LogSeal | None:
+    """The last seal of a log."""
+    return session.scalar(select(LogSeal).where(LogSeal.log == log)
+                          .order_by(LogSeal.position.desc()).limit(1))
+
+
+def pending(session: Session, log: str, after_seq: int, limit: int) -> list[Any]:
+    """Entries without a seal whose sequence number is above `after_seq`, in order."""
+    model = CHAINED[log].model
+    sealed = select(LogSeal.entry_id).where(LogSeal.log == log, LogSeal.entry_id == model.id)
+    return list(session.scalars(select(model).where(model.seq > after_seq, ~sealed.exists())
+                                .order_by(model.seq).limit(limit)))
+
+
+def seals(session: Session, log: str, first: int, last: int | None) -> list[LogSeal]:
+    statement = select(LogSeal).where(LogSeal.log == log, LogSeal.position >= first)
+    if last is not None:
+        statement = statement.where(LogSeal.position <= last)
+    return list(session.scalars(statement.order_by(LogSeal.position)))
+
+
+def seal_at(session: Session, log: str, position: int) -> LogSeal | None:
+    return session.get(LogSeal, (log, position))
+
+
+def entries(session: Session, log: str, ids: Iterable[str]) -> dict[str, Any]:
+    model = CHAINED[log].model
+    ids = list(ids)
+    found: dict[str, Any] = {}
+    for start in range(0, len(ids), 500):
+        for row in session.scalars(select(model).where(model.id.in_(ids[start:start + 500]))):
+            found[row.id] = row
+    return found
+
+
+def unsealed(session: Session, log: str, low_seq: int | None, high_seq: int | None) -> list[Any]:
+    """Entries without a seal (optionally with a sequence number in [low, high]), in order."""
+    model = CHAINED[log].model
+    sealed = select(LogSeal.entry_id).where(LogSeal.log == log, LogSeal.entry_id == model.id)
+    statement = select(model).where(~sealed.exists())
+    if low_seq is not None:
+        statement = statement.where(model.seq >= low_seq)
+    if high_seq is not None:
+        statement = statement.where(model.seq <= high_seq)
+    return list(session.scalars(statement.order_by(model.seq)))
+
+
+def lock_sealer(session: Session, log: str) -> bool:
+    """Take the log's sealing lock for this transaction (PostgreSQL); False if another sealer holds
+    it. SQLite serialises writers itself, and the seals' primary key refuses a fork."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = int(hashlib.sha256(f"firefly-seal-{log}".encode()).hexdigest()[:15], 16)
+    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar())

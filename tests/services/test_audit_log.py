@@ -1,0 +1,173 @@
+"""The tamper-evident decision log: sealing off the hot path, `verify` naming every entry edited,
+deleted, inserted or reordered (on SQLite and PostgreSQL alike), what compliance reads from an
+edited row, the append-only trigger on PostgreSQL, and the retention purge."""
+import datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from app.services.access import Principal
+from app.services.deciding import DecisionRequest
+from app.services.errors import Conflict
+from app.services.records import Search
+from app.services.replay import Target
+from support.applicants import examples
+from support.http import POLICY
+
+CHANNEL = Principal("test-channel", "channel")
+
+
+def decide_many(firefly, count, name="decline_overdue_pattern"):
+    body = examples()[name]
+    return [firefly.deciding.decide(DecisionRequest(POLICY, body, CHANNEL, f"req-{n}")).decision_id
+            for n in range(count)]
+
+
+def tamper(database_url, *statements):
+    """Change rows as someone with direct access to the database would: on PostgreSQL a superuser
+    who switches the append-only triggers off for the session."""
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        if not database_url.startswith("sqlite"):
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for statement, params in statements:
+            conn.execute(text(statement), params)
+    engine.dispose()
+
+
+def findings(firefly, **kwargs):
+    return {(f.kind, f.entry_id) for f in firefly.audit_log.verify("decisions", **kwargs).findings}
+
+
+def seq_of(database_url, decision_id):
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        seq = conn.execute(text("SELECT seq FROM decisions WHERE id = :i"), {"i": decision_id}).scalar_one()
+    engine.dispose()
+    return seq
+
+
+def test_an_untouched_log_verifies_and_sealing_is_idempotent(firefly):
+    ids = decide_many(firefly, 4)
+    before = firefly.audit_log.verify("decisions")
+    assert before.ok and before.checked == 0 and before.unsealed == 4  # decided, not sealed yet
+    assert firefly.audit_log.seal("decisions") == 4
+    assert firefly.audit_log.seal("decisions") == 0
+    after = firefly.audit_log.verify("decisions")
+    assert after.ok and after.checked == 4 and after.unsealed == 0 and after.head
+    decide_many(firefly, 2)
+    assert firefly.audit_log.seal("decisions") == 2
+    assert firefly.audit_log.verify("decisions").checked == 6
+    assert firefly.audit_log.verify("decisions", first=5, last=6).checked == 2
+    assert len(ids) == 4
+
+
+def test_an_edited_row_is_named_and_compliance_sees_it(firefly, database_url):
+    ids = decide_many(firefly, 3)
+    firefly.audit_log.seal()
+    tamper(database_url, ('UPDATE decisions SET outcome = \'APPROVE\', "limit" = 500000 WHERE id = :i',
+                          {"i": ids[1]}))
+    assert findings(firefly) == {("edited", ids[1])}
+    found = firefly.records.search(Search(outcome="APPROVE"))
+    assert [item["record"]["intact"] for item in found.items] == [False]
+    with pytest.raises(Conflict) as raised:
+        firefly.replaying.replay(ids[1], Target())
+    assert raised.value.code == "record_altered"
+    assert firefly.replaying.replay(ids[0], Target())["identical"] is True
+
+
+def test_a_deleted_row_is_named(firefly, database_url):
+    ids = decide_many(firefly, 3)
+    firefly.audit_log.seal()
+    tamper(database_url, ("DELETE FROM decisions WHERE id = :i", {"i": ids[1]}))
+    assert findings(firefly) == {("deleted", ids[1])}
+
+
+def test_reordered_rows_are_named(firefly, database_url):
+    ids = decide_many(firefly, 3)
+    firefly.audit_log.seal()
+    one, two = seq_of(database_url, ids[0]), seq_of(database_url, ids[2])
+    tamper(database_url,
+           ("UPDATE decisions SET seq = -1 WHERE id = :i", {"i": ids[0]}),
+           ("UPDATE decisions SET seq = :s WHERE id = :i", {"s": one, "i": ids[2]}),
+           ("UPDATE decisions SET seq = :s WHERE id = :i", {"s": two, "i": ids[0]}))
+    assert findings(firefly) == {("reordered", ids[0]), ("reordered", ids[2])}
+
+
+def test_an_inserted_row_is_named(firefly, database_url):
+    ids = decide_many(firefly, 2)
+    firefly.audit_log.seal()
+    columns = "created_at, decision_date, policy_name, policy_version, policy_hash, engine, outcome, " \
+              '"limit", customer_group, score, score_band, reason_codes, rule_hits, result, trace, ' \
+              "input_masked, request_hash, request_id, channel, key_id, content_hash, row_mac"
+    tamper(database_url, (f"INSERT INTO decisions (id, seq, {columns}) SELECT 'f' || substr(id, 2), "
+                          f"seq + 100, {columns} FROM decisions WHERE id = :i", {"i": ids[0]}))
+    forged = "f" + ids[0][1:]
+    assert firefly.audit_log.seal("decisions") == 0  # the sealer refuses a row that fails its MAC
+    assert findings(firefly) == {("inserted", forged)}
+
+
+def test_a_removed_seal_breaks_the_chain(firefly, database_url):
+    decide_many(firefly, 3)
+    firefly.audit_log.seal()
+    tamper(database_url, ("DELETE FROM log_seals WHERE log = 'decisions' AND position = 2", {}))
+    result = firefly.audit_log.verify("decisions")
+    assert [(f.kind, f.position) for f in result.findings] == [("seal_missing", 2)]
+    assert result.unsealed == 1  # its entry, intact but no longer sealed
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=st.lists(st.sampled_from(["keep", "edit", "delete"]), min_size=3, max_size=6))
+def test_verify_names_exactly_the_entries_tampered_with(firefly, database_url, operations):
+    """Whatever is edited or deleted, verify names those entries and no other."""
+    firefly.audit_log.seal()
+    ids = decide_many(firefly, len(operations))
+    firefly.audit_log.seal()
+    statements, expected = [], set()
+    for decision_id, operation in zip(ids, operations):
+        if operation == "edit":
+            statements.append(("UPDATE decisions SET customer_group = 'PREMIUM' WHERE id = :i", {"i": decision_id}))
+            expected.add(("edited", decision_id))
+        elif operation == "delete":
+            statements.append(("DELETE FROM decisions WHERE id = :i", {"i": decision_id}))
+            expected.add(("deleted", decision_id))
+    if statements:
+        tamper(database_url, *statements)
+    found = findings(firefly)
+    assert {item for item in found if item[1] in ids} == expected
+    # Put the log back in order for the next example: drop what this example made.
+    tamper(database_url, ("DELETE FROM log_seals", {}), ("DELETE FROM decisions", {}))
+
+
+def test_the_purge_removes_sealed_personal_data_and_the_chain_still_verifies(firefly, clock):
+    ids = decide_many(firefly, 2)
+    firefly.audit_log.seal()
+    clock.now += datetime.timedelta(days=31)
+    assert firefly.audit_log.purge_personal_data(30) == 2
+    assert firefly.audit_log.purge_personal_data(30) == 0
+    assert firefly.audit_log.verify("decisions").ok
+    with pytest.raises(Conflict) as raised:
+        firefly.replaying.replay(ids[0], Target())
+    assert raised.value.code == "personal_data_purged"
+    assert firefly.records.get(ids[0])["record"]["intact"] is True
+
+
+def test_postgresql_refuses_updates_and_deletes_but_the_purge(firefly, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has no roles or triggers to protect the log with; the chain shows changes")
+    ids = decide_many(firefly, 1)
+    firefly.audit_log.seal()
+    engine = create_engine(database_url)
+    for statement in ("UPDATE decisions SET outcome = 'APPROVE'", "DELETE FROM decisions",
+                      "UPDATE log_seals SET seq = 7", "DELETE FROM log_seals", "TRUNCATE decisions CASCADE",
+                      "UPDATE decisions SET pii_sealed = NULL, outcome = 'APPROVE'"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(text(statement))
+    with engine.begin() as conn:
+        assert conn.execute(text("UPDATE decisions SET pii_sealed = NULL WHERE id = :i"), {"i": ids[0]}).rowcount == 1
+    engine.dispose()
+    assert firefly.audit_log.verify("decisions").ok
