@@ -57,6 +57,15 @@ class Effect:
 
 
 @dataclass
+class ItemProbe:
+    """A list a rule's condition goes over (`text` as written) and a function of the values
+    giving the positions of the items that matched, for the trace."""
+
+    text: str
+    positions: Callable[[dict], Any]
+
+
+@dataclass
 class Rule:
     id: str
     name: Text
@@ -66,6 +75,7 @@ class Rule:
     priority: int
     location: Location
     reads: tuple[str, ...]
+    probes: tuple[ItemProbe, ...] = ()
 
 
 @dataclass

@@ -208,6 +208,10 @@ def _check_condition(node) -> None:
             _check_condition(item)
     elif isinstance(node, c.Always):
         return
+    elif isinstance(node, c.Computed) and node.over:
+        raise _Unsupported(f"'{node.source}' goes over the list '{node.over}'; durable_rules "
+                           "matches single values only: count or test the items in a feature "
+                           "and compare the feature", node.location)
     elif isinstance(node, c.Computed):
         raise _Unsupported(f"the condition computes a value ('{node.source}'); durable_rules can "
                            "only compare fields with constants or fields: move the computation "

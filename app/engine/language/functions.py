@@ -234,4 +234,4 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in [
 
 # Reserved so that a rule author who writes them gets a clear message rather than "unknown".
 UNSUPPORTED_BUILTINS = {"eval", "exec", "open", "getattr", "setattr", "__import__", "compile",
-                        "globals", "locals", "vars", "input", "print", "type", "sum", "sorted"}
+                        "globals", "locals", "vars", "input", "print", "type", "sorted"}

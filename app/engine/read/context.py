@@ -13,7 +13,7 @@ from typing import Any
 from .. import model as m
 from ..errors import ERROR, WARNING, Diagnostic, Location, did_you_mean
 from ..language import conditions as c
-from ..language.compiler import CodeBuilder, is_simple, lower_condition
+from ..language.compiler import CodeBuilder, is_simple, lower_condition, overs
 from ..language.expressions import Expr, Ref, Scope, parse_expression, referenced_paths
 from ..literals import coerce_literal, scalar_text
 from ..source import Node
@@ -132,7 +132,10 @@ class BuildContext:
             self.read_paths.update(referenced_paths(expr))
         return expr
 
-    def condition(self, node: Node, what: str) -> c.Condition | None:
+    def condition(self, node: Node, what: str,
+                  probes: list[m.ItemProbe] | None = None) -> c.Condition | None:
+        """A rule's condition; `probes` receives, for each list it goes over, a function giving
+        the positions of the items that matched (the trace shows them)."""
         expr = self.expression(node)
         if expr is None:
             return None
@@ -141,7 +144,12 @@ class BuildContext:
                        "compare it with something", node.text_location)
             return None
         condition = lower_condition(expr, self.builder)
-        if not is_simple(condition):
+        if probes is not None:
+            for over in overs(expr):
+                if over.var or over.kind != "map":
+                    probes.append(m.ItemProbe(over.text, self.builder.compile_function(
+                        "v", self.builder.matching(over))))
+        if not is_simple(condition, quantifiers=True):
             self.error("CONDITION_COMPUTES", f"the condition of {what} computes a value "
                        f"('{expr.text}'); put the computation in a feature and compare the feature "
                        "(the durable engine cannot match it)", node.text_location, WARNING)
