@@ -134,14 +134,16 @@ class OffsetDateTime(fields.AwareDateTime):
 class TimeOfDay(fields.Time):
     """A time of day, "05:00" or "05:00:30" (no offset: it is read as written)."""
 
+    default_error_messages = {"not_time": "Not a valid time of day (HH:MM or HH:MM:SS)."}
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime.time:
         if isinstance(value, datetime.time):
             return value
         if not isinstance(value, str):
-            raise self.make_error("invalid")
+            raise self.make_error("not_time")
         result = super()._deserialize(value, attr, data, **kwargs)
         if result.tzinfo is not None:
-            raise self.make_error("invalid")
+            raise self.make_error("not_time")
         return result
 
 

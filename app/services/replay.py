@@ -48,7 +48,8 @@ class Replaying:
                            f"{type(error).__name__}: {error}", code="policy_version_unloadable") from None
         clear = self.personal.unseal(row.pii_sealed) if row.pii_sealed else {}
         try:
-            made = records.make(policy, privacy.restore(row.input_masked, clear), row.decision_date)
+            made = records.make(policy, privacy.restore(row.input_masked, clear), row.decision_date,
+                                row.created_at)
         except InputError as error:
             raise Conflict(f"the stored input does not fit version {version.version} ({version.hash[:12]})",
                            code="input_does_not_fit", details=error.errors) from None

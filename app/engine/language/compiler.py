@@ -300,6 +300,8 @@ class CodeBuilder:
             return f"{name}.get({expr.field!r})" if expr.nullable else f"{name}[{expr.field!r}]"
         if isinstance(expr, Over):
             return self._over(expr)
+        if isinstance(expr, NamedList):  # an argument of starts_with and the like
+            return self.constant(tuple(sorted(expr.values, key=repr)))
         if isinstance(expr, ListLit):
             if all(isinstance(item, Lit) for item in expr.items):
                 return self.constant(tuple(item.value for item in expr.items))

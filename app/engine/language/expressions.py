@@ -122,6 +122,8 @@ class Over(Expr):
 
 
 QUANTIFIERS = ("any", "all", "none")
+LIST_ARGUMENTS = ("starts_with", "ends_with", "contains")  # functions that take a named list
+CONSTRUCTORS = ("date", "datetime", "time")  # folded at load time when given a constant
 AGGREGATES = ("count", "sum", "min", "max", "avg")
 
 
@@ -210,6 +212,8 @@ def _stray_list(expr: Expr) -> Expr | None:
         return expr
     parts = [expr.item] if isinstance(expr, Member) and isinstance(expr.container, NamedList) \
         else children(expr)
+    if isinstance(expr, Call) and expr.name in LIST_ARGUMENTS:  # starts_with(x, lists.prefixes)
+        parts = [a for a in expr.args if not isinstance(a, NamedList)]
     for child in parts:
         found = _stray_list(child)
         if found is not None:
@@ -529,6 +533,9 @@ class _Checker:
             raise self.fail(node, "EXPR_NOT_ALLOWED", f"'{self.segment(node)}': only + - * / // % "
                             "are allowed")
         left, right = self.check(node.left), self.check(node.right)
+        if op == "+" and left.type.textual and right.type.textual:  # "86" + code: text joined
+            return Arith(T_STRING, left.nullable or right.nullable, self.at(node),
+                         self.segment(node), op=op, left=left, right=right)
         for side, expr in (("left", left), ("right", right)):
             if not expr.type.numeric:
                 raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}': the {side} side is "
@@ -634,6 +641,13 @@ class _Checker:
         result = function.check([a.type for a in args])
         if isinstance(result, str):
             raise self.fail(node, "EXPR_CALL", f"'{self.segment(node)}': {name} {result}")
+        if name in CONSTRUCTORS and len(args) == 1 and isinstance(args[0], Lit) \
+                and isinstance(args[0].value, str):
+            value = function.implementation(args[0].value)
+            if value is None:
+                raise self.fail(node, "EXPR_CALL", f"'{self.segment(node)}': '{args[0].value}' is "
+                                f"not a {name}: {function.signature}")
+            return Lit(result, False, self.at(node), self.segment(node), value=value)
         if function.handles_missing:
             if name in ("exists", "missing"):
                 nullable = False

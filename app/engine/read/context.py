@@ -17,7 +17,7 @@ from ..language.compiler import CodeBuilder, is_simple, lower_condition, overs
 from ..language.expressions import Expr, Ref, Scope, parse_expression, referenced_paths
 from ..literals import coerce_literal, scalar_text
 from ..source import Node
-from ..types import BOOLEAN, DATE, DECIMAL, ENUM, INTEGER, Type
+from ..types import BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, TIME, Type
 from .documents import Catalogue, Document
 from .input_schema import read_type
 
@@ -267,7 +267,7 @@ class BuildContext:
             if text in ("missing", "exists"):
                 return c.Presence(field_ref, text == "exists", location)
             interval = _INTERVAL.match(text)
-            if interval and ref.type.name in (INTEGER, DECIMAL, DATE):
+            if interval and ref.type.name in (INTEGER, DECIMAL, DATE, DATETIME, TIME):
                 return self._interval(node, ref, what, interval.groups())
             comparison = _COMPARISON.match(text)
             if comparison:
