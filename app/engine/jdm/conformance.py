@@ -74,34 +74,80 @@ def dot_insert(target: dict, path: str, value: Any) -> None:
     target[parts[-1]] = value
 
 
+class _Graph:
+    """The edges Zen's walker still follows; a switch removes the edges of the statements it did
+    not select, and removal spreads as in Zen (a node left without incoming edges loses its
+    outgoing ones, a node left without outgoing edges loses its incoming ones)."""
+
+    def __init__(self, nodes: list[str], edges: list[dict]):
+        self.nodes = set(nodes)
+        self.edges = {index: edge for index, edge in enumerate(edges)}
+
+    def incoming(self, node: str) -> list[int]:
+        # petgraph lists a node's neighbours newest edge first
+        return sorted((i for i, e in self.edges.items() if e["target"] == node), reverse=True)
+
+    def outgoing(self, node: str) -> list[int]:
+        return sorted((i for i, e in self.edges.items() if e["source"] == node), reverse=True)
+
+    def remove(self, index: int) -> None:
+        edge = self.edges.pop(index, None)
+        if edge is None:
+            return
+        for node, lost, other in ((edge["target"], self.incoming, self.outgoing),
+                                  (edge["source"], self.outgoing, self.incoming)):
+            if not lost(node):
+                for more in other(node):
+                    self.remove(more)
+                if not self.incoming(node) and not self.outgoing(node):
+                    self.nodes.discard(node)
+
+
 def output_object(imported: Imported, raw_input: dict, values: dict) -> dict:
-    """Zen's output object: each node's output assembled from the decision's values the way Zen
-    assembles it (incoming data merged, results dot-inserted, passThrough merging the input), the
-    output node's data or else the merge of every node nothing follows."""
+    """Zen's output object, assembled the way Zen's walker assembles it from the values the
+    decision computed: incoming data merged, results dot-inserted, passThrough merging the
+    input, switches pruning the edges they do not follow; the first output node's data, or else
+    the merge of every node that ran and that nothing follows."""
+    graph = _Graph([r["id"] for r in imported.outputs], imported.edges)
     data: dict[str, Any] = {}
     for recipe in imported.outputs:
-        incoming = [data[i] for i in recipe["incoming"] if i in data]
+        node = recipe["id"]
+        sources = [graph.edges[i]["source"] for i in graph.incoming(node)]
+        if recipe["kind"] != "inputNode" and (node not in graph.nodes or not sources
+                                              or any(s not in data for s in sources)):
+            continue  # Zen never reaches it
+        incoming = [data[s] for s in sources]
         node_input = incoming[0] if incoming and isinstance(incoming[0], (dict, list)) else {}
         for more in incoming[1:]:
             node_input = merge(node_input, more)
-        if recipe["kind"] == "inputNode":
-            data[recipe["id"]] = copy.deepcopy(raw_input)
-            continue
-        if recipe["kind"] == "outputNode":
+        kind = recipe["kind"]
+        if kind == "inputNode":
+            data[node] = copy.deepcopy(raw_input)
+        elif kind == "outputNode":
             return node_input
-        result: dict = {}
-        for entry in recipe["results"]:
-            present = entry.get("present")
-            if present is not None and values.get(present) is not True:
-                continue
-            value = None if entry.get("null") else to_json_exact(values.get(entry["value"]))
-            dot_insert(result, entry["path"], value)
-        data[recipe["id"]] = merge(node_input, result) if recipe["pass_through"] else result
-    followed = {i for recipe in imported.outputs for i in recipe["incoming"]}
+        elif kind == "switchNode":
+            data[node] = node_input
+            chosen = [s["id"] for s in recipe["statements"]
+                      if s["test"] is None or values.get(s["test"]) is True]
+            if recipe["hit_policy"] == "first":
+                chosen = chosen[:1]
+            for index in graph.outgoing(node):
+                if graph.edges.get(index, {}).get("handle") not in chosen:
+                    graph.remove(index)
+        else:
+            result: dict = {}
+            for entry in recipe["results"]:
+                present = entry.get("present")
+                if present is not None and values.get(present) is not True:
+                    continue
+                value = None if entry.get("null") else to_json_exact(values.get(entry["value"]))
+                dot_insert(result, entry["path"], value)
+            data[node] = merge(node_input, result) if recipe["pass_through"] else result
     final: Any = {}
     for recipe in imported.outputs:
-        if recipe["id"] not in followed:
-            final = merge(final, data[recipe["id"]])
+        node = recipe["id"]
+        if node in data and node in graph.nodes and not graph.outgoing(node):
+            final = merge(final, data[node])
     return final
 
 

@@ -51,6 +51,7 @@ class Imported:
     inputs: dict        # the declared input: zen key -> {"name": firefly name, "type"/"fields"}
     outputs: list[dict]  # per node in run order: {id, kind, incoming, pass_through, results}
     cases: list[dict]   # the graph's test cases: {input, output}
+    edges: list[dict] = field(default_factory=list)  # {source, target, handle}
 
 
 def flow_name(file_name: str) -> str:
@@ -196,7 +197,8 @@ def import_graph(file_name: str, graph: dict) -> Imported:
     nodes, edges = graph.get("nodes") or [], graph.get("edges") or []
     cases = graph.get("tests") or []
     for node in nodes:
-        if node["type"] not in ("inputNode", "outputNode", "expressionNode", "decisionTableNode"):
+        if node["type"] not in ("inputNode", "outputNode", "expressionNode", "decisionTableNode",
+                                "switchNode"):
             raise Unsupported(node["type"])
         content = node.get("content") or {}
         if content.get("inputField") or content.get("outputPath"):
@@ -209,11 +211,15 @@ def import_graph(file_name: str, graph: dict) -> Imported:
         raise Unsupported("a graph without exactly one input node")
     input_types = infer_input(cases)
     builder = _Builder(flow, input_types)
-    outgoing = {e["sourceId"] for e in edges}
     envs: dict[str, dict[str, Binding]] = {}
-    result_env: dict[str, Binding] | None = None
+    behind_switch: set[str] = set()  # nodes that run only on some switch branches
     for node in _order(nodes, edges):
         incoming = [e["sourceId"] for e in edges if e["targetId"] == node["id"]]
+        if any(s in behind_switch or _kind(nodes, s) == "switchNode" for s in incoming):
+            behind_switch.add(node["id"])
+            if len(set(incoming)) > 1 and node["type"] != "outputNode":
+                # what it reads depends on which branches ran: Zen reads null from the others
+                raise Unsupported("switch branches joining before the output")
         env: dict[str, Binding] = {}
         for source in incoming:
             for path, binding in envs.get(source, {}).items():
@@ -228,21 +234,38 @@ def import_graph(file_name: str, graph: dict) -> Imported:
                    for path, t in input_types.items() if t.name != "section"}
         elif kind == "outputNode":
             out = env
-            result_env = out
+        elif kind == "switchNode":
+            out = env
+            _switch_node(builder, node, env, recipe)
         elif kind == "expressionNode":
             out = _expression_node(builder, node, env, recipe)
         else:
             out = _table_node(builder, node, env, recipe)
         envs[node["id"]] = out
-        if kind == "outputNode":
-            break
-    if result_env is None:
-        result_env = {}
-        for node in nodes:
-            if node["id"] not in outgoing and node["id"] in envs:
-                for path, binding in envs[node["id"]].items():
-                    _insert(result_env, path, binding)
-    return _assemble(file_name, flow, builder, input_types, result_env, cases)
+    return _assemble(file_name, flow, builder, input_types, edges, cases)
+
+
+def _kind(nodes: list[dict], node_id: str) -> str:
+    return next((n["type"] for n in nodes if n["id"] == node_id), "")
+
+
+def _switch_node(builder: _Builder, node: dict, env: dict[str, Binding], recipe: dict) -> None:
+    """Each statement's condition as a feature; the runner follows the edges of the statements
+    Zen selects (the first that holds, or every one for `collect`)."""
+    content = node.get("content") or {}
+    lookup = _lookup(env, builder.input_types)
+    recipe["hit_policy"] = content.get("hitPolicy") or "first"
+    if recipe["hit_policy"] not in ("first", "collect"):
+        raise Unsupported(f"switch hitPolicy {recipe['hit_policy']}")
+    recipe["statements"] = []
+    for statement in content.get("statements") or []:
+        text = (statement.get("condition") or "").strip()
+        if text:
+            test = Translator(Scope(lookup)).boolean(parse(text))
+            name = builder.feature("when", Value(f"coalesce({test.text}, false)", Z_BOOLEAN)).text
+        else:
+            name = None  # an empty condition always holds
+        recipe["statements"].append({"id": statement.get("id"), "test": name})
 
 
 def _input_name(path: str) -> str:
@@ -377,9 +400,11 @@ def _declaration(kind: ZType) -> Any:
 
 
 def _assemble(file_name: str, flow: str, builder: _Builder, input_types: dict[str, ZType],
-              result_env: dict[str, Binding], cases: list[dict]) -> Imported:
+              edges: list[dict], cases: list[dict]) -> Imported:
     tree, mapping = _declare(input_types)
     outputs = builder.recipes
+    plain_edges = [{"source": e["sourceId"], "target": e["targetId"],
+                    "handle": e.get("sourceHandle")} for e in edges]
     policy = {
         "policy": f"{PRODUCT}.{flow}", "version": "jdm",
         "name": {"en": f"JDM graph {file_name}"},
@@ -392,5 +417,6 @@ def _assemble(file_name: str, flow: str, builder: _Builder, input_types: dict[st
     files = {f"policies/{PRODUCT}/{flow}.yaml": text, f"rules/{NOOP_RULESET}.yaml": NOOP_TEXT,
              "rules/reason_codes.yaml": REASONS_TEXT,
              f"jdm/{flow}.json": json.dumps({"graph": file_name, "inputs": mapping,
-                                             "outputs": outputs}, ensure_ascii=False, indent=1)}
-    return Imported(f"{PRODUCT}.{flow}", flow, files, mapping, outputs, cases)
+                                             "nodes": outputs, "edges": plain_edges},
+                                            ensure_ascii=False, indent=1)}
+    return Imported(f"{PRODUCT}.{flow}", flow, files, mapping, outputs, cases, plain_edges)
