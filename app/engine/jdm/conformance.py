@@ -103,6 +103,55 @@ class _Graph:
                     self.nodes.discard(node)
 
 
+def _node_output(recipe: dict, node_input: Any, values: dict) -> Any:
+    """What an expression or table node gives, as Zen's transform attributes shape it."""
+    if recipe["loop"]:
+        found, items = _get(node_input, recipe["input_field"])
+        if not found or not isinstance(items, list):
+            raise ValueError(f"node {recipe['id']}: expected an array at {recipe['input_field']}")
+        output: Any = []
+        for index, item in enumerate(items):
+            one = _evaluate(recipe, lambda name, i=index: _item(values.get(name), i))
+            output.append(merge(item, one) if recipe["pass_through"] else one)
+    else:
+        output = _evaluate(recipe, lambda name: values.get(name))
+    if recipe["output_path"]:
+        wrapped: dict = {}
+        dot_insert(wrapped, recipe["output_path"], output)
+        output = wrapped
+    return merge(node_input, output) if recipe["pass_through"] else output
+
+
+def _item(value: Any, index: int) -> Any:
+    return None if value is None else value[index]
+
+
+def _evaluate(recipe: dict, read) -> Any:
+    """One evaluation of a node: an expression node's object, a first table's matching row
+    (null when none), a collect table's matching rows."""
+    def cells(entries) -> dict:
+        result: dict = {}
+        for entry in entries:
+            value = None if entry.get("null") else to_json_exact(read(entry["value"]))
+            dot_insert(result, entry["path"], value)
+        return result
+
+    if recipe["kind"] == "expressionNode":
+        return cells(recipe["results"])
+    matching = [row for row in recipe["rows"] if read(row["test"]) is True]
+    if recipe["hit_policy"] == "collect":
+        return [cells(row["cells"]) for row in matching]
+    return cells(matching[0]["cells"]) if matching else None
+
+
+def _get(raw: Any, path: str) -> tuple[bool, Any]:
+    for part in path.split("."):
+        if not isinstance(raw, dict) or part not in raw:
+            return False, None
+        raw = raw[part]
+    return True, raw
+
+
 def output_object(imported: Imported, raw_input: dict, values: dict) -> dict:
     """Zen's output object, assembled the way Zen's walker assembles it from the values the
     decision computed: incoming data merged, results dot-inserted, passThrough merging the
@@ -135,14 +184,7 @@ def output_object(imported: Imported, raw_input: dict, values: dict) -> dict:
                 if graph.edges.get(index, {}).get("handle") not in chosen:
                     graph.remove(index)
         else:
-            result: dict = {}
-            for entry in recipe["results"]:
-                present = entry.get("present")
-                if present is not None and values.get(present) is not True:
-                    continue
-                value = None if entry.get("null") else to_json_exact(values.get(entry["value"]))
-                dot_insert(result, entry["path"], value)
-            data[node] = merge(node_input, result) if recipe["pass_through"] else result
+            data[node] = _node_output(recipe, node_input, values)
     final: Any = {}
     for recipe in imported.outputs:
         node = recipe["id"]

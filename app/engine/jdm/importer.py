@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from .zen import (NULL_VALUE, Z_BOOLEAN, Z_NULL, Z_NUMBER, Z_STRING, Scope, Translator,
-                  Unsupported, Value, ZType, mangle, parse, parse_unary)
+                  Unsupported, Value, ZType, failures, mangle, parse, parse_unary)
 
 PRODUCT = "jdm"
 NOOP_RULESET = "jdm_noop"
@@ -169,8 +169,17 @@ def _order(nodes: list[dict], edges: list[dict]) -> list[dict]:
 
 def _lookup(env: dict[str, Binding], input_types: dict[str, ZType]):
     def lookup(path: str) -> Value | None:
+        if "*" in env:
+            raise Unsupported("reading what a loop or a collect table produced")
         binding = env.get(path)
+        parts = path.split(".")
+        for i in range(1, len(parts)):
+            above = env.get(".".join(parts[:i]))
+            if above is not None and above.value.type.name == "opaque":
+                raise Unsupported("reading what a loop or a collect table produced")
         if binding is not None:
+            if binding.value.type.name == "opaque":
+                raise Unsupported("reading what a loop or a collect table produced")
             return binding.value
         if any(key.startswith(path + ".") for key in env):
             raise Unsupported("an object used as a value")
@@ -201,11 +210,10 @@ def import_graph(file_name: str, graph: dict) -> Imported:
                                 "switchNode"):
             raise Unsupported(node["type"])
         content = node.get("content") or {}
-        if content.get("inputField") or content.get("outputPath"):
-            raise Unsupported("inputField/outputPath")
-        if content.get("executionMode") not in (None, "single"):
+        if content.get("executionMode") not in (None, "single", "loop"):
             raise Unsupported(f"executionMode {content.get('executionMode')}")
-        if node["type"] == "decisionTableNode" and content.get("hitPolicy") != "first":
+        if node["type"] == "decisionTableNode" and content.get("hitPolicy") not in (
+                "first", "collect"):
             raise Unsupported(f"hitPolicy {content.get('hitPolicy')}")
     if sum(1 for n in nodes if n["type"] == "inputNode") != 1:
         raise Unsupported("a graph without exactly one input node")
@@ -277,37 +285,117 @@ def _reference(value: Value) -> dict:
     return {"null": True} if value.type.name == "null" else {"value": value.text}
 
 
-def _expression_node(builder: _Builder, node: dict, env: dict[str, Binding],
-                     recipe: dict) -> dict:
-    content = node["content"]
-    results: dict[str, Value] = {}
+@dataclass
+class _Context:
+    """Where a node reads: the whole input, the object at `inputField`, or (loop mode) each
+    item of the list at `inputField` in turn, as `var` over the list `source`."""
+
+    lookup: Any
+    source: str | None = None
+    var: str | None = None
+
+    def each(self, value: Value) -> Value:
+        """A value per item as a list (loop mode), or the value itself."""
+        if self.source is None or value.type.name == "null":
+            return value
+        return Value(f"[{value.text} for {self.var} in {self.source}]",
+                     ZType("list", item=value.type))
+
+
+_OPAQUE = Binding(Value("null", ZType("opaque")))
+
+
+def _context(builder: _Builder, node: dict, env: dict[str, Binding], recipe: dict) -> _Context:
+    content = node.get("content") or {}
+    lookup = _lookup(env, builder.input_types)
+    field_text = (content.get("inputField") or "").strip()
+    loop = content.get("executionMode") == "loop"
+    recipe["input_field"] = field_text or None
+    recipe["output_path"] = (content.get("outputPath") or "").strip() or None
+    recipe["loop"] = loop
+    if not field_text:
+        if loop:
+            raise Unsupported("a loop without inputField")
+        return _Context(lookup)
+    path = Translator(Scope(lookup))._path(parse(field_text))
+    if path is None:
+        raise Unsupported("an inputField that is not a path")
+    if not loop:
+        return _Context(lambda p: lookup(f"{path}.{p}"))
+    binding = env.get(path)
+    kind = binding.value.type if binding else None
+    if binding is None or binding.input_path is None or kind.name != "list" or (
+            kind.item is None or kind.item.name != "record"):
+        raise Unsupported("a loop over a list that is not a list of objects of the input")
+    recipe["input_field"] = path
+    var = "each0"
+    declared = {name: t for name, t in kind.item.fields}
+
+    def item_lookup(p: str) -> Value | None:
+        head, _, rest = p.partition(".")
+        if head not in declared:
+            return None
+        field_type = declared[head]
+        if rest or field_type.name in ("record", "mixed") or (
+                field_type.name == "list" and (field_type.item or Z_NULL).name == "record"):
+            raise Unsupported("a nested object inside a loop item")
+        return Value(f"{var}.{mangle(head)}", field_type)
+
+    return _Context(item_lookup, binding.value.text, var)
+
+
+def _finish(env: dict[str, Binding], own: dict[str, Binding], content: dict,
+            recipe: dict) -> dict:
+    """The node's data as later nodes read it: its own results (under outputPath), merged into
+    its input with passThrough; nothing can be read from what a loop produced."""
+    if recipe["loop"]:
+        own = {"*": _OPAQUE}
+    if recipe["output_path"]:
+        own = {f"{recipe['output_path']}.{path}": b for path, b in own.items()} or \
+            {recipe["output_path"]: _OPAQUE}
+    if recipe["loop"] and not recipe["output_path"]:
+        return own
     out = dict(env) if content.get("passThrough") else {}
-    own: dict[str, Binding] = {}
-    for expression in content.get("expressions") or []:
-        key, text = expression.get("key") or "", expression.get("value") or ""
-        if not key or not text:
-            continue
-        value = Translator(Scope(_lookup(env, builder.input_types), results=results)).value(
-            parse(text))
-        value = builder.feature(key, value)
-        results[key] = value
-        _insert(own, key, Binding(value))
-        recipe["results"].append({"path": key, **_reference(value)})
     for path, binding in own.items():
         _insert(out, path, binding)
     return out
 
 
+def _expression_node(builder: _Builder, node: dict, env: dict[str, Binding],
+                     recipe: dict) -> dict:
+    content = node["content"]
+    context = _context(builder, node, env, recipe)
+    results: dict[str, Value] = {}
+    own: dict[str, Binding] = {}
+    for expression in content.get("expressions") or []:
+        key, text = expression.get("key") or "", expression.get("value") or ""
+        if not key or not text:
+            continue
+        value = Translator(Scope(context.lookup, results=results)).value(parse(text))
+        if context.source is None:
+            value = builder.feature(key, value)
+            results[key] = value
+        else:
+            results[key] = value  # an item's earlier result is written out where it is read
+        feature = value if context.source is None else builder.feature(key, context.each(value))
+        _insert(own, key, Binding(value))
+        recipe["results"].append({"path": key, **_reference(feature)})
+    return _finish(env, own, content, recipe)
+
+
 def _table_node(builder: _Builder, node: dict, env: dict[str, Binding], recipe: dict) -> dict:
     content = node["content"]
-    lookup = _lookup(env, builder.input_types)
+    context = _context(builder, node, env, recipe)
+    lookup = context.lookup
     inputs, outputs = content.get("inputs") or [], content.get("outputs") or []
-    row_tests: list[Value] = []
+    recipe["hit_policy"] = content.get("hitPolicy")
+    recipe["rows"] = []
+    tests_of_rows: list[Value] = []
     for row in content.get("rules") or []:
         tests = []
         for column in inputs:
             cell = (row.get(column["id"]) or "").strip()
-            if not cell or cell == "-":
+            if not cell:
                 continue
             subject_text = (column.get("field") or "").strip()
             if subject_text:
@@ -316,39 +404,52 @@ def _table_node(builder: _Builder, node: dict, env: dict[str, Binding], recipe: 
             else:
                 test = Translator(Scope(lookup)).boolean(parse(cell))
             tests.append(f"coalesce({test.text}, false)")
-        condition = " and ".join(tests) if tests else "true"
-        row_tests.append(builder.feature(f"row_{row.get('_id', '')}", Value(condition, Z_BOOLEAN)))
-    out = dict(env) if content.get("passThrough") else {}
-    own: dict[str, Binding] = {}
-    for column in outputs:
-        path = (column.get("field") or "").strip()
-        if not path:
-            continue
-        chain, kind = "null", Z_NULL
-        values = []
-        for row in content.get("rules") or []:
+        for column in outputs:  # Zen skips a row whose output raises an error
             cell = (row.get(column["id"]) or "").strip()
-            values.append(Translator(Scope(lookup)).value(parse(cell)) if cell else NULL_VALUE)
-        for value in values:
-            if value.type.name != "null":
-                kind = value.type if kind.name == "null" else kind
-                if value.type != kind:
-                    raise Unsupported(f"a table output that is {kind.name} or {value.type.name}")
-        for test, value in reversed(list(zip(row_tests, values))):
-            chain = f"({value.text} if {test.text} else {chain})"
-        own_value = builder.feature(path, Value(chain, kind)) if kind.name != "null" else NULL_VALUE
-        # Zen leaves a key out when the matching row's cell is empty.
-        filled = "false"
-        for test, row in reversed(list(zip(row_tests, content.get("rules") or []))):
-            written = "true" if (row.get(column["id"]) or "").strip() else "false"
-            filled = f"({written} if {test.text} else {filled})"
-        present = builder.feature(f"{path}_present", Value(filled, Z_BOOLEAN))
-        _insert(own, path, Binding(own_value, present=present.text))
-        recipe["results"].append({"path": path, **_reference(own_value),
-                                  "present": present.text})
-    for path, binding in own.items():
-        _insert(out, path, binding)
-    return out
+            if (column.get("field") or "").strip() and cell:
+                tests.extend(f"not {fail}" for fail in failures(parse(cell),
+                                                                 Translator(Scope(lookup))))
+        test = Value(" and ".join(f"({t})" for t in tests) if tests else "true", Z_BOOLEAN)
+        tests_of_rows.append(test)
+        cells = []
+        for column in outputs:
+            path, cell = (column.get("field") or "").strip(), (row.get(column["id"]) or "").strip()
+            if not path or not cell:
+                continue  # Zen writes nothing for an empty cell
+            if path.endswith("[]"):
+                raise Unsupported("collect output columns")
+            value = Translator(Scope(lookup)).value(parse(cell))
+            cells.append({"path": path, **_reference(builder.feature(path, context.each(value)))})
+        recipe["rows"].append({"test": builder.feature(f"row_{row.get('_id', '')}",
+                                                       context.each(test)).text, "cells": cells})
+    own: dict[str, Binding] = {}
+    if recipe["hit_policy"] == "first" and context.source is None:
+        # what later nodes read: each output as the first matching row gives it
+        for column in outputs:
+            path = (column.get("field") or "").strip()
+            if not path:
+                continue
+            chain, kind = "null", Z_NULL
+            for row, entry in reversed(list(zip(content.get("rules") or [], recipe["rows"]))):
+                cell = (row.get(column["id"]) or "").strip()
+                value = Translator(Scope(lookup)).value(parse(cell)) if cell else NULL_VALUE
+                if value.type.name != "null":
+                    if kind.name != "null" and value.type != kind:
+                        raise Unsupported(f"a table output that is {kind.name} or "
+                                          f"{value.type.name}")
+                    kind = value.type
+                chain = f"({value.text} if {entry['test']} else {chain})"
+            _insert(own, path, Binding(builder.feature(path, Value(chain, kind))
+                                       if kind.name != "null" else NULL_VALUE))
+    elif recipe["hit_policy"] == "collect":
+        for column in outputs:
+            path = (column.get("field") or "").strip()
+            if path:
+                _insert(own, path, _OPAQUE)
+        recipe["loop_collect"] = True
+    if recipe["hit_policy"] == "collect" and not recipe["output_path"] and not recipe["loop"]:
+        return {"*": _OPAQUE}  # an array replaces the node's data
+    return _finish(env, own, content, recipe)
 
 
 # --- the files --------------------------------------------------------------------------------------

@@ -675,3 +675,37 @@ def _mangle(name: str) -> str:
 
 
 mangle = _mangle
+
+
+def failures(node: tuple, translator: Translator) -> list[str]:
+    """Firefly conditions under which evaluating the Zen expression raises an error: arithmetic
+    on null or text, division by zero. (A table row whose output raises is skipped by Zen.)
+    Closures are not looked into: a failing item cannot be told apart outside them."""
+    found: list[str] = []
+
+    def walk(current: tuple) -> None:
+        kind = current[0]
+        if kind == "call" and current[1] in ("some", "all", "none", "filter", "map", "count"):
+            walk(current[2][0]) if current[2] else None
+            return
+        if kind == "bin" and current[1] in ("+", "-", "*", "/", "%"):
+            for operand in (current[2], current[3]):
+                value = translator.value(operand)
+                if value.is_null:
+                    found.append("true")
+                elif operand[0] not in ("num", "str"):
+                    found.append(f"missing({value.text})")
+            if current[1] in ("/", "%"):
+                right = translator.value(current[3])
+                if right.type.name == NUMBER:
+                    found.append(f"coalesce({right.text} == 0, false)")
+        for child in current[1:]:
+            if isinstance(child, tuple):
+                walk(child)
+            elif isinstance(child, list):
+                for item in child:
+                    if isinstance(item, tuple):
+                        walk(item)
+
+    walk(node)
+    return found
