@@ -132,7 +132,8 @@ def _evaluate(recipe: dict, read) -> Any:
     def cells(entries) -> dict:
         result: dict = {}
         for entry in entries:
-            value = None if entry.get("null") else to_json_exact(read(entry["value"]))
+            value = {} if entry.get("empty") else None if entry.get("null") else \
+                to_json_exact(read(entry["value"]))
             dot_insert(result, entry["path"], value)
         return result
 

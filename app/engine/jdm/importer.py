@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from .zen import (NULL_VALUE, Z_BOOLEAN, Z_NULL, Z_NUMBER, Z_STRING, Scope, Translator,
+from .zen import (NULL_VALUE, Z_BOOLEAN, Z_NULL, Z_NUMBER, Z_STRING, ObjectValue, Scope,
+                  Translator,
                   Unsupported, Value, ZType, failures, mangle, parse, parse_unary)
 
 PRODUCT = "jdm"
@@ -138,8 +139,10 @@ class _Builder:
 
     def feature(self, hint: str, value: Value) -> Value:
         """A feature holding a value (constants and nulls stay as they are)."""
-        if value.type.name == "null":
-            return NULL_VALUE
+        if value.type.name in ("null", "empty_object"):
+            return value if value.type.name == "empty_object" else NULL_VALUE
+        if isinstance(value, ObjectValue) or value.type.name == "object":
+            raise Unsupported("an object value here")
         self.count += 1
         name = f"v{self.count}_{mangle(hint.rsplit('.', 1)[-1])}"[:60]
         self.features[name] = value.text
@@ -281,8 +284,22 @@ def _input_name(path: str) -> str:
 
 
 def _reference(value: Value) -> dict:
-    """How the runner reads a value from a decision: a value name, or null."""
+    """How the runner reads a value from a decision: a value name, null, or an empty object."""
+    if value.type.name == "empty_object":
+        return {"empty": True}
     return {"null": True} if value.type.name == "null" else {"value": value.text}
+
+
+def _leaves(path: str, value: Value):
+    """(path, value) for a value, or for every field of an object literal (an empty object is a
+    leaf of its own)."""
+    if not isinstance(value, ObjectValue):
+        yield path, value
+        return
+    if not value.fields:
+        yield path, Value("null", ZType("empty_object"))
+    for key, field_value in value.fields:
+        yield from _leaves(f"{path}.{key}", field_value)
 
 
 @dataclass
@@ -371,15 +388,16 @@ def _expression_node(builder: _Builder, node: dict, env: dict[str, Binding],
         key, text = expression.get("key") or "", expression.get("value") or ""
         if not key or not text:
             continue
-        value = Translator(Scope(context.lookup, results=results)).value(parse(text))
-        if context.source is None:
-            value = builder.feature(key, value)
-            results[key] = value
-        else:
-            results[key] = value  # an item's earlier result is written out where it is read
-        feature = value if context.source is None else builder.feature(key, context.each(value))
-        _insert(own, key, Binding(value))
-        recipe["results"].append({"path": key, **_reference(feature)})
+        whole = Translator(Scope(context.lookup, results=results)).value(parse(text))
+        for path, value in _leaves(key, whole):
+            if context.source is None:
+                value = builder.feature(path, value)
+            # in a loop an item's earlier result is written out where it is read
+            results[path] = value
+            feature = value if context.source is None else builder.feature(path,
+                                                                           context.each(value))
+            _insert(own, path, Binding(value))
+            recipe["results"].append({"path": path, **_reference(feature)})
     return _finish(env, own, content, recipe)
 
 

@@ -44,7 +44,12 @@ def tokenize(text: str) -> list[tuple[str, str]]:
         if kind == "space":
             continue
         if kind == "template":
-            raise Unsupported("template strings")
+            end = text.find("`", position)
+            if end < 0:
+                raise Unsupported("syntax: an unclosed template string")
+            tokens.append(("template", text[position:end]))
+            position = end + 1
+            continue
         if kind == "string":
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
         if kind == "name" and value in ("and", "or", "not", "in", "true", "false", "null"):
@@ -129,6 +134,19 @@ class Parser:
             return ("num", Decimal(text) if any(c in text for c in ".eE") else int(text))
         if kind == "string":
             return ("str", value)
+        if kind == "template":
+            parts: list = []
+            rest = value
+            while "${" in rest:
+                before, _, after = rest.partition("${")
+                inner, closing = after.split("}", 1) if "}" in after else (after, "")
+                if before:
+                    parts.append(("str", before))
+                parts.append(parse(inner))
+                rest = closing
+            if rest:
+                parts.append(("str", rest))
+            return ("template", parts)
         if kind in ("true", "false"):
             return ("bool", kind == "true")
         if kind == "null":
@@ -147,7 +165,17 @@ class Parser:
         if value in ("[", "(", "]"):
             return self.bracket(value)
         if value == "{":
-            raise Unsupported("object literals")
+            fields = []
+            while self.peek()[1] != "}":
+                key_kind, key = self.take()
+                if key_kind not in ("name", "string"):
+                    raise Unsupported("computed keys")
+                self.expect(":")
+                fields.append((key, self.expression()))
+                if self.peek()[1] == ",":
+                    self.take()
+            self.expect("}")
+            return ("object", fields)
         raise Unsupported(f"syntax: {value!r} in {self.text!r}")
 
     def bracket(self, opening: str) -> tuple:
@@ -301,6 +329,13 @@ class Value:
 NULL_VALUE = Value("null", Z_NULL)
 
 
+@dataclass(frozen=True)
+class ObjectValue(Value):
+    """An object literal: its fields' values, each written out at its own path."""
+
+    fields: tuple = ()
+
+
 # --- translation ----------------------------------------------------------------------------------
 @dataclass
 class Scope:
@@ -436,6 +471,24 @@ class Translator:
         if kind.name == NULL and items:
             raise Unsupported("a list of nulls")
         return Value("[" + ", ".join(i.text for i in items) + "]", ZType("list", item=kind))
+
+    def _template(self, node):
+        parts = []
+        for part in node[1]:
+            value = self.value(part)
+            if value.type.name == STRING:
+                parts.append(f"coalesce({value.text}, \"null\")")
+            elif value.is_null:
+                parts.append('"null"')
+            elif value.type.name in (NUMBER, BOOLEAN):
+                parts.append(f"coalesce(text({value.text}), \"null\")")
+            else:
+                raise Unsupported(f"a {value.type.name} in a template string")
+        return Value("(" + " + ".join(parts or ['""']) + ")", Z_STRING)
+
+    def _object(self, node):
+        fields = tuple((key, self.value(value)) for key, value in node[1])
+        return ObjectValue("null", ZType("object"), fields)
 
     def _range(self, node):
         raise Unsupported("an interval outside 'in'")
@@ -632,7 +685,29 @@ def _closure(kind: str):
     return handler
 
 
+def _round(t: Translator, args: list) -> Value:
+    """Zen rounds half away from zero, as Firefly's round does."""
+    values = [t.value(a) for a in args]
+    if any(v.is_null for v in values):
+        return NULL_VALUE
+    if any(v.type.name != NUMBER for v in values) or len(values) not in (1, 2):
+        raise Unsupported("round() of something that is not a number")
+    if len(values) == 2 and not re.fullmatch(r"\d+", values[1].text):
+        raise Unsupported("round() to a computed number of places")
+    return Value(f"round({', '.join(v.text for v in values)})", Z_NUMBER)
+
+
+def _to_number(t: Translator, args: list) -> Value:
+    _args(args, 1, "number")
+    value = t.value(args[0])
+    if value.is_null or value.type.name not in (NUMBER, STRING):
+        raise Unsupported(f"number() of {value.type.name}")
+    return Value(value.text if value.type.name == NUMBER else f"number({value.text})", Z_NUMBER)
+
+
 _FUNCTIONS: dict[str, Callable[[Translator, list], Value]] = {
+    "round": _round,
+    "number": _to_number,
     "len": _len,
     "contains": _contains,
     "startsWith": _text_function("starts_with", Z_BOOLEAN),

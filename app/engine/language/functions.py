@@ -270,6 +270,32 @@ def _text(method):
     return apply
 
 
+def _number(value):
+    """A number from text ("12.50", " 3 ", "1e3"), exactly; missing when the text is none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return value
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _text_of(value):
+    """A value as text: numbers in plain digits as exact as they are, true/false, ISO dates."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value)
+
+
 # --- type rules ---------------------------------------------------------------------------------
 def _same_as_first(types):
     return types[0]
@@ -417,6 +443,11 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in [
     Function("add_minutes", "add_minutes(datetime, minutes)",
              _expect([(DATETIME,), ("integer",)], "add_minutes(datetime, minutes)", T_DATETIME),
              _add_minutes, may_be_missing=True),
+    Function("number", "number(text)", _expect([(STRING, "integer", "decimal")], "number(text)",
+                                                T_DECIMAL), _number, may_be_missing=True),
+    Function("text", "text(value)", _expect([(STRING, ENUM, "integer", "decimal", "boolean", DATE,
+                                               DATETIME, TIME)], "text(value)", T_STRING),
+             _text_of),
     Function("starts_with", "starts_with(text, prefix or list of prefixes)",
              _affix_check("starts_with(text, prefix or list of prefixes)"),
              _affix(str.startswith)),

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.engine import InputError
-from engine.support import INPUT, codes, date, load, make_policy, run, ruleset
+from engine.support import INPUT, D, codes, date, load, make_policy, run, ruleset
 
 SCHEMA = {**INPUT, "at": "datetime", "at2": "datetime", "clock": "time"}
 CST = datetime.timezone(datetime.timedelta(hours=8))
@@ -67,6 +67,15 @@ def value(tmp_path, expression: str, lists=None, **fields):
     ("a if flag else null", {"a": 1, "flag": True}, 1),
     ("coalesce(null, a)", {"a": 2}, 2),
     ('[s, "x"]', {"s": "y"}, ("y", "x")),
+    ("number(s)", {"s": " 12.50 "}, D("12.50")),
+    ("number(s)", {"s": "1e3"}, D("1e3")),
+    ("number(s)", {"s": "twelve"}, None),
+    ("number(s)", {"s": "NaN"}, None),
+    ("text(d)", {"d": "12.50"}, "12.50"),
+    ("text(a)", {"a": 7}, "7"),
+    ("text(flag)", {"flag": True}, "true"),
+    ("text(day)", {"day": "2026-11-29"}, "2026-11-29"),
+    ('"rate " + text(d)', {}, None),
 ])
 def test_dates_times_and_text(tmp_path, expression, fields, expected):
     lists = {"virtual": ["165", "170", "171"]}
