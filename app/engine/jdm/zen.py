@@ -224,10 +224,23 @@ class Parser:
 
 def parse(text: str) -> tuple:
     parser = Parser(text)
+    return _Parsed(_whole(parser, text), text)
+
+
+def _whole(parser: "Parser", text: str) -> tuple:
     node = parser.expression()
     if not parser.done():
         raise Unsupported(f"syntax: trailing {parser.peek()[1]!r} in {text!r}")
     return node
+
+
+class _Parsed(tuple):
+    """A parsed expression that remembers its text (for what an error names)."""
+
+    def __new__(cls, node: tuple, text: str):
+        parsed = super().__new__(cls, node)
+        parsed.text = text
+        return parsed
 
 
 def parse_unary(text: str) -> tuple:
@@ -241,7 +254,7 @@ def parse_unary(text: str) -> tuple:
         if value not in (",", "and", "or", "&&", "||"):
             raise Unsupported(f"syntax: {value!r} joins tests in {text!r}")
         node = ("bin", "and" if value in ("and", "&&") else "or", node, _unary_pair(parser))
-    return node
+    return _Parsed(node, text)
 
 
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
@@ -364,6 +377,16 @@ class Translator:
         self.scope = scope
 
     def value(self, node: tuple) -> Value:
+        if isinstance(node, _Parsed):
+            try:
+                return self._value(node)
+            except Unsupported as exc:
+                if " (in " in exc.construct:
+                    raise
+                raise Unsupported(f"{exc.construct} (in {node.text!r})") from None
+        return self._value(node)
+
+    def _value(self, node: tuple) -> Value:
         kind = node[0]
         method = getattr(self, "_" + kind, None)
         if method is None:
