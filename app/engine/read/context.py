@@ -24,6 +24,7 @@ from .input_schema import read_type
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,]*?)\s*,\s*([^,]*?)\s*([\])])\s*$")
+_NAME_START = re.compile(r"^[A-Za-z_(]")
 _COMPARISON = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(.+?)\s*$")
 
 
@@ -47,6 +48,9 @@ class BuildContext:
     # what was read, kept even when the policy has errors, so that every check can report at once
     engine: str = "compiled"
     stages: list = field(default_factory=list)
+    # features declared `after:` a stage: stage id -> {name: expression node}, read with stages
+    deferred_features: dict[str, dict[str, Node]] = field(default_factory=dict)
+    deferred_locations: dict[str, Location] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.used_files.add(self.document.file)
@@ -240,6 +244,11 @@ class BuildContext:
                 self.error("SET_UNKNOWN", f"{what} sets '{name}', which is not a declared output"
                            f"{did_you_mean(name, outputs)}", child.location)
                 continue
+            if child.is_map and child.get("expr") is not None:
+                computed = self.output_expression(child.get("expr"), kind, f"{what}: {name}")
+                if computed is not None:
+                    values[name] = computed
+                continue
             value = coerce_literal(child.value, kind)
             if value is None:
                 hint = did_you_mean(str(child.value), kind.values or ())
@@ -249,12 +258,38 @@ class BuildContext:
             values[name] = value
         return values
 
+    def output_expression(self, node: Node, kind: Type, what: str) -> m.OutputExpr | None:
+        """An output written as {expr: ...}: an expression of the declared type, computed when
+        its rule or row is chosen (it may read values of earlier stages)."""
+        expr = self.expression(node)
+        if expr is None:
+            return None
+        fits = expr.type == kind or (kind.name == DECIMAL and expr.type.numeric) or (
+            kind.name == ENUM and expr.type.name == ENUM and set(expr.type.values or ())
+            <= set(kind.values or ())) or (kind.name == "string" and expr.type.textual) or \
+            expr.type.name == "null"
+        if not fits:
+            self.error("SET_VALUE", f"{what}: '{expr.text}' is {expr.type}, not {kind}",
+                       node.text_location)
+            return None
+        function = self.builder.compile_function("v", self.builder.value(expr))
+        return m.OutputExpr(expr.text, function, expr.nullable)
+
     # --- table cells and scorecard bins --------------------------------------------------------
     def cell(self, node: Node, ref: Ref, what: str) -> c.Condition | None:
         """One unary test: a value, a list, '-', missing, exists, else, a comparison, an interval."""
         field_ref = c.FieldRef(ref.path, ref.type.name)
         value = node.value
         location = node.text_location
+        if node.is_map and node.get("expr") is not None:  # any test, over any values
+            expr = self.expression(node.get("expr"))
+            if expr is None:
+                return None
+            if expr.type.name != BOOLEAN:
+                self.error("CELL", f"{what}: the cell expression '{expr.text}' is {expr.type}, "
+                           "not true/false", node.get("expr").text_location)
+                return None
+            return lower_condition(expr, self.builder)
         if node.is_list:
             values = [coerce_literal(item.value, ref.type) for item in node.value]
             if any(v is None for v in values):
@@ -273,6 +308,8 @@ class BuildContext:
             if comparison:
                 op, operand = comparison.groups()
                 bound = coerce_literal(scalar_text(operand), ref.type)
+                if bound is None and _NAME_START.match(operand):  # '>= params.min_score'
+                    return self._computed_cell(node, ref, op, operand)
                 if bound is None or (op not in ("==", "!=") and ref.type.name in (BOOLEAN, ENUM)):
                     return self._bad_cell(node, ref, what)
                 return c.Compare(field_ref, op, c.Const(bound, ref.type.name), location)
@@ -280,6 +317,16 @@ class BuildContext:
         if literal is None:
             return self._bad_cell(node, ref, what)
         return c.Compare(field_ref, "==", c.Const(literal, ref.type.name), location)
+
+    def _computed_cell(self, node: Node, ref: Ref, op: str, operand: str) -> c.Condition | None:
+        """A comparison of the input with an expression ('>= params.min_score', '< cap * 2')."""
+        expr, problems = parse_expression(f"{ref.path} {op} ({operand})", node.text_location,
+                                          self.scope)
+        self.diagnostics.extend(problems)
+        if expr is None:
+            return None
+        self.read_paths.update(referenced_paths(expr))
+        return lower_condition(expr, self.builder)
 
     def _interval(self, node: Node, ref: Ref, what: str,
                   groups: tuple[str, ...]) -> c.Condition | None:
