@@ -68,3 +68,19 @@ def test_policy_test_prints_a_failing_case_with_its_diff(runner, policy_copy):
     assert "FAIL" in result.output and "T-WRONG" in result.output
     assert "outcome: expected DECLINE, got" in result.output
     assert "reasons: expected [NOT_A_REASON], got" in result.output
+
+
+def test_import_jdm_writes_a_policy_root_that_checks_and_names_what_is_unsupported(runner,
+                                                                                  tmp_path):
+    graphs = ROOT / "tests" / "conformance" / "zen" / "graphs"
+    files = [str(graphs / "loan-approval.json"), str(graphs / "company-analysis.json"),
+             str(graphs / "merch-bags.json")]
+    result = runner.invoke(args=["policy", "import-jdm", *files, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "company-analysis.json: JDM_UNSUPPORTED functionNode" in result.output
+    assert "jdm.merch_bags 3/3 cases pass" in result.output
+    assert (tmp_path / "policies" / "jdm" / "merch_bags.yaml").exists()
+    assert (tmp_path / "jdm" / "merch_bags.graph.json").exists()
+    checked = runner.invoke(args=["policy", "check", str(tmp_path)])
+    assert checked.exit_code == 0, checked.output
+    assert "ok jdm.merch_bags" in checked.output
