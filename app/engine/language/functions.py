@@ -296,6 +296,50 @@ def _text_of(value):
     return str(value)
 
 
+# --- the 24-month repayment status of a credit report (人行征信 还款状态) --------------------------
+# One character per month, oldest first: N normal, 1..7 overdue 1-30 ... 180+ days, B bad debt
+# (呆账), D repaid by a guarantor (担保人代还), Z repaid with assets (以资抵债), C settled,
+# G ended, * nothing due, / not yet open, # unknown.
+_OVERDUE_LEVEL = {**{str(n): n for n in range(1, 8)}, "B": 7, "D": 7, "Z": 7}
+
+
+def _overdue_months(status):
+    """Months with an overdue (or worse) status: 累计逾期月数."""
+    if status is None:
+        return None
+    return sum(1 for ch in status if ch in _OVERDUE_LEVEL)
+
+
+def _max_overdue_run(status):
+    """The longest run of consecutive overdue months: 连续逾期月数."""
+    if status is None:
+        return None
+    longest = run = 0
+    for ch in status:
+        run = run + 1 if ch in _OVERDUE_LEVEL else 0
+        longest = max(longest, run)
+    return longest
+
+
+def _worst_status(status):
+    """The worst month: 0 (never overdue) to 7 (180+ days, or bad debt, guarantor or asset
+    repayment)."""
+    if status is None:
+        return None
+    return max((_OVERDUE_LEVEL.get(ch, 0) for ch in status), default=0)
+
+
+def _months_since_overdue(status):
+    """Months from the last overdue month to the newest (0: the newest month is overdue);
+    missing when no month is."""
+    if status is None:
+        return None
+    for back, ch in enumerate(reversed(status)):
+        if ch in _OVERDUE_LEVEL:
+            return back
+    return None
+
+
 # --- type rules ---------------------------------------------------------------------------------
 def _same_as_first(types):
     return types[0]
@@ -460,6 +504,15 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in [
              _text(str.upper)),
     Function("trim", "trim(text)", _expect([(STRING, ENUM)], "trim(text)", T_STRING),
              _text(str.strip)),
+    Function("overdue_months", "overdue_months(status_24m)",
+             _expect([(STRING,)], "overdue_months(status_24m)", T_INTEGER), _overdue_months),
+    Function("max_overdue_run", "max_overdue_run(status_24m)",
+             _expect([(STRING,)], "max_overdue_run(status_24m)", T_INTEGER), _max_overdue_run),
+    Function("worst_status", "worst_status(status_24m)",
+             _expect([(STRING,)], "worst_status(status_24m)", T_INTEGER), _worst_status),
+    Function("months_since_overdue", "months_since_overdue(status_24m)",
+             _expect([(STRING,)], "months_since_overdue(status_24m)", T_INTEGER),
+             _months_since_overdue, may_be_missing=True),
     Function("age_at", "age_at(id_number or birth_date, on_date)",
              _expect([(STRING, DATE), (DATE,)], "age_at(id_number or birth_date, on_date)",
                      T_INTEGER), _age_at, may_be_missing=True),

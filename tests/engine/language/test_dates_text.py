@@ -76,6 +76,15 @@ def value(tmp_path, expression: str, lists=None, **fields):
     ("text(flag)", {"flag": True}, "true"),
     ("text(day)", {"day": "2026-11-29"}, "2026-11-29"),
     ('"rate " + text(d)', {}, None),
+    ("overdue_months(s)", {"s": "NNN1N23NNNNNNNNNNNNBNNN/"}, 4),
+    ("max_overdue_run(s)", {"s": "NNN1N23NNNNNNNNNNNNBNNN/"}, 2),
+    ("max_overdue_run(s)", {"s": "NNNN"}, 0),
+    ("worst_status(s)", {"s": "NNN1N23N"}, 3),
+    ("worst_status(s)", {"s": "NNDN"}, 7),
+    ("worst_status(s)", {"s": "//**CN"}, 0),
+    ("months_since_overdue(s)", {"s": "N1NNN"}, 3),
+    ("months_since_overdue(s)", {"s": "NNNN2"}, 0),
+    ("months_since_overdue(s)", {"s": "NNNN"}, None),
 ])
 def test_dates_times_and_text(tmp_path, expression, fields, expected):
     lists = {"virtual": ["165", "170", "171"]}
