@@ -26,7 +26,7 @@ def test_check_broken_copy_prints_every_error_with_its_location(runner, policy_c
     eligibility = policy_copy / "rules" / "eligibility.yaml"
     text = eligibility.read_text(encoding="utf-8")
     # Three independent mistakes in one file, one in another: all four must be reported.
-    text = text.replace("bureau.overdue_months_24m", "bureau.overdue_month_24m", 1)
+    text = text.replace("or overdue_months_24m", "or overdue_month_24m", 1)
     text = text.replace("action: DECLINE", "action: DECLIEN", 1)
     eligibility.write_text(text + "\n  - id: EL-BROKEN\n    when: dti >\n"
                            "    then: {action: REFER, reason: NO_SUCH_REASON}\n",
@@ -41,7 +41,7 @@ def test_check_broken_copy_prints_every_error_with_its_location(runner, policy_c
     for line in errors:
         assert re.match(r"^\S+\.yaml:\d+:\d+: error [A-Z_]+ ", line), line
     joined = "\n".join(errors)
-    assert "did you mean 'bureau.overdue_months_24m'" in joined
+    assert "did you mean 'overdue_months_24m'" in joined
     assert "DECLIEN" in joined
     assert "EXPR_SYNTAX" in joined
     assert "unknown key 'base_pionts'" in joined

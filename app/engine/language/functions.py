@@ -340,6 +340,13 @@ def _months_since_overdue(status):
     return None
 
 
+def _distinct(items):
+    """The items without repeats, first occurrences in order."""
+    if items is None:
+        return None
+    return tuple(dict.fromkeys(items))
+
+
 # --- type rules ---------------------------------------------------------------------------------
 def _same_as_first(types):
     return types[0]
@@ -504,14 +511,16 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in [
              _text(str.upper)),
     Function("trim", "trim(text)", _expect([(STRING, ENUM)], "trim(text)", T_STRING),
              _text(str.strip)),
+    Function("distinct", "distinct(list)", _expect([(LIST,)], "distinct(list)", _same_as_first),
+             _distinct),
     Function("overdue_months", "overdue_months(status_24m)",
              _expect([(STRING,)], "overdue_months(status_24m)", T_INTEGER), _overdue_months),
     Function("max_overdue_run", "max_overdue_run(status_24m)",
              _expect([(STRING,)], "max_overdue_run(status_24m)", T_INTEGER), _max_overdue_run),
     Function("worst_status", "worst_status(status_24m)",
              _expect([(STRING,)], "worst_status(status_24m)", T_INTEGER), _worst_status),
-    Function("months_since_overdue", "months_since_overdue(status_24m)",
-             _expect([(STRING,)], "months_since_overdue(status_24m)", T_INTEGER),
+    Function("last_overdue_months_ago", "last_overdue_months_ago(status_24m)",
+             _expect([(STRING,)], "last_overdue_months_ago(status_24m)", T_INTEGER),
              _months_since_overdue, may_be_missing=True),
     Function("age_at", "age_at(id_number or birth_date, on_date)",
              _expect([(STRING, DATE), (DATE,)], "age_at(id_number or birth_date, on_date)",

@@ -82,9 +82,9 @@ def value(tmp_path, expression: str, lists=None, **fields):
     ("worst_status(s)", {"s": "NNN1N23N"}, 3),
     ("worst_status(s)", {"s": "NNDN"}, 7),
     ("worst_status(s)", {"s": "//**CN"}, 0),
-    ("months_since_overdue(s)", {"s": "N1NNN"}, 3),
-    ("months_since_overdue(s)", {"s": "NNNN2"}, 0),
-    ("months_since_overdue(s)", {"s": "NNNN"}, None),
+    ("last_overdue_months_ago(s)", {"s": "N1NNN"}, 3),
+    ("last_overdue_months_ago(s)", {"s": "NNNN2"}, 0),
+    ("last_overdue_months_ago(s)", {"s": "NNNN"}, None),
 ])
 def test_dates_times_and_text(tmp_path, expression, fields, expected):
     lists = {"virtual": ["165", "170", "171"]}
