@@ -47,6 +47,9 @@ UNVERIFIED_INCOME_LIMIT_CAP = 50000
 PARTNER_CHANNEL_CAP = 200000
 REGION_CAP_DEVELOPED, REGION_CAP_OTHER = 500000, 300000
 ROUND_DOWN_TO = 1000
+VIRTUAL_OPERATOR_PREFIXES = ("162", "165", "167", "170", "171")  # rules/virtual_operator_prefixes.yaml
+NIGHT_ENDS = datetime.time(5, 0)
+HARD_INQUIRY_REASONS = ("LOAN_APPROVAL", "CREDIT_CARD_APPROVAL")
 
 # --- named lists (rules/developed_cities.yaml, rules/high_risk_industries.yaml, and the GB/T 2260
 # prefecture list rules/prefectures.yaml, read as the reference file it is) ---------------------
@@ -193,6 +196,163 @@ LIMIT_MATRIX = {
 }
 
 
+# --- the credit report's details and the figures the policy derives from them ------------------
+_OVERDUE_LEVEL = {**{str(n): n for n in range(1, 8)}, "B": 7, "D": 7, "Z": 7}
+
+
+def _months_between(start, end):
+    if start is None or end is None:
+        return None
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if months > 0 and end.day < start.day:
+        months -= 1
+    elif months < 0 and end.day > start.day:
+        months += 1
+    return months
+
+
+def _lt(value, bound):
+    return None if value is None else value < bound
+
+
+def _and(*values):
+    if False in values:
+        return False
+    return None if None in values else True
+
+
+def _any(items, test):
+    if items is None:
+        return None
+    results = [test(x) for x in items]
+    return True if True in results else None if None in results else False
+
+
+def _all(items, test):
+    if items is None:
+        return None
+    results = [test(x) for x in items]
+    return False if False in results else None if None in results else True
+
+
+def _selected(items, where):
+    return [x for x in items if where(x) is True]
+
+
+def _count(items, where):
+    return None if items is None else len(_selected(items, where))
+
+
+def _values(items, where, value):
+    if items is None:
+        return None
+    found = [value(x) for x in _selected(items, where)]
+    return None if None in found else found
+
+
+def _run(status):
+    longest = run = 0
+    for ch in status:
+        run = run + 1 if ch in _OVERDUE_LEVEL else 0
+        longest = max(longest, run)
+    return longest
+
+
+def _status(value, function):
+    return None if value is None else function(value)
+
+
+def _overdue_count(status):
+    return sum(1 for ch in status if ch in _OVERDUE_LEVEL)
+
+
+def _last_overdue(status):
+    for back, ch in enumerate(reversed(status)):
+        if ch in _OVERDUE_LEVEL:
+            return back
+    return None
+
+
+def _worst(status):
+    return max((_OVERDUE_LEVEL.get(ch, 0) for ch in status), default=0)
+
+
+def _eq3(value, wanted):
+    return None if value is None else value == wanted
+
+
+def summarise(bur, decision_date):
+    """The figures the policy derives from the report's accounts, inquiries and public records,
+    under the same missing-data rule (features of policies/zhishandai/application.yaml)."""
+    accounts, inquiries = bur.get("accounts"), bur.get("inquiries")
+    records, report_date = bur.get("public_records"), bur.get("report_date")
+    every = lambda x: True  # noqa: E731
+    out = {"has_record": bur.get("has_record"), "report_date": report_date,
+           "accounts": accounts, "inquiries": inquiries}
+    if accounts is None:
+        out["credit_history_months"] = None
+    else:
+        out["credit_history_months"] = 0 if not accounts else _months_between(
+            min(a["opened"] for a in accounts), report_date)
+    amounts = _values(accounts, every, lambda a: a.get("overdue_amount"))
+    out["overdue_current_amount"] = None if amounts is None else sum(amounts)
+    runs = _values(accounts, every, lambda a: _status(a.get("status_24m"), _run))
+    out["max_consecutive_overdue_24m"] = max(runs) if runs else None
+    totals = _values(accounts, every, lambda a: _status(a.get("status_24m"), _overdue_count))
+    out["overdue_months_24m"] = sum(totals) if totals else None
+    overdue_accounts = [] if accounts is None else [
+        a for a in accounts if a.get("status_24m") is not None
+        and _overdue_count(a["status_24m"]) > 0]
+    recency = [_last_overdue(a["status_24m"]) for a in overdue_accounts]
+    out["months_since_last_overdue"] = min(recency) if recency else None
+    out["card_severe_overdue_24m"] = _any(accounts, lambda a: _and(
+        a["type"] == "CREDIT_CARD",
+        None if a.get("status_24m") is None else _worst(a["status_24m"]) >= 3))
+    out["bad_debt"] = _any(accounts, lambda a: _eq3(a.get("state"), "BAD_DEBT"))
+    out["guarantor_repaid"] = _any(accounts, lambda a: _eq3(a.get("state"), "GUARANTOR_REPAID"))
+    out["frozen_or_written_off"] = _any(accounts, lambda a: None if a.get("state") is None
+                                        else a["state"] in ("FROZEN", "WRITTEN_OFF"))
+    worst = None
+    for grade in ("LOSS", "DOUBTFUL", "SUBSTANDARD", "SPECIAL_MENTION"):
+        found = _any(accounts, lambda a, g=grade: _eq3(a.get("five_class"), g))
+        if found is None:
+            worst = "?"  # an unknown test: the value is missing
+            break
+        if found:
+            worst = grade
+            break
+    if worst == "?":
+        worst = None
+    elif worst is None:
+        normal = _and(_all(accounts, lambda a: _eq3(a.get("five_class"), "NORMAL")),
+                      None if accounts is None else len(accounts) > 0)
+        worst = "NORMAL" if normal is True else None
+    out["worst_five_class"] = worst
+    for months in (1, 3, 6):
+        out[f"hard_inquiries_{months}m"] = _count(inquiries, lambda q, m=months: _and(
+            q["reason"] in HARD_INQUIRY_REASONS,
+            _lt(_months_between(q["date"], report_date), m)))
+    open_ = lambda a: None if a.get("state") is None else a["state"] != "SETTLED"  # noqa: E731
+    debts = _values(accounts, lambda a: _and(a["type"] != "MORTGAGE", open_(a)),
+                    lambda a: a.get("balance"))
+    out["unsecured_debt_total"] = None if debts is None else sum(debts)
+    repayments = _values(accounts, open_, lambda a: a.get("monthly_repayment"))
+    out["monthly_repayment"] = None if repayments is None else sum(repayments)
+    card = lambda a: a["type"] == "CREDIT_CARD"  # noqa: E731
+    balances = _values(accounts, card, lambda a: a.get("balance"))
+    limits = _values(accounts, card, lambda a: a.get("credit_limit"))
+    out["credit_card_utilisation"] = (
+        None if balances is None or limits is None or sum(limits) == 0
+        else _CTX.divide(Decimal(sum(balances)), Decimal(sum(limits))))
+    out["lender_count"] = None if accounts is None else len(
+        {a["lender"] for a in _selected(accounts, open_)})
+    for months in (3, 6):
+        out[f"non_bank_accounts_opened_{months}m"] = _count(accounts, lambda a, m=months: _and(
+            a["lender_type"] == "NON_BANK", _lt(_months_between(a["opened"], report_date), m)))
+    out["public_records_open"] = _count(records, lambda p: p["status"] == "OPEN")
+    return out
+
+
 def _section(typed, name):
     return typed.get(name) or {}
 
@@ -217,7 +377,8 @@ def decide(typed: dict) -> dict:
     """The decision for one typed application input."""
     ap, res = _section(typed, "applicant"), _section(typed, "residence")
     emp, bus = _section(typed, "employment"), _section(typed, "business")
-    bank, bur = _section(typed, "bank"), _section(typed, "bureau")
+    bank = _section(typed, "bank")
+    bur = summarise(_section(typed, "bureau"), typed.get("decision_date"))
     dev, chk, sco = _section(typed, "device"), _section(typed, "checks"), _section(typed, "scores")
     consent = _section(typed, "consent")
     decision_date = typed.get("decision_date")
@@ -322,6 +483,14 @@ def decide(typed: dict) -> dict:
         hit(0, 21, DECLINE, "AGE_AT_TERM_END")
     if _cmp(ip_province, "!=", residence_province):
         hit(0, 22, REFER, "IP_PROVINCE_MISMATCH")
+    moment = typed.get("decision_time")
+    night = None if moment is None else moment.time() < NIGHT_ENDS
+    if _eq(night, True) and dev.get("channel") == "PARTNER" \
+            and _cmp(dev.get("device_applications_24h"), ">=", 2):
+        hit(0, 23, REFER, "NIGHT_APPLICATION")
+    mobile = ap.get("mobile")
+    if mobile is not None and mobile.startswith(VIRTUAL_OPERATOR_PREFIXES):
+        hit(0, 24, REFER, "VIRTUAL_MOBILE")
 
     # stage 1: residence status (unique), by prefecture
     permit = res.get("residence_permit")
@@ -377,7 +546,7 @@ def decide(typed: dict) -> dict:
     if _cmp(bur.get("max_consecutive_overdue_24m"), ">=", OVERDUE_CONSECUTIVE_DECLINE) \
             or _cmp(overdue_months, ">=", OVERDUE_TOTAL_DECLINE):
         hit(4, 1, DECLINE, "BUREAU_OVERDUE_PATTERN")
-    if _eq(bur.get("overdue_current"), True) or _cmp(bur.get("overdue_current_amount"), ">", 0):
+    if _cmp(bur.get("overdue_current_amount"), ">", 0):
         hit(4, 2, DECLINE, "BUREAU_CURRENT_OVERDUE")
     if _eq(bur.get("bad_debt"), True):
         hit(4, 3, DECLINE, "BUREAU_BAD_DEBT")
@@ -444,6 +613,10 @@ def decide(typed: dict) -> dict:
         hit(4, 34, REFER, "PENSION_UNVERIFIED")
     if not in_service_region:
         hit(4, 35, DECLINE, "OUTSIDE_SERVICE_REGION")
+    if _eq(bur.get("card_severe_overdue_24m"), True):
+        hit(4, 36, DECLINE, "BUREAU_CARD_SEVERE_OVERDUE")
+    if _cmp(bur.get("public_records_open"), ">", 0):
+        hit(4, 37, REFER, "PUBLIC_RECORD_OPEN")
 
     # stage 5: application scorecard
     inputs = {"age": age, "income": assessed, "dti": dti,
@@ -542,8 +715,9 @@ def decide(typed: dict) -> dict:
 
 _DEVICE_FIELDS = ("channel", "device_applications_24h", "phone_applications_24h",
                   "id_applications_7d", "shares_contact_with_declined", "emulator", "rooted")
-_BUREAU_FIELDS = ("overdue_current", "overdue_current_amount", "max_consecutive_overdue_24m",
-                  "overdue_months_24m", "bad_debt", "guarantor_repaid", "frozen_or_written_off",
+_BUREAU_FIELDS = ("accounts", "inquiries", "overdue_current_amount", "max_consecutive_overdue_24m",
+                  "overdue_months_24m", "card_severe_overdue_24m", "bad_debt",
+                  "guarantor_repaid", "frozen_or_written_off",
                   "worst_five_class", "hard_inquiries_1m", "hard_inquiries_3m",
                   "hard_inquiries_6m", "unsecured_debt_total", "monthly_repayment",
                   "lender_count", "non_bank_accounts_opened_3m", "non_bank_accounts_opened_6m")

@@ -5,7 +5,7 @@
 The service decides on today's date, and the reference policy refers a bureau report older than
 30 days (BUREAU_REPORT_STALE): the examples, written on their decision_date, would go stale.
 Re-dated, the decision is today's and the bureau report keeps its age (a report pulled 3 days
-before the example's date is 3 days old today). Standard library only.
+before the example's date is 3 days old today), its accounts, inquiries and public records too. Standard library only.
 """
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ def as_of(body: dict, day: datetime.date) -> dict:
     bureau = copy.get("bureau") or {}
     if bureau.get("report_date"):
         bureau["report_date"] = (datetime.date.fromisoformat(bureau["report_date"]) + shift).isoformat()
+    # the report's own dates move with it, so that its accounts and inquiries keep their ages
+    for key, field in (("accounts", "opened"), ("inquiries", "date"), ("public_records", "date")):
+        for item in bureau.get(key) or []:
+            if item.get(field):
+                item[field] = (datetime.date.fromisoformat(item[field]) + shift).isoformat()
     copy["decision_date"] = day.isoformat()
     return copy
 

@@ -170,3 +170,44 @@ def decide(policy_name: str, input_file: IO[str], trace: bool, backend: str | No
         details = f"\n{json.dumps(error.details, ensure_ascii=False, indent=2)}" if error.details else ""
         raise click.ClickException(error.message + details) from None
     click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+
+
+@policy_cli.command("import-jdm")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="The policy root to write (policies/jdm/, rules/, jdm/).")
+def import_jdm(files: tuple[str, ...], out: str) -> None:
+    """Import JDM decision graphs (GoRules Zen JSON) as Firefly policies with their test cases;
+    a graph using what Firefly does not support is reported JDM_UNSUPPORTED, not written."""
+    from app.engine.jdm.conformance import load_imported, read_graph, run_graph
+    from app.engine.jdm.importer import import_graph
+    from app.engine.jdm.zen import Unsupported
+
+    root = Path(out)
+    imported_count = unsupported = 0
+    for name in files:
+        path = Path(name)
+        graph = read_graph(path)
+        try:
+            imported = import_graph(path.name, graph)
+        except Unsupported as exc:
+            unsupported += 1
+            click.echo(f"{path}: JDM_UNSUPPORTED {exc.construct}")
+            continue
+        policy, problem = load_imported(imported)
+        if policy is None:
+            unsupported += 1
+            click.echo(f"{path}: JDM_UNSUPPORTED {problem}")
+            continue
+        for relative, text in imported.files.items():
+            target = root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        # the graph itself, whose embedded cases the conformance runner decides
+        (root / "jdm" / f"{imported.flow}.graph.json").write_text(
+            path.read_text(encoding="utf-8"), encoding="utf-8")
+        result = run_graph(path, graph)
+        imported_count += 1
+        click.echo(f"{path}: {imported.name} {result.passed}/{result.cases} cases pass"
+                   + (f" ({result.detail[:300]})" if result.status != "passed" else ""))
+    click.echo(f"{imported_count} imported, {unsupported} unsupported")

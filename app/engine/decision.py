@@ -234,18 +234,23 @@ class Trace:
     def _ruleset(self, result: RulesetResult) -> dict:
         stage = result.stage
         ruleset = stage.target
-        shown = self.shown
         return {
             "id": stage.id, "kind": "ruleset", "ruleset": ruleset.name,
             "hit_policy": ruleset.hit_policy,
-            "rules": [{"id": rule.id, "matched": bool(hit),
-                       "read": {path: shown(path) for path in rule.reads}}
-                      for rule, hit in zip(ruleset.rules, result.matched)],
+            "rules": [self._rule(rule, hit) for rule, hit in zip(ruleset.rules, result.matched)],
             "selected": [ruleset.rules[i].id for i in result.selected],
             "conflict": [ruleset.rules[i].id for i, hit in enumerate(result.matched) if hit]
             if result.conflict else None,
             "outputs": self._outputs(stage),
         }
+
+    def _rule(self, rule: m.Rule, hit: bool) -> dict:
+        shown = self.shown
+        entry = {"id": rule.id, "matched": bool(hit),
+                 "read": {path: shown(path) for path in rule.reads}}
+        if rule.probes:  # a rule over lists: the positions of the items that matched, per list
+            entry["items"] = {probe.text: probe.positions(self.values) for probe in rule.probes}
+        return entry
 
     def _table(self, result: TableResult) -> dict:
         stage = result.stage

@@ -6,8 +6,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from .types import (BOOLEAN, DATE, DECIMAL, ENUM, INTEGER, LIST, STRING, T_BOOLEAN, T_DATE,
-                    T_DECIMAL, T_INTEGER, T_STRING, Type)
+from .types import (BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, LIST, STRING, T_BOOLEAN,
+                    T_DATE, T_DATETIME, T_DECIMAL, T_INTEGER, T_STRING, TIME, Type)
 
 
 def literal_type(value: Any) -> Type | None:
@@ -20,6 +20,8 @@ def literal_type(value: Any) -> Type | None:
         return T_DECIMAL
     if isinstance(value, str):
         return T_STRING
+    if isinstance(value, datetime.datetime):
+        return T_DATETIME if value.tzinfo is not None else None
     if isinstance(value, datetime.date):
         return T_DATE
     return None
@@ -50,7 +52,22 @@ def coerce_literal(value: Any, kind: Type) -> Any:
     if name == DECIMAL:
         return value if isinstance(value, (int, Decimal)) else None
     if name == DATE:
-        return value if isinstance(value, datetime.date) else None
+        return value if isinstance(value, datetime.date) and not isinstance(
+            value, datetime.datetime) else None
+    if name == DATETIME:
+        if isinstance(value, str):
+            try:
+                value = datetime.datetime.fromisoformat(value)
+            except ValueError:
+                return None
+        return value if isinstance(value, datetime.datetime) and value.tzinfo else None
+    if name == TIME:
+        if isinstance(value, str):
+            try:
+                value = datetime.time.fromisoformat(value)
+            except ValueError:
+                return None
+        return value if isinstance(value, datetime.time) and value.tzinfo is None else None
     if name == ENUM:
         return value if isinstance(value, str) and value in (kind.values or ()) else None
     if name in (STRING, LIST):

@@ -56,6 +56,33 @@ class Effect:
     reasons: tuple[str, ...]
 
 
+class OutputExpr:
+    """An output a rule or table row computes (`{expr: ...}`) instead of writing a constant:
+    called with the values when the rule or row is chosen."""
+
+    __slots__ = ("text", "function", "nullable")
+
+    def __init__(self, text: str, function: Callable[[dict], Any], nullable: bool):
+        self.text, self.function, self.nullable = text, function, nullable
+
+    def __repr__(self) -> str:
+        return f"OutputExpr({self.text!r})"
+
+
+def output_value(value: Any, values: dict) -> Any:
+    """The value of an output as a rule or row gives it (computed if it is an expression)."""
+    return value.function(values) if value.__class__ is OutputExpr else value
+
+
+@dataclass
+class ItemProbe:
+    """A list a rule's condition goes over (`text` as written) and a function of the values
+    giving the positions of the items that matched, for the trace."""
+
+    text: str
+    positions: Callable[[dict], Any]
+
+
 @dataclass
 class Rule:
     id: str
@@ -66,6 +93,7 @@ class Rule:
     priority: int
     location: Location
     reads: tuple[str, ...]
+    probes: tuple[ItemProbe, ...] = ()
 
 
 @dataclass
@@ -154,6 +182,8 @@ class Stage:
     pick_bins: Callable[[dict], tuple] | None = None    # scorecard: bin index per characteristic
     score_name: str = "score"
     band_name: str = "score_band"
+    # features declared `after:` this stage, computed once it has run
+    then_features: Callable[[dict], None] | None = None
 
 
 @dataclass

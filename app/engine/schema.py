@@ -25,6 +25,8 @@ class FieldSpec:
     pattern: str | None = None
     pii: str | None = None
     location: Location | None = None
+    max_items: int | None = None   # a list's length limit (the input is refused past it)
+    item_fields: tuple["FieldSpec", ...] = ()  # a list of records: each item's fields
 
 
 @dataclass

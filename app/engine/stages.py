@@ -87,6 +87,8 @@ def run_stages(stages: list[m.Stage], values: dict, reasons: list[RankedReason],
             results.append(run_table(stage, index, values, reasons))
         else:
             results.append(run_scorecard(stage, index, values, reasons))
+        if stage.then_features is not None:
+            stage.then_features(values)
     return results
 
 
@@ -129,7 +131,7 @@ def run_ruleset(stage: m.Stage, index: int, matched: Sequence[bool], values: dic
     if stage.outputs:
         chosen = rules[selected[0]].outputs if selected else {}
         for name in stage.outputs:
-            values[name] = chosen.get(name)
+            values[name] = m.output_value(chosen.get(name), values)
     return _new(RulesetResult, (stage, matched, tuple(selected), conflict))
 
 
@@ -147,7 +149,7 @@ def run_table(stage: m.Stage, index: int, values: dict,
             conflict = True
     row = table.rows[rows[0]] if rows and not conflict else None
     for name in stage.outputs:
-        values[name] = row.outputs.get(name) if row else None
+        values[name] = m.output_value(row.outputs.get(name), values) if row else None
     if conflict:
         add_reasons(reasons, CONFLICT, index, rows[0], None)
     elif row is None and table.when_none is not None:

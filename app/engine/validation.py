@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .errors import InputError
 from .schema import FieldSpec, InputSchema
-from .types import BOOLEAN, DATE, DECIMAL, ENUM, INTEGER, LIST, STRING, Type
+from .types import BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, LIST, RECORD, STRING, TIME, Type
 
 # The type of a policy's request schema, for modules that hold one without importing marshmallow.
 RequestSchema = Schema
@@ -103,6 +103,50 @@ class IsoDate(fields.Date):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class BoundedList(fields.List):
+    """A list refused before its items are read when it is longer than its limit, so that the
+    work a request costs is bounded by the policy, not by the channel."""
+
+    default_error_messages = {"too_long": "at most {max_items} items"}
+
+    def __init__(self, inner: fields.Field, max_items: int | None = None, **kwargs: Any):
+        super().__init__(inner, **kwargs)
+        self.max_items = max_items
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
+        if self.max_items is not None and isinstance(value, (list, tuple)) \
+                and len(value) > self.max_items:
+            raise self.make_error("too_long", max_items=self.max_items)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class OffsetDateTime(fields.AwareDateTime):
+    """An ISO date and time with its UTC offset ("2026-11-29T01:30:00+08:00"): an instant
+    without an offset could be any of 24 hours, and the time of day a rule reads depends on it."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any,
+                     **kwargs: Any) -> datetime.datetime:
+        if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class TimeOfDay(fields.Time):
+    """A time of day, "05:00" or "05:00:30" (no offset: it is read as written)."""
+
+    default_error_messages = {"not_time": "Not a valid time of day (HH:MM or HH:MM:SS)."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime.time:
+        if isinstance(value, datetime.time):
+            return value
+        if not isinstance(value, str):
+            raise self.make_error("not_time")
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if result.tzinfo is not None:
+            raise self.make_error("not_time")
+        return result
+
+
 class StrictString(fields.String):
     """A string; rejects numbers (a region code must be sent as "330100", not 330100) and text
     that is not valid Unicode (a lone UTF-16 surrogate cannot be stored or logged)."""
@@ -140,12 +184,20 @@ def _field(spec: FieldSpec, *, as_item: bool = False) -> fields.Field:
         return StrictBoolean(**options)
     if kind == DATE:
         return IsoDate(**options)
+    if kind == DATETIME:
+        return OffsetDateTime(**options)
+    if kind == TIME:
+        return TimeOfDay(**options)
     if kind == ENUM:
         options["validate"] = validators + [validate.OneOf(spec.type.values or ())]
         return StrictString(**options)
     if kind == LIST:
+        if spec.type.item is not None and spec.type.item.name == RECORD:
+            record = _schema_class({s.path.rsplit(".", 1)[1]: s for s in spec.item_fields},
+                                   "Record_" + spec.path.replace(".", "_"))
+            return BoundedList(fields.Nested(record), spec.max_items, **options)
         item = FieldSpec(spec.path + "[]", spec.type.item or Type(STRING))
-        return fields.List(_field(item, as_item=True), **options)
+        return BoundedList(_field(item, as_item=True), spec.max_items, **options)
     return StrictString(**options)
 
 

@@ -128,7 +128,7 @@ class Deciding:
         now = self.clock()
         decision_date = business_date(now)
         try:
-            made = records.make(policy, request.body, decision_date)
+            made = records.make(policy, request.body, decision_date, now)
         except InputError as error:
             raise InvalidInput("the application does not match the policy's input schema",
                                details=error.errors) from None

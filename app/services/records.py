@@ -18,7 +18,7 @@ from app.engine import Decision, Policy, canonical_json
 from app.privacy import PersonalData
 from app.services.access import Principal
 from app.services.access_audit import AccessAudit
-from app.services.clock import iso_utc
+from app.services.clock import CHINA, iso_utc
 from app.services.errors import NotFound
 from app.storage import chain, decisions
 from app.storage.db import Database, RawJSON
@@ -29,6 +29,9 @@ log = logging.getLogger("firefly.audit")
 # The input fields a policy may name for the date of the decision; the service fills the first it
 # declares with the date of the request in China (the engine never reads the clock).
 DECISION_DATE_FIELDS = ("decision_date", "application_date", "as_of")
+# The input field a policy declares (type datetime) for the moment of the decision: the service
+# fills it with the request's time in China, a replay with the stored decision's.
+DECISION_TIME_FIELD = "decision_time"
 
 
 def new_decision_id(now: datetime.datetime) -> str:
@@ -41,11 +44,18 @@ def decision_date_field(policy: Policy) -> str | None:
     return next((name for name in DECISION_DATE_FIELDS if name in fields), None)
 
 
-def with_decision_date(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date) -> dict:
-    """The input the engine sees: the policy's decision-date field set to the service's date (a date
-    sent by the caller stays in the stored input, and is not used)."""
+def with_decision_date(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
+                       moment: datetime.datetime | None = None) -> dict:
+    """The input the engine sees: the policy's decision-date field set to the service's date, and
+    its decision-time field (if it declares one) to the moment of the request in China (a date or
+    time sent by the caller stays in the stored input, and is not used)."""
     name = decision_date_field(policy)
-    return dict(raw) if name is None else {**raw, name: decision_date.isoformat()}
+    result = dict(raw) if name is None else {**raw, name: decision_date.isoformat()}
+    if DECISION_TIME_FIELD in policy.input_schema.fields and moment is not None:
+        if moment.tzinfo is None:  # read back from SQLite: UTC
+            moment = moment.replace(tzinfo=datetime.timezone.utc)
+        result[DECISION_TIME_FIELD] = moment.astimezone(CHINA).isoformat()
+    return result
 
 
 @dataclass(frozen=True)
@@ -63,11 +73,12 @@ class MadeDecision:
     engine_seconds: float
 
 
-def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date) -> MadeDecision:
+def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
+         moment: datetime.datetime | None = None) -> MadeDecision:
     """Decide on a request body; raises the engine's InputError when it does not fit the schema."""
     kinds = policy.pii_fields()
     clear = privacy.extract(raw, kinds)
-    typed = policy.parse_input(with_decision_date(policy, raw, decision_date))
+    typed = policy.parse_input(with_decision_date(policy, raw, decision_date, moment))
     started = time.perf_counter()
     decision = policy.decide(typed)
     seconds = time.perf_counter() - started

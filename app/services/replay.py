@@ -66,7 +66,8 @@ class Replaying:
             raise Conflict(f"the personal data of {row.id} was sealed with a key that is not configured: "
                            f"{error.args[0]}", code="sealing_key_missing") from None
         try:
-            made = records.make(policy, privacy.restore(row.input_masked, clear), row.decision_date)
+            made = records.make(policy, privacy.restore(row.input_masked, clear), row.decision_date,
+                                row.created_at)
         except InputError as error:
             raise Conflict(f"the stored input does not fit version {version.version} ({version.hash[:12]})",
                            code="input_does_not_fit", details=error.errors) from None

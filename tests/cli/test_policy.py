@@ -26,7 +26,7 @@ def test_check_broken_copy_prints_every_error_with_its_location(runner, policy_c
     eligibility = policy_copy / "rules" / "eligibility.yaml"
     text = eligibility.read_text(encoding="utf-8")
     # Three independent mistakes in one file, one in another: all four must be reported.
-    text = text.replace("bureau.overdue_months_24m", "bureau.overdue_month_24m", 1)
+    text = text.replace("or overdue_months_24m", "or overdue_month_24m", 1)
     text = text.replace("action: DECLINE", "action: DECLIEN", 1)
     eligibility.write_text(text + "\n  - id: EL-BROKEN\n    when: dti >\n"
                            "    then: {action: REFER, reason: NO_SUCH_REASON}\n",
@@ -41,7 +41,7 @@ def test_check_broken_copy_prints_every_error_with_its_location(runner, policy_c
     for line in errors:
         assert re.match(r"^\S+\.yaml:\d+:\d+: error [A-Z_]+ ", line), line
     joined = "\n".join(errors)
-    assert "did you mean 'bureau.overdue_months_24m'" in joined
+    assert "did you mean 'overdue_months_24m'" in joined
     assert "DECLIEN" in joined
     assert "EXPR_SYNTAX" in joined
     assert "unknown key 'base_pionts'" in joined
@@ -68,3 +68,19 @@ def test_policy_test_prints_a_failing_case_with_its_diff(runner, policy_copy):
     assert "FAIL" in result.output and "T-WRONG" in result.output
     assert "outcome: expected DECLINE, got" in result.output
     assert "reasons: expected [NOT_A_REASON], got" in result.output
+
+
+def test_import_jdm_writes_a_policy_root_that_checks_and_names_what_is_unsupported(runner,
+                                                                                  tmp_path):
+    graphs = ROOT / "tests" / "conformance" / "zen" / "graphs"
+    files = [str(graphs / "loan-approval.json"), str(graphs / "company-analysis.json"),
+             str(graphs / "merch-bags.json")]
+    result = runner.invoke(args=["policy", "import-jdm", *files, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "company-analysis.json: JDM_UNSUPPORTED functionNode" in result.output
+    assert "jdm.merch_bags 3/3 cases pass" in result.output
+    assert (tmp_path / "policies" / "jdm" / "merch_bags.yaml").exists()
+    assert (tmp_path / "jdm" / "merch_bags.graph.json").exists()
+    checked = runner.invoke(args=["policy", "check", str(tmp_path)])
+    assert checked.exit_code == 0, checked.output
+    assert "ok jdm.merch_bags" in checked.output

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from app.engine.language.regions import prefecture
 from app.engine.language.resident_id import compose
 from app.engine.schema import FieldSpec
+from support.bureau import report as bureau_report
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +35,7 @@ PROPERTY_SETTINGS = settings(max_examples=200, deadline=None,
 
 
 ABSENT = object()
+CHINA = datetime.timezone(datetime.timedelta(hours=8))
 
 
 CHINESE = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5)
@@ -130,8 +132,18 @@ def values_of(spec: FieldSpec, type_=None):
     if name == "enum":
         return st.sampled_from(list(kind.values))
     if name == "list":
+        if spec.item_fields:  # a list of records: each item's fields valid, null or absent
+            return st.lists(section({f.path.rsplit(".", 1)[1]: f for f in spec.item_fields}, {},
+                                    spec.path + "[]."), max_size=3)
         item = FieldSpec(spec.path + "[]", kind.item)
         return st.lists(values_of(item, kind.item), max_size=3)
+    if name == "datetime":
+        return st.datetimes(min_value=datetime.datetime(2000, 1, 1),
+                            max_value=datetime.datetime(2099, 12, 31),
+                            timezones=st.sampled_from([datetime.timezone.utc, CHINA])).map(
+            lambda moment: moment.isoformat())
+    if name == "time":
+        return st.times().map(lambda moment: moment.isoformat())
     return string_values(spec)
 
 
@@ -253,14 +265,11 @@ SALARIED = {
                    "provident_fund_months": 48, "provident_fund_base": 20000},
     "bank": {"payroll": True, "relationship_months": 60, "aum_avg_6m": 10000,
              "internal_blacklist": False, "internal_overdue_times_12m": 0},
-    "bureau": {"has_record": True, "report_date": "2026-11-20", "credit_history_months": 96,
-               "overdue_current": False, "overdue_current_amount": 0,
-               "max_consecutive_overdue_24m": 0, "overdue_months_24m": 0, "bad_debt": False,
-               "guarantor_repaid": False, "frozen_or_written_off": False,
-               "worst_five_class": "NORMAL", "hard_inquiries_1m": 0, "hard_inquiries_3m": 1,
-               "hard_inquiries_6m": 1, "unsecured_debt_total": 0, "monthly_repayment": 0,
-               "credit_card_utilisation": "0.1", "lender_count": 1,
-               "non_bank_accounts_opened_3m": 0, "non_bank_accounts_opened_6m": 0},
+    # a clean report: one credit card (limit 10,000, 1,000 used) opened eight years ago
+    "bureau": bureau_report({"credit_history_months": 96, "hard_inquiries_3m": 1,
+                             "hard_inquiries_6m": 1, "unsecured_debt_total": 1000,
+                             "monthly_repayment": 0, "credit_card_utilisation": "0.1",
+                             "lender_count": 1}, datetime.date(2026, 11, 20)),
     "device": {"channel": "RM_APP", "gps_city_code": "330106", "ip_city_code": "330100",
                "device_applications_24h": 1, "phone_applications_24h": 1,
                "id_applications_7d": 1, "shares_contact_with_declined": False,

@@ -18,9 +18,10 @@ ALWAYS = ["checks.identity_verified", "checks.court_dishonest", "checks.court_en
           "device.emulator", "device.rooted", "scores.fraud_score", "bureau.has_record",
           "bureau.report_date", "consent.pipl_consent_id", "consent.bureau_authorisation_id",
           "requested_amount", "employment.type", "applicant.birth_date"]
-WITH_A_RECORD = ["bureau.max_consecutive_overdue_24m", "bureau.overdue_months_24m",
-                 "bureau.bad_debt", "bureau.worst_five_class", "bureau.unsecured_debt_total",
-                 "bureau.lender_count"]
+WITH_A_RECORD = ["bureau.accounts", "bureau.inquiries"]
+# Fields of an open account the credit figures need: without one, the figures are unknown.
+ACCOUNT_FIELDS = ["status_24m", "overdue_amount", "five_class", "state", "balance",
+                  "monthly_repayment"]
 SECTIONS = ["employment", "business", "bank", "bureau", "device", "checks", "scores",
             "consent"]  # not applicant or residence: the input schema requires their ID and city
 
@@ -46,10 +47,18 @@ def _remove(raw: dict, sections: list[str], fields: list[str]) -> dict:
 @settings(max_examples=400, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=2 ** 32 - 1),
        sections=st.lists(st.sampled_from(SECTIONS), max_size=2, unique=True),
-       fields=st.lists(st.sampled_from(ALWAYS + WITH_A_RECORD), max_size=3, unique=True))
-def test_an_approve_never_lacks_a_required_datum(reference, seed, sections, fields):
+       fields=st.lists(st.sampled_from(ALWAYS + WITH_A_RECORD), max_size=3, unique=True),
+       account_field=st.none() | st.sampled_from(ACCOUNT_FIELDS))
+def test_an_approve_never_lacks_a_required_datum(reference, seed, sections, fields,
+                                                 account_field):
     [raw] = generate(1, seed)
     raw = _remove(raw, sections, fields)
+    accounts = _get(raw, "bureau.accounts")
+    open_accounts = [a for a in accounts or [] if a.get("state") != "SETTLED"]
+    if account_field and open_accounts:  # a field the bureau left blank on an open account
+        raw["bureau"]["accounts"] = [dict(a) for a in accounts]
+        blank = raw["bureau"]["accounts"][accounts.index(open_accounts[0])]
+        blank.pop(account_field, None)
     decision = reference.decide(reference.parse_input(raw))
     event(decision.outcome)
     unmet = [r.id for r, state in zip(reference.parts.requirements,
@@ -61,6 +70,9 @@ def test_an_approve_never_lacks_a_required_datum(reference, seed, sections, fiel
     missing = [path for path in ALWAYS if _get(raw, path) is None]
     if _get(raw, "bureau.has_record") is True:
         missing += [path for path in WITH_A_RECORD if _get(raw, path) is None]
+        missing += [f"bureau.accounts[].{field}" for account in _get(raw, "bureau.accounts")
+                    if account.get("state") != "SETTLED" for field in ACCOUNT_FIELDS
+                    if account.get(field) is None]
     assert missing == [], f"approved without {missing}"
     assert decision.trace.to_dict()["requirements"] and all(
         r["met"] is not False for r in decision.trace.to_dict()["requirements"])

@@ -68,9 +68,9 @@ def test_durable_engine_rejects_a_computing_condition_at_load_time(tmp_path):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     eligibility = tmp_path / "rules" / "eligibility.yaml"
     text = eligibility.read_text(encoding="utf-8")
-    written = "bureau.overdue_months_24m >= params.overdue_total_decline"
+    written = "overdue_months_24m >= params.overdue_total_decline"
     assert written in text
-    eligibility.write_text(text.replace(written, "bureau.overdue_months_24m * 2 >= 12", 1),
+    eligibility.write_text(text.replace(written, "overdue_months_24m * 2 >= 12", 1),
                            encoding="utf-8")
     durable = load_policy_root(tmp_path, engine="durable")
     assert not durable.ok

@@ -6,7 +6,8 @@ import pytest
 from app.services.access import Principal
 from app.services.deciding import DecisionRequest
 from app.services.errors import NotFound
-from app.services.records import Search, answer, new_decision_id
+from app.services.records import Search, answer, new_decision_id, with_decision_date
+from engine.support import INPUT, make_policy
 from support.applicants import applicants, examples
 from support.http import POLICY
 
@@ -86,3 +87,15 @@ def test_decision_ids_sort_by_creation_time():
     later = earlier + datetime.timedelta(milliseconds=1)
     assert new_decision_id(earlier) < new_decision_id(later)
     assert len(new_decision_id(earlier)) == 32
+
+
+def test_the_service_sets_the_decision_time_in_china_never_the_caller(tmp_path):
+    policy = make_policy(tmp_path, input={**INPUT, "decision_time": "datetime"},
+                         features={"h": "hour(decision_time)"})
+    moment = datetime.datetime(2026, 11, 28, 18, 30, tzinfo=datetime.timezone.utc)
+    raw = with_decision_date(policy, {"decision_time": "2000-01-01T00:00:00Z"},
+                             datetime.date(2026, 11, 29), moment)
+    assert raw == {"decision_date": "2026-11-29", "decision_time": "2026-11-29T02:30:00+08:00"}
+    assert policy.decide(policy.parse_input(raw)).trace.values["h"] == 2
+    naive = with_decision_date(policy, {}, datetime.date(2026, 11, 29), moment.replace(tzinfo=None))
+    assert naive["decision_time"] == "2026-11-29T02:30:00+08:00"  # read back from SQLite: UTC

@@ -21,11 +21,15 @@ import re
 from pathlib import Path
 
 from app.engine.language.resident_id import compose as compose_resident_id
+from support.bureau import report as bureau_report
+from support.bureau import span as bureau_span
 
 _spec = importlib.util.spec_from_file_location(
     "examples_today", Path(__file__).resolve().parents[2] / "examples" / "today.py")
 _today = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_today)
+
+CHINA = datetime.timezone(datetime.timedelta(hours=8))
 
 # --- realistic applications of the reference policy ----------------------------------------------
 # Most applicants live in the bank's service region (Shanghai, Jiangsu, Zhejiang: the relationship
@@ -110,7 +114,8 @@ class _Maker:
             "applicant": {
                 "id_number": id_number,
                 "name": r.choice(SURNAMES) + r.choice(GIVEN),
-                "mobile": "1" + r.choice(["38", "39", "58", "86", "89", "77", "99"])
+                "mobile": "1" + r.choices(["38", "39", "58", "86", "89", "77", "99", "70"],
+                                          [14, 14, 14, 14, 14, 14, 14, 2])[0]
                           + f"{r.randint(0, 99999999):08d}",
                 "birth_date": stated_birth.isoformat(),
                 "id_expiry_date": (decision_date + datetime.timedelta(
@@ -145,6 +150,10 @@ class _Maker:
         income = data["employment"].get("monthly_income") or \
             (business["annual_turnover"] // 100 if business else 5000)
         data["bureau"] = self.bureau(income, decision_date)
+        if self.chance(0.5):  # the service sets it; a generated one tries the night rule
+            moment = datetime.datetime.combine(decision_date, datetime.time(r.randint(0, 23),
+                                                                          r.randint(0, 59)))
+            data["decision_time"] = moment.replace(tzinfo=CHINA).isoformat()
         data["requested_amount"] = min(500000, max(10000, int(
             income * r.choice([3, 5, 8, 10, 12, 15, 20, 30]) // 10000 * 10000)))
         if local and self.chance(0.01):  # inconsistent data: a local with a residence permit
@@ -175,13 +184,14 @@ class _Maker:
         return (decision_date - datetime.timedelta(days=days)).isoformat()
 
     def bureau(self, income: int, decision_date: datetime.date) -> dict:
+        """A structured credit report (accounts, inquiries, public records) written out from
+        drawn summary figures (tests/support/bureau.py)."""
         r = self.r
+        report_date = datetime.date.fromisoformat(self.report_date(decision_date))
         if self.chance(0.08):
-            return {"has_record": False, "report_date": self.report_date(decision_date),
-                    "credit_history_months": 0, "hard_inquiries_1m": 0,
-                    "hard_inquiries_3m": r.randint(0, 1), "hard_inquiries_6m": r.randint(0, 2),
-                    "unsecured_debt_total": 0, "monthly_repayment": 0, "lender_count": 0,
-                    "non_bank_accounts_opened_3m": 0, "non_bank_accounts_opened_6m": 0}
+            inq6 = r.randint(0, 2)
+            return bureau_report({"hard_inquiries_1m": 0, "hard_inquiries_3m": min(inq6, 1),
+                                  "hard_inquiries_6m": inq6}, report_date, has_record=False)
         blemish = self.chance(0.12)
         consecutive = r.choices([0, 1, 2, 3, 4], [70, 15, 8, 5, 2])[0] if blemish else 0
         overdue_months = consecutive + (r.randint(0, 5) if blemish else 0)
@@ -191,15 +201,16 @@ class _Maker:
         burden = r.betavariate(2, 6) * (1.6 if self.chance(0.1) else 0.9)
         repayment = int(income * burden)
         debt = int(repayment / r.uniform(0.03, 0.08)) // 100 * 100
-        report = {
-            "has_record": True,
-            "report_date": self.report_date(decision_date),
+        utilisation = str(round(min(1.3, r.betavariate(1.6, 3.2) * 1.2), 2))
+        summary = {
             "credit_history_months": r.randint(3, 240),
-            "overdue_current": blemish and self.chance(0.15),
             "overdue_current_amount": (0 if not blemish or self.chance(0.85)
                                        else r.randint(100, 20000)),
             "max_consecutive_overdue_24m": consecutive,
             "overdue_months_24m": overdue_months,
+            "months_since_last_overdue": r.randint(0, 24 - bureau_span(consecutive, overdue_months))
+            if overdue_months else None,
+            "card_severe_overdue": self.chance(0.004),
             "bad_debt": self.chance(0.006),
             "guarantor_repaid": self.chance(0.004),
             "frozen_or_written_off": self.chance(0.004),
@@ -208,16 +219,19 @@ class _Maker:
             "hard_inquiries_1m": min(inq3, r.randint(0, inq3)),
             "hard_inquiries_3m": inq3,
             "hard_inquiries_6m": inq6,
-            "unsecured_debt_total": debt,
+            "unsecured_debt_total": max(debt, 100),
             "monthly_repayment": repayment,
-            "credit_card_utilisation": str(round(min(1.3, r.betavariate(1.6, 3.2) * 1.2), 2)),
-            "lender_count": r.choices(range(0, 11),
-                                      [12, 30, 26, 15, 9, 3.5, 1.7, 1, 0.8, 0.6, 0.4])[0],
+            "credit_card_utilisation": None if self.chance(0.05) else utilisation,
+            "lender_count": r.choices(range(1, 11),
+                                      [30, 26, 15, 9, 3.5, 1.7, 1, 0.8, 0.6, 0.4])[0],
             "non_bank_accounts_opened_3m": min(non_bank_6m, r.randint(0, non_bank_6m)),
             "non_bank_accounts_opened_6m": non_bank_6m,
+            "public_records_open": 1 if self.chance(0.01) else 0,
         }
-        if overdue_months:
-            report["months_since_last_overdue"] = r.randint(0, 23)
+        report = bureau_report(summary, report_date)
+        if self.chance(0.01):  # a field the bureau left blank on one account
+            account = r.choice(report["accounts"])
+            account.pop(r.choice(["status_24m", "overdue_amount", "five_class", "state"]), None)
         return report
 
     def device(self, city: str) -> dict:
@@ -288,7 +302,6 @@ class _Maker:
                                 ("residence", "hukou_city_code", 0.02),
                                 ("device", "gps_city_code", 0.08), ("device", "ip_city_code", 0.03),
                                 ("scores", "credit_score", 0.05), ("scores", "fraud_score", 0.02),
-                                ("bureau", "credit_card_utilisation", 0.05),
                                 ("employment", "monthly_income", 0.02)]:
             if section in data and self.chance(p):
                 data[section].pop(key, None)
@@ -423,7 +436,14 @@ def _value(rng, spec):
             return "EMPLOYEE"
         return rng.choice(spec.type.values)
     if kind == "list":
+        if spec.item_fields:  # a list of records: a few items with their declared fields
+            return [_record(rng, spec) for _ in range(rng.choice([1, 2, 2, 3]))]
         return []
+    if kind == "datetime":
+        moment = datetime.datetime.combine(TODAY, datetime.time(rng.randint(8, 21), 0))
+        return moment.replace(tzinfo=CHINA).isoformat()
+    if kind == "time":
+        return f"{rng.randint(8, 21):02d}:00"
     if spec.pattern and re.fullmatch(spec.pattern, "330100"):
         # the household registration is elsewhere now and then; the location rarely
         if name != "city_code" and rng.random() < (0.9 if "hukou" in name else 0.97):
@@ -432,6 +452,29 @@ def _value(rng, spec):
     if name.endswith("_id"):  # a reference such as a signed consent's number
         return f"{name[:4].upper()}-{rng.randint(0, 10 ** 8):08d}"
     return "x"
+
+
+def _record(rng, spec) -> dict:
+    """One item of a list of records: every declared field (optional ones nearly always), a
+    24-month status string clean, dates within the last years, codes from a few lenders."""
+    item = {}
+    for field in spec.item_fields:
+        name = field.path.rsplit(".", 1)[1]
+        if not field.required and rng.random() > 0.97:
+            continue
+        if field.pattern and "{24}" in field.pattern:
+            value = "N" * 24
+        elif field.type.name == "date":
+            value = (TODAY - datetime.timedelta(days=rng.randint(200, 3000))).isoformat()
+        elif field.type.name == "string":
+            value = f"B{rng.randint(1, 4):02d}"
+        elif field.type.name == "enum" and field.type.values:
+            normal = [v for v in field.type.values if v in ("NORMAL", "BANK", "OPEN")]
+            value = normal[0] if normal and rng.random() < 0.9 else rng.choice(field.type.values)
+        else:
+            value = _value(rng, field)
+        item[name] = value
+    return item
 
 
 def needed_for_approval(policy) -> set[str]:

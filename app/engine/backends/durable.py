@@ -193,6 +193,16 @@ def _constant_keys(_type: type, value: Any, type_name: str) -> str:
 _OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "==": "$eq", "!=": "$neq"}
 
 
+def _times(node) -> str | None:
+    """The path of a datetime or time field an atom reads, or None."""
+    refs = [node.field] if isinstance(node, (c.Presence, c.Member)) else \
+        [node.left, node.right] if isinstance(node, c.Compare) else []
+    for ref in refs:
+        if ref.type_name in ("datetime", "time"):
+            return getattr(ref, "path", str(getattr(ref, "value", "")))
+    return None
+
+
 class _Unsupported(Exception):
     def __init__(self, message: str, location: Location | None):
         super().__init__(message)
@@ -208,10 +218,18 @@ def _check_condition(node) -> None:
             _check_condition(item)
     elif isinstance(node, c.Always):
         return
+    elif isinstance(node, c.Computed) and node.over:
+        raise _Unsupported(f"'{node.source}' goes over the list '{node.over}'; durable_rules "
+                           "matches single values only: count or test the items in a feature "
+                           "and compare the feature", node.location)
     elif isinstance(node, c.Computed):
         raise _Unsupported(f"the condition computes a value ('{node.source}'); durable_rules can "
                            "only compare fields with constants or fields: move the computation "
                            "into a feature and compare the feature", node.location)
+    elif _times(node):
+        raise _Unsupported(f"'{_times(node)}' is a date and time or a time of day; durable_rules "
+                           "compares numbers, dates and text only: compare a feature such as "
+                           "hour(...) or days_between(...)", node.location)
     elif isinstance(node, c.Presence):
         _kind(node.field.type_name)
     elif isinstance(node, c.Compare):

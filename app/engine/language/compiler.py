@@ -20,8 +20,9 @@ from typing import Any, Callable
 
 from ..types import BOOLEAN
 from . import conditions as c
-from .expressions import (Arith, Call, Cmp, Expr, IfElse, ListLit, Lit, Logic, Member, NamedList,
-                          Not, Ref, Unary, referenced_paths)
+from .expressions import (QUANTIFIERS, Arith, Call, Cmp, Expr, IfElse, ItemRef, ListLit, Lit,
+                          Logic, Member, NamedList, Not, Over, Ref, Unary, children,
+                          referenced_paths)
 from .functions import FUNCTIONS
 
 # One fixed context so that decimal results never depend on the caller's thread state.
@@ -73,6 +74,97 @@ def _member(item, container, negated):
     return (item not in container) if negated else (item in container)
 
 
+# --- lists: quantifiers and aggregates (three-valued like the rest) ------------------------------
+def _selected(items, where):
+    """The items `where` selects: those for which it is True (missing counts as not selected,
+    as a condition that reads missing data is false)."""
+    return items if where is None else [x for x in items if where(x) is True]
+
+
+def _any(items, where, test):
+    if items is None:
+        return None
+    unknown = False
+    for x in _selected(items, where):
+        result = test(x)
+        if result is True:
+            return True
+        if result is None:
+            unknown = True
+    return None if unknown else False
+
+
+def _all(items, where, test):
+    if items is None:
+        return None
+    unknown = False
+    for x in _selected(items, where):
+        result = test(x)
+        if result is False:
+            return False
+        if result is None:
+            unknown = True
+    return None if unknown else True
+
+
+def _none(items, where, test):
+    result = _any(items, where, test)
+    return None if result is None else not result
+
+
+def _count(items, where):
+    return None if items is None else len(_selected(items, where))
+
+
+def _values(items, where, value):
+    """The values of the selected items, or None when any is missing (an aggregate over partly
+    missing data is unknown, never a smaller number)."""
+    found = [x for x in _selected(items, where)] if value is None else \
+        [value(x) for x in _selected(items, where)]
+    return None if None in found else found
+
+
+def _sum(items, where, value, zero):
+    if items is None:
+        return None
+    found = _values(items, where, value)
+    return None if found is None else sum(found, zero)
+
+
+def _min_of(items, where, value):
+    found = None if items is None else _values(items, where, value)
+    return min(found) if found else None
+
+
+def _max_of(items, where, value):
+    found = None if items is None else _values(items, where, value)
+    return max(found) if found else None
+
+
+def _avg(items, where, value):
+    found = None if items is None else _values(items, where, value)
+    if not found:
+        return None
+    return DECIMAL_CONTEXT.divide(Decimal(sum(found)), Decimal(len(found)))
+
+
+def _filter(items, where):
+    return None if items is None else tuple(_selected(items, where))
+
+
+def _map(items, where, value):
+    return None if items is None else tuple(value(x) for x in _selected(items, where))
+
+
+def _matching(items, where, test):
+    """The positions of the items a quantifier or aggregate selected (and, for a quantifier,
+    whose test held): what a trace shows for a rule over a list."""
+    if items is None:
+        return None
+    return [i for i, x in enumerate(items)
+            if (where is None or where(x) is True) and (test is None or test(x) is True)]
+
+
 def _fold(op: str, left: Any, right: Any) -> bool:
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right,
             "==": left == right, "!=": left != right}[op]
@@ -114,6 +206,12 @@ def lower_condition(expr: Expr, builder: "CodeBuilder", negate: bool = False) ->
         return c.Presence(_field(expr.args[0]), present, expr.location)
     if isinstance(expr, Ref) and expr.type.name == BOOLEAN:
         return c.Compare(_field(expr), "==", c.Const(not negate, BOOLEAN), expr.location)
+    if isinstance(expr, Over) and expr.kind in QUANTIFIERS:
+        # Three-valued, so `not any(...)` is true only where every item's test is known false:
+        # the missing-data rule holds for each item's atoms as for the rule's.
+        atom = builder.computed(expr, negate)
+        return c.Computed(atom.source, atom.python, atom.fields, atom.negated, atom.location,
+                          over=expr.source.text)
     return builder.computed(expr, negate)
 
 
@@ -131,9 +229,22 @@ def _constant_set(container: Expr) -> frozenset:
     return frozenset(item.value for item in container.items)
 
 
-def is_simple(condition: c.Condition) -> bool:
-    """True when the condition has no Computed atom (both backends can match it)."""
-    return not any(isinstance(atom, c.Computed) for atom in c.atoms(condition))
+def is_simple(condition: c.Condition, quantifiers: bool = False) -> bool:
+    """True when the condition has no Computed atom (both backends can match it); with
+    `quantifiers`, a quantifier over a list (any/all/none) counts as simple too."""
+    return not any(isinstance(atom, c.Computed) and not (quantifiers and atom.over)
+                   for atom in c.atoms(condition))
+
+
+def overs(expr: Expr) -> list[Over]:
+    """Every quantifier and aggregate in an expression, outermost first."""
+    found, stack = [], [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Over):
+            found.append(node)
+        stack.extend(reversed(children(node)))
+    return found
 
 
 class CodeBuilder:
@@ -144,7 +255,10 @@ class CodeBuilder:
         self.required = required_paths  # paths that are never missing: no None test needed
         self.namespace: dict[str, Any] = {
             "Decimal": Decimal, "_div": _div, "_floordiv": _floordiv, "_mod": _mod,
-            "_and": _and, "_or": _or, "_member": _member,
+            "_and": _and, "_or": _or, "_member": _member, "_any": _any, "_all": _all,
+            "_none": _none, "_count": _count, "_sum": _sum, "_min_of": _min_of,
+            "_max_of": _max_of, "_avg": _avg, "_filter": _filter, "_map": _map,
+            "_matching": _matching,
         }
         for name, function in FUNCTIONS.items():
             self.namespace["fn_" + name] = function.implementation
@@ -179,6 +293,19 @@ class CodeBuilder:
             return self.constant(expr.value)
         if isinstance(expr, Ref):
             return f"v[{expr.path!r}]"
+        if isinstance(expr, ItemRef):
+            name = "i_" + expr.var
+            if expr.field is None:
+                return name
+            return f"{name}.get({expr.field!r})" if expr.nullable else f"{name}[{expr.field!r}]"
+        if isinstance(expr, Over):
+            return self._over(expr)
+        if isinstance(expr, NamedList):  # an argument of starts_with and the like
+            return self.constant(tuple(sorted(expr.values, key=repr)))
+        if isinstance(expr, ListLit):
+            if all(isinstance(item, Lit) for item in expr.items):
+                return self.constant(tuple(item.value for item in expr.items))
+            return "(" + "".join(self.value(item) + ", " for item in expr.items) + ")"
         if isinstance(expr, Unary):
             inner = self.value(expr.operand)
             if expr.op == "+":
@@ -220,6 +347,40 @@ class CodeBuilder:
             t = self.temp()
             return f"(None if ({t} := {test}) is None else ({body} if {t} else {orelse}))"
         raise TypeError(f"cannot generate code for {type(expr).__name__}")
+
+    def _lambda(self, var: str, expr: Expr | None) -> str:
+        if expr is None:
+            return "None"
+        return f"(lambda i_{var}: {self.value(expr)})"
+
+    def _over(self, expr: Over) -> str:
+        source = self.value(expr.source)
+        where = self._lambda(expr.var, expr.where)
+        body = None if expr.body is None or not expr.var else expr.body
+        value = self._lambda(expr.var, body)
+        if expr.kind in QUANTIFIERS:
+            test = value if expr.var else "bool"
+            if not expr.var:  # any(list of booleans): the items are the tests
+                test = "(lambda x: x)"
+            return f"_{expr.kind}({source}, {where}, {test})"
+        if expr.kind in ("count", "filter"):
+            return f"_{expr.kind}({source}, {where})"
+        if expr.kind == "sum":
+            zero = self.constant(Decimal(0)) if expr.type.name != "integer" else "0"
+            return f"_sum({source}, {where}, {value}, {zero})"
+        if expr.kind == "map":
+            return f"_map({source}, {where}, {value})"
+        helper = {"min": "_min_of", "max": "_max_of", "avg": "_avg"}[expr.kind]
+        return f"{helper}({source}, {where}, {value})"
+
+    def matching(self, expr: Over) -> str:
+        """Python source of the positions of the items an Over selects (for the trace)."""
+        source = self.value(expr.source)
+        where = self._lambda(expr.var, expr.where)
+        test = "None"
+        if expr.kind in QUANTIFIERS:
+            test = self._lambda(expr.var, expr.body) if expr.var else "(lambda x: x)"
+        return f"_matching({source}, {where}, {test})"
 
     def _guarded(self, operands: list[Expr], codes: list[str], make: Callable) -> str:
         """`make(operands)`, or None when any nullable operand is missing."""

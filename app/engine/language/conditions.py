@@ -87,6 +87,7 @@ class Computed:
     fields: tuple[str, ...]
     negated: bool
     location: Location
+    over: str | None = None  # a quantifier (any/all/none) over this list: a rule may test it
 
 
 @dataclass(frozen=True)

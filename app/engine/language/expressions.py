@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import Diagnostic, Location, did_you_mean
-from ..types import (BOOLEAN, ENUM, LIST, T_BOOLEAN, T_DECIMAL, T_INTEGER, T_STRING, Type,
-                     common_type, comparable)
+from ..types import (BOOLEAN, DATE, ENUM, LIST, NULL, RECORD, STRING, T_BOOLEAN, T_DECIMAL, T_INTEGER,
+                     T_NULL, T_STRING, Type, common_type, comparable)
 from .functions import FUNCTIONS, UNSUPPORTED_BUILTINS
 
 
@@ -98,6 +98,35 @@ class IfElse(Expr):
     orelse: Expr | None = None
 
 
+@dataclass
+class ItemRef(Expr):
+    """The item a comprehension is at (`a`), or one of its record fields (`a.opened`)."""
+
+    var: str = ""
+    field: str | None = None
+
+
+@dataclass
+class Over(Expr):
+    """A quantifier, aggregate or list built over a list: `kind(body for var in source if where)`.
+
+    kind is any, all, none (body is the test), count (counts the items `where` selects), sum,
+    min, max, avg (body is the value), filter or map (a list of the selected items or of body).
+    Without a comprehension (`sum(list)`), `var` is "" and the items themselves are the body."""
+
+    kind: str = "any"
+    var: str = ""
+    source: Expr | None = None
+    where: Expr | None = None
+    body: Expr | None = None
+
+
+QUANTIFIERS = ("any", "all", "none")
+LIST_ARGUMENTS = ("starts_with", "ends_with", "contains")  # functions that take a named list
+CONSTRUCTORS = ("date", "datetime", "time")  # folded at load time when given a constant
+AGGREGATES = ("count", "sum", "min", "max", "avg")
+
+
 # --- what names mean ----------------------------------------------------------------------------
 @dataclass
 class Scope:
@@ -126,10 +155,10 @@ _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "=="
             ast.NotEq: "!="}
 _REJECTED = {
     ast.Lambda: "lambda functions are not allowed",
-    ast.ListComp: "comprehensions are not allowed; use a named list or a feature",
     ast.SetComp: "comprehensions are not allowed; use a named list or a feature",
     ast.DictComp: "comprehensions are not allowed; use a named list or a feature",
-    ast.GeneratorExp: "comprehensions are not allowed; use a named list or a feature",
+    ast.GeneratorExp: "a comprehension goes inside any, all, none, count, sum, min, max or avg: "
+                      "count(a for a in bureau.accounts if a.overdue_months > 0)",
     ast.Subscript: "indexing with [ ] is not allowed; refer to fields by their dotted name",
     ast.Dict: "mappings are not allowed in expressions",
     ast.Set: "sets are not allowed; use a list [a, b] after 'in'",
@@ -183,6 +212,8 @@ def _stray_list(expr: Expr) -> Expr | None:
         return expr
     parts = [expr.item] if isinstance(expr, Member) and isinstance(expr.container, NamedList) \
         else children(expr)
+    if isinstance(expr, Call) and expr.name in LIST_ARGUMENTS:  # starts_with(x, lists.prefixes)
+        parts = [a for a in expr.args if not isinstance(a, NamedList)]
     for child in parts:
         found = _stray_list(child)
         if found is not None:
@@ -210,6 +241,7 @@ class _Checker:
         self.lines = ("(" + text + "\n)").split("\n")
         self.location = location
         self.scope = scope
+        self.bound: dict[str, Type] = {}  # the comprehension variables in scope: name -> item type
 
     # positions ---------------------------------------------------------------------------------
     def _position(self, lineno: int, byte_offset: int) -> Location:
@@ -263,14 +295,15 @@ class _Checker:
         if isinstance(value, str):
             return Lit(T_STRING, False, self.at(node), text, value=value)
         if value is None:
-            raise self.fail(node, "EXPR_NONE", "None is not a value here; test missing data with "
-                            "missing(x) or exists(x)")
+            return Lit(T_NULL, True, self.at(node), text, value=None)
         raise self.fail(node, "EXPR_NOT_ALLOWED", f"the constant {text} is not allowed")
 
     def _Name(self, node: ast.Name) -> Expr:
         name = node.id
         if name in _KEYWORD_CONSTANTS:
             return Lit(T_BOOLEAN, False, self.at(node), name, value=_KEYWORD_CONSTANTS[name])
+        if name == "null" and name not in self.scope.values:
+            return Lit(T_NULL, True, self.at(node), name, value=None)
         return self._reference(node, name)
 
     def _Attribute(self, node: ast.Attribute) -> Expr:
@@ -290,6 +323,8 @@ class _Checker:
             raise self.fail(node, "EXPR_UNDERSCORE", f"'{path}': names starting with '_' are not "
                             "allowed")
         head, _, rest = path.partition(".")
+        if head in self.bound:
+            return self._item(node, head, rest)
         if head == "params":
             if rest in self.scope.params:
                 value, kind = self.scope.params[rest]
@@ -331,14 +366,122 @@ class _Checker:
                     return value
         return None
 
+    def _item(self, node: ast.AST, var: str, rest: str) -> Expr:
+        kind = self.bound[var]
+        if not rest:
+            return ItemRef(kind, kind.name != RECORD, self.at(node), var, var=var)
+        if kind.name != RECORD or "." in rest:
+            raise self.fail(node, "EXPR_ITEM_FIELD", f"'{var}.{rest}': {var} is {kind}, which "
+                            "has no such field")
+        found = kind.field(rest)
+        if found is None:
+            names = [name for name, _, _ in kind.fields or ()]
+            raise self.fail(node, "EXPR_ITEM_FIELD", f"'{var}.{rest}': the items have no field "
+                            f"'{rest}'{did_you_mean(rest, names)}")
+        field_type, required = found
+        return ItemRef(field_type, not required, self.at(node), f"{var}.{rest}", var=var,
+                       field=rest)
+
     def _List(self, node: ast.List) -> Expr:
-        raise self.fail(node, "EXPR_LIST", "a list [...] may only follow 'in' or 'not in'")
+        """A list value: [a, b, ...] of one type (constants after `in`, any values elsewhere)."""
+        items = [self.check(element) for element in node.elts]
+        kind = items[0].type if items else T_STRING
+        for item in items[1:]:
+            merged = common_type(kind, item.type)
+            if merged is None:
+                raise self.fail(node, "EXPR_LIST_TYPES", "list items must all be of one type, "
+                                f"not {kind} and {item.type}")
+            kind = merged
+        return ListLit(Type(LIST, item=kind), False, self.at(node), self.segment(node),
+                       items=items)
 
     _Tuple = _List
+
+    def _ListComp(self, node: ast.ListComp) -> Expr:
+        """[a for a in L if c] keeps the items that pass; [a.x for a in L] takes a value of
+        each."""
+        var, source, where, body = self._comprehension(node, node.elt)
+        kind = "filter" if isinstance(body, ItemRef) and body.field is None else "map"
+        return Over(Type(LIST, item=body.type), source.nullable, self.at(node),
+                    self.segment(node), kind=kind, var=var, source=source, where=where,
+                    body=None if kind == "filter" else body)
+
+    def _comprehension(self, node: ast.AST, element: ast.AST) -> tuple:
+        generators = node.generators
+        if len(generators) != 1 or generators[0].is_async:
+            raise self.fail(node, "EXPR_COMPREHENSION", "one 'for' per comprehension: "
+                            "count(a for a in bureau.accounts if ...)")
+        generator = generators[0]
+        if not isinstance(generator.target, ast.Name):
+            raise self.fail(generator.target, "EXPR_COMPREHENSION", "the loop takes one name: "
+                            "for a in bureau.accounts")
+        var = generator.target.id
+        if var.startswith("_"):
+            raise self.fail(generator.target, "EXPR_UNDERSCORE", f"'{var}': names starting with "
+                            "'_' are not allowed")
+        if var in self.bound or var in self.scope.values or var in self.scope.sections or \
+                var in ("params", "lists", "null") or var in FUNCTIONS or var in _KEYWORD_CONSTANTS:
+            raise self.fail(generator.target, "EXPR_COMPREHENSION", f"'{var}' already names "
+                            "something; choose another name for the item")
+        source = self.check(generator.iter)
+        if source.type.name != LIST or isinstance(source, NamedList):
+            raise self.fail(generator.iter, "EXPR_TYPE", f"'{self.segment(generator.iter)}' is "
+                            f"{source.type}; a comprehension goes over a list field or feature")
+        self.bound[var] = source.type.item or T_STRING
+        try:
+            tests = [self._boolean(test, "if") for test in generator.ifs]
+            body = self.check(element)
+        finally:
+            del self.bound[var]
+        where = None
+        if len(tests) == 1:
+            where = tests[0]
+        elif tests:
+            where = Logic(T_BOOLEAN, any(t.nullable for t in tests), tests[0].location,
+                          " and ".join(t.text for t in tests), op="and", items=tests)
+        return var, source, where, body
+
+    def _over(self, node: ast.Call, name: str) -> Expr:
+        """any/all/none/count/sum/min/max/avg over a comprehension or over a list value."""
+        argument = node.args[0]
+        if isinstance(argument, ast.GeneratorExp):
+            var, source, where, body = self._comprehension(argument, argument.elt)
+        else:
+            source = self.check(argument)
+            if source.type.name != LIST or isinstance(source, NamedList):
+                raise self.fail(node, "EXPR_CALL", f"'{self.segment(node)}': {name} takes a list "
+                                f"or a comprehension, not {source.type}")
+            var, where = "", None
+            item = source.type.item or T_STRING
+            body = ItemRef(item, True, source.location, source.text, var="")
+        if name in QUANTIFIERS:
+            if body.type.name != BOOLEAN:
+                raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}': {name} needs a "
+                                f"true/false test per item, not {body.type}")
+            return Over(T_BOOLEAN, source.nullable or body.nullable, self.at(node),
+                        self.segment(node), kind=name, var=var, source=source, where=where,
+                        body=body)
+        if name == "count":
+            if var and not (isinstance(body, ItemRef) and body.field is None):
+                raise self.fail(node, "EXPR_CALL", f"'{self.segment(node)}': count counts the "
+                                f"items its 'if' selects: count({var} for {var} in ... if ...)")
+            return Over(T_INTEGER, source.nullable, self.at(node), self.segment(node),
+                        kind=name, var=var, source=source, where=where, body=None)
+        allowed = body.type.numeric or (name in ("min", "max") and body.type.name == DATE)
+        if not allowed:
+            raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}': {name} needs numbers"
+                            f"{' or dates' if name in ('min', 'max') else ''}, not {body.type}")
+        kind = T_DECIMAL if name == "avg" else body.type
+        nullable = source.nullable or body.nullable or name != "sum"  # no min of an empty list
+        return Over(kind, nullable, self.at(node), self.segment(node), kind=name, var=var,
+                    source=source, where=where, body=body)
 
     def _literal_list(self, node: ast.List | ast.Tuple) -> ListLit:
         items = []
         for element in node.elts:
+            if isinstance(element, ast.Constant) and element.value is None:
+                raise self.fail(element, "EXPR_NULL", "null is never in a list: test missing "
+                                "data with missing(x)")
             item = self.check(element)
             if not isinstance(item, Lit):
                 raise self.fail(element, "EXPR_LIST_ITEM", f"'{self.segment(element)}': list "
@@ -390,6 +533,9 @@ class _Checker:
             raise self.fail(node, "EXPR_NOT_ALLOWED", f"'{self.segment(node)}': only + - * / // % "
                             "are allowed")
         left, right = self.check(node.left), self.check(node.right)
+        if op == "+" and left.type.textual and right.type.textual:  # "86" + code: text joined
+            return Arith(T_STRING, left.nullable or right.nullable, self.at(node),
+                         self.segment(node), op=op, left=left, right=right)
         for side, expr in (("left", left), ("right", right)):
             if not expr.type.numeric:
                 raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}': the {side} side is "
@@ -422,6 +568,9 @@ class _Checker:
                      op="and", items=pairs)
 
     def _comparison(self, node: ast.AST, op: str, left: Expr, right: Expr) -> Expr:
+        if left.type.name == NULL or right.type.name == NULL:
+            raise self.fail(node, "EXPR_NULL", f"'{self.segment(node)}': a comparison with null "
+                            "is never true (missing data); use missing(x) or exists(x)")
         if not comparable(left.type, right.type, op):
             raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}' compares {left.type} with "
                             f"{right.type}")
@@ -445,9 +594,13 @@ class _Checker:
             container: Expr = self._literal_list(container_node)
         else:
             container = self.check(container_node)
+        if container.type.name == STRING and item.type.textual:  # "3" in status: a substring
+            return Member(T_BOOLEAN, item.nullable or container.nullable, self.at(node),
+                          self.segment(node), item=item, container=container, negated=negated)
         if container.type.name != LIST:
             raise self.fail(container_node, "EXPR_TYPE", f"'{self.segment(container_node)}' is "
-                            f"{container.type}; 'in' needs a list, a named list or a list field")
+                            f"{container.type}; 'in' needs a list, a named list, a list field or "
+                            "text")
         element = container.type.item or T_STRING
         if not comparable(item.type, element, "=="):
             raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}' looks for {item.type} in "
@@ -469,11 +622,18 @@ class _Checker:
         if name.startswith("_"):
             raise self.fail(node, "EXPR_UNDERSCORE", f"'{name}': names starting with '_' are not "
                             "allowed")
+        if name in QUANTIFIERS + AGGREGATES and (name not in ("min", "max") or (
+                len(node.args) == 1 and (isinstance(node.args[0], ast.GeneratorExp)
+                                         or self._is_list(node.args[0])))):
+            if len(node.args) != 1 or node.keywords:
+                raise self.fail(node, "EXPR_CALL", f"'{self.segment(node)}': {name} takes one "
+                                f"list or comprehension: {name}(a.x for a in L if ...)")
+            return self._over(node, name)
         function = FUNCTIONS.get(name)
         if function is None:
             extra = " (it is not available in rules)" if name in UNSUPPORTED_BUILTINS else ""
             raise self.fail(node, "EXPR_UNKNOWN_FUNCTION", f"unknown function '{name}'{extra}"
-                            f"{did_you_mean(name, FUNCTIONS)}")
+                            f"{did_you_mean(name, [*FUNCTIONS, *QUANTIFIERS, *AGGREGATES])}")
         if node.keywords:
             raise self.fail(node, "EXPR_KEYWORD_ARGUMENT", f"'{self.segment(node)}': pass "
                             f"arguments by position: {function.signature}")
@@ -481,6 +641,13 @@ class _Checker:
         result = function.check([a.type for a in args])
         if isinstance(result, str):
             raise self.fail(node, "EXPR_CALL", f"'{self.segment(node)}': {name} {result}")
+        if name in CONSTRUCTORS and len(args) == 1 and isinstance(args[0], Lit) \
+                and isinstance(args[0].value, str):
+            value = function.implementation(args[0].value)
+            if value is None:
+                raise self.fail(node, "EXPR_CALL", f"'{self.segment(node)}': '{args[0].value}' is "
+                                f"not a {name}: {function.signature}")
+            return Lit(result, False, self.at(node), self.segment(node), value=value)
         if function.handles_missing:
             if name in ("exists", "missing"):
                 nullable = False
@@ -491,6 +658,13 @@ class _Checker:
         else:
             nullable = function.may_be_missing or any(a.nullable for a in args)
         return Call(result, nullable, self.at(node), self.segment(node), name=name, args=args)
+
+    def _is_list(self, node: ast.AST) -> bool:
+        """Whether min(x)/max(x) with one argument means the smallest item of a list."""
+        try:
+            return self.check(node).type.name == LIST
+        except CheckError:
+            return False
 
     def _IfExp(self, node: ast.IfExp) -> Expr:
         test = self._boolean(node.test, "if")
@@ -533,6 +707,9 @@ def children(node: Expr) -> list[Expr]:
         return [node.test, node.body, node.orelse]
     if isinstance(node, ListLit):
         return list(node.items)
+    if isinstance(node, Over):
+        return [part for part in (node.source, node.where, node.body)
+                if part is not None and not (isinstance(part, ItemRef) and not part.var)]
     return []
 
 

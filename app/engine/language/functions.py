@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Callable
 
-from ..types import (DATE, ENUM, LIST, STRING, T_BOOLEAN, T_DATE, T_DECIMAL, T_INTEGER,
-                     T_STRING, Type, common_type)
+from ..types import (DATE, DATETIME, ENUM, LIST, STRING, TIME, T_BOOLEAN, T_DATE, T_DATETIME,
+                     T_DECIMAL, T_INTEGER, T_STRING, T_TIME, Type, common_type)
 from . import regions, resident_id
 
 T_GENDER = Type(ENUM, values=("MALE", "FEMALE"))
@@ -150,6 +150,203 @@ def _age_at(born_or_id, on):
     return None if born is None else resident_id.full_years(born, on)
 
 
+# --- dates, times of day, durations -----------------------------------------------------------
+def _date(value):
+    """A date from ISO text ("2026-11-29"), or the calendar date of a date and time at its own
+    offset; missing when the text is no date."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _datetime(value):
+    """A date and time from ISO text with its offset ("2026-11-29T01:30:00+08:00"; Z is UTC);
+    missing when the text is no such instant (one without an offset is none)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _time(value):
+    """A time of day from text ("05:00", "23:59:59"), or the time of day of a date and time at
+    its own offset (what the applicant's clock showed)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.time()
+    try:
+        moment = datetime.time.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is None else None
+
+
+def _hour(value):
+    return None if value is None else value.hour
+
+
+def _minute(value):
+    return None if value is None else value.minute
+
+
+def _day_of_week(value):
+    """1 for Monday to 7 for Sunday (ISO 8601, as Chinese calendars count 星期一 to 星期日)."""
+    return None if value is None else value.isoweekday()
+
+
+def _day_of_month(value):
+    return None if value is None else value.day
+
+
+def _month(value):
+    return None if value is None else value.month
+
+
+def _year(value):
+    return None if value is None else value.year
+
+
+def _between(unit_seconds):
+    """Whole units from start to end, truncated toward zero (negative when end is earlier)."""
+    def between(start, end):
+        if start is None or end is None:
+            return None
+        seconds = (end - start) // datetime.timedelta(microseconds=1)
+        whole = abs(seconds) // (unit_seconds * 1_000_000)
+        return whole if seconds >= 0 else -whole
+    return between
+
+
+def _add_days(day, days):
+    if day is None or days is None:
+        return None
+    try:
+        return day + datetime.timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+def _add_minutes(moment, minutes):
+    if moment is None or minutes is None:
+        return None
+    try:
+        return moment + datetime.timedelta(minutes=minutes)
+    except OverflowError:
+        return None
+
+
+# --- text ---------------------------------------------------------------------------------------
+def _affix(test):
+    def check(text, affix):
+        if text is None or affix is None:
+            return None
+        if isinstance(affix, (tuple, list, frozenset, set)):
+            return any(test(text, a) for a in affix)
+        return test(text, affix)
+    return check
+
+
+def _contains(container, part):
+    """Text holds text, or a list holds an item."""
+    if container is None or part is None:
+        return None
+    return part in container
+
+
+def _text(method):
+    def apply(text):
+        return None if text is None else method(text)
+    return apply
+
+
+def _number(value):
+    """A number from text ("12.50", " 3 ", "1e3"), exactly; missing when the text is none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return value
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _text_of(value):
+    """A value as text: numbers in plain digits as exact as they are, true/false, ISO dates."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    return str(value)
+
+
+# --- the 24-month repayment status of a credit report (人行征信 还款状态) --------------------------
+# One character per month, oldest first: N normal, 1..7 overdue 1-30 ... 180+ days, B bad debt
+# (呆账), D repaid by a guarantor (担保人代还), Z repaid with assets (以资抵债), C settled,
+# G ended, * nothing due, / not yet open, # unknown.
+_OVERDUE_LEVEL = {**{str(n): n for n in range(1, 8)}, "B": 7, "D": 7, "Z": 7}
+
+
+def _overdue_months(status):
+    """Months with an overdue (or worse) status: 累计逾期月数."""
+    if status is None:
+        return None
+    return sum(1 for ch in status if ch in _OVERDUE_LEVEL)
+
+
+def _max_overdue_run(status):
+    """The longest run of consecutive overdue months: 连续逾期月数."""
+    if status is None:
+        return None
+    longest = run = 0
+    for ch in status:
+        run = run + 1 if ch in _OVERDUE_LEVEL else 0
+        longest = max(longest, run)
+    return longest
+
+
+def _worst_status(status):
+    """The worst month: 0 (never overdue) to 7 (180+ days, or bad debt, guarantor or asset
+    repayment)."""
+    if status is None:
+        return None
+    return max((_OVERDUE_LEVEL.get(ch, 0) for ch in status), default=0)
+
+
+def _months_since_overdue(status):
+    """Months from the last overdue month to the newest (0: the newest month is overdue);
+    missing when no month is."""
+    if status is None:
+        return None
+    for back, ch in enumerate(reversed(status)):
+        if ch in _OVERDUE_LEVEL:
+            return back
+    return None
+
+
+def _distinct(items):
+    """The items without repeats, first occurrences in order."""
+    if items is None:
+        return None
+    return tuple(dict.fromkeys(items))
+
+
 # --- type rules ---------------------------------------------------------------------------------
 def _same_as_first(types):
     return types[0]
@@ -184,6 +381,45 @@ def _round_check(types):
     return T_DECIMAL if len(types) == 2 else T_INTEGER
 
 
+def _date_check(types):
+    if len(types) != 1 or types[0].name not in (STRING, DATETIME, DATE):
+        return "takes text or a date and time: date(\"2026-11-29\")"
+    return T_DATE
+
+
+def _time_check(types):
+    if len(types) != 1 or types[0].name not in (STRING, DATETIME, TIME):
+        return "takes text or a date and time: time(\"05:00\"), time(application.submitted_at)"
+    return T_TIME
+
+
+def _affix_check(signature):
+    def check(types):
+        error = _arity(types, 2, signature)
+        if error:
+            return error
+        text, affix = types
+        if not text.textual or not (affix.textual or (affix.name == LIST and affix.item
+                                                     and affix.item.textual)):
+            return f"needs text, and text or a list of text: {signature}"
+        return T_BOOLEAN
+    return check
+
+
+def _contains_check(types):
+    error = _arity(types, 2, "contains(text or list, part or item)")
+    if error:
+        return error
+    container, part = types
+    if container.textual and part.textual:
+        return T_BOOLEAN
+    if container.name == LIST and container.item is not None and (
+            common_type(container.item, part) is not None):
+        return T_BOOLEAN
+    return f"looks for {part} in {container}: contains(text, part) or contains(list, item)"
+
+
+WHEN = (DATE, DATETIME)
 NUM = ("integer", "decimal")
 FUNCTIONS: dict[str, Function] = {f.name: f for f in [
     Function("exists", "exists(value)", lambda t: _arity(t, 1, "exists(value)") or T_BOOLEAN,
@@ -227,6 +463,65 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in [
     Function("province", "province(region_code)",
              _expect([(STRING,)], "province(region_code)", T_STRING), regions.province,
              may_be_missing=True),
+    Function("date", "date(text or datetime)", _date_check, _date, may_be_missing=True),
+    Function("datetime", "datetime(text)", _expect([(STRING,)], "datetime(text)", T_DATETIME),
+             _datetime, may_be_missing=True),
+    Function("time", "time(text or datetime)", _time_check, _time, may_be_missing=True),
+    Function("hour", "hour(datetime or time)",
+             _expect([(DATETIME, TIME)], "hour(datetime or time)", T_INTEGER), _hour),
+    Function("minute", "minute(datetime or time)",
+             _expect([(DATETIME, TIME)], "minute(datetime or time)", T_INTEGER), _minute),
+    Function("day_of_week", "day_of_week(date or datetime)",
+             _expect([WHEN], "day_of_week(date or datetime)", T_INTEGER), _day_of_week),
+    Function("day_of_month", "day_of_month(date or datetime)",
+             _expect([WHEN], "day_of_month(date or datetime)", T_INTEGER), _day_of_month),
+    Function("month", "month(date or datetime)",
+             _expect([WHEN], "month(date or datetime)", T_INTEGER), _month),
+    Function("year", "year(date or datetime)",
+             _expect([WHEN], "year(date or datetime)", T_INTEGER), _year),
+    Function("seconds_between", "seconds_between(start, end)",
+             _expect([(DATETIME,), (DATETIME,)], "seconds_between(start, end)", T_INTEGER),
+             _between(1)),
+    Function("minutes_between", "minutes_between(start, end)",
+             _expect([(DATETIME,), (DATETIME,)], "minutes_between(start, end)", T_INTEGER),
+             _between(60)),
+    Function("hours_between", "hours_between(start, end)",
+             _expect([(DATETIME,), (DATETIME,)], "hours_between(start, end)", T_INTEGER),
+             _between(3600)),
+    Function("date_add_days", "date_add_days(date, days)",
+             _expect([(DATE,), ("integer",)], "date_add_days(date, days)", T_DATE),
+             _add_days, may_be_missing=True),
+    Function("add_minutes", "add_minutes(datetime, minutes)",
+             _expect([(DATETIME,), ("integer",)], "add_minutes(datetime, minutes)", T_DATETIME),
+             _add_minutes, may_be_missing=True),
+    Function("number", "number(text)", _expect([(STRING, "integer", "decimal")], "number(text)",
+                                                T_DECIMAL), _number, may_be_missing=True),
+    Function("text", "text(value)", _expect([(STRING, ENUM, "integer", "decimal", "boolean", DATE,
+                                               DATETIME, TIME)], "text(value)", T_STRING),
+             _text_of),
+    Function("starts_with", "starts_with(text, prefix or list of prefixes)",
+             _affix_check("starts_with(text, prefix or list of prefixes)"),
+             _affix(str.startswith)),
+    Function("ends_with", "ends_with(text, suffix or list of suffixes)",
+             _affix_check("ends_with(text, suffix or list of suffixes)"), _affix(str.endswith)),
+    Function("contains", "contains(text or list, part or item)", _contains_check, _contains),
+    Function("lower", "lower(text)", _expect([(STRING, ENUM)], "lower(text)", T_STRING),
+             _text(str.lower)),
+    Function("upper", "upper(text)", _expect([(STRING, ENUM)], "upper(text)", T_STRING),
+             _text(str.upper)),
+    Function("trim", "trim(text)", _expect([(STRING, ENUM)], "trim(text)", T_STRING),
+             _text(str.strip)),
+    Function("distinct", "distinct(list)", _expect([(LIST,)], "distinct(list)", _same_as_first),
+             _distinct),
+    Function("overdue_months", "overdue_months(status_24m)",
+             _expect([(STRING,)], "overdue_months(status_24m)", T_INTEGER), _overdue_months),
+    Function("max_overdue_run", "max_overdue_run(status_24m)",
+             _expect([(STRING,)], "max_overdue_run(status_24m)", T_INTEGER), _max_overdue_run),
+    Function("worst_status", "worst_status(status_24m)",
+             _expect([(STRING,)], "worst_status(status_24m)", T_INTEGER), _worst_status),
+    Function("last_overdue_months_ago", "last_overdue_months_ago(status_24m)",
+             _expect([(STRING,)], "last_overdue_months_ago(status_24m)", T_INTEGER),
+             _months_since_overdue, may_be_missing=True),
     Function("age_at", "age_at(id_number or birth_date, on_date)",
              _expect([(STRING, DATE), (DATE,)], "age_at(id_number or birth_date, on_date)",
                      T_INTEGER), _age_at, may_be_missing=True),
@@ -234,4 +529,4 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in [
 
 # Reserved so that a rule author who writes them gets a clear message rather than "unknown".
 UNSUPPORTED_BUILTINS = {"eval", "exec", "open", "getattr", "setattr", "__import__", "compile",
-                        "globals", "locals", "vars", "input", "print", "type", "sum", "sorted"}
+                        "globals", "locals", "vars", "input", "print", "type", "sorted"}

@@ -13,17 +13,18 @@ from typing import Any
 from .. import model as m
 from ..errors import ERROR, WARNING, Diagnostic, Location, did_you_mean
 from ..language import conditions as c
-from ..language.compiler import CodeBuilder, is_simple, lower_condition
+from ..language.compiler import CodeBuilder, is_simple, lower_condition, overs
 from ..language.expressions import Expr, Ref, Scope, parse_expression, referenced_paths
 from ..literals import coerce_literal, scalar_text
 from ..source import Node
-from ..types import BOOLEAN, DATE, DECIMAL, ENUM, INTEGER, Type
+from ..types import BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, TIME, Type
 from .documents import Catalogue, Document
 from .input_schema import read_type
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,]*?)\s*,\s*([^,]*?)\s*([\])])\s*$")
+_NAME_START = re.compile(r"^[A-Za-z_(]")
 _COMPARISON = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(.+?)\s*$")
 
 
@@ -47,6 +48,9 @@ class BuildContext:
     # what was read, kept even when the policy has errors, so that every check can report at once
     engine: str = "compiled"
     stages: list = field(default_factory=list)
+    # features declared `after:` a stage: stage id -> {name: expression node}, read with stages
+    deferred_features: dict[str, dict[str, Node]] = field(default_factory=dict)
+    deferred_locations: dict[str, Location] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.used_files.add(self.document.file)
@@ -132,7 +136,10 @@ class BuildContext:
             self.read_paths.update(referenced_paths(expr))
         return expr
 
-    def condition(self, node: Node, what: str) -> c.Condition | None:
+    def condition(self, node: Node, what: str,
+                  probes: list[m.ItemProbe] | None = None) -> c.Condition | None:
+        """A rule's condition; `probes` receives, for each list it goes over, a function giving
+        the positions of the items that matched (the trace shows them)."""
         expr = self.expression(node)
         if expr is None:
             return None
@@ -141,7 +148,12 @@ class BuildContext:
                        "compare it with something", node.text_location)
             return None
         condition = lower_condition(expr, self.builder)
-        if not is_simple(condition):
+        if probes is not None:
+            for over in overs(expr):
+                if over.var or over.kind != "map":
+                    probes.append(m.ItemProbe(over.text, self.builder.compile_function(
+                        "v", self.builder.matching(over))))
+        if not is_simple(condition, quantifiers=True):
             self.error("CONDITION_COMPUTES", f"the condition of {what} computes a value "
                        f"('{expr.text}'); put the computation in a feature and compare the feature "
                        "(the durable engine cannot match it)", node.text_location, WARNING)
@@ -232,6 +244,11 @@ class BuildContext:
                 self.error("SET_UNKNOWN", f"{what} sets '{name}', which is not a declared output"
                            f"{did_you_mean(name, outputs)}", child.location)
                 continue
+            if child.is_map and child.get("expr") is not None:
+                computed = self.output_expression(child.get("expr"), kind, f"{what}: {name}")
+                if computed is not None:
+                    values[name] = computed
+                continue
             value = coerce_literal(child.value, kind)
             if value is None:
                 hint = did_you_mean(str(child.value), kind.values or ())
@@ -241,12 +258,38 @@ class BuildContext:
             values[name] = value
         return values
 
+    def output_expression(self, node: Node, kind: Type, what: str) -> m.OutputExpr | None:
+        """An output written as {expr: ...}: an expression of the declared type, computed when
+        its rule or row is chosen (it may read values of earlier stages)."""
+        expr = self.expression(node)
+        if expr is None:
+            return None
+        fits = expr.type == kind or (kind.name == DECIMAL and expr.type.numeric) or (
+            kind.name == ENUM and expr.type.name == ENUM and set(expr.type.values or ())
+            <= set(kind.values or ())) or (kind.name == "string" and expr.type.textual) or \
+            expr.type.name == "null"
+        if not fits:
+            self.error("SET_VALUE", f"{what}: '{expr.text}' is {expr.type}, not {kind}",
+                       node.text_location)
+            return None
+        function = self.builder.compile_function("v", self.builder.value(expr))
+        return m.OutputExpr(expr.text, function, expr.nullable)
+
     # --- table cells and scorecard bins --------------------------------------------------------
     def cell(self, node: Node, ref: Ref, what: str) -> c.Condition | None:
         """One unary test: a value, a list, '-', missing, exists, else, a comparison, an interval."""
         field_ref = c.FieldRef(ref.path, ref.type.name)
         value = node.value
         location = node.text_location
+        if node.is_map and node.get("expr") is not None:  # any test, over any values
+            expr = self.expression(node.get("expr"))
+            if expr is None:
+                return None
+            if expr.type.name != BOOLEAN:
+                self.error("CELL", f"{what}: the cell expression '{expr.text}' is {expr.type}, "
+                           "not true/false", node.get("expr").text_location)
+                return None
+            return lower_condition(expr, self.builder)
         if node.is_list:
             values = [coerce_literal(item.value, ref.type) for item in node.value]
             if any(v is None for v in values):
@@ -259,12 +302,14 @@ class BuildContext:
             if text in ("missing", "exists"):
                 return c.Presence(field_ref, text == "exists", location)
             interval = _INTERVAL.match(text)
-            if interval and ref.type.name in (INTEGER, DECIMAL, DATE):
+            if interval and ref.type.name in (INTEGER, DECIMAL, DATE, DATETIME, TIME):
                 return self._interval(node, ref, what, interval.groups())
             comparison = _COMPARISON.match(text)
             if comparison:
                 op, operand = comparison.groups()
                 bound = coerce_literal(scalar_text(operand), ref.type)
+                if bound is None and _NAME_START.match(operand):  # '>= params.min_score'
+                    return self._computed_cell(node, ref, op, operand)
                 if bound is None or (op not in ("==", "!=") and ref.type.name in (BOOLEAN, ENUM)):
                     return self._bad_cell(node, ref, what)
                 return c.Compare(field_ref, op, c.Const(bound, ref.type.name), location)
@@ -272,6 +317,16 @@ class BuildContext:
         if literal is None:
             return self._bad_cell(node, ref, what)
         return c.Compare(field_ref, "==", c.Const(literal, ref.type.name), location)
+
+    def _computed_cell(self, node: Node, ref: Ref, op: str, operand: str) -> c.Condition | None:
+        """A comparison of the input with an expression ('>= params.min_score', '< cap * 2')."""
+        expr, problems = parse_expression(f"{ref.path} {op} ({operand})", node.text_location,
+                                          self.scope)
+        self.diagnostics.extend(problems)
+        if expr is None:
+            return None
+        self.read_paths.update(referenced_paths(expr))
+        return lower_condition(expr, self.builder)
 
     def _interval(self, node: Node, ref: Ref, what: str,
                   groups: tuple[str, ...]) -> c.Condition | None:

@@ -144,7 +144,8 @@ def _fail_closed_outputs(stages: list[m.Stage]) -> set[str]:
             continue
         items = target.rules if stage.kind == "ruleset" else target.rows
         closed.update(name for name in stage.outputs
-                      if all(name in item.outputs for item in items))
+                      if all(name in item.outputs and not getattr(item.outputs[name], "nullable",
+                                                                  False) for item in items))
     return closed
 
 

@@ -9,10 +9,14 @@ from ..errors import Diagnostic, did_you_mean
 from ..privacy import PII_KINDS
 from ..schema import FieldSpec, InputSchema
 from ..source import Node
-from ..types import DATE, ENUM, LIST, STRING, TYPE_ALIASES, TYPE_NAMES, Type
+from ..types import DATE, ENUM, LIST, RECORD, STRING, TYPE_ALIASES, TYPE_NAMES, Type
 
 _FIELD_KEYS = {"type", "values", "items", "required", "min", "max", "max_length", "pattern", "pii",
-               "description"}
+               "description", "max_items"}
+# Every list of the input has a length limit, so that a decision's work is bounded whatever a
+# channel sends: `max_items` when declared (at most MAX_ITEMS_CEILING), DEFAULT_MAX_ITEMS otherwise.
+DEFAULT_MAX_ITEMS = 200
+MAX_ITEMS_CEILING = 5000
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -55,6 +59,8 @@ def _read_section(node: Node, prefix: str, schema: InputSchema,
 def read_type(node: Node, path: str, diagnostics: list[Diagnostic]) -> Type | None:
     """A declared type: a type name, or a mapping with `type` (and `values` or `items`)."""
     spec = node if node.is_map else None
+    if spec is not None and spec.get("fields") is not None and path.endswith("[]"):
+        return read_record(spec, path, diagnostics)[0]
     raw = spec.get("type") if spec else node
     if raw is None or not isinstance(raw.value, str):
         diagnostics.append(Diagnostic("INPUT_TYPE", f"field '{path}' needs a type, one of "
@@ -85,12 +91,53 @@ def read_type(node: Node, path: str, diagnostics: list[Diagnostic]) -> Type | No
     return Type(name)
 
 
+def read_record(node: Node, path: str,
+                diagnostics: list[Diagnostic]) -> tuple[Type | None, tuple[FieldSpec, ...]]:
+    """The items of a list of records: `items: {fields: {name: declaration, ...}}`."""
+    for key, child in node.items():
+        if key != "fields":
+            diagnostics.append(Diagnostic("INPUT_KEY", f"the items of '{path[:-2]}' are records: "
+                                          f"declare them as {{fields: {{...}}}}, not '{key}'",
+                                          child.location))
+    fields_node = node.get("fields")
+    if not fields_node.is_map or not fields_node.value:
+        diagnostics.append(Diagnostic("INPUT_LIST", f"the records of '{path[:-2]}' need a mapping "
+                                      "of fields", fields_node.location))
+        return None, ()
+    specs = []
+    for name, child in fields_node.items():
+        if not _NAME.match(name):
+            diagnostics.append(Diagnostic(
+                "INPUT_NAME", f"field name '{name}' must be lower case letters, digits and "
+                "underscores, starting with a letter", child.location))
+            continue
+        spec = _read_field(child, f"{path}.{name}", diagnostics)
+        if spec is None:
+            continue
+        if spec.pii:
+            diagnostics.append(Diagnostic("INPUT_PII", f"'{spec.path}': personal data inside "
+                                          "list items is not supported; send it as a field of "
+                                          "its own", child.location))
+            continue
+        if spec.type.name == LIST and spec.type.item and spec.type.item.name == RECORD:
+            diagnostics.append(Diagnostic("INPUT_LIST", f"'{spec.path}': lists of records may "
+                                          "not hold lists of records", child.location))
+            continue
+        specs.append(spec)
+    if not specs:
+        return None, ()
+    kind = Type(RECORD, fields=tuple((s.path.rsplit(".", 1)[1], s.type, s.required)
+                                     for s in specs))
+    return kind, tuple(specs)
+
+
 def _read_field(node: Node, path: str, diagnostics: list[Diagnostic]) -> FieldSpec | None:
     type_ = read_type(node, path, diagnostics)
     if type_ is None:
         return None
+    max_items = DEFAULT_MAX_ITEMS if type_.name == LIST else None
     if not node.is_map:
-        return FieldSpec(path, type_, location=node.location)
+        return FieldSpec(path, type_, location=node.location, max_items=max_items)
     for key, child in node.items():
         if key not in _FIELD_KEYS:
             diagnostics.append(Diagnostic(
@@ -109,6 +156,20 @@ def _read_field(node: Node, path: str, diagnostics: list[Diagnostic]) -> FieldSp
     if pii and type_.name not in (STRING, DATE):
         diagnostics.append(Diagnostic("INPUT_PII", f"personal data field '{path}' must be a "
                                       "string or a date", node.location))
+    declared_max = value("max_items")
+    if declared_max is not None:
+        if type_.name != LIST or not isinstance(declared_max, int) or isinstance(
+                declared_max, bool) or not 0 < declared_max <= MAX_ITEMS_CEILING:
+            diagnostics.append(Diagnostic("INPUT_MAX_ITEMS", f"max_items of '{path}' must be a "
+                                          f"whole number from 1 to {MAX_ITEMS_CEILING}, on a list",
+                                          node.get("max_items").location))
+        else:
+            max_items = declared_max
+    items = node.get("items")
+    item_fields: tuple[FieldSpec, ...] = ()
+    if type_.name == LIST and type_.item.name == RECORD and items is not None:
+        item_fields = read_record(items, path + "[]", [])[1]  # problems were reported by read_type
     return FieldSpec(path, type_, required=bool(value("required")), minimum=value("min"),
                      maximum=value("max"), max_length=value("max_length"),
-                     pattern=value("pattern"), pii=pii, location=node.location)
+                     pattern=value("pattern"), pii=pii, location=node.location,
+                     max_items=max_items, item_fields=item_fields)

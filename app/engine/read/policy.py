@@ -115,7 +115,7 @@ def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | Non
     parameters = _parameters(ctx, node.get("parameters"))
     _named_lists(ctx)
     features, compute = _features(ctx, node.get("features"))
-    stages = ctx.stages = _stages(ctx, node.get("stages"))
+    stages = ctx.stages = _stages(ctx, node.get("stages"), features)
     limit = read_limit(ctx, node.get("limit"))
     requirements, check_requirements = read_requirements(ctx, node.get("requires"))
     outputs, output_outcomes = _outputs(ctx, node.get("outputs"))
@@ -238,7 +238,21 @@ def _features(ctx: BuildContext,
         if expression_node is None:
             ctx.error("FEATURE_EXPR", f"feature '{name}' needs an expression", child.location)
             continue
+        after = child.get("after") if child.is_map else None
+        if child.is_map:
+            ctx.unknown_keys(child, {"expr", "after", "description"}, f"feature '{name}'")
+        if after is not None:  # computed once that stage has run (read with the stages)
+            ctx.deferred_features.setdefault(str(after.value), {})[name] = expression_node
+            ctx.deferred_locations[name] = after.location
+            continue
         entries[name] = expression_node
+    return _feature_lines(ctx, entries, features)
+
+
+def _feature_lines(ctx: BuildContext, entries: dict[str, Node], features: list[m.Feature],
+                   ) -> tuple[list[m.Feature], Callable[[dict], None]]:
+    """Check the features in dependency order, add them to `features`, and compile them into
+    one function."""
     lines = []
     for name in _feature_order(ctx, entries):
         expression_node = entries[name]
@@ -292,7 +306,8 @@ def _feature_order(ctx: BuildContext, entries: dict[str, Node]) -> list[str]:
     return order
 
 
-def _stages(ctx: BuildContext, node: Node | None) -> list[m.Stage]:
+def _stages(ctx: BuildContext, node: Node | None,
+            features: list[m.Feature]) -> list[m.Stage]:
     stages: list[m.Stage] = []
     if node is None or not node.is_list or not node.value:
         ctx.error("STAGES", "the policy needs a list of stages", (node or ctx.node).location)
@@ -320,6 +335,14 @@ def _stages(ctx: BuildContext, node: Node | None) -> list[m.Stage]:
             for name, kind in stage.outputs.items():
                 ctx.add_value(name, kind, True, stage_node.location)
             stages.append(stage)
+            deferred = ctx.deferred_features.pop(stage_id, None)
+            if deferred:
+                stage.then_features = _feature_lines(ctx, deferred, features)[1]
+    for stage_id, entries in ctx.deferred_features.items():
+        for name in entries:
+            ctx.error("FEATURE_AFTER", f"feature '{name}' is computed after stage '{stage_id}', "
+                      "which the policy does not have (or which comes in a wrong place)",
+                      ctx.deferred_locations[name])
     return stages
 
 

@@ -54,13 +54,14 @@ def _rule(ctx: BuildContext, node: Node, outputs: dict[str, Type],
     if when is None:
         ctx.error("RULE_WHEN", f"{what} needs a 'when' condition", node.location)
         return None
-    condition = ctx.condition(when, what)
+    probes: list[m.ItemProbe] = []
+    condition = ctx.condition(when, what, probes)
     effect, values = _then(ctx, node.get("then"), node, outputs, what)
     priority = _priority(ctx, node, hit_policy, what)
     if rule_id is None or condition is None:
         return None
     return m.Rule(rule_id, ctx.text(node.get("name")), condition, effect, values, priority,
-                  (id_node or node).location, c.fields_read(condition))
+                  (id_node or node).location, c.fields_read(condition), tuple(probes))
 
 
 def _then(ctx: BuildContext, then: Node | None, node: Node, outputs: dict[str, Type],

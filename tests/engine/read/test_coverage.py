@@ -130,8 +130,8 @@ def reference_copy(tmp_path):
 def test_a_fail_open_rule_planted_in_a_copy_is_reported_at_its_place(reference_copy):
     eligibility = reference_copy / "rules" / "eligibility.yaml"
     text = eligibility.read_text(encoding="utf-8")
-    planted = ("\n  - id: EL-PLANTED\n    name: {zh: 信用卡透支过高, en: Card overdrawn}\n"
-               "    when: bureau.credit_card_utilisation >= 1.2\n"
+    planted = ("\n  - id: EL-PLANTED\n    name: {zh: 学历过低, en: Education too low}\n"
+               "    when: applicant.education == \"BELOW_HIGH_SCHOOL\"\n"
                "    then: {action: DECLINE, reason: CARD_UTILISATION_HIGH}\n")
     eligibility.write_text(text + planted, encoding="utf-8")
     line = len((text + planted).splitlines()) - 3   # the line of "- id: EL-PLANTED"
@@ -143,7 +143,7 @@ def test_a_fail_open_rule_planted_in_a_copy_is_reported_at_its_place(reference_c
         ("rules/eligibility.yaml", line, 9)
     assert str(warning).startswith(
         f"rules/eligibility.yaml:{line}:9: warning FAILS_OPEN rule EL-PLANTED (DECLINE) fails "
-        "open when bureau.credit_card_utilisation is missing")
+        "open when applicant.education is missing")
 
 
 def test_removing_a_requirement_from_a_copy_exposes_every_rule_it_covered(reference_copy):
