@@ -63,8 +63,10 @@ def test_maker_checker_and_activation_served_from_the_database(firefly, policy_r
 
 def test_a_release_that_fails_its_checks_cannot_be_approved(firefly, policy_root):
     eligibility = policy_root / "rules" / "eligibility.yaml"
-    eligibility.write_text(eligibility.read_text(encoding="utf-8").replace(
-        "bureau.overdue_months_24m", "bureau.overdue_monthz_24m", 1), encoding="utf-8")
+    text = eligibility.read_text(encoding="utf-8")
+    assert "when: overdue_current_amount > 0" in text  # (the edit below must change the file)
+    eligibility.write_text(text.replace("when: overdue_current_amount > 0",
+                                        "when: overdue_current_amountz > 0", 1), encoding="utf-8")
     release = firefly.releases.submit(ReleaseFiles.from_folder(policy_root), ALICE, "typo")
     assert not release["checks_passed"]
     problem = release["report"]["diagnostics"][0]
@@ -85,8 +87,9 @@ def test_the_diff_names_files_and_rules(firefly, policy_root):
     eligibility = policy_root / "rules" / "eligibility.yaml"
     text = eligibility.read_text(encoding="utf-8")
     first_rule = text.split("- id: ", 1)[1].split()[0].strip(",")
-    eligibility.write_text(text.replace("bureau.overdue_months_24m >=", "bureau.overdue_months_24m >", 1),
-                           encoding="utf-8")
+    assert "when: overdue_current_amount > 0" in text  # (the edit below must change the file)
+    eligibility.write_text(text.replace("when: overdue_current_amount > 0",
+                                        "when: overdue_current_amount > 100", 1), encoding="utf-8")
     release = firefly.releases.submit(ReleaseFiles.from_folder(policy_root), ALICE, "strict")
     changes = firefly.releases.diff(release["id"])
     assert changes["files"] == {"added": [], "removed": [], "changed": ["rules/eligibility.yaml"]}
