@@ -47,6 +47,8 @@ class DecisionOut(Schema):
     reasons = fields.List(fields.Nested(Reason), required=True)
     hits = fields.List(fields.String())
     trace = fields.Dict(metadata={"description": "present with ?trace=true and for the compliance role"})
+    consent = fields.Dict(metadata={"description": "the PIPL consent and bureau authorisation ids the application carried"})
+    record = fields.Dict(metadata={"description": "compliance reads: the entry's sequence number and whether the row is intact"})
 
 
 class DecisionPage(Schema):
@@ -74,6 +76,10 @@ class SearchQuery(Schema):
     phone = fields.String(validate=validate.Length(min=1, max=40),
                           metadata={"description": "applicant's phone (hashed on the way in)"})
     channel = fields.String(validate=validate.Length(max=100))
+    consent_id = fields.String(validate=validate.Length(min=1, max=100),
+                               metadata={"description": "the applicant's PIPL consent id"})
+    bureau_authorisation_id = fields.String(validate=validate.Length(min=1, max=100),
+                                            metadata={"description": "the credit-bureau query authorisation id"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"))
     trace = fields.Boolean(load_default=False)

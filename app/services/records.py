@@ -32,6 +32,9 @@ DECISION_DATE_FIELDS = ("decision_date", "application_date", "as_of")
 # The input field a policy declares (type datetime) for the moment of the decision: the service
 # fills it with the request's time in China, a replay with the stored decision's.
 DECISION_TIME_FIELD = "decision_time"
+# Where an application carries its consent references (stored on the row, searchable).
+CONSENT_FIELDS = {"pipl_consent_id": "consent.pipl_consent_id",
+                  "bureau_authorisation_id": "consent.bureau_authorisation_id"}
 
 
 def new_decision_id(now: datetime.datetime) -> str:
@@ -71,6 +74,7 @@ class MadeDecision:
     kinds: dict[str, str]       # path -> kind of personal data
     hits: list[str]
     engine_seconds: float
+    consent: dict[str, str | None]  # the consent references the application carried
 
 
 def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
@@ -87,7 +91,15 @@ def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
     return MadeDecision(decision=decision, result=json.loads(result_text), result_text=result_text,
                         trace_text=trace_text, input_masked=privacy.masked_copy(raw, clear, kinds),
                         clear=clear, kinds=kinds, hits=list(dict.fromkeys(decision.hits)),
-                        engine_seconds=seconds)
+                        engine_seconds=seconds, consent=_consent(raw))
+
+
+def _consent(raw: Mapping[str, Any]) -> dict[str, str | None]:
+    found = {}
+    for column, path in CONSENT_FIELDS.items():
+        value = privacy.get_path(raw, path)
+        found[column] = value[:100] if isinstance(value, str) and value else None
+    return found
 
 
 def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime,
@@ -107,7 +119,7 @@ def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime
         trace=made.trace_text, input_masked=made.input_masked,
         pii_sealed=sealed, pii_digest=chain.sha256(sealed) if sealed else None,
         resident_id_hash=hashes.get("resident_id"), phone_hash=hashes.get("phone"),
-        key_id=personal.key_id,
+        key_id=personal.key_id, **made.consent,
         idempotency_key=idempotency_key, request_hash=request_fingerprint, request_id=request_id,
         channel=caller.name)
     row.content_hash = chain.decision_content_hash(row)
@@ -137,6 +149,8 @@ def answer(row: DecisionRow, include_trace: bool) -> dict[str, Any]:
                    "engine": row.engine}}
     body.update({k: v for k, v in loaded(row.result).items()
                  if k not in body and k not in ("trace", "engine")})
+    body["consent"] = {"pipl_consent_id": row.pipl_consent_id,
+                       "bureau_authorisation_id": row.bureau_authorisation_id}
     if include_trace:
         body["trace"] = loaded(row.trace)
     return body
@@ -159,6 +173,8 @@ class Search:
     created_to: datetime.datetime | None = None
     id_number: str | None = None
     phone: str | None = None
+    consent_id: str | None = None
+    bureau_authorisation_id: str | None = None
     cursor: str | None = None
     limit: int = 50
     trace: bool = False
@@ -216,6 +232,7 @@ class Records:
                 reason=search.reason, rule=search.rule, policy_name=search.policy,
                 policy_version=search.version, policy_hash=search.hash, outcome=search.outcome,
                 customer_group=search.group, channel=search.channel,
+                pipl_consent_id=search.consent_id, bureau_authorisation_id=search.bureau_authorisation_id,
                 resident_id_hash=hashed(search.id_number) if search.id_number is not None else None,
                 phone_hash=hashed(search.phone) if search.phone is not None else None)
         page = rows[:search.limit]

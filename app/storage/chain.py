@@ -60,7 +60,8 @@ def sha256(text_: str) -> str:
 DECISION_COLUMNS = ("id", "created_at", "decision_date", "policy_name", "policy_version", "policy_hash",
                     "engine", "outcome", "limit", "customer_group", "score", "score_band",
                     "reason_codes", "rule_hits", "pii_digest", "resident_id_hash", "phone_hash",
-                    "idempotency_key", "request_hash", "request_id", "channel", "key_id")
+                    "idempotency_key", "request_hash", "request_id", "channel", "key_id",
+                    "pipl_consent_id", "bureau_authorisation_id")
 DECISION_DOCUMENTS = ("result", "trace", "input_masked")
 
 

@@ -33,7 +33,8 @@ def by_idempotency_key(session: Session, key: str) -> Decision | None:
 # The columns a search may ask to equal a value (personal data only as its keyed hash).
 EQUAL_COLUMNS = {column.key: column for column in (
     Decision.policy_name, Decision.policy_version, Decision.policy_hash, Decision.outcome,
-    Decision.customer_group, Decision.channel, Decision.resident_id_hash, Decision.phone_hash)}
+    Decision.customer_group, Decision.channel, Decision.resident_id_hash, Decision.phone_hash,
+    Decision.pipl_consent_id, Decision.bureau_authorisation_id)}
 
 
 def search(session: Session, *, limit: int, before_id: str | None = None,

@@ -56,6 +56,9 @@ class Decision(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(400), nullable=True, unique=True)
     request_hash: Mapped[str] = mapped_column(String(80))  # key id:HMAC of the request (idempotency)
     key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)  # of the hashes and seal
+    # The applicant's PIPL consent and credit-bureau query authorisation (征信授权) the decision relied on.
+    pipl_consent_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    bureau_authorisation_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     # The tamper-evident log (app/storage/chain.py): the order of insertion, the SHA-256 of the
     # row's content, a keyed MAC of it made before the INSERT, and the SHA-256 of the sealed
     # personal data (which the retention purge may remove while the chain still verifies).

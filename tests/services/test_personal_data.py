@@ -129,3 +129,18 @@ def test_a_rotated_key_keeps_search_replay_and_idempotency(firefly, database_url
         assert raised.value.code == "sealing_key_missing"
     finally:
         forgotten.close()
+
+
+def test_consent_references_are_stored_with_the_decision_and_searchable(firefly):
+    body = examples()["approve_salaried"]
+    decided = decide(firefly, body)
+    consent = body["consent"]
+    assert decided.answer["consent"] == consent
+    row = stored_row(firefly, decided.decision_id)
+    assert (row.pipl_consent_id, row.bureau_authorisation_id) == (consent["pipl_consent_id"],
+                                                                    consent["bureau_authorisation_id"])
+    decide(firefly, {**body, "consent": {"pipl_consent_id": "PIPL-OTHER", "bureau_authorisation_id": "CRA-OTHER"}})
+    by_consent = firefly.records.search(Search(consent_id=consent["pipl_consent_id"]))
+    assert [item["decision_id"] for item in by_consent.items] == [decided.decision_id]
+    by_authorisation = firefly.records.search(Search(bureau_authorisation_id="CRA-OTHER"))
+    assert [item["consent"]["pipl_consent_id"] for item in by_authorisation.items] == ["PIPL-OTHER"]
