@@ -149,8 +149,9 @@ def answer(row: DecisionRow, include_trace: bool) -> dict[str, Any]:
                    "engine": row.engine}}
     body.update({k: v for k, v in loaded(row.result).items()
                  if k not in body and k not in ("trace", "engine")})
-    body["consent"] = {"pipl_consent_id": row.pipl_consent_id,
-                       "bureau_authorisation_id": row.bureau_authorisation_id}
+    if row.pipl_consent_id or row.bureau_authorisation_id:  # a policy without consent shows none
+        body["consent"] = {"pipl_consent_id": row.pipl_consent_id,
+                           "bureau_authorisation_id": row.bureau_authorisation_id}
     if include_trace:
         body["trace"] = loaded(row.trace)
     return body
