@@ -55,7 +55,7 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
                    info={"description": "Explainable credit decisions. Send the API key in X-API-Key."})
     spec.components.security_scheme("ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     for name in ("Error", "DecisionOut", "DecisionPage", "ReplayOut", "PolicyList", "Health",
-                 "AccessEventPage", "ReleaseOut", "ReleaseList", "ReleaseDiff"):
+                 "AccessEventPage", "ReleaseOut", "ReleaseList", "ReleaseDiff", "ReviewOut"):
         spec.components.schema(name, schema=getattr(schemas, name))
     trace_param = {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"},
                    "description": "include the full trace"}
@@ -121,6 +121,23 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
         "Activate again the release active before the current one", ["approver", "admin"],
         _responses(200, "ReleaseOut", "the release now active", 400, 401, 403, 409, 413, 415, 422),
         requestBody=reason)})
+    decision = _path_param("decision_id", "the decision id")
+    spec.path(path="/v1/decisions/{decision_id}/review", operations={"post": _op(
+        "Close a referred application: the underwriter's outcome, limit, reason codes and comment",
+        ["underwriter"], _responses(201, "ReviewOut", "the review", 400, 401, 403, 404, 409, 413, 415, 422),
+        parameters=[decision],
+        requestBody={"required": True, "content": {"application/json": {"schema": schemas.ReviewBody}}})})
+    spec.path(path="/v1/decisions/{decision_id}/requests", operations={"post": _op(
+        "Record an applicant's request for an explanation or a human review (PIPL art. 24)",
+        ["compliance", "underwriter"],
+        _responses(201, "ReviewOut", "the request recorded", 400, 401, 403, 404, 413, 415, 422),
+        parameters=[decision],
+        requestBody={"required": True, "content": {"application/json": {"schema": schemas.ApplicantRequestBody}}})})
+    spec.path(path="/v1/decisions/{decision_id}/requests/{request_ref}/answer", operations={"post": _op(
+        "Record the answer given to an applicant's request", ["compliance", "underwriter"],
+        _responses(201, "ReviewOut", "the answer recorded", 400, 401, 403, 404, 409, 413, 415, 422),
+        parameters=[decision, _path_param("request_ref", "the request's id")],
+        requestBody={"required": True, "content": {"application/json": {"schema": schemas.RequestAnswerBody}}})})
     health = {"description": "status", "content": {"application/json": {"schema": "Health"}}}
     spec.path(path="/healthz", operations={"get": _op("The process is up", [], {"200": health})})
     spec.path(path="/readyz", operations={"get": _op(

@@ -225,3 +225,44 @@ class ReleaseDiff(Schema):
     to = fields.String(required=True)
     files = fields.Dict(required=True)
     rules = fields.Dict(required=True)
+
+
+class ReviewBody(Schema):
+    """An underwriter's final decision on a referred application."""
+
+    class Meta:
+        unknown = RAISE
+
+    outcome = fields.String(required=True, validate=validate.OneOf(["APPROVE", "DECLINE"]))
+    limit = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=10**12),
+                           metadata={"description": "whole yuan; APPROVE only"})
+    reason_codes = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True,
+                               validate=validate.Length(max=20))
+    comment = fields.String(required=True, validate=validate.Length(max=4000))
+
+
+class ApplicantRequestBody(Schema):
+    """An applicant's request for an explanation or a human review of a decision (PIPL art. 24)."""
+
+    class Meta:
+        unknown = RAISE
+
+    kind = fields.String(required=True, validate=validate.OneOf(["explanation", "human_review"]))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    received_at = fields.DateTime(metadata={"description": "when the applicant asked (default: now)"})
+
+
+class RequestAnswerBody(Schema):
+    class Meta:
+        unknown = RAISE
+
+    answer = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class ReviewOut(Schema):
+    id = fields.String(required=True)
+    kind = fields.String(required=True)
+    actor = fields.String(required=True)
+    role = fields.String(required=True)
+    at = fields.DateTime(required=True)
+    answers = fields.String(allow_none=True)

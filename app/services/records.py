@@ -20,9 +20,10 @@ from app.services.access import Principal
 from app.services.access_audit import AccessAudit
 from app.services.clock import CHINA, iso_utc
 from app.services.errors import NotFound
-from app.storage import chain, decisions
+from app.storage import chain, decisions, reviews
 from app.storage.db import Database, RawJSON
 from app.storage.models import Decision as DecisionRow
+from app.storage.models import DecisionReview
 
 log = logging.getLogger("firefly.audit")
 
@@ -157,6 +158,12 @@ def answer(row: DecisionRow, include_trace: bool) -> dict[str, Any]:
     return body
 
 
+def review_note(note: DecisionReview) -> dict[str, Any]:
+    """A human step on a decision as compliance reads it (app/services/reviews.py writes them)."""
+    return {**dict(note.body), "id": note.id, "kind": note.kind, "actor": note.actor, "role": note.role,
+            "at": iso_utc(note.created_at), "answers": note.answers}
+
+
 @dataclass(frozen=True)
 class Search:
     """A compliance search: filters (personal data in clear, hashed before any query), a page size
@@ -208,6 +215,10 @@ class Records:
     def get(self, decision_id: str, who: Principal | None = None, request_id: str | None = None) -> dict[str, Any]:
         """One stored decision with its trace (the read recorded)."""
         body = self._checked(self.row(decision_id), include_trace=True)
+        with self.database.session() as session:
+            notes = reviews.for_decision(session, body["decision_id"])
+        if notes:  # an underwriter's review, an applicant's requests and their answers
+            body["reviews"] = [review_note(n) for n in notes]
         self.audit.record(who, "decision.read", [body["decision_id"]], {}, request_id)
         return body
 

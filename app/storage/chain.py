@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.storage.models import AccessEvent, Decision, LogSeal, ReleaseEvent
+from app.storage.models import AccessEvent, Decision, DecisionReview, LogSeal, ReleaseEvent
 
 # How far back in sequence numbers the sealer looks for entries committed after later ones.
 LATE_COMMIT_WINDOW = 1000
@@ -85,6 +85,13 @@ def release_event_content_hash(row: ReleaseEvent) -> str:
     return sha256(dumps({name: plain(getattr(row, name)) for name in RELEASE_EVENT_COLUMNS}))
 
 
+REVIEW_COLUMNS = ("id", "decision_id", "kind", "closes", "answers", "actor", "role", "body", "created_at")
+
+
+def review_content_hash(row: DecisionReview) -> str:
+    return sha256(dumps({name: plain(getattr(row, name)) for name in REVIEW_COLUMNS}))
+
+
 @dataclass(frozen=True)
 class ChainedTable:
     """A table that is a chained log: its model, how its content hashes, its sequence's name."""
@@ -99,6 +106,7 @@ CHAINED: dict[str, ChainedTable] = {
     "decisions": ChainedTable("decisions", Decision, decision_content_hash, "decisions_seq"),
     "access": ChainedTable("access", AccessEvent, access_content_hash, "access_events_seq"),
     "releases": ChainedTable("releases", ReleaseEvent, release_event_content_hash, "release_events_seq"),
+    "reviews": ChainedTable("reviews", DecisionReview, review_content_hash, "decision_reviews_seq"),
 }
 
 

@@ -138,6 +138,30 @@ class ReleaseEvent(Base):
     __table_args__ = (UniqueConstraint("seq", name="uq_release_events_seq"),)
 
 
+class DecisionReview(Base):
+    """A human step on a stored decision: an underwriter's review closing a REFER (`closes`, once
+    per decision), an applicant's PIPL art. 24 request, or its answer (`answers`, once per request).
+    A chained log like decisions."""
+    __tablename__ = "decision_reviews"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # review, request, answer
+    closes: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    answers: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+    __table_args__ = (UniqueConstraint("closes", name="uq_decision_reviews_closes"),
+                      UniqueConstraint("answers", name="uq_decision_reviews_answers"),
+                      UniqueConstraint("seq", name="uq_decision_reviews_seq"))
+
+
 class LogSeal(Base):
     """One link of a chained log: the entry it seals (id, sequence number, content hash) and the
     keyed hash that binds it to the link before. Written by the sealer, off the hot path."""

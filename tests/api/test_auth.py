@@ -21,6 +21,9 @@ ROUTES = [  # method, path, roles allowed
     ("POST", f"/v1/releases/{DECISION}/reject", {"approver"}),
     ("POST", f"/v1/releases/{DECISION}/activate", {"approver", "admin"}),
     ("POST", "/v1/releases/rollback", {"approver", "admin"}),
+    ("POST", f"/v1/decisions/{DECISION}/review", {"underwriter"}),
+    ("POST", f"/v1/decisions/{DECISION}/requests", {"compliance", "underwriter"}),
+    ("POST", f"/v1/decisions/{DECISION}/requests/{DECISION}/answer", {"compliance", "underwriter"}),
 ]
 # open routes, by rule: a path to try each with (None: Flask's static folder, which is empty)
 OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",
@@ -30,6 +33,10 @@ OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",
         "/static/<path:filename>": None}
 RULES = {"/v1/decisions/<policy_name>": URL, "/v1/decisions/<decision_id>": f"/v1/decisions/{DECISION}",
          "/v1/decisions/<decision_id>/replay": f"/v1/decisions/{DECISION}/replay",
+         "/v1/decisions/<decision_id>/review": f"/v1/decisions/{DECISION}/review",
+         "/v1/decisions/<decision_id>/requests": f"/v1/decisions/{DECISION}/requests",
+         "/v1/decisions/<decision_id>/requests/<request_ref>/answer":
+             f"/v1/decisions/{DECISION}/requests/{DECISION}/answer",
          **{f"/v1/releases/<ref>{tail}": f"/v1/releases/{DECISION}{tail}"
             for tail in ("", "/diff", "/approve", "/reject", "/activate")}}
 

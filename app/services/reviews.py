@@ -1,0 +1,143 @@
+"""Human decisions on a stored decision: an underwriter closes a REFER with the final outcome, and an
+applicant's request for an explanation or a human review (PIPL art. 24) is recorded with its answer.
+
+Each is its own entry of the chained `reviews` log, linked to the decision and never changing it:
+the automatic decision stays what it was; the review says what the bank finally decided and why.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.privacy import PersonalData
+from app.services import records
+from app.services.access import Principal
+from app.services.access_audit import AccessAudit
+from app.services.clock import Clock, iso_utc, utc_now
+from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from app.services.records import Records
+from app.storage import chain, reviews
+from app.storage.db import Database
+from app.storage.models import DecisionReview
+
+UNDERWRITERS = ("underwriter",)
+REQUEST_RECORDERS = ("compliance", "underwriter")
+REQUEST_KINDS = ("explanation", "human_review")
+
+
+@dataclass(frozen=True)
+class Review:
+    """An underwriter's final decision on a referred application."""
+
+    outcome: str                 # APPROVE or DECLINE
+    limit: int | None            # whole yuan, APPROVE only
+    reason_codes: tuple[str, ...]
+    comment: str
+
+
+class ReviewDesk:
+    def __init__(self, database: Database, personal: PersonalData, records_: Records, audit: AccessAudit,
+                 clock: Clock = utc_now) -> None:
+        self.database = database
+        self.personal = personal
+        self.records = records_
+        self.audit = audit
+        self.clock = clock
+
+    def close_referral(self, decision_id: str, review: Review, who: Principal,
+                       request_id: str | None = None) -> dict[str, Any]:
+        """Close a REFER with the underwriter's outcome, limit, reasons and comment (once)."""
+        _require(who, UNDERWRITERS, "close a referred application")
+        row = self.records.row(decision_id)
+        if row.outcome != "REFER":
+            raise Conflict(f"decision {row.id} is {row.outcome}; only a REFER is closed by review",
+                           code="not_referred")
+        if not records.intact(row, self.personal):
+            raise Conflict(f"decision {row.id} fails its integrity check; it is not reviewed", code="record_altered")
+        _check(review)
+        body = {"outcome": review.outcome, "limit": review.limit, "reason_codes": list(review.reason_codes),
+                "comment": review.comment}
+        note = self._append(row.id, "review", who, body, closes=row.id)
+        if note is None:
+            raise Conflict(f"decision {row.id} was closed by review already", code="already_reviewed")
+        self.audit.record(who, "decision.review", [row.id], {"outcome": review.outcome}, request_id)
+        return records.review_note(note)
+
+    def record_request(self, decision_id: str, kind: str, text: str, who: Principal,
+                       received_at: datetime.datetime | None = None, request_id: str | None = None) -> dict[str, Any]:
+        """Record an applicant's request for an explanation or a human review of the decision."""
+        _require(who, REQUEST_RECORDERS, "record an applicant's request")
+        if kind not in REQUEST_KINDS:
+            raise InvalidInput(f"kind must be one of {', '.join(REQUEST_KINDS)}", code="invalid_request_kind",
+                               details={"kind": [f"one of {', '.join(REQUEST_KINDS)}"]})
+        row = self.records.row(decision_id)
+        body = {"request_kind": kind, "text": _text(text, "text"),
+                "received_at": iso_utc(received_at) if received_at else iso_utc(self.clock())}
+        note = self._append(row.id, "request", who, body)
+        self.audit.record(who, "decision.applicant_request", [row.id], {"kind": kind}, request_id)
+        return records.review_note(note)
+
+    def answer_request(self, decision_id: str, request_ref: str, answer: str, who: Principal,
+                       request_id: str | None = None) -> dict[str, Any]:
+        """Record the answer given to an applicant's request (once per request)."""
+        _require(who, REQUEST_RECORDERS, "answer an applicant's request")
+        with self.database.session() as session:
+            asked = reviews.by_id(session, request_ref) if len(request_ref) <= 32 else None
+        if asked is None or asked.decision_id != decision_id or asked.kind != "request":
+            raise NotFound(f"no applicant request {request_ref!r} on decision {decision_id!r}",
+                           code="unknown_applicant_request")
+        note = self._append(decision_id, "answer", who, {"answer": _text(answer, "answer")}, answers=asked.id)
+        if note is None:
+            raise Conflict(f"request {asked.id} was answered already", code="already_answered")
+        self.audit.record(who, "decision.applicant_answer", [decision_id], {"request": asked.id}, request_id)
+        return records.review_note(note)
+
+    def notes(self, decision_id: str) -> list[dict[str, Any]]:
+        with self.database.session() as session:
+            return [records.review_note(n) for n in reviews.for_decision(session, decision_id)]
+
+    def _append(self, decision_id: str, kind: str, who: Principal, body: dict[str, Any],
+                closes: str | None = None, answers: str | None = None) -> DecisionReview | None:
+        now = self.clock()
+        note = DecisionReview(id=f"{int(now.timestamp() * 1000):012x}{os.urandom(10).hex()}",
+                              decision_id=decision_id, kind=kind, closes=closes, answers=answers,
+                              actor=who.name, role=who.role, body=body, created_at=now)
+        note.content_hash = chain.review_content_hash(note)
+        note.row_mac = self.personal.mac(note.content_hash)
+        try:
+            with self.database.session() as session:
+                return note if reviews.append(session, note) else None
+        except SQLAlchemyError:
+            raise Unavailable("the review could not be stored; nothing was recorded") from None
+
+
+def _check(review: Review) -> None:
+    problems: dict[str, list[str]] = {}
+    if review.outcome not in ("APPROVE", "DECLINE"):
+        problems["outcome"] = ["APPROVE or DECLINE"]
+    if review.outcome == "APPROVE" and (review.limit is None or review.limit <= 0):
+        problems["limit"] = ["an approval needs a limit in whole yuan above 0"]
+    if review.outcome == "DECLINE" and review.limit is not None:
+        problems["limit"] = ["a decline has no limit"]
+    if not review.reason_codes:
+        problems["reason_codes"] = ["at least one reason code"]
+    if not review.comment.strip():
+        problems["comment"] = ["say why"]
+    if problems:
+        raise InvalidInput("the review is incomplete", code="invalid_review", details=problems)
+
+
+def _text(value: str, field: str) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > 4000:
+        raise InvalidInput(f"{field} must be 1 to 4000 characters", code="invalid_text", details={field: ["1 to 4000 characters"]})
+    return value
+
+
+def _require(who: Principal, roles: tuple[str, ...], what: str) -> None:
+    if who.role not in roles:
+        raise Forbidden(f"role {who.role!r} may not {what}; needs {' or '.join(roles)}")

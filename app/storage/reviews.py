@@ -1,0 +1,29 @@
+"""Queries on decision_reviews: an underwriter's closing of a referral, an applicant's request for
+explanation or human review (PIPL art. 24) and its answer; rows are only ever inserted."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.storage import chain
+from app.storage.models import DecisionReview
+
+
+def append(session: Session, note: DecisionReview) -> bool:
+    """Insert one note; False when the decision already has a closing review (unique `closes`)."""
+    try:
+        chain.insert_entry(session, "reviews", note)
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def for_decision(session: Session, decision_id: str) -> list[DecisionReview]:
+    return list(session.scalars(select(DecisionReview).where(DecisionReview.decision_id == decision_id)
+                                .order_by(DecisionReview.seq)))
+
+
+def by_id(session: Session, note_id: str) -> DecisionReview | None:
+    return session.get(DecisionReview, note_id)

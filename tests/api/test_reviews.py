@@ -1,0 +1,62 @@
+"""Human decisions: an underwriter closes a REFER (once, with a complete review), shown with the
+decision and chained; an applicant's PIPL art. 24 request and its answer are recorded."""
+from app.extensions import services
+from support.applicants import examples
+
+
+def refer_id(decide):
+    answer = decide(examples()["refer_thin_file"]).get_json()
+    assert answer["outcome"] == "REFER"
+    return answer["decision_id"]
+
+
+def test_an_underwriter_closes_a_referral_once(client, auth, decide, app):
+    decision_id = refer_id(decide)
+    url = f"/v1/decisions/{decision_id}/review"
+    review = {"outcome": "APPROVE", "limit": 80000, "reason_codes": ["MANUAL_INCOME_VERIFIED"],
+              "comment": "payslips checked by phone"}
+    assert client.post(url, json=review, headers=auth("compliance")).status_code == 403
+    done = client.post(url, json=review, headers=auth("underwriter"))
+    assert done.status_code == 201, done.get_json()
+    assert done.get_json()["outcome"] == "APPROVE" and done.get_json()["actor"] == "test-underwriter"
+    again = client.post(url, json={**review, "outcome": "DECLINE", "limit": None}, headers=auth("underwriter"))
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_reviewed"
+    shown = client.get(f"/v1/decisions/{decision_id}", headers=auth("compliance")).get_json()
+    assert shown["outcome"] == "REFER"  # the automatic decision stays what it was
+    assert [(n["kind"], n["outcome"], n["limit"]) for n in shown["reviews"]] == [("review", "APPROVE", 80000)]
+    audit = services(app).audit_log
+    audit.seal()
+    assert audit.verify("reviews").ok and audit.verify("reviews").checked == 1
+
+
+def test_only_a_refer_is_reviewed_and_the_review_is_complete(client, auth, decide):
+    approved = decide(examples()["approve_salaried"]).get_json()["decision_id"]
+    response = client.post(f"/v1/decisions/{approved}/review", headers=auth("underwriter"),
+                           json={"outcome": "DECLINE", "reason_codes": ["X"], "comment": "no"})
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "not_referred"
+    decision_id = refer_id(decide)
+    incomplete = client.post(f"/v1/decisions/{decision_id}/review", headers=auth("underwriter"),
+                             json={"outcome": "APPROVE", "reason_codes": [], "comment": " "})
+    assert incomplete.status_code == 422
+    assert set(incomplete.get_json()["error"]["details"]) == {"limit", "reason_codes", "comment"}
+    malformed = client.post(f"/v1/decisions/{decision_id}/review", headers=auth("underwriter"),
+                            json={"outcome": "MAYBE", "limit": "lots"})
+    assert malformed.status_code == 400
+    assert {"outcome", "limit", "reason_codes", "comment"} <= set(malformed.get_json()["error"]["details"])
+
+
+def test_an_applicants_request_and_its_answer_are_recorded(client, auth, decide):
+    decision_id = decide(examples()["decline_overdue_pattern"]).get_json()["decision_id"]
+    asked = client.post(f"/v1/decisions/{decision_id}/requests", headers=auth("compliance"),
+                        json={"kind": "explanation", "text": "申请人来电要求说明拒绝原因"})
+    assert asked.status_code == 201, asked.get_json()
+    request_id = asked.get_json()["id"]
+    url = f"/v1/decisions/{decision_id}/requests/{request_id}/answer"
+    answered = client.post(url, headers=auth("underwriter"), json={"answer": "已书面说明：征信逾期记录"})
+    assert answered.status_code == 201 and answered.get_json()["answers"] == request_id
+    assert client.post(url, headers=auth("underwriter"), json={"answer": "again"}).status_code == 409
+    unknown = client.post(f"/v1/decisions/{decision_id}/requests/{'0' * 32}/answer", headers=auth("compliance"),
+                          json={"answer": "x"})
+    assert unknown.status_code == 404
+    shown = client.get(f"/v1/decisions/{decision_id}", headers=auth("compliance")).get_json()
+    assert [n["kind"] for n in shown["reviews"]] == ["request", "answer"]
