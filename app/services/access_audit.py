@@ -54,7 +54,7 @@ class AccessAudit:
                             action=action, decision_ids=list(decision_ids),
                             details=self.without_personal_data(details or {}), request_id=request_id)
         event.content_hash = chain.access_content_hash(event)
-        event.row_mac = self.personal.mac(event.content_hash)
+        event.row_mac = self.personal.mac(chain.mac_text("access", event.id, event.content_hash))
         try:
             with self.database.session() as session:
                 access_events.append(session, event)

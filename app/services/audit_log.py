@@ -91,11 +91,11 @@ class AuditLog:
             last = chain.head(session, log_name)
             position, prev = (last.position, last.entry_hash) if last else (0, "")
             after = max(0, (last.seq if last else 0) - chain.LATE_COMMIT_WINDOW)
-            content_hash = chain.CHAINED[log_name].content_hash
             count = 0
             for entry in chain.pending(session, log_name, after, BATCH):
-                digest = content_hash(entry)
-                if digest != entry.content_hash or not self.personal.mac_matches(entry.row_mac, digest):
+                digest = entry.content_hash
+                if digest is None or not self.personal.mac_matches(
+                        entry.row_mac, chain.mac_text(log_name, entry.id, digest)):
                     log.error("not sealing an entry that fails its MAC", extra={
                         "event": "seal_refused", "log": log_name, "entry_id": entry.id})
                     continue
@@ -157,7 +157,8 @@ class AuditLog:
             low, high = (None, None) if whole else (min(seqs, default=0), max(seqs, default=0))
             for entry in chain.unsealed(session, log_name, low, high):
                 digest = content_hash(entry)
-                if digest == entry.content_hash and self.personal.mac_matches(entry.row_mac, digest):
+                if digest == entry.content_hash and self.personal.mac_matches(
+                        entry.row_mac, chain.mac_text(log_name, entry.id, digest)):
                     result.unsealed += 1
                 else:
                     result.findings.append(Finding("inserted", None, entry.id, entry.seq,
@@ -182,7 +183,8 @@ class AuditLog:
                                            "the sealed entry is no longer in the table"))
             return
         digest = content_hash(row)
-        if digest != link.content_hash or not self.personal.mac_matches(row.row_mac, digest):
+        if digest != link.content_hash or not self.personal.mac_matches(
+                row.row_mac, chain.mac_text(link.log, row.id, digest)):
             result.findings.append(Finding("edited", link.position, row.id, link.seq,
                                            "its content differs from what was sealed"))
         elif row.seq != link.seq:

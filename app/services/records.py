@@ -124,7 +124,7 @@ def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime
         idempotency_key=idempotency_key, request_hash=request_fingerprint, request_id=request_id,
         channel=caller.name)
     row.content_hash = chain.decision_content_hash(row)
-    row.row_mac = personal.mac(row.content_hash)
+    row.row_mac = personal.mac(chain.mac_text("decisions", row.id, row.content_hash))
     return row
 
 
@@ -132,7 +132,8 @@ def intact(row: DecisionRow, personal: PersonalData) -> bool:
     """Whether a stored row is what the service wrote: its content hashes to the hash its MAC
     covers, and its sealed personal data (unless purged) to its digest."""
     content_hash = chain.decision_content_hash(row)
-    return (content_hash == row.content_hash and personal.mac_matches(row.row_mac, content_hash)
+    return (content_hash == row.content_hash
+            and personal.mac_matches(row.row_mac, chain.mac_text("decisions", row.id, content_hash))
             and (row.pii_sealed is None or chain.sha256(row.pii_sealed) == row.pii_digest))
 
 

@@ -251,7 +251,7 @@ class Releases:
         event = ReleaseEvent(id=_new_id(now), release_id=release_id, action=action, actor=who.name,
                              role=who.role, reason=reason, created_at=now)
         event.content_hash = chain.release_event_content_hash(event)
-        event.row_mac = self.personal.mac(event.content_hash)
+        event.row_mac = self.personal.mac(chain.mac_text("releases", event.id, event.content_hash))
         with self.database.session() as session:
             store.append_event(session, event)
 

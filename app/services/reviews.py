@@ -107,7 +107,7 @@ class ReviewDesk:
                               decision_id=decision_id, kind=kind, closes=closes, answers=answers,
                               actor=who.name, role=who.role, body=body, created_at=now)
         note.content_hash = chain.review_content_hash(note)
-        note.row_mac = self.personal.mac(note.content_hash)
+        note.row_mac = self.personal.mac(chain.mac_text("reviews", note.id, note.content_hash))
         try:
             with self.database.session() as session:
                 return note if reviews.append(session, note) else None

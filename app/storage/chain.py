@@ -53,6 +53,12 @@ def plain(value: Any, numeric: bool = False) -> Any:
     return value
 
 
+def mac_text(log: str, entry_id: str, content_hash: str) -> str:
+    """What an entry's MAC covers: its log, its id and its content hash (a row copied under
+    another id keeps neither)."""
+    return f"{log}|{entry_id}|{content_hash}"
+
+
 def sha256(text_: str) -> str:
     return hashlib.sha256(text_.encode("utf-8")).hexdigest()
 
@@ -134,10 +140,13 @@ def head(session: Session, log: str) -> LogSeal | None:
 
 
 def pending(session: Session, log: str, after_seq: int, limit: int) -> list[Any]:
-    """Entries without a seal whose sequence number is above `after_seq`, in order."""
+    """Entries without a seal whose sequence number is above `after_seq`, in order: their id,
+    sequence number, content hash and MAC only (the sealer binds the hash the row was written
+    with; whether the content still matches it is verify's question)."""
     model = CHAINED[log].model
     sealed = select(LogSeal.entry_id).where(LogSeal.log == log, LogSeal.entry_id == model.id)
-    return list(session.scalars(select(model).where(model.seq > after_seq, ~sealed.exists())
+    return list(session.execute(select(model.id, model.seq, model.content_hash, model.row_mac)
+                                .where(model.seq > after_seq, ~sealed.exists())
                                 .order_by(model.seq).limit(limit)))
 
 
