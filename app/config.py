@@ -52,6 +52,8 @@ def from_environment() -> dict[str, Any]:
         "FIREFLY_PII_RETENTION_DAYS": _int_env("FIREFLY_PII_RETENTION_DAYS", 0),
         # Seconds between each worker's look at the active release (activation reaches every worker).
         "FIREFLY_RELEASE_POLL": float(_env("FIREFLY_RELEASE_POLL", "2")),
+        # Submitting a release also runs both engine backends on its rule tests (durable verification).
+        "FIREFLY_RELEASE_VERIFY_BACKENDS": _env("FIREFLY_RELEASE_VERIFY_BACKENDS", "0") == "1",
         "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{REPO_ROOT / 'var' / 'firefly.db'}"),
         "REDIS_URL": _env("REDIS_URL"),
         "FIREFLY_API_KEYS": _env("FIREFLY_API_KEYS", DEV_API_KEYS if env != "production" else ""),
@@ -87,6 +89,7 @@ class Settings:
     seal_interval: float = 2.0
     pii_retention_days: int = 0  # 0: kept (no purge)
     release_poll: float = 2.0
+    release_verify_backends: bool = False
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -102,7 +105,8 @@ class Settings:
                                                      (config.get("FIREFLY_HMAC_OLD_KEYS") or "").split(",")))),
                    seal_interval=float(config.get("FIREFLY_SEAL_INTERVAL", 2.0)),
                    pii_retention_days=int(config.get("FIREFLY_PII_RETENTION_DAYS", 0)),
-                   release_poll=float(config.get("FIREFLY_RELEASE_POLL", 2.0)))
+                   release_poll=float(config.get("FIREFLY_RELEASE_POLL", 2.0)),
+                   release_verify_backends=bool(config.get("FIREFLY_RELEASE_VERIFY_BACKENDS", False)))
 
     @property
     def production(self) -> bool:

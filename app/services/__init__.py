@@ -62,7 +62,8 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     store = PolicyStore(database)
     access_audit = AccessAudit(database, personal, clock)
     releases = Releases(database, personal, access_audit, production=settings.production,
-                        engine=settings.engine, clock=clock)
+                        engine=settings.engine, clock=clock,
+                        verify_backends=settings.release_verify_backends)
     registry = PolicyRegistry(settings.policy_root, store, run_tests=settings.run_policy_tests,
                               engine=settings.engine, releases=releases)
     records = Records(database, personal, access_audit)

@@ -24,7 +24,8 @@ from typing import Any, Iterable
 import yaml
 
 from app.engine import read_policy_root
-from app.engine.testing import load_cases, read_test_files, run_policy_tests
+from app.engine import InputError
+from app.engine.testing import backend_disagreements, load_cases, read_test_files, run_policy_tests
 from app.privacy import PersonalData
 from app.services import compiling
 from app.services.access import Principal
@@ -69,7 +70,9 @@ class ReleaseFiles:
 
 class Releases:
     def __init__(self, database: Database, personal: PersonalData, audit: AccessAudit, *,
-                 production: bool, engine: str | None, clock: Clock = utc_now) -> None:
+                 production: bool, engine: str | None, clock: Clock = utc_now,
+                 verify_backends: bool = False) -> None:
+        self.verify_backends = verify_backends  # FIREFLY_RELEASE_VERIFY_BACKENDS: both engines agree
         self.database = database
         self.personal = personal
         self.audit = audit
@@ -227,6 +230,9 @@ class Releases:
             failures += [{"case": None, **p.to_dict()} for p in problems if p.severity == "error"]
             report["tests"] = {"cases": len(results), "failed": failures}
             ok = not failures
+            if self.verify_backends:
+                report["backends"] = _backend_report(loaded.policies, cases)
+                ok = ok and not report["backends"]["disagreements"]
         report["ok"] = ok
         return json.loads(json.dumps(report, default=str)), ok
 
@@ -273,6 +279,22 @@ class Releases:
             events = store.events(session, release.id)
         submitter = next((e.actor for e in events if e.action == "submitted"), None)
         return release, _state_of(release.id, events, self.active_id()), submitter
+
+
+def _backend_report(policies: dict[str, Any], cases: list[Any]) -> dict[str, Any]:
+    """Both engine backends on every rule-test case: where they disagree (durable verification)."""
+    checked, disagreements = 0, []
+    for case in cases:
+        policy = policies.get(case.policy)
+        if policy is None:
+            continue
+        try:
+            typed = policy.parse_input(case.input)
+        except InputError:
+            continue  # an invalid case input is the rule tests' to report
+        checked += 1
+        disagreements += [{"case": case.id, "detail": line} for line in backend_disagreements(policy, typed)]
+    return {"checked": checked, "disagreements": disagreements}
 
 
 def _state_of(release_id: str, events: Iterable[ReleaseEvent], active_id: str | None) -> str:

@@ -103,3 +103,14 @@ def test_production_refuses_the_bootstrap(firefly, database_url, redis_url, clea
             production.releases.bootstrap(production.settings.policy_root)
     finally:
         production.close()
+
+
+def test_backend_verification_runs_at_submit_where_configured(database_url, redis_url, clean_state, policy_root):
+    verifying = build(make_settings(database_url, redis_url, FIREFLY_RELEASE_VERIFY_BACKENDS=True))
+    try:
+        set_version(policy_root, "2099.3")
+        release = verifying.releases.submit(ReleaseFiles.from_folder(policy_root), ALICE, "verify both")
+        backends = release["report"]["backends"]
+        assert backends["checked"] > 100 and backends["disagreements"] == [] and release["checks_passed"]
+    finally:
+        verifying.close()
