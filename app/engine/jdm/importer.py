@@ -189,6 +189,8 @@ def _lookup(env: dict[str, Binding], input_types: dict[str, ZType]):
         kind = input_types.get(path)
         if kind is not None and kind.name == "mixed":
             raise Unsupported(f"input '{path}' of more than one type")
+        if kind is not None and kind.name != "section" and _declaration(kind) is None:
+            raise Unsupported(f"input '{path}' of a shape Firefly does not declare ({kind.name})")
         return None
     return lookup
 
@@ -242,7 +244,8 @@ def import_graph(file_name: str, graph: dict) -> Imported:
         builder.recipes.append(recipe)
         if kind == "inputNode":
             out = {path: Binding(Value(_input_name(path), t), input_path=path)
-                   for path, t in input_types.items() if t.name != "section"}
+                   for path, t in input_types.items()
+                   if t.name not in ("section", "mixed") and _declaration(t) is not None}
         elif kind == "outputNode":
             out = env
         elif kind == "switchNode":

