@@ -136,6 +136,7 @@ class _Builder:
     features: dict[str, str] = field(default_factory=dict)
     count: int = 0
     recipes: list[dict] = field(default_factory=list)  # what each node outputs, in run order
+    types: dict[str, ZType] = field(default_factory=dict)  # feature name -> its Zen type
 
     def feature(self, hint: str, value: Value) -> Value:
         """A feature holding a value (constants and nulls stay as they are)."""
@@ -146,6 +147,7 @@ class _Builder:
         self.count += 1
         name = f"v{self.count}_{mangle(hint.rsplit('.', 1)[-1])}"[:60]
         self.features[name] = value.text
+        self.types[name] = value.type
         return Value(name, value.type)
 
 
@@ -463,14 +465,49 @@ def _table_node(builder: _Builder, node: dict, env: dict[str, Binding], recipe: 
             _insert(own, path, Binding(builder.feature(path, Value(chain, kind))
                                        if kind.name != "null" else NULL_VALUE))
     elif recipe["hit_policy"] == "collect":
+        if recipe["output_path"] and not recipe["loop"]:
+            # later nodes may read the list of matching rows: row indices, fields by index
+            out = dict(env) if content.get("passThrough") else {}
+            _insert(out, recipe["output_path"], Binding(_collected(builder, outputs,
+                                                                   recipe["rows"])))
+            return out
         for column in outputs:
             path = (column.get("field") or "").strip()
             if path:
                 _insert(own, path, _OPAQUE)
-        recipe["loop_collect"] = True
     if recipe["hit_policy"] == "collect" and not recipe["output_path"] and not recipe["loop"]:
         return {"*": _OPAQUE}  # an array replaces the node's data
     return _finish(env, own, content, recipe)
+
+
+def _collected(builder: _Builder, outputs: list[dict], rows: list[dict]) -> Value:
+    """The rows a collect table matched, as a list later expressions can go over: the indices
+    of the matching rows; a row's field is read by its index."""
+    fields, texts = {}, {}
+    for column in outputs:
+        path = (column.get("field") or "").strip()
+        if not path or "." in path:
+            continue
+        values = []
+        kind = Z_NULL
+        for row in rows:
+            cell = next((c for c in row["cells"] if c["path"] == path), None)
+            text = "null" if cell is None or cell.get("null") else cell["value"]
+            values.append(text)
+        for row in rows:
+            cell = next((c for c in row["cells"] if c["path"] == path), None)
+            if cell is not None and not cell.get("null"):
+                found = builder.types.get(cell["value"], Z_NULL)
+                kind = found if kind.name == "null" else kind
+        fields[path], texts[path] = kind, tuple(values)
+    indices = ", ".join(str(i) for i in range(len(rows)))
+    chain = "false"
+    for index in reversed(range(len(rows))):
+        chain = f"({rows[index]['test']} if row_index == {index} else {chain})"
+    text = f"[row_index for row_index in [{indices}] if {chain}]" if rows else "[]"
+    record = ZType("record", fields=tuple(fields.items()), rows=tuple(texts.items()))
+    return Value(builder.feature("collected", Value(text, ZType("list", item=Z_NUMBER))).text,
+                 ZType("list", item=record))
 
 
 # --- the files --------------------------------------------------------------------------------------

@@ -319,6 +319,8 @@ class ZType:
     name: str
     item: "ZType | None" = None
     fields: tuple[tuple[str, "ZType"], ...] = ()
+    # the rows a collect table produced, read by index: field -> each row's value (Firefly text)
+    rows: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def field(self, name: str) -> "ZType | None":
         return dict(self.fields).get(name)
@@ -462,6 +464,12 @@ class Translator:
             field = item.type.field(rest)
             if field is None:
                 return NULL_VALUE
+            if item.type.rows:  # a row of a collect table: its value by the row's index
+                texts = dict(item.type.rows)[rest]
+                chain = "null"
+                for index in reversed(range(len(texts))):
+                    chain = f"({texts[index]} if {item.text} == {index} else {chain})"
+                return Value(chain, field)
             return Value(f"{item.text}.{_mangle(rest)}", field)
         if head.startswith("$"):
             raise Unsupported(f"the special name {head}")
@@ -536,6 +544,10 @@ class Translator:
         if op == "??":
             if left.is_null:
                 return right
+            if (left.type.item is not None and left.type.item.rows) or (
+                    left.type.name == "list" and right.text == "[]"
+                    and left.text.startswith("[")):
+                return left  # a list a collect table produced is never null
             return Value(f"coalesce({left.text}, {right.text})", _common(left.type, right.type))
         if op in _COMPARISONS:
             return _compare(op, left, right)
@@ -753,7 +765,20 @@ def _day_of_year(t: Translator, args: list) -> Value:
     return Value(str(PINNED_DAY_OF_YEAR), Z_NUMBER)
 
 
+def _string(t: Translator, args: list) -> Value:
+    _args(args, 1, "string")
+    value = t.value(args[0])
+    if value.is_null:
+        return Value('"null"', Z_STRING)
+    if value.type.name == STRING:
+        return value
+    if value.type.name not in (NUMBER, BOOLEAN):
+        raise Unsupported(f"string() of {value.type.name}")
+    return Value(f"text({value.text})", Z_STRING)
+
+
 _FUNCTIONS: dict[str, Callable[[Translator, list], Value]] = {
+    "string": _string,
     "date": _date,
     "dayOfYear": _day_of_year,
     "round": _round,
