@@ -777,7 +777,37 @@ def _string(t: Translator, args: list) -> Value:
     return Value(f"text({value.text})", Z_STRING)
 
 
+def _flatten(t: Translator, args: list) -> Value:
+    """flatten([a, b, ...]) of lists: the lists joined (one level)."""
+    _args(args, 1, "flatten")
+    if args[0][0] != "array":
+        raise Unsupported("flatten() of a computed list of lists")
+    parts = [t.value(item) for item in args[0][1]]
+    if not parts or any(p.type.name != "list" for p in parts):
+        raise Unsupported("flatten() of something that is not a list of lists")
+    kind = parts[0].type
+    for part in parts[1:]:
+        kind = _common(kind, part.type)
+    return Value("(" + " + ".join(p.text for p in parts) + ")", kind)
+
+
+def _time(t: Translator, args: list) -> Value:
+    """Zen's time(x) compared with time('22:00'): the time of day of an instant (at its own
+    offset) or of a time written as text."""
+    _args(args, 1, "time")
+    value = t.value(args[0])
+    if value.is_null:
+        return NULL_VALUE
+    if value.type.name != STRING:
+        raise Unsupported(f"time() of {value.type.name}")
+    if args[0][0] == "str":
+        return Value(f"time({value.text})", ZType("time"))
+    return Value(f"coalesce(time({value.text}), time(datetime({value.text})))", ZType("time"))
+
+
 _FUNCTIONS: dict[str, Callable[[Translator, list], Value]] = {
+    "time": _time,
+    "flatten": _flatten,
     "string": _string,
     "date": _date,
     "dayOfYear": _day_of_year,
