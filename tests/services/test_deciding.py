@@ -44,6 +44,15 @@ def test_the_decision_date_is_the_date_in_china_of_the_service_clock(firefly, cl
     assert decided.answer["created_at"] == "2026-11-28T18:30:00Z"
 
 
+def test_the_decision_time_is_the_service_clock_in_china_never_the_callers(firefly, clock):
+    body = dict(examples()["approve_salaried"], decision_time="2000-01-01T12:00:00Z")
+    decided = firefly.deciding.decide(request(body, include_trace=True))
+    assert decided.answer["trace"]["input"]["decision_time"] == "2026-11-29T02:30:00+08:00"
+    assert decided.answer["trace"]["features"]["night_application"] is True
+    # a night application, but not through a partner from a busy device: no referral
+    assert decided.answer["outcome"] == "APPROVE"
+
+
 def test_unknown_policy_is_not_found_and_names_the_known_ones(firefly):
     with pytest.raises(NotFound) as raised:
         firefly.deciding.decide(request({}, policy="nope.application"))

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from .zen import (NULL_VALUE, Z_BOOLEAN, Z_NULL, Z_NUMBER, Z_STRING, ObjectValue, Scope,
-                  Translator,
+                  Translator, _common,
                   Unsupported, Value, ZType, failures, mangle, parse, parse_unary)
 
 PRODUCT = "jdm"
@@ -136,6 +136,7 @@ class _Builder:
     features: dict[str, str] = field(default_factory=dict)
     count: int = 0
     recipes: list[dict] = field(default_factory=list)  # what each node outputs, in run order
+    types: dict[str, ZType] = field(default_factory=dict)  # feature name -> its Zen type
 
     def feature(self, hint: str, value: Value) -> Value:
         """A feature holding a value (constants and nulls stay as they are)."""
@@ -146,6 +147,7 @@ class _Builder:
         self.count += 1
         name = f"v{self.count}_{mangle(hint.rsplit('.', 1)[-1])}"[:60]
         self.features[name] = value.text
+        self.types[name] = value.type
         return Value(name, value.type)
 
 
@@ -184,13 +186,37 @@ def _lookup(env: dict[str, Binding], input_types: dict[str, ZType]):
             if binding.value.type.name == "opaque":
                 raise Unsupported("reading what a loop or a collect table produced")
             return binding.value
-        if any(key.startswith(path + ".") for key in env):
-            raise Unsupported("an object used as a value")
+        below = {key[len(path) + 1:]: b for key, b in env.items() if key.startswith(path + ".")}
+        if below:  # an object: its fields as they are bound
+            if any(b.value.type.name == "opaque" or b.input_path is not None
+                   for b in below.values()):
+                raise Unsupported("an object of the input, or one a loop produced, used as a "
+                                  "value")
+            return _object_of({key: b.value for key, b in below.items()})
         kind = input_types.get(path)
         if kind is not None and kind.name == "mixed":
             raise Unsupported(f"input '{path}' of more than one type")
+        if kind is not None and kind.name != "section" and _declaration(kind) is None:
+            raise Unsupported(f"input '{path}' of a shape Firefly does not declare ({kind.name})")
         return None
     return lookup
+
+
+def _object_of(leaves: dict[str, Value]) -> ObjectValue:
+    """An object value from its fields' values by dotted path."""
+    tree: dict = {}
+    for path, value in leaves.items():
+        node = tree
+        *parts, last = path.split(".")
+        for part in parts:
+            node = node.setdefault(part, {})
+        node[last] = value
+
+    def build(node: dict) -> ObjectValue:
+        return ObjectValue("null", ZType("object"), tuple(
+            (key, build(child) if isinstance(child, dict) else child)
+            for key, child in node.items()))
+    return build(tree)
 
 
 def _insert(env: dict[str, Binding], path: str, binding: Binding) -> None:
@@ -223,17 +249,35 @@ def import_graph(file_name: str, graph: dict) -> Imported:
     input_types = infer_input(cases)
     builder = _Builder(flow, input_types)
     envs: dict[str, dict[str, Binding]] = {}
-    behind_switch: set[str] = set()  # nodes that run only on some switch branches
+    active: dict[str, str | None] = {}  # when a node runs (a boolean feature); None: always
+    chosen: dict[tuple[str, str | None], str] = {}  # (switch, statement id) -> when it is chosen
     for node in _order(nodes, edges):
         incoming = [e["sourceId"] for e in edges if e["targetId"] == node["id"]]
-        if any(s in behind_switch or _kind(nodes, s) == "switchNode" for s in incoming):
-            behind_switch.add(node["id"])
-            if len(set(incoming)) > 1 and node["type"] != "outputNode":
-                # what it reads depends on which branches ran: Zen reads null from the others
-                raise Unsupported("switch branches joining before the output")
+        conditions = []  # per incoming edge: when it carries data (None: always)
+        for edge in (e for e in edges if e["targetId"] == node["id"]):
+            source = edge["sourceId"]
+            parts = [p for p in (active.get(source),) if p]
+            if _kind(nodes, source) == "switchNode":
+                parts.append(chosen.get((source, edge.get("sourceHandle")), "false"))
+            conditions.append(" and ".join(parts) or None)
+        if node["type"] != "inputNode":
+            active[node["id"]] = None if None in conditions or not conditions else \
+                builder.feature("runs", Value(" or ".join(f"({c})" for c in conditions),
+                                              Z_BOOLEAN)).text
         env: dict[str, Binding] = {}
-        for source in incoming:
+        joined = len(set(incoming)) > 1 and any(c is not None for c in conditions)
+        for source, condition in zip(incoming, conditions):
             for path, binding in envs.get(source, {}).items():
+                if joined and condition is not None:
+                    # branches meet: a value of a branch that did not run reads as null
+                    before = env.get(path)
+                    other = before.value if before is not None else NULL_VALUE
+                    if binding.value.type.name == "opaque" or other.type.name == "opaque":
+                        binding = _OPAQUE
+                    else:
+                        binding = Binding(Value(
+                            f"({binding.value.text} if {condition} else {other.text})",
+                            _common_type(binding.value.type, other.type)))
                 _insert(env, path, binding)
         kind = node["type"]
         recipe = {"id": node["id"], "kind": kind, "incoming": incoming,
@@ -242,18 +286,36 @@ def import_graph(file_name: str, graph: dict) -> Imported:
         builder.recipes.append(recipe)
         if kind == "inputNode":
             out = {path: Binding(Value(_input_name(path), t), input_path=path)
-                   for path, t in input_types.items() if t.name != "section"}
+                   for path, t in input_types.items()
+                   if t.name not in ("section", "mixed") and _declaration(t) is not None}
         elif kind == "outputNode":
             out = env
         elif kind == "switchNode":
             out = env
             _switch_node(builder, node, env, recipe)
+            earlier: list[str] = []
+            for statement in recipe["statements"]:
+                test = statement["test"] or "true"
+                if recipe["hit_policy"] == "first":
+                    chosen[(node["id"], statement["id"])] = " and ".join(
+                        [test] + [f"not {t}" for t in earlier]) if earlier else test
+                else:
+                    chosen[(node["id"], statement["id"])] = test
+                earlier.append(test)
         elif kind == "expressionNode":
             out = _expression_node(builder, node, env, recipe)
         else:
             out = _table_node(builder, node, env, recipe)
         envs[node["id"]] = out
     return _assemble(file_name, flow, builder, input_types, edges, cases)
+
+
+def _common_type(a: ZType, b: ZType) -> ZType:
+    if a.name == "null":
+        return b
+    if b.name == "null" or a == b:
+        return a
+    raise Unsupported(f"branches that give a value as {a.name} and as {b.name}")
 
 
 def _kind(nodes: list[dict], node_id: str) -> str:
@@ -437,7 +499,9 @@ def _table_node(builder: _Builder, node: dict, env: dict[str, Binding], recipe: 
             if path.endswith("[]"):
                 raise Unsupported("collect output columns")
             value = Translator(Scope(lookup)).value(parse(cell))
-            cells.append({"path": path, **_reference(builder.feature(path, context.each(value)))})
+            for leaf, leaf_value in _leaves(path, value):  # an object: each field at its path
+                cells.append({"path": leaf,
+                              **_reference(builder.feature(leaf, context.each(leaf_value)))})
         recipe["rows"].append({"test": builder.feature(f"row_{row.get('_id', '')}",
                                                        context.each(test)).text, "cells": cells})
     own: dict[str, Binding] = {}
@@ -447,27 +511,71 @@ def _table_node(builder: _Builder, node: dict, env: dict[str, Binding], recipe: 
             path = (column.get("field") or "").strip()
             if not path:
                 continue
-            chain, kind = "null", Z_NULL
-            for row, entry in reversed(list(zip(content.get("rules") or [], recipe["rows"]))):
+            per_row = []
+            for row in content.get("rules") or []:
                 cell = (row.get(column["id"]) or "").strip()
                 value = Translator(Scope(lookup)).value(parse(cell)) if cell else NULL_VALUE
-                if value.type.name != "null":
-                    if kind.name != "null" and value.type != kind:
-                        raise Unsupported(f"a table output that is {kind.name} or "
-                                          f"{value.type.name}")
-                    kind = value.type
-                chain = f"({value.text} if {entry['test']} else {chain})"
-            _insert(own, path, Binding(builder.feature(path, Value(chain, kind))
-                                       if kind.name != "null" else NULL_VALUE))
+                per_row.append(dict(_leaves(path, value)))
+            leaves = list(dict.fromkeys(leaf for row in per_row for leaf in row))
+            for leaf in leaves:  # an object output: each of its fields, row by row
+                chain, kind = "null", Z_NULL
+                for values, entry in reversed(list(zip(per_row, recipe["rows"]))):
+                    value = values.get(leaf, NULL_VALUE)
+                    if value.type.name == "empty_object":
+                        raise Unsupported("an empty object in a table output a later node reads")
+                    if value.type.name != "null":
+                        try:
+                            kind = value.type if kind.name == "null" else _common(kind, value.type)
+                        except Unsupported:
+                            raise Unsupported(f"a table output that is {kind.name} or "
+                                              f"{value.type.name}") from None
+                    chain = f"({value.text} if {entry['test']} else {chain})"
+                _insert(own, leaf, Binding(builder.feature(leaf, Value(chain, kind))
+                                           if kind.name != "null" else NULL_VALUE))
     elif recipe["hit_policy"] == "collect":
+        if recipe["output_path"] and not recipe["loop"]:
+            # later nodes may read the list of matching rows: row indices, fields by index
+            out = dict(env) if content.get("passThrough") else {}
+            _insert(out, recipe["output_path"], Binding(_collected(builder, outputs,
+                                                                   recipe["rows"])))
+            return out
         for column in outputs:
             path = (column.get("field") or "").strip()
             if path:
                 _insert(own, path, _OPAQUE)
-        recipe["loop_collect"] = True
     if recipe["hit_policy"] == "collect" and not recipe["output_path"] and not recipe["loop"]:
         return {"*": _OPAQUE}  # an array replaces the node's data
     return _finish(env, own, content, recipe)
+
+
+def _collected(builder: _Builder, outputs: list[dict], rows: list[dict]) -> Value:
+    """The rows a collect table matched, as a list later expressions can go over: the indices
+    of the matching rows; a row's field is read by its index."""
+    fields, texts = {}, {}
+    for column in outputs:
+        path = (column.get("field") or "").strip()
+        if not path or "." in path:
+            continue
+        values = []
+        kind = Z_NULL
+        for row in rows:
+            cell = next((c for c in row["cells"] if c["path"] == path), None)
+            text = "null" if cell is None or cell.get("null") else cell["value"]
+            values.append(text)
+        for row in rows:
+            cell = next((c for c in row["cells"] if c["path"] == path), None)
+            if cell is not None and not cell.get("null"):
+                found = builder.types.get(cell["value"], Z_NULL)
+                kind = found if kind.name == "null" else kind
+        fields[path], texts[path] = kind, tuple(values)
+    indices = ", ".join(str(i) for i in range(len(rows)))
+    chain = "false"
+    for index in reversed(range(len(rows))):
+        chain = f"({rows[index]['test']} if row_index == {index} else {chain})"
+    text = f"[row_index for row_index in [{indices}] if {chain}]" if rows else "[]"
+    record = ZType("record", fields=tuple(fields.items()), rows=tuple(texts.items()))
+    return Value(builder.feature("collected", Value(text, ZType("list", item=Z_NUMBER))).text,
+                 ZType("list", item=record))
 
 
 # --- the files --------------------------------------------------------------------------------------
@@ -514,6 +622,8 @@ def _declaration(kind: ZType) -> Any:
                         isinstance(declared, dict) and field_kind.item is not None
                         and field_kind.item.name in _FIREFLY):
                     fields[mangle(name)] = declared
+            if not item.fields:  # objects whose fields no case shows: only their number counts
+                fields = {"jdm_no_field": "string"}
             return {"type": "list", "items": {"fields": fields}} if fields else None
     return None
 

@@ -319,6 +319,8 @@ class ZType:
     name: str
     item: "ZType | None" = None
     fields: tuple[tuple[str, "ZType"], ...] = ()
+    # the rows a collect table produced, read by index: field -> each row's value (Firefly text)
+    rows: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def field(self, name: str) -> "ZType | None":
         return dict(self.fields).get(name)
@@ -462,6 +464,12 @@ class Translator:
             field = item.type.field(rest)
             if field is None:
                 return NULL_VALUE
+            if item.type.rows:  # a row of a collect table: its value by the row's index
+                texts = dict(item.type.rows)[rest]
+                chain = "null"
+                for index in reversed(range(len(texts))):
+                    chain = f"({texts[index]} if {item.text} == {index} else {chain})"
+                return Value(chain, field)
             return Value(f"{item.text}.{_mangle(rest)}", field)
         if head.startswith("$"):
             raise Unsupported(f"the special name {head}")
@@ -536,6 +544,10 @@ class Translator:
         if op == "??":
             if left.is_null:
                 return right
+            if (left.type.item is not None and left.type.item.rows) or (
+                    left.type.name == "list" and right.text == "[]"
+                    and left.text.startswith("[")):
+                return left  # a list a collect table produced is never null
             return Value(f"coalesce({left.text}, {right.text})", _common(left.type, right.type))
         if op in _COMPARISONS:
             return _compare(op, left, right)
@@ -728,7 +740,77 @@ def _to_number(t: Translator, args: list) -> Value:
     return Value(value.text if value.type.name == NUMBER else f"number({value.text})", Z_NUMBER)
 
 
+# Zen's test clock: the graphs' cases were recorded at this instant.
+PINNED_NOW = "2025-08-19T16:55:02.078Z"
+PINNED_SECONDS = 1755622502
+PINNED_DAY_OF_YEAR = 231
+
+
+def _date(t: Translator, args: list) -> Value:
+    """Zen's date(x) in arithmetic and comparisons is seconds since 1970 (an instant, or a
+    date's midnight UTC); date('now') is the test clock."""
+    if len(args) != 1:
+        raise Unsupported("date() with a time zone or without an argument")
+    if args[0] == ("str", "now"):
+        return Value(str(PINNED_SECONDS), Z_NUMBER)
+    value = t.value(args[0])
+    if value.is_null or value.type.name != STRING:
+        raise Unsupported(f"date() of {value.type.name}")
+    return Value(f"timestamp({value.text})", Z_NUMBER)
+
+
+def _day_of_year(t: Translator, args: list) -> Value:
+    if args != [("str", "now")]:
+        raise Unsupported("dayOfYear() of anything but 'now'")
+    return Value(str(PINNED_DAY_OF_YEAR), Z_NUMBER)
+
+
+def _string(t: Translator, args: list) -> Value:
+    _args(args, 1, "string")
+    value = t.value(args[0])
+    if value.is_null:
+        return Value('"null"', Z_STRING)
+    if value.type.name == STRING:
+        return value
+    if value.type.name not in (NUMBER, BOOLEAN):
+        raise Unsupported(f"string() of {value.type.name}")
+    return Value(f"text({value.text})", Z_STRING)
+
+
+def _flatten(t: Translator, args: list) -> Value:
+    """flatten([a, b, ...]) of lists: the lists joined (one level)."""
+    _args(args, 1, "flatten")
+    if args[0][0] != "array":
+        raise Unsupported("flatten() of a computed list of lists")
+    parts = [t.value(item) for item in args[0][1]]
+    if not parts or any(p.type.name != "list" for p in parts):
+        raise Unsupported("flatten() of something that is not a list of lists")
+    kind = parts[0].type
+    for part in parts[1:]:
+        kind = _common(kind, part.type)
+    return Value("(" + " + ".join(p.text for p in parts) + ")", kind)
+
+
+def _time(t: Translator, args: list) -> Value:
+    """Zen's time(x) compared with time('22:00'): the time of day of an instant (at its own
+    offset) or of a time written as text."""
+    _args(args, 1, "time")
+    value = t.value(args[0])
+    if value.is_null:
+        return NULL_VALUE
+    if value.type.name != STRING:
+        raise Unsupported(f"time() of {value.type.name}")
+    if args[0][0] == "str":
+        return Value(f"time({value.text})", ZType("time"))
+    return Value(f"coalesce(time({value.text}), time(datetime({value.text})))", ZType("time"))
+
+
 _FUNCTIONS: dict[str, Callable[[Translator, list], Value]] = {
+    "time": _time,
+    "flatten": _flatten,
+    "string": _string,
+    "date": _date,
+    "dayOfYear": _day_of_year,
     "round": _round,
     "number": _to_number,
     "len": _len,

@@ -533,6 +533,14 @@ class _Checker:
             raise self.fail(node, "EXPR_NOT_ALLOWED", f"'{self.segment(node)}': only + - * / // % "
                             "are allowed")
         left, right = self.check(node.left), self.check(node.right)
+        if op == "+" and left.type.name == right.type.name == LIST and not isinstance(
+                left, NamedList) and not isinstance(right, NamedList):  # lists joined
+            kind = common_type(left.type, right.type)
+            if kind is None:
+                raise self.fail(node, "EXPR_TYPE", f"'{self.segment(node)}' joins a {left.type} "
+                                f"and a {right.type}")
+            return Arith(kind, left.nullable or right.nullable, self.at(node),
+                         self.segment(node), op=op, left=left, right=right)
         if op == "+" and left.type.textual and right.type.textual:  # "86" + code: text joined
             return Arith(T_STRING, left.nullable or right.nullable, self.at(node),
                          self.segment(node), op=op, left=left, right=right)

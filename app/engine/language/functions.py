@@ -270,6 +270,23 @@ def _text(method):
     return apply
 
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def _timestamp(value):
+    """Whole seconds since 1970-01-01T00:00Z of an instant, a date (its midnight UTC) or ISO
+    text of either; missing for text that is neither (an instant without an offset is none)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = _datetime(value) or _date(value)
+        if value is None:
+            return None
+    if not isinstance(value, datetime.datetime):
+        value = datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.timezone.utc)
+    return (value - _EPOCH) // datetime.timedelta(seconds=1)
+
+
 def _number(value):
     """A number from text ("12.50", " 3 ", "1e3"), exactly; missing when the text is none."""
     if value is None:
@@ -494,6 +511,9 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in [
     Function("add_minutes", "add_minutes(datetime, minutes)",
              _expect([(DATETIME,), ("integer",)], "add_minutes(datetime, minutes)", T_DATETIME),
              _add_minutes, may_be_missing=True),
+    Function("timestamp", "timestamp(datetime, date or text)",
+             _expect([(DATETIME, DATE, STRING)], "timestamp(datetime, date or text)", T_INTEGER),
+             _timestamp, may_be_missing=True),
     Function("number", "number(text)", _expect([(STRING, "integer", "decimal")], "number(text)",
                                                 T_DECIMAL), _number, may_be_missing=True),
     Function("text", "text(value)", _expect([(STRING, ENUM, "integer", "decimal", "boolean", DATE,

@@ -249,7 +249,11 @@ class BuildContext:
                 if computed is not None:
                     values[name] = computed
                 continue
-            value = coerce_literal(child.value, kind)
+            if kind.name == "list" and child.is_list and kind.item is not None:
+                items = [coerce_literal(item.value, kind.item) for item in child.value]
+                value = None if None in items else tuple(items)  # a list output: its items
+            else:
+                value = coerce_literal(child.value, kind)
             if value is None:
                 hint = did_you_mean(str(child.value), kind.values or ())
                 self.error("SET_VALUE", f"{what}: '{child.value}' is not {kind.with_article()}{hint}",

@@ -154,3 +154,17 @@ def test_durations_agree_with_python(tmp_path_factory, moment, minutes):
     values = run(policy, {"at": moment.isoformat()}).trace.values
     assert values["back"] == minutes
     assert values["h"] == moment.hour and values["dow"] == moment.isoweekday()
+
+
+@pytest.mark.parametrize("expression, fields, expected", [
+    ("timestamp(at)", {"at": "2025-08-19T16:55:02.078Z"}, 1755622502),
+    ("timestamp(day)", {"day": "1970-01-02"}, 86400),
+    ("timestamp(s)", {"s": "2025-03-20T10:30:00+08:00"}, 1742437800),
+    ("timestamp(s)", {"s": "2025-03-20T10:30:00"}, None),   # no offset: which instant?
+    ("timestamp(s)", {"s": "soon"}, None),
+    ("distinct(tags)", {"tags": ["b", "a", "b"]}, ("b", "a")),
+    ("len(distinct(tags))", {"tags": []}, 0),
+])
+def test_timestamps_and_distinct(tmp_path, expression, fields, expected):
+    result = value(tmp_path, expression, **fields)
+    assert result == expected and type(result) is type(expected)

@@ -58,6 +58,7 @@ def rule(tmp_path, when: str):
      (D("100.50"), D("100.50"))),
     ("len([x for x in accounts if x.balance > 1000])", [CARD, LOAN], 1),
     ('["A", "B"]', [], ("A", "B")),
+    ('[x.kind for x in accounts] + ["LOAN"]', [CARD], ("CARD", "LOAN")),
 ])
 def test_over_lists(tmp_path, expression, accounts, expected):
     result = value(tmp_path, expression, accounts)

@@ -68,3 +68,20 @@ def test_an_output_expression_of_the_wrong_type_is_refused(tmp_path):
     result = load(tmp_path, {"pricing": table, "bands": SCORING},
                   stages=[{"id": "pricing", "table": "pricing"}], parameters={"floor": 3})
     assert "SET_VALUE" in codes(result)
+
+
+def test_a_rule_sets_a_list_output(tmp_path):
+    rules = {"offers": ruleset("offers", [
+        {"id": "O1", "when": "a > 5", "then": {"set": {"products": ["CARD", "LOAN"]}}},
+        {"id": "O2", "when": "a > 0", "then": {"set": {"products": {"expr": '["CARD"]'}}}},
+    ], hit_policy="first", outputs={"products": {"type": "list", "items": "string"}})}
+    policy = make_policy(tmp_path, rules, stages=[{"id": "offers", "ruleset": "offers"}],
+                         outputs=["products"])
+    assert run(policy, a=6).outputs["products"] == ("CARD", "LOAN")
+    assert run(policy, a=2).to_dict()["outputs"]["products"] == ["CARD"]
+    assert run(policy, a=0).outputs["products"] is None
+    bad = ruleset("offers", [{"id": "O1", "when": "a > 5",
+                              "then": {"set": {"products": ["CARD", 3]}}}],
+                  hit_policy="first", outputs={"products": {"type": "list", "items": "string"}})
+    assert "SET_VALUE" in codes(load(tmp_path, {"offers": bad},
+                                     stages=[{"id": "offers", "ruleset": "offers"}]))
