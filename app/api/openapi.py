@@ -44,9 +44,9 @@ def _op(summary: str, roles: list[str], responses: dict[str, Any], **extra: Any)
     return op
 
 
-def _path_param(name: str, description: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
+def _decision_id_param() -> dict[str, Any]:
+    return {"name": "decision_id", "in": "path", "required": True, "description": "the decision id",
+            "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
 
 
 def build_spec(policy_set: PolicySet) -> dict[str, Any]:
@@ -77,11 +77,11 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     spec.path(path="/v1/decisions/{decision_id}", operations={"get": _op(
         "One stored decision with its trace", ["compliance"],
         _responses(200, "DecisionOut", "the decision", 401, 403, 404),
-        parameters=[_path_param("decision_id", "the decision id")])})
+        parameters=[_decision_id_param()])})
     spec.path(path="/v1/decisions/{decision_id}/replay", operations={"post": _op(
         "Replay a decision on its stored policy version, or on another version", ["compliance"],
         _responses(200, "ReplayOut", "the replay and its differences", 400, 401, 403, 404, 409, 413, 415),
-        parameters=[_path_param("decision_id", "the decision id")],
+        parameters=[_decision_id_param()],
         requestBody={"required": False, "content": {"application/json": {"schema": schemas.ReplayRequest}}})})
     spec.path(path="/v1/policies", operations={"get": _op(
         "Policies served, with versions and hashes", ["channel", "compliance", "admin"],

@@ -9,6 +9,7 @@ import datetime
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -32,6 +33,9 @@ DECISION_DATE_FIELDS = ("decision_date", "application_date", "as_of")
 # The input field a policy declares (type datetime) for the moment of the decision: the service
 # fills it with the request's time in China, a replay with the stored decision's.
 DECISION_TIME_FIELD = "decision_time"
+
+
+DECISION_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def new_decision_id(now: datetime.datetime) -> str:
@@ -181,7 +185,7 @@ class Records:
     def row(self, decision_id: str) -> DecisionRow:
         """The stored row, or NotFound."""
         row = None
-        if len(decision_id) <= 64:
+        if DECISION_ID.fullmatch(decision_id):  # anything else (a NUL byte) never reaches the database
             with self.database.session() as session:
                 row = decisions.by_id(session, decision_id)
         if row is None:

@@ -105,8 +105,7 @@ def test_filter_by_time_range(client, auth, stored):
 
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1000}, {"outcome": "MAYBE"}, {"cursor": "zz"},
-                                    {"created_from": "yesterday"}, {"colour": "red"},
-                                    {"created_from": "2026-02-01T00:00:00", "created_to": "2026-01-01T00:00:00"}])
+                                    {"created_from": "yesterday"}, {"colour": "red"}])
 def test_bad_search_parameters_are_400(client, auth, params):
     response = client.get("/v1/decisions", query_string=params, headers=auth("compliance"))
     assert response.status_code == 400

@@ -1,0 +1,73 @@
+"""Client input never gives a 5xx: NUL bytes and control characters in every filter, id and replay
+body; moments at the edge of the calendar; a server error is logged with its request id.
+
+(On PostgreSQL a NUL byte that reached a query raised DataError, answered 503; an offset that moved
+a moment out of the calendar raised OverflowError, answered 500.)
+"""
+import logging
+
+import pytest
+
+from app.api import schemas
+
+SEARCH_TEXT = ["policy", "version", "hash", "group", "reason", "rule", "channel", "id_number", "phone"]
+
+
+@pytest.mark.parametrize("name", SEARCH_TEXT)
+@pytest.mark.parametrize("value", ["a\x00b", "a\nb", "\x7f"])
+def test_control_characters_in_a_search_filter_are_400_naming_it(client, auth, name, value):
+    response = client.get("/v1/decisions", query_string={name: value}, headers=auth("compliance"))
+    assert response.status_code == 400, response.get_json()
+    assert name in response.get_json()["error"]["details"]
+
+
+@pytest.mark.parametrize("decision_id", ["abc\x00def", "0" * 31 + "\x00", "..", "A" * 32, "0" * 65])
+def test_a_malformed_decision_id_is_404(client, auth, decision_id):
+    for response in (client.get(f"/v1/decisions/{decision_id}", headers=auth("compliance")),
+                     client.post(f"/v1/decisions/{decision_id}/replay", headers=auth("compliance"))):
+        assert response.status_code == 404, response.get_json()
+        assert response.get_json()["error"]["code"] == "unknown_decision"
+
+
+def test_a_nul_byte_in_a_replay_version_is_400(client, auth, decide, bodies):
+    decision_id = decide(bodies[0]).get_json()["decision_id"]
+    response = client.post(f"/v1/decisions/{decision_id}/replay", json={"version": "1\x002"},
+                           headers=auth("compliance"))
+    assert response.status_code == 400, response.get_json()
+    assert "version" in response.get_json()["error"]["details"]
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+@pytest.mark.parametrize("name", ["created_from", "created_to"])
+def test_a_moment_outside_the_calendar_in_utc_is_400(client, auth, moment, name):
+    response = client.get("/v1/decisions", query_string={name: moment}, headers=auth("compliance"))
+    assert response.status_code == 400, response.get_json()
+    assert name in response.get_json()["error"]["details"]
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00Z",
+                                    "9999-12-31T23:59:59"])
+def test_the_edges_of_the_calendar_in_utc_are_valid_filters(client, auth, moment):
+    response = client.get("/v1/decisions", query_string={"created_from": moment}, headers=auth("compliance"))
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_range_that_ends_before_it_starts_holds_nothing(client, auth, decide, bodies):
+    decide(bodies[0])
+    response = client.get("/v1/decisions", headers=auth("compliance"), query_string={
+        "created_from": "2026-02-01T00:00:00Z", "created_to": "2026-01-01T00:00:00Z"})
+    assert response.status_code == 200
+    assert response.get_json()["items"] == []
+
+
+def test_an_unexpected_error_is_logged_with_the_request_id(app, client, auth, caplog, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("planted")
+    monkeypatch.setattr(schemas.SearchQuery, "load", broken)
+    with caplog.at_level(logging.ERROR, logger="firefly.api"):
+        response = client.get("/v1/decisions", headers={**auth("compliance"), "X-Request-Id": "req-planted-1"})
+    assert response.status_code == 500
+    assert response.get_json()["error"]["request_id"] == "req-planted-1"
+    logged = [r for r in caplog.records if r.name == "firefly.api" and r.levelno == logging.ERROR]
+    assert [getattr(r, "request_id", None) for r in logged] == ["req-planted-1"]
+    assert logged[0].exc_info is not None
