@@ -13,7 +13,10 @@ from app.services.registry import PolicySet
 
 ERRORS = {
     400: "malformed JSON or invalid parameters", 401: "missing or unknown API key",
-    403: "the key's role may not do this", 404: "not found", 409: "conflict",
+    403: "the key's role may not do this", 404: "not found",
+    409: "conflict: for a decision, the Idempotency-Key was used with another body "
+         "(idempotency_conflict), or the request deciding under it took longer than the wait "
+         "(idempotency_in_progress: retry after Retry-After seconds)",
     413: "body too large", 415: "body is not application/json", 422: "the input does not fit the schema",
     503: "database unavailable: nothing was stored",
 }
