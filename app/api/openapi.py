@@ -127,7 +127,8 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     health = {"description": "status", "content": {"application/json": {"schema": "Health"}}}
     spec.path(path="/healthz", operations={"get": _op("The process is up", [], {"200": health})})
     spec.path(path="/readyz", operations={"get": _op(
-        "Database, Redis (if configured) and policies ready", [], {"200": health, "503": health})})
+        "Ready to decide: database and policies (200; degraded when Redis is down); else 503", [],
+        {"200": health, "503": health})})
     text = {"description": "text", "content": {"text/plain": {"schema": {"type": "string"}}}}
     spec.path(path="/metrics", operations={"get": _op("Prometheus metrics", [], {"200": text})})
     spec.path(path="/openapi.json", operations={"get": _op(
