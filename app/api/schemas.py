@@ -26,6 +26,11 @@ class PolicyRef(Schema):
     engine = fields.String(required=True)
 
 
+class CustomerText(Schema):
+    zh = fields.String()
+    en = fields.String()
+
+
 class Reason(Schema):
     code = fields.String(required=True)
     zh = fields.String()
@@ -33,6 +38,7 @@ class Reason(Schema):
     action = fields.String(allow_none=True)
     stage = fields.String(allow_none=True)
     rule = fields.String(allow_none=True)
+    customer = fields.Nested(CustomerText, metadata={"description": "the text the applicant is shown"})
 
 
 class DecisionOut(Schema):
@@ -41,12 +47,13 @@ class DecisionOut(Schema):
     decision_date = fields.Date(required=True)
     policy = fields.Nested(PolicyRef, required=True)
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
-    limit = fields.Integer(allow_none=True)
-    customer_group = fields.String(allow_none=True)
-    score = fields.Raw(allow_none=True)
-    score_band = fields.String(allow_none=True)
+    limit = fields.Integer(allow_none=True, required=True)
+    customer_group = fields.String(allow_none=True, required=True)
+    score = fields.Integer(allow_none=True, required=True)
+    score_band = fields.String(allow_none=True, required=True)
     reasons = fields.List(fields.Nested(Reason), required=True)
-    hits = fields.List(fields.String())
+    outputs = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), required=True,
+                          metadata={"description": "the policy's outputs for this outcome (indicative_limit, price ...)"})
     trace = fields.Dict(metadata={"description": "present with ?trace=true and for the compliance role"})
 
 

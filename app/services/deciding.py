@@ -51,7 +51,8 @@ class Decided:
 
 
 def valid_idempotency_key(key: str) -> bool:
-    return 0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()
+    """1 to 255 printable ASCII characters (what an HTTP header carries unambiguously)."""
+    return 0 < len(key) <= MAX_IDEMPOTENCY_KEY and all(" " <= c <= "~" for c in key)
 
 
 class Deciding:
@@ -103,7 +104,7 @@ class Deciding:
         if request.idempotency_key is None:
             return None
         if not valid_idempotency_key(request.idempotency_key):
-            raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
+            raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters",
                                code="invalid_idempotency_key")
         return f"{request.caller.name}:{request.idempotency_key}"
 

@@ -21,12 +21,42 @@ def test_control_characters_in_a_search_filter_are_400_naming_it(client, auth, n
     assert name in response.get_json()["error"]["details"]
 
 
-@pytest.mark.parametrize("decision_id", ["abc\x00def", "0" * 31 + "\x00", "..", "A" * 32, "0" * 65])
-def test_a_malformed_decision_id_is_404(client, auth, decision_id):
-    for response in (client.get(f"/v1/decisions/{decision_id}", headers=auth("compliance")),
-                     client.post(f"/v1/decisions/{decision_id}/replay", headers=auth("compliance"))):
-        assert response.status_code == 404, response.get_json()
-        assert response.get_json()["error"]["code"] == "unknown_decision"
+@pytest.mark.parametrize("decision_id", ["abc\x00def", "0" * 31 + "\x00", "A" * 32, "0" * 65])
+def test_a_malformed_decision_id_never_reaches_the_database(client, auth, decision_id):
+    """Decision ids are 32 hex digits: any other name under /v1/decisions/ is a policy to decide
+    with (POST only), and no replay route."""
+    read = client.get(f"/v1/decisions/{decision_id}", headers=auth("compliance"))
+    assert read.status_code == 405, read.get_json()
+    assert sorted(read.headers["Allow"].split(", ")) == ["OPTIONS", "POST"]
+    replay = client.post(f"/v1/decisions/{decision_id}/replay", headers=auth("compliance"))
+    assert replay.status_code == 404, replay.get_json()
+
+
+def test_an_unknown_decision_id_is_404(client, auth):
+    response = client.get("/v1/decisions/" + "0" * 32, headers=auth("compliance"))
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "unknown_decision"
+
+
+@pytest.mark.parametrize("method, path, allowed", [
+    ("GET", "/v1/decisions/zhishandai.application", "OPTIONS, POST"),
+    ("POST", "/v1/decisions/" + "0" * 32, "GET, HEAD, OPTIONS"),
+    ("PUT", "/v1/decisions", "GET, HEAD, OPTIONS")])
+def test_allow_names_only_the_methods_served(client, auth, method, path, allowed):
+    response = client.open(path, method=method, headers=auth("compliance"))
+    assert response.status_code == 405
+    assert ", ".join(sorted(response.headers["Allow"].split(", "))) == allowed
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("path, role", [("/v1/decisions/zhishandai.application", "channel"),
+                                        ("/v1/decisions/" + "0" * 32, "compliance"),
+                                        ("/v1/policies", "admin")])
+def test_an_unknown_query_parameter_is_400_naming_it(client, auth, path, role):
+    method = "POST" if path.endswith("application") else "GET"
+    response = client.open(path + "?trase=true", method=method, json={}, headers=auth(role))
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"]["details"] == {"trase": ["Unknown field."]}
 
 
 def test_a_nul_byte_in_a_replay_version_is_400(client, auth, decide, bodies):
@@ -71,3 +101,35 @@ def test_an_unexpected_error_is_logged_with_the_request_id(app, client, auth, ca
     logged = [r for r in caplog.records if r.name == "firefly.api" and r.levelno == logging.ERROR]
     assert [getattr(r, "request_id", None) for r in logged] == ["req-planted-1"]
     assert logged[0].exc_info is not None
+
+
+@pytest.mark.parametrize("path, value", [
+    ("requested_amount", 10 ** 18),
+    ("requested_amount", -(10 ** 30)),
+    ("bureau.credit_card_utilisation", "0.0000000000000000001"),  # 19 places: not rounded to 0
+    ("bureau.credit_card_utilisation", 10 ** 18),
+])
+def test_a_number_with_more_digits_than_allowed_is_422_naming_the_field(decide, bodies, path, value):
+    body = {k: (dict(v) if isinstance(v, dict) else v) for k, v in bodies[0].items()}
+    *parents, leaf = path.split(".")
+    target = body
+    for name in parents:
+        target = target[name]
+    target[leaf] = value
+    response = decide(body)
+    assert response.status_code == 422, response.get_json()
+    assert path in response.get_json()["error"]["details"], response.get_json()
+
+
+def test_the_published_schema_states_the_digit_bounds(client):
+    spec = client.get("/openapi.json").get_json()
+    body = spec["components"]["schemas"]["zhishandai.application.input"]["properties"]
+    assert body["requested_amount"]["maximum"] == 10 ** 18 - 1
+    assert body["decision_date"]["readOnly"] is True
+
+
+@pytest.mark.parametrize("key", ["caf\u00e9", "tab\there", "\x7f"])
+def test_an_idempotency_key_beyond_printable_ascii_is_400(decide, bodies, key):
+    response = decide(bodies[0], headers={"Idempotency-Key": key})
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"]["code"] == "invalid_idempotency_key"
