@@ -1,7 +1,7 @@
-"""The real server against hostile clients: oversized chunked bodies are 413, a client that
-announces more than it sends is cut off after the read timeout (408) without starving others,
-gunicorn's own rejections answer the JSON error envelope, and every access log line is one valid
-JSON object whatever the path holds."""
+"""Fast faults (in `make test`): the real server against hostile clients. Oversized chunked
+bodies are 413, a client that announces more than it sends is cut off after the read timeout (408)
+without starving others, gunicorn's own rejections answer the JSON error envelope, and every
+access log line is one valid JSON object whatever the path holds."""
 import json
 import socket
 import threading
