@@ -108,3 +108,37 @@ def test_every_access_log_line_is_one_json_object(server):
     assert any(entry["path"].startswith("/x\n") and "forged" in entry["path"] for entry in entries), entries
     for line in server.stderr.read_text().splitlines():
         json.loads(line)
+
+
+SEARCH = ["policy", "version", "hash", "outcome", "group", "reason", "rule", "id_number", "phone",
+          "channel", "created_from", "created_to", "limit", "cursor"]
+HOSTILE = ["a\x00b", "\x00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "9" * 400,
+           "-1", "\n", "%", "\ud7ff", "1e999999"]
+
+
+def _header(value):
+    """The value as header bytes a client can send (a newline would end the header: \x01 instead)."""
+    return value.replace("\n", "\x01").encode("utf-8", "replace").decode("latin-1")
+
+
+def test_nul_bytes_and_extreme_values_in_every_parameter_are_never_a_5xx(server):
+    compliance = {"X-API-Key": KEYS["compliance"]}
+    statuses = []
+    for name in SEARCH:
+        for value in HOSTILE:
+            statuses.append(requests.get(server.base + "/v1/decisions", params={name: value},
+                                         headers=compliance, timeout=30).status_code)
+    for value in HOSTILE:
+        quoted = requests.utils.quote(value, safe="")
+        statuses.append(requests.get(f"{server.base}/v1/decisions/{quoted}", headers=compliance,
+                                     timeout=30).status_code)
+        statuses.append(requests.post(f"{server.base}/v1/decisions/{quoted}/replay", headers=compliance,
+                                      json={"version": value}, timeout=30).status_code)
+        statuses.append(requests.post(f"{server.base}/v1/decisions/{'0' * 32}/replay", headers=compliance,
+                                      json={"version": value}, timeout=30).status_code)
+        statuses.append(requests.post(f"{server.base}{URL}", timeout=30, headers={
+            "X-API-Key": KEYS["channel"], "Idempotency-Key": _header(value)},
+            json={**list(examples().values())[0], "requested_amount": 10 ** 30}).status_code)
+    assert len(statuses) == len(SEARCH) * len(HOSTILE) + 4 * len(HOSTILE)
+    assert [s for s in statuses if s >= 500] == []
+    assert set(statuses) <= {200, 400, 404, 405, 422}, sorted(set(statuses))
