@@ -169,3 +169,40 @@ def test_hostile_reload_is_rejected_and_the_old_version_keeps_serving(stack):
     hostile.unlink()
     load.stop()
     check(load, engine, "reload")
+
+
+def test_schemathesis_over_real_http_finds_nothing(stack):
+    """Every operation through gunicorn itself (raw HTTP: NUL bytes, odd headers and bodies reach
+    the server as a client sends them), every schemathesis check, with the key of the role each
+    operation needs: no server error, no schema mismatch."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis.errors import Unsatisfiable
+    from schemathesis import GenerationMode
+
+    server = stack[0]
+    schema = schemathesis.openapi.from_url(server.base + "/openapi.json")
+    failures, calls = [], []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.path == "/v1/policies/reload":
+            continue
+        role = ("channel" if operation.method.upper() == "POST" and not operation.path.endswith("/replay")
+                and operation.path.startswith("/v1/decisions/") else "compliance")
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            @given(case=operation.as_strategy(generation_mode=mode))
+            @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
+                      derandomize=True, database=None)
+            def run(case):
+                try:
+                    calls.append(case.call_and_validate(headers={"X-API-Key": KEYS[role]}).status_code)
+                except (AssertionError, BaseExceptionGroup) as failure:
+                    failures.append((operation.label, str(failure)[:600]))
+            try:
+                run()
+            except Unsatisfiable:
+                assert mode is GenerationMode.NEGATIVE
+    FIGURES.append(("schemathesis", len(calls), calls.count(201), "-", calls.count(503), calls.count(409),
+                    sum(1 for c in calls if c >= 500 and c != 503), 0))
+    assert len(calls) > 100
+    assert failures == [], "\n".join(f"{label}: {text}" for label, text in failures)
