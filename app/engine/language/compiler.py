@@ -452,11 +452,8 @@ class CodeBuilder:
 
     # --- compiling -------------------------------------------------------------------------
     def compile_function(self, params: str, expression: str) -> Callable:
-        """A function of `params` returning `expression`, or None (missing) when computing it
-        fails on this input: evaluation never raises."""
-        return self.compile_body(params, ["try:", f"    return {expression}",
-                                          "except (ArithmeticError, ValueError, TypeError):",
-                                          "    return None"])
+        """A function of `params` returning `expression`."""
+        return self.compile_body(params, [f"return {expression}"])
 
     def compile_body(self, params: str, lines: list[str]) -> Callable:
         """A function of `params` with the given body lines."""
