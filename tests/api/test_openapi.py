@@ -88,3 +88,26 @@ def test_schemathesis_with_every_check_finds_nothing(mode, database_url, redis_u
             assert mode is GenerationMode.NEGATIVE  # nothing in this operation can be made invalid
     assert len(calls) > 100
     assert failures == [], "\n".join(f"{label}: {text}" for label, text in failures)
+
+
+@pytest.mark.parametrize("role", sorted(KEYS))
+def test_schemathesis_with_every_key_finds_nothing(role, database_url, redis_url):
+    """Every operation called with each role's key (a 403 where the role may not, documented so),
+    every check: nothing found."""
+    failures, calls = [], []
+    for operation in _operations(database_url, redis_url):
+        if operation.path == "/v1/policies/reload":
+            continue
+
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+        @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck),
+                  derandomize=True, database=None)
+        def run(case):
+            try:
+                calls.append(case.call_and_validate(headers={"X-API-Key": KEYS[role]}).status_code)
+            except (AssertionError, BaseExceptionGroup) as failure:
+                failures.append((operation.label, str(failure)[:600]))
+
+        run()
+    assert len(calls) > 30 and 403 in calls
+    assert failures == [], "\n".join(f"{label}: {text}" for label, text in failures)
