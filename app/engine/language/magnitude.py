@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 
-from .expressions import (Arith, Call, Cmp, Expr, IfElse, ListLit, Lit, Logic, Member, NamedList,
-                          Not, Ref, Unary)
+from .expressions import (Arith, Call, Cmp, Expr, IfElse, ItemRef, Lit, Logic, Member,
+                          NamedList, Not, Over, Ref, Unary, children)
 
 INPUT_DIGITS = 18  # the most digits a number sent by a channel, or written in a rule, may have
 MAX_MAGNITUDE = 100  # 10**100: far beyond any amount, ratio or count, far below any overflow
+LIST_DIGITS = 6  # a list in a request of at most FIREFLY_MAX_BODY_BYTES holds far fewer than 10**6 items
 # Functions whose result is small whatever their arguments (dates, counts, flags, codes).
 _SMALL = {"days_between": 7, "months_between": 6, "age_at": 4, "len": 7, "exists": 0, "missing": 0,
           "resident_id_valid": 0, "resident_id_gender": 0, "resident_id_region": 0,
@@ -54,6 +55,17 @@ def magnitude(expr: Expr, features: dict[str, float]) -> float:
         if expr.name in ("round", "floor", "ceil"):
             return bounds[0] + 1
         return max(bounds)  # min, max, abs, coalesce: no larger than their arguments
-    if isinstance(expr, (Cmp, Logic, Not, Member, ListLit, NamedList)):
+    if isinstance(expr, (Cmp, Logic, Not, Member, NamedList)):
         return 0.0
-    return math.inf
+    if isinstance(expr, ItemRef):
+        return float(INPUT_DIGITS)  # an item of an input list, or one of its fields
+    if isinstance(expr, Over):
+        if expr.kind in ("any", "all", "none"):
+            return 0.0
+        if expr.kind == "count":
+            return float(LIST_DIGITS)
+        body = magnitude(expr.body, features) if expr.body is not None else float(INPUT_DIGITS)
+        return body + LIST_DIGITS if expr.kind == "sum" else body
+    # Anything else computes from its parts (a list literal, a construct added later): no larger
+    # than its largest part.
+    return max((magnitude(part, features) for part in children(expr)), default=float(INPUT_DIGITS))
