@@ -133,3 +133,10 @@ def test_an_idempotency_key_beyond_printable_ascii_is_400(decide, bodies, key):
     response = decide(bodies[0], headers={"Idempotency-Key": key})
     assert response.status_code == 400, response.get_json()
     assert response.get_json()["error"]["code"] == "invalid_idempotency_key"
+
+
+def test_a_release_reference_with_a_nul_byte_is_404(client, auth):
+    for path in ("/v1/releases/abcdef\x00", "/v1/releases/abcdef\x00/diff"):
+        response = client.get(path, headers=auth("compliance"))
+        assert response.status_code == 404, response.get_json()
+        assert response.get_json()["error"]["code"] == "unknown_release"
