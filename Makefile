@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.firefly-installed
 RUN_DATABASE_URL := $(or $(DATABASE_URL),sqlite:///$(CURDIR)/var/firefly.db)
 BIND   ?= 127.0.0.1:8000
 
-.PHONY: install browser test lint run migrate bench clean
+.PHONY: install browser proxy test faults lint run migrate bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,23 @@ browser:
 		{ apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }; \
 	else echo "tests/browser need chromium and chromedriver: apt-get install chromium chromium-driver" >&2; fi
 
+# tests/faults/test_nginx.py serves the API through deploy/nginx.conf: Debian's nginx, installed here
+# when missing and we may.
+proxy:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q nginx-light >/dev/null || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q nginx-light >/dev/null; }; \
+	else echo "tests/faults/test_nginx.py needs nginx: apt-get install nginx-light" >&2; fi
+
 # One pytest worker per core (pytest-xdist); each worker has its own database (tests/conftest.py).
-test: install browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto tests
+test: install browser proxy
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto -m "not slow_fault" tests
+
+# The slow fault-injection suite: its own PostgreSQL cluster and Redis, a real gunicorn under load
+# through kill -9, PostgreSQL and Redis restarts and hostile reloads; prints its figures.
+faults: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 0 -s -m slow_fault tests/faults
 
 lint: install
 	$(BIN)/ruff check app tests bench

@@ -1,5 +1,4 @@
 """gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app`. Every setting can be overridden by env."""
-import json
 import multiprocessing
 import os
 import signal
@@ -9,7 +8,8 @@ bind = os.environ.get("FIREFLY_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("FIREFLY_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 # Threads overlap a worker's waits on the database; the engine itself is pure Python.
 threads = int(os.environ.get("FIREFLY_THREADS", "4"))
-worker_class = "gthread" if threads > 1 else "sync"
+# gthread with a deadline on reading a request body (app/api/server.py; FIREFLY_READ_TIMEOUT seconds).
+worker_class = "app.api.server.TimedThreadWorker" if threads > 1 else "sync"
 timeout = int(os.environ.get("FIREFLY_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
@@ -22,13 +22,11 @@ control_socket_disable = os.environ.get("FIREFLY_CONTROL_SOCKET", "0") != "1"
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="firefly-metrics-")
 
-# JSON access log: the path without the query string (a search may carry an ID number).
+# JSON access log (built with json.dumps: no quote or newline in a path can break a line), the path
+# without the query string (a search may carry an ID number); gunicorn's own rejections (431, bad
+# framing) answer the API's JSON error envelope. Both in app/api/server.py.
 accesslog = os.environ.get("FIREFLY_ACCESS_LOG", "-")
-access_log_format = json.dumps({
-    "logger": "gunicorn.access", "remote": "%(h)s", "method": "%(m)s", "path": "%(U)s",
-    "status": "%(s)s", "bytes": "%(B)s", "ms": "%(M)s", "request_id": "%({x-request-id}o)s",
-    "agent": "%(a)s",
-})
+logger_class = "app.api.server.JsonLogger"
 errorlog = "-"
 loglevel = os.environ.get("FIREFLY_LOG_LEVEL", "info")
 logconfig_dict = {

@@ -64,6 +64,10 @@ def from_environment() -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": _int_env("FIREFLY_MAX_BODY_BYTES", 64 * 1024),
         "FIREFLY_DB_LOCK_TIMEOUT_MS": _int_env("FIREFLY_DB_LOCK_TIMEOUT_MS", 10000),
         "FIREFLY_IDEMPOTENCY_TTL": _int_env("FIREFLY_IDEMPOTENCY_TTL", 24 * 3600),
+        # A claim in progress expires after the lease (a killed worker's key frees itself); a retry
+        # waits up to the wait for the first request's decision before answering 409.
+        "FIREFLY_IDEMPOTENCY_LEASE": _int_env("FIREFLY_IDEMPOTENCY_LEASE", 10),
+        "FIREFLY_IDEMPOTENCY_WAIT_MS": _int_env("FIREFLY_IDEMPOTENCY_WAIT_MS", 5000),
         "FIREFLY_PAGE_SIZE_MAX": 200,
         "FIREFLY_FLOOR_ENDPOINT": _env("FIREFLY_FLOOR_ENDPOINT", "0") == "1",
         "FIREFLY_FLOOR_PAD_BYTES": _int_env("FIREFLY_FLOOR_PAD_BYTES", 8000),
@@ -90,6 +94,8 @@ class Settings:
     pii_retention_days: int = 0  # 0: kept (no purge)
     release_poll: float = 2.0
     release_verify_backends: bool = False
+    idempotency_lease: int = 10
+    idempotency_wait_ms: int = 5000
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -106,7 +112,9 @@ class Settings:
                    seal_interval=float(config.get("FIREFLY_SEAL_INTERVAL", 2.0)),
                    pii_retention_days=int(config.get("FIREFLY_PII_RETENTION_DAYS", 0)),
                    release_poll=float(config.get("FIREFLY_RELEASE_POLL", 2.0)),
-                   release_verify_backends=bool(config.get("FIREFLY_RELEASE_VERIFY_BACKENDS", False)))
+                   release_verify_backends=bool(config.get("FIREFLY_RELEASE_VERIFY_BACKENDS", False)),
+                   idempotency_lease=int(config.get("FIREFLY_IDEMPOTENCY_LEASE", 10)),
+                   idempotency_wait_ms=int(config.get("FIREFLY_IDEMPOTENCY_WAIT_MS", 5000)))
 
     @property
     def production(self) -> bool:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 from typing import Iterable
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import (REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest,
+                               multiprocess)
 
 DECISIONS = Counter("firefly_decisions_total", "Decisions stored, by policy and outcome",
                     ["policy", "outcome"])
@@ -19,6 +20,10 @@ RELOADS = Counter("firefly_policy_reloads_total", "Policy reloads, by result", [
 RELOAD_FAILURES = Counter("firefly_policy_reload_failures_total", "Policy reloads rejected")
 REQUESTS = Counter("firefly_http_requests_total", "HTTP requests by route and status",
                    ["method", "route", "status"])
+
+# 1 when the dependency answered the last readiness probe of a worker, else 0 (the least over live workers).
+DEPENDENCY_UP = Gauge("firefly_dependency_up", "Whether a dependency answered the last readiness probe",
+                      ["dependency"], multiprocess_mode="livemin")
 
 
 def observe_decision(policy: str, outcome: str, hits: Iterable[str], seconds: float) -> None:
@@ -32,6 +37,10 @@ def observe_reload(ok: bool) -> None:
     RELOADS.labels("ok" if ok else "rejected").inc()
     if not ok:
         RELOAD_FAILURES.inc()
+
+
+def observe_dependency(name: str, up: bool) -> None:
+    DEPENDENCY_UP.labels(name).set(1 if up else 0)
 
 
 def observe_request(method: str, route: str, status: int) -> None:

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 from typing import Any, Iterable, Mapping
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -194,12 +195,15 @@ def _replaced(data: Mapping[str, Any], values: Mapping[str, Any]) -> dict:
 def scrub_json(text: str, clear: Mapping[str, Any], kinds: Mapping[str, str]) -> str:
     """Mask every clear personal value in a JSON text: a whole string value of any kind, and any
     occurrence inside a string of a resident ID or phone number (long digit runs that no key holds).
-    The engine masks what it knows to be personal; this catches a value copied anywhere else."""
+    The engine masks what it knows to be personal; this catches a value copied anywhere else.
+    Object keys are never touched: an ID "number" that reads `policy` must not rename a field."""
     for path, value in clear.items():
         value = str(value)
         masked = mask(kinds[path], value)
         escaped = json.dumps(value, ensure_ascii=False)[1:-1]
-        text = text.replace(f'"{escaped}"', json.dumps(masked, ensure_ascii=False))
-        if kinds[path] in SEARCHABLE_KINDS and len(value) >= 6:
+        # A whole string: opened by an unescaped quote, and not a key (no colon after it).
+        whole = re.compile(r'(?<!\\)"' + re.escape(escaped) + r'"(?!\s*:)')
+        text = whole.sub(lambda _m: json.dumps(masked, ensure_ascii=False), text)
+        if kinds[path] in SEARCHABLE_KINDS and sum(c.isdigit() for c in value) >= 6:
             text = text.replace(escaped, json.dumps(masked, ensure_ascii=False)[1:-1])
     return text

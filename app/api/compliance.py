@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 from app.api.auth import caller, require_role
 from app.api.body import json_object
 from app.api.errors import ApiError
-from app.api.requests import request_id
+from app.api.requests import only_query, request_id
 from app.api.schemas import ReplayRequest, SearchQuery
 from app.extensions import services
 from app.services.records import Search
@@ -16,10 +16,11 @@ from app.services.replay import Target
 bp = Blueprint("compliance", __name__, url_prefix="/v1/decisions")
 
 
-@bp.get("/<decision_id>")
+@bp.get("/<decision_id:decision_id>")
 @require_role("compliance")
 def get_decision(decision_id: str) -> Response:
     """One stored decision with its trace."""
+    only_query()
     return jsonify(services().records.get(decision_id, caller(), request_id()))
 
 
@@ -35,10 +36,11 @@ def search_decisions() -> Response:
     return jsonify(items=page.items, next_cursor=page.next_cursor)
 
 
-@bp.post("/<decision_id>/replay")
+@bp.post("/<decision_id:decision_id>/replay")
 @require_role("compliance")
 def replay_decision(decision_id: str) -> Response:
     """Re-decide the stored input: on the stored version (must be identical) or on another version."""
+    only_query()
     body = json_object(required=False)
     try:
         target = ReplayRequest().load(body)

@@ -6,14 +6,14 @@ from flask import Blueprint, Response, current_app, request
 from app.api.auth import caller, require_role
 from app.api.body import json_object
 from app.api.errors import ApiError
-from app.api.requests import request_id
+from app.api.requests import only_query, request_id
 from app.extensions import services
 from app.services.deciding import DecisionRequest
 
 bp = Blueprint("decisions", __name__, url_prefix="/v1/decisions")
 
 
-@bp.post("/<policy_name>")
+@bp.post("/<policy_name:policy_name>")
 @require_role("channel")
 def decide(policy_name: str) -> Response:
     """Decide on an application with the named policy; 201 with the stored decision."""
@@ -29,6 +29,7 @@ def decide(policy_name: str) -> Response:
 
 
 def trace_requested() -> bool:
+    only_query("trace")
     value = request.args.get("trace", "false").lower()
     if value not in ("true", "false", "1", "0"):
         raise ApiError(400, "bad_request", "trace must be true or false")

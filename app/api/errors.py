@@ -41,7 +41,7 @@ def error_response(status: int, code: str, message: str, details: Any = None,
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if details is not None:
         body["error"]["details"] = details
-    request_id = getattr(request, "firefly_request_id", None) if request else None
+    request_id = _request_id()
     if request_id:
         body["error"]["request_id"] = request_id
     response = jsonify(body)
@@ -70,15 +70,19 @@ def _handle_http(error: HTTPException) -> Response:
     return error_response(error.code or 500, code, error.description or error.name, headers=headers)
 
 
+def _request_id() -> str | None:
+    return getattr(request, "firefly_request_id", None) if request else None
+
+
 def _handle_database_down(error: Exception) -> Response:
-    log.error("database unavailable", extra={"event": "database_unavailable",
+    log.error("database unavailable", extra={"event": "database_unavailable", "request_id": _request_id(),
                                              "error": type(error).__name__})
     return error_response(503, "unavailable", "the database is unavailable; nothing was stored",
                           headers={"Retry-After": "1"})
 
 
 def _handle_unexpected(error: Exception) -> Response:
-    log.exception("unhandled error", extra={"event": "unhandled_error"})
+    log.exception("unhandled error", extra={"event": "unhandled_error", "request_id": _request_id()})
     return error_response(500, "internal_error", "internal error; the request id identifies it in the logs")
 
 

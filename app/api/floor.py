@@ -11,7 +11,7 @@ from app.services.floor import store_floor_row
 bp = Blueprint("floor", __name__, url_prefix="/bench/floor")
 
 
-@bp.post("/<policy_name>")
+@bp.post("/<policy_name:policy_name>")
 @require_role("channel")
 def floor(policy_name: str) -> tuple[Response, int]:
     """Authenticate, parse the same body and insert one row of a decision's size; no engine."""

@@ -18,9 +18,10 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """Ready to decide: database reachable, Redis reachable if configured, policies loaded."""
+    """Ready to decide (database reachable, policies loaded): 200, "degraded" naming what is down
+    when an optional dependency (Redis) is; else 503."""
     readiness = services().readiness()
-    return (jsonify(status="ready" if readiness.ready else "not ready", checks=readiness.checks),
+    return (jsonify(status=readiness.status, checks=readiness.checks, degraded=readiness.degraded),
             200 if readiness.ready else 503)
 
 

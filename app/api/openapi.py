@@ -9,11 +9,17 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from app.api import schemas
+from app.services import records
 from app.services.registry import PolicySet
 
 ERRORS = {
     400: "malformed JSON or invalid parameters", 401: "missing or unknown API key",
-    403: "the key's role may not do this", 404: "not found", 409: "conflict",
+    403: "the key's role may not do this", 404: "not found",
+    409: "conflict: for a decision, the Idempotency-Key was used with another body "
+         "(idempotency_conflict), or the request deciding under it took longer than the wait "
+         "(idempotency_in_progress: retry after Retry-After seconds)",
+    405: "method not allowed here (Allow lists the methods served; under /v1/decisions/ a name that is "
+         "not a 32-hex decision id names a policy, which takes POST only)",
     413: "body too large", 415: "body is not application/json", 422: "the input does not fit the schema",
     503: "database unavailable: nothing was stored",
 }
@@ -31,6 +37,10 @@ def _responses(ok_status: int, ok_schema: Any, ok_text: str, *errors: int) -> di
     for status in errors:
         responses[str(status)] = {"description": ERRORS[status],
                                   "content": {"application/json": {"schema": "Error"}}}
+        if status in (409, 503):
+            responses[str(status)]["headers"] = {"Retry-After": {
+                "description": "seconds after which trying again may succeed (idempotency_in_progress, 503)",
+                "schema": {"type": "integer", "minimum": 0}}}
     return responses
 
 
@@ -49,6 +59,11 @@ def _path_param(name: str, description: str) -> dict[str, Any]:
             "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
 
 
+def _decision_id_param() -> dict[str, Any]:
+    return {"name": "decision_id", "in": "path", "required": True, "description": "the decision id",
+            "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
+
+
 def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     spec = APISpec(title="Firefly credit decisions", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin(schema_name_resolver=_resolver)],
@@ -60,7 +75,7 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     trace_param = {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"},
                    "description": "include the full trace"}
     idem_param = {"name": "Idempotency-Key", "in": "header", "required": False,
-                  "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                  "schema": {"type": "string", "pattern": "^[\\x20-\\x7e]{1,255}$"},
                   "description": "same key and body: the stored decision; another body: 409"}
     for policy_name, policy in sorted(policy_set.policies.items()):
         component = f"{policy_name}.input"
@@ -76,19 +91,19 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
         parameters=[{"in": "query", "schema": schemas.SearchQuery}])})
     spec.path(path="/v1/decisions/{decision_id}", operations={"get": _op(
         "One stored decision with its trace", ["compliance"],
-        _responses(200, "DecisionOut", "the decision", 401, 403, 404),
-        parameters=[_path_param("decision_id", "the decision id")])})
+        _responses(200, "DecisionOut", "the decision", 400, 401, 403, 404, 405),
+        parameters=[_decision_id_param()])})
     spec.path(path="/v1/decisions/{decision_id}/replay", operations={"post": _op(
         "Replay a decision on its stored policy version, or on another version", ["compliance"],
         _responses(200, "ReplayOut", "the replay and its differences", 400, 401, 403, 404, 409, 413, 415),
-        parameters=[_path_param("decision_id", "the decision id")],
+        parameters=[_decision_id_param()],
         requestBody={"required": False, "content": {"application/json": {"schema": schemas.ReplayRequest}}})})
     spec.path(path="/v1/policies", operations={"get": _op(
         "Policies served, with versions and hashes", ["channel", "compliance", "admin"],
-        _responses(200, "PolicyList", "the served policies", 401, 403))})
+        _responses(200, "PolicyList", "the served policies", 400, 401, 403))})
     spec.path(path="/v1/policies/reload", operations={"post": _op(
         "Reload the policy folder: validated and tested before it replaces the served set", ["admin"],
-        _responses(200, "PolicyList", "the new set", 401, 403, 422))})
+        _responses(200, "PolicyList", "the new set", 400, 401, 403, 422))})
     spec.path(path="/v1/audit", operations={"get": _op(
         "The access log: who read, searched or replayed which decisions (newest first)",
         ["approver", "compliance"], _responses(200, "AccessEventPage", "a page of access events", 400, 401, 403),
@@ -141,7 +156,8 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     health = {"description": "status", "content": {"application/json": {"schema": "Health"}}}
     spec.path(path="/healthz", operations={"get": _op("The process is up", [], {"200": health})})
     spec.path(path="/readyz", operations={"get": _op(
-        "Database, Redis (if configured) and policies ready", [], {"200": health, "503": health})})
+        "Ready to decide: database and policies (200; degraded when Redis is down); else 503", [],
+        {"200": health, "503": health})})
     text = {"description": "text", "content": {"text/plain": {"schema": {"type": "string"}}}}
     spec.path(path="/metrics", operations={"get": _op("Prometheus metrics", [], {"200": text})})
     spec.path(path="/openapi.json", operations={"get": _op(
@@ -150,7 +166,28 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     html = {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}
     spec.path(path="/docs", operations={"get": _op(
         "This API, explorable: Swagger UI (try an operation with your key)", [], {"200": html})})
-    return _numbers(spec.to_dict())
+    document = _numbers(spec.to_dict())
+    _replay_names_one_version(document)
+    for policy_name, policy in policy_set.policies.items():
+        _date_is_the_services(document["components"]["schemas"][f"{policy_name}.input"], policy)
+    return document
+
+
+def _date_is_the_services(body: dict[str, Any], policy: Any) -> None:
+    """The policy's decision-date input is the service's to set: read-only in the document."""
+    name = records.decision_date_field(policy)
+    if name is not None and name in body.get("properties", {}):
+        body["properties"][name].update(readOnly=True, description=(
+            "set by the service to the date of the request in China; a value sent is kept in the "
+            "stored input and not used"))
+
+
+def _replay_names_one_version(document: dict[str, Any]) -> None:
+    """A replay body names the other version by hash or by version, never both (the schema's
+    cross-field rule, which marshmallow states in code and apispec cannot)."""
+    for method in document["paths"]["/v1/decisions/{decision_id}/replay"].values():
+        content = method["requestBody"]["content"]["application/json"]
+        content["schema"] = {"allOf": [content["schema"], {"not": {"required": ["hash", "version"]}}]}
 
 
 def _numbers(value: Any) -> Any:

@@ -6,6 +6,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from app.api.auth import require_role
+from app.api.requests import only_query
 from app.extensions import services
 from app.services.registry import PolicySet
 
@@ -22,6 +23,7 @@ def describe(policy_set: PolicySet) -> dict[str, Any]:
 @require_role("channel", "compliance", "admin")
 def list_policies() -> Response:
     """The policies this process serves, with their versions and content hashes."""
+    only_query()
     return jsonify(describe(services().registry.current()))
 
 
@@ -29,6 +31,7 @@ def list_policies() -> Response:
 @require_role("admin")
 def reload_policies() -> Response:
     """Load, validate and test the policy folder; swap it in only if everything passes."""
+    only_query()
     result = services().registry.replace()
     body = describe(result.policy_set)
     body["diagnostics"] = result.diagnostics

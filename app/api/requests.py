@@ -8,8 +8,10 @@ import time
 import uuid
 
 from flask import Flask, Response, g, request
+from werkzeug.routing import BaseConverter
 
 from app import metrics
+from app.api.errors import ApiError
 
 access_log = logging.getLogger("firefly.access")
 
@@ -34,11 +36,34 @@ def _finish_request(response: Response) -> Response:
     return response
 
 
+class DecisionId(BaseConverter):
+    """A decision id in a path: 32 lower-case hex digits (app/services/records.py makes them)."""
+
+    regex = "[0-9a-f]{32}"
+
+
+class PolicyName(BaseConverter):
+    """A policy name in a path: anything but a decision id, so /v1/decisions/<x> is either a
+    decision (GET) or a policy to decide with (POST), and Allow names only what that path serves."""
+
+    regex = "(?![0-9a-f]{32}(?![^/]))[^/]+"
+
+
+def only_query(*allowed: str) -> None:
+    """Refuse query parameters the route does not take (400 naming them): a typo such as
+    `?trase=true` must not be ignored in silence."""
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        raise ApiError(400, "invalid_query", "unknown query parameters",
+                       details={name: ["Unknown field."] for name in unknown})
+
+
 def request_id() -> str:
     return request.firefly_request_id  # type: ignore[attr-defined]
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters.update(decision_id=DecisionId, policy_name=PolicyName)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.logger.handlers.clear()
     app.logger.propagate = True

@@ -31,7 +31,7 @@ def _created(body: dict[str, Any]) -> Response:
     return response
 
 
-@bp.post("/<decision_id>/review")
+@bp.post("/<decision_id:decision_id>/review")
 @require_role("underwriter")
 def review_decision(decision_id: str) -> Response:
     """Close a referred application with the final outcome, limit, reason codes and comment."""
@@ -40,7 +40,7 @@ def review_decision(decision_id: str) -> Response:
     return _created(services().reviews.close_referral(decision_id, review, caller(), request_id()))
 
 
-@bp.post("/<decision_id>/requests")
+@bp.post("/<decision_id:decision_id>/requests")
 @require_role("compliance", "underwriter")
 def record_applicant_request(decision_id: str) -> Response:
     """Record an applicant's request for an explanation or a human review (PIPL art. 24)."""
@@ -49,7 +49,7 @@ def record_applicant_request(decision_id: str) -> Response:
                                                       body.get("received_at"), request_id()))
 
 
-@bp.post("/<decision_id>/requests/<request_ref>/answer")
+@bp.post("/<decision_id:decision_id>/requests/<request_ref>/answer")
 @require_role("compliance", "underwriter")
 def answer_applicant_request(decision_id: str, request_ref: str) -> Response:
     """Record the answer given to an applicant's request."""

@@ -1,6 +1,7 @@
 """marshmallow schemas of the API's queries and answers (the OpenAPI document is generated from these
 and from each policy's own input schema)."""
 from datetime import datetime, timezone
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -25,6 +26,11 @@ class PolicyRef(Schema):
     engine = fields.String(required=True)
 
 
+class CustomerText(Schema):
+    zh = fields.String()
+    en = fields.String()
+
+
 class Reason(Schema):
     code = fields.String(required=True)
     zh = fields.String()
@@ -32,6 +38,7 @@ class Reason(Schema):
     action = fields.String(allow_none=True)
     stage = fields.String(allow_none=True)
     rule = fields.String(allow_none=True)
+    customer = fields.Nested(CustomerText, metadata={"description": "the text the applicant is shown"})
 
 
 class DecisionOut(Schema):
@@ -40,12 +47,13 @@ class DecisionOut(Schema):
     decision_date = fields.Date(required=True)
     policy = fields.Nested(PolicyRef, required=True)
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
-    limit = fields.Integer(allow_none=True)
-    customer_group = fields.String(allow_none=True)
-    score = fields.Raw(allow_none=True)
-    score_band = fields.String(allow_none=True)
+    limit = fields.Integer(allow_none=True, required=True)
+    customer_group = fields.String(allow_none=True, required=True)
+    score = fields.Integer(allow_none=True, required=True)
+    score_band = fields.String(allow_none=True, required=True)
     reasons = fields.List(fields.Nested(Reason), required=True)
-    hits = fields.List(fields.String())
+    outputs = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), required=True,
+                          metadata={"description": "the policy's outputs for this outcome (indicative_limit, price ...)"})
     trace = fields.Dict(metadata={"description": "present with ?trace=true and for the compliance role"})
     consent = fields.Dict(metadata={"description": "the PIPL consent and bureau authorisation ids the application carried"})
     record = fields.Dict(metadata={"description": "compliance reads: the entry's sequence number and whether the row is intact"})
@@ -56,43 +64,56 @@ class DecisionPage(Schema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
+# Text a caller may send in a query or path: no control characters (a NUL byte is no character
+# PostgreSQL can store or compare, and a newline has no place in an id or a code).
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
+def Text(max_length: int, min_length: int = 0, **metadata: Any) -> fields.String:
+    """A string of printable characters of at most `max_length` (the OpenAPI document says both)."""
+    return fields.String(validate=[validate.Length(min=min_length or None, max=max_length),
+                                   validate.Regexp(PRINTABLE, error="must not hold control characters")],
+                         metadata=metadata)
+
+
+class UtcDateTime(fields.DateTime):
+    """An ISO 8601 moment read as UTC (a naive one is UTC); a moment with an offset that leaves
+    the calendar (9999-12-31T23:59:59-14:00) is invalid, not a server error."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=timezone.utc)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError:
+            raise self.make_error("invalid", input=value, obj_type="datetime") from None
+
+
 class SearchQuery(Schema):
-    """Filters of GET /v1/decisions; results are newest first, pages continue with `cursor`."""
+    """Filters of GET /v1/decisions; results are newest first, pages continue with `cursor`.
+    A range whose start is after its end holds no decision (an empty page, not an error)."""
 
     class Meta:
         unknown = RAISE
 
-    created_from = fields.DateTime(metadata={"description": "created at or after (ISO 8601)"})
-    created_to = fields.DateTime(metadata={"description": "created before (ISO 8601)"})
-    policy = fields.String(validate=validate.Length(max=200))
-    version = fields.String(validate=validate.Length(max=100))
-    hash = fields.String(validate=validate.Length(max=64))
+    created_from = UtcDateTime(metadata={"description": "created at or after (ISO 8601)"})
+    created_to = UtcDateTime(metadata={"description": "created before (ISO 8601)"})
+    policy = Text(200)
+    version = Text(100)
+    hash = Text(64)
     outcome = fields.String(validate=validate.OneOf(OUTCOMES))
-    group = fields.String(validate=validate.Length(max=50))
-    reason = fields.String(validate=validate.Length(max=100), metadata={"description": "a reason code"})
-    rule = fields.String(validate=validate.Length(max=100), metadata={"description": "a rule id that hit"})
-    id_number = fields.String(validate=validate.Length(min=1, max=40),
-                              metadata={"description": "applicant's resident ID (hashed on the way in)"})
-    phone = fields.String(validate=validate.Length(min=1, max=40),
-                          metadata={"description": "applicant's phone (hashed on the way in)"})
-    channel = fields.String(validate=validate.Length(max=100))
-    consent_id = fields.String(validate=validate.Length(min=1, max=100),
-                               metadata={"description": "the applicant's PIPL consent id"})
-    bureau_authorisation_id = fields.String(validate=validate.Length(min=1, max=100),
-                                            metadata={"description": "the credit-bureau query authorisation id"})
+    group = Text(50)
+    reason = Text(100, description="a reason code")
+    rule = Text(100, description="a rule id that hit")
+    id_number = Text(40, min_length=1, description="applicant's resident ID (hashed on the way in)")
+    phone = Text(40, min_length=1, description="applicant's phone (hashed on the way in)")
+    channel = Text(100)
+    consent_id = Text(100, min_length=1, description="the applicant's PIPL consent id")
+    bureau_authorisation_id = Text(100, min_length=1, description="the credit-bureau query authorisation id")
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"))
     trace = fields.Boolean(load_default=False)
-
-    @validates_schema
-    def _range(self, data: dict, **_kwargs: object) -> None:
-        start, end = data.get("created_from"), data.get("created_to")
-        if start and end and _aware(start) > _aware(end):
-            raise ValidationError("created_from must not be after created_to", "created_from")
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 class ReplayRequest(Schema):
@@ -103,7 +124,7 @@ class ReplayRequest(Schema):
 
     hash = fields.String(validate=validate.Regexp(r"^[0-9a-f]{6,64}$"),
                          metadata={"description": "a version's content hash, or its first 6 or more characters"})
-    version = fields.String(validate=validate.Length(min=1, max=100))
+    version = Text(100, min_length=1)
 
     @validates_schema
     def _one(self, data: dict, **_kwargs: object) -> None:
@@ -134,31 +155,27 @@ class PolicyList(Schema):
 
 
 class Health(Schema):
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "description": "ok (/healthz); ready, degraded (deciding, an optional dependency down) or not ready"})
     checks = fields.Dict(keys=fields.String(), values=fields.String())
+    degraded = fields.List(fields.String(), metadata={"description": "optional dependencies that are down"})
 
 
 class AuditQuery(Schema):
-    """Filters of GET /v1/audit; newest first, pages continue with `cursor`."""
+    """Filters of GET /v1/audit; newest first, pages continue with `cursor`. A range whose start
+    is after its end holds nothing (an empty page, not an error: the schema cannot say otherwise)."""
 
     class Meta:
         unknown = RAISE
 
-    actor = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "an API key's name"})
-    action = fields.String(validate=validate.Length(min=1, max=40),
-                           metadata={"description": "decision.read, decision.search, decision.search_personal, "
-                                                    "decision.replay, audit.search"})
+    actor = Text(100, min_length=1, description="an API key's name")
+    action = Text(40, min_length=1, description="decision.read, decision.search, decision.search_personal, "
+                                                "decision.replay, audit.search")
     decision_id = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"))
-    created_from = fields.DateTime(metadata={"description": "at or after (ISO 8601)"})
-    created_to = fields.DateTime(metadata={"description": "before (ISO 8601)"})
+    created_from = UtcDateTime(metadata={"description": "at or after (ISO 8601)"})
+    created_to = UtcDateTime(metadata={"description": "before (ISO 8601)"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"))
-
-    @validates_schema
-    def _range(self, data: dict, **_kwargs: object) -> None:
-        start, end = data.get("created_from"), data.get("created_to")
-        if start and end and _aware(start) > _aware(end):
-            raise ValidationError("created_from must not be after created_to", "created_from")
 
 
 class AccessEventOut(Schema):

@@ -25,6 +25,13 @@ _NULL = "tag:yaml.org,2002:null"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
+# Limits that keep a hostile file a located diagnostic in bounded time and memory: a policy file
+# is a few hundred lines; aliases may share a block (the reason catalogue does) but never expand
+# into more nodes than this, and never refer to themselves.
+MAX_FILE_CHARACTERS = 1_000_000
+MAX_NODES = 200_000
+MAX_DIGITS = 18  # of any number in a file, as of any number a channel sends (validation.py)
+
 
 @dataclass
 class Node:
@@ -133,8 +140,14 @@ def _parse(text: str, file: str) -> tuple[Node | None, tuple[Diagnostic, ...]]:
 
 def _parse_text(text: str, file: str) -> tuple[Node | None, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
+    if len(text) > MAX_FILE_CHARACTERS:
+        return None, [Diagnostic("YAML_TOO_LARGE", f"the file has {len(text)} characters; a policy "
+                                 f"file may have at most {MAX_FILE_CHARACTERS}", Location(file, 1, 1))]
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        return None, [Diagnostic("YAML_TOO_DEEP", "the file nests mappings or lists too deeply",
+                                 Location(file, 1, 1))]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
@@ -144,7 +157,52 @@ def _parse_text(text: str, file: str) -> tuple[Node | None, list[Diagnostic]]:
         return None, [Diagnostic("YAML_SYNTAX", f"YAML error: {exc}", Location(file))]
     if root is None:
         return None, [Diagnostic("YAML_EMPTY", "the file is empty", Location(file, 1, 1))]
-    return _convert(root, file, diagnostics), diagnostics
+    problem = _expansion_problem(root, file)
+    if problem is not None:
+        return None, [problem]
+    try:
+        return _convert(root, file, diagnostics), diagnostics
+    except RecursionError:
+        return None, [Diagnostic("YAML_TOO_DEEP", "the file nests mappings or lists too deeply",
+                                 Location(file, 1, 1))]
+
+
+def _expansion_problem(root: yaml.Node, file: str) -> Diagnostic | None:
+    """An alias that refers to the node holding it, or aliases expanding to more than MAX_NODES
+    nodes (a "billion laughs" file), found without expanding anything and without recursion."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            on_path.discard(key)
+            size[key] = min(1 + sum(size[id(child)] for child in children), MAX_NODES + 1)
+            if size[key] > MAX_NODES:
+                return Diagnostic("YAML_TOO_LARGE", f"the file's aliases expand to more than "
+                                  f"{MAX_NODES} values", _location(node, file))
+            continue
+        if key in size:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                return Diagnostic("YAML_ALIAS", "an alias refers to the value that holds it (it "
+                                  "would never end)", _location(child, file))
+            if id(child) not in size:
+                stack.append((child, False))
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _location(node: yaml.Node, file: str) -> Location:
@@ -239,6 +297,13 @@ def _unescape_offsets(written: str, style: str) -> tuple[int, ...]:
     return tuple(offsets)
 
 
+def _too_many_digits(text: str, node: yaml.ScalarNode, file: str, diagnostics: list[Diagnostic]) -> str:
+    shown = text if len(text) <= 40 else text[:20] + "..." + text[-10:]
+    diagnostics.append(Diagnostic("YAML_NUMBER", f"'{shown}' has more than {MAX_DIGITS} digits "
+                                  "before or after the point", _location(node, file)))
+    return text
+
+
 def _scalar(node: yaml.ScalarNode, file: str, diagnostics: list[Diagnostic]) -> Any:
     text = node.value
     if node.style in ("'", '"', "|", ">"):
@@ -250,9 +315,12 @@ def _scalar(node: yaml.ScalarNode, file: str, diagnostics: list[Diagnostic]) -> 
         return text.lower() in ("true", "yes", "on")
     if tag == _INT:
         try:
-            return int(text.replace("_", ""), 0)
+            value = int(text.replace("_", ""), 0) if len(text) <= 64 else None
         except ValueError:
             return text
+        if value is None or abs(value) >= 10 ** MAX_DIGITS:
+            return _too_many_digits(text, node, file, diagnostics)
+        return value
     if tag == _FLOAT:
         try:
             value = Decimal(text.replace("_", ""))
@@ -262,6 +330,8 @@ def _scalar(node: yaml.ScalarNode, file: str, diagnostics: list[Diagnostic]) -> 
             diagnostics.append(Diagnostic("YAML_NUMBER", f"'{text}' is not a finite number",
                                           _location(node, file)))
             return text
+        if value and (value.adjusted() >= MAX_DIGITS or value.as_tuple().exponent < -MAX_DIGITS):
+            return _too_many_digits(text, node, file, diagnostics)
         return value
     if tag == _TIMESTAMP and _DATE.match(text):
         try:

@@ -176,9 +176,16 @@ def _field(spec: FieldSpec, *, as_item: bool = False) -> fields.Field:
     if not as_item:
         options.update(required=spec.required, allow_none=not spec.required)
     kind = spec.type.name
+    # The digit bounds as ranges too, so the published schema (apispec reads validators) says what
+    # the fields refuse; the fields' own checks come first and give the clearer message.
     if kind == INTEGER:
+        options["validate"] = validators + [validate.Range(min=-(10 ** MAX_DIGITS - 1), max=10 ** MAX_DIGITS - 1)]
         return StrictInteger(**options)
     if kind == DECIMAL:
+        options["validate"] = validators + [validate.Range(min=-10 ** MAX_DIGITS, max=10 ** MAX_DIGITS,
+                                                           min_inclusive=False, max_inclusive=False)]
+        options["metadata"] = {"description": f"exact: at most {MAX_DIGITS} digits before and "
+                                              f"{MAX_DIGITS} after the point (never rounded)"}
         return ExactDecimal(allow_nan=False, **options)
     if kind == BOOLEAN:
         return StrictBoolean(**options)

@@ -57,7 +57,7 @@ class Services:
 def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True) -> Services:
     """Connect the adapters and wire the use cases; load the policies unless asked not to."""
     database = Database(settings.database_url, settings.db_lock_timeout_ms)
-    state = open_state(settings.redis_url, settings.idempotency_ttl)
+    state = open_state(settings.redis_url, settings.idempotency_ttl, settings.idempotency_lease)
     personal = PersonalData(settings.hmac_key, settings.hmac_old_keys)
     store = PolicyStore(database)
     access_audit = AccessAudit(database, personal, clock)
@@ -71,7 +71,8 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         settings=settings, database=database, state=state, personal=personal,
         access=Access(database, settings.api_keys, settings.production),
         policy_store=store, registry=registry, records=records,
-        deciding=Deciding(registry, store, database, state.claims, personal, clock),
+        deciding=Deciding(registry, store, database, state.claims, personal, clock,
+                          claim_wait=settings.idempotency_wait_ms / 1000),
         replaying=Replaying(records, registry, store, personal, settings.engine),
         audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases,
         reviews=ReviewDesk(database, personal, records, access_audit, clock))

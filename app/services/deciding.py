@@ -1,6 +1,7 @@
 """Deciding: one application in, one stored decision out (or a domain error).
 
-The flow of one decision: the served policy -> the idempotency claim -> an earlier decision under
+The flow of one decision: the served policy -> the idempotency claim (a retry waits briefly for a
+request deciding under the same key, then answers with its decision) -> an earlier decision under
 the same key? -> the engine -> the policy version recorded -> the row stored -> the claim completed
 -> metrics -> the answer, built from the stored row. A decision that cannot be stored is not
 returned: the caller gets Unavailable and nothing was decided.
@@ -50,18 +51,21 @@ class Decided:
 
 
 def valid_idempotency_key(key: str) -> bool:
-    return 0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()
+    """1 to 255 printable ASCII characters (what an HTTP header carries unambiguously)."""
+    return 0 < len(key) <= MAX_IDEMPOTENCY_KEY and all(" " <= c <= "~" for c in key)
 
 
 class Deciding:
     def __init__(self, registry: PolicyRegistry, policy_store: PolicyStore, database: Database,
-                 claims: Claims, personal: PersonalData, clock: Clock = utc_now) -> None:
+                 claims: Claims, personal: PersonalData, clock: Clock = utc_now,
+                 claim_wait: float = 5.0) -> None:
         self.registry = registry
         self.policy_store = policy_store
         self.database = database
         self.claims = claims
         self.personal = personal
         self.clock = clock
+        self.claim_wait = claim_wait  # seconds a retry waits for the request deciding under its key
 
     def decide(self, request: DecisionRequest) -> Decided:
         started = time.perf_counter()
@@ -71,19 +75,24 @@ class Deciding:
         owned = key is not None and self._claim(key, request_fingerprint, policy.name, request.body)
         try:
             earlier = self._earlier(key, policy.name, request.body)
-            if earlier is not None:
-                return Decided(records.answer(earlier, request.include_trace), earlier.id, True)
-            row, hits = self._decide_and_store(policy, request, key, request_fingerprint)
-        except IntegrityError:
-            # Another request stored a decision under the same key first: answer with that one.
-            earlier = self._earlier(key, policy.name, request.body)
             if earlier is None:
-                raise
-            return Decided(records.answer(earlier, request.include_trace), earlier.id, True)
+                try:
+                    row, hits = self._decide_and_store(policy, request, key, request_fingerprint)
+                except IntegrityError:
+                    # Another request stored a decision under the same key first: answer with it.
+                    earlier = self._earlier(key, policy.name, request.body)
+                    if earlier is None:
+                        raise
         except BaseException:
             if owned:
                 self.claims.release(key)
             raise
+        if earlier is not None:
+            # A claim taken for a key whose decision is stored (Redis restarted empty, or a lease
+            # that ran out) is completed with it, so the next retry reads it from the claim.
+            if owned:
+                self.claims.complete(key, request_fingerprint, earlier.id)
+            return Decided(records.answer(earlier, request.include_trace), earlier.id, True)
         if key is not None:
             self.claims.complete(key, request_fingerprint, row.id)
         metrics.observe_decision(policy.name, row.outcome, hits, time.perf_counter() - started)
@@ -95,22 +104,32 @@ class Deciding:
         if request.idempotency_key is None:
             return None
         if not valid_idempotency_key(request.idempotency_key):
-            raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
+            raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters",
                                code="invalid_idempotency_key")
         return f"{request.caller.name}:{request.idempotency_key}"
 
     def _claim(self, key: str, request_fingerprint: str, policy_name: str, body: dict[str, Any]) -> bool:
-        """True if this request now owns the key; Conflict if another body or request has it."""
-        claim = self.claims.claim(key, request_fingerprint)
-        if claim.state is ClaimState.OTHER_BODY and claim.fingerprint is not None \
-                and self.personal.same_request(claim.fingerprint, policy_name, body):
-            return False  # the same body, hashed under the key before a rotation: the row decides
-        if claim.state is ClaimState.OTHER_BODY:
-            raise _other_body()
-        if claim.state is ClaimState.IN_PROGRESS:
-            raise Conflict("a request with this Idempotency-Key is being decided; retry shortly",
-                           code="idempotency_in_progress", retry_after=1)
-        return claim.state is ClaimState.OWNED
+        """True if this request now owns the key; Conflict if another body has it. While another
+        request is deciding under the key, wait (up to claim_wait) for it to store its decision or
+        give the key up; after that, Conflict with Retry-After."""
+        deadline = time.monotonic() + self.claim_wait
+        pause = 0.005
+        while True:
+            claim = self.claims.claim(key, request_fingerprint)
+            if claim.state is ClaimState.OTHER_BODY and claim.fingerprint is not None \
+                    and self.personal.same_request(claim.fingerprint, policy_name, body):
+                return False  # the same body, hashed under the key before a rotation: the row decides
+            if claim.state is ClaimState.OTHER_BODY:
+                raise _other_body()
+            if claim.state is not ClaimState.IN_PROGRESS:
+                return claim.state is ClaimState.OWNED
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Conflict("a request with this Idempotency-Key is still being decided; "
+                               "retry after the time in Retry-After", code="idempotency_in_progress",
+                               retry_after=1)
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.1)
 
     def _earlier(self, key: str | None, policy_name: str, body: dict[str, Any]) -> DecisionRow | None:
         """The decision stored under this key; Conflict if it was for another body (compared under

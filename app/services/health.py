@@ -1,18 +1,36 @@
-"""Readiness: can this process decide now? (database reachable, Redis if configured, policies loaded)"""
+"""Readiness: can this process decide now? The database reachable and policies loaded make it
+ready; Redis only speeds idempotency up (the database's unique key guards without it), so Redis down
+leaves the process ready but degraded: said in the answer and in metrics, never a reason for a load
+balancer to take a working instance out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
+from app import metrics
 from app.services.registry import PolicyRegistry
 from app.state import State
 from app.storage.db import Database
+
+# Without these the process cannot decide; the others only make it degraded.
+REQUIRED = ("database", "policies")
 
 
 @dataclass(frozen=True)
 class Readiness:
     ready: bool
     checks: dict[str, str]
+
+    @property
+    def degraded(self) -> list[str]:
+        """The optional dependencies that are down."""
+        return [name for name, value in self.checks.items() if name not in REQUIRED and value != "ok"]
+
+    @property
+    def status(self) -> str:
+        if not self.ready:
+            return "not ready"
+        return "degraded" if self.degraded else "ready"
 
 
 def _probe(check: Callable[[], object]) -> str:
@@ -28,4 +46,6 @@ def readiness(database: Database, state: State, registry: PolicyRegistry) -> Rea
     if state.client is not None:
         checks["redis"] = _probe(state.ping)
     checks["policies"] = "ok" if registry.current().policies else "none loaded"
-    return Readiness(all(value == "ok" for value in checks.values()), checks)
+    for name, value in checks.items():
+        metrics.observe_dependency(name, value == "ok")
+    return Readiness(all(checks[name] == "ok" for name in REQUIRED), checks)

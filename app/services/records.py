@@ -9,6 +9,7 @@ import datetime
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -36,6 +37,9 @@ DECISION_TIME_FIELD = "decision_time"
 # Where an application carries its consent references (stored on the row, searchable).
 CONSENT_FIELDS = {"pipl_consent_id": "consent.pipl_consent_id",
                   "bureau_authorisation_id": "consent.bureau_authorisation_id"}
+
+
+DECISION_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def new_decision_id(now: datetime.datetime) -> str:
@@ -206,7 +210,7 @@ class Records:
     def row(self, decision_id: str) -> DecisionRow:
         """The stored row, or NotFound."""
         row = None
-        if len(decision_id) <= 64:
+        if DECISION_ID.fullmatch(decision_id):  # anything else (a NUL byte) never reaches the database
             with self.database.session() as session:
                 row = decisions.by_id(session, decision_id)
         if row is None:

@@ -263,7 +263,8 @@ class Releases:
 
     def _find(self, ref: str) -> Release:
         with self.database.session() as session:
-            found = store.by_prefix(session, ref) if len(ref) >= 6 else []
+            # A ref with control characters (a NUL byte) matches nothing and never reaches the database.
+            found = store.by_prefix(session, ref) if len(ref) >= 6 and ref.isprintable() else []
         if not found:
             raise NotFound(f"no release {ref!r} (give its id or content hash, 6 characters or more)",
                            code="unknown_release")

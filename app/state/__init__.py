@@ -32,14 +32,14 @@ class State:
             self.client.close()
 
 
-def open_state(redis_url: str | None, idempotency_ttl: int) -> State:
+def open_state(redis_url: str | None, idempotency_ttl: int, claim_lease: int = 10) -> State:
     """Connect to Redis if a URL is given (lazily: a Redis that is down is a fact at use, not an
     error at start-up); say at start-up which store is used."""
     if redis_url:
         client = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1,
                                       health_check_interval=30)
         log.info("idempotency keys in Redis", extra={"event": "startup_state", "store": "redis"})
-        return State("redis", RedisClaims(client, idempotency_ttl), client)
+        return State("redis", RedisClaims(client, idempotency_ttl, claim_lease), client)
     log.warning("REDIS_URL not set: idempotency keys are kept in the database and shared state "
                 "in this process only", extra={"event": "startup_state", "store": "database"})
     return State("in-process", DatabaseOnlyClaims())

@@ -3,7 +3,11 @@
 In Redis (SET NX, shared by every worker) when configured. Without Redis, or with Redis down, there
 is no claim and the decisions table's unique idempotency_key column guards alone: two workers
 racing with one key can never store two decisions either way; the claim only lets a second request
-hear "in progress" instead of waiting for the database.
+wait for the first's decision instead of deciding again.
+
+A claim in progress is a short lease (`lease` seconds): a worker killed between claiming and storing
+leaves a key that frees itself within the lease, not one stuck for the whole TTL. A completed claim
+(`fingerprint|decision_id`) is kept for `ttl` seconds.
 """
 from __future__ import annotations
 
@@ -51,16 +55,17 @@ class DatabaseOnlyClaims:
 
 
 class RedisClaims:
-    """Claims in Redis: `fingerprint|` while deciding, `fingerprint|decision_id` once stored."""
+    """Claims in Redis: `fingerprint|` while deciding (for `lease` seconds), `fingerprint|decision_id`
+    once stored (for `ttl` seconds)."""
 
-    def __init__(self, client: redis.Redis, ttl: int) -> None:
-        self.client, self.ttl = client, ttl
+    def __init__(self, client: redis.Redis, ttl: int, lease: int = 10) -> None:
+        self.client, self.ttl, self.lease = client, ttl, min(lease, ttl)
 
     def claim(self, key: str, fingerprint: str) -> Claim:
         name = PREFIX + key
         try:
             for _ in range(3):  # the key may expire between SET NX and GET
-                if self.client.set(name, fingerprint + "|", nx=True, ex=self.ttl):
+                if self.client.set(name, fingerprint + "|", nx=True, ex=self.lease):
                     return Claim(ClaimState.OWNED)
                 value = self.client.get(name)
                 if value is not None:

@@ -31,11 +31,11 @@ OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",
         '/docs/assets/<any("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"):name>':
             "/docs/assets/swagger-ui.css",
         "/static/<path:filename>": None}
-RULES = {"/v1/decisions/<policy_name>": URL, "/v1/decisions/<decision_id>": f"/v1/decisions/{DECISION}",
-         "/v1/decisions/<decision_id>/replay": f"/v1/decisions/{DECISION}/replay",
-         "/v1/decisions/<decision_id>/review": f"/v1/decisions/{DECISION}/review",
-         "/v1/decisions/<decision_id>/requests": f"/v1/decisions/{DECISION}/requests",
-         "/v1/decisions/<decision_id>/requests/<request_ref>/answer":
+RULES = {"/v1/decisions/<policy_name:policy_name>": URL, "/v1/decisions/<decision_id:decision_id>": f"/v1/decisions/{DECISION}",
+         "/v1/decisions/<decision_id:decision_id>/replay": f"/v1/decisions/{DECISION}/replay",
+         "/v1/decisions/<decision_id:decision_id>/review": f"/v1/decisions/{DECISION}/review",
+         "/v1/decisions/<decision_id:decision_id>/requests": f"/v1/decisions/{DECISION}/requests",
+         "/v1/decisions/<decision_id:decision_id>/requests/<request_ref>/answer":
              f"/v1/decisions/{DECISION}/requests/{DECISION}/answer",
          **{f"/v1/releases/<ref>{tail}": f"/v1/releases/{DECISION}{tail}"
             for tail in ("", "/diff", "/approve", "/reject", "/activate")}}

@@ -1,4 +1,8 @@
 """Health, readiness, metrics and the shell: request ids, JSON errors."""
+from app import create_app
+from app.extensions import services
+from support.http import URL
+from support.settings import make_config
 
 
 def test_healthz(client):
@@ -35,3 +39,32 @@ def test_metrics_are_prometheus_text(client):
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
     assert b"firefly_http_requests_total" in response.data
+
+
+def test_redis_down_leaves_the_instance_ready_but_degraded(database_url, clean_state, auth, bodies):
+    """A load balancer must not pull an instance that decides: Redis down is reported, not a 503."""
+    app = create_app(make_config(database_url, "redis://127.0.0.1:1/0"))
+    client = app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.get_json()
+    assert body["status"] == "degraded" and body["degraded"] == ["redis"]
+    assert body["checks"]["redis"].startswith("unavailable") and body["checks"]["database"] == "ok"
+    assert client.post(URL, json=bodies[0], headers=auth("channel")).status_code == 201
+    assert 'firefly_dependency_up{dependency="redis"} 0.0' in client.get("/metrics").get_data(as_text=True)
+    services(app).close()
+
+
+def test_database_down_is_not_ready(clean_state, redis_url):
+    app = create_app(make_config("postgresql+psycopg://nobody@127.0.0.1:1/none", redis_url))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "not ready" and body["checks"]["database"].startswith("unavailable")
+    assert 'firefly_dependency_up{dependency="database"} 0.0' in app.test_client().get("/metrics").get_data(as_text=True)
+    services(app).close()
+
+
+def test_all_up_is_ready_and_not_degraded(client):
+    body = client.get("/readyz").get_json()
+    assert body["status"] == "ready" and body["degraded"] == []

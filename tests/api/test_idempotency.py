@@ -68,12 +68,9 @@ def test_concurrent_requests_with_one_key_make_one_decision(app, database_url, r
     for thread in threads:
         thread.join()
     assert count_rows() == 1
-    assert {status for status, _ in results} <= {201, 409}
-    ids = {body["decision_id"] for status, body in results if status == 201}
-    assert len(ids) == 1
-    for status, body in results:
-        if status == 409:
-            assert body["error"]["code"] == "idempotency_in_progress"
+    # Retries wait for the request deciding under the key and answer with its decision.
+    assert [status for status, _ in results] == [201] * 8, results
+    assert len({body["decision_id"] for _, body in results}) == 1
     services(apps[1]).close()
 
 
@@ -85,5 +82,4 @@ def test_redis_down_falls_back_to_the_database(database_url, clean_state, auth, 
     assert first.status_code == again.status_code == 201
     assert again.get_json()["decision_id"] == first.get_json()["decision_id"]
     assert client.post(URL, json=bodies[1], headers={**auth("channel"), "Idempotency-Key": "r"}).status_code == 409
-    assert client.get("/readyz").status_code == 503
     services(app).close()

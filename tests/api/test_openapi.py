@@ -33,11 +33,11 @@ def test_every_route_is_documented(app, client):
     for rule in app.url_map.iter_rules():
         if rule.endpoint in PAGE_RESOURCES:  # the files a page loads, not operations of the API
             continue
-        path = rule.rule
+        path = rule.rule.replace("<decision_id:decision_id>", "<decision_id>")
         for name in ("decision_id", "ref", "request_ref"):
             path = path.replace(f"<{name}>", "{" + name + "}")
-        if "<policy_name>" in path:
-            assert {path.replace("<policy_name>", name) for name in policies} <= documented
+        if "<policy_name:policy_name>" in path:
+            assert {path.replace("<policy_name:policy_name>", name) for name in policies} <= documented
         else:
             assert path in documented, path
 
@@ -64,8 +64,10 @@ def _operations(database_url, redis_url):
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_schemathesis_finds_no_server_error(mode, database_url, redis_url):
-    """Generated requests (valid, then schema-violating) to every operation: no answer is a 5xx."""
+def test_schemathesis_with_every_check_finds_nothing(mode, database_url, redis_url):
+    """Generated requests (valid, then schema-violating) to every operation, every key, every
+    schemathesis check: no server error, no answer outside its documented schema, no valid request
+    refused and no invalid one accepted."""
     failures, calls = [], []
     for operation in _operations(database_url, redis_url):
         if operation.path == "/v1/policies/reload":
@@ -76,14 +78,38 @@ def test_schemathesis_finds_no_server_error(mode, database_url, redis_url):
         @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck),
                   derandomize=True, database=None)
         def run(case):
-            response = case.call(headers=headers)
-            calls.append(response.status_code)
-            if response.status_code >= 500:
-                failures.append((operation.label, response.status_code, response.text[:300]))
+            try:
+                response = case.call_and_validate(headers=headers)
+                calls.append(response.status_code)
+            except (AssertionError, BaseExceptionGroup) as failure:  # schemathesis' check failures
+                failures.append((operation.label, str(failure)[:600]))
 
         try:
             run()
         except Unsatisfiable:
             assert mode is GenerationMode.NEGATIVE  # nothing in this operation can be made invalid
     assert len(calls) > 100
-    assert failures == []
+    assert failures == [], "\n".join(f"{label}: {text}" for label, text in failures)
+
+
+@pytest.mark.parametrize("role", sorted(KEYS))
+def test_schemathesis_with_every_key_finds_nothing(role, database_url, redis_url):
+    """Every operation called with each role's key (a 403 where the role may not, documented so),
+    every check: nothing found."""
+    failures, calls = [], []
+    for operation in _operations(database_url, redis_url):
+        if operation.path == "/v1/policies/reload":
+            continue
+
+        @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+        @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck),
+                  derandomize=True, database=None)
+        def run(case):
+            try:
+                calls.append(case.call_and_validate(headers={"X-API-Key": KEYS[role]}).status_code)
+            except (AssertionError, BaseExceptionGroup) as failure:
+                failures.append((operation.label, str(failure)[:600]))
+
+        run()
+    assert len(calls) > 30 and 403 in calls
+    assert failures == [], "\n".join(f"{label}: {text}" for label, text in failures)

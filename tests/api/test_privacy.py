@@ -101,3 +101,26 @@ def test_log_lines_are_json_with_request_ids(client, log_text):
     lines = [json.loads(line) for line in log_text().splitlines()]
     access = [line for line in lines if line.get("logger") == "firefly.access"]
     assert access and access[-1]["request_id"] == "trace-me-1" and access[-1]["status"] == 200
+
+
+@pytest.mark.parametrize("id_number", ["policy", "outcome", "reasons"])
+def test_a_personal_value_that_reads_like_a_field_name_renames_no_field(decide, bodies, id_number):
+    """Masking replaces the clear value where it is a value, never where it is a key: an applicant
+    whose 'ID number' was `policy` must still get an answer with a `policy` field."""
+    body = {**bodies[0], "applicant": {**bodies[0]["applicant"], "id_number": id_number}}
+    response = decide(body, query="?trace=true")
+    assert response.status_code == 201, response.get_json()
+    answer = response.get_json()
+    assert {"policy", "outcome", "reasons", "outputs"} <= set(answer)
+    assert answer["trace"]["input"]["applicant"]["id_number"] != id_number
+    assert id_number not in json.dumps(answer["trace"]["input"]["applicant"])
+
+
+def test_scrub_json_masks_values_and_leaves_keys():
+    from app.privacy import scrub_json
+    text = json.dumps({"policy": "policy", "list": ["policy"], "note": "see 13812345678 here"})
+    scrubbed = json.loads(scrub_json(text, {"a.id": "policy", "a.phone": "13812345678"},
+                                     {"a.id": "resident_id", "a.phone": "phone"}))
+    assert set(scrubbed) == {"policy", "list", "note"}
+    assert scrubbed["policy"] != "policy" and scrubbed["list"] != ["policy"]
+    assert "13812345678" not in scrubbed["note"]

@@ -183,6 +183,9 @@ def parse_expression(text: Any, location: Location, scope: Scope,
         return Lit(kind, False, location, str(text), value=text), []
     if not isinstance(text, str) or not text.strip():
         return None, [Diagnostic("EXPR_EMPTY", "an expression is required here", location)]
+    if len(text) > MAX_TEXT:
+        return None, [Diagnostic("EXPR_TOO_LONG", f"the expression has {len(text)} characters; at "
+                                 f"most {MAX_TEXT} are allowed: split it into features", location)]
     checker = _Checker(text, location, scope, text_map)
     try:
         # Wrapping in parentheses allows expressions written over several lines.
@@ -222,6 +225,10 @@ def _stray_list(expr: Expr) -> Expr | None:
 
 
 MAX_DEPTH = 60  # far beyond what a person writes, well within what Python compiles
+MAX_TEXT = 4000  # characters of one expression: a long rule is many rules or features
+# Number literals are bounded like input numbers (app/engine/validation.py): at most 18 digits
+# before and after the point, so no constant can overflow a decision's arithmetic.
+MAX_LITERAL_DIGITS = 18
 
 
 def _depth(tree: ast.AST) -> int:
@@ -239,6 +246,7 @@ class _Checker:
         self.text = text
         self.text_map = text_map
         self.lines = ("(" + text + "\n)").split("\n")
+        self._encoded: list[bytes] | None = None
         self.location = location
         self.scope = scope
         self.bound: dict[str, Type] = {}  # the comprehension variables in scope: name -> item type
@@ -257,7 +265,19 @@ class _Checker:
         return self._position(node.lineno, node.col_offset)
 
     def segment(self, node: ast.AST) -> str:
-        return ast.get_source_segment("(" + self.text + "\n)", node) or self.text
+        """The text of a node (as ast.get_source_segment, without re-splitting the source for
+        every node, which made checking quadratic in the length of an expression)."""
+        if getattr(node, "end_lineno", None) is None:
+            return self.text
+        if self._encoded is None:
+            self._encoded = [line.encode("utf-8") for line in self.lines]
+        first, last = node.lineno - 1, node.end_lineno - 1
+        if first == last:
+            part = self._encoded[first][node.col_offset:node.end_col_offset]
+        else:
+            part = b"\n".join([self._encoded[first][node.col_offset:], *self._encoded[first + 1:last],
+                                self._encoded[last][:node.end_col_offset]])
+        return part.decode("utf-8", "replace") or self.text
 
     def fail(self, node: ast.AST, code: str, message: str) -> CheckError:
         return CheckError(Diagnostic(code, message, self.at(node)))
@@ -289,14 +309,25 @@ class _Checker:
         if isinstance(value, bool):
             return Lit(T_BOOLEAN, False, self.at(node), text, value=value)
         if isinstance(value, int):
+            if value.bit_length() > 64 or abs(value) >= 10 ** MAX_LITERAL_DIGITS:
+                raise self._too_large(node, text)
             return Lit(T_INTEGER, False, self.at(node), text, value=value)
         if isinstance(value, float):
-            return Lit(T_DECIMAL, False, self.at(node), text, value=Decimal(text.replace("_", "")))
+            number = Decimal(text.replace("_", ""))
+            if not number.is_finite() or number.adjusted() >= MAX_LITERAL_DIGITS \
+                    or number.as_tuple().exponent < -MAX_LITERAL_DIGITS:
+                raise self._too_large(node, text)
+            return Lit(T_DECIMAL, False, self.at(node), text, value=number)
         if isinstance(value, str):
             return Lit(T_STRING, False, self.at(node), text, value=value)
         if value is None:
             return Lit(T_NULL, True, self.at(node), text, value=None)
         raise self.fail(node, "EXPR_NOT_ALLOWED", f"the constant {text} is not allowed")
+
+    def _too_large(self, node: ast.AST, text: str) -> CheckError:
+        shown = text if len(text) <= 40 else text[:20] + "..." + text[-10:]
+        return self.fail(node, "EXPR_NUMBER_TOO_LARGE", f"the number {shown} has more than "
+                         f"{MAX_LITERAL_DIGITS} digits before or after the point")
 
     def _Name(self, node: ast.Name) -> Expr:
         name = node.id

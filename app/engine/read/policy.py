@@ -11,7 +11,8 @@ from .. import model as m
 from ..backends import BACKENDS
 from ..errors import ERROR, WARNING, Diagnostic, Location, did_you_mean
 from ..language.compiler import CodeBuilder
-from ..language.expressions import referenced_paths
+from ..language.expressions import MAX_TEXT, referenced_paths
+from ..language.magnitude import MAX_MAGNITUDE, magnitude
 from ..literals import coerce_literal, literal_type
 from ..schema import InputSchema
 from ..source import Node
@@ -254,10 +255,17 @@ def _feature_lines(ctx: BuildContext, entries: dict[str, Node], features: list[m
     """Check the features in dependency order, add them to `features`, and compile them into
     one function."""
     lines = []
+    bounds: dict[str, float] = {}
     for name in _feature_order(ctx, entries):
         expression_node = entries[name]
         expr = ctx.expression(expression_node)
         if expr is None:
+            continue
+        bounds[name] = magnitude(expr, bounds)
+        if bounds[name] > MAX_MAGNITUDE:
+            ctx.error("FEATURE_TOO_LARGE", f"feature '{name}' can compute numbers beyond "
+                      f"10**{MAX_MAGNITUDE} from inputs of 18 digits; bound it (min, max, or "
+                      "fewer products)", expression_node.text_location)
             continue
         if not ctx.add_value(name, expr.type, expr.nullable, expression_node.location):
             continue
@@ -267,7 +275,10 @@ def _feature_lines(ctx: BuildContext, entries: dict[str, Node], features: list[m
             ctx.pii_sources[name] = pii
         ctx.feature_exprs[name] = expr
         features.append(m.Feature(name, expr.type, expression_node.location, pii))
-        lines.append(f"v[{name!r}] = {ctx.builder.value(expr)}")
+        # A computation that fails on some input (a date out of the calendar) is missing data,
+        # like a division by zero: evaluation never raises.
+        lines += ["try:", f"    v[{name!r}] = {ctx.builder.value(expr)}",
+                  "except (ArithmeticError, ValueError, TypeError):", f"    v[{name!r}] = None"]
     return features, ctx.builder.compile_body("v", lines or ["pass"])
 
 
@@ -277,9 +288,10 @@ def _feature_order(ctx: BuildContext, entries: dict[str, Node]) -> list[str]:
     for name, node in entries.items():
         names = set()
         try:
-            tree = ast.parse("(" + str(node.expression_text) + "\n)", mode="eval")
-            names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-        except SyntaxError:
+            text = str(node.expression_text)
+            tree = ast.parse("(" + text + "\n)", mode="eval") if len(text) <= MAX_TEXT else None
+            names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} if tree else set()
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             pass  # reported when the expression is checked
         depends[name] = sorted(n for n in names if n in entries and n != name)
         if name in names:

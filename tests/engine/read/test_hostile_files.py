@@ -1,0 +1,110 @@
+"""Hostile rule files are located diagnostics in bounded time and memory, never a hang or a crash
+of `policy check` and reload; a policy that loads never raises while deciding.
+
+(Each case below hung for minutes, grew to gigabytes, or raised RecursionError, MemoryError,
+ValueError or decimal.Overflow before.)"""
+import datetime
+
+import pytest
+
+from engine.read.samples import CHECKS, POLICY, load_files
+
+
+def codes(result):
+    return {d.code for d in result.diagnostics if d.severity == "error"}
+
+
+def located(result, code):
+    found = [d for d in result.diagnostics if d.code == code]
+    assert found, [str(d) for d in result.diagnostics]
+    assert all(d.location.file and d.location.line for d in found), [str(d) for d in found]
+    return found[0]
+
+
+def with_when(when):
+    return CHECKS.replace("when: a > 10", f"when: {when}")
+
+
+def with_feature(expression):
+    return POLICY.replace("double: a * 2", f"double: a * 2\n  hostile: {expression}")
+
+
+def test_four_thousand_anded_comparisons_are_too_long(tmp_path):
+    result = load_files(tmp_path, rules__checks_yaml=with_when(" and ".join(["a > 1"] * 4000)))
+    located(result, "EXPR_TOO_LONG")
+
+
+def test_a_long_expression_within_the_limit_checks_in_linear_time(tmp_path):
+    result = load_files(tmp_path, rules__checks_yaml=with_when(" and ".join(["a > 1"] * 390)))
+    assert result.ok, [str(d) for d in result.diagnostics]
+
+
+def test_an_alias_bomb_is_refused(tmp_path):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
+    assert len(bomb) < 600
+    result = load_files(tmp_path, rules__unused_yaml=bomb)
+    located(result, "YAML_TOO_LARGE")
+
+
+def test_a_recursive_alias_is_refused(tmp_path):
+    result = load_files(tmp_path, rules__unused_yaml="list: &x [*x]\n")
+    assert codes(result) & {"YAML_ALIAS", "YAML_SYNTAX"}, [str(d) for d in result.diagnostics]
+
+
+def test_shared_aliases_within_bounds_still_load(tmp_path):
+    unused = 'list: unused\ntype: string\nvalues: &v ["U"]\nalso: *v\n'
+    result = load_files(tmp_path, rules__unused_yaml=unused)
+    assert "YAML_TOO_LARGE" not in codes(result) and "YAML_ALIAS" not in codes(result)
+
+
+@pytest.mark.parametrize("nesting", ["[" * 5000 + "]" * 5000, "{a: " * 5000 + "1" + "}" * 5000])
+def test_deeply_nested_yaml_is_a_diagnostic(tmp_path, nesting):
+    result = load_files(tmp_path, rules__unused_yaml=f"list: {nesting}\n")
+    assert codes(result) & {"YAML_TOO_DEEP", "YAML_SYNTAX"}, [str(d) for d in result.diagnostics]
+
+
+def test_a_huge_file_is_refused_before_parsing(tmp_path):
+    result = load_files(tmp_path, rules__unused_yaml="# " + "x" * 1_100_000 + "\nlist: unused\n")
+    located(result, "YAML_TOO_LARGE")
+
+
+@pytest.mark.parametrize("expression, code", [
+    ("not " * 5000 + "true", "EXPR_TOO_LONG"),
+    ("not " * 900 + "true", "EXPR_TOO_DEEP"),
+    ("-" * 100000 + "a", "EXPR_TOO_LONG"),
+    ("(" * 1500 + "a" + ")" * 1500, "EXPR_SYNTAX"),  # Python's own limit on parentheses
+    ("a + 0x" + "f" * 3000, "EXPR_NUMBER_TOO_LARGE"),
+    ("0x" + "f" * 60, "YAML_NUMBER"),  # a YAML number, not an expression
+    ("1" * 3000, "YAML_NUMBER"),
+    ("a * 1E+999999 * 1E+999999", "EXPR_NUMBER_TOO_LARGE"),
+    ("a * 0.0000000000000000000001", "EXPR_NUMBER_TOO_LARGE"),
+])
+def test_hostile_features_are_located_diagnostics(tmp_path, expression, code):
+    result = load_files(tmp_path, policies__p__x_yaml=with_feature(expression))
+    located(result, code)
+
+
+def test_the_same_in_a_condition(tmp_path):
+    result = load_files(tmp_path, rules__checks_yaml=with_when("a * 1E+999999 * 1E+999999 > 0"))
+    located(result, "EXPR_NUMBER_TOO_LARGE")
+
+
+def test_features_that_could_grow_without_bound_are_refused(tmp_path):
+    squares = "double: a * 2\n  f1: a * a\n" + "".join(f"  f{i}: f{i - 1} * f{i - 1}\n" for i in range(2, 8))
+    result = load_files(tmp_path, policies__p__x_yaml=POLICY.replace("double: a * 2\n", squares))
+    diagnostic = located(result, "FEATURE_TOO_LARGE")
+    assert "'f3'" in diagnostic.message  # 18 * 2**3 digits is the first past 10**100
+
+
+def test_a_computation_that_fails_on_some_input_is_missing_not_an_exception(tmp_path):
+    policy = with_feature("date_add_months(decision_date, a)")
+    result = load_files(tmp_path, policies__p__x_yaml=policy)
+    assert result.ok, [str(d) for d in result.diagnostics]
+    decided = result.policies["p.x"]
+    for a in (10 ** 17, -(10 ** 17), 0, 5):
+        typed = decided.parse_input({"decision_date": "2026-01-01", "a": a, "e": "RED", "s": "x"})
+        decision = decided.decide(typed)
+        hostile = decision.trace.to_dict()["features"]["hostile"]
+        assert (hostile is None) == (abs(a) > 10 ** 6), (a, hostile)
+    assert datetime.date  # the feature yields a date for ordinary inputs (checked above)
