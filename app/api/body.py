@@ -39,7 +39,7 @@ def body_bytes() -> bytes:
     timed out as a disconnect)."""
     if "firefly_body" in g:
         return g.firefly_body
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
     announced = request.content_length
     if announced is not None and announced > limit:
         raise _too_large(limit)

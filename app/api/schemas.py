@@ -209,7 +209,9 @@ class ReleaseSubmit(ReasonBody):
 
     files = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=300)),
                         values=fields.String(validate=validate.Length(max=1_000_000)), required=True,
-                        validate=validate.Length(min=1, max=500))
+                        validate=validate.Length(min=1, max=500),
+                        metadata={"minProperties": 1, "maxProperties": 500,
+                                  "description": "{path: text}; every path under policies/ or rules/"})
 
 
 class DiffQuery(Schema):

@@ -4,6 +4,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app import create_app
 from app.extensions import services
@@ -101,12 +102,19 @@ def test_schemathesis_with_every_key_finds_nothing(role, database_url, redis_url
         if operation.path == "/v1/policies/reload":
             continue
 
+        # A release's files are a map of path -> text whose paths must lie under policies/ or
+        # rules/: OpenAPI 3.0 cannot constrain a map's keys (propertyNames is 3.1), so a generated
+        # path elsewhere is schema-valid and rightly refused (422). Every other check still runs.
+        excluded = ([positive_data_acceptance]
+                    if (operation.method.upper(), operation.path) == ("POST", "/v1/releases") else [])
+
         @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
         @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck),
                   derandomize=True, database=None)
         def run(case):
             try:
-                calls.append(case.call_and_validate(headers={"X-API-Key": KEYS[role]}).status_code)
+                calls.append(case.call_and_validate(headers={"X-API-Key": KEYS[role]},
+                                                    excluded_checks=excluded).status_code)
             except (AssertionError, BaseExceptionGroup) as failure:
                 failures.append((operation.label, str(failure)[:600]))
 
