@@ -65,7 +65,7 @@ class Decision:
                  "score_band", "reasons", "trace")
 
     def __init__(self, policy: PolicyRef, backend: str, outcome: str, limit: int | None,
-                 customer_group: Any, score: int | None, score_band: str | None,
+                 customer_group: Any, score: int | Decimal | None, score_band: str | None,
                  reasons: list[Reason], trace: Trace):
         self.policy = policy
         self.backend = backend

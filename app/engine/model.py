@@ -7,6 +7,7 @@ its stable id and its location, so a trace or a diagnostic can name exactly what
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Callable
 
 from .errors import Location
@@ -131,7 +132,7 @@ class Table:
 class Bin:
     id: str
     condition: Condition
-    points: int
+    points: int | Decimal
     reason: str | None
     location: Location
 
@@ -151,7 +152,7 @@ class Characteristic:
 @dataclass
 class Band:
     band: str
-    minimum: int | None
+    minimum: int | Decimal | None
     effect: Effect | None
 
 
@@ -159,7 +160,7 @@ class Band:
 class Scorecard:
     name: str
     title: Text
-    base_points: int
+    base_points: int | Decimal
     characteristics: list[Characteristic]
     bands: list[Band]
     max_reasons: int

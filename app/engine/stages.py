@@ -52,7 +52,7 @@ class TableResult(NamedTuple):
 class ScorecardResult(NamedTuple):
     stage: m.Stage
     picked: tuple[int, ...]    # the bin used per characteristic, -1 when none matched
-    score: int
+    score: int | Decimal
     band: str
 
 

@@ -1,6 +1,8 @@
 """Scorecards: bins, points, bands and the reasons a low score gives."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from engine.support import SCORECARD, dump, make_policy, run, table
@@ -79,3 +81,15 @@ def test_two_scorecards_name_their_outputs_by_stage(tmp_path):
                          outputs=["s1_score", "s1_band", "s2_score", "s2_band"])
     decision = run(policy, a=25, e="RED", d="0.1")
     assert decision.outputs == {"s1_score": 155, "s1_band": "A", "s2_score": 160, "s2_band": "A"}
+
+
+def test_decimal_points_give_an_exact_decimal_score(tmp_path):
+    text = (dump(SCORECARD).replace("base_points: 100", "base_points: 100.125")
+            .replace("points: 30", "points: 30.1").replace("min: 150", "min: 150.5"))
+    policy = make_policy(tmp_path, {"card": text}, stages=[{"id": "score", "scorecard": "card"}],
+                         outputs=["score", "score_band"])
+    decision = run(policy, a=25, e="RED", d="0.1")
+    assert decision.score == Decimal("155.225") and decision.score_band == "A"  # 100.125+30.1+15+10
+    assert policy.parts.stages[0].outputs["score"].name == "decimal"
+    decision = run(policy, a=25, e="RED", d="0.5")                               # 150.225 < 150.5
+    assert decision.score == Decimal("150.225") and decision.score_band == "B"
