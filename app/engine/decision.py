@@ -275,9 +275,14 @@ class Trace:
                 "bin": bin_.id if bin_ else None, "points": points,
                 "lost": characteristic.best_points - points,
             })
-        return {"id": stage.id, "kind": "scorecard", "scorecard": card.name,
-                "base_points": card.base_points, "characteristics": characteristics,
-                "score": result.score, "band": result.band}
+        shown = {"id": stage.id, "kind": "scorecard", "scorecard": card.name,
+                 "base_points": card.base_points, "characteristics": characteristics,
+                 "score": result.score, "band": result.band}
+        if stage.pd_name is not None:
+            scaling = card.scaling
+            shown["pd"] = self.values.get(stage.pd_name)
+            shown["scaling"] = {"pdo": scaling.pdo, "odds": scaling.odds, "points": scaling.points}
+        return shown
 
     def _limit(self) -> dict | None:
         result = self.limit

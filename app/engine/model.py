@@ -156,6 +156,14 @@ class Band:
     effect: Effect | None
 
 
+@dataclass(frozen=True)
+class Scaling:
+    """How points map to odds: `odds` good:bad at `points`, doubled every `pdo` points."""
+    pdo: Decimal
+    odds: Decimal
+    points: Decimal
+
+
 @dataclass
 class Scorecard:
     name: str
@@ -165,6 +173,7 @@ class Scorecard:
     bands: list[Band]
     max_reasons: int
     file: str
+    scaling: Scaling | None = None
 
 
 @dataclass
@@ -185,6 +194,7 @@ class Stage:
     band_name: str = "score_band"
     # features declared `after:` this stage, computed once it has run
     then_features: Callable[[dict], None] | None = None
+    pd_name: str | None = None      # a scorecard with scaling: its probability of default
 
 
 @dataclass

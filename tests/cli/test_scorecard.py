@@ -117,3 +117,20 @@ def test_scoring_input_without_a_characteristic_column_names_it(runner, tmp_path
                                  str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv")])
     assert result.exit_code == 1
     assert "no column for age" in result.output
+
+
+def test_import_declares_the_scaling_and_the_card_gives_the_probability(runner, tmp_path):
+    from app.services.scorecards import scoring_policy
+    (tmp_path / "card.csv").write_text("variable,bin,points\nbasepoints,,600\nage,\"[-inf,30.0)\",-20\n"
+                                       "age,\"[30.0,inf)\",0\n", encoding="utf-8")
+    out = tmp_path / "c.yaml"
+    result = runner.invoke(args=["scorecard", "import", str(tmp_path / "card.csv"), "--name", "c",
+                                 "--out", str(out), "--pdo", "50", "--odds", "19", "--points", "600"])
+    assert result.exit_code == 0, result.output
+    assert "scaling: {pdo: 50, odds: 19, points: 600}" in out.read_text(encoding="utf-8")
+    policy, _ = scoring_policy(out.read_text(encoding="utf-8"))
+    decision = policy.decide(policy.parse_input({"age": "45"}))
+    assert decision.trace.values["pd"] == Decimal(1) / Decimal(20)           # odds 19:1 at 600
+    result = runner.invoke(args=["scorecard", "import", str(tmp_path / "card.csv"), "--name", "c",
+                                 "--out", str(out), "--pdo", "50"])
+    assert result.exit_code == 2 and "all of --pdo, --odds and --points" in result.output

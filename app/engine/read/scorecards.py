@@ -13,7 +13,7 @@ from .context import BuildContext
 from .documents import Document
 
 _SCORECARD_KEYS = {"scorecard", "name", "base_points", "max_reasons", "characteristics", "bands",
-                   "description"}
+                   "description", "scaling"}
 
 
 def read_scorecard(ctx: BuildContext, document: Document, stage_id: str, location: Location,
@@ -41,16 +41,21 @@ def read_scorecard(ctx: BuildContext, document: Document, stage_id: str, locatio
     bands = _bands(ctx, node.get("bands"), what)
     if not bands:
         return None
+    scaling = _scaling(ctx, node.get("scaling"), what)
     scorecard = m.Scorecard(document.name, ctx.text(node.get("name")), base.value,
-                            characteristics, bands, max_reasons, document.file)
+                            characteristics, bands, max_reasons, document.file, scaling)
     score_name = f"{stage_id}_score" if many else "score"
     band_name = f"{stage_id}_band" if many else "score_band"
     # Points may be decimals (a fitted card's points keep their digits); so is the score then.
     decimal = isinstance(base.value, Decimal) or any(
         isinstance(b.points, Decimal) for c in characteristics for b in c.bins)
     outputs = {score_name: T_DECIMAL if decimal else T_INTEGER, band_name: Type(ENUM, values=tuple(b.band for b in bands))}
+    pd_name = None
+    if scaling is not None:
+        pd_name = f"{stage_id}_pd" if many else "pd"
+        outputs[pd_name] = T_DECIMAL
     stage = m.Stage(stage_id, "scorecard", scorecard, outputs, location,
-                    score_name=score_name, band_name=band_name)
+                    score_name=score_name, band_name=band_name, pd_name=pd_name)
     lines = []
     for index, characteristic in enumerate(characteristics):
         for position, bin_ in enumerate(characteristic.bins):
@@ -66,6 +71,29 @@ def read_scorecard(ctx: BuildContext, document: Document, stage_id: str, locatio
 def _is_points(value) -> bool:
     """Points are exact numbers: integers or decimals read from their text, never booleans."""
     return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+
+
+def _scaling(ctx: BuildContext, node: Node | None, what: str) -> m.Scaling | None:
+    """`scaling: {pdo: 50, odds: 19, points: 600}`: good:bad odds of 19 at 600 points, doubling
+    every 50 points; the stage then outputs the probability of default."""
+    if node is None:
+        return None
+    if not node.is_map:
+        ctx.error("SCORECARD_SCALING", f"{what}: scaling is a mapping such as "
+                  "{pdo: 50, odds: 19, points: 600}", node.location)
+        return None
+    ctx.unknown_keys(node, {"pdo", "odds", "points"}, "scaling")
+    numbers = {}
+    for key, positive in (("pdo", True), ("odds", True), ("points", False)):
+        item = node.get(key)
+        value = item.value if item is not None else None
+        if not _is_points(value) or (positive and value <= 0):
+            ctx.error("SCORECARD_SCALING", f"{what}: scaling needs {key} as a "
+                      f"{'positive ' if positive else ''}number (pdo: points to double the odds; "
+                      "odds: good:bad odds at points)", (item or node).location)
+            return None
+        numbers[key] = Decimal(value)
+    return m.Scaling(**numbers)
 
 
 def _max_reasons(ctx: BuildContext, node: Node, what: str) -> int:
