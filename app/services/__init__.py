@@ -15,6 +15,7 @@ from app.services.audit_log import AuditLog
 from app.services.clock import Clock, utc_now
 from app.services.deciding import Deciding
 from app.services.health import Readiness, readiness
+from app.services.monitoring import Monitoring
 from app.services.policy_store import PolicyStore
 from app.services.records import Records
 from app.services.releases import Releases
@@ -41,6 +42,7 @@ class Services:
     audit_log: AuditLog
     access_audit: AccessAudit
     releases: Releases
+    monitoring: Monitoring | None = None   # set by build (issue 14: model monitoring)
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
@@ -71,6 +73,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         deciding=Deciding(registry, store, database, state.claims, personal, clock),
         replaying=Replaying(records, registry, store, personal, settings.engine),
         audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases)
+    services.monitoring = Monitoring(database)
     if load_policies:
         registry.start()
     return services

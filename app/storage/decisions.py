@@ -74,3 +74,14 @@ def _utc(moment: datetime.datetime) -> datetime.datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=datetime.timezone.utc)
     return moment.astimezone(datetime.timezone.utc)
+
+
+def scored_in_period(session: Session, policy_name: str, first_day: datetime.date,
+                     last_day: datetime.date) -> Any:
+    """(score, score_band, outcome, trace) of a policy's decisions whose decision date lies in
+    [first_day, last_day], read a batch at a time (model monitoring)."""
+    statement = (select(Decision.score, Decision.score_band, Decision.outcome, Decision.trace)
+                 .where(Decision.policy_name == policy_name,
+                        Decision.decision_date >= first_day, Decision.decision_date <= last_day)
+                 .execution_options(yield_per=500))
+    yield from session.execute(statement)
