@@ -6,7 +6,7 @@ its stable id and its location, so a trace or a diagnostic can name exactly what
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -31,10 +31,16 @@ ENGINE_REASONS = {
     "RULESET_CONFLICT": {"zh": "规则冲突，需人工审核",
                          "en": "Conflicting rules matched; manual review required",
                          "customer": {"zh": "您的申请需要进一步审核", "en": "Your application needs a further review"}},
+    # the default effect of a declared model score that is absent, out of range or from another
+    # model or version (a policy's `models:` may name its own reason instead)
+    "MODEL_SCORE_UNUSABLE": {"zh": "模型评分缺失、超出有效范围或模型版本不符，需人工审核",
+                             "en": "Model score absent, out of range or from another model version; manual review required",
+                             "customer": {"zh": "您的申请需要进一步审核", "en": "Your application needs a further review"}},
 }
 # Where a reason comes from when it is not a stage: the data requirements rank before every
 # stage (the controls could not run without their data); the limit after every stage.
 REQUIRES = "requires"
+MODELS = "models"   # a model score that cannot be used: its reasons rank before the requirements'
 LIMIT = "limit"
 
 
@@ -234,6 +240,43 @@ class Requirement:
     reads: tuple[str, ...]  # the fields, then what the condition reads (for the trace)
 
 
+@dataclass(frozen=True)
+class ModelInput:
+    """An external model's score the policy uses (`models:`): the model id and versions it
+    expects, its valid range (inclusive), and the effect when the score is absent, out of range
+    or from another model or version. The id and version arrive as input fields beside the score."""
+    id: str
+    name: Text
+    score: str                         # the input field holding the score
+    model_field: str | None            # the input field naming the model that produced it
+    version_field: str | None
+    expected_model: str | None
+    expected_versions: tuple[str, ...]
+    minimum: Any
+    maximum: Any
+    effect: Effect
+    location: Location
+
+
+# The state of a model score in one decision; anything but USABLE applies the model's effect.
+USABLE, ABSENT, OUT_OF_RANGE, OTHER_MODEL, OTHER_VERSION = (
+    "USABLE", "ABSENT", "OUT_OF_RANGE", "OTHER_MODEL", "OTHER_VERSION")
+
+
+def model_state(model: ModelInput, values: dict) -> str:
+    score = values.get(model.score)
+    if score is None:
+        return ABSENT
+    if model.expected_model is not None and values.get(model.model_field) != model.expected_model:
+        return OTHER_MODEL
+    if model.expected_versions and values.get(model.version_field) not in model.expected_versions:
+        return OTHER_VERSION
+    if (model.minimum is not None and score < model.minimum) or (
+            model.maximum is not None and score > model.maximum):
+        return OUT_OF_RANGE
+    return USABLE
+
+
 # The state of a requirement in one decision.
 NOT_APPLICABLE, MET, UNMET = 0, 1, 2
 
@@ -290,3 +333,4 @@ class PolicyParts:
     check_requirements: Callable[[dict], tuple] | None
     # outputs shown only for some outcomes: {name: outcomes}; the others are shown for all
     output_outcomes: dict[str, frozenset[str]]
+    models: list[ModelInput] = field(default_factory=list)   # external model scores (`models:`)

@@ -19,6 +19,7 @@ from . import model as m
 
 CONFLICT = m.Effect(m.REFER, ("RULESET_CONFLICT",))
 REQUIRES_INDEX = -1  # the stage index of the requirements' reasons: before every stage
+MODELS_INDEX = -2    # a declared model score that cannot be used: before the requirements
 # Records are built with tuple.__new__: the same NamedTuple, without the generated __new__'s
 # Python frame (this runs a dozen times per decision).
 _new = tuple.__new__
@@ -247,3 +248,11 @@ def run_requirements(parts: m.PolicyParts, values: dict,
         if state == m.UNMET:
             add_reasons(reasons, requirement.effect, REQUIRES_INDEX, position, requirement.id)
     return states
+
+
+def run_models(parts: m.PolicyParts, values: dict, reasons: list[RankedReason]) -> None:
+    """Each declared model score that is absent, out of range or from another model or version
+    adds its effect, ranked before the requirements."""
+    for position, model in enumerate(parts.models):
+        if m.model_state(model, values) != m.USABLE:
+            add_reasons(reasons, model.effect, MODELS_INDEX, position, model.id)
