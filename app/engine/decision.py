@@ -82,12 +82,6 @@ class Decision:
         return [r.code for r in self.reasons]
 
     @property
-    def unusable_models(self) -> list[str]:
-        """Ids of the declared model scores that could not be used (absent, out of range, from
-        another model or version)."""
-        return [model.id for model in self.parts.models
-                if m.model_state(model, self.values) != m.USABLE]
-
     def hits(self) -> list[str]:
         """Ids of the rules that matched, in stage and rule order."""
         return self.trace.hits()

@@ -43,6 +43,7 @@ def test_a_model_score_is_used_only_when_present_in_range_and_from_the_expected_
         assert decision.outcome == "REFER" and decision.reason_codes == ["MODEL_SCORE_UNUSABLE"]
         assert decision.reasons[0].stage == "models" and decision.reasons[0].rule == "MD-CREDIT"
         assert decision.trace.hits()[0] == "MD-CREDIT" and decision.trace.matched()["MD-CREDIT"]
+        assert decision.hits[0] == "MD-CREDIT"         # stored as a rule hit: searchable
 
 
 def test_the_policy_may_decline_with_its_own_reason(tmp_path):
