@@ -121,6 +121,10 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
         "Activate again the release active before the current one", ["approver", "admin"],
         _responses(200, "ReleaseOut", "the release now active", 400, 401, 403, 409, 413, 415, 422),
         requestBody=reason)})
+    spec.path(path="/v1/comparisons", operations={"get": _op(
+        "Champion/challenger: outcomes per arm and the swap matrix over decision dates", ["compliance"],
+        _responses(200, {"type": "object"}, "the comparison", 400, 401, 403, 404),
+        parameters=[{"in": "query", "schema": schemas.ComparisonQuery}])})
     health = {"description": "status", "content": {"application/json": {"schema": "Health"}}}
     spec.path(path="/healthz", operations={"get": _op("The process is up", [], {"200": health})})
     spec.path(path="/readyz", operations={"get": _op(

@@ -47,6 +47,8 @@ class DecisionOut(Schema):
     reasons = fields.List(fields.Nested(Reason), required=True)
     hits = fields.List(fields.String())
     trace = fields.Dict(metadata={"description": "present with ?trace=true and for the compliance role"})
+    arm = fields.String(metadata={"description": "champion/challenger: champion, challenger or shadow"})
+    shadow_of = fields.String(metadata={"description": "a shadow decision: the champion decision it shadows"})
 
 
 class DecisionPage(Schema):
@@ -74,6 +76,8 @@ class SearchQuery(Schema):
     phone = fields.String(validate=validate.Length(min=1, max=40),
                           metadata={"description": "applicant's phone (hashed on the way in)"})
     channel = fields.String(validate=validate.Length(max=100))
+    arm = fields.String(validate=validate.OneOf(("champion", "challenger", "shadow")),
+                        metadata={"description": "champion/challenger arm"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"))
     trace = fields.Boolean(load_default=False)
@@ -219,3 +223,20 @@ class ReleaseDiff(Schema):
     to = fields.String(required=True)
     files = fields.Dict(required=True)
     rules = fields.Dict(required=True)
+
+
+class ComparisonQuery(Schema):
+    """GET /v1/comparisons: the arms of a champion policy's experiment over decision dates."""
+
+    class Meta:
+        unknown = RAISE
+
+    policy = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                           metadata={"description": "the champion policy"})
+    from_ = fields.Date(required=True, data_key="from", metadata={"description": "first decision date"})
+    to = fields.Date(required=True, metadata={"description": "last decision date, included"})
+
+    @validates_schema
+    def _period(self, data: dict, **_kwargs: object) -> None:
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ValidationError("from must not be after to", "from")

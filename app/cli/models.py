@@ -87,3 +87,33 @@ def monitor(policy_name: str, first_day: datetime.datetime, last_day: datetime.d
         click.echo(text)
     if html_out:
         Path(html_out).write_text(render_html(report), encoding="utf-8")
+
+
+@models_cli.command("compare")
+@click.option("--policy", "policy_name", required=True, help="The champion policy.")
+@click.option("--from", "first_day", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "last_day", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@with_appcontext
+def compare(policy_name: str, first_day: datetime.datetime, last_day: datetime.datetime,
+            as_json: bool) -> None:
+    """Champion/challenger: outcomes per arm and the swap matrix (champion rows, shadow columns)."""
+    try:
+        report = services().comparing.compare(policy_name, first_day.date(), last_day.date())
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for arm, counts in report["arms"].items():
+        outcomes = ", ".join(f"{o} {n}" for o, n in counts["outcomes"].items())
+        click.echo(f"{arm:<11} {counts['decisions']:>7} decisions ({', '.join(counts['policies'])}): {outcomes}")
+    matrix = report["swap_matrix"]
+    click.echo(f"\nswap matrix over {report['shadow_pairs']} shadowed applications "
+               "(rows: champion, columns: challenger)")
+    click.echo(f"{'':<10}" + "".join(f"{o:>10}" for o in matrix))
+    for champion, row in matrix.items():
+        click.echo(f"{champion:<10}" + "".join(f"{n:>10}" for n in row.values()))
+    if report["agreement"] is not None:
+        click.echo(f"agreement {report['agreement']:.2%}; swap-in {report['swap_in']}, "
+                   f"swap-out {report['swap_out']}")

@@ -277,6 +277,20 @@ def model_state(model: ModelInput, values: dict) -> str:
     return USABLE
 
 
+SHADOW, SPLIT = "shadow", "split"
+
+
+@dataclass(frozen=True)
+class Challenger:
+    """Another policy of the same root run beside this one (the champion): `shadow` decides it
+    beside every decision and stores it, the champion answers; `split` sends `share` per cent of
+    applicants (a stable keyed hash of the applicant) to it, and it answers them."""
+    policy: str
+    mode: str
+    share: int
+    location: Location
+
+
 # The state of a requirement in one decision.
 NOT_APPLICABLE, MET, UNMET = 0, 1, 2
 
@@ -334,3 +348,4 @@ class PolicyParts:
     # outputs shown only for some outcomes: {name: outcomes}; the others are shown for all
     output_outcomes: dict[str, frozenset[str]]
     models: list[ModelInput] = field(default_factory=list)   # external model scores (`models:`)
+    challenger: Challenger | None = None                       # a policy run beside this one

@@ -137,6 +137,10 @@ def answer(row: DecisionRow, include_trace: bool) -> dict[str, Any]:
                    "engine": row.engine}}
     body.update({k: v for k, v in loaded(row.result).items()
                  if k not in body and k not in ("trace", "engine")})
+    if row.arm is not None:
+        body["arm"] = row.arm
+    if row.shadow_of is not None:
+        body["shadow_of"] = row.shadow_of
     if include_trace:
         body["trace"] = loaded(row.trace)
     return body
@@ -159,6 +163,7 @@ class Search:
     created_to: datetime.datetime | None = None
     id_number: str | None = None
     phone: str | None = None
+    arm: str | None = None      # champion, challenger or shadow (champion/challenger)
     cursor: str | None = None
     limit: int = 50
     trace: bool = False
@@ -215,7 +220,7 @@ class Records:
                 created_from=search.created_from, created_to=search.created_to,
                 reason=search.reason, rule=search.rule, policy_name=search.policy,
                 policy_version=search.version, policy_hash=search.hash, outcome=search.outcome,
-                customer_group=search.group, channel=search.channel,
+                customer_group=search.group, channel=search.channel, arm=search.arm,
                 resident_id_hash=hashed(search.id_number) if search.id_number is not None else None,
                 phone_hash=hashed(search.phone) if search.phone is not None else None)
         page = rows[:search.limit]

@@ -6,11 +6,13 @@ jsonb containment on PostgreSQL (migration 0002) and json_each on SQLite.
 from __future__ import annotations
 
 import datetime
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.storage import chain
 from app.storage.models import Decision
@@ -33,7 +35,8 @@ def by_idempotency_key(session: Session, key: str) -> Decision | None:
 # The columns a search may ask to equal a value (personal data only as its keyed hash).
 EQUAL_COLUMNS = {column.key: column for column in (
     Decision.policy_name, Decision.policy_version, Decision.policy_hash, Decision.outcome,
-    Decision.customer_group, Decision.channel, Decision.resident_id_hash, Decision.phone_hash)}
+    Decision.customer_group, Decision.channel, Decision.resident_id_hash, Decision.phone_hash,
+    Decision.arm)}
 
 
 def search(session: Session, *, limit: int, before_id: str | None = None,
@@ -85,3 +88,39 @@ def scored_in_period(session: Session, policy_name: str, first_day: datetime.dat
                         Decision.decision_date >= first_day, Decision.decision_date <= last_day)
                  .execution_options(yield_per=500))
     yield from session.execute(statement)
+
+
+@dataclass
+class ArmCounts:
+    """Outcome counts per arm, the policies seen in each, and (champion, shadow) outcome pairs."""
+    by_arm: dict[str, Counter]
+    pairs: Counter
+    policies: dict[str, set]
+
+
+def arms_in_period(session: Session, champion: str, challenger: str | None,
+                   first_day: datetime.date, last_day: datetime.date) -> ArmCounts:
+    """The arms of the experiment a champion policy runs over decision dates [first_day,
+    last_day]: its own rows, the challenger's split rows, the shadow rows of its decisions."""
+    in_period = (Decision.decision_date >= first_day, Decision.decision_date <= last_day)
+    champion_ids = select(Decision.id).where(Decision.policy_name == champion, *in_period)
+    members = ((Decision.policy_name == champion) | Decision.shadow_of.in_(champion_ids))
+    if challenger is not None:
+        members = members | ((Decision.policy_name == challenger) & (Decision.arm == "challenger"))
+    by_arm: dict[str, Counter] = {}
+    policies: dict[str, set] = {}
+    for arm, outcome, name, count in session.execute(
+            select(Decision.arm, Decision.outcome, Decision.policy_name, func.count())
+            .where(Decision.arm.is_not(None), members, *in_period)
+            .group_by(Decision.arm, Decision.outcome, Decision.policy_name)):
+        by_arm.setdefault(arm, Counter())[outcome] += count
+        policies.setdefault(arm, set()).add(name)
+    shadow = aliased(Decision)
+    pairs: Counter = Counter()
+    for champion_outcome, shadow_outcome, count in session.execute(
+            select(Decision.outcome, shadow.outcome, func.count())
+            .join(shadow, shadow.shadow_of == Decision.id)
+            .where(Decision.policy_name == champion, *in_period)
+            .group_by(Decision.outcome, shadow.outcome)):
+        pairs[(champion_outcome, shadow_outcome)] += count
+    return ArmCounts(by_arm, pairs, policies)
