@@ -81,14 +81,14 @@ def shadow_row(shadow: Policy, champion_row: Any, raw: Mapping[str, Any], *,
     """The challenger's decision on the same application, as a row linked to the champion's;
     None (logged) when the challenger cannot decide it: the live answer never depends on it."""
     try:
-        made = records.make(shadow, raw, decision_date)
+        made = records.make(shadow, raw, decision_date, now)
     except InputError:
         log.warning("shadow decision not made: the application does not fit the challenger",
                     extra={"event": "shadow_failed", "policy": shadow.name})
         return None
     row = records.to_row(made, personal=personal, now=now, decision_date=decision_date,
                          caller=caller, request_id=request_id, idempotency_key=None,
-                         request_fingerprint=records.fingerprint(shadow.name, raw))
+                         request_fingerprint=personal.request_hash(shadow.name, raw))
     row.arm, row.shadow_of = SHADOW_ARM, champion_row.id
     return row
 
