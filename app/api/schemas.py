@@ -49,6 +49,8 @@ class DecisionOut(Schema):
     trace = fields.Dict(metadata={"description": "present with ?trace=true and for the compliance role"})
     arm = fields.String(metadata={"description": "champion/challenger: champion, challenger or shadow"})
     shadow_of = fields.String(metadata={"description": "a shadow decision: the champion decision it shadows"})
+    shadow_id = fields.String(allow_none=True, metadata={
+        "description": "a champion decision read by id: the shadow decision stored beside it"})
 
 
 class DecisionPage(Schema):

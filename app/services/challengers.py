@@ -88,8 +88,8 @@ def shadow_row(shadow: Policy, champion_row: Any, raw: Mapping[str, Any], *,
         return None
     row = records.to_row(made, personal=personal, now=now, decision_date=decision_date,
                          caller=caller, request_id=request_id, idempotency_key=None,
-                         request_fingerprint=personal.request_hash(shadow.name, raw))
-    row.arm, row.shadow_of = SHADOW_ARM, champion_row.id
+                         request_fingerprint=personal.request_hash(shadow.name, raw),
+                         arm=SHADOW_ARM, shadow_of=champion_row.id)
     return row
 
 

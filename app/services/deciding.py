@@ -137,8 +137,8 @@ class Deciding:
                                details=error.errors) from None
         row = records.to_row(made, personal=self.personal, now=now, decision_date=decision_date,
                              caller=request.caller, request_id=request.request_id,
-                             idempotency_key=key, request_fingerprint=request_fingerprint)
-        row.arm = routed.arm
+                             idempotency_key=key, request_fingerprint=request_fingerprint,
+                             arm=routed.arm)
         try:
             self.policy_store.record(policy)  # a stored decision always names a stored version
             with self.database.session() as session:

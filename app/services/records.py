@@ -92,8 +92,9 @@ def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
 
 def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime,
            decision_date: datetime.date, caller: Principal, request_id: str,
-           idempotency_key: str | None, request_fingerprint: str) -> DecisionRow:
-    """The decision row, ready to insert."""
+           idempotency_key: str | None, request_fingerprint: str, arm: str | None = None,
+           shadow_of: str | None = None) -> DecisionRow:
+    """The decision row, ready to insert (`arm`, `shadow_of`: champion/challenger)."""
     decision = made.decision
     hashes = personal.search_hashes(made.clear, made.kinds)
     sealed = personal.seal(made.clear) if made.clear else None
@@ -109,7 +110,7 @@ def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime
         resident_id_hash=hashes.get("resident_id"), phone_hash=hashes.get("phone"),
         key_id=personal.key_id,
         idempotency_key=idempotency_key, request_hash=request_fingerprint, request_id=request_id,
-        channel=caller.name)
+        channel=caller.name, arm=arm, shadow_of=shadow_of)
     row.content_hash = chain.decision_content_hash(row)
     row.row_mac = personal.mac(row.content_hash)
     return row
@@ -195,7 +196,11 @@ class Records:
 
     def get(self, decision_id: str, who: Principal | None = None, request_id: str | None = None) -> dict[str, Any]:
         """One stored decision with its trace (the read recorded)."""
-        body = self._checked(self.row(decision_id), include_trace=True)
+        row = self.row(decision_id)
+        body = self._checked(row, include_trace=True)
+        if row.arm == "champion":  # champion/challenger: the challenger's decision beside it
+            with self.database.session() as session:
+                body["shadow_id"] = decisions.shadow_id(session, row.id)
         self.audit.record(who, "decision.read", [body["decision_id"]], {}, request_id)
         return body
 

@@ -124,3 +124,8 @@ def arms_in_period(session: Session, champion: str, challenger: str | None,
             .group_by(Decision.outcome, shadow.outcome)):
         pairs[(champion_outcome, shadow_outcome)] += count
     return ArmCounts(by_arm, pairs, policies)
+
+
+def shadow_id(session: Session, decision_id: str) -> str | None:
+    """The id of the shadow decision stored beside a champion's, if any."""
+    return session.scalar(select(Decision.id).where(Decision.shadow_of == decision_id).limit(1))

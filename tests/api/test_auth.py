@@ -21,6 +21,7 @@ ROUTES = [  # method, path, roles allowed
     ("POST", f"/v1/releases/{DECISION}/reject", {"approver"}),
     ("POST", f"/v1/releases/{DECISION}/activate", {"approver", "admin"}),
     ("POST", "/v1/releases/rollback", {"approver", "admin"}),
+    ("GET", "/v1/comparisons", {"compliance"}),
 ]
 # open routes, by rule: a path to try each with (None: Flask's static folder, which is empty)
 OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",

@@ -31,6 +31,8 @@ def test_a_shadow_through_the_api_and_its_swap_matrix(shadow_app):
     assert len(shadows) == 12 and all(s["policy"]["name"] == CHALLENGER for s in shadows)
     one = client.get(f"/v1/decisions/{shadows[0]['shadow_of']}", headers=compliance).get_json()
     assert one["arm"] == "champion" and one["policy"]["name"] == CHAMPION
+    assert one["shadow_id"] == shadows[0]["decision_id"]        # the stored link, both ways
+    assert one["record"]["intact"] and all(s["record"]["intact"] for s in shadows)
     query = f"policy={CHAMPION}&from={min(days)}&to={max(days)}"
     response = client.get(f"/v1/comparisons?{query}", headers=compliance)
     assert response.status_code == 200, response.text

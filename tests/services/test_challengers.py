@@ -103,3 +103,29 @@ def test_a_split_answers_with_the_arm_of_the_applicant_every_time(experiment):
         expected = CHALLENGER if d.answer["arm"] == "challenger" else CHAMPION
         assert d.answer["policy"]["name"] == expected
     assert experiment.records.search(Search(arm="shadow")).items == []
+
+
+@pytest.mark.parametrize("experiment", [f"{{policy: {CHALLENGER}, mode: shadow}}"], indirect=True)
+def test_the_arm_and_the_shadow_link_are_in_the_chained_content_hash(experiment):
+    from sqlalchemy import select
+
+    from app.storage import chain
+    from app.storage.models import Decision
+    _decide(experiment, generate(1, 6))
+    with experiment.database.session() as session:
+        champion, shadow = sorted(session.scalars(select(Decision)).all(), key=lambda r: r.arm)
+        session.expunge_all()
+    assert (champion.arm, shadow.arm, shadow.shadow_of) == ("champion", "shadow", champion.id)
+    for row in (champion, shadow):
+        stored = row.content_hash
+        assert chain.decision_content_hash(row) == stored
+        row.arm = "challenger"                               # an edited arm does not verify
+        assert chain.decision_content_hash(row) != stored
+    shadow.arm, shadow.shadow_of = "shadow", "0" * 32
+    assert chain.decision_content_hash(shadow) != shadow.content_hash
+    # a row without an arm hashes as it did before migration 0014
+    champion.arm = None
+    columns = {n: chain.plain(getattr(champion, n), numeric=n == "score") for n in chain.DECISION_COLUMNS}
+    header = chain.dumps(columns)
+    assert chain.decision_content_hash(champion) == chain.sha256("\x1e".join(
+        [header, *(chain.json_text(getattr(champion, n)) for n in chain.DECISION_DOCUMENTS)]))
