@@ -50,6 +50,9 @@ ROUND_DOWN_TO = 1000
 VIRTUAL_OPERATOR_PREFIXES = ("162", "165", "167", "170", "171")  # rules/virtual_operator_prefixes.yaml
 NIGHT_ENDS = datetime.time(5, 0)
 HARD_INQUIRY_REASONS = ("LOAN_APPROVAL", "CREDIT_CARD_APPROVAL")
+MAX_PD = Decimal("0.12")
+# the scorecard's scaling: good:bad odds of 50 at 760 points, doubling every 40 points
+SCALING_PDO, SCALING_ODDS, SCALING_POINTS = Decimal(40), Decimal(50), Decimal(760)
 
 # --- named lists (rules/developed_cities.yaml, rules/high_risk_industries.yaml, and the GB/T 2260
 # prefecture list rules/prefectures.yaml, read as the reference file it is) ---------------------
@@ -649,7 +652,14 @@ def decide(typed: dict) -> dict:
         for rank, (_, _, reason) in enumerate(losses[:MAX_SCORE_REASONS], start=1):
             hit(5, rank, band_action, reason)
 
-    # stage 6: base limit matrix (first); stage 7: price tier (unique, no effect on the outcome)
+    # stage 6: risk appetite: the probability of default from the scorecard's scaling
+    exponent = _CTX.multiply(_CTX.divide(_CTX.subtract(Decimal(score), SCALING_POINTS), SCALING_PDO),
+                             Decimal(2).ln(_CTX))
+    pd = _CTX.divide(Decimal(1), _CTX.add(Decimal(1), _CTX.multiply(SCALING_ODDS, _CTX.exp(exponent))))
+    if pd >= MAX_PD:
+        hit(6, 0, DECLINE, "PD_ABOVE_APPETITE")
+
+    # stage 7: base limit matrix (first); stage 8: price tier (unique, no effect on the outcome)
     base = None
     if group is not None:
         row = LIMIT_MATRIX[region_tier][group]
@@ -658,7 +668,7 @@ def decide(typed: dict) -> dict:
     # the limit: base, capped, rounded down, at least the product minimum
     limit = None
     if base is None:
-        hit(8, 0, REFER, "LIMIT_UNDETERMINED")
+        hit(9, 0, REFER, "LIMIT_UNDETERMINED")
     else:
         caps = [c for c in (base, income_cap, headroom_cap, debt_cap,
                             UNVERIFIED_INCOME_LIMIT_CAP if income_verified is None else None,
@@ -667,7 +677,7 @@ def decide(typed: dict) -> dict:
         value = Decimal(min(caps))
         limit = int((value / ROUND_DOWN_TO).to_integral_value(rounding=ROUND_FLOOR)) * ROUND_DOWN_TO
         if limit < MINIMUM_LIMIT:
-            hit(8, 0, DECLINE, "LIMIT_BELOW_MINIMUM")
+            hit(9, 0, DECLINE, "LIMIT_BELOW_MINIMUM")
 
     # the data an automatic APPROVE needs (requires): checked last, ranked before every stage
     def present(*values):

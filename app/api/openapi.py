@@ -153,6 +153,10 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
         _responses(201, "ReviewOut", "the answer recorded", 400, 401, 403, 404, 409, 413, 415, 422),
         parameters=[decision, _path_param("request_ref", "the request's id")],
         requestBody={"required": True, "content": {"application/json": {"schema": schemas.RequestAnswerBody}}})})
+    spec.path(path="/v1/comparisons", operations={"get": _op(
+        "Champion/challenger: outcomes per arm and the swap matrix over decision dates", ["compliance"],
+        _responses(200, {"type": "object"}, "the comparison", 400, 401, 403, 404),
+        parameters=[{"in": "query", "schema": schemas.ComparisonQuery}])})
     health = {"description": "status", "content": {"application/json": {"schema": "Health"}}}
     spec.path(path="/healthz", operations={"get": _op("The process is up", [], {"200": health})})
     spec.path(path="/readyz", operations={"get": _op(

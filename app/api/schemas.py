@@ -57,6 +57,10 @@ class DecisionOut(Schema):
     trace = fields.Dict(metadata={"description": "present with ?trace=true and for the compliance role"})
     consent = fields.Dict(metadata={"description": "the PIPL consent and bureau authorisation ids the application carried"})
     record = fields.Dict(metadata={"description": "compliance reads: the entry's sequence number and whether the row is intact"})
+    arm = fields.String(metadata={"description": "champion/challenger: champion, challenger or shadow"})
+    shadow_of = fields.String(metadata={"description": "a shadow decision: the champion decision it shadows"})
+    shadow_id = fields.String(allow_none=True, metadata={
+        "description": "a champion decision read by id: the shadow decision stored beside it"})
 
 
 class DecisionPage(Schema):
@@ -111,6 +115,8 @@ class SearchQuery(Schema):
     channel = Text(100)
     consent_id = Text(100, min_length=1, description="the applicant's PIPL consent id")
     bureau_authorisation_id = Text(100, min_length=1, description="the credit-bureau query authorisation id")
+    arm = fields.String(validate=validate.OneOf(("champion", "challenger", "shadow")),
+                        metadata={"description": "champion/challenger arm"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"))
     trace = fields.Boolean(load_default=False)
@@ -285,3 +291,20 @@ class ReviewOut(Schema):
     role = fields.String(required=True)
     at = fields.DateTime(required=True)
     answers = fields.String(allow_none=True)
+
+
+class ComparisonQuery(Schema):
+    """GET /v1/comparisons: the arms of a champion policy's experiment over decision dates."""
+
+    class Meta:
+        unknown = RAISE
+
+    policy = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                           metadata={"description": "the champion policy"})
+    from_ = fields.Date(required=True, data_key="from", metadata={"description": "first decision date"})
+    to = fields.Date(required=True, metadata={"description": "last decision date, included"})
+
+    @validates_schema
+    def _period(self, data: dict, **_kwargs: object) -> None:
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ValidationError("from must not be after to", "from")

@@ -10,7 +10,9 @@ from app.cli.audit import audit_cli
 from app.cli.db import db_cli
 from app.cli.keys import keys_cli
 from app.cli import releases as _release_commands  # noqa: F401 - adds submit, approve, ... to policy_cli
+from app.cli.models import models_cli
 from app.cli.policy import policy_cli
+from app.cli.scorecard import scorecard_cli
 
 
 def _verbose(context: click.Context, option: click.Parameter, verbose: bool) -> None:
@@ -25,7 +27,7 @@ VERBOSE = click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, is
 
 
 def init_app(app: Flask) -> None:
-    for group in (policy_cli, keys_cli, db_cli, audit_cli):
+    for group in (policy_cli, keys_cli, db_cli, audit_cli, scorecard_cli, models_cli):
         if VERBOSE not in group.params:
             group.params.append(VERBOSE)
         app.cli.add_command(group)

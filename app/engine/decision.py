@@ -65,7 +65,7 @@ class Decision:
                  "score_band", "reasons", "trace")
 
     def __init__(self, policy: PolicyRef, backend: str, outcome: str, limit: int | None,
-                 customer_group: Any, score: int | None, score_band: str | None,
+                 customer_group: Any, score: int | Decimal | None, score_band: str | None,
                  reasons: list[Reason], trace: Trace):
         self.policy = policy
         self.backend = backend
@@ -139,10 +139,16 @@ class Trace:
         return [r.id for r, state in zip(self.parts.requirements, self.requirements)
                 if state == m.UNMET]
 
+    def unusable_models(self) -> list[str]:
+        """Ids of the declared model scores that could not be used (absent, out of range, from
+        another model or version)."""
+        return [model.id for model in self.parts.models
+                if m.model_state(model, self.values) != m.USABLE]
+
     def hits(self) -> list[str]:
         """Ids of the unmet requirements, then of the rules that matched, in stage and rule
         order (the order their reasons rank in)."""
-        found = self.unmet()
+        found = self.unusable_models() + self.unmet()
         for result in self.stages:
             if result.stage.kind == "ruleset":
                 rules = result.stage.target.rules
@@ -155,6 +161,8 @@ class Trace:
         whether it was the one used."""
         flags = {r.id: state == m.UNMET
                  for r, state in zip(self.parts.requirements, self.requirements)}
+        unusable = set(self.unusable_models())
+        flags.update({model.id: model.id in unusable for model in self.parts.models})
         for result in self.stages:
             target = result.stage.target
             if isinstance(result, RulesetResult):
@@ -205,10 +213,23 @@ class Trace:
             "engine": self.backend,
             "input": self.parts.input_schema.mask(self.typed),
             "features": {f.name: self.shown(f.name) for f in self.parts.features},
+            **({"models": self._models()} if self.parts.models else {}),
             **({"requirements": self._requirements()} if self.parts.requirements else {}),
             "stages": [self._stage(result) for result in self.stages],
             "limit": self._limit(),
         }
+
+    def _models(self) -> list[dict]:
+        """Every declared model score: its state, the score, model id and version received."""
+        shown = self.shown
+        return [{"id": model.id, "state": m.model_state(model, self.values),
+                 "score": shown(model.score),
+                 "model": shown(model.model_field) if model.model_field else None,
+                 "version": shown(model.version_field) if model.version_field else None,
+                 "expected": {"model": model.expected_model,
+                              "versions": list(model.expected_versions),
+                              "range": [to_json(model.minimum), to_json(model.maximum)]}}
+                for model in self.parts.models]
 
     def _requirements(self) -> list[dict]:
         """Every requirement: whether it applied, whether it was met, the fields missing, and
@@ -275,9 +296,14 @@ class Trace:
                 "bin": bin_.id if bin_ else None, "points": points,
                 "lost": characteristic.best_points - points,
             })
-        return {"id": stage.id, "kind": "scorecard", "scorecard": card.name,
-                "base_points": card.base_points, "characteristics": characteristics,
-                "score": result.score, "band": result.band}
+        shown = {"id": stage.id, "kind": "scorecard", "scorecard": card.name,
+                 "base_points": card.base_points, "characteristics": characteristics,
+                 "score": result.score, "band": result.band}
+        if stage.pd_name is not None:
+            scaling = card.scaling
+            shown["pd"] = self.values.get(stage.pd_name)
+            shown["scaling"] = {"pdo": scaling.pdo, "odds": scaling.odds, "points": scaling.points}
+        return shown
 
     def _limit(self) -> dict | None:
         result = self.limit

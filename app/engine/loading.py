@@ -53,10 +53,21 @@ def load_policies(files: dict[str, str], engine: str | None = None, root: str = 
                              Location(str(root)))
         return LoadResult({}, [missing], str(root))
     parts, diagnostics = build_policies(files, engine)
+    diagnostics += _unknown_challengers(parts)
     if any(d.severity == ERROR for d in diagnostics):
         # A root with any error serves nothing: half a set of policies is not a version.
         return LoadResult({}, diagnostics, str(root))
     return LoadResult({name: Policy(p) for name, p in parts.items()}, diagnostics, str(root))
+
+
+def _unknown_challengers(parts: dict) -> list[Diagnostic]:
+    """A challenger must be another policy of the root. Checked on a whole root only: a stored
+    version holds just its own files, and is replayed without its challenger."""
+    return [Diagnostic("CHALLENGER_POLICY", f"challenger: '{p.challenger.policy}' is not another "
+                       "policy of this root", p.challenger.location)
+            for p in parts.values()
+            if p.challenger is not None and (p.challenger.policy not in parts
+                                              or p.challenger.policy == p.name)]
 
 
 def load_policy_files(name: str, files: dict[str, str], engine: str | None = None) -> Policy:

@@ -6,7 +6,8 @@ its stable id and its location, so a trace or a diagnostic can name exactly what
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Callable
 
 from .errors import Location
@@ -30,10 +31,16 @@ ENGINE_REASONS = {
     "RULESET_CONFLICT": {"zh": "规则冲突，需人工审核",
                          "en": "Conflicting rules matched; manual review required",
                          "customer": {"zh": "您的申请需要进一步审核", "en": "Your application needs a further review"}},
+    # the default effect of a declared model score that is absent, out of range or from another
+    # model or version (a policy's `models:` may name its own reason instead)
+    "MODEL_SCORE_UNUSABLE": {"zh": "模型评分缺失、超出有效范围或模型版本不符，需人工审核",
+                             "en": "Model score absent, out of range or from another model version; manual review required",
+                             "customer": {"zh": "您的申请需要进一步审核", "en": "Your application needs a further review"}},
 }
 # Where a reason comes from when it is not a stage: the data requirements rank before every
 # stage (the controls could not run without their data); the limit after every stage.
 REQUIRES = "requires"
+MODELS = "models"   # a model score that cannot be used: its reasons rank before the requirements'
 LIMIT = "limit"
 
 
@@ -131,7 +138,7 @@ class Table:
 class Bin:
     id: str
     condition: Condition
-    points: int
+    points: int | Decimal
     reason: str | None
     location: Location
 
@@ -151,19 +158,28 @@ class Characteristic:
 @dataclass
 class Band:
     band: str
-    minimum: int | None
+    minimum: int | Decimal | None
     effect: Effect | None
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How points map to odds: `odds` good:bad at `points`, doubled every `pdo` points."""
+    pdo: Decimal
+    odds: Decimal
+    points: Decimal
 
 
 @dataclass
 class Scorecard:
     name: str
     title: Text
-    base_points: int
+    base_points: int | Decimal
     characteristics: list[Characteristic]
     bands: list[Band]
     max_reasons: int
     file: str
+    scaling: Scaling | None = None
 
 
 @dataclass
@@ -184,6 +200,7 @@ class Stage:
     band_name: str = "score_band"
     # features declared `after:` this stage, computed once it has run
     then_features: Callable[[dict], None] | None = None
+    pd_name: str | None = None      # a scorecard with scaling: its probability of default
 
 
 @dataclass
@@ -221,6 +238,57 @@ class Requirement:
     effect: Effect
     location: Location
     reads: tuple[str, ...]  # the fields, then what the condition reads (for the trace)
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """An external model's score the policy uses (`models:`): the model id and versions it
+    expects, its valid range (inclusive), and the effect when the score is absent, out of range
+    or from another model or version. The id and version arrive as input fields beside the score."""
+    id: str
+    name: Text
+    score: str                         # the input field holding the score
+    model_field: str | None            # the input field naming the model that produced it
+    version_field: str | None
+    expected_model: str | None
+    expected_versions: tuple[str, ...]
+    minimum: Any
+    maximum: Any
+    effect: Effect
+    location: Location
+
+
+# The state of a model score in one decision; anything but USABLE applies the model's effect.
+USABLE, ABSENT, OUT_OF_RANGE, OTHER_MODEL, OTHER_VERSION = (
+    "USABLE", "ABSENT", "OUT_OF_RANGE", "OTHER_MODEL", "OTHER_VERSION")
+
+
+def model_state(model: ModelInput, values: dict) -> str:
+    score = values.get(model.score)
+    if score is None:
+        return ABSENT
+    if model.expected_model is not None and values.get(model.model_field) != model.expected_model:
+        return OTHER_MODEL
+    if model.expected_versions and values.get(model.version_field) not in model.expected_versions:
+        return OTHER_VERSION
+    if (model.minimum is not None and score < model.minimum) or (
+            model.maximum is not None and score > model.maximum):
+        return OUT_OF_RANGE
+    return USABLE
+
+
+SHADOW, SPLIT = "shadow", "split"
+
+
+@dataclass(frozen=True)
+class Challenger:
+    """Another policy of the same root run beside this one (the champion): `shadow` decides it
+    beside every decision and stores it, the champion answers; `split` sends `share` per cent of
+    applicants (a stable keyed hash of the applicant) to it, and it answers them."""
+    policy: str
+    mode: str
+    share: int
+    location: Location
 
 
 # The state of a requirement in one decision.
@@ -279,3 +347,5 @@ class PolicyParts:
     check_requirements: Callable[[dict], tuple] | None
     # outputs shown only for some outcomes: {name: outcomes}; the others are shown for all
     output_outcomes: dict[str, frozenset[str]]
+    models: list[ModelInput] = field(default_factory=list)   # external model scores (`models:`)
+    challenger: Challenger | None = None                       # a policy run beside this one

@@ -15,7 +15,7 @@ from . import model as m
 from .backends import BACKENDS
 from .decision import Decision, PolicyRef, Reason, Trace
 from .language.compiler import DECIMAL_CONTEXT
-from .stages import Matcher, RankedReason, run_limit, run_requirements, run_stages
+from .stages import MODELS_INDEX, Matcher, RankedReason, run_limit, run_models, run_requirements, run_stages
 from .validation import RequestSchema, parse_input, request_schema
 
 
@@ -73,6 +73,8 @@ class Policy:
         results = run_stages(parts.stages, values, ranked, matchers)
         limit = run_limit(parts.limit, len(parts.stages), values, ranked) if parts.limit else None
         requirements = run_requirements(parts, values, ranked)
+        if parts.models:
+            run_models(parts, values, ranked)
         ranked.sort(key=_ORDER)
         outcome = m.APPROVE
         if ranked:
@@ -86,6 +88,7 @@ class Policy:
                 text = parts.reasons[code]
                 index = entry.stage_index
                 source = (stages[index].id if 0 <= index < len(stages)
+                          else m.MODELS if index == MODELS_INDEX
                           else m.REQUIRES if index < 0 else m.LIMIT)
                 reasons.append(Reason(code, text.zh, text.en, entry.action, source,
                                       entry.rule_id, text.customer_zh, text.customer_en))

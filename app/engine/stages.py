@@ -11,7 +11,7 @@ decision.
 """
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
 from itertools import compress, count
 from typing import Any, NamedTuple, Protocol, Sequence, Union
 
@@ -19,6 +19,7 @@ from . import model as m
 
 CONFLICT = m.Effect(m.REFER, ("RULESET_CONFLICT",))
 REQUIRES_INDEX = -1  # the stage index of the requirements' reasons: before every stage
+MODELS_INDEX = -2    # a declared model score that cannot be used: before the requirements
 # Records are built with tuple.__new__: the same NamedTuple, without the generated __new__'s
 # Python frame (this runs a dozen times per decision).
 _new = tuple.__new__
@@ -52,7 +53,7 @@ class TableResult(NamedTuple):
 class ScorecardResult(NamedTuple):
     stage: m.Stage
     picked: tuple[int, ...]    # the bin used per characteristic, -1 when none matched
-    score: int
+    score: int | Decimal
     band: str
 
 
@@ -172,12 +173,27 @@ def run_scorecard(stage: m.Stage, index: int, values: dict,
             break
     values[stage.score_name] = score
     values[stage.band_name] = band.band
+    if stage.pd_name is not None:
+        values[stage.pd_name] = probability_of_default(score, card.scaling)
     if band.effect is not None:
         add_reasons(reasons, band.effect, index, 0, None)
         for rank, (code, characteristic_id) in enumerate(_score_reasons(card, picked), start=1):
             effect = m.Effect(band.effect.action, (code,))
             add_reasons(reasons, effect, index, rank, characteristic_id)
     return _new(ScorecardResult, (stage, picked, score, band.band))
+
+
+_PD_CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
+_LN2 = Decimal(2).ln(_PD_CONTEXT)
+
+
+def probability_of_default(score, scaling: m.Scaling) -> Decimal:
+    """PD = 1 / (1 + odds), odds = odds0 * 2 ** ((score - points0) / pdo): decimal arithmetic at
+    28 digits, so the same score gives the same PD on every machine and in every replay."""
+    ctx = _PD_CONTEXT
+    exponent = ctx.multiply(ctx.divide(ctx.subtract(Decimal(score), scaling.points), scaling.pdo), _LN2)
+    odds = ctx.multiply(scaling.odds, ctx.exp(exponent))
+    return ctx.divide(Decimal(1), ctx.add(Decimal(1), odds))
 
 
 def _score_reasons(card: m.Scorecard, picked: tuple) -> list[tuple[str, str]]:
@@ -232,3 +248,11 @@ def run_requirements(parts: m.PolicyParts, values: dict,
         if state == m.UNMET:
             add_reasons(reasons, requirement.effect, REQUIRES_INDEX, position, requirement.id)
     return states
+
+
+def run_models(parts: m.PolicyParts, values: dict, reasons: list[RankedReason]) -> None:
+    """Each declared model score that is absent, out of range or from another model or version
+    adds its effect, ranked before the requirements."""
+    for position, model in enumerate(parts.models):
+        if m.model_state(model, values) != m.USABLE:
+            add_reasons(reasons, model.effect, MODELS_INDEX, position, model.id)

@@ -14,7 +14,9 @@ from app.services.access_audit import AccessAudit
 from app.services.audit_log import AuditLog
 from app.services.clock import Clock, utc_now
 from app.services.deciding import Deciding
+from app.services.challengers import Comparing
 from app.services.health import Readiness, readiness
+from app.services.monitoring import Monitoring
 from app.services.policy_store import PolicyStore
 from app.services.records import Records
 from app.services.releases import Releases
@@ -43,6 +45,8 @@ class Services:
     access_audit: AccessAudit
     releases: Releases
     reviews: ReviewDesk
+    monitoring: Monitoring | None = None   # set by build (issue 14: model monitoring)
+    comparing: Comparing | None = None     # set by build (issue 14: champion/challenger)
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
@@ -76,6 +80,8 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         replaying=Replaying(records, registry, store, personal, settings.engine),
         audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases,
         reviews=ReviewDesk(database, personal, records, access_audit, clock))
+    services.monitoring = Monitoring(database)
+    services.comparing = Comparing(database, registry)
     if load_policies:
         registry.start()
     return services

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from app import metrics
 from app.engine import InputError, Policy
 from app.privacy import PersonalData
-from app.services import records
+from app.services import challengers, records
 from app.services.access import Principal
 from app.services.clock import Clock, business_date, utc_now
 from app.services.errors import Conflict, InvalidInput, Unavailable
@@ -146,6 +146,9 @@ class Deciding:
                           request_fingerprint: str) -> tuple[DecisionRow, list[str]]:
         now = self.clock()
         decision_date = business_date(now)
+        # champion/challenger: the policy that answers (a split may send it to the challenger)
+        routed = challengers.route(self.registry, self.personal, policy, request.body)
+        policy = routed.policy
         try:
             made = records.make(policy, request.body, decision_date, now)
         except InputError as error:
@@ -153,7 +156,8 @@ class Deciding:
                                details=error.errors) from None
         row = records.to_row(made, personal=self.personal, now=now, decision_date=decision_date,
                              caller=request.caller, request_id=request.request_id,
-                             idempotency_key=key, request_fingerprint=request_fingerprint)
+                             idempotency_key=key, request_fingerprint=request_fingerprint,
+                             arm=routed.arm)
         try:
             self.policy_store.record(policy)  # a stored decision always names a stored version
             with self.database.session() as session:
@@ -164,6 +168,12 @@ class Deciding:
             log.error("decision not stored: database unavailable",
                       extra={"event": "store_failed", "error": type(error).__name__})
             raise Unavailable("the decision could not be stored; no decision was made") from None
+        if routed.shadow is not None:  # stored beside the champion's; never changes the answer
+            shadow = challengers.shadow_row(routed.shadow, row, request.body, personal=self.personal,
+                                            now=now, decision_date=decision_date,
+                                            caller=request.caller, request_id=request.request_id)
+            if shadow is not None:
+                challengers.store_shadow(self.database, self.policy_store, routed.shadow, shadow)
         return row, made.hits
 
 

@@ -109,8 +109,9 @@ def _consent(raw: Mapping[str, Any]) -> dict[str, str | None]:
 
 def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime,
            decision_date: datetime.date, caller: Principal, request_id: str,
-           idempotency_key: str | None, request_fingerprint: str) -> DecisionRow:
-    """The decision row, ready to insert."""
+           idempotency_key: str | None, request_fingerprint: str, arm: str | None = None,
+           shadow_of: str | None = None) -> DecisionRow:
+    """The decision row, ready to insert (`arm`, `shadow_of`: champion/challenger)."""
     decision = made.decision
     hashes = personal.search_hashes(made.clear, made.kinds)
     sealed = personal.seal(made.clear) if made.clear else None
@@ -126,7 +127,7 @@ def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime
         resident_id_hash=hashes.get("resident_id"), phone_hash=hashes.get("phone"),
         key_id=personal.key_id, **made.consent,
         idempotency_key=idempotency_key, request_hash=request_fingerprint, request_id=request_id,
-        channel=caller.name)
+        channel=caller.name, arm=arm, shadow_of=shadow_of)
     row.content_hash = chain.decision_content_hash(row)
     row.row_mac = personal.mac(chain.mac_text("decisions", row.id, row.content_hash))
     return row
@@ -158,6 +159,10 @@ def answer(row: DecisionRow, include_trace: bool) -> dict[str, Any]:
     if row.pipl_consent_id or row.bureau_authorisation_id:  # a policy without consent shows none
         body["consent"] = {"pipl_consent_id": row.pipl_consent_id,
                            "bureau_authorisation_id": row.bureau_authorisation_id}
+    if row.arm is not None:
+        body["arm"] = row.arm
+    if row.shadow_of is not None:
+        body["shadow_of"] = row.shadow_of
     if include_trace:
         body["trace"] = loaded(row.trace)
     return body
@@ -188,6 +193,7 @@ class Search:
     phone: str | None = None
     consent_id: str | None = None
     bureau_authorisation_id: str | None = None
+    arm: str | None = None      # champion, challenger or shadow (champion/challenger)
     cursor: str | None = None
     limit: int = 50
     trace: bool = False
@@ -219,9 +225,12 @@ class Records:
 
     def get(self, decision_id: str, who: Principal | None = None, request_id: str | None = None) -> dict[str, Any]:
         """One stored decision with its trace (the read recorded)."""
-        body = self._checked(self.row(decision_id), include_trace=True)
+        row = self.row(decision_id)
+        body = self._checked(row, include_trace=True)
         with self.database.session() as session:
             notes = reviews.for_decision(session, body["decision_id"])
+            if row.arm == "champion":  # champion/challenger: the challenger's decision beside it
+                body["shadow_id"] = decisions.shadow_id(session, row.id)
         if notes:  # an underwriter's review, an applicant's requests and their answers
             body["reviews"] = [review_note(n) for n in notes]
         self.audit.record(who, "decision.read", [body["decision_id"]], {}, request_id)
@@ -248,7 +257,7 @@ class Records:
                 created_from=search.created_from, created_to=search.created_to,
                 reason=search.reason, rule=search.rule, policy_name=search.policy,
                 policy_version=search.version, policy_hash=search.hash, outcome=search.outcome,
-                customer_group=search.group, channel=search.channel,
+                customer_group=search.group, channel=search.channel, arm=search.arm,
                 pipl_consent_id=search.consent_id, bureau_authorisation_id=search.bureau_authorisation_id,
                 resident_id_hash=hashed(search.id_number) if search.id_number is not None else None,
                 phone_hash=hashed(search.phone) if search.phone is not None else None)

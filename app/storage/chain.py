@@ -69,11 +69,17 @@ DECISION_COLUMNS = ("id", "created_at", "decision_date", "policy_name", "policy_
                     "idempotency_key", "request_hash", "request_id", "channel", "key_id",
                     "pipl_consent_id", "bureau_authorisation_id")
 DECISION_DOCUMENTS = ("result", "trace", "input_masked")
+OPTIONAL_DECISION_COLUMNS = ("arm", "shadow_of")
 
 
 def decision_content_hash(row: Decision) -> str:
     """The SHA-256 of a decision's content: its columns, then its result, trace and stored input."""
-    header = dumps({name: plain(getattr(row, name), numeric=name == "score") for name in DECISION_COLUMNS})
+    columns = {name: plain(getattr(row, name), numeric=name == "score") for name in DECISION_COLUMNS}
+    # champion/challenger (migration 0014): part of the content only when set, so that the rows
+    # stored before keep their hashes
+    columns.update({name: getattr(row, name) for name in OPTIONAL_DECISION_COLUMNS
+                    if getattr(row, name, None) is not None})
+    header = dumps(columns)
     return sha256("\x1e".join([header, *(json_text(getattr(row, name)) for name in DECISION_DOCUMENTS)]))
 
 

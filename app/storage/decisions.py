@@ -6,11 +6,13 @@ jsonb containment on PostgreSQL (migration 0002) and json_each on SQLite.
 from __future__ import annotations
 
 import datetime
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.storage import chain
 from app.storage.models import Decision
@@ -34,7 +36,7 @@ def by_idempotency_key(session: Session, key: str) -> Decision | None:
 EQUAL_COLUMNS = {column.key: column for column in (
     Decision.policy_name, Decision.policy_version, Decision.policy_hash, Decision.outcome,
     Decision.customer_group, Decision.channel, Decision.resident_id_hash, Decision.phone_hash,
-    Decision.pipl_consent_id, Decision.bureau_authorisation_id)}
+    Decision.pipl_consent_id, Decision.bureau_authorisation_id, Decision.arm)}
 
 
 def search(session: Session, *, limit: int, before_id: str | None = None,
@@ -75,3 +77,55 @@ def _utc(moment: datetime.datetime) -> datetime.datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=datetime.timezone.utc)
     return moment.astimezone(datetime.timezone.utc)
+
+
+def scored_in_period(session: Session, policy_name: str, first_day: datetime.date,
+                     last_day: datetime.date) -> Any:
+    """(score, score_band, outcome, trace) of a policy's decisions whose decision date lies in
+    [first_day, last_day], read a batch at a time (model monitoring)."""
+    statement = (select(Decision.score, Decision.score_band, Decision.outcome, Decision.trace)
+                 .where(Decision.policy_name == policy_name,
+                        Decision.decision_date >= first_day, Decision.decision_date <= last_day)
+                 .execution_options(yield_per=500))
+    yield from session.execute(statement)
+
+
+@dataclass
+class ArmCounts:
+    """Outcome counts per arm, the policies seen in each, and (champion, shadow) outcome pairs."""
+    by_arm: dict[str, Counter]
+    pairs: Counter
+    policies: dict[str, set]
+
+
+def arms_in_period(session: Session, champion: str, challenger: str | None,
+                   first_day: datetime.date, last_day: datetime.date) -> ArmCounts:
+    """The arms of the experiment a champion policy runs over decision dates [first_day,
+    last_day]: its own rows, the challenger's split rows, the shadow rows of its decisions."""
+    in_period = (Decision.decision_date >= first_day, Decision.decision_date <= last_day)
+    champion_ids = select(Decision.id).where(Decision.policy_name == champion, *in_period)
+    members = ((Decision.policy_name == champion) | Decision.shadow_of.in_(champion_ids))
+    if challenger is not None:
+        members = members | ((Decision.policy_name == challenger) & (Decision.arm == "challenger"))
+    by_arm: dict[str, Counter] = {}
+    policies: dict[str, set] = {}
+    for arm, outcome, name, count in session.execute(
+            select(Decision.arm, Decision.outcome, Decision.policy_name, func.count())
+            .where(Decision.arm.is_not(None), members, *in_period)
+            .group_by(Decision.arm, Decision.outcome, Decision.policy_name)):
+        by_arm.setdefault(arm, Counter())[outcome] += count
+        policies.setdefault(arm, set()).add(name)
+    shadow = aliased(Decision)
+    pairs: Counter = Counter()
+    for champion_outcome, shadow_outcome, count in session.execute(
+            select(Decision.outcome, shadow.outcome, func.count())
+            .join(shadow, shadow.shadow_of == Decision.id)
+            .where(Decision.policy_name == champion, *in_period)
+            .group_by(Decision.outcome, shadow.outcome)):
+        pairs[(champion_outcome, shadow_outcome)] += count
+    return ArmCounts(by_arm, pairs, policies)
+
+
+def shadow_id(session: Session, decision_id: str) -> str | None:
+    """The id of the shadow decision stored beside a champion's, if any."""
+    return session.scalar(select(Decision.id).where(Decision.shadow_of == decision_id).limit(1))

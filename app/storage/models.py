@@ -68,6 +68,10 @@ class Decision(Base):
     pii_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     request_id: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(100))
+    # champion/challenger (migration 0014): champion, challenger (split) or shadow; a shadow row
+    # names the champion decision it was decided beside
+    arm: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    shadow_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     __table_args__ = (
         Index("ix_decisions_created_id", "created_at", "id"),
@@ -75,6 +79,8 @@ class Decision(Base):
         Index("ix_decisions_outcome", "outcome"),
         Index("ix_decisions_group", "customer_group"),
         UniqueConstraint("seq", name="uq_decisions_seq"),
+        Index("ix_decisions_arm", "arm"),
+        Index("ix_decisions_shadow_of", "shadow_of"),
     )
 
 

@@ -24,6 +24,7 @@ ROUTES = [  # method, path, roles allowed
     ("POST", f"/v1/decisions/{DECISION}/review", {"underwriter"}),
     ("POST", f"/v1/decisions/{DECISION}/requests", {"compliance", "underwriter"}),
     ("POST", f"/v1/decisions/{DECISION}/requests/{DECISION}/answer", {"compliance", "underwriter"}),
+    ("GET", "/v1/comparisons", {"compliance"}),
 ]
 # open routes, by rule: a path to try each with (None: Flask's static folder, which is empty)
 OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",

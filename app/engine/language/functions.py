@@ -11,7 +11,7 @@ from typing import Callable
 
 from ..types import (DATE, DATETIME, ENUM, LIST, STRING, TIME, T_BOOLEAN, T_DATE, T_DATETIME,
                      T_DECIMAL, T_INTEGER, T_STRING, T_TIME, Type, common_type)
-from . import regions, resident_id
+from . import maths, regions, resident_id
 
 T_GENDER = Type(ENUM, values=("MALE", "FEMALE"))
 
@@ -550,3 +550,13 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in [
 # Reserved so that a rule author who writes them gets a clear message rather than "unknown".
 UNSUPPORTED_BUILTINS = {"eval", "exec", "open", "getattr", "setattr", "__import__", "compile",
                         "globals", "locals", "vars", "input", "print", "type", "sorted"}
+
+# Scorecard scaling: probabilities to points and back (language/maths.py).
+FUNCTIONS.update({f.name: f for f in [
+    Function("log", "log(number)", _expect([NUM], "log(number)", T_DECIMAL), maths.log,
+             may_be_missing=True),
+    Function("exp", "exp(number)", _expect([NUM], "exp(number)", T_DECIMAL), maths.exp,
+             may_be_missing=True),
+    Function("logistic", "logistic(log_odds)", _expect([NUM], "logistic(log_odds)", T_DECIMAL),
+             maths.logistic),
+]})

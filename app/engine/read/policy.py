@@ -23,13 +23,16 @@ from .input_schema import read_input_schema, read_type
 from .coverage import check_coverage
 from .limit import read_limit
 from .reasons import read_reasons
+from .challenger import read_challenger
+from .models import read_models
 from .requirements import read_requirements
 from .rulesets import read_ruleset
 from .scorecards import read_scorecard
 from .tables import read_table
 
 _POLICY_KEYS = {"policy", "version", "name", "engine", "reasons", "input", "parameters",
-                "features", "stages", "limit", "requires", "outputs", "description"}
+                "features", "stages", "limit", "requires", "outputs", "description", "models",
+                "challenger"}
 
 
 def build_policies(files: dict[str, str], engine: str | None = None
@@ -119,6 +122,8 @@ def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | Non
     stages = ctx.stages = _stages(ctx, node.get("stages"), features)
     limit = read_limit(ctx, node.get("limit"))
     requirements, check_requirements = read_requirements(ctx, node.get("requires"))
+    models = read_models(ctx, node.get("models"))
+    challenger = read_challenger(ctx, node.get("challenger"))
     outputs, output_outcomes = _outputs(ctx, node.get("outputs"))
     reasons = read_reasons(ctx, node.get("reasons"), parameters)
     title = ctx.text(node.get("name"))
@@ -136,7 +141,7 @@ def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | Non
         files=used, hash=policy_hash(used, version), pii_kinds=_trace_pii(schema, features),
         score_stage=next((s for s in stages if s.kind == "scorecard"), None),
         requirements=requirements, check_requirements=check_requirements,
-        output_outcomes=output_outcomes)
+        output_outcomes=output_outcomes, models=models, challenger=challenger)
 
 
 def _trace_pii(schema: InputSchema, features: list[m.Feature]) -> dict[str, str]:

@@ -6,12 +6,14 @@ from .. import model as m
 from ..errors import Location
 from ..language.expressions import Ref
 from ..source import Node
-from ..types import ENUM, T_INTEGER, Type
+from decimal import Decimal
+
+from ..types import ENUM, T_DECIMAL, T_INTEGER, Type
 from .context import BuildContext
 from .documents import Document
 
 _SCORECARD_KEYS = {"scorecard", "name", "base_points", "max_reasons", "characteristics", "bands",
-                   "description"}
+                   "description", "scaling"}
 
 
 def read_scorecard(ctx: BuildContext, document: Document, stage_id: str, location: Location,
@@ -22,8 +24,8 @@ def read_scorecard(ctx: BuildContext, document: Document, stage_id: str, locatio
     what = f"scorecard '{document.name}'"
     ctx.unknown_keys(node, _SCORECARD_KEYS, what)
     base = node.get("base_points")
-    if base is None or not isinstance(base.value, int) or isinstance(base.value, bool):
-        ctx.error("SCORECARD_BASE", f"{what} needs whole-number base_points",
+    if base is None or not _is_points(base.value):
+        ctx.error("SCORECARD_BASE", f"{what} needs base_points (a number)",
                   (base or node).location)
         return None
     max_reasons = _max_reasons(ctx, node, what)
@@ -39,13 +41,21 @@ def read_scorecard(ctx: BuildContext, document: Document, stage_id: str, locatio
     bands = _bands(ctx, node.get("bands"), what)
     if not bands:
         return None
+    scaling = _scaling(ctx, node.get("scaling"), what)
     scorecard = m.Scorecard(document.name, ctx.text(node.get("name")), base.value,
-                            characteristics, bands, max_reasons, document.file)
+                            characteristics, bands, max_reasons, document.file, scaling)
     score_name = f"{stage_id}_score" if many else "score"
     band_name = f"{stage_id}_band" if many else "score_band"
-    outputs = {score_name: T_INTEGER, band_name: Type(ENUM, values=tuple(b.band for b in bands))}
+    # Points may be decimals (a fitted card's points keep their digits); so is the score then.
+    decimal = isinstance(base.value, Decimal) or any(
+        isinstance(b.points, Decimal) for c in characteristics for b in c.bins)
+    outputs = {score_name: T_DECIMAL if decimal else T_INTEGER, band_name: Type(ENUM, values=tuple(b.band for b in bands))}
+    pd_name = None
+    if scaling is not None:
+        pd_name = f"{stage_id}_pd" if many else "pd"
+        outputs[pd_name] = T_DECIMAL
     stage = m.Stage(stage_id, "scorecard", scorecard, outputs, location,
-                    score_name=score_name, band_name=band_name)
+                    score_name=score_name, band_name=band_name, pd_name=pd_name)
     lines = []
     for index, characteristic in enumerate(characteristics):
         for position, bin_ in enumerate(characteristic.bins):
@@ -56,6 +66,34 @@ def read_scorecard(ctx: BuildContext, document: Document, stage_id: str, locatio
     lines.append("return (" + "".join(f"b{i}, " for i in range(len(characteristics))) + ")")
     stage.pick_bins = ctx.builder.compile_body("v", lines)
     return stage
+
+
+def _is_points(value) -> bool:
+    """Points are exact numbers: integers or decimals read from their text, never booleans."""
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+
+
+def _scaling(ctx: BuildContext, node: Node | None, what: str) -> m.Scaling | None:
+    """`scaling: {pdo: 50, odds: 19, points: 600}`: good:bad odds of 19 at 600 points, doubling
+    every 50 points; the stage then outputs the probability of default."""
+    if node is None:
+        return None
+    if not node.is_map:
+        ctx.error("SCORECARD_SCALING", f"{what}: scaling is a mapping such as "
+                  "{pdo: 50, odds: 19, points: 600}", node.location)
+        return None
+    ctx.unknown_keys(node, {"pdo", "odds", "points"}, "scaling")
+    numbers = {}
+    for key, positive in (("pdo", True), ("odds", True), ("points", False)):
+        item = node.get(key)
+        value = item.value if item is not None else None
+        if not _is_points(value) or (positive and value <= 0):
+            ctx.error("SCORECARD_SCALING", f"{what}: scaling needs {key} as a "
+                      f"{'positive ' if positive else ''}number (pdo: points to double the odds; "
+                      "odds: good:bad odds at points)", (item or node).location)
+            return None
+        numbers[key] = Decimal(value)
+    return m.Scaling(**numbers)
 
 
 def _max_reasons(ctx: BuildContext, node: Node, what: str) -> int:
@@ -109,8 +147,8 @@ def _bin(ctx: BuildContext, node: Node, ref: Ref | None) -> m.Bin | None:
     bin_id = ctx.claim_id(id_node.value if id_node else None, (id_node or node).location, "a bin")
     points = node.get("points")
     when = node.get("when")
-    if points is None or not isinstance(points.value, int) or when is None:
-        ctx.error("BIN_SHAPE", f"bin {bin_id} needs 'when' and whole-number 'points'",
+    if points is None or not _is_points(points.value) or when is None:
+        ctx.error("BIN_SHAPE", f"bin {bin_id} needs 'when' and 'points' (a number)",
                   node.location)
         return None
     condition = ctx.cell(when, ref, f"bin {bin_id}") if ref else None
@@ -136,8 +174,8 @@ def _bands(ctx: BuildContext, node: Node | None, what: str) -> list[m.Band]:
         ctx.unknown_keys(band_node, {"band", "min", "action", "reason"}, "a band")
         minimum_node = band_node.get("min")
         minimum = minimum_node.value if minimum_node else None
-        if minimum is not None and (not isinstance(minimum, int) or isinstance(minimum, bool)):
-            ctx.error("BAND_MIN", f"band {name.value}: min must be a whole number of points",
+        if minimum is not None and not _is_points(minimum):
+            ctx.error("BAND_MIN", f"band {name.value}: min must be a number of points",
                       minimum_node.location)
             continue
         last = index == len(node.value) - 1

@@ -1,6 +1,9 @@
 """Scorecards: bins, points, bands and the reasons a low score gives."""
 from __future__ import annotations
 
+import math
+from decimal import Decimal
+
 import pytest
 
 from engine.support import SCORECARD, dump, make_policy, run, table
@@ -79,3 +82,62 @@ def test_two_scorecards_name_their_outputs_by_stage(tmp_path):
                          outputs=["s1_score", "s1_band", "s2_score", "s2_band"])
     decision = run(policy, a=25, e="RED", d="0.1")
     assert decision.outputs == {"s1_score": 155, "s1_band": "A", "s2_score": 160, "s2_band": "A"}
+
+
+def test_decimal_points_give_an_exact_decimal_score(tmp_path):
+    text = (dump(SCORECARD).replace("base_points: 100", "base_points: 100.125")
+            .replace("points: 30", "points: 30.1").replace("min: 150", "min: 150.5"))
+    policy = make_policy(tmp_path, {"card": text}, stages=[{"id": "score", "scorecard": "card"}],
+                         outputs=["score", "score_band"])
+    decision = run(policy, a=25, e="RED", d="0.1")
+    assert decision.score == Decimal("155.225") and decision.score_band == "A"  # 100.125+30.1+15+10
+    assert policy.parts.stages[0].outputs["score"].name == "decimal"
+    decision = run(policy, a=25, e="RED", d="0.5")                               # 150.225 < 150.5
+    assert decision.score == Decimal("150.225") and decision.score_band == "B"
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("scaled")
+    card = dict(SCORECARD, scaling={"pdo": 20, "odds": 50, "points": 150})
+    return make_policy(tmp_path, {"card": dump(card)}, stages=[{"id": "score", "scorecard": "card"}],
+                       outputs=["score", "score_band", "pd"])
+
+
+@pytest.mark.parametrize("fields", [{"a": 25, "e": "RED", "d": "0.1"}, {"a": 5, "e": "GREEN", "d": "0.6"},
+                                    {"e": "BLUE", "d": "0.6"}, {"a": 15, "e": "RED", "d": "2"}])
+def test_scaling_gives_the_probability_of_default_of_the_closed_form(scaled, fields):
+    decision = run(scaled, **fields)
+    odds = 50 * 2 ** ((decision.score - 150) / 20)          # good:bad odds, doubled every 20 points
+    assert math.isclose(float(decision.outputs["pd"]), 1 / (1 + odds), rel_tol=1e-12)
+    shown = next(s for s in decision.trace.to_dict()["stages"] if s["id"] == "score")
+    assert shown["pd"] == decision.outputs["pd"] and shown["scaling"]["pdo"] == 20
+
+
+def test_at_the_scaling_points_the_odds_are_the_scaling_odds(scaled):
+    decision = run(scaled, a=25, e="RED", d="0.5")               # 100 + 30 + 15 + 5 = 150
+    assert decision.score == 150 and decision.outputs["pd"] == Decimal(1) / Decimal(51)
+
+
+def test_a_pd_cut_off_reads_the_probability(tmp_path):
+    card = dict(SCORECARD, scaling={"pdo": 20, "odds": 50, "points": 150})
+    cut = {"ruleset": "cut", "hit_policy": "collect", "rules": [
+        {"id": "PD-1", "when": "pd >= 0.05", "then": {"action": "DECLINE", "reason": "R1"}}]}
+    policy = make_policy(tmp_path, {"card": dump(card), "cut": dump(cut)},
+                         stages=[{"id": "score", "scorecard": "card"}, {"id": "cut", "ruleset": "cut"}])
+    assert "R1" not in run(policy, a=25, e="RED", d="0.1").reason_codes      # 155: pd 1.4%
+    assert "R1" in run(policy, e="BLUE", d="0.6").reason_codes               # 90: pd 13.6%
+
+
+@pytest.mark.parametrize("scaling, message", [
+    ({"pdo": 0, "odds": 50, "points": 600}, "pdo as a positive number"),
+    ({"pdo": 20, "odds": -1, "points": 600}, "odds as a positive number"),
+    ({"pdo": 20, "odds": 50}, "points as a number"),
+    ("600", "scaling is a mapping"),
+])
+def test_bad_scaling_is_an_error_with_its_place(tmp_path, scaling, message):
+    from engine.support import load
+    result = load(tmp_path, {"card": dump(dict(SCORECARD, scaling=scaling))},
+                  stages=[{"id": "score", "scorecard": "card"}])
+    found = [d for d in result.diagnostics if d.code == "SCORECARD_SCALING"]
+    assert found and message in found[0].message and found[0].location.line
