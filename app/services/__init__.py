@@ -20,6 +20,7 @@ from app.services.records import Records
 from app.services.releases import Releases
 from app.services.registry import PolicyRegistry
 from app.services.replay import Replaying
+from app.services.simulation import Simulating
 from app.state import State, open_state
 from app.storage.db import Database
 
@@ -41,6 +42,7 @@ class Services:
     audit_log: AuditLog
     access_audit: AccessAudit
     releases: Releases
+    simulating: Simulating
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
@@ -70,7 +72,8 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         policy_store=store, registry=registry, records=records,
         deciding=Deciding(registry, store, database, state.claims, personal, clock),
         replaying=Replaying(records, registry, store, personal, settings.engine),
-        audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases)
+        audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases,
+        simulating=Simulating(settings.policy_root, settings.engine))
     if load_policies:
         registry.start()
     return services
