@@ -66,6 +66,8 @@ def from_environment() -> dict[str, Any]:
         "FIREFLY_FLOOR_ENDPOINT": _env("FIREFLY_FLOOR_ENDPOINT", "0") == "1",
         "FIREFLY_FLOOR_PAD_BYTES": _int_env("FIREFLY_FLOOR_PAD_BYTES", 8000),
         "JSON_SORT_KEYS": False,
+        # worker processes of a backtest run as a background job by the API (1: its own thread)
+        "FIREFLY_BACKTEST_WORKERS": _int_env("FIREFLY_BACKTEST_WORKERS", 1),
     }
 
 
@@ -87,6 +89,7 @@ class Settings:
     seal_interval: float = 2.0
     pii_retention_days: int = 0  # 0: kept (no purge)
     release_poll: float = 2.0
+    backtest_workers: int = 1
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -102,7 +105,8 @@ class Settings:
                                                      (config.get("FIREFLY_HMAC_OLD_KEYS") or "").split(",")))),
                    seal_interval=float(config.get("FIREFLY_SEAL_INTERVAL", 2.0)),
                    pii_retention_days=int(config.get("FIREFLY_PII_RETENTION_DAYS", 0)),
-                   release_poll=float(config.get("FIREFLY_RELEASE_POLL", 2.0)))
+                   release_poll=float(config.get("FIREFLY_RELEASE_POLL", 2.0)),
+                   backtest_workers=int(config.get("FIREFLY_BACKTEST_WORKERS", 1)))
 
     @property
     def production(self) -> bool:

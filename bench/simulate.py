@@ -87,6 +87,8 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=None, help="only write an application file")
     parser.add_argument("--candidate", action="store_true", help="also decide on a candidate (a copy)")
     parser.add_argument("--workers", type=int, default=batch.default_workers())
+    parser.add_argument("--ports", default=None,
+                        help="FIRST:LAST TCP ports for the local Dask cluster (default: any free ones)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.write:
@@ -97,7 +99,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         source = write_applications(Path(tmp) / "applications.csv", rows, args.seed)
         candidate = _candidate_copy(Path(tmp)) if args.candidate else None
-        result = run_all(source, candidate, args.workers)
+        result = run_all(source, candidate, args.workers, args.ports)
     if args.json:
         print(json.dumps(result))
         return
@@ -119,14 +121,23 @@ def _candidate_copy(tmp: Path) -> str:
     return str(target)
 
 
-def run_all(source: Path, candidate: str | None, workers: int) -> dict:
+def _cluster_ports(ports: str | None) -> dict:
+    """LocalCluster's port options: the scheduler on the first port, workers and nannies after it."""
+    if not ports:
+        return {"scheduler_port": 0}
+    first, last = (int(p) for p in ports.split(":"))
+    middle = (first + 1 + last) // 2
+    return {"scheduler_port": first, "worker_port": f"{first + 1}:{middle}", "port": f"{middle + 1}:{last}"}
+
+
+def run_all(source: Path, candidate: str | None, workers: int, ports: str | None = None) -> dict:
     simulating = Simulating(ROOT, None)
     timed: dict = {}
     reference = None
     from distributed import Client, LocalCluster
     runners = [("1 process", {"workers": 1}), (f"{workers} processes", {"workers": workers})]
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      scheduler_port=0) as cluster, Client(cluster) as client:
+                      **_cluster_ports(ports)) as cluster, Client(cluster) as client:
         runners.append((f"Dask local ({workers} workers)", {"dask": client}))
         for name, options in runners:
             started = time.perf_counter()

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.api import audit, compliance, releases, decisions, docs, errors, floor, health, policies, requests
+from app.api import audit, backtests, compliance, releases, decisions, docs, errors, floor, health, policies, requests
 
 
 def init_app(app: Flask) -> None:
     requests.init_app(app)
     errors.init_app(app)
-    for blueprint in (health.bp, decisions.bp, compliance.bp, policies.bp, docs.bp, audit.bp, releases.bp):
+    for blueprint in (health.bp, decisions.bp, compliance.bp, policies.bp, docs.bp, audit.bp, releases.bp, backtests.bp):
         app.register_blueprint(blueprint)
     if app.config["FIREFLY_FLOOR_ENDPOINT"]:
         app.register_blueprint(floor.bp)

@@ -121,6 +121,7 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
         "Activate again the release active before the current one", ["approver", "admin"],
         _responses(200, "ReleaseOut", "the release now active", 400, 401, 403, 409, 413, 415, 422),
         requestBody=reason)})
+    _backtest_paths(spec)
     health = {"description": "status", "content": {"application/json": {"schema": "Health"}}}
     spec.path(path="/healthz", operations={"get": _op("The process is up", [], {"200": health})})
     spec.path(path="/readyz", operations={"get": _op(
@@ -134,6 +135,31 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     spec.path(path="/docs", operations={"get": _op(
         "This API, explorable: Swagger UI (try an operation with your key)", [], {"200": html})})
     return _numbers(spec.to_dict())
+
+
+def _backtest_paths(spec: APISpec) -> None:
+    """Backtests (app/api/backtests.py): a job, its status, its report, changes and page."""
+    from app.api.backtests import BacktestIn, BacktestOut, ROLES
+    spec.components.schema("BacktestOut", schema=BacktestOut)
+    job = [_path_param("backtest_id", "the backtest id")]
+    anything = {"description": "the report (report.json)", "content": {"application/json": {"schema": {"type": "object"}}}}
+    spec.path(path="/v1/backtests", operations={"post": _op(
+        "Backtest a candidate on stored decisions (a background job)", list(ROLES),
+        _responses(202, "BacktestOut", "the job, queued", 400, 401, 403, 404, 409, 413, 415, 422),
+        requestBody={"required": True, "content": {"application/json": {"schema": BacktestIn}}})})
+    spec.path(path="/v1/backtests/{backtest_id}", operations={"get": _op(
+        "A backtest's status and progress", list(ROLES),
+        _responses(200, "BacktestOut", "the job", 401, 403, 404), parameters=job)})
+    for suffix, summary, content in (
+            ("report", "The finished backtest's report", anything),
+            ("changes", "The finished backtest's changed decisions",
+             {"description": "changed decisions", "content": {"application/json": {"schema": {"type": "object"}}}}),
+            ("report.html", "The finished backtest's report page",
+             {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}})):
+        responses = {"200": content, **{k: v for k, v in _responses(200, "Error", "", 401, 403, 404, 409).items()
+                                        if k != "200"}}
+        spec.path(path=f"/v1/backtests/{{backtest_id}}/{suffix}", operations={"get": _op(
+            summary, list(ROLES), responses, parameters=job)})
 
 
 def _numbers(value: Any) -> Any:

@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 from app.engine import BACKENDS, Diagnostic
 from app.extensions import services
 from app.services import authoring
+from app.services.backtest import BacktestRequest, Candidate
 from app.services.batch import default_workers
 from app.services.errors import ServiceError
 from app.services.simulation import SimulationRequest
@@ -271,3 +272,47 @@ def _print_summary(report: dict[str, Any]) -> None:
         click.echo(f"changed {comparison['changed']} of {comparison['compared']}: {moves or 'no outcome moved'}; "
                    f"limits up {limits['up']['count']} (+{limits['up']['total']}), down {limits['down']['count']} "
                    f"(-{limits['down']['total']})")
+
+
+@policy_cli.command("backtest")
+@click.option("--candidate", required=True,
+              help="An edited copy of the policy folder (or a path inside it) to try on stored decisions.")
+@click.option("--policy", "policy_name", default=None,
+              help="The policy whose stored decisions to re-decide (default: the only one served).")
+@click.option("--from", "created_from", type=click.DateTime(), default=None,
+              help="Decisions made at or after this time (UTC).")
+@click.option("--to", "created_to", type=click.DateTime(), default=None,
+              help="Decisions made before this time (UTC).")
+@click.option("--out", "out_dir", default="backtest", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for report.json, report.html and changes.jsonl.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: every core).")
+@click.option("--dask", "dask_address", default=None, help="Run on the Dask scheduler at this address.")
+@with_appcontext
+def backtest(candidate: str, policy_name: str | None, created_from: Any, created_to: Any, out_dir: str,
+             workers: int | None, dask_address: str | None) -> None:
+    """Re-decide the stored inputs of past decisions on their own version and on --candidate, and
+    write the comparison report."""
+    from tqdm import tqdm
+
+    wired = services()
+    if policy_name is None:
+        served = list(wired.registry.current().policies)
+        if len(served) != 1:
+            raise click.BadParameter(f"name one of {', '.join(served) or 'none'}", param_hint="--policy")
+        policy_name = served[0]
+    request = BacktestRequest(policy=policy_name, candidate=Candidate(path=candidate), created_from=created_from,
+                              created_to=created_to, out=Path(out_dir), workers=workers or default_workers(),
+                              dask=dask_address)
+    with tqdm(unit=" decisions", dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
+        try:
+            result = wired.backtesting.run(request, progress=bar.update)
+        except ServiceError as error:
+            raise click.ClickException(_explained(error)) from None
+    _print_summary(result.report)
+    not_reproduced = result.report["source"]["not_reproduced"]
+    if not_reproduced:
+        click.echo(f"{len(not_reproduced)} stored decision(s) not reproduced on their own version: "
+                   f"{', '.join(not_reproduced[:10])}", err=True)
+    for path in result.written:
+        click.echo(f"wrote {path}")

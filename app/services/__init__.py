@@ -12,6 +12,7 @@ from app.privacy import PersonalData
 from app.services.access import Access
 from app.services.access_audit import AccessAudit
 from app.services.audit_log import AuditLog
+from app.services.backtest import Backtesting
 from app.services.clock import Clock, utc_now
 from app.services.deciding import Deciding
 from app.services.health import Readiness, readiness
@@ -43,6 +44,7 @@ class Services:
     access_audit: AccessAudit
     releases: Releases
     simulating: Simulating
+    backtesting: Backtesting
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
@@ -73,7 +75,9 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         deciding=Deciding(registry, store, database, state.claims, personal, clock),
         replaying=Replaying(records, registry, store, personal, settings.engine),
         audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases,
-        simulating=Simulating(settings.policy_root, settings.engine))
+        simulating=Simulating(settings.policy_root, settings.engine),
+        backtesting=Backtesting(database, personal, store, registry, settings.engine, clock,
+                                settings.backtest_workers))
     if load_policies:
         registry.start()
     return services

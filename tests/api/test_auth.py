@@ -21,6 +21,11 @@ ROUTES = [  # method, path, roles allowed
     ("POST", f"/v1/releases/{DECISION}/reject", {"approver"}),
     ("POST", f"/v1/releases/{DECISION}/activate", {"approver", "admin"}),
     ("POST", "/v1/releases/rollback", {"approver", "admin"}),
+    ("POST", "/v1/backtests", {"compliance", "admin"}),
+    ("GET", f"/v1/backtests/{DECISION}", {"compliance", "admin"}),
+    ("GET", f"/v1/backtests/{DECISION}/report", {"compliance", "admin"}),
+    ("GET", f"/v1/backtests/{DECISION}/changes", {"compliance", "admin"}),
+    ("GET", f"/v1/backtests/{DECISION}/report.html", {"compliance", "admin"}),
 ]
 # open routes, by rule: a path to try each with (None: Flask's static folder, which is empty)
 OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",
@@ -31,7 +36,9 @@ OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",
 RULES = {"/v1/decisions/<policy_name>": URL, "/v1/decisions/<decision_id>": f"/v1/decisions/{DECISION}",
          "/v1/decisions/<decision_id>/replay": f"/v1/decisions/{DECISION}/replay",
          **{f"/v1/releases/<ref>{tail}": f"/v1/releases/{DECISION}{tail}"
-            for tail in ("", "/diff", "/approve", "/reject", "/activate")}}
+            for tail in ("", "/diff", "/approve", "/reject", "/activate")},
+         **{f"/v1/backtests/<backtest_id>{tail}": f"/v1/backtests/{DECISION}{tail}"
+            for tail in ("", "/report", "/changes", "/report.html")}}
 
 
 def call(client, method, path, headers):

@@ -33,7 +33,7 @@ def test_every_route_is_documented(app, client):
     for rule in app.url_map.iter_rules():
         if rule.endpoint in PAGE_RESOURCES:  # the files a page loads, not operations of the API
             continue
-        path = rule.rule.replace("<decision_id>", "{decision_id}").replace("<ref>", "{ref}")
+        path = rule.rule.replace("<decision_id>", "{decision_id}").replace("<ref>", "{ref}").replace("<backtest_id>", "{backtest_id}")
         if "<policy_name>" in path:
             assert {path.replace("<policy_name>", name) for name in policies} <= documented
         else:
@@ -51,7 +51,7 @@ def _key_for(operation):
     path, method = operation.path, operation.method.upper()
     if path.startswith("/v1/decisions/") and method == "POST" and not path.endswith("/replay"):
         return KEYS["channel"]
-    if path == "/v1/policies/reload":
+    if path == "/v1/policies/reload" or path.startswith("/v1/backtests"):
         return KEYS["admin"]
     return KEYS["compliance"]
 

@@ -101,3 +101,17 @@ def test_log_lines_are_json_with_request_ids(client, log_text):
     lines = [json.loads(line) for line in log_text().splitlines()]
     access = [line for line in lines if line.get("logger") == "firefly.access"]
     assert access and access[-1]["request_id"] == "trace-me-1" and access[-1]["status"] == 200
+
+
+def test_a_personal_value_made_of_json_punctuation_leaves_the_stored_json_whole():
+    """Regression: scrub_json replaced '","' in the text, which matched between two tokens of an
+    array and broke the JSON (a 500 found by the schemathesis run)."""
+    import json
+
+    from app.privacy import scrub_json
+    text = json.dumps({"a": ["x", "y"], "name": ",", "note": "tel 13812345678", "n": 13812345678},
+                      sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    scrubbed = json.loads(scrub_json(text, {"applicant.name": ",", "applicant.mobile": "13812345678"},
+                                     {"applicant.name": "name", "applicant.mobile": "phone"}))
+    assert scrubbed["a"] == ["x", "y"] and scrubbed["n"] == 13812345678
+    assert scrubbed["name"] != "," and "13812345678" not in scrubbed["note"]
