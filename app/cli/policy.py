@@ -278,7 +278,7 @@ def _print_summary(report: dict[str, Any]) -> None:
 @click.option("--candidate", required=True,
               help="An edited copy of the policy folder (or a path inside it) to try on stored decisions.")
 @click.option("--policy", "policy_name", default=None,
-              help="The policy whose stored decisions to re-decide (default: the only one served).")
+              help="The policy whose stored decisions to re-decide (default: the candidate folder's only one).")
 @click.option("--from", "created_from", type=click.DateTime(), default=None,
               help="Decisions made at or after this time (UTC).")
 @click.option("--to", "created_to", type=click.DateTime(), default=None,
@@ -296,11 +296,6 @@ def backtest(candidate: str, policy_name: str | None, created_from: Any, created
     from tqdm import tqdm
 
     wired = services()
-    if policy_name is None:
-        served = list(wired.registry.current().policies)
-        if len(served) != 1:
-            raise click.BadParameter(f"name one of {', '.join(served) or 'none'}", param_hint="--policy")
-        policy_name = served[0]
     request = BacktestRequest(policy=policy_name, candidate=Candidate(path=candidate), created_from=created_from,
                               created_to=created_to, out=Path(out_dir), workers=workers or default_workers(),
                               dask=dask_address)

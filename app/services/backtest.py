@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -26,7 +26,7 @@ from app.services.clock import Clock, iso_utc
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.policy_store import PolicyStore
 from app.services.registry import PolicyRegistry
-from app.services.simulation import CHANGES_FILE, load_candidate, write
+from app.services.simulation import CHANGES_FILE, load_candidate, policy_folder, write
 from app.services.tally import coverage_items
 from app.storage import backtests
 from app.storage.db import Database
@@ -53,7 +53,9 @@ class Candidate:
 
 @dataclass(frozen=True)
 class BacktestRequest:
-    policy: str
+    """`policy` None: the candidate folder's only policy (a candidate given by path)."""
+
+    policy: str | None
     candidate: Candidate
     created_from: datetime.datetime | None = None
     created_to: datetime.datetime | None = None
@@ -84,9 +86,11 @@ class Backtesting:
         self.workers = workers  # worker processes of a background job
 
     # --- the candidate -------------------------------------------------------------------------
-    def candidate(self, policy_name: str, candidate: Candidate) -> Policy:
+    def candidate(self, policy_name: str | None, candidate: Candidate) -> Policy:
         if candidate.path is not None:
-            return load_candidate(candidate.path, policy_name, self.engine)
+            return load_candidate(candidate.path, policy_name or self._only_policy(candidate.path), self.engine)
+        if policy_name is None:
+            raise InvalidInput("name the policy whose decisions to re-decide", code="policy_needed")
         if candidate.files is not None:
             served = self.registry.current().policies.get(policy_name)
             if served is None:
@@ -107,15 +111,24 @@ class Backtesting:
                            details=[v.hash for v in found])
         return compiling.load_version(policy_name, dict(found[0].files), found[0].engine)
 
+    def _only_policy(self, path: str) -> str:
+        loaded = compiling.load_root(policy_folder(Path(path)), self.engine)
+        if len(loaded.policies) != 1:
+            raise InvalidInput(f"name the policy to backtest; the candidate folder has "
+                               f"{', '.join(loaded.policies) or 'none that loads'}", code="policy_needed")
+        return next(iter(loaded.policies))
+
     # --- running -------------------------------------------------------------------------------
     def run(self, request: BacktestRequest, progress: Progress | None = None,
             candidate: Policy | None = None) -> BacktestResult:
         """Re-decide every stored decision of the request's policy and period; write the report
         files when `out` is given."""
         candidate = candidate or self.candidate(request.policy, request.candidate)
-        if candidate.name != request.policy:
+        if request.policy is not None and candidate.name != request.policy:
             raise InvalidInput(f"the candidate is policy {candidate.name}, not {request.policy}",
                                code="candidate_mismatch")
+        if request.policy is None:
+            request = replace(request, policy=candidate.name)
         # The versions that made the selected decisions, known before any row is sent anywhere.
         with self.database.session() as session:
             hashes = backtests.versions_between(session, request.policy, request.created_from, request.created_to)
@@ -169,7 +182,7 @@ class Backtesting:
         job_id = f"{int(now.timestamp() * 1000):012x}{os.urandom(10).hex()}"
         with self.database.session() as session:
             backtests.add(session, BacktestRow(
-                id=job_id, created_at=now, status=QUEUED, requested_by=requested_by, policy_name=request.policy,
+                id=job_id, created_at=now, status=QUEUED, requested_by=requested_by, policy_name=candidate.name,
                 candidate_hash=candidate.hash, candidate_version=str(candidate.version),
                 candidate_files=dict(candidate.files), selection=_selection(request), decided=0))
         thread = threading.Thread(target=self._run_job, args=(job_id, request, candidate),
