@@ -110,12 +110,37 @@ def _csv_rows(path: Path, types: Mapping[str, str], columns: set[str] | None) ->
         header = [name.strip() for name in header]
         _check_columns(path, header, columns)
         width = len(header)
+        # Each column's place in the nested input, worked out once (this runs for every cell).
+        places = [(tuple(name.split(".")[:-1]), name.rpartition(".")[2], types.get(name) in _CONVERTED and types[name])
+                  for name in header]
+        clash = _clashing(header)
         for number, cells in enumerate(reader, start=1):
             if len(cells) > width:
                 yield Row(number, RowError(f"{len(cells)} cells, the header names {width} columns"))
                 continue
-            flat = {name: _cell(cell, types.get(name)) for name, cell in zip(header, cells) if cell != ""}
-            yield _nested(number, flat)
+            if clash:
+                yield _nested(number, {name: _cell(cell, types.get(name)) for name, cell in zip(header, cells)
+                                       if cell != ""})
+                continue
+            data: dict[str, Any] = {}
+            for (sections, leaf, kind), cell in zip(places, cells):
+                if cell == "":
+                    continue
+                node = data
+                for section in sections:
+                    node = node.get(section) or node.setdefault(section, {})
+                node[leaf] = _cell(cell, kind) if kind else cell  # text stays text
+            yield Row(number, data)
+
+
+def _clashing(header: list[str]) -> bool:
+    """Whether a column is also a section of another (a.b and a.b.c): such rows go through nest,
+    which reports it."""
+    names = set(header)
+    return any(".".join(name.split(".")[:i]) in names for name in header for i in range(1, name.count(".") + 1))
+
+
+_CONVERTED = frozenset({"integer", "boolean", "list"})  # the types a CSV cell is converted to
 
 
 def _cell(text: str, kind: str | None) -> Any:
