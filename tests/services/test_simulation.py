@@ -186,3 +186,34 @@ def test_worker_processes_give_the_single_process_result_row_by_row(simulating, 
     assert many.rows == one.rows
     assert many.changed == one.changed
     assert many.report == one.report
+
+
+def test_any_partition_of_the_rows_merges_to_the_same_result(tmp_path_factory):
+    """Chunks decided separately and merged in any order give the whole run's figures exactly."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from app.engine import load_policy_root
+    from app.services.batch import Item, Job, VersionSpec, decide_chunk
+    from app.services.tally import Partial
+    baseline = load_policy_root(POLICY_ROOT).policies[POLICY]
+    candidate = load_policy_root(candidate_folder(tmp_path_factory.mktemp("c"), CANDIDATE_EDITS)).policies[POLICY]
+    job = Job({p.hash: VersionSpec.of(p) for p in (baseline, candidate)}, candidate.hash, keep_rows=True)
+    items = [Item(n, raw, baseline.hash) for n, raw in enumerate(generate(40, seed=21), start=1)]
+    whole = decide_chunk(job, items).sort()
+
+    @given(cuts=st.lists(st.integers(min_value=1, max_value=39), unique=True, max_size=6),
+           order=st.randoms(use_true_random=False))
+    @settings(max_examples=25, deadline=None)
+    def check(cuts, order):
+        bounds = [0, *sorted(cuts), 40]
+        chunks = [items[a:b] for a, b in zip(bounds, bounds[1:])]
+        order.shuffle(chunks)
+        merged = Partial()
+        for chunk in chunks:
+            merged.merge(decide_chunk(job, chunk))
+        merged.sort()
+        assert merged.rows == whole.rows and merged.changed == whole.changed
+        assert merged.tallies == whole.tallies and merged.comparison == whole.comparison
+
+    check()
