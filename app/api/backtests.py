@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from app.api.auth import caller, require_role
 from app.api.body import json_object
 from app.api.errors import ApiError
+from app.api.schemas import reject_nul
 from app.extensions import services
 from app.services.backtest import BacktestRequest, Candidate
 
@@ -41,6 +42,10 @@ class BacktestIn(Schema):
     candidate = fields.Nested(CandidateIn, required=True)
     created_from = fields.AwareDateTime(load_default=None, default_timezone=None)
     created_to = fields.AwareDateTime(load_default=None, default_timezone=None)
+
+    @validates_schema
+    def _no_nul(self, data: dict, **_: object) -> None:
+        reject_nul(data)
 
 
 class BacktestOut(Schema):

@@ -79,10 +79,31 @@ class SearchQuery(Schema):
     trace = fields.Boolean(load_default=False)
 
     @validates_schema
+    def _no_nul(self, data: dict, **_kwargs: object) -> None:
+        reject_nul(data)
+
+    @validates_schema
     def _range(self, data: dict, **_kwargs: object) -> None:
         start, end = data.get("created_from"), data.get("created_to")
         if start and end and _aware(start) > _aware(end):
             raise ValidationError("created_from must not be after created_to", "created_from")
+
+
+def reject_nul(data: dict) -> None:
+    """Text holding the NUL character is no code, name or id (PostgreSQL cannot even compare it):
+    a 400 naming the field, not a database error."""
+    bad = {name: ["must not contain the NUL character"] for name, value in data.items()
+           if _holds_nul(value)}
+    if bad:
+        raise ValidationError(bad)
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
 
 
 def _aware(moment: datetime) -> datetime:

@@ -12,6 +12,7 @@ import datetime
 import json
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +37,7 @@ from app.storage.models import Decision as DecisionRow
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ class Backtesting:
 
     def _row(self, job_id: str) -> BacktestRow:
         row = None
-        if len(job_id) <= 64:
+        if _JOB_ID.fullmatch(job_id):  # anything else names no job (and may not even be text to the database)
             with self.database.session() as session:
                 row = backtests.get(session, job_id)
         if row is None:

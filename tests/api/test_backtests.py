@@ -77,3 +77,14 @@ def test_a_report_is_asked_for_before_the_job_is_done(app, client, auth):
     assert client.get("/v1/backtests/" + "0" * 32, headers=auth("compliance")).get_json()["decided"] == 3
     assert client.get("/v1/backtests/" + "0" * 32 + "/report", headers=auth("compliance")).status_code == 409
     assert client.get("/v1/backtests/" + "1" * 32, headers=auth("compliance")).status_code == 404
+
+
+def test_text_with_the_nul_character_is_refused_not_a_database_error(client, auth):
+    """PostgreSQL cannot take NUL in text: found by the schemathesis run on PostgreSQL."""
+    answer = client.post("/v1/backtests", headers=auth("compliance"),
+                         json={"policy": "zhishandai\x00", "candidate": {"files": {"a\x00": "b"}}})
+    assert answer.status_code == 400
+    assert set(answer.get_json()["error"]["details"]) == {"policy", "candidate"}
+    assert client.get("/v1/backtests/%00abc", headers=auth("compliance")).status_code == 404
+    search = client.get("/v1/decisions?reason=%00&rule=EL-01", headers=auth("compliance"))
+    assert search.status_code == 400 and list(search.get_json()["error"]["details"]) == ["reason"]
