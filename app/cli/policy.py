@@ -299,7 +299,8 @@ def backtest(candidate: str, policy_name: str | None, created_from: Any, created
     request = BacktestRequest(policy=policy_name, candidate=Candidate(path=candidate), created_from=created_from,
                               created_to=created_to, out=Path(out_dir), workers=workers or default_workers(),
                               dask=dask_address)
-    with tqdm(unit=" decisions", dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
+    with tqdm(total=wired.backtesting.count(request), unit=" decisions", dynamic_ncols=True, disable=None,
+              file=sys.stderr) as bar:
         try:
             result = wired.backtesting.run(request, progress=bar.update)
         except ServiceError as error:

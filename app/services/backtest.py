@@ -121,6 +121,13 @@ class Backtesting:
         return next(iter(loaded.policies))
 
     # --- running -------------------------------------------------------------------------------
+    def count(self, request: BacktestRequest) -> int | None:
+        """How many stored decisions the request selects (for a progress bar); None without a policy."""
+        if request.policy is None:
+            return None
+        with self.database.session() as session:
+            return backtests.count_between(session, request.policy, request.created_from, request.created_to)
+
     def run(self, request: BacktestRequest, progress: Progress | None = None,
             candidate: Policy | None = None) -> BacktestResult:
         """Re-decide every stored decision of the request's policy and period; write the report

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.storage.db import Database
@@ -34,6 +34,12 @@ def versions_between(session: Session, policy_name: str, created_from: datetime.
     """The hashes of the versions that made the decisions decisions_between reads."""
     statement = _between(select(Decision.policy_hash).distinct(), policy_name, created_from, created_to)
     return sorted(session.scalars(statement).all())
+
+
+def count_between(session: Session, policy_name: str, created_from: datetime.datetime | None,
+                  created_to: datetime.datetime | None) -> int:
+    """How many stored decisions decisions_between would read."""
+    return session.scalar(_between(select(func.count()).select_from(Decision), policy_name, created_from, created_to))
 
 
 def _between(statement: Any, policy_name: str, created_from: datetime.datetime | None,

@@ -87,3 +87,10 @@ def test_worker_processes_give_the_single_process_backtest(firefly, stored, tmp_
     one = firefly.backtesting.run(BacktestRequest(**request))
     two = firefly.backtesting.run(BacktestRequest(**request, workers=2))
     assert two.rows == one.rows and two.changed == one.changed and two.report == one.report
+
+
+def test_the_count_of_a_selection_is_what_the_run_reads(firefly, stored, tmp_path):
+    request = BacktestRequest(POLICY, Candidate(path=str(candidate_folder(tmp_path, CANDIDATE_EDITS))))
+    assert firefly.backtesting.count(request) == len(stored)
+    later = BacktestRequest(POLICY, request.candidate, created_from=datetime.datetime(2099, 1, 1))
+    assert firefly.backtesting.count(later) == 0
