@@ -212,6 +212,8 @@ def _parquet_value(value: Any, kind: str | None = None) -> Any:
     (a whole float in an integer column, as pandas writes integers with nulls, as the integer)."""
     if isinstance(value, float) and kind == "integer" and value.is_integer():
         return int(value)
+    if isinstance(value, str) and kind == "list":
+        return _cell(value, kind)  # a list kept as its JSON text
     if isinstance(value, datetime.datetime):
         return value.date().isoformat()
     if isinstance(value, datetime.date):

@@ -1,5 +1,5 @@
 """Backtests: stored traffic re-decided on a candidate, as a background job with status and result
-routes. Roles compliance and admin (author, once roles for policy authors exist)."""
+routes. Roles author (policy staff trying a change) and compliance."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, url_for
@@ -13,7 +13,7 @@ from app.extensions import services
 from app.services.backtest import BacktestRequest, Candidate
 
 bp = Blueprint("backtests", __name__, url_prefix="/v1/backtests")
-ROLES = ("compliance", "admin")
+ROLES = ("author", "compliance")
 
 
 class CandidateIn(Schema):

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
 from .schema import FieldSpec, InputSchema
-from .types import BOOLEAN, DATE, DECIMAL, ENUM, INTEGER, LIST
+from .types import BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, LIST, RECORD, STRING
 
 MAX_DIGITS = 18  # as validation.MAX_DIGITS: 18 digits before or after the point at most
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?\Z")
@@ -31,10 +31,14 @@ class _GiveUp(Exception):
 _GIVE_UP = _GiveUp()
 
 
+# The types the fast path knows; a declaration with any other (a time of day) is marshmallow's.
+HANDLED = frozenset({INTEGER, DECIMAL, BOOLEAN, DATE, DATETIME, ENUM, STRING, LIST})
+
+
 def fast_parser(declared: InputSchema) -> Callable[[Any], dict | None] | None:
     """A function from a JSON-style input to its typed dict, or None when the input needs
-    marshmallow; None instead of a function for a declaration it does not handle (lists)."""
-    if any(spec.type.name == LIST for spec in declared.fields.values()):
+    marshmallow; None instead of a function for a declaration it does not handle."""
+    if not all(_handled(spec) for spec in declared.fields.values()):
         return None
     section = _section(declared.tree)
 
@@ -50,7 +54,6 @@ def fast_parser(declared: InputSchema) -> Callable[[Any], dict | None] | None:
 def _section(tree: dict) -> Callable[[Any], dict]:
     checks: dict[str, Callable[[Any], Any]] = {}
     nullable: set[str] = set()
-    required: list[str] = []
     for key, node in tree.items():
         if isinstance(node, FieldSpec):
             checks[key] = _leaf(node)
@@ -58,31 +61,42 @@ def _section(tree: dict) -> Callable[[Any], dict]:
         else:
             checks[key] = _section(node)
             needed = _required_inside(node)
-        if needed:
-            required.append(key)
-        else:
+        if not needed:
             nullable.add(key)
 
     def section(raw: Any) -> dict:
         if raw.__class__ is not dict:
             raise _GIVE_UP
-        out = {}
-        for key, value in raw.items():
-            check = checks.get(key)
-            if check is None:
+        for key in raw:
+            if key not in checks:
                 raise _GIVE_UP  # an unknown field
+        out = {}
+        for key, check in checks.items():  # in declared order, as marshmallow gives them
+            if key not in raw:
+                if key in nullable:
+                    continue
+                raise _GIVE_UP  # a required field missing
+            value = raw[key]
             if value is None:
                 if key not in nullable:
                     raise _GIVE_UP
                 out[key] = None
             else:
                 out[key] = check(value)
-        for key in required:
-            if key not in out:
-                raise _GIVE_UP
         return out
 
     return section
+
+
+def _handled(spec: FieldSpec) -> bool:
+    if spec.type.name not in HANDLED:
+        return False
+    if spec.type.name == LIST:
+        item = spec.type.item
+        if item is not None and item.name == RECORD:
+            return all(_handled(field) for field in spec.item_fields)
+        return item is None or (item.name in HANDLED and item.name != LIST)
+    return True
 
 
 def _required_inside(tree: dict) -> bool:
@@ -124,6 +138,22 @@ def _leaf(spec: FieldSpec) -> Callable[[Any], Any]:
                 raise _GIVE_UP
             return value
         return boolean
+    if kind == LIST:
+        return _list(spec)
+    if kind == DATETIME:
+        def moment(value: Any) -> datetime.datetime:
+            if value.__class__ is datetime.datetime and value.tzinfo is not None:
+                return value
+            if value.__class__ is not str or not value:
+                raise _GIVE_UP
+            try:
+                parsed = datetime.datetime.fromisoformat(value)
+            except ValueError:
+                raise _GIVE_UP from None
+            if parsed.tzinfo is None or parsed.tzinfo.utcoffset(parsed) is None:
+                raise _GIVE_UP  # an instant needs its offset
+            return parsed
+        return moment
     if kind == DATE:
         def date(value: Any) -> datetime.date:
             if value.__class__ is datetime.date:
@@ -135,6 +165,8 @@ def _leaf(spec: FieldSpec) -> Callable[[Any], Any]:
             except ValueError:
                 raise _GIVE_UP from None
         return date
+    if kind not in (ENUM, STRING):
+        raise ValueError(f"no fast path for {kind}")  # _handled keeps this from happening
     allowed = frozenset(spec.type.values or ()) if kind == ENUM else None
     longest = spec.max_length
     pattern = re.compile(f"(?:{spec.pattern})\\Z") if spec.pattern else None
@@ -153,3 +185,24 @@ def _leaf(spec: FieldSpec) -> Callable[[Any], Any]:
                 raise _GIVE_UP from None
         return value
     return string
+
+
+def _list(spec: FieldSpec) -> Callable[[Any], list]:
+    """A list (at most max_items long) of records, each its own section, or of values."""
+    longest = spec.max_items
+    item_type = spec.type.item
+    if item_type is not None and item_type.name == RECORD:
+        item = _section({field.path.rsplit(".", 1)[1]: field for field in spec.item_fields})
+    else:
+        item = _leaf(FieldSpec(spec.path + "[]", item_type or spec.type.__class__(STRING)))
+
+    def items(value: Any) -> list:
+        if value.__class__ is not list or (longest is not None and len(value) > longest):
+            raise _GIVE_UP
+        out = []
+        for element in value:
+            if element is None:
+                raise _GIVE_UP  # an item may not be null
+            out.append(item(element))
+        return out
+    return items

@@ -172,7 +172,8 @@ class Backtesting:
             yield Item(row.id, privacy.restore(row.input_masked, clear), row.policy_hash, row.decision_date,
                        {"outcome": result["outcome"], "limit": result["limit"],
                         "customer_group": result["customer_group"], "score": result["score"],
-                        "score_band": result["score_band"], "reasons": [r["code"] for r in result["reasons"]]})
+                        "score_band": result["score_band"], "reasons": [r["code"] for r in result["reasons"]]},
+                       row.created_at)
 
     def _stored_version(self, policy_name: str, policy_hash: str) -> VersionSpec:
         found = self.store.matching(policy_name, policy_hash=policy_hash)

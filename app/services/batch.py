@@ -62,14 +62,15 @@ class Job:
 @dataclass(frozen=True)
 class Item:
     """One row to decide: its reference (row number or decision id), its input or the RowError
-    that kept it from being read, the hash of its baseline version, the decision date to set
-    (a backtest: the stored one; None: the row's own), and the stored headline (a backtest)."""
+    that kept it from being read, the hash of its baseline version, the decision date and moment
+    to set (a backtest: the stored ones; None: the row's own), and the stored headline (a backtest)."""
 
     ref: Any
     data: dict[str, Any] | RowError
     baseline: str
     decision_date: datetime.date | None = None
     stored: dict[str, Any] | None = None
+    moment: datetime.datetime | None = None  # a backtest: when it was decided (the decision time)
 
 
 def decide_chunk(job: Job, items: list[Item]) -> Partial:
@@ -109,7 +110,7 @@ def decide_chunk(job: Job, items: list[Item]) -> Partial:
 def _typed(partial: Partial, item: Item, policy: Policy, version: str) -> dict | None:
     raw = item.data
     if item.decision_date is not None:
-        raw = with_decision_date(policy, raw, item.decision_date)
+        raw = with_decision_date(policy, raw, item.decision_date, item.moment)
     try:
         return policy.parse_input(raw)
     except InputError as error:

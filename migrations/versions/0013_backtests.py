@@ -1,7 +1,7 @@
 """Backtests: stored traffic re-decided on a candidate as a background job
 
 Revision ID: 0013
-Revises: 0002
+Revises: 0007
 Create Date: 2026-11-29 11:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0013'
-down_revision = '0002'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -21,11 +21,11 @@ ROUTES = [  # method, path, roles allowed
     ("POST", f"/v1/releases/{DECISION}/reject", {"approver"}),
     ("POST", f"/v1/releases/{DECISION}/activate", {"approver", "admin"}),
     ("POST", "/v1/releases/rollback", {"approver", "admin"}),
-    ("POST", "/v1/backtests", {"compliance", "admin"}),
-    ("GET", f"/v1/backtests/{DECISION}", {"compliance", "admin"}),
-    ("GET", f"/v1/backtests/{DECISION}/report", {"compliance", "admin"}),
-    ("GET", f"/v1/backtests/{DECISION}/changes", {"compliance", "admin"}),
-    ("GET", f"/v1/backtests/{DECISION}/report.html", {"compliance", "admin"}),
+    ("POST", "/v1/backtests", {"author", "compliance"}),
+    ("GET", f"/v1/backtests/{DECISION}", {"author", "compliance"}),
+    ("GET", f"/v1/backtests/{DECISION}/report", {"author", "compliance"}),
+    ("GET", f"/v1/backtests/{DECISION}/changes", {"author", "compliance"}),
+    ("GET", f"/v1/backtests/{DECISION}/report.html", {"author", "compliance"}),
 ]
 # open routes, by rule: a path to try each with (None: Flask's static folder, which is empty)
 OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",

@@ -51,7 +51,7 @@ def _key_for(operation):
     path, method = operation.path, operation.method.upper()
     if path.startswith("/v1/decisions/") and method == "POST" and not path.endswith("/replay"):
         return KEYS["channel"]
-    if path == "/v1/policies/reload" or path.startswith("/v1/backtests"):
+    if path == "/v1/policies/reload":
         return KEYS["admin"]
     return KEYS["compliance"]
 

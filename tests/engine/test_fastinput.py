@@ -27,7 +27,7 @@ def as_json(value):
         return {k: as_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [as_json(v) for v in value]
-    if isinstance(value, datetime.date):
+    if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
@@ -37,7 +37,9 @@ def as_json(value):
 def exact(value):
     """A typed value with its types and decimal exponents visible (Decimal('1.0') != Decimal('1'))."""
     if isinstance(value, dict):
-        return {k: exact(v) for k, v in value.items()}
+        return ("dict", [(k, exact(v)) for k, v in value.items()])  # in order, as marshmallow gives them
+    if isinstance(value, list):
+        return ("list", [exact(v) for v in value])
     return (type(value).__name__, repr(value))
 
 

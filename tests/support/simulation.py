@@ -54,6 +54,8 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):  # a list of records or values: its JSON text
+        return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
 
 
@@ -67,8 +69,13 @@ def write_parquet(path: Path, records: list[dict]) -> Path:
     import pyarrow.parquet as pq
     columns = columns_of(records)
     flats = [flat(r) for r in records]
-    pq.write_table(pa.table({c: [f.get(c) for f in flats] for c in columns}), path)
+    pq.write_table(pa.table({c: [_plain(f.get(c)) for f in flats] for c in columns}), path)
     return path
+
+
+def _plain(value):
+    """A list as its JSON text (Parquet columns of lists of records would need a struct type)."""
+    return json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, list) else value
 
 
 def candidate_folder(tmp_path: Path, replacements: dict[str, str]) -> Path:
