@@ -71,13 +71,13 @@ def write_applications(path: Path, rows: int, seed: int) -> Path:
 def _cell(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):  # a list of records or values: its JSON text
+        return json.dumps(value, ensure_ascii=False, default=str)
     return str(value)
 
 
 def _plain(value):
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
+    return json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, list) else value
 
 
 def main() -> None:
