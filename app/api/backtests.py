@@ -18,7 +18,7 @@ ROLES = ("author", "compliance")
 
 class CandidateIn(Schema):
     """Exactly one of: changed files laid over the served version's, a stored version's hash
-    prefix, or its version string."""
+    prefix, its version string, or a release by id or content hash."""
 
     class Meta:
         unknown = RAISE
@@ -27,11 +27,12 @@ class CandidateIn(Schema):
                         values=fields.String(), validate=validate.Length(min=1, max=50))
     hash = fields.String(validate=validate.Regexp(r"^[0-9a-f]{4,64}$"))
     version = fields.String(validate=validate.Length(min=1, max=100))
+    release = fields.String(validate=validate.Regexp(r"^[0-9a-f]{6,64}$"))
 
     @validates_schema
     def _one(self, data: dict, **_: object) -> None:
-        if len([k for k in ("files", "hash", "version") if k in data]) != 1:
-            raise ValidationError("give exactly one of files, hash, version", "_schema")
+        if len([k for k in ("files", "hash", "version", "release") if k in data]) != 1:
+            raise ValidationError("give exactly one of files, hash, version, release", "_schema")
 
 
 class BacktestIn(Schema):

@@ -220,7 +220,8 @@ def import_jdm(files: tuple[str, ...], out: str) -> None:
 @click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Applications: .csv (columns named by dotted input paths), .jsonl or .parquet.")
 @click.option("--candidate", default=None,
-              help="An edited copy of the policy folder (or a path inside it) to compare with.")
+              help="An edited copy of the policy folder (or a path inside it), or a release's id or content "
+                   "hash, to compare with.")
 @click.option("--out", "out_dir", default="simulation", show_default=True, type=click.Path(file_okay=False),
               help="Folder for report.json, report.html and changes.jsonl.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -276,7 +277,8 @@ def _print_summary(report: dict[str, Any]) -> None:
 
 @policy_cli.command("backtest")
 @click.option("--candidate", required=True,
-              help="An edited copy of the policy folder (or a path inside it) to try on stored decisions.")
+              help="An edited copy of the policy folder (or a path inside it), or a release's id or content "
+                   "hash, to try on stored decisions.")
 @click.option("--policy", "policy_name", default=None,
               help="The policy whose stored decisions to re-decide (default: the candidate folder's only one).")
 @click.option("--from", "created_from", type=click.DateTime(), default=None,

@@ -75,9 +75,9 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         deciding=Deciding(registry, store, database, state.claims, personal, clock),
         replaying=Replaying(records, registry, store, personal, settings.engine),
         audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases,
-        simulating=Simulating(settings.policy_root, settings.engine),
+        simulating=Simulating(settings.policy_root, settings.engine, releases),
         backtesting=Backtesting(database, personal, store, registry, settings.engine, clock,
-                                settings.backtest_workers))
+                                settings.backtest_workers, releases))
     if load_policies:
         registry.start()
     return services

@@ -27,7 +27,7 @@ from app.services.clock import Clock, iso_utc
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.policy_store import PolicyStore
 from app.services.registry import PolicyRegistry
-from app.services.simulation import CHANGES_FILE, load_candidate, policy_folder, write
+from app.services.simulation import CHANGES_FILE, load_candidate, release_policy, write
 from app.services.tally import coverage_items
 from app.storage import backtests
 from app.storage.db import Database
@@ -44,13 +44,14 @@ _JOB_ID = re.compile(r"[0-9a-f]{32}")
 class Candidate:
     """The version to try: a policy folder on this machine (`path`), changed policy files
     {relative path: text} laid over the served version's files (`files`: send only what you
-    edited), or a stored version by hash prefix or version string. Releases by name come with
-    governed releases (issue 9)."""
+    edited), a stored version by hash prefix or version string, or a release by id or content
+    hash (`release`; a `path` that is no file is tried as a release too)."""
 
     path: str | None = None
     files: dict[str, str] | None = None
     hash: str | None = None
     version: str | None = None
+    release: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,9 @@ class BacktestResult:
 
 class Backtesting:
     def __init__(self, database: Database, personal: PersonalData, store: PolicyStore,
-                 registry: PolicyRegistry, engine: str | None, clock: Clock, workers: int = 1) -> None:
+                 registry: PolicyRegistry, engine: str | None, clock: Clock, workers: int = 1,
+                 releases: Any = None) -> None:
+        self.releases = releases
         self.database = database
         self.registry = registry
         self.personal = personal
@@ -90,7 +93,10 @@ class Backtesting:
     # --- the candidate -------------------------------------------------------------------------
     def candidate(self, policy_name: str | None, candidate: Candidate) -> Policy:
         if candidate.path is not None:
-            return load_candidate(candidate.path, policy_name or self._only_policy(candidate.path), self.engine)
+            return load_candidate(candidate.path, policy_name, self.engine, self.releases)
+        if candidate.release is not None:
+            return release_policy(self.releases.files_of(candidate.release), policy_name, self.engine,
+                                  f"release {candidate.release}")
         if policy_name is None:
             raise InvalidInput("name the policy whose decisions to re-decide", code="policy_needed")
         if candidate.files is not None:
@@ -112,13 +118,6 @@ class Backtesting:
             raise Conflict("several versions match; name one by its hash", code="ambiguous_policy_version",
                            details=[v.hash for v in found])
         return compiling.load_version(policy_name, dict(found[0].files), found[0].engine)
-
-    def _only_policy(self, path: str) -> str:
-        loaded = compiling.load_root(policy_folder(Path(path)), self.engine)
-        if len(loaded.policies) != 1:
-            raise InvalidInput(f"name the policy to backtest; the candidate folder has "
-                               f"{', '.join(loaded.policies) or 'none that loads'}", code="policy_needed")
-        return next(iter(loaded.policies))
 
     # --- running -------------------------------------------------------------------------------
     def count(self, request: BacktestRequest) -> int | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app import files, reports
-from app.engine import LoadResult, Policy
+from app.engine import LoadResult, Policy, load_policies
 from app.services import batch, compiling, reporting
 from app.services.batch import Item, Job, Progress, VersionSpec
 from app.services.errors import InvalidInput, NotFound
@@ -26,8 +26,8 @@ HTML_FILE = "report.html"
 @dataclass(frozen=True)
 class SimulationRequest:
     """What to simulate: the policy by name, the file, and optionally a candidate (a policy folder,
-    or any path inside one: an edited copy of the policies), where to write the report, and how
-    to run (worker processes, or the address of a Dask scheduler)."""
+    or any path inside one: an edited copy of the policies; or a release by id or content hash),
+    where to write the report, and how to run (worker processes, or a Dask scheduler's address)."""
 
     policy: str
     input: Path
@@ -68,20 +68,50 @@ def load_named(root: Path, name: str, engine: str | None, what: str) -> Policy:
     return loaded.policies[name]
 
 
-def load_candidate(candidate: str, name: str, engine: str | None) -> Policy:
-    """The candidate version: a policy folder (or a path inside one). Releases come with issue 9."""
+def load_candidate(candidate: str, name: str | None, engine: str | None, releases: Any = None) -> Policy:
+    """The candidate version: a policy folder (or a path inside one), or else a release by its id
+    or content hash. `name` None: the candidate's only policy."""
     path = Path(candidate)
-    if not path.exists():
-        raise InvalidInput(f"candidate {candidate!r} is no file or folder; give the path of an edited "
-                           "copy of the policy folder (releases by name come with governed releases)",
-                           code="unknown_candidate")
-    return load_named(policy_folder(path), name, engine, "candidate")
+    if path.exists():
+        root = policy_folder(path)
+        return load_named(root, name or _only(compiling.load_root(root, engine).policies, str(root)), engine,
+                          "candidate")
+    if releases is None:
+        raise InvalidInput(f"candidate {candidate!r} is no file or folder", code="unknown_candidate")
+    try:
+        files = releases.files_of(candidate)
+    except NotFound:
+        raise InvalidInput(f"candidate {candidate!r} is neither a file or folder nor a release (give the "
+                           "path of an edited copy of the policy folder, or a release's id or content hash)",
+                           code="unknown_candidate") from None
+    return release_policy(files, name, engine, f"release {candidate}")
+
+
+def release_policy(files: dict[str, str], name: str | None, engine: str | None, what: str) -> Policy:
+    """Policy `name` (None: the only one) of a release's files; InvalidInput when they do not load."""
+    loaded = load_policies(files, engine, root=what)
+    if not loaded.ok:
+        raise InvalidInput(f"the policies of {what} do not load", code="policy_invalid",
+                           details=[str(d) for d in loaded.errors])
+    name = name or _only(loaded.policies, what)
+    if name not in loaded.policies:
+        raise NotFound(f"no policy {name!r} in {what}; it has: {', '.join(loaded.policies) or 'none'}",
+                       code="unknown_policy")
+    return loaded.policies[name]
+
+
+def _only(policies: dict[str, Policy], where: str) -> str:
+    if len(policies) != 1:
+        raise InvalidInput(f"name the policy; {where} has {', '.join(policies) or 'none that loads'}",
+                           code="policy_needed")
+    return next(iter(policies))
 
 
 class Simulating:
-    def __init__(self, policy_root: str | Path, engine: str | None) -> None:
+    def __init__(self, policy_root: str | Path, engine: str | None, releases: Any = None) -> None:
         self.policy_root = Path(policy_root)
         self.engine = engine
+        self.releases = releases  # for a candidate named as a release
 
     def rows_in(self, path: Path) -> int | None:
         """About how many rows the file holds (for a progress bar), None when it cannot be told."""
@@ -92,7 +122,8 @@ class Simulating:
 
     def simulate(self, request: SimulationRequest, progress: Progress | None = None) -> SimulationResult:
         baseline = load_named(self.policy_root, request.policy, self.engine, "served")
-        candidate = load_candidate(request.candidate, request.policy, self.engine) if request.candidate else None
+        candidate = (load_candidate(request.candidate, request.policy, self.engine, self.releases)
+                     if request.candidate else None)
         versions = {baseline.hash: VersionSpec.of(baseline, self.engine)}
         if candidate is not None:
             versions[candidate.hash] = VersionSpec.of(candidate, self.engine)

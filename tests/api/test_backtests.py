@@ -67,6 +67,9 @@ def test_a_candidate_that_does_not_load_or_exist_is_refused_before_any_job(clien
     unknown = client.post("/v1/backtests", headers=auth("compliance"),
                           json={"policy": "zhishandai.application", "candidate": {"version": "1900.1"}})
     assert unknown.status_code == 404
+    no_release = client.post("/v1/backtests", headers=auth("author"),
+                             json={"policy": "zhishandai.application", "candidate": {"release": "abcdef123456"}})
+    assert no_release.status_code == 404 and no_release.get_json()["error"]["code"] == "unknown_release"
 
 
 def test_a_report_is_asked_for_before_the_job_is_done(app, client, auth):

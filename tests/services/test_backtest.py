@@ -94,3 +94,20 @@ def test_the_count_of_a_selection_is_what_the_run_reads(firefly, stored, tmp_pat
     assert firefly.backtesting.count(request) == len(stored)
     later = BacktestRequest(POLICY, request.candidate, created_from=datetime.datetime(2099, 1, 1))
     assert firefly.backtesting.count(later) == 0
+
+
+def test_a_release_is_a_candidate_by_its_id(firefly, stored, tmp_path):
+    from app.services.releases import ReleaseFiles
+    from app.services.simulation import SimulationRequest
+    from support.simulation import example_rows, write_jsonl
+    author = Principal("test-author", "author")
+    folder = candidate_folder(tmp_path, CANDIDATE_EDITS)
+    release = firefly.releases.submit(ReleaseFiles.from_folder(folder), author, "try a lower local income floor")
+    by_folder = firefly.backtesting.run(BacktestRequest(POLICY, Candidate(path=str(folder))))
+    by_release = firefly.backtesting.run(BacktestRequest(POLICY, Candidate(release=release["id"])))
+    assert by_release.report == by_folder.report
+    path = write_jsonl(tmp_path / "a.jsonl", example_rows())
+    simulated = firefly.simulating.simulate(SimulationRequest(POLICY, path, candidate=release["id"]))
+    assert simulated.report["versions"]["candidate"] == by_release.report["versions"]["candidate"]
+    with pytest.raises(InvalidInput, match="neither a file or folder nor a release"):
+        firefly.simulating.simulate(SimulationRequest(POLICY, path, candidate="abcdef123456"))

@@ -110,7 +110,7 @@ def test_an_unknown_policy_or_candidate_is_refused(simulating, tmp_path):
     path = write_jsonl(tmp_path / "a.jsonl", example_rows()[:1])
     with pytest.raises(NotFound):
         simulating.simulate(SimulationRequest("nope.application", path))
-    with pytest.raises(InvalidInput, match="releases"):
+    with pytest.raises(InvalidInput, match="no file or folder"):
         simulating.simulate(SimulationRequest(POLICY, path, candidate="2026.12.2"))
 
 
