@@ -72,6 +72,8 @@ def from_environment() -> dict[str, Any]:
         "FIREFLY_FLOOR_ENDPOINT": _env("FIREFLY_FLOOR_ENDPOINT", "0") == "1",
         "FIREFLY_FLOOR_PAD_BYTES": _int_env("FIREFLY_FLOOR_PAD_BYTES", 8000),
         "JSON_SORT_KEYS": False,
+        # worker processes of a backtest run as a background job by the API (1: its own thread)
+        "FIREFLY_BACKTEST_WORKERS": _int_env("FIREFLY_BACKTEST_WORKERS", 1),
     }
 
 
@@ -96,6 +98,7 @@ class Settings:
     release_verify_backends: bool = False
     idempotency_lease: int = 10
     idempotency_wait_ms: int = 5000
+    backtest_workers: int = 1
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -114,7 +117,8 @@ class Settings:
                    release_poll=float(config.get("FIREFLY_RELEASE_POLL", 2.0)),
                    release_verify_backends=bool(config.get("FIREFLY_RELEASE_VERIFY_BACKENDS", False)),
                    idempotency_lease=int(config.get("FIREFLY_IDEMPOTENCY_LEASE", 10)),
-                   idempotency_wait_ms=int(config.get("FIREFLY_IDEMPOTENCY_WAIT_MS", 5000)))
+                   idempotency_wait_ms=int(config.get("FIREFLY_IDEMPOTENCY_WAIT_MS", 5000)),
+                   backtest_workers=int(config.get("FIREFLY_BACKTEST_WORKERS", 1)))
 
     @property
     def production(self) -> bool:

@@ -193,17 +193,35 @@ def _replaced(data: Mapping[str, Any], values: Mapping[str, Any]) -> dict:
 
 
 def scrub_json(text: str, clear: Mapping[str, Any], kinds: Mapping[str, str]) -> str:
-    """Mask every clear personal value in a JSON text: a whole string value of any kind, and any
-    occurrence inside a string of a resident ID or phone number (long digit runs that no key holds).
-    The engine masks what it knows to be personal; this catches a value copied anywhere else.
-    Object keys are never touched: an ID "number" that reads `policy` must not rename a field."""
+    """Mask every clear personal value in a canonical JSON text: a whole string value of any kind,
+    and any occurrence inside a string of a resident ID or phone number (long digit runs that no
+    key holds). The engine masks what it knows to be personal; this catches a value copied
+    anywhere else. It works on the parsed values, not the text: a value such as "," or '":"'
+    replaced in the text would match across tokens and break the JSON."""
+    if not clear:
+        return text
+    whole: dict[str, str] = {}
+    inside: list[tuple[str, str]] = []
     for path, value in clear.items():
         value = str(value)
         masked = mask(kinds[path], value)
-        escaped = json.dumps(value, ensure_ascii=False)[1:-1]
-        # A whole string: opened by an unescaped quote, and not a key (no colon after it).
-        whole = re.compile(r'(?<!\\)"' + re.escape(escaped) + r'"(?!\s*:)')
-        text = whole.sub(lambda _m: json.dumps(masked, ensure_ascii=False), text)
-        if kinds[path] in SEARCHABLE_KINDS and sum(c.isdigit() for c in value) >= 6:
-            text = text.replace(escaped, json.dumps(masked, ensure_ascii=False)[1:-1])
-    return text
+        whole[value] = masked
+        if kinds[path] in SEARCHABLE_KINDS and len(value) >= 6:
+            inside.append((value, masked))
+
+    def scrub(node: Any) -> Any:
+        if node.__class__ is str:
+            if node in whole:
+                return whole[node]
+            for value, masked in inside:
+                if value in node:
+                    node = node.replace(value, masked)
+            return node
+        if node.__class__ is dict:
+            return {key: scrub(item) for key, item in node.items()}
+        if node.__class__ is list:
+            return [scrub(item) for item in node]
+        return node
+
+    # The same form as the engine's canonical_json: sorted keys, no spaces, UTF-8 kept.
+    return json.dumps(scrub(json.loads(text)), sort_keys=True, ensure_ascii=False, separators=(",", ":"))

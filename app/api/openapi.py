@@ -157,6 +157,7 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
         "Champion/challenger: outcomes per arm and the swap matrix over decision dates", ["compliance"],
         _responses(200, {"type": "object"}, "the comparison", 400, 401, 403, 404),
         parameters=[{"in": "query", "schema": schemas.ComparisonQuery}])})
+    _backtest_paths(spec)
     health = {"description": "status", "content": {"application/json": {"schema": "Health"}}}
     spec.path(path="/healthz", operations={"get": _op("The process is up", [], {"200": health})})
     spec.path(path="/readyz", operations={"get": _op(
@@ -192,6 +193,31 @@ def _replay_names_one_version(document: dict[str, Any]) -> None:
     for method in document["paths"]["/v1/decisions/{decision_id}/replay"].values():
         content = method["requestBody"]["content"]["application/json"]
         content["schema"] = {"allOf": [content["schema"], {"not": {"required": ["hash", "version"]}}]}
+
+
+def _backtest_paths(spec: APISpec) -> None:
+    """Backtests (app/api/backtests.py): a job, its status, its report, changes and page."""
+    from app.api.backtests import BacktestIn, BacktestOut, ROLES
+    spec.components.schema("BacktestOut", schema=BacktestOut)
+    job = [_path_param("backtest_id", "the backtest id")]
+    anything = {"description": "the report (report.json)", "content": {"application/json": {"schema": {"type": "object"}}}}
+    spec.path(path="/v1/backtests", operations={"post": _op(
+        "Backtest a candidate on stored decisions (a background job)", list(ROLES),
+        _responses(202, "BacktestOut", "the job, queued", 400, 401, 403, 404, 409, 413, 415, 422),
+        requestBody={"required": True, "content": {"application/json": {"schema": BacktestIn}}})})
+    spec.path(path="/v1/backtests/{backtest_id}", operations={"get": _op(
+        "A backtest's status and progress", list(ROLES),
+        _responses(200, "BacktestOut", "the job", 401, 403, 404), parameters=job)})
+    for suffix, summary, content in (
+            ("report", "The finished backtest's report", anything),
+            ("changes", "The finished backtest's changed decisions",
+             {"description": "changed decisions", "content": {"application/json": {"schema": {"type": "object"}}}}),
+            ("report.html", "The finished backtest's report page",
+             {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}})):
+        responses = {"200": content, **{k: v for k, v in _responses(200, "Error", "", 401, 403, 404, 409).items()
+                                        if k != "200"}}
+        spec.path(path=f"/v1/backtests/{{backtest_id}}/{suffix}", operations={"get": _op(
+            summary, list(ROLES), responses, parameters=job)})
 
 
 def _numbers(value: Any) -> Any:

@@ -122,6 +122,24 @@ class SearchQuery(Schema):
     trace = fields.Boolean(load_default=False)
 
 
+
+def reject_nul(data: dict) -> None:
+    """Text holding the NUL character is no code, name or id (PostgreSQL cannot even compare it):
+    a 400 naming the field, not a database error."""
+    bad = {name: ["must not contain the NUL character"] for name, value in data.items()
+           if _holds_nul(value)}
+    if bad:
+        raise ValidationError(bad)
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
+
+
 class ReplayRequest(Schema):
     """Replay on the stored version (empty body), or on another version named by hash or version."""
 

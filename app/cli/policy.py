@@ -12,8 +12,12 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.engine import BACKENDS, Diagnostic
+from app.extensions import services
 from app.services import authoring
+from app.services.backtest import BacktestRequest, Candidate
+from app.services.batch import default_workers
 from app.services.errors import ServiceError
+from app.services.simulation import SimulationRequest
 
 policy_cli = click.Group("policy", help="Check, test and verify rule files.")
 
@@ -211,3 +215,102 @@ def import_jdm(files: tuple[str, ...], out: str) -> None:
         click.echo(f"{path}: {imported.name} {result.passed}/{result.cases} cases pass"
                    + (f" ({result.detail[:300]})" if result.status != "passed" else ""))
     click.echo(f"{imported_count} imported, {unsupported} unsupported")
+@policy_cli.command("simulate")
+@click.argument("policy_name")
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Applications: .csv (columns named by dotted input paths), .jsonl or .parquet.")
+@click.option("--candidate", default=None,
+              help="An edited copy of the policy folder (or a path inside it), or a release's id or content "
+                   "hash, to compare with.")
+@click.option("--out", "out_dir", default="simulation", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for report.json, report.html and changes.jsonl.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: every core).")
+@click.option("--dask", "dask_address", default=None, help="Run on the Dask scheduler at this address.")
+@with_appcontext
+def simulate(policy_name: str, input_path: str, candidate: str | None, out_dir: str, workers: int | None,
+             dask_address: str | None) -> None:
+    """Decide every application of a file with POLICY_NAME (and --candidate) and write the report."""
+    from tqdm import tqdm  # the progress bar: rows/s and the time left
+
+    simulating = services().simulating
+    request = SimulationRequest(policy=policy_name, input=Path(input_path), candidate=candidate,
+                                out=Path(out_dir), workers=workers or default_workers(), dask=dask_address)
+    with tqdm(total=simulating.rows_in(request.input), unit=" rows", dynamic_ncols=True,
+              disable=None, file=sys.stderr) as bar:
+        try:
+            result = simulating.simulate(request, progress=bar.update)
+        except ServiceError as error:
+            raise click.ClickException(_explained(error)) from None
+    _print_summary(result.report)
+    for path in result.written:
+        click.echo(f"wrote {path}")
+
+
+def _explained(error: ServiceError) -> str:
+    if isinstance(error.details, list):
+        return error.message + "".join(f"\n  {line}" for line in error.details)
+    if error.details:
+        return error.message + "\n" + json.dumps(error.details, ensure_ascii=False, indent=2)
+    return error.message
+
+
+def _print_summary(report: dict[str, Any]) -> None:
+    """The figures a person looks at first, on the terminal."""
+    source = report["source"]
+    click.echo(f"{source['rows']} rows: {source['decided']} decided, {source['invalid']} invalid")
+    for side in ("baseline", "candidate"):
+        figures = report.get(side)
+        if not figures:
+            continue
+        shown = ", ".join(f"{o} {v['count']} ({v['rate']})" for o, v in figures["outcomes"].items())
+        coverage = figures["coverage"]
+        click.echo(f"{side}: {shown}; rules fired {coverage['fired']}/{coverage['total']}")
+    comparison = report.get("comparison")
+    if comparison:
+        moves = ", ".join(f"{name} {count}" for name, count in comparison["moves"].items() if count)
+        limits = comparison["limits"]
+        click.echo(f"changed {comparison['changed']} of {comparison['compared']}: {moves or 'no outcome moved'}; "
+                   f"limits up {limits['up']['count']} (+{limits['up']['total']}), down {limits['down']['count']} "
+                   f"(-{limits['down']['total']})")
+
+
+@policy_cli.command("backtest")
+@click.option("--candidate", required=True,
+              help="An edited copy of the policy folder (or a path inside it), or a release's id or content "
+                   "hash, to try on stored decisions.")
+@click.option("--policy", "policy_name", default=None,
+              help="The policy whose stored decisions to re-decide (default: the candidate folder's only one).")
+@click.option("--from", "created_from", type=click.DateTime(), default=None,
+              help="Decisions made at or after this time (UTC).")
+@click.option("--to", "created_to", type=click.DateTime(), default=None,
+              help="Decisions made before this time (UTC).")
+@click.option("--out", "out_dir", default="backtest", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for report.json, report.html and changes.jsonl.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: every core).")
+@click.option("--dask", "dask_address", default=None, help="Run on the Dask scheduler at this address.")
+@with_appcontext
+def backtest(candidate: str, policy_name: str | None, created_from: Any, created_to: Any, out_dir: str,
+             workers: int | None, dask_address: str | None) -> None:
+    """Re-decide the stored inputs of past decisions on their own version and on --candidate, and
+    write the comparison report."""
+    from tqdm import tqdm
+
+    wired = services()
+    request = BacktestRequest(policy=policy_name, candidate=Candidate(path=candidate), created_from=created_from,
+                              created_to=created_to, out=Path(out_dir), workers=workers or default_workers(),
+                              dask=dask_address)
+    with tqdm(total=wired.backtesting.count(request), unit=" decisions", dynamic_ncols=True, disable=None,
+              file=sys.stderr) as bar:
+        try:
+            result = wired.backtesting.run(request, progress=bar.update)
+        except ServiceError as error:
+            raise click.ClickException(_explained(error)) from None
+    _print_summary(result.report)
+    not_reproduced = result.report["source"]["not_reproduced"]
+    if not_reproduced:
+        click.echo(f"{len(not_reproduced)} stored decision(s) not reproduced on their own version: "
+                   f"{', '.join(not_reproduced[:10])}", err=True)
+    for path in result.written:
+        click.echo(f"wrote {path}")

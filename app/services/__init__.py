@@ -12,6 +12,7 @@ from app.privacy import PersonalData
 from app.services.access import Access
 from app.services.access_audit import AccessAudit
 from app.services.audit_log import AuditLog
+from app.services.backtest import Backtesting
 from app.services.clock import Clock, utc_now
 from app.services.deciding import Deciding
 from app.services.challengers import Comparing
@@ -23,6 +24,7 @@ from app.services.releases import Releases
 from app.services.registry import PolicyRegistry
 from app.services.replay import Replaying
 from app.services.reviews import ReviewDesk
+from app.services.simulation import Simulating
 from app.state import State, open_state
 from app.storage.db import Database
 
@@ -47,6 +49,8 @@ class Services:
     reviews: ReviewDesk
     monitoring: Monitoring | None = None   # set by build (issue 14: model monitoring)
     comparing: Comparing | None = None     # set by build (issue 14: champion/challenger)
+    simulating: Simulating
+    backtesting: Backtesting
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
@@ -79,7 +83,10 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
                           claim_wait=settings.idempotency_wait_ms / 1000),
         replaying=Replaying(records, registry, store, personal, settings.engine),
         audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases,
-        reviews=ReviewDesk(database, personal, records, access_audit, clock))
+        reviews=ReviewDesk(database, personal, records, access_audit, clock),
+        simulating=Simulating(settings.policy_root, settings.engine, releases),
+        backtesting=Backtesting(database, personal, store, registry, settings.engine, clock,
+                                settings.backtest_workers, releases))
     services.monitoring = Monitoring(database)
     services.comparing = Comparing(database, registry)
     if load_policies:

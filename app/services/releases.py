@@ -200,6 +200,11 @@ class Releases:
                            "at": iso_utc(e.created_at)} for e in events]
         return body
 
+    def files_of(self, ref: str) -> dict[str, str]:
+        """The policy files of a release (by id or content hash prefix), as the engine loads them:
+        what a simulation or backtest tries as a candidate."""
+        return dict(self._find(ref).files)
+
     def diff(self, ref: str, against: str | None = None) -> dict[str, Any]:
         """Files and rule ids added, removed and changed from `against` (default: the active
         release) to `ref`."""

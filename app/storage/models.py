@@ -204,3 +204,27 @@ class FloorRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     body: Mapped[dict] = mapped_column(JSON)
     trace: Mapped[dict] = mapped_column(JSON)
+
+
+class Backtest(Base):
+    """A backtest run as a background job: what was asked, its state, and when done its report
+    and changed decisions. The candidate's files are kept here, never in policy_versions (a draft
+    is no served version). Updated as the job moves on: queued, running, done or failed."""
+    __tablename__ = "backtests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    policy_name: Mapped[str] = mapped_column(String(200))
+    candidate_hash: Mapped[str] = mapped_column(String(64))
+    candidate_version: Mapped[str] = mapped_column(String(100))
+    candidate_files: Mapped[dict] = mapped_column(JSON)
+    selection: Mapped[dict] = mapped_column(JSON)       # created_from, created_to (ISO) as asked
+    decided: Mapped[int] = mapped_column(Integer, default=0)  # rows done so far
+    report: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    changes: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(String, nullable=True)
+
+    __table_args__ = (Index("ix_backtests_created", "created_at"),)

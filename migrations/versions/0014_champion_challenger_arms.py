@@ -1,7 +1,7 @@
 """Champion/challenger: the arm that decided a row, and the champion decision a shadow row shadows
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-11-29 12:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0014'
-down_revision = '0009'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -25,6 +25,11 @@ ROUTES = [  # method, path, roles allowed
     ("POST", f"/v1/decisions/{DECISION}/requests", {"compliance", "underwriter"}),
     ("POST", f"/v1/decisions/{DECISION}/requests/{DECISION}/answer", {"compliance", "underwriter"}),
     ("GET", "/v1/comparisons", {"compliance"}),
+    ("POST", "/v1/backtests", {"author", "compliance"}),
+    ("GET", f"/v1/backtests/{DECISION}", {"author", "compliance"}),
+    ("GET", f"/v1/backtests/{DECISION}/report", {"author", "compliance"}),
+    ("GET", f"/v1/backtests/{DECISION}/changes", {"author", "compliance"}),
+    ("GET", f"/v1/backtests/{DECISION}/report.html", {"author", "compliance"}),
 ]
 # open routes, by rule: a path to try each with (None: Flask's static folder, which is empty)
 OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",
@@ -39,7 +44,9 @@ RULES = {"/v1/decisions/<policy_name:policy_name>": URL, "/v1/decisions/<decisio
          "/v1/decisions/<decision_id:decision_id>/requests/<request_ref>/answer":
              f"/v1/decisions/{DECISION}/requests/{DECISION}/answer",
          **{f"/v1/releases/<ref>{tail}": f"/v1/releases/{DECISION}{tail}"
-            for tail in ("", "/diff", "/approve", "/reject", "/activate")}}
+            for tail in ("", "/diff", "/approve", "/reject", "/activate")},
+         **{f"/v1/backtests/<backtest_id>{tail}": f"/v1/backtests/{DECISION}{tail}"
+            for tail in ("", "/report", "/changes", "/report.html")}}
 
 
 def call(client, method, path, headers):

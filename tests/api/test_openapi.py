@@ -35,7 +35,7 @@ def test_every_route_is_documented(app, client):
         if rule.endpoint in PAGE_RESOURCES:  # the files a page loads, not operations of the API
             continue
         path = rule.rule.replace("<decision_id:decision_id>", "<decision_id>")
-        for name in ("decision_id", "ref", "request_ref"):
+        for name in ("decision_id", "ref", "request_ref", "backtest_id"):
             path = path.replace(f"<{name}>", "{" + name + "}")
         if "<policy_name:policy_name>" in path:
             assert {path.replace("<policy_name:policy_name>", name) for name in policies} <= documented

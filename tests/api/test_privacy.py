@@ -124,3 +124,17 @@ def test_scrub_json_masks_values_and_leaves_keys():
     assert set(scrubbed) == {"policy", "list", "note"}
     assert scrubbed["policy"] != "policy" and scrubbed["list"] != ["policy"]
     assert "13812345678" not in scrubbed["note"]
+
+
+def test_a_personal_value_made_of_json_punctuation_leaves_the_stored_json_whole():
+    """Regression: scrub_json replaced '","' in the text, which matched between two tokens of an
+    array and broke the JSON (a 500 found by the schemathesis run)."""
+    import json
+
+    from app.privacy import scrub_json
+    text = json.dumps({"a": ["x", "y"], "name": ",", "note": "tel 13812345678", "n": 13812345678},
+                      sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    scrubbed = json.loads(scrub_json(text, {"applicant.name": ",", "applicant.mobile": "13812345678"},
+                                     {"applicant.name": "name", "applicant.mobile": "phone"}))
+    assert scrubbed["a"] == ["x", "y"] and scrubbed["n"] == 13812345678
+    assert scrubbed["name"] != "," and "13812345678" not in scrubbed["note"]

@@ -84,3 +84,48 @@ def test_import_jdm_writes_a_policy_root_that_checks_and_names_what_is_unsupport
     checked = runner.invoke(args=["policy", "check", str(tmp_path)])
     assert checked.exit_code == 0, checked.output
     assert "ok jdm.merch_bags" in checked.output
+
+
+def test_simulate_writes_the_report_and_prints_the_figures(runner, tmp_path):
+    from support.simulation import CANDIDATE_EDITS, candidate_folder, example_rows, write_csv
+    source = write_csv(tmp_path / "a.csv", example_rows())
+    candidate = candidate_folder(tmp_path, CANDIDATE_EDITS)
+    out = tmp_path / "out"
+    result = runner.invoke(args=["policy", "simulate", "zhishandai.application", "--input", str(source),
+                                 "--candidate", str(candidate), "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "8 rows: 8 decided, 0 invalid" in result.output
+    assert "changed 2 of 8: approve_to_decline 1" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["changes.jsonl", "report.html", "report.json"]
+
+
+def test_simulate_with_a_candidate_that_does_not_load_prints_its_errors(runner, tmp_path):
+    from support.simulation import candidate_folder, example_rows, write_csv
+    source = write_csv(tmp_path / "a.csv", example_rows())
+    candidate = candidate_folder(tmp_path, {"  min_income_local: 3000 ": "  min_income_local: [3000 "})
+    result = runner.invoke(args=["policy", "simulate", "zhishandai.application", "--input", str(source),
+                                 "--candidate", str(candidate), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "do not load" in result.output and "application.yaml:" in result.output
+
+
+def test_backtest_re_decides_stored_decisions_and_writes_the_report(client, auth, runner, tmp_path):
+    import json
+
+    from support.applicants import examples
+    from support.http import URL
+    from support.simulation import CANDIDATE_EDITS, candidate_folder
+    for body in examples().values():
+        assert client.post(URL, json=body, headers=auth("channel")).status_code == 201
+    candidate = candidate_folder(tmp_path, CANDIDATE_EDITS)
+    out = tmp_path / "out"
+    result = runner.invoke(args=["policy", "backtest", "--candidate", str(candidate), "--out", str(out),
+                                 "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "8 rows: 8 decided, 0 invalid" in result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["kind"] == "backtest" and report["source"]["not_reproduced"] == []
+    assert report["source"]["policy"] == "zhishandai.application"
+    later = runner.invoke(args=["policy", "backtest", "--candidate", str(candidate), "--out", str(out),
+                                "--from", "2099-01-01"])
+    assert later.exit_code == 0 and "0 rows: 0 decided" in later.output

@@ -1,0 +1,208 @@
+"""The fast path of input parsing: a JSON-style input that is plainly valid, typed without
+marshmallow, to the very dict marshmallow would give.
+
+Validating with marshmallow costs about three times what deciding does (most of it the field
+machinery, per field, per call); a simulation parses every row. This parser checks the same
+declaration with plain closures and gives up (returns None) at the first thing it is not sure
+of: an unknown field, a missing required one, a value of the wrong JSON type, out of range, too
+long, off its pattern or not an enum value, a float, a list field. The caller then parses with
+marshmallow (validation.py), which is still the one place that words every error. So the fast
+path never accepts what marshmallow refuses, nor types anything differently; a property test
+compares the two on generated inputs, valid and broken (tests/engine/test_fastinput.py).
+"""
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from .schema import FieldSpec, InputSchema
+from .types import BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, LIST, RECORD, STRING
+
+MAX_DIGITS = 18  # as validation.MAX_DIGITS: 18 digits before or after the point at most
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?\Z")
+
+
+class _GiveUp(Exception):
+    """Not plainly valid: let marshmallow parse it (and word the errors)."""
+
+
+_GIVE_UP = _GiveUp()
+
+
+# The types the fast path knows; a declaration with any other (a time of day) is marshmallow's.
+HANDLED = frozenset({INTEGER, DECIMAL, BOOLEAN, DATE, DATETIME, ENUM, STRING, LIST})
+
+
+def fast_parser(declared: InputSchema) -> Callable[[Any], dict | None] | None:
+    """A function from a JSON-style input to its typed dict, or None when the input needs
+    marshmallow; None instead of a function for a declaration it does not handle."""
+    if not all(_handled(spec) for spec in declared.fields.values()):
+        return None
+    section = _section(declared.tree)
+
+    def parse(raw: Any) -> dict | None:
+        try:
+            return section(raw)
+        except _GiveUp:
+            return None
+
+    return parse
+
+
+def _section(tree: dict) -> Callable[[Any], dict]:
+    checks: dict[str, Callable[[Any], Any]] = {}
+    nullable: set[str] = set()
+    for key, node in tree.items():
+        if isinstance(node, FieldSpec):
+            checks[key] = _leaf(node)
+            needed = node.required
+        else:
+            checks[key] = _section(node)
+            needed = _required_inside(node)
+        if not needed:
+            nullable.add(key)
+
+    def section(raw: Any) -> dict:
+        if raw.__class__ is not dict:
+            raise _GIVE_UP
+        for key in raw:
+            if key not in checks:
+                raise _GIVE_UP  # an unknown field
+        out = {}
+        for key, check in checks.items():  # in declared order, as marshmallow gives them
+            if key not in raw:
+                if key in nullable:
+                    continue
+                raise _GIVE_UP  # a required field missing
+            value = raw[key]
+            if value is None:
+                if key not in nullable:
+                    raise _GIVE_UP
+                out[key] = None
+            else:
+                out[key] = check(value)
+        return out
+
+    return section
+
+
+def _handled(spec: FieldSpec) -> bool:
+    if spec.type.name not in HANDLED:
+        return False
+    if spec.type.name == LIST:
+        item = spec.type.item
+        if item is not None and item.name == RECORD:
+            return all(_handled(field) for field in spec.item_fields)
+        return item is None or (item.name in HANDLED and item.name != LIST)
+    return True
+
+
+def _required_inside(tree: dict) -> bool:
+    return any(node.required if isinstance(node, FieldSpec) else _required_inside(node)
+               for node in tree.values())
+
+
+def _leaf(spec: FieldSpec) -> Callable[[Any], Any]:
+    kind = spec.type.name
+    low, high = spec.minimum, spec.maximum
+
+    def in_range(value: Any) -> Any:
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise _GIVE_UP
+        return value
+
+    if kind == INTEGER:
+        def integer(value: Any) -> int:
+            if value.__class__ is not int or not -10 ** MAX_DIGITS < value < 10 ** MAX_DIGITS:
+                raise _GIVE_UP
+            return in_range(value)
+        return integer
+    if kind == DECIMAL:
+        def decimal(value: Any) -> Decimal:
+            if value.__class__ is int or value.__class__ is Decimal or (
+                    value.__class__ is str and _NUMBER.match(value)):
+                try:
+                    number = Decimal(str(value))
+                except InvalidOperation:
+                    raise _GIVE_UP from None
+                if number.is_finite() and number.adjusted() < MAX_DIGITS and \
+                        number.as_tuple().exponent >= -MAX_DIGITS:
+                    return in_range(number)
+            raise _GIVE_UP
+        return decimal
+    if kind == BOOLEAN:
+        def boolean(value: Any) -> bool:
+            if value.__class__ is not bool:
+                raise _GIVE_UP
+            return value
+        return boolean
+    if kind == LIST:
+        return _list(spec)
+    if kind == DATETIME:
+        def moment(value: Any) -> datetime.datetime:
+            if value.__class__ is datetime.datetime and value.tzinfo is not None:
+                return value
+            if value.__class__ is not str or not value:
+                raise _GIVE_UP
+            try:
+                parsed = datetime.datetime.fromisoformat(value)
+            except ValueError:
+                raise _GIVE_UP from None
+            if parsed.tzinfo is None or parsed.tzinfo.utcoffset(parsed) is None:
+                raise _GIVE_UP  # an instant needs its offset
+            return parsed
+        return moment
+    if kind == DATE:
+        def date(value: Any) -> datetime.date:
+            if value.__class__ is datetime.date:
+                return value
+            if value.__class__ is not str or not value:
+                raise _GIVE_UP
+            try:
+                return datetime.date.fromisoformat(value)
+            except ValueError:
+                raise _GIVE_UP from None
+        return date
+    if kind not in (ENUM, STRING):
+        raise ValueError(f"no fast path for {kind}")  # _handled keeps this from happening
+    allowed = frozenset(spec.type.values or ()) if kind == ENUM else None
+    longest = spec.max_length
+    pattern = re.compile(f"(?:{spec.pattern})\\Z") if spec.pattern else None
+
+    def string(value: Any) -> str:
+        if value.__class__ is not str or (longest is not None and len(value) > longest):
+            raise _GIVE_UP
+        if allowed is not None and value not in allowed:
+            raise _GIVE_UP
+        if pattern is not None and not pattern.match(value):
+            raise _GIVE_UP
+        if not value.isascii():
+            try:
+                value.encode("utf-8")  # a lone surrogate is no text
+            except UnicodeEncodeError:
+                raise _GIVE_UP from None
+        return value
+    return string
+
+
+def _list(spec: FieldSpec) -> Callable[[Any], list]:
+    """A list (at most max_items long) of records, each its own section, or of values."""
+    longest = spec.max_items
+    item_type = spec.type.item
+    if item_type is not None and item_type.name == RECORD:
+        item = _section({field.path.rsplit(".", 1)[1]: field for field in spec.item_fields})
+    else:
+        item = _leaf(FieldSpec(spec.path + "[]", item_type or spec.type.__class__(STRING)))
+
+    def items(value: Any) -> list:
+        if value.__class__ is not list or (longest is not None and len(value) > longest):
+            raise _GIVE_UP
+        out = []
+        for element in value:
+            if element is None:
+                raise _GIVE_UP  # an item may not be null
+            out.append(item(element))
+        return out
+    return items

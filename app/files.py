@@ -1,0 +1,225 @@
+"""Application files: CSV, JSON Lines and Parquet read into numbered rows of JSON-style values.
+
+An adapter: it reads, it never decides. Columns are named by the input's dotted paths
+(`applicant.id_number`, `bureau.overdue_months_24m`); a CSV cell is text, so it is given the JSON
+type the policy declares for its column (`types`: path -> integer, decimal, boolean, ...) and a
+cell that cannot be read as that type is passed on as it is, for validation to report with its
+path. An empty cell or a null is an absent field. A row that cannot be read at all (a line that
+is not JSON, a CSV row with more cells than the header) becomes a RowError and the file goes on.
+"""
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
+           ".pq": "parquet"}
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be read (unknown format, no header, unknown columns)."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that could not be read; `reason` says why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One application of a file: its 1-based number (the header of a CSV is not counted) and its
+    JSON-style input, or the RowError that kept it from being read."""
+
+    number: int
+    data: dict[str, Any] | RowError
+
+
+def file_format(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise FileProblem(f"{path}: unknown file type {suffix or '(none)'}; use .csv, .jsonl or .parquet")
+    return FORMATS[suffix]
+
+
+def count_rows(path: str | Path) -> int | None:
+    """The number of rows, cheaply (for a progress bar's ETA); None when it cannot be told."""
+    kind = file_format(path)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+        return pq.ParquetFile(path).metadata.num_rows
+    with open(path, "rb") as handle:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    return max(lines - (1 if kind == "csv" else 0), 0)
+
+
+def read_rows(path: str | Path, types: Mapping[str, str], columns: set[str] | None = None) -> Iterator[Row]:
+    """Every row of the file in order. `types` maps each declared input path to its type name;
+    `columns`, when given, is the set of paths a column may name (others make a FileProblem)."""
+    kind = file_format(path)
+    if kind == "csv":
+        return _csv_rows(Path(path), types, columns)
+    if kind == "parquet":
+        return _parquet_rows(Path(path), types, columns)
+    return _jsonl_rows(Path(path))
+
+
+def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """{"a.b": 1, "c": 2} -> {"a": {"b": 1}, "c": 2}; nulls dropped (an absent field)."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            value = nest(value)
+        node = out
+        *sections, leaf = key.split(".")
+        for section in sections:
+            node = node.setdefault(section, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"{key}: {section} is both a value and a section")
+        if isinstance(value, dict) and isinstance(node.get(leaf), dict):
+            node[leaf].update(value)
+        else:
+            node[leaf] = value
+    return out
+
+
+def _check_columns(path: Path, names: list[str], columns: set[str] | None) -> None:
+    if columns is None:
+        return
+    sections = {".".join(c.split(".")[:i]) for c in columns for i in range(1, c.count(".") + 1)}
+    unknown = [n for n in names if n not in columns and n not in sections]
+    if unknown:
+        raise FileProblem(f"{path}: column(s) {', '.join(unknown)} name no field of the policy's input "
+                          "(name columns by dotted paths such as applicant.id_number)")
+
+
+def _csv_rows(path: Path, types: Mapping[str, str], columns: set[str] | None) -> Iterator[Row]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if not header:
+            raise FileProblem(f"{path}: no header row (the first row names the columns)")
+        header = [name.strip() for name in header]
+        _check_columns(path, header, columns)
+        width = len(header)
+        # Each column's place in the nested input, worked out once (this runs for every cell).
+        places = [(tuple(name.split(".")[:-1]), name.rpartition(".")[2], types.get(name) in _CONVERTED and types[name])
+                  for name in header]
+        clash = _clashing(header)
+        for number, cells in enumerate(reader, start=1):
+            if len(cells) > width:
+                yield Row(number, RowError(f"{len(cells)} cells, the header names {width} columns"))
+                continue
+            if clash:
+                yield _nested(number, {name: _cell(cell, types.get(name)) for name, cell in zip(header, cells)
+                                       if cell != ""})
+                continue
+            data: dict[str, Any] = {}
+            for (sections, leaf, kind), cell in zip(places, cells):
+                if cell == "":
+                    continue
+                node = data
+                for section in sections:
+                    node = node.get(section) or node.setdefault(section, {})
+                node[leaf] = _cell(cell, kind) if kind else cell  # text stays text
+            yield Row(number, data)
+
+
+def _clashing(header: list[str]) -> bool:
+    """Whether a column is also a section of another (a.b and a.b.c): such rows go through nest,
+    which reports it."""
+    names = set(header)
+    return any(".".join(name.split(".")[:i]) in names for name in header for i in range(1, name.count(".") + 1))
+
+
+_CONVERTED = frozenset({"integer", "boolean", "list"})  # the types a CSV cell is converted to
+
+
+def _cell(text: str, kind: str | None) -> Any:
+    """A CSV cell as the JSON value its declared type takes; text that does not read as that type
+    stays text, so that validation names the field and the problem."""
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind == "boolean":
+            return {"true": True, "false": False, "1": True, "0": False}.get(text.strip().lower(), text)
+        if kind == "list":
+            return json.loads(text) if text.lstrip().startswith("[") else text.split("|")
+    except ValueError:
+        return text
+    return text  # decimals stay text (read exactly), dates are ISO text, strings and enums text
+
+
+def _nested(number: int, flat: Mapping[str, Any]) -> Row:
+    try:
+        return Row(number, nest(flat))
+    except ValueError as error:
+        return Row(number, RowError(str(error)))
+
+
+def _jsonl_rows(path: Path) -> Iterator[Row]:
+    with open(path, encoding="utf-8-sig") as handle:
+        first = handle.read(1)
+        handle.seek(0)
+        if first == "[":  # a JSON array of applications
+            try:
+                items = json.load(handle, parse_float=Decimal)
+            except ValueError as error:
+                raise FileProblem(f"{path}: not valid JSON: {error}") from None
+            for number, item in enumerate(items, start=1):
+                yield _object(number, item)
+            return
+        number = 0
+        for line in handle:
+            if not line.strip():
+                continue
+            number += 1
+            try:
+                item = json.loads(line, parse_float=Decimal)  # decimals exactly as written
+            except ValueError as error:
+                yield Row(number, RowError(f"not valid JSON: {error}"))
+                continue
+            yield _object(number, item)
+
+
+def _object(number: int, item: Any) -> Row:
+    if not isinstance(item, dict):
+        return Row(number, RowError("not a JSON object"))
+    return _nested(number, item)
+
+
+def _parquet_rows(path: Path, types: Mapping[str, str], columns: set[str] | None) -> Iterator[Row]:
+    import pyarrow.parquet as pq  # imported when a Parquet file is read
+    source = pq.ParquetFile(path)
+    _check_columns(path, source.schema_arrow.names, columns)
+    number = 0
+    for batch in source.iter_batches(batch_size=8192):
+        for record in batch.to_pylist():
+            number += 1
+            yield _nested(number, {k: _parquet_value(v, types.get(k)) for k, v in record.items()})
+
+
+def _parquet_value(value: Any, kind: str | None = None) -> Any:
+    """Parquet's typed values as JSON-style ones: dates as ISO text, floats through their text
+    (a whole float in an integer column, as pandas writes integers with nulls, as the integer)."""
+    if isinstance(value, float) and kind == "integer" and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and kind == "list":
+        return _cell(value, kind)  # a list kept as its JSON text
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _parquet_value(v) for k, v in value.items()}
+    return value

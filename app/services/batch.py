@@ -1,0 +1,207 @@
+"""Deciding many rows at once, the same way in one process, in worker processes on every core, or
+on a Dask distributed cluster: the rows are cut into chunks, each chunk is decided by
+`decide_chunk` wherever it runs, and the chunks' Partials are merged (exact counts: the result
+does not depend on where or in which order chunks ran).
+
+A worker compiles each policy version once (app/services/compiling caches by content), however
+many chunks it decides. What a chunk carries is plain data (the versions' files, the rows), so it
+pickles to another process or machine; Dask workers need this package installed to import it.
+"""
+from __future__ import annotations
+
+import datetime
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, Callable, Iterable, Iterator
+
+from app.engine import InputError, Policy
+from app.files import RowError
+from app.services import compiling
+from app.services.errors import Unavailable
+from app.services.records import with_decision_date
+from app.services.tally import Invalid, Partial, changed_record, fired, headline
+
+CHUNK_ROWS = 1000
+Progress = Callable[[int], None]  # called with the number of rows just finished
+
+
+@dataclass(frozen=True)
+class VersionSpec:
+    """A policy version as plain data: what a worker needs to compile it."""
+
+    name: str
+    version: str
+    hash: str
+    files: dict[str, str]
+    engine: str | None = None
+
+    @classmethod
+    def of(cls, policy: Policy, engine: str | None = None) -> "VersionSpec":
+        return cls(policy.name, str(policy.version), policy.hash, dict(policy.files), engine)
+
+    def load(self) -> Policy:
+        return compiling.load_version(self.name, self.files, self.engine)
+
+    def identity(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "hash": self.hash}
+
+
+@dataclass(frozen=True)
+class Job:
+    """The versions a run decides on: baselines by hash (one for a file; the versions that made
+    the stored decisions, for a backtest) and the candidate's hash, if any."""
+
+    versions: dict[str, VersionSpec]
+    candidate: str | None = None
+    keep_rows: bool = False  # also return every row's headlines (to compare runs row by row)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One row to decide: its reference (row number or decision id), its input or the RowError
+    that kept it from being read, the hash of its baseline version, the decision date and moment
+    to set (a backtest: the stored ones; None: the row's own), and the stored headline (a backtest)."""
+
+    ref: Any
+    data: dict[str, Any] | RowError
+    baseline: str
+    decision_date: datetime.date | None = None
+    stored: dict[str, Any] | None = None
+    moment: datetime.datetime | None = None  # a backtest: when it was decided (the decision time)
+
+
+def decide_chunk(job: Job, items: list[Item]) -> Partial:
+    """Decide every row of a chunk on its baseline and on the candidate, and count."""
+    policies = {key: spec.load() for key, spec in job.versions.items()}
+    candidate = policies[job.candidate] if job.candidate else None
+    partial = Partial()
+    base_tally = partial.tally("baseline")
+    cand_tally = partial.tally("candidate") if candidate else None
+    for item in items:
+        partial.read += 1
+        if isinstance(item.data, RowError):
+            partial.invalid.append(Invalid(item.ref, "file", {"_row": [item.data.reason]}))
+            continue
+        baseline = policies[item.baseline]
+        typed_base = _typed(partial, item, baseline, "baseline")
+        typed_cand = _typed(partial, item, candidate, "candidate") if candidate else None
+        if typed_base is None or (candidate and typed_cand is None):
+            continue  # compared only on rows every version can decide
+        decided = baseline.decide(typed_base)
+        base_tally.add(decided, fired(decided))
+        line = headline(decided)
+        if item.stored is not None and item.stored != line:
+            partial.baseline_mismatches.append(item.ref)
+        other = None
+        if candidate:
+            made = candidate.decide(typed_cand)
+            cand_tally.add(made, fired(made))
+            other = headline(made)
+            if partial.comparison.add(line, other):
+                partial.changed.append(changed_record(item.ref, decided, made))
+        if job.keep_rows:
+            partial.rows.append((item.ref, line, other))
+    return partial
+
+
+def _typed(partial: Partial, item: Item, policy: Policy, version: str) -> dict | None:
+    raw = item.data
+    if item.decision_date is not None:
+        raw = with_decision_date(policy, raw, item.decision_date, item.moment)
+    try:
+        return policy.parse_input(raw)
+    except InputError as error:
+        partial.invalid.append(Invalid(item.ref, version, error.errors))
+        return None
+
+
+def chunked(items: Iterable[Item], size: int = CHUNK_ROWS) -> Iterator[list[Item]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def default_workers() -> int:
+    """Every core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run(job: Job, chunks: Iterable[list[Item]], *, workers: int = 1, dask: str | None = None,
+        progress: Progress | None = None) -> Partial:
+    """Decide every chunk and merge: in this process (workers=1), in `workers` processes, or on
+    the Dask scheduler at `dask` (an address such as tcp://10.0.0.5:8786, or a Client)."""
+    if dask is not None:
+        return _on_dask(job, chunks, dask, progress)
+    if workers <= 1:
+        total = Partial()
+        for chunk in chunks:
+            total.merge(decide_chunk(job, chunk))
+            if progress:
+                progress(len(chunk))
+        return total.sort()
+    return _on_processes(job, chunks, workers, progress)
+
+
+def _on_processes(job: Job, chunks: Iterable[list[Item]], workers: int, progress: Progress | None) -> Partial:
+    """Worker processes started fresh (spawn: nothing of this process's threads or connections is
+    inherited), at most two chunks in flight per worker so a large file is never all in memory."""
+    total = Partial()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: set = set()
+        for chunk in chunks:
+            pending.add(pool.submit(decide_chunk, job, chunk))
+            if len(pending) >= 2 * workers:
+                pending = _collect(pending, total, progress)
+        while pending:
+            pending = _collect(pending, total, progress)
+    return total.sort()
+
+
+def _collect(pending: set, total: Partial, progress: Progress | None) -> set:
+    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+    for future in done:
+        partial = future.result()
+        total.merge(partial)
+        if progress:
+            progress(partial.read)
+    return pending
+
+
+def _on_dask(job: Job, chunks: Iterable[list[Item]], address: Any, progress: Progress | None) -> Partial:
+    """The same chunks as tasks on a Dask cluster; the job is sent to every worker once."""
+    from distributed import Client, as_completed  # imported only for a Dask run
+
+    try:
+        client = address if isinstance(address, Client) else Client(address, timeout="10s")
+    except OSError as error:
+        raise Unavailable(f"no Dask scheduler answers at {address}: {error}", code="dask_unavailable") from None
+    owned = client is not address
+    try:
+        shared = client.scatter(job, broadcast=True)
+        window = max(2 * sum(client.nthreads().values()), 2)
+        total = Partial()
+        tasks = as_completed()
+        for chunk in chunks:
+            tasks.add(client.submit(decide_chunk, shared, chunk, pure=False))
+            if tasks.count() >= window:
+                _merge_one(tasks, total, progress)
+        while tasks.count():
+            _merge_one(tasks, total, progress)
+        return total.sort()
+    finally:
+        if owned:
+            client.close()
+
+
+def _merge_one(tasks: Any, total: Partial, progress: Progress | None) -> None:
+    partial = next(tasks).result()
+    total.merge(partial)
+    if progress:
+        progress(partial.read)

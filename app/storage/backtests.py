@@ -1,0 +1,67 @@
+"""Queries for backtests: the stored decisions a backtest re-decides, and the backtest jobs."""
+from __future__ import annotations
+
+import datetime
+from typing import Any, Iterator
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.storage.db import Database
+from app.storage.decisions import _utc
+from app.storage.models import Backtest, Decision
+
+
+def decisions_between(database: Database, policy_name: str, created_from: datetime.datetime | None,
+                      created_to: datetime.datetime | None, page: int = 1000) -> Iterator[Decision]:
+    """Every stored decision of a policy made in [created_from, created_to), oldest first, read a
+    page at a time (ids sort by creation time) so that any number of rows streams."""
+    after = None
+    while True:
+        statement = _between(select(Decision), policy_name, created_from, created_to).order_by(Decision.id).limit(page)
+        if after is not None:
+            statement = statement.where(Decision.id > after)
+        with database.session() as session:
+            rows = list(session.scalars(statement).all())
+        yield from rows
+        if len(rows) < page:
+            return
+        after = rows[-1].id
+
+
+def versions_between(session: Session, policy_name: str, created_from: datetime.datetime | None,
+                     created_to: datetime.datetime | None) -> list[str]:
+    """The hashes of the versions that made the decisions decisions_between reads."""
+    statement = _between(select(Decision.policy_hash).distinct(), policy_name, created_from, created_to)
+    return sorted(session.scalars(statement).all())
+
+
+def count_between(session: Session, policy_name: str, created_from: datetime.datetime | None,
+                  created_to: datetime.datetime | None) -> int:
+    """How many stored decisions decisions_between would read."""
+    return session.scalar(_between(select(func.count()).select_from(Decision), policy_name, created_from, created_to))
+
+
+def _between(statement: Any, policy_name: str, created_from: datetime.datetime | None,
+             created_to: datetime.datetime | None) -> Any:
+    statement = statement.where(Decision.policy_name == policy_name)
+    if created_from is not None:
+        statement = statement.where(Decision.created_at >= _utc(created_from))
+    if created_to is not None:
+        statement = statement.where(Decision.created_at < _utc(created_to))
+    return statement
+
+
+def add(session: Session, job: Backtest) -> None:
+    session.add(job)
+    session.commit()
+
+
+def get(session: Session, job_id: str) -> Backtest | None:
+    return session.scalar(select(Backtest).where(Backtest.id == job_id))
+
+
+def set_fields(session: Session, job_id: str, **fields: Any) -> None:
+    """Move a job on (its status, progress, result); the one table updated in place."""
+    session.execute(update(Backtest).where(Backtest.id == job_id).values(**fields))
+    session.commit()
