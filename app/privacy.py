@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import json
 import os
-import re
 from typing import Any, Iterable, Mapping
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
