@@ -66,6 +66,11 @@ def from_environment() -> dict[str, Any]:
         "FIREFLY_FLOOR_ENDPOINT": _env("FIREFLY_FLOOR_ENDPOINT", "0") == "1",
         "FIREFLY_FLOOR_PAD_BYTES": _int_env("FIREFLY_FLOOR_PAD_BYTES", 8000),
         "JSON_SORT_KEYS": False,
+        # The console (app/console): a session ends after this many minutes without a request.
+        "FIREFLY_CONSOLE_IDLE_MINUTES": _int_env("FIREFLY_CONSOLE_IDLE_MINUTES", 15),
+        # Its session cookie is Secure (sent over HTTPS only; browsers also send it to
+        # http://localhost and 127.0.0.1); 0 only for a plain-HTTP test host.
+        "SESSION_COOKIE_SECURE": _env("FIREFLY_CONSOLE_SECURE_COOKIE", "1") == "1",
     }
 
 
@@ -87,6 +92,7 @@ class Settings:
     seal_interval: float = 2.0
     pii_retention_days: int = 0  # 0: kept (no purge)
     release_poll: float = 2.0
+    console_idle_minutes: int = 15
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -102,7 +108,8 @@ class Settings:
                                                      (config.get("FIREFLY_HMAC_OLD_KEYS") or "").split(",")))),
                    seal_interval=float(config.get("FIREFLY_SEAL_INTERVAL", 2.0)),
                    pii_retention_days=int(config.get("FIREFLY_PII_RETENTION_DAYS", 0)),
-                   release_poll=float(config.get("FIREFLY_RELEASE_POLL", 2.0)))
+                   release_poll=float(config.get("FIREFLY_RELEASE_POLL", 2.0)),
+                   console_idle_minutes=int(config.get("FIREFLY_CONSOLE_IDLE_MINUTES", 15)))
 
     @property
     def production(self) -> bool:

@@ -5,6 +5,7 @@ Services raise the domain errors of app/services/errors.py, never HTTP errors.
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from app.config import Settings
@@ -12,6 +13,7 @@ from app.privacy import PersonalData
 from app.services.access import Access
 from app.services.access_audit import AccessAudit
 from app.services.audit_log import AuditLog
+from app.services.accounts import Accounts
 from app.services.clock import Clock, utc_now
 from app.services.deciding import Deciding
 from app.services.health import Readiness, readiness
@@ -20,6 +22,7 @@ from app.services.records import Records
 from app.services.releases import Releases
 from app.services.registry import PolicyRegistry
 from app.services.replay import Replaying
+from app.services.versions import PolicyVersions
 from app.state import State, open_state
 from app.storage.db import Database
 
@@ -41,6 +44,8 @@ class Services:
     audit_log: AuditLog
     access_audit: AccessAudit
     releases: Releases
+    accounts: Accounts
+    versions: PolicyVersions
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
@@ -64,13 +69,17 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     registry = PolicyRegistry(settings.policy_root, store, run_tests=settings.run_policy_tests,
                               engine=settings.engine, releases=releases)
     records = Records(database, personal, access_audit)
+    access = Access(database, settings.api_keys, settings.production)
     services = Services(
         settings=settings, database=database, state=state, personal=personal,
-        access=Access(database, settings.api_keys, settings.production),
+        access=access,
         policy_store=store, registry=registry, records=records,
         deciding=Deciding(registry, store, database, state.claims, personal, clock),
         replaying=Replaying(records, registry, store, personal, settings.engine),
-        audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases)
+        audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases,
+        accounts=Accounts(database, access, clock,
+                          datetime.timedelta(minutes=settings.console_idle_minutes)),
+        versions=PolicyVersions(database))
     if load_policies:
         registry.start()
     return services
