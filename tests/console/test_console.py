@@ -151,6 +151,7 @@ def test_a_decline_is_explained_from_the_stored_release(compliance, decided):
     assert "连三累六" in html and "max_consecutive_overdue_24m &gt;= params.overdue_consecutive_decline" in html
     assert "rules/eligibility.yaml:" in html
     assert "<code>params.overdue_consecutive_decline</code> = <code>3</code>" in html  # the stored parameter
+    assert 'id="record-intact"' in html                   # the chained log's integrity check
     assert 'id="summary"' in html and "BUREAU_OVERDUE_PATTERN</code>, eligibility <code>EL-01" in html
     assert re.search(r"overdue_months_24m</code> = <code>\d+</code>", html)
     assert 'class="missing"' in html                      # a value that was missing is marked
@@ -295,3 +296,15 @@ def test_replay_on_another_version_shows_what_changes_and_the_policy_diff_shows_
     unknown = post_form(compliance, page, f"{page}/replay", {"hash": "e" * 64})
     assert unknown.status_code == 409 or unknown.status_code == 404
     assert 'id="replay-error"' in text(unknown)
+
+
+def test_a_row_altered_in_the_database_is_flagged_and_not_replayed(compliance, decided, database_url):
+    from tests.services.test_audit_log import tamper
+    decision_id = decided["decline_overdue_pattern"]["decision_id"]
+    tamper(database_url, ('UPDATE decisions SET outcome = \'APPROVE\', "limit" = 500000 WHERE id = :i',
+                          {"i": decision_id}))
+    page = f"/console/decisions/{decision_id}"
+    html = text(compliance.get(page))
+    assert 'id="record-altered"' in html and "存储后被改动" in html
+    refused = post_form(compliance, page, f"{page}/replay", {})
+    assert refused.status_code == 409 and "record_altered" in text(refused)
