@@ -11,6 +11,7 @@ from app.console.audit import viewed
 from app.console.blueprint import bp
 from app.extensions import services
 from app.services.errors import NotFound, ServiceError
+from app.services.versions import file_diffs
 
 HASH = re.compile(r"^[0-9a-f]{64}$")
 RELEASE_ID = re.compile(r"^[0-9a-zA-Z_-]{1,64}$")
@@ -35,16 +36,25 @@ def release(release_id: str) -> str:
     if not RELEASE_ID.match(release_id):
         abort(404)
     releases = services().releases
+    against = request.args.get("against") or None
+    if against is not None and not RELEASE_ID.match(against):
+        abort(400)
     try:
         shown = releases.get(release_id)
+        files = releases.files(release_id)
+        others = [r for r in releases.list() if r["id"] != shown["id"]]
+        against_files = releases.files(against) if against else None
     except NotFound:
         abort(404)
-    try:
-        changes = releases.diff(release_id) if shown["state"] != "active" else None
-    except ServiceError:  # no active release to compare with
+    try:  # against the release named, else the active one (none to compare with: no changes shown)
+        changes = releases.diff(release_id, against) if (against or shown["state"] != "active") else None
+    except ServiceError:
         changes = None
-    viewed("release", release_id=release_id)
-    return render_template("console/release.html", release=shown, changes=changes)
+    diffs = (file_diffs(against_files, files, against[:12], release_id[:12]) if against_files is not None
+             else None)
+    viewed("release", release_id=release_id, against=against)
+    return render_template("console/release.html", release=shown, changes=changes, files=sorted(files.items()),
+                           others=others, against=against, diffs=diffs)
 
 
 @bp.get("/policies/<policy_hash>")

@@ -168,6 +168,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "releases.tests": ("规则测试用例", "Rule test cases"),
     "releases.diagnostics": ("检查结果", "Check diagnostics"),
     "releases.changes": ("相对当前生效发布的变化", "Changes against the active release"),
+    "releases.compare_with": ("与此发布比较", "Compare with the release"),
+    "releases.changes_from": ("相对此发布的变化：", "Changes from"),
     "releases.added": ("新增", "added"),
     "releases.removed": ("删除", "removed"),
     "releases.changed": ("修改", "changed"),

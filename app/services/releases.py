@@ -197,6 +197,11 @@ class Releases:
                            "at": iso_utc(e.created_at)} for e in events]
         return body
 
+    def files(self, ref: str) -> dict[str, str]:
+        """The files of a release by path, its rule tests included (the console shows them)."""
+        release = self._find(ref)
+        return {**release.files, **release.test_files}
+
     def diff(self, ref: str, against: str | None = None) -> dict[str, Any]:
         """Files and rule ids added, removed and changed from `against` (default: the active
         release) to `ref`."""

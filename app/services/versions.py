@@ -80,16 +80,7 @@ class PolicyVersions:
 
     def diff(self, old_hash: str, new_hash: str) -> list[FileDiff]:
         """Every file that differs between two versions, as a unified diff."""
-        old, new = self._row(old_hash).files, self._row(new_hash).files
-        changes = []
-        for file in sorted(set(old) | set(new)):
-            if old.get(file) == new.get(file):
-                continue
-            change = "added" if file not in old else "removed" if file not in new else "changed"
-            lines = difflib.unified_diff(old.get(file, "").splitlines(), new.get(file, "").splitlines(),
-                                         f"{old_hash[:12]}/{file}", f"{new_hash[:12]}/{file}", lineterm="")
-            changes.append(FileDiff(file, change, tuple(lines)))
-        return changes
+        return file_diffs(self._row(old_hash).files, self._row(new_hash).files, old_hash[:12], new_hash[:12])
 
     def written(self, policy_hash: str) -> WrittenText:
         """The items and titles of a stored version (empty when the version is not stored)."""
@@ -105,6 +96,19 @@ class PolicyVersions:
         if row is None:
             raise NotFound(f"no stored policy version {policy_hash[:64]!r}", code="unknown_policy_version")
         return row
+
+
+def file_diffs(old: dict[str, str], new: dict[str, str], old_name: str, new_name: str) -> list[FileDiff]:
+    """Every file that differs between two sets of files, as a unified diff."""
+    changes = []
+    for file in sorted(set(old) | set(new)):
+        if old.get(file) == new.get(file):
+            continue
+        change = "added" if file not in old else "removed" if file not in new else "changed"
+        lines = difflib.unified_diff(old.get(file, "").splitlines(), new.get(file, "").splitlines(),
+                                     f"{old_name}/{file}", f"{new_name}/{file}", lineterm="")
+        changes.append(FileDiff(file, change, tuple(lines)))
+    return changes
 
 
 @functools.lru_cache(maxsize=32)

@@ -308,3 +308,24 @@ def test_a_row_altered_in_the_database_is_flagged_and_not_replayed(compliance, d
     assert 'id="record-altered"' in html and "存储后被改动" in html
     refused = post_form(compliance, page, f"{page}/replay", {})
     assert refused.status_code == 409 and "record_altered" in text(refused)
+
+
+def test_a_submitted_release_shows_who_approved_it_its_files_and_its_diff(compliance, app, policy_root):
+    from app.services.access import Principal
+    from app.services.releases import ReleaseFiles
+    from support.http import set_version
+    releases = services(app).releases
+    active = releases.active_id()
+    set_version(policy_root, "2026.12.2")
+    submitted = releases.submit(ReleaseFiles.from_folder(policy_root), Principal("chen.jie", "author"),
+                                "the December release")
+    releases.approve(submitted["id"], Principal("ma.li", "approver"), "checked the cases")
+    page = text(compliance.get(f"/console/releases/{submitted['id']}"))
+    assert "approved" in page and "chen.jie (author)" in page and "ma.li (approver)" in page
+    assert "checked the cases" in page
+    assert "policies/zhishandai/application.yaml" in page and 'class="release-file"' in page
+    assert 'id="release-changes"' in page                  # against the active release
+    compared = text(compliance.get(f"/console/releases/{submitted['id']}?against={active}"))
+    assert re.search(r'class="del">-version: &#34;2026\.12\.1&#34;', compared), compared[-3000:]
+    assert re.search(r'class="add">\+version: &#34;2026\.12\.2&#34;', compared)
+    assert compliance.get(f"/console/releases/{submitted['id']}?against=../x").status_code == 400
