@@ -13,7 +13,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "skip": ("跳到正文", "Skip to content"),
     "nav.decisions": ("决策查询", "Decisions"),
     "nav.policies": ("政策版本", "Policies"),
-    "nav.queue": ("人工审核队列", "Underwriting queue"),
+    "nav.referred": ("转人工决策", "Referred"),
     "signed_in_as": ("当前用户", "Signed in as"),
     "sign_in": ("登录", "Sign in"),
     "sign_out": ("退出登录", "Sign out"),

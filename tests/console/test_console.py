@@ -196,6 +196,10 @@ def test_replay_on_the_stored_version_is_identical(compliance, decided):
 
 def test_underwriters_read_but_do_not_replay(client, accounts, decided):
     sign_in(client, accounts["underwriter"])
+    referred = text(client.get("/console/decisions?outcome=REFER"))
+    assert 'id="nav-referred"' in referred
+    assert set(re.findall(r"/console/decisions/([0-9a-f]{32})", referred)) == \
+        {a["decision_id"] for a in decided.values() if a["outcome"] == "REFER"}
     page = f"/console/decisions/{decided['refer_thin_file']['decision_id']}"
     html = text(client.get(page))
     assert 'id="replay"' not in html
