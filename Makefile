@@ -19,12 +19,13 @@ $(STAMP): pyproject.toml requirements.lock | $(BIN)/python
 install: $(STAMP)
 
 # The browser tests drive Debian's chromium headless; installed here when missing and we may.
+# A CJK font (fonts-wqy-microhei) lets the console's screenshots show Chinese rather than boxes.
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list :lang=zh | grep -q . || \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get install -y -q chromium chromium-driver >/dev/null || \
-		{ apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }; \
-	else echo "tests/browser need chromium and chromedriver: apt-get install chromium chromium-driver" >&2; fi
+		apt-get install -y -q chromium chromium-driver fonts-wqy-microhei >/dev/null || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver fonts-wqy-microhei >/dev/null; }; \
+	else echo "tests/browser need chromium and chromedriver: apt-get install chromium chromium-driver fonts-wqy-microhei" >&2; fi
 
 # tests/faults/test_nginx.py serves the API through deploy/nginx.conf: Debian's nginx, installed here
 # when missing and we may.

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from app import api, cli, extensions, logs
+from app import api, cli, console, extensions, logs
 from app import config as config_module
 from app import services as use_cases
 
@@ -30,5 +30,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     extensions.init_app(app, use_cases.build(config_module.Settings.from_mapping(app.config),
                                              load_policies=not command_line))
     api.init_app(app)
+    console.init_app(app)
     cli.init_app(app)
     return app

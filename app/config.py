@@ -74,6 +74,11 @@ def from_environment() -> dict[str, Any]:
         "JSON_SORT_KEYS": False,
         # worker processes of a backtest run as a background job by the API (1: its own thread)
         "FIREFLY_BACKTEST_WORKERS": _int_env("FIREFLY_BACKTEST_WORKERS", 1),
+        # The console (app/console): a session ends after this many minutes without a request.
+        "FIREFLY_CONSOLE_IDLE_MINUTES": _int_env("FIREFLY_CONSOLE_IDLE_MINUTES", 15),
+        # Its session cookie is Secure (sent over HTTPS only; browsers also send it to
+        # http://localhost and 127.0.0.1); 0 only for a plain-HTTP test host.
+        "SESSION_COOKIE_SECURE": _env("FIREFLY_CONSOLE_SECURE_COOKIE", "1") == "1",
     }
 
 
@@ -99,6 +104,7 @@ class Settings:
     idempotency_lease: int = 10
     idempotency_wait_ms: int = 5000
     backtest_workers: int = 1
+    console_idle_minutes: int = 15
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -118,7 +124,8 @@ class Settings:
                    release_verify_backends=bool(config.get("FIREFLY_RELEASE_VERIFY_BACKENDS", False)),
                    idempotency_lease=int(config.get("FIREFLY_IDEMPOTENCY_LEASE", 10)),
                    idempotency_wait_ms=int(config.get("FIREFLY_IDEMPOTENCY_WAIT_MS", 5000)),
-                   backtest_workers=int(config.get("FIREFLY_BACKTEST_WORKERS", 1)))
+                   backtest_workers=int(config.get("FIREFLY_BACKTEST_WORKERS", 1)),
+                   console_idle_minutes=int(config.get("FIREFLY_CONSOLE_IDLE_MINUTES", 15)))
 
     @property
     def production(self) -> bool:

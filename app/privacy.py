@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 from typing import Any, Iterable, Mapping
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -224,3 +225,32 @@ def scrub_json(text: str, clear: Mapping[str, Any], kinds: Mapping[str, str]) ->
 
     # The same form as the engine's canonical_json: sorted keys, no spaces, UTF-8 kept.
     return json.dumps(scrub(json.loads(text)), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+# Console passwords: scrypt (stdlib hashlib) in werkzeug.security's format, "scrypt:N:r:p$salt$hex",
+# so that werkzeug's check_password_hash reads these hashes too. N=2**15, r=8: about 32 MiB and
+# 0.1 s per check.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_urlsafe(12)
+    return f"scrypt:{SCRYPT_N}:{SCRYPT_R}:{SCRYPT_P}${salt}${_scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)}"
+
+
+def password_matches(stored: str, password: str) -> bool:
+    """The password is the one `stored` was made from (a malformed hash matches nothing)."""
+    try:
+        method, salt, expected = stored.split("$", 2)
+        name, n, r, p = method.split(":")
+        if name != "scrypt":
+            return False
+        actual = _scrypt(password, salt, int(n), int(r), int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def _scrypt(password: str, salt: str, n: int, r: int, p: int) -> str:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt.encode("utf-8"), n=n, r=r, p=p,
+                          maxmem=132 * n * r * p, dklen=64).hex()

@@ -5,6 +5,7 @@ Services raise the domain errors of app/services/errors.py, never HTTP errors.
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from app.config import Settings
@@ -13,6 +14,7 @@ from app.services.access import Access
 from app.services.access_audit import AccessAudit
 from app.services.audit_log import AuditLog
 from app.services.backtest import Backtesting
+from app.services.accounts import Accounts
 from app.services.clock import Clock, utc_now
 from app.services.deciding import Deciding
 from app.services.challengers import Comparing
@@ -25,6 +27,7 @@ from app.services.registry import PolicyRegistry
 from app.services.replay import Replaying
 from app.services.reviews import ReviewDesk
 from app.services.simulation import Simulating
+from app.services.versions import PolicyVersions
 from app.state import State, open_state
 from app.storage.db import Database
 
@@ -51,6 +54,8 @@ class Services:
     comparing: Comparing | None = None     # set by build (issue 14: champion/challenger)
     simulating: Simulating
     backtesting: Backtesting
+    accounts: Accounts
+    versions: PolicyVersions
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
@@ -75,9 +80,10 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     registry = PolicyRegistry(settings.policy_root, store, run_tests=settings.run_policy_tests,
                               engine=settings.engine, releases=releases)
     records = Records(database, personal, access_audit)
+    access = Access(database, settings.api_keys, settings.production)
     services = Services(
         settings=settings, database=database, state=state, personal=personal,
-        access=Access(database, settings.api_keys, settings.production),
+        access=access,
         policy_store=store, registry=registry, records=records,
         deciding=Deciding(registry, store, database, state.claims, personal, clock,
                           claim_wait=settings.idempotency_wait_ms / 1000),
@@ -86,7 +92,10 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         reviews=ReviewDesk(database, personal, records, access_audit, clock),
         simulating=Simulating(settings.policy_root, settings.engine, releases),
         backtesting=Backtesting(database, personal, store, registry, settings.engine, clock,
-                                settings.backtest_workers, releases))
+                                settings.backtest_workers, releases),
+        accounts=Accounts(database, access, clock,
+                          datetime.timedelta(minutes=settings.console_idle_minutes)),
+        versions=PolicyVersions(database))
     services.monitoring = Monitoring(database)
     services.comparing = Comparing(database, registry)
     if load_policies:

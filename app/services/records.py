@@ -197,6 +197,10 @@ class Search:
     cursor: str | None = None
     limit: int = 50
     trace: bool = False
+    # The keyed hashes of an ID number or phone, for an interface that hashed them on the way in
+    # (the console keeps clear values out of its URLs).
+    id_number_hash: tuple[str, ...] | None = None
+    phone_hash: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -250,21 +254,42 @@ class Records:
     def search(self, search: Search, who: Principal | None = None, request_id: str | None = None) -> Page:
         """Stored decisions matching the filters, newest first (the search and its results recorded;
         an ID number or phone asked for only as its keyed hash)."""
-        hashed = self.personal.search_keys  # under every key: rows hashed before a rotation too
         with self.database.session() as session:
-            rows = decisions.search(
-                session, limit=search.limit + 1, before_id=search.cursor,
-                created_from=search.created_from, created_to=search.created_to,
-                reason=search.reason, rule=search.rule, policy_name=search.policy,
-                policy_version=search.version, policy_hash=search.hash, outcome=search.outcome,
-                customer_group=search.group, channel=search.channel, arm=search.arm,
-                pipl_consent_id=search.consent_id, bureau_authorisation_id=search.bureau_authorisation_id,
-                resident_id_hash=hashed(search.id_number) if search.id_number is not None else None,
-                phone_hash=hashed(search.phone) if search.phone is not None else None)
+            rows = decisions.search(session, limit=search.limit + 1, before_id=search.cursor,
+                                    **self._filters(search))
         page = rows[:search.limit]
         more = len(rows) > search.limit
         result = Page([self._checked(row, search.trace) for row in page], page[-1].id if more else None)
-        personal = search.id_number is not None or search.phone is not None
+        personal = any(value is not None for value in (search.id_number, search.phone, search.id_number_hash,
+                                                       search.phone_hash))
+        details = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(search).items()}
         self.audit.record(who, "decision.search_personal" if personal else "decision.search",
-                          [item["decision_id"] for item in result.items], vars(search), request_id)
+                          [item["decision_id"] for item in result.items], details, request_id)
         return result
+
+    def counts(self, search: Search) -> dict[str, int]:
+        """{outcome: how many} of all the decisions the search matches, every page together."""
+        with self.database.session() as session:
+            return decisions.count_by_outcome(session, **self._filters(search))
+
+    def search_hash(self, value: str) -> tuple[str, ...]:
+        """The keyed hashes an ID number or phone is searched by (one under every key, so that rows
+        hashed before a key rotation are found too)."""
+        return tuple(self.personal.search_keys(value))
+
+    def _filters(self, search: Search) -> dict[str, Any]:
+        hashed = self.personal.search_keys  # under every key: rows hashed before a rotation too
+
+        def personal(clear: str | None, hashes: tuple[str, ...] | None) -> list[str] | None:
+            if clear is not None:
+                return hashed(clear)
+            return list(hashes) if hashes else None
+
+        return dict(
+            created_from=search.created_from, created_to=search.created_to,
+            reason=search.reason, rule=search.rule, policy_name=search.policy,
+            policy_version=search.version, policy_hash=search.hash, outcome=search.outcome,
+            customer_group=search.group, channel=search.channel, arm=search.arm,
+            pipl_consent_id=search.consent_id, bureau_authorisation_id=search.bureau_authorisation_id,
+            resident_id_hash=personal(search.id_number, search.id_number_hash),
+            phone_hash=personal(search.phone, search.phone_hash))

@@ -205,6 +205,11 @@ class Releases:
         what a simulation or backtest tries as a candidate."""
         return dict(self._find(ref).files)
 
+    def files(self, ref: str) -> dict[str, str]:
+        """The files of a release by path, its rule tests included (the console shows them)."""
+        release = self._find(ref)
+        return {**release.files, **release.test_files}
+
     def diff(self, ref: str, against: str | None = None) -> dict[str, Any]:
         """Files and rule ids added, removed and changed from `against` (default: the active
         release) to `ref`."""

@@ -45,7 +45,25 @@ def search(session: Session, *, limit: int, before_id: str | None = None,
            **equal: str | list[str] | None) -> list[Decision]:
     """Up to `limit` rows matching every filter given, newest first; `before_id` is the page
     cursor (ids sort by creation time), `equal` names columns of EQUAL_COLUMNS."""
-    statement = select(Decision).order_by(Decision.id.desc())
+    statement = _filtered(session, select(Decision).order_by(Decision.id.desc()), created_from=created_from,
+                          created_to=created_to, reason=reason, rule=rule, **equal)
+    if before_id is not None:
+        statement = statement.where(Decision.id < before_id)
+    return list(session.scalars(statement.limit(limit)).all())
+
+
+def count_by_outcome(session: Session, *, created_from: datetime.datetime | None = None,
+                     created_to: datetime.datetime | None = None, reason: str | None = None,
+                     rule: str | None = None, **equal: str | list[str] | None) -> dict[str, int]:
+    """{outcome: number of rows} over every row matching the filters of `search` (all pages)."""
+    statement = _filtered(session, select(Decision.outcome, func.count()).group_by(Decision.outcome),
+                          created_from=created_from, created_to=created_to, reason=reason, rule=rule, **equal)
+    return {outcome: number for outcome, number in session.execute(statement).all()}
+
+
+def _filtered(session: Session, statement: Any, *, created_from: datetime.datetime | None,
+              created_to: datetime.datetime | None, reason: str | None, rule: str | None,
+              **equal: str | list[str] | None) -> Any:
     for name, value in equal.items():
         if isinstance(value, list):  # any of several values (a keyed hash under each key)
             statement = statement.where(EQUAL_COLUMNS[name].in_(value))
@@ -60,9 +78,7 @@ def search(session: Session, *, limit: int, before_id: str | None = None,
         statement = statement.where(holds(Decision.reason_codes, reason, postgres))
     if rule is not None:
         statement = statement.where(holds(Decision.rule_hits, rule, postgres))
-    if before_id is not None:
-        statement = statement.where(Decision.id < before_id)
-    return list(session.scalars(statement.limit(limit)).all())
+    return statement
 
 
 def holds(column: Any, value: str, postgres: bool) -> ColumnElement[bool]:

@@ -228,3 +228,25 @@ class Backtest(Base):
     error: Mapped[str | None] = mapped_column(String, nullable=True)
 
     __table_args__ = (Index("ix_backtests_created", "created_at"),)
+
+
+class ConsoleAccount(Base):
+    """A person who signs in to the console: a username, one role, the password as a scrypt hash."""
+    __tablename__ = "console_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A signed-in console session, held server-side so that signing out and the idle timeout end
+    it for good (the browser keeps only the token; the table keeps its SHA-256)."""
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("console_accounts.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))

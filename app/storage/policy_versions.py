@@ -37,3 +37,13 @@ def matching(session: Session, name: str, *, hash_prefix: str | None = None,
     if version is not None:
         statement = statement.where(PolicyVersion.version == version)
     return list(session.scalars(statement).all())
+
+
+def all_versions(session: Session) -> list[PolicyVersion]:
+    """Every stored version, the one recorded last first."""
+    return list(session.scalars(select(PolicyVersion).order_by(PolicyVersion.first_seen.desc(),
+                                                               PolicyVersion.hash)).all())
+
+
+def by_hash(session: Session, policy_hash: str) -> PolicyVersion | None:
+    return session.get(PolicyVersion, policy_hash)

@@ -40,3 +40,10 @@ def browser():
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
+
+
+@pytest.fixture
+def decided(client):
+    """The examples decided today through the API: {example name: answer}."""
+    from tests.console.conftest import decided_examples
+    return decided_examples(client)

@@ -99,3 +99,22 @@ def test_the_service_sets_the_decision_time_in_china_never_the_caller(tmp_path):
     assert policy.decide(policy.parse_input(raw)).trace.values["h"] == 2
     naive = with_decision_date(policy, {}, datetime.date(2026, 11, 29), moment.replace(tzinfo=None))
     assert naive["decision_time"] == "2026-11-29T02:30:00+08:00"  # read back from SQLite: UTC
+
+
+def test_counts_cover_every_page_and_follow_the_filters(firefly, stored):
+    everything = firefly.records.counts(Search(limit=1))
+    assert sum(everything.values()) == len(stored)
+    for outcome, number in everything.items():
+        assert firefly.records.counts(Search(outcome=outcome)) == {outcome: number}
+        assert len(firefly.records.search(Search(outcome=outcome, limit=200)).items) == number
+    assert firefly.records.counts(Search(channel="nobody")) == {}
+
+
+def test_an_interface_may_search_by_the_hash_it_made(firefly, stored):
+    body, answer_ = stored[3]
+    for clear, field, value in (("id_number", "id_number_hash", body["applicant"]["id_number"]),
+                                ("phone", "phone_hash", body["applicant"]["mobile"])):
+        by_hash = firefly.records.search(Search(**{field: firefly.records.search_hash(value)})).items
+        assert [a["decision_id"] for a in by_hash] == \
+            [a["decision_id"] for a in firefly.records.search(Search(**{clear: value})).items]
+        assert answer_["decision_id"] in {a["decision_id"] for a in by_hash}

@@ -1,0 +1,86 @@
+"""Policy pages: the releases (state, who submitted and approved them), what is served, every stored
+version with its files, the diff of two versions."""
+from __future__ import annotations
+
+import re
+
+from flask import abort, render_template, request
+
+from app.console.access import READ_POLICIES, signed_in
+from app.console.audit import viewed
+from app.console.blueprint import bp
+from app.extensions import services
+from app.services.errors import NotFound, ServiceError
+from app.services.versions import file_diffs
+
+HASH = re.compile(r"^[0-9a-f]{64}$")
+RELEASE_ID = re.compile(r"^[0-9a-zA-Z_-]{1,64}$")
+
+
+@bp.get("/policies")
+@signed_in(*READ_POLICIES)
+def policies() -> str:
+    """The policies served now and every stored version; a form to compare two."""
+    served = services().registry.current()
+    viewed("policies")
+    return render_template("console/policies.html", served=sorted(served.policies.values(), key=lambda p: p.name),
+                           loaded_at=served.loaded_at, versions=services().versions.listed(),
+                           releases=services().releases.list())
+
+
+@bp.get("/releases/<release_id>")
+@signed_in(*READ_POLICIES)
+def release(release_id: str) -> str:
+    """One release: its state, who submitted and approved it and why, its checks, its policies, and
+    what it changes against the active release."""
+    if not RELEASE_ID.match(release_id):
+        abort(404)
+    releases = services().releases
+    against = request.args.get("against") or None
+    if against is not None and not RELEASE_ID.match(against):
+        abort(400)
+    try:
+        shown = releases.get(release_id)
+        files = releases.files(release_id)
+        others = [r for r in releases.list() if r["id"] != shown["id"]]
+        against_files = releases.files(against) if against else None
+    except NotFound:
+        abort(404)
+    try:  # against the release named, else the active one (none to compare with: no changes shown)
+        changes = releases.diff(release_id, against) if (against or shown["state"] != "active") else None
+    except ServiceError:
+        changes = None
+    diffs = (file_diffs(against_files, files, against[:12], release_id[:12]) if against_files is not None
+             else None)
+    viewed("release", release_id=release_id, against=against)
+    return render_template("console/release.html", release=shown, changes=changes, files=sorted(files.items()),
+                           others=others, against=against, diffs=diffs)
+
+
+@bp.get("/policies/<policy_hash>")
+@signed_in(*READ_POLICIES)
+def policy_version(policy_hash: str) -> str:
+    """One stored version: its files as they were served."""
+    if not HASH.match(policy_hash):
+        abort(404)
+    try:
+        info, files = services().versions.files(policy_hash)
+    except ServiceError:
+        abort(404)
+    viewed("policy_version", policy_hash=policy_hash)
+    return render_template("console/policy_version.html", info=info, files=sorted(files.items()))
+
+
+@bp.get("/policies/diff")
+@signed_in(*READ_POLICIES)
+def policy_diff() -> str:
+    """What changed between two stored versions, file by file."""
+    old, new = request.args.get("old", ""), request.args.get("new", "")
+    if not (HASH.match(old) and HASH.match(new)):
+        abort(400)
+    try:
+        changes = services().versions.diff(old, new)
+    except ServiceError:
+        abort(404)
+    viewed("policy_diff", old=old, new=new)
+    return render_template("console/policy_diff.html", old=old, new=new, changes=changes)

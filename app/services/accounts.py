@@ -1,0 +1,154 @@
+"""Console accounts: people who sign in to the web console with a username and a password, and
+their sessions (server-side, so that signing out and the idle timeout end a session for good).
+
+Passwords are hashed with scrypt (app/privacy.py); a session token is shown to the browser once
+and stored only as its SHA-256. Console roles are the API's reading roles plus the people of the
+release and review process; a channel (a machine) never has a console account.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from app.privacy import hash_password, password_matches
+from app.services.access import Access
+from app.services.clock import Clock
+from app.services.errors import Conflict, InvalidInput, NotFound
+from app.storage import accounts
+from app.storage.db import Database
+from app.storage.models import ConsoleAccount, ConsoleSession
+
+CONSOLE_ROLES = ("compliance", "underwriter", "author", "approver", "admin")
+MIN_PASSWORD = 12
+# A username that does not exist is checked against this hash, so that a wrong username costs
+# the same time as a wrong password.
+_DUMMY_HASH = hash_password(secrets.token_hex(16))
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who is signed in to the console."""
+
+    username: str
+    role: str
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    username: str
+    role: str
+    created_at: datetime.datetime
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _aware(moment: datetime.datetime) -> datetime.datetime:
+    # SQLite gives naive UTC back
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+class Accounts:
+    def __init__(self, database: Database, access: Access, clock: Clock,
+                 idle_timeout: datetime.timedelta) -> None:
+        self.database = database
+        self.access = access
+        self.clock = clock
+        self.idle_timeout = idle_timeout
+
+    def create(self, username: str, role: str, password: str) -> None:
+        """A new account; the password is stored as a scrypt hash only."""
+        if role not in CONSOLE_ROLES:
+            raise InvalidInput(f"no console role {role!r}; roles: {', '.join(CONSOLE_ROLES)}",
+                               code="unknown_role")
+        _check_password(password)
+        if (not username or len(username) > 100 or not username.isprintable() or " " in username
+                or username.startswith("key:")):
+            raise InvalidInput("a username is 1 to 100 printable characters without spaces, not "
+                               "starting with 'key:' (the accounts of API keys)",
+                               code="invalid_username")
+        row = ConsoleAccount(username=username, role=role,
+                             password_hash=hash_password(password))
+        with self.database.session() as session:
+            if not accounts.add(session, row):
+                raise Conflict(f"an account named {username!r} exists already", code="account_exists")
+
+    def set_password(self, username: str, password: str) -> None:
+        """A new password; every session of the account ends."""
+        _check_password(password)
+        with self.database.session() as session:
+            if not accounts.set_password(session, username, hash_password(password)):
+                raise NotFound(f"no account {username!r} (see `flask accounts list`)", code="unknown_account")
+
+    def remove(self, username: str) -> None:
+        with self.database.session() as session:
+            if not accounts.delete_account(session, username):
+                raise NotFound(f"no account {username!r} (see `flask accounts list`)", code="unknown_account")
+
+    def listed(self) -> list[AccountInfo]:
+        with self.database.session() as session:
+            return [AccountInfo(a.username, a.role, a.created_at) for a in accounts.all_accounts(session)]
+
+    def sign_in(self, username: str, password: str) -> str | None:
+        """A new session token for the right username and password, else None."""
+        with self.database.session() as session:
+            account = accounts.by_username(session, username)
+            if account is None:
+                password_matches(_DUMMY_HASH, password)
+                return None
+            if not password_matches(account.password_hash, password):
+                return None
+            return self._start(session, account.id)
+
+    def sign_in_with_key(self, key: str) -> tuple[str | None, Person | None]:
+        """Exchange an API key of a console role for a session under an account named after the
+        key (made on first use, with no password): (token, person); a channel key or an unknown
+        key gives (None, the key's principal or None)."""
+        principal = self.access.authenticate(key)
+        if principal is None or principal.role not in CONSOLE_ROLES:
+            return None, (Person(principal.name, principal.role) if principal else None)
+        username = f"key:{principal.name}"
+        with self.database.session() as session:
+            account = accounts.by_username(session, username)
+            if account is None or account.role != principal.role:
+                if account is not None:
+                    accounts.delete_account(session, username)
+                # No password can match "!": the account is reached only through its key.
+                accounts.add(session, ConsoleAccount(username=username, role=principal.role, password_hash="!"))
+                account = accounts.by_username(session, username)
+            return self._start(session, account.id), Person(username, principal.role)
+
+    def _start(self, session, account_id: int) -> str:
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        accounts.start_session(session, ConsoleSession(token_hash=_token_hash(token), account_id=account_id,
+                                                       started_at=now, last_seen=now))
+        return token
+
+    def person(self, token: str) -> Person | None:
+        """Who holds this session token, or None when it is unknown or idle too long (then it ends);
+        a session in use is kept alive."""
+        digest = _token_hash(token)
+        now = self.clock()
+        with self.database.session() as session:
+            found = accounts.session_with_account(session, digest)
+            if found is None:
+                return None
+            row, account = found
+            if now - _aware(row.last_seen) > self.idle_timeout:
+                accounts.end_session(session, digest)
+                return None
+            accounts.touch_session(session, digest, now)
+            return Person(account.username, account.role)
+
+    def sign_out(self, token: str) -> None:
+        with self.database.session() as session:
+            accounts.end_session(session, _token_hash(token))
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"a password has at least {MIN_PASSWORD} characters", code="weak_password")

@@ -1,0 +1,168 @@
+"""/console in headless chromium, as a compliance reviewer uses it: sign in, find the declines, open
+one, read why, replay it, switch to English, sign out; a forged form refused; a channel key refused.
+Screenshots of the main pages go to FIREFLY_SCREENSHOTS (default var/screenshots)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from app.extensions import services
+from support.keys import KEYS
+
+PATIENCE = 60  # a generous bound for a loaded 2-core machine: the test polls, it does not race
+PASSWORD = "correct horse battery"
+
+
+def wait(browser):
+    # a page being replaced by the next one can leave an element stale mid-read: poll again
+    return WebDriverWait(browser, PATIENCE, poll_frequency=0.1,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+
+
+def shot(browser, name, full=True):
+    """A screenshot of the whole page (the window grown to the page's height for it)."""
+    folder = Path(os.environ.get("FIREFLY_SCREENSHOTS", "var/screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    size = browser.get_window_size()
+    if full:
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(size["width"], min(max(height + 100, size["height"]), 6000))
+    browser.save_screenshot(str(folder / name))
+    browser.set_window_size(size["width"], size["height"])
+
+
+def at(browser, path):
+    wait(browser).until(lambda b: b.current_url.split("?")[0].endswith(path))
+
+
+def sign_in(browser, base, username, password=PASSWORD):
+    browser.delete_all_cookies()
+    browser.get(base + "/console/sign-in")
+    browser.find_element(By.ID, "account-username").send_keys(username)
+    browser.find_element(By.ID, "account-password").send_keys(password + Keys.ENTER)
+
+
+def test_a_reviewer_finds_a_decline_understands_it_replays_it_and_signs_out(live_server, browser, app, decided):
+    services(app).accounts.create("li.wei", "compliance", PASSWORD)
+    browser.delete_all_cookies()
+    browser.get(live_server + "/console/decisions")
+    at(browser, "/console/sign-in")                     # no session: the sign-in page
+    shot(browser, "console-sign-in.png", full=False)
+    sign_in(browser, live_server, "li.wei")
+    at(browser, "/console/decisions")
+    assert browser.find_element(By.ID, "person").text == "li.wei"
+
+    # search: the declines, with their count
+    browser.find_element(By.ID, "outcome").send_keys("DECLINE")
+    browser.find_element(By.ID, "search").click()
+    wait(browser).until(lambda b: "outcome=DECLINE" in b.current_url)
+    declines = [a for a in decided.values() if a["outcome"] == "DECLINE"]
+    assert browser.find_element(By.ID, "total").text == str(len(declines))
+    shot(browser, "console-search.png")
+
+    # open the overdue-pattern decline and read why
+    wanted = decided["decline_overdue_pattern"]["decision_id"]
+    browser.find_element(By.CSS_SELECTOR, f'a[href="/console/decisions/{wanted}"]').click()
+    at(browser, f"/console/decisions/{wanted}")
+    assert browser.find_element(By.ID, "outcome").text == "DECLINE"
+    first = browser.find_elements(By.CSS_SELECTOR, "#reasons tr.reason")[0]
+    assert "BUREAU_OVERDUE_PATTERN" in first.text and "连三累六" in first.text
+    matched = browser.find_element(By.CSS_SELECTOR, "#stage-eligibility tr.rule-matched")
+    assert "EL-01" in matched.text and "max_consecutive_overdue_24m" in matched.text
+    assert browser.find_elements(By.CSS_SELECTOR, "#requirements .missing")  # missing data marked
+    shot(browser, "console-decision.png", full=False)
+    browser.execute_script("document.getElementById('stage-eligibility').scrollIntoView()")
+    shot(browser, "console-decision-trace.png", full=False)
+    browser.execute_script("document.getElementById('stage-score').scrollIntoView()")
+    shot(browser, "console-decision-score-limit.png", full=False)
+    shot(browser, "console-decision-full.png")
+
+    # replay it on the version that decided: identical
+    browser.find_element(By.ID, "replay").click()
+    verdict = wait(browser).until(lambda b: b.find_element(By.ID, "replay-verdict"))
+    assert "完全一致" in verdict.text
+    shot(browser, "console-replay.png", full=False)
+
+    # back to the decision, in English
+    browser.get(f"{live_server}/console/decisions/{wanted}")
+    browser.find_element(By.ID, "switch-language").click()
+    wait(browser).until(lambda b: b.find_element(By.ID, "h-reasons").text == "Reasons, most important first")
+    assert browser.current_url.endswith(f"/console/decisions/{wanted}")
+    assert "Three consecutive or six total overdue months in 24" in browser.find_element(By.ID, "stages").text
+    shot(browser, "console-decision-en.png", full=False)
+
+    # the printable view carries the same explanation
+    browser.find_element(By.ID, "print-view").click()
+    at(browser, f"/console/decisions/{wanted}/print")
+    assert "BUREAU_OVERDUE_PATTERN" in browser.find_element(By.ID, "reasons").text
+
+    browser.get(live_server + "/console/policies")
+    shot(browser, "console-policies.png", full=False)
+    browser.find_element(By.CSS_SELECTOR, "#releases a").click()
+    wait(browser).until(lambda b: b.find_element(By.ID, "release-state"))
+    assert browser.find_elements(By.CSS_SELECTOR, "#release-events tbody tr")
+    shot(browser, "console-release.png", full=False)
+
+    # sign out: the pages are closed again
+    browser.find_element(By.ID, "sign-out").click()
+    at(browser, "/console/sign-in")
+    browser.get(f"{live_server}/console/decisions/{wanted}")
+    at(browser, "/console/sign-in")
+    assert "EL-01" not in browser.page_source
+
+
+def test_a_form_with_a_forged_csrf_token_is_refused(live_server, browser, app):
+    services(app).accounts.create("li.wei", "compliance", PASSWORD)
+    sign_in(browser, live_server, "li.wei")
+    at(browser, "/console/decisions")
+    browser.execute_script("document.querySelector('#search-form input[name=csrf_token]').value = 'forged'")
+    browser.find_element(By.ID, "search").click()
+    problem = wait(browser).until(lambda b: b.find_element(By.ID, "problem"))
+    assert "表单已过期" in problem.text
+    browser.get(live_server + "/console/decisions")       # still signed in: only the forged post failed
+    assert browser.find_element(By.ID, "person").text == "li.wei"
+
+
+def test_a_channel_key_cannot_open_the_console(live_server, browser):
+    browser.delete_all_cookies()
+    browser.get(live_server + "/console/sign-in")
+    browser.find_element(By.CSS_SELECTOR, "details summary").click()
+    field = wait(browser).until(lambda b: b.find_element(By.ID, "key-api_key"))
+    field.send_keys(KEYS["channel"] + Keys.ENTER)
+    problem = wait(browser).until(lambda b: b.find_element(By.ID, "problem"))
+    assert "渠道密钥" in problem.text
+    browser.get(live_server + "/console/decisions")
+    at(browser, "/console/sign-in")
+
+
+def test_the_console_is_used_from_the_keyboard(live_server, browser, app, decided):
+    """Sign in, search and open a decision with keys only; the first Tab reaches "skip to content"."""
+    services(app).accounts.create("li.wei", "compliance", PASSWORD)
+    browser.delete_all_cookies()
+    browser.get(live_server + "/console/sign-in")
+    active = browser.switch_to.active_element
+    assert active.get_attribute("id") == "account-username"        # the form has the focus
+    active.send_keys("li.wei" + Keys.TAB)
+    browser.switch_to.active_element.send_keys(PASSWORD + Keys.ENTER)
+    at(browser, "/console/decisions")
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    skip = browser.switch_to.active_element
+    assert skip.get_attribute("class") == "skip" and skip.is_displayed()
+    skip.send_keys(Keys.ENTER)
+    wait(browser).until(lambda b: b.switch_to.active_element.get_attribute("id") == "content")
+    # Tab to the first decision link and follow it with Enter
+    for _ in range(60):
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        if "open-decision" in (browser.switch_to.active_element.get_attribute("class") or ""):
+            break
+    link = browser.switch_to.active_element
+    assert "open-decision" in link.get_attribute("class")
+    target = link.get_attribute("href")
+    link.send_keys(Keys.ENTER)
+    wait(browser).until(lambda b: b.current_url == target)
+    assert browser.find_element(By.ID, "outcome").text in ("APPROVE", "DECLINE", "REFER")

@@ -1,0 +1,84 @@
+"""Console accounts: scrypt-hashed passwords, server-side sessions that end on sign-out, on a new
+password and after the idle timeout; API keys of console roles exchanged for a session, never a
+channel's."""
+import datetime
+
+import pytest
+
+from app.services.errors import Conflict, InvalidInput, NotFound
+from app.storage.models import ConsoleAccount
+from support.keys import KEYS
+
+PASSWORD = "correct horse battery"
+
+
+def test_a_password_is_stored_as_a_scrypt_hash_and_signs_in(firefly):
+    firefly.accounts.create("li.wei", "compliance", PASSWORD)
+    with firefly.database.session() as session:
+        stored = session.query(ConsoleAccount).filter_by(username="li.wei").one()
+    assert stored.password_hash.startswith("scrypt:") and PASSWORD not in stored.password_hash
+    token = firefly.accounts.sign_in("li.wei", PASSWORD)
+    assert token and firefly.accounts.person(token).role == "compliance"
+    assert firefly.accounts.sign_in("li.wei", PASSWORD + "x") is None
+    assert firefly.accounts.sign_in("nobody", PASSWORD) is None
+
+
+def test_accounts_refuse_weak_passwords_unknown_roles_and_taken_names(firefly):
+    with pytest.raises(InvalidInput, match="12 characters"):
+        firefly.accounts.create("li.wei", "compliance", "short")
+    with pytest.raises(InvalidInput, match="no console role 'channel'"):
+        firefly.accounts.create("li.wei", "channel", PASSWORD)
+    with pytest.raises(InvalidInput, match="key:"):
+        firefly.accounts.create("key:dev", "admin", PASSWORD)
+    firefly.accounts.create("li.wei", "compliance", PASSWORD)
+    with pytest.raises(Conflict):
+        firefly.accounts.create("li.wei", "admin", PASSWORD)
+    with pytest.raises(NotFound):
+        firefly.accounts.set_password("nobody", PASSWORD)
+
+
+def test_sign_out_and_a_new_password_end_sessions(firefly):
+    firefly.accounts.create("li.wei", "compliance", PASSWORD)
+    first = firefly.accounts.sign_in("li.wei", PASSWORD)
+    second = firefly.accounts.sign_in("li.wei", PASSWORD)
+    firefly.accounts.sign_out(first)
+    assert firefly.accounts.person(first) is None
+    assert firefly.accounts.person(second) is not None
+    firefly.accounts.set_password("li.wei", "another long password")
+    assert firefly.accounts.person(second) is None
+    assert firefly.accounts.sign_in("li.wei", PASSWORD) is None
+
+
+def test_a_session_ends_after_the_idle_timeout_and_use_keeps_it_alive(firefly, clock):
+    firefly.accounts.create("li.wei", "compliance", PASSWORD)
+    token = firefly.accounts.sign_in("li.wei", PASSWORD)
+    idle = firefly.accounts.idle_timeout
+    clock.now += idle - datetime.timedelta(seconds=1)
+    assert firefly.accounts.person(token) is not None      # used: idle time starts again
+    clock.now += idle - datetime.timedelta(seconds=1)
+    assert firefly.accounts.person(token) is not None
+    clock.now += idle + datetime.timedelta(seconds=1)
+    assert firefly.accounts.person(token) is None
+    clock.now += datetime.timedelta(seconds=1)
+    assert firefly.accounts.person(token) is None          # ended, not only refused once
+
+
+def test_a_compliance_key_opens_a_session_and_a_channel_key_does_not(firefly):
+    token, person = firefly.accounts.sign_in_with_key(KEYS["compliance"])
+    assert token and person.role == "compliance"
+    assert firefly.accounts.person(token).username == person.username
+    token, person = firefly.accounts.sign_in_with_key(KEYS["channel"])
+    assert token is None and person.role == "channel"
+    assert firefly.accounts.sign_in_with_key("not-a-key") == (None, None)
+    # the account of a key has no password that could match
+    assert firefly.accounts.sign_in(f"key:{firefly.access.authenticate(KEYS['compliance']).name}", "!") is None
+
+
+def test_password_hashes_are_werkzeugs_scrypt_format():
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    from app.privacy import hash_password, password_matches
+    made = hash_password(PASSWORD)
+    assert check_password_hash(made, PASSWORD) and not check_password_hash(made, PASSWORD + "!")
+    assert password_matches(generate_password_hash(PASSWORD, method="scrypt"), PASSWORD)
+    assert not password_matches("!", PASSWORD) and not password_matches("pbkdf2:x$y$z", PASSWORD)
