@@ -50,12 +50,12 @@ class Services:
     access_audit: AccessAudit
     releases: Releases
     reviews: ReviewDesk
-    monitoring: Monitoring | None = None   # set by build (issue 14: model monitoring)
-    comparing: Comparing | None = None     # set by build (issue 14: champion/challenger)
     simulating: Simulating
     backtesting: Backtesting
     accounts: Accounts
     versions: PolicyVersions
+    monitoring: Monitoring | None = None   # set by build (issue 14: model monitoring)
+    comparing: Comparing | None = None     # set by build (issue 14: champion/challenger)
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)

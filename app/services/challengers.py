@@ -20,7 +20,7 @@ from app.engine import OUTCOMES, InputError, Policy
 from app.engine.model import SHADOW, SPLIT
 from app.privacy import PersonalData
 from app.services import records
-from app.services.errors import InvalidInput, NotFound, ServiceError
+from app.services.errors import NotFound, ServiceError
 from app.services.registry import PolicyRegistry
 from app.storage import decisions
 from app.storage.db import Database
@@ -111,9 +111,8 @@ class Comparing:
         self.registry = registry
 
     def compare(self, policy: str, first_day: datetime.date, last_day: datetime.date) -> dict:
-        """Outcomes per arm, and the swap matrix of champion and shadow on the same applications."""
-        if last_day < first_day:
-            raise InvalidInput("the period ends before it starts", details={"to": ["before from"]})
+        """Outcomes per arm, and the swap matrix of champion and shadow on the same applications.
+        A period that ends before it starts holds no decision (NotFound, like any empty period)."""
         try:
             spec = self.registry.served(policy).parts.challenger
         except NotFound:

@@ -74,7 +74,7 @@ YESTERDAY = (business_date(utc_now()) - datetime.timedelta(days=1)).isoformat()
 @pytest.fixture
 def two_versions(app, policy_root):
     """The app serving a private copy of the policy folder: the examples are decided on it, then
-    the 连三累六 threshold is raised to 4 months in a row in version 2026.12.2, which is served.
+    the 连三累六 threshold is raised to 4 months in a row in version 2099.12.2, which is served.
     Gives (decided answers, old hash, new hash)."""
     from support.http import set_parameter, set_version
     registry = services(app).registry
@@ -83,7 +83,7 @@ def two_versions(app, policy_root):
     old = registry.current().policies["zhishandai.application"].hash
     answers = decided_examples(app.test_client())
     set_parameter(policy_root, "overdue_consecutive_decline", 4)
-    set_version(policy_root, "2026.12.2")
+    set_version(policy_root, "2099.12.2")
     assert registry.reload().ok
     new = registry.current().policies["zhishandai.application"].hash
     services(app).policy_store.record(registry.current().policies["zhishandai.application"])

@@ -288,7 +288,7 @@ def test_replay_on_another_version_shows_what_changes_and_the_policy_diff_shows_
     decision_id = answers["decline_overdue_pattern"]["decision_id"]
     page = f"/console/decisions/{decision_id}"
     html = text(compliance.get(page))
-    assert f'<option value="{new}">2026.12.2' in html
+    assert f'<option value="{new}">2099.12.2' in html
     answer = post_form(compliance, page, f"{page}/replay", {"hash": new})
     replayed = text(answer)
     assert answer.status_code == 200 and 'id="differences"' in replayed
@@ -320,7 +320,7 @@ def test_a_submitted_release_shows_who_approved_it_its_files_and_its_diff(compli
     from support.http import set_version
     releases = services(app).releases
     active = releases.active_id()
-    set_version(policy_root, "2026.12.2")
+    set_version(policy_root, "2099.12.1")  # (any version but the reference policy's own)
     submitted = releases.submit(ReleaseFiles.from_folder(policy_root), Principal("chen.jie", "author"),
                                 "the December release")
     releases.approve(submitted["id"], Principal("ma.li", "approver"), "checked the cases")
@@ -330,6 +330,6 @@ def test_a_submitted_release_shows_who_approved_it_its_files_and_its_diff(compli
     assert "policies/zhishandai/application.yaml" in page and 'class="release-file"' in page
     assert 'id="release-changes"' in page                  # against the active release
     compared = text(compliance.get(f"/console/releases/{submitted['id']}?against={active}"))
-    assert re.search(r'class="del">-version: &#34;2026\.12\.1&#34;', compared), compared[-3000:]
-    assert re.search(r'class="add">\+version: &#34;2026\.12\.2&#34;', compared)
+    assert re.search(r'class="del">-version: &#34;2026\.12\.2&#34;', compared), compared[-3000:]
+    assert re.search(r'class="add">\+version: &#34;2099\.12\.1&#34;', compared)
     assert compliance.get(f"/console/releases/{submitted['id']}?against=../x").status_code == 400
