@@ -171,11 +171,26 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     html = {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}
     spec.path(path="/docs", operations={"get": _op(
         "This API, explorable: Swagger UI (try an operation with your key)", [], {"200": html})})
-    document = _numbers(spec.to_dict())
+    document = _object_sizes(_numbers(spec.to_dict()))
     _replay_names_one_version(document)
     for policy_name, policy in policy_set.policies.items():
         _date_is_the_services(document["components"]["schemas"][f"{policy_name}.input"], policy)
     return document
+
+
+def _object_sizes(value: Any) -> Any:
+    """apispec writes a mapping's Length as minLength/maxLength, which JSON Schema ignores on an
+    object: say minProperties/maxProperties, so the document refuses what the service refuses."""
+    if isinstance(value, dict):
+        value = {k: _object_sizes(v) for k, v in value.items()}
+        if value.get("type") == "object":
+            for old, new in (("minLength", "minProperties"), ("maxLength", "maxProperties")):
+                if old in value:
+                    value[new] = value.pop(old)
+        return value
+    if isinstance(value, list):
+        return [_object_sizes(v) for v in value]
+    return value
 
 
 def _date_is_the_services(body: dict[str, Any], policy: Any) -> None:

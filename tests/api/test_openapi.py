@@ -101,7 +101,9 @@ def test_schemathesis_with_every_key_finds_nothing(role, database_url, redis_url
     every check: nothing found."""
     failures, calls = [], []
     for operation in _operations(database_url, redis_url):
-        if operation.path == "/v1/policies/reload":
+        if operation.path == "/v1/policies/reload" or (operation.path, operation.method) == ("/v1/releases", "post"):
+            # Reloading has its own tests; a release's body is a whole policy folder, which almost
+            # no generated one is (422 with its diagnostics is the right answer): its own tests.
             continue
 
         # A release's files are a map of path -> text whose paths must lie under policies/ or

@@ -15,7 +15,8 @@ from .expressions import (Arith, Call, Cmp, Expr, IfElse, ItemRef, Lit, Logic, M
                           NamedList, Not, Over, Ref, Unary, children)
 
 INPUT_DIGITS = 18  # the most digits a number sent by a channel, or written in a rule, may have
-MAX_MAGNITUDE = 100  # 10**100: far beyond any amount, ratio or count, far below any overflow
+MAX_MAGNITUDE = 1000  # 10**1000: far beyond any amount, ratio or product of them, far below any
+# Decimal overflow (10**999999), and an integer of that size costs microseconds
 LIST_DIGITS = 6  # a list in a request of at most FIREFLY_MAX_BODY_BYTES holds far fewer than 10**6 items
 # Functions whose result is small whatever their arguments (dates, counts, flags, codes).
 _SMALL = {"days_between": 7, "months_between": 6, "age_at": 4, "len": 7, "exists": 0, "missing": 0,

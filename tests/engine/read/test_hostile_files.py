@@ -94,7 +94,7 @@ def test_features_that_could_grow_without_bound_are_refused(tmp_path):
     squares = "double: a * 2\n  f1: a * a\n" + "".join(f"  f{i}: f{i - 1} * f{i - 1}\n" for i in range(2, 8))
     result = load_files(tmp_path, policies__p__x_yaml=POLICY.replace("double: a * 2\n", squares))
     diagnostic = located(result, "FEATURE_TOO_LARGE")
-    assert "'f3'" in diagnostic.message  # 18 * 2**3 digits is the first past 10**100
+    assert "'f6'" in diagnostic.message  # 18 * 2**6 digits is the first past 10**1000
 
 
 def test_a_computation_that_fails_on_some_input_is_missing_not_an_exception(tmp_path):
