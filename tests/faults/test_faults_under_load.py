@@ -185,8 +185,9 @@ def test_schemathesis_over_real_http_finds_nothing(stack):
     failures, calls = [], []
     for result in schema.get_all_operations():
         operation = result.ok()
-        if operation.path == "/v1/policies/reload":
-            continue
+        if operation.path == "/v1/policies/reload" or \
+                (operation.path, operation.method) in (("/v1/releases", "post"), ("/v1/backtests", "post")):
+            continue  # as in tests/api/test_openapi.py: their bodies are policy folders (own tests)
         role = ("channel" if operation.method.upper() == "POST" and not operation.path.endswith("/replay")
                 and operation.path.startswith("/v1/decisions/") else "compliance")
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
