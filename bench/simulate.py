@@ -27,18 +27,10 @@ from app.engine import load_policy_root  # noqa: E402
 from app.services import batch  # noqa: E402
 from app.services.simulation import Simulating, SimulationRequest  # noqa: E402
 from support import applicants  # noqa: E402  the tests' one applicant generator
+from support.simulation import flat  # noqa: E402  an input as dotted columns, as the tests write it
 
 POLICY = "zhishandai.application"
 
-
-def flat(record: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in record.items():
-        if isinstance(value, dict):
-            out.update(flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def write_applications(path: Path, rows: int, seed: int) -> Path:
