@@ -6,6 +6,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from app.engine import OUTCOMES
+from app.services.reviews import CLOSING_OUTCOMES
 
 
 class ErrorBody(Schema):
@@ -276,7 +277,7 @@ class ReviewBody(Schema):
     class Meta:
         unknown = RAISE
 
-    outcome = fields.String(required=True, validate=validate.OneOf(["APPROVE", "DECLINE"]))
+    outcome = fields.String(required=True, validate=validate.OneOf(CLOSING_OUTCOMES))
     limit = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=10**12),
                            metadata={"description": "whole yuan; APPROVE only"})
     reason_codes = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True,

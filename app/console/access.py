@@ -10,11 +10,14 @@ from flask import abort, g, redirect, request, session, url_for
 from app.extensions import services
 from app.services.access import Principal
 from app.services.accounts import Person
+from app.services.reviews import UNDERWRITERS
 
 # Who may open what. Reading decisions is compliance's work and the underwriter's (who reads the
-# REFERs); replay is compliance's; every console role reads the policies.
+# REFERs); replay is compliance's; closing a REFER is the underwriter's; every console role reads
+# the policies.
 READ_DECISIONS = ("compliance", "underwriter")
 REPLAY = ("compliance",)
+UNDERWRITE = UNDERWRITERS       # the use case's own list of who closes a REFER
 READ_POLICIES = ("compliance", "underwriter", "author", "approver", "admin")
 
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
+from wtforms import BooleanField, DateField, StringField
 from wtforms.validators import AnyOf, Length, Optional, Regexp
 
 from app.console import pdf
-from app.console.access import READ_DECISIONS, REPLAY, current, principal, request_id, signed_in
+from app.console.access import READ_DECISIONS, REPLAY, UNDERWRITE, current, principal, request_id, signed_in
 from app.console.blueprint import bp
 from app.console.explain import explain
+from app.console.underwriting import ReviewForm, close, closing_review, may_close
 from app.extensions import services
 from app.services.clock import CHINA
 from app.services.errors import NotFound, ServiceError
@@ -38,12 +39,13 @@ class SearchForm(FlaskForm):
     channel = StringField(validators=[Optional(), Length(max=100)])
     policy = StringField(validators=CODE)
     version = StringField(validators=[Optional(), Length(max=100)])
+    waiting = BooleanField()   # the underwriting queue: REFERs no review has closed yet
     # personal data: only ever posted, hashed at once, never put in an address
     id_number = StringField(validators=[Optional(), Length(max=40)])
     phone = StringField(validators=[Optional(), Length(max=40)])
 
 
-FILTERS = ("date_from", "date_to", "outcome", "group", "reason", "rule", "channel", "policy", "version")
+FILTERS = ("date_from", "date_to", "outcome", "group", "reason", "rule", "channel", "policy", "version", "waiting")
 
 
 @bp.get("/decisions")
@@ -73,7 +75,8 @@ def search_decisions() -> Response | tuple[str, int]:
     if not form.validate():
         return render_template("console/decisions.html", form=form, page=None, counts=None, hashes={},
                                bad=[]), 400
-    args = {name: str(getattr(form, name).data) for name in FILTERS if getattr(form, name).data}
+    args = {name: "y" if name == "waiting" else str(getattr(form, name).data)
+            for name in FILTERS if getattr(form, name).data}
     records = services().records
     if form.id_number.data:
         args["id_hash"] = list(records.search_hash(form.id_number.data))
@@ -94,7 +97,7 @@ def _search(form: SearchForm, hashes: dict[str, tuple[str, ...] | None], cursor:
                   rule=form.rule.data or None, created_from=day_start(form.date_from.data),
                   created_to=day_start(form.date_to.data, plus=1), cursor=cursor or None,
                   limit=PAGE_SIZE, id_number_hash=hashes["id_hash"] or None,
-                  phone_hash=hashes["phone_hash"] or None)
+                  phone_hash=hashes["phone_hash"] or None, awaiting_review=bool(form.waiting.data))
 
 
 def _explained(decision_id: str):
@@ -108,10 +111,33 @@ def _explained(decision_id: str):
 @bp.get("/decisions/<decision_id>")
 @signed_in(*READ_DECISIONS)
 def decision(decision_id: str) -> str:
-    """One decision explained: headline, reasons, requirements, stages, scorecard, limit."""
-    explained = _explained(decision_id)
+    """One decision explained: headline, reasons, requirements, stages, scorecard, limit; for an
+    underwriter and a REFER still waiting, the form that closes it."""
+    return _decision_page(_explained(decision_id), ReviewForm(), closed=request.args.get("closed") == "1")
+
+
+def _decision_page(explained, review_form: ReviewForm, refused=None, closed: bool = False) -> str:
+    decision_ = explained.decision
     return render_template("console/decision.html", e=explained, versions=_versions(explained),
-                           may_replay=current().role in REPLAY)
+                           may_replay=current().role in REPLAY, closing=closing_review(decision_),
+                           review_form=review_form if may_close(current(), decision_) else None,
+                           refused=refused, closed=closed)
+
+
+@bp.post("/decisions/<decision_id>/review")
+@signed_in(*UNDERWRITE)
+def review(decision_id: str) -> Response | tuple[str, int]:
+    """Close a REFER with the underwriter's outcome, limit, reasons and comment."""
+    form = ReviewForm()
+    try:
+        refused = close(decision_id, form)
+    except NotFound:
+        abort(404)
+    if refused is None:
+        return redirect(url_for("console.decision", decision_id=decision_id, closed=1), 303)
+    # the page again, with what was entered and why it was not stored
+    page = _decision_page(_explained(decision_id), form, refused)
+    return page, 422 if refused.code == "invalid_review" else 409
 
 
 @bp.get("/decisions/<decision_id>/print")

@@ -194,6 +194,7 @@ class Search:
     consent_id: str | None = None
     bureau_authorisation_id: str | None = None
     arm: str | None = None      # champion, challenger or shadow (champion/challenger)
+    awaiting_review: bool = False  # only REFERs that no underwriter has closed yet (the queue)
     cursor: str | None = None
     limit: int = 50
     trace: bool = False
@@ -290,6 +291,7 @@ class Records:
             reason=search.reason, rule=search.rule, policy_name=search.policy,
             policy_version=search.version, policy_hash=search.hash, outcome=search.outcome,
             customer_group=search.group, channel=search.channel, arm=search.arm,
+            awaiting_review=search.awaiting_review,
             pipl_consent_id=search.consent_id, bureau_authorisation_id=search.bureau_authorisation_id,
             resident_id_hash=personal(search.id_number, search.id_number_hash),
             phone_hash=personal(search.phone, search.phone_hash))

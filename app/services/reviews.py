@@ -27,6 +27,8 @@ from app.storage.models import DecisionReview
 UNDERWRITERS = ("underwriter",)
 REQUEST_RECORDERS = ("compliance", "underwriter")
 REQUEST_KINDS = ("explanation", "human_review")
+# What an underwriter may finally decide on a REFER (the API's schema and the console's form offer these).
+CLOSING_OUTCOMES = ("APPROVE", "DECLINE")
 
 
 @dataclass(frozen=True)
@@ -117,8 +119,8 @@ class ReviewDesk:
 
 def _check(review: Review) -> None:
     problems: dict[str, list[str]] = {}
-    if review.outcome not in ("APPROVE", "DECLINE"):
-        problems["outcome"] = ["APPROVE or DECLINE"]
+    if review.outcome not in CLOSING_OUTCOMES:
+        problems["outcome"] = [" or ".join(CLOSING_OUTCOMES)]
     if review.outcome == "APPROVE" and (review.limit is None or review.limit <= 0):
         problems["limit"] = ["an approval needs a limit in whole yuan above 0"]
     if review.outcome == "DECLINE" and review.limit is not None:

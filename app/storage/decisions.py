@@ -10,12 +10,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, cast, func, select
+from sqlalchemy import ColumnElement, cast, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
 from app.storage import chain
-from app.storage.models import Decision
+from app.storage.models import Decision, DecisionReview
 
 
 def insert(session: Session, row: Decision) -> None:
@@ -41,12 +41,14 @@ EQUAL_COLUMNS = {column.key: column for column in (
 
 def search(session: Session, *, limit: int, before_id: str | None = None,
            created_from: datetime.datetime | None = None, created_to: datetime.datetime | None = None,
-           reason: str | None = None, rule: str | None = None,
+           reason: str | None = None, rule: str | None = None, awaiting_review: bool = False,
            **equal: str | list[str] | None) -> list[Decision]:
     """Up to `limit` rows matching every filter given, newest first; `before_id` is the page
-    cursor (ids sort by creation time), `equal` names columns of EQUAL_COLUMNS."""
+    cursor (ids sort by creation time), `equal` names columns of EQUAL_COLUMNS; `awaiting_review`
+    keeps the REFERs no underwriter has closed yet."""
     statement = _filtered(session, select(Decision).order_by(Decision.id.desc()), created_from=created_from,
-                          created_to=created_to, reason=reason, rule=rule, **equal)
+                          created_to=created_to, reason=reason, rule=rule, awaiting_review=awaiting_review,
+                          **equal)
     if before_id is not None:
         statement = statement.where(Decision.id < before_id)
     return list(session.scalars(statement.limit(limit)).all())
@@ -54,16 +56,18 @@ def search(session: Session, *, limit: int, before_id: str | None = None,
 
 def count_by_outcome(session: Session, *, created_from: datetime.datetime | None = None,
                      created_to: datetime.datetime | None = None, reason: str | None = None,
-                     rule: str | None = None, **equal: str | list[str] | None) -> dict[str, int]:
+                     rule: str | None = None, awaiting_review: bool = False,
+                     **equal: str | list[str] | None) -> dict[str, int]:
     """{outcome: number of rows} over every row matching the filters of `search` (all pages)."""
     statement = _filtered(session, select(Decision.outcome, func.count()).group_by(Decision.outcome),
-                          created_from=created_from, created_to=created_to, reason=reason, rule=rule, **equal)
+                          created_from=created_from, created_to=created_to, reason=reason, rule=rule,
+                          awaiting_review=awaiting_review, **equal)
     return {outcome: number for outcome, number in session.execute(statement).all()}
 
 
 def _filtered(session: Session, statement: Any, *, created_from: datetime.datetime | None,
               created_to: datetime.datetime | None, reason: str | None, rule: str | None,
-              **equal: str | list[str] | None) -> Any:
+              awaiting_review: bool = False, **equal: str | list[str] | None) -> Any:
     for name, value in equal.items():
         if isinstance(value, list):  # any of several values (a keyed hash under each key)
             statement = statement.where(EQUAL_COLUMNS[name].in_(value))
@@ -78,6 +82,9 @@ def _filtered(session: Session, statement: Any, *, created_from: datetime.dateti
         statement = statement.where(holds(Decision.reason_codes, reason, postgres))
     if rule is not None:
         statement = statement.where(holds(Decision.rule_hits, rule, postgres))
+    if awaiting_review:  # the underwriting queue: referred, and no review closes it yet
+        statement = statement.where(Decision.outcome == "REFER",
+                                    ~exists().where(DecisionReview.closes == Decision.id))
     return statement
 
 

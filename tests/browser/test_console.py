@@ -166,3 +166,37 @@ def test_the_console_is_used_from_the_keyboard(live_server, browser, app, decide
     link.send_keys(Keys.ENTER)
     wait(browser).until(lambda b: b.current_url == target)
     assert browser.find_element(By.ID, "outcome").text in ("APPROVE", "DECLINE", "REFER")
+
+
+def test_an_underwriter_closes_a_referral_from_the_queue(live_server, browser, app, decided):
+    services(app).accounts.create("zhao.min", "underwriter", PASSWORD)
+    sign_in(browser, live_server, "zhao.min")
+    at(browser, "/console/decisions")
+    browser.find_element(By.ID, "nav-referred").click()
+    wait(browser).until(lambda b: "waiting=y" in b.current_url)
+    referred = decided["refer_thin_file"]["decision_id"]
+    assert browser.find_element(By.ID, "waiting").is_selected()
+    shot(browser, "console-queue.png", full=False)
+    browser.find_element(By.CSS_SELECTOR, f'a[href="/console/decisions/{referred}"]').click()
+    at(browser, f"/console/decisions/{referred}")
+    browser.find_element(By.ID, "jump-review").click()
+    form = browser.find_element(By.ID, "review-form")
+    # an approval without a limit: the use case refuses it, the page says so beside the field
+    form.find_element(By.ID, "review-reason-codes").send_keys("INCOME_CONFIRMED")
+    form.find_element(By.ID, "review-comment").send_keys("工资流水与社保记录已核实")
+    form.find_element(By.ID, "review-submit").click()
+    refused = wait(browser).until(lambda b: b.find_element(By.ID, "review-refused"))
+    assert "复核结论未保存" in refused.text
+    assert "an approval needs a limit" in browser.find_element(By.ID, "close-referral").text
+    browser.find_element(By.ID, "review-limit").send_keys("30000")
+    browser.execute_script("document.getElementById('close-referral').scrollIntoView()")
+    shot(browser, "console-review-form.png", full=False)
+    browser.find_element(By.ID, "review-submit").click()
+    wait(browser).until(lambda b: b.find_element(By.ID, "review-closed"))
+    assert "30,000" in browser.find_element(By.ID, "final-decision").text
+    assert not browser.find_elements(By.ID, "review-form")
+    assert "INCOME_CONFIRMED" in browser.find_element(By.ID, "reviews").text
+    shot(browser, "console-review-closed.png", full=False)
+    browser.find_element(By.ID, "nav-referred").click()
+    wait(browser).until(lambda b: "waiting=y" in b.current_url)
+    assert not browser.find_elements(By.CSS_SELECTOR, f'a[href="/console/decisions/{referred}"]')

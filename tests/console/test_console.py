@@ -333,3 +333,96 @@ def test_a_submitted_release_shows_who_approved_it_its_files_and_its_diff(compli
     assert re.search(r'class="del">-version: &#34;2026\.12\.2&#34;', compared), compared[-3000:]
     assert re.search(r'class="add">\+version: &#34;2099\.12\.1&#34;', compared)
     assert compliance.get(f"/console/releases/{submitted['id']}?against=../x").status_code == 400
+
+
+def test_an_underwriter_closes_a_referral_from_the_queue(client, accounts, decided, app):
+    from app.services.access_audit import AuditSearch
+    sign_in(client, accounts["underwriter"])
+    refer_id = decided["refer_thin_file"]["decision_id"]
+    queue = text(client.get("/console/decisions?outcome=REFER&waiting=y"))
+    assert refer_id in queue and 'name="waiting"' in queue
+    page = f"/console/decisions/{refer_id}"
+    html = text(client.get(page))
+    assert 'id="review-form"' in html and '<option value="APPROVE">' in html
+    answer = post_form(client, page, f"{page}/review", {
+        "outcome": "APPROVE", "limit": "30000", "reason_codes": "MANUAL_VERIFIED, INCOME_CONFIRMED",
+        "comment": "payslips and six months of bank statements seen"})
+    assert answer.status_code == 303 and answer.headers["Location"].endswith(f"{page}?closed=1")
+    closed = text(client.get(answer.headers["Location"]))
+    assert 'id="review-closed"' in closed and 'id="review-form"' not in closed   # closed once
+    assert 'id="final-decision"' in closed and "30,000" in closed
+    assert "<code>MANUAL_VERIFIED</code>, <code>INCOME_CONFIRMED</code>" in closed
+    assert "payslips and six months of bank statements seen" in closed and "zhao.min (underwriter)" in closed
+    # the same review the API stores, and the queue no longer holds it (the REFER list still does)
+    notes = services(app).reviews.notes(refer_id)
+    assert [(n["kind"], n["outcome"], n["limit"], n["reason_codes"]) for n in notes] == \
+        [("review", "APPROVE", 30000, ["MANUAL_VERIFIED", "INCOME_CONFIRMED"])]
+    assert refer_id not in text(client.get("/console/decisions?outcome=REFER&waiting=y"))
+    assert refer_id in text(client.get("/console/decisions?outcome=REFER"))
+    events, _ = services(app).access_audit.search(AuditSearch(actor="zhao.min", action="decision.review"))
+    assert [e["decision_ids"] for e in events] == [[refer_id]] and events[0]["role"] == "underwriter"
+    # a second close is refused by the use case, not stored twice
+    again = client.post(f"{page}/review", data={"csrf_token": csrf_token(closed), "outcome": "DECLINE",
+                                                 "reason_codes": "X", "comment": "again"})
+    assert again.status_code == 409 and "already_reviewed" in text(again)
+    assert len(services(app).reviews.notes(refer_id)) == 1
+
+
+@pytest.mark.parametrize("fields, status, problem", [
+    ({"outcome": "APPROVE", "reason_codes": "OK", "comment": "fine"}, 422, "an approval needs a limit"),
+    ({"outcome": "DECLINE", "limit": "5000", "reason_codes": "NO", "comment": "no"}, 422, "a decline has no limit"),
+    ({"outcome": "DECLINE", "reason_codes": "", "comment": "no"}, 422, "at least one reason code"),
+    ({"outcome": "DECLINE", "reason_codes": "NO", "comment": "   "}, 422, "say why"),
+    ({"outcome": "WATCH", "reason_codes": "NO", "comment": "no"}, 422, "Not a valid choice"),
+    ({"outcome": "APPROVE", "limit": "0", "reason_codes": "OK", "comment": "x"}, 422, "Number must be"),
+    ({"outcome": "APPROVE", "limit": "12.5", "reason_codes": "OK", "comment": "x"}, 422, "Not a valid integer"),
+    ({"outcome": "DECLINE", "reason_codes": "<script>", "comment": "x"}, 422, "not a reason code"),
+    ({"outcome": "DECLINE", "reason_codes": " ".join(f"R{i}" for i in range(21)), "comment": "x"}, 422,
+     "at most 20 reason codes"),
+    ({"outcome": "DECLINE", "reason_codes": "NO", "comment": "x" * 4001}, 422, "4000"),
+])
+def test_the_close_form_refuses_what_the_api_refuses(client, accounts, decided, app, fields, status, problem):
+    sign_in(client, accounts["underwriter"])
+    page = f"/console/decisions/{decided['refer_thin_file']['decision_id']}"
+    answer = post_form(client, page, f"{page}/review", fields)
+    html = text(answer)
+    assert answer.status_code == status and 'id="review-refused"' in html and "复核结论未保存" in html
+    assert problem in html and 'class="field-error"' in html
+    assert 'id="review-form"' in html                      # the form again, to correct
+    assert services(app).reviews.notes(decided["refer_thin_file"]["decision_id"]) == []
+
+
+def test_only_an_underwriter_closes_only_a_waiting_refer(client, accounts, decided, app):
+    refer = f"/console/decisions/{decided['refer_thin_file']['decision_id']}"
+    decline = f"/console/decisions/{decided['decline_overdue_pattern']['decision_id']}"
+    sign_in(client, accounts["compliance"])
+    html = text(client.get(refer))
+    assert 'id="review-form"' not in html
+    refused = client.post(f"{refer}/review", data={"csrf_token": csrf_token(html), "outcome": "DECLINE",
+                                                    "reason_codes": "NO", "comment": "no"})
+    assert refused.status_code == 403
+    sign_in(client, accounts["underwriter"])
+    html = text(client.get(decline))
+    assert 'id="review-form"' not in html                  # a DECLINE is not in the queue
+    forced = client.post(f"{decline}/review", data={"csrf_token": csrf_token(html), "outcome": "APPROVE",
+                                                     "limit": "50000", "reason_codes": "OK", "comment": "let it through"})
+    assert forced.status_code == 409 and "not_referred" in text(forced) and "只有转人工" in text(forced)
+    unsigned = client.post(f"{refer}/review", data={"outcome": "DECLINE", "reason_codes": "NO", "comment": "no"})
+    assert unsigned.status_code == 400                     # CSRF
+    missing = client.post("/console/decisions/" + "0" * 32 + "/review",
+                          data={"csrf_token": csrf_token(html), "outcome": "DECLINE", "reason_codes": "NO",
+                                "comment": "no"})
+    assert missing.status_code == 404
+    assert services(app).reviews.notes(decided["refer_thin_file"]["decision_id"]) == []
+
+
+def test_an_outcome_the_console_does_not_know_still_shows(compliance, decided, app, database_url):
+    """A policy's own vocabulary (a periodic review's WATCH, FREEZE ...) is shown as it is."""
+    html = text(compliance.get(f"/console/decisions/{decided['refer_thin_file']['decision_id']}"))
+    assert 'class="outcome outcome-REFER"' in html
+    from flask import render_template_string
+    with app.test_request_context("/console/"):
+        shown = render_template_string('<span class="outcome outcome-{{ o }}">{{ o }}</span>', o="FREEZE")
+    assert ">FREEZE<" in shown
+    css = (__import__("pathlib").Path(app.root_path) / "console/static/console.css").read_text()
+    assert re.search(r"\.outcome \{[^}]*background:", css)    # a colour for every outcome, known or not
