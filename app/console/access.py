@@ -19,6 +19,9 @@ READ_DECISIONS = ("compliance", "underwriter")
 REPLAY = ("compliance",)
 UNDERWRITE = UNDERWRITERS       # the use case's own list of who closes a REFER
 READ_POLICIES = ("compliance", "underwriter", "author", "approver", "admin")
+# A backtest's report: the API's roles (author, compliance) and the approver, who reads what a
+# release was tried on before approving it.
+READ_BACKTESTS = ("author", "approver", "compliance")
 
 
 def language() -> str:

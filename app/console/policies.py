@@ -6,7 +6,7 @@ import re
 
 from flask import abort, render_template, request
 
-from app.console.access import READ_POLICIES, signed_in
+from app.console.access import READ_BACKTESTS, READ_POLICIES, current, signed_in
 from app.console.audit import viewed
 from app.console.blueprint import bp
 from app.extensions import services
@@ -53,8 +53,11 @@ def release(release_id: str) -> str:
     diffs = (file_diffs(against_files, files, against[:12], release_id[:12]) if against_files is not None
              else None)
     viewed("release", release_id=release_id, against=against)
+    tried = services().backtesting.of_versions([p["hash"] for p in shown["policies"].values()])
     return render_template("console/release.html", release=shown, changes=changes, files=sorted(files.items()),
-                           others=others, against=against, diffs=diffs)
+                           others=others, against=against, diffs=diffs, backtests=tried,
+                           coverage=next((job for job in tried if job["coverage"]), None),
+                           may_read_backtests=current().role in READ_BACKTESTS)
 
 
 @bp.get("/policies/<policy_hash>")

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from app.console.access import _local, current
+from app.console.access import READ_DECISIONS, _local, current
 from app.console.blueprint import bp
 from app.extensions import services
 
@@ -54,7 +54,7 @@ def _start(token: str) -> Response:
     session["token"] = token
     if lang:
         session["lang"] = lang
-    return redirect(_local(request.args.get("next", "")) or url_for("console.decisions"), 303)
+    return redirect(_local(request.args.get("next", "")) or url_for("console.home"), 303)
 
 
 @bp.post("/sign-out")
@@ -75,4 +75,8 @@ def switch_language() -> Response:
 
 @bp.get("/")
 def home() -> Response:
-    return redirect(url_for("console.decisions" if current() else "console.sign_in"))
+    """The first page of the person's role: the decisions, or for policy staff the policies."""
+    person = current()
+    if person is None:
+        return redirect(url_for("console.sign_in"))
+    return redirect(url_for("console.decisions" if person.role in READ_DECISIONS else "console.policies"))

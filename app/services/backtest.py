@@ -233,13 +233,17 @@ class Backtesting:
 
     def job(self, job_id: str) -> dict[str, Any]:
         """A job's state: what was asked, how far it is, and where its result is when done."""
-        row = self._row(job_id)
-        return {"backtest_id": row.id, "status": row.status, "created_at": iso_utc(row.created_at),
-                "finished_at": iso_utc(row.finished_at) if row.finished_at else None,
-                "requested_by": row.requested_by, "policy": row.policy_name,
-                "candidate": {"hash": row.candidate_hash, "version": row.candidate_version},
-                "selection": row.selection, "decided": row.decided, "error": row.error,
-                "changed": row.report["comparison"]["changed"] if row.report else None}
+        return _state(self._row(job_id))
+
+    def of_versions(self, hashes: list[str]) -> list[dict[str, Any]]:
+        """The jobs that tried any of these versions (the policies of a release), newest first,
+        each as `summary` gives it."""
+        with self.database.session() as session:
+            return [_summary(row) for row in backtests.of_candidates(session, hashes)]
+
+    def summary(self, job_id: str) -> dict[str, Any]:
+        """A job's state and, once done, its candidate's rule coverage (the items that never fired)."""
+        return _summary(self._row(job_id))
 
     def job_report(self, job_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """A finished job's report and changed decisions; Conflict while it is not done."""
@@ -252,6 +256,28 @@ class Backtesting:
     def job_page(self, job_id: str) -> str:
         report, changed = self.job_report(job_id)
         return reports.render_html(report, changed)
+
+
+def _state(row: BacktestRow) -> dict[str, Any]:
+    return {"backtest_id": row.id, "status": row.status, "created_at": iso_utc(row.created_at),
+            "finished_at": iso_utc(row.finished_at) if row.finished_at else None,
+            "requested_by": row.requested_by, "policy": row.policy_name,
+            "candidate": {"hash": row.candidate_hash, "version": row.candidate_version},
+            "selection": row.selection, "decided": row.decided, "error": row.error,
+            "changed": row.report["comparison"]["changed"] if row.report else None}
+
+
+def _summary(row: BacktestRow) -> dict[str, Any]:
+    done = row.status == DONE and row.report and row.report.get("candidate")
+    return {**_state(row), "coverage": _never_fired(row.report["candidate"]["coverage"]) if done else None}
+
+
+def _never_fired(coverage: dict[str, Any]) -> dict[str, Any]:
+    """A report's coverage as a reader wants it: how many items fired of how many, and the items
+    (requirement, rule, table row, bin) that never did, with their stage and name."""
+    never = set(coverage["never_fired"])
+    return {"total": coverage["total"], "fired": coverage["fired"],
+            "never_fired": [item for item in coverage["items"] if item["id"] in never]}
 
 
 def _selection(request: BacktestRequest) -> dict[str, Any]:

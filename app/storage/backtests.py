@@ -65,3 +65,11 @@ def set_fields(session: Session, job_id: str, **fields: Any) -> None:
     """Move a job on (its status, progress, result); the one table updated in place."""
     session.execute(update(Backtest).where(Backtest.id == job_id).values(**fields))
     session.commit()
+
+
+def of_candidates(session: Session, candidate_hashes: list[str]) -> list[Backtest]:
+    """The jobs that tried any of these versions (a release's policies), newest first."""
+    if not candidate_hashes:
+        return []
+    statement = select(Backtest).where(Backtest.candidate_hash.in_(candidate_hashes))
+    return list(session.scalars(statement.order_by(Backtest.created_at.desc(), Backtest.id.desc())).all())

@@ -200,3 +200,29 @@ def test_an_underwriter_closes_a_referral_from_the_queue(live_server, browser, a
     browser.find_element(By.ID, "nav-referred").click()
     wait(browser).until(lambda b: "waiting=y" in b.current_url)
     assert not browser.find_elements(By.CSS_SELECTOR, f'a[href="/console/decisions/{referred}"]')
+
+
+def test_a_release_leads_to_its_backtest_report_and_its_charts_draw(live_server, browser, app, decided):
+    """The report's charts are drawn by plotly.js in a sandbox of their own (no console origin)."""
+    from tests.console.test_console import finished_backtest
+    release_id = services(app).releases.active_id()
+    job = finished_backtest(app, release_id)
+    services(app).accounts.create("chen.jie", "author", PASSWORD)
+    sign_in(browser, live_server, "chen.jie")
+    at(browser, "/console/policies")                       # an author's first page
+    browser.get(f"{live_server}/console/releases/{release_id}")
+    assert browser.find_elements(By.CSS_SELECTOR, "#never-fired tbody tr")
+    browser.execute_script("document.getElementById('backtests').scrollIntoView()")
+    shot(browser, "console-release-coverage.png", full=False)
+    browser.find_element(By.CSS_SELECTOR, f'a[href="/console/backtests/{job["backtest_id"]}"]').click()
+    at(browser, f"/console/backtests/{job['backtest_id']}")
+    assert browser.find_element(By.ID, "backtest-status").text == "done"
+    shot(browser, "console-backtest.png", full=False)
+    browser.find_element(By.ID, "open-report").click()
+    at(browser, f"/console/backtests/{job['backtest_id']}/report.html")
+    drawn = wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".chart .main-svg"))
+    assert drawn
+    errors = [entry for entry in browser.get_log("browser")
+              if entry["level"] == "SEVERE" and entry["source"] != "network"]  # (a favicon the console has not)
+    assert not errors, errors
+    shot(browser, "console-backtest-report.png", full=False)

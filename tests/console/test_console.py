@@ -45,7 +45,8 @@ def test_every_console_page_but_sign_in_needs_a_session(client, app):
 
 def test_sign_in_sets_a_secure_httponly_samesite_cookie_and_sign_out_ends_the_session(client, accounts, app):
     answer = sign_in(client, "li.wei")
-    assert answer.status_code == 303 and answer.headers["Location"].endswith("/console/decisions")
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/console/")
+    assert client.get("/console/").headers["Location"].endswith("/console/decisions")
     cookie = answer.headers["Set-Cookie"]
     assert "firefly_console=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie and "Path=/console" in cookie
@@ -108,6 +109,8 @@ def test_an_idle_session_ends(client, accounts, app):
     ("compliance", 200, 200), ("underwriter", 200, 200), ("admin", 403, 200), ("author", 403, 200)])
 def test_roles_open_their_pages(client, accounts, role, decisions, policies):
     sign_in(client, accounts[role])
+    first = client.get("/console/").headers["Location"]      # the first page is one the role may open
+    assert first.endswith("/console/decisions" if decisions == 200 else "/console/policies")
     assert client.get("/console/decisions").status_code == decisions
     assert client.get("/console/policies").status_code == policies
 
@@ -426,3 +429,67 @@ def test_an_outcome_the_console_does_not_know_still_shows(compliance, decided, a
     assert ">FREEZE<" in shown
     css = (__import__("pathlib").Path(app.root_path) / "console/static/console.css").read_text()
     assert re.search(r"\.outcome \{[^}]*background:", css)    # a colour for every outcome, known or not
+
+
+def finished_backtest(app, release_id, bound_seconds=180):
+    """A backtest of the stored decisions on a release, run to its end (polled, generously bounded)."""
+    import time
+
+    from app.services.backtest import BacktestRequest, Candidate
+    jobs = services(app).backtesting
+    job = jobs.start(BacktestRequest("zhishandai.application", Candidate(release=release_id)), "chen.jie")
+    deadline = time.monotonic() + bound_seconds
+    while job["status"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job = jobs.job(job["backtest_id"])
+    assert job["status"] == "done", job
+    return job
+
+
+def test_a_release_links_its_backtests_and_shows_the_rules_that_never_fired(compliance, decided, app):
+    from app.services.access_audit import AuditSearch
+    release_id = services(app).releases.active_id()
+    assert 'id="no-backtests"' in text(compliance.get(f"/console/releases/{release_id}"))
+    job = finished_backtest(app, release_id)
+    report, _ = services(app).backtesting.job_report(job["backtest_id"])
+    never = report["candidate"]["coverage"]["never_fired"]
+    assert never and report["candidate"]["coverage"]["fired"] > 0
+
+    page = text(compliance.get(f"/console/releases/{release_id}"))
+    assert f'href="/console/backtests/{job["backtest_id"]}"' in page and 'id="release-backtests"' in page
+    shown = re.findall(r"<tr><td><code>([^<]+)</code></td><td>(?:requirement|rule|row|bin)</td>",
+                       page.split('id="never-fired"')[1])
+    assert shown == never                                   # every item that never fired, in order
+    assert f"{report['candidate']['coverage']['fired']} / {report['candidate']['coverage']['total']}" in page
+
+    one = text(compliance.get(f"/console/backtests/{job['backtest_id']}"))
+    assert 'id="backtest-status">done' in one and 'id="never-fired"' in one and 'id="open-report"' in one
+    html = compliance.get(f"/console/backtests/{job['backtest_id']}/report.html")
+    assert html.status_code == 200 and "Backtest report" in text(html)
+    assert html.headers["Content-Security-Policy"].startswith("sandbox allow-scripts;")  # no console origin
+    assert "allow-same-origin" not in html.headers["Content-Security-Policy"]
+    assert compliance.get("/console/backtests/" + "0" * 32).status_code == 404
+    assert compliance.get("/console/backtests/nope/report.html").status_code == 404
+    events, _ = services(app).access_audit.search(AuditSearch(actor="li.wei", limit=200))
+    assert {"console.backtest", "console.backtest_report"} <= {e["action"] for e in events}
+
+
+def test_a_backtest_still_running_has_no_report_yet_and_underwriters_see_no_reports(client, accounts, app):
+    import datetime
+
+    from app.storage import backtests
+    from app.storage.models import Backtest
+    served = services(app).registry.current().policies["zhishandai.application"]
+    with services(app).database.session() as session:
+        backtests.add(session, Backtest(
+            id="0" * 31 + "1", created_at=datetime.datetime.now(datetime.timezone.utc), status="running",
+            requested_by="chen.jie", policy_name=served.name, candidate_hash=served.hash,
+            candidate_version=str(served.version), candidate_files={}, selection={}, decided=3))
+    sign_in(client, accounts["author"])
+    page = text(client.get("/console/backtests/" + "0" * 31 + "1"))
+    assert 'id="backtest-running"' in page and 'id="open-report"' not in page
+    assert client.get("/console/backtests/" + "0" * 31 + "1/report.html").status_code == 409
+    sign_in(client, accounts["underwriter"])
+    release = text(client.get(f"/console/releases/{services(app).releases.active_id()}"))
+    assert 'id="release-backtests"' in release and 'href="/console/backtests/' not in release
+    assert client.get("/console/backtests/" + "0" * 31 + "1").status_code == 403
