@@ -75,7 +75,9 @@ class Explained:
 def explain(decision: dict[str, Any], written: WrittenText) -> Explained:
     trace = decision.get("trace") or {}
     items = written.items
-    reasons = [{**reason, "written": items.get(reason.get("rule") or "")} for reason in decision.get("reasons", [])]
+    stages = {stage["id"]: stage for stage in trace.get("stages", [])}
+    reasons = [{**reason, "written": items.get(reason.get("rule") or ""), "origin": _origin(reason, stages)}
+               for reason in decision.get("reasons", [])]
     requirements = [{**req, "written": items.get(req["id"]), "read_list": _reads(req.get("read") or {})}
                     for req in trace.get("requirements", [])]
     return Explained(
@@ -83,6 +85,22 @@ def explain(decision: dict[str, Any], written: WrittenText) -> Explained:
         stages=[_stage(stage, written) for stage in trace.get("stages", [])],
         limit=_limit(trace["limit"], items) if trace.get("limit") else None,
         features=_reads(trace.get("features") or {}), input=trace.get("input") or {}, written=written)
+
+
+def _origin(reason: dict[str, Any], stages: dict[str, dict[str, Any]]) -> tuple[str, Any] | None:
+    """What gave a reason that no single rule gave (its `rule` is None), as (text key, detail): a
+    scorecard's band, a stage where no rule matched, or the limit (below the minimum, or a value it
+    needs missing); None when a rule, row or bin gave it (the page shows that id)."""
+    if reason.get("rule"):
+        return None
+    stage = stages.get(reason.get("stage") or "")
+    if stage is None:
+        return ("reason.from_limit", None) if reason.get("stage") == "limit" else ("reason.from_stage", None)
+    if stage.get("kind") == "scorecard":
+        return "reason.from_band", stage.get("band")
+    if not any(rule.get("matched") for rule in stage.get("rules") or []) and not stage.get("rows"):
+        return "reason.from_no_match", None
+    return "reason.from_stage", None
 
 
 def _reads(values: dict[str, Any]) -> list[Read]:

@@ -493,3 +493,41 @@ def test_a_backtest_still_running_has_no_report_yet_and_underwriters_see_no_repo
     release = text(client.get(f"/console/releases/{services(app).releases.active_id()}"))
     assert 'id="release-backtests"' in release and 'href="/console/backtests/' not in release
     assert client.get("/console/backtests/" + "0" * 31 + "1").status_code == 403
+
+
+def rule_test_input(policy_root, case_id):
+    """The input of one of the reference policy's rule test cases (its profile merged)."""
+    from app.engine.testing import load_cases, read_test_files
+    cases, _ = load_cases(read_test_files(policy_root))
+    return next(case.input for case in cases if case.id == case_id)
+
+
+def test_a_reason_no_single_rule_gave_names_its_source_never_none(compliance, app, policy_root):
+    """A score band's reason (band D: SCORE_MARGINAL) showed "score · None"; it names the band."""
+    from app.services.clock import business_date
+    from support.applicants import as_of
+    body = as_of(rule_test_input(policy_root, "T-SC-02"), business_date(utc_now()))
+    answer = compliance.post("/v1/decisions/zhishandai.application", json=body,
+                             headers={"X-API-Key": KEYS["channel"]})
+    assert answer.status_code == 201, answer.get_json()
+    decided = answer.get_json()
+    assert decided["score_band"] == "D" and decided["reasons"][0]["code"] == "SCORE_MARGINAL"
+    assert decided["reasons"][0]["rule"] is None
+    html = text(compliance.get(f"/console/decisions/{decided['decision_id']}"))
+    assert ">None<" not in html and "· None" not in html
+    assert '<span class="reason-origin">评分档 <strong>D</strong></span>' in html
+    assert re.search(r'id="summary">.*SCORE_MARGINAL</code>, score <span class="reason-origin">评分档 <strong>D', html)
+    scorecard_reason = re.search(r"<code>SC_[A-Z_]+</code>.*?</tr>", html, re.S).group(0)
+    assert "reason-origin" not in scorecard_reason          # a bin's reason still names its bin
+
+
+def test_the_origin_of_reasons_without_a_rule():
+    from app.console.explain import _origin
+    stages = {"score": {"kind": "scorecard", "band": "E"},
+              "segmentation": {"kind": "ruleset", "rules": [{"id": "SG-1", "matched": False}]},
+              "eligibility": {"kind": "ruleset", "rules": [{"id": "EL-1", "matched": True}]}}
+    assert _origin({"stage": "score", "rule": None}, stages) == ("reason.from_band", "E")
+    assert _origin({"stage": "segmentation", "rule": None}, stages) == ("reason.from_no_match", None)
+    assert _origin({"stage": "eligibility", "rule": None}, stages) == ("reason.from_stage", None)
+    assert _origin({"stage": "limit", "rule": None}, stages) == ("reason.from_limit", None)
+    assert _origin({"stage": "eligibility", "rule": "EL-1"}, stages) is None
