@@ -61,6 +61,9 @@ class BacktestOut(Schema):
     decided = fields.Integer(metadata={"description": "rows re-decided so far"})
     error = fields.String(allow_none=True)
     changed = fields.Integer(allow_none=True)
+    heartbeat_at = fields.DateTime(allow_none=True, metadata={
+        "description": "the worker's last sign of life; silent longer than the lease (60 s): failed"})
+    worker = fields.String(allow_none=True, metadata={"description": "host:pid of the process running it"})
 
 
 @bp.post("")
@@ -83,6 +86,14 @@ def start_backtest() -> tuple[Response, int, dict[str, str]]:
 def get_backtest(backtest_id: str) -> Response:
     """A backtest's status and progress."""
     return jsonify(services().backtesting.job(backtest_id))
+
+
+@bp.post("/<backtest_id>/rerun")
+@require_role(*ROLES)
+def rerun_backtest(backtest_id: str) -> tuple[Response, int, dict[str, str]]:
+    """Run a failed backtest again as a new job (the same candidate and period); 202 and where to poll."""
+    job = services().backtesting.rerun(backtest_id, requested_by=caller().name)
+    return jsonify(job), 202, {"Location": url_for("backtests.get_backtest", backtest_id=job["backtest_id"])}
 
 
 @bp.get("/<backtest_id>/report")

@@ -223,6 +223,9 @@ def _backtest_paths(spec: APISpec) -> None:
     spec.path(path="/v1/backtests/{backtest_id}", operations={"get": _op(
         "A backtest's status and progress", list(ROLES),
         _responses(200, "BacktestOut", "the job", 401, 403, 404), parameters=job)})
+    spec.path(path="/v1/backtests/{backtest_id}/rerun", operations={"post": _op(
+        "Run a failed backtest again as a new job (the same candidate and period)", list(ROLES),
+        _responses(202, "BacktestOut", "the new job, queued", 401, 403, 404, 409), parameters=job)})
     for suffix, summary, content in (
             ("report", "The finished backtest's report", anything),
             ("changes", "The finished backtest's changed decisions",

@@ -75,7 +75,7 @@ def _problem(key: str, status: int):
     return handler
 
 
-for _status, _key in ((400, "bad_request"), (403, "forbidden"), (404, "not_found")):
+for _status, _key in ((400, "bad_request"), (403, "forbidden"), (404, "not_found"), (409, "conflict")):
     bp.register_error_handler(_status, _problem(_key, _status))
 # A read whose access cannot be recorded is not shown (the access audit raises Unavailable).
 bp.register_error_handler(Unavailable, _problem("unavailable", 503))

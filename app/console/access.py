@@ -22,6 +22,7 @@ READ_POLICIES = ("compliance", "underwriter", "author", "approver", "admin")
 # A backtest's report: the API's roles (author, compliance) and the approver, who reads what a
 # release was tried on before approving it.
 READ_BACKTESTS = ("author", "approver", "compliance")
+RUN_BACKTESTS = ("author", "compliance")   # as POST /v1/backtests
 
 
 def language() -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, render_template
+from flask import Response, abort, redirect, render_template, url_for
 
-from app.console.access import READ_BACKTESTS, signed_in
+from app.console.access import READ_BACKTESTS, RUN_BACKTESTS, current, principal, signed_in
 from app.console.audit import viewed
 from app.console.blueprint import bp
 from app.extensions import services
@@ -29,7 +29,20 @@ def backtest(backtest_id: str) -> str:
     except NotFound:
         abort(404)
     viewed("backtest", backtest_id=job["backtest_id"])
-    return render_template("console/backtest.html", job=job)
+    return render_template("console/backtest.html", job=job, may_rerun=current().role in RUN_BACKTESTS)
+
+
+@bp.post("/backtests/<backtest_id>/rerun")
+@signed_in(*RUN_BACKTESTS)
+def rerun_backtest(backtest_id: str) -> Response:
+    """Run a failed backtest again (its worker died, or it failed): a new job, on its page."""
+    try:
+        job = services().backtesting.rerun(backtest_id, principal().name)
+    except NotFound:
+        abort(404)
+    except Conflict:
+        abort(409)
+    return redirect(url_for("console.backtest", backtest_id=job["backtest_id"]), 303)
 
 
 @bp.get("/backtests/<backtest_id>/report.html")

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import socket
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +38,15 @@ from app.storage.models import Decision as DecisionRow
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+# A running job's worker stores a heartbeat every HEARTBEAT; a job silent for longer than LEASE is
+# taken for dead (its process killed, its machine gone) and reported failed the next time it is read.
+HEARTBEAT = datetime.timedelta(seconds=10)
+LEASE = datetime.timedelta(seconds=60)
+
+
+def this_worker() -> str:
+    """Who runs a job: host and process (asked each time: a forked worker has its own pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -80,8 +90,11 @@ class BacktestResult:
 class Backtesting:
     def __init__(self, database: Database, personal: PersonalData, store: PolicyStore,
                  registry: PolicyRegistry, engine: str | None, clock: Clock, workers: int = 1,
-                 releases: Any = None) -> None:
+                 releases: Any = None, heartbeat: datetime.timedelta = HEARTBEAT,
+                 lease: datetime.timedelta = LEASE) -> None:
         self.releases = releases
+        self.heartbeat = heartbeat
+        self.lease = lease
         self.database = database
         self.registry = registry
         self.personal = personal
@@ -187,13 +200,32 @@ class Backtesting:
         """Record a job and run it on a thread of this process; its state is in the database, so
         any worker of the service answers for it."""
         candidate = self.candidate(request.policy, request.candidate)  # refuse a bad one now, not later
+        return self._launch(request, candidate, requested_by)
+
+    def rerun(self, job_id: str, requested_by: str) -> dict[str, Any]:
+        """Run a failed job again, as a new job: the same candidate files and the same period."""
+        row = self._row(job_id)
+        if row.status != FAILED:
+            raise Conflict(f"backtest {row.id} is {row.status}; only a failed one is run again",
+                           code="backtest_not_failed", details={"status": row.status})
+        candidate = compiling.load_version(row.policy_name, dict(row.candidate_files), self.engine)
+        if candidate.hash != row.candidate_hash:  # this engine reads the stored files differently now
+            raise Conflict(f"the candidate of backtest {row.id} no longer loads as it did",
+                           code="candidate_changed")
+        selection = row.selection or {}
+        request = BacktestRequest(row.policy_name, Candidate(hash=row.candidate_hash),
+                                  _moment(selection.get("created_from")), _moment(selection.get("created_to")))
+        return self._launch(request, candidate, requested_by)
+
+    def _launch(self, request: BacktestRequest, candidate: Policy, requested_by: str) -> dict[str, Any]:
         now = self.clock()
         job_id = f"{int(now.timestamp() * 1000):012x}{os.urandom(10).hex()}"
         with self.database.session() as session:
             backtests.add(session, BacktestRow(
                 id=job_id, created_at=now, status=QUEUED, requested_by=requested_by, policy_name=candidate.name,
                 candidate_hash=candidate.hash, candidate_version=str(candidate.version),
-                candidate_files=dict(candidate.files), selection=_selection(request), decided=0))
+                candidate_files=dict(candidate.files), selection=_selection(request), decided=0,
+                heartbeat_at=now, worker=this_worker()))
         thread = threading.Thread(target=self._run_job, args=(job_id, request, candidate),
                                   name=f"backtest-{job_id[:12]}", daemon=True)
         thread.start()
@@ -201,13 +233,16 @@ class Backtesting:
 
     def _run_job(self, job_id: str, request: BacktestRequest, candidate: Policy) -> None:
         done = [0]
+        stopped = threading.Event()
 
         def progress(rows: int) -> None:
             done[0] += rows
-            self._set(job_id, decided=done[0])
+            self._set(job_id, decided=done[0], heartbeat_at=self.clock())
 
+        # A thread of its own beats while the rows are decided: one chunk may take longer than the lease.
+        threading.Thread(target=self._beat, args=(job_id, stopped), name=f"beat-{job_id[:12]}", daemon=True).start()
         try:
-            self._set(job_id, status=RUNNING)
+            self._set(job_id, status=RUNNING, heartbeat_at=self.clock())
             result = self.run(BacktestRequest(request.policy, request.candidate, request.created_from,
                                               request.created_to, workers=self.workers),
                               progress=progress, candidate=candidate)
@@ -217,10 +252,26 @@ class Backtesting:
             log.exception("backtest %s failed", job_id)
             message = error.message if hasattr(error, "message") else f"{type(error).__name__}: {error}"
             self._set(job_id, status=FAILED, error=message, finished_at=self.clock())
+        finally:
+            stopped.set()
 
-    def _set(self, job_id: str, **fields: Any) -> None:
+    def _beat(self, job_id: str, stopped: threading.Event) -> None:
+        """Say the job's worker is alive every `heartbeat` seconds, until the job ends."""
+        while not stopped.wait(self.heartbeat.total_seconds()):
+            try:
+                if not self._set(job_id, heartbeat_at=self.clock()):
+                    return  # done, failed, or declared dead by a reader
+            except Exception:  # noqa: BLE001 - a missed beat is no failure of the job; the lease allows several
+                log.warning("backtest %s: the heartbeat could not be stored", job_id, exc_info=True)
+
+    def _set(self, job_id: str, **fields: Any) -> bool:
+        """Move a live job on; False once it is no longer queued or running (a job declared dead
+        keeps that verdict: a worker that comes back does not overwrite it)."""
         with self.database.session() as session:
-            backtests.set_fields(session, job_id, **fields)
+            moved = backtests.set_fields(session, job_id, (QUEUED, RUNNING), **fields)
+        if not moved and "status" in fields:
+            log.warning("backtest %s was no longer running; its %s is dropped", job_id, fields["status"])
+        return moved
 
     def _row(self, job_id: str) -> BacktestRow:
         row = None
@@ -229,7 +280,21 @@ class Backtesting:
                 row = backtests.get(session, job_id)
         if row is None:
             raise NotFound(f"no backtest {job_id!r}", code="unknown_backtest")
-        return row
+        return self._alive(row)
+
+    def _alive(self, row: BacktestRow) -> BacktestRow:
+        """The row as it stands, a job whose worker fell silent for longer than the lease failed."""
+        if row.status not in (QUEUED, RUNNING):
+            return row
+        now = self.clock()
+        last = row.heartbeat_at or row.created_at
+        message = (f"the worker running it ({row.worker or 'unknown'}) stopped: no heartbeat since "
+                   f"{iso_utc(last)}; start it again (POST /v1/backtests/{row.id}/rerun)")
+        with self.database.session() as session:
+            if backtests.fail_if_silent(session, row.id, (QUEUED, RUNNING), now - self.lease,
+                                        status=FAILED, error=message, finished_at=now):
+                log.error("backtest %s: its worker %s stopped beating; reported failed", row.id, row.worker)
+            return backtests.get(session, row.id)
 
     def job(self, job_id: str) -> dict[str, Any]:
         """A job's state: what was asked, how far it is, and where its result is when done."""
@@ -239,7 +304,8 @@ class Backtesting:
         """The jobs that tried any of these versions (the policies of a release), newest first,
         each as `summary` gives it."""
         with self.database.session() as session:
-            return [_summary(row) for row in backtests.of_candidates(session, hashes)]
+            rows = backtests.of_candidates(session, hashes)
+        return [_summary(self._alive(row)) for row in rows]
 
     def summary(self, job_id: str) -> dict[str, Any]:
         """A job's state and, once done, its candidate's rule coverage (the items that never fired)."""
@@ -264,7 +330,9 @@ def _state(row: BacktestRow) -> dict[str, Any]:
             "requested_by": row.requested_by, "policy": row.policy_name,
             "candidate": {"hash": row.candidate_hash, "version": row.candidate_version},
             "selection": row.selection, "decided": row.decided, "error": row.error,
-            "changed": row.report["comparison"]["changed"] if row.report else None}
+            "heartbeat_at": iso_utc(row.heartbeat_at) if row.heartbeat_at else None, "worker": row.worker,
+            # (no comparison when the period held no decision: nothing was decided on either side)
+            "changed": (row.report.get("comparison") or {}).get("changed") if row.report else None}
 
 
 def _summary(row: BacktestRow) -> dict[str, Any]:
@@ -278,6 +346,10 @@ def _never_fired(coverage: dict[str, Any]) -> dict[str, Any]:
     never = set(coverage["never_fired"])
     return {"total": coverage["total"], "fired": coverage["fired"],
             "never_fired": [item for item in coverage["items"] if item["id"] in never]}
+
+
+def _moment(text: str | None) -> datetime.datetime | None:
+    return datetime.datetime.fromisoformat(text) if text else None
 
 
 def _selection(request: BacktestRequest) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.storage.db import Database
@@ -61,10 +61,27 @@ def get(session: Session, job_id: str) -> Backtest | None:
     return session.scalar(select(Backtest).where(Backtest.id == job_id))
 
 
-def set_fields(session: Session, job_id: str, **fields: Any) -> None:
-    """Move a job on (its status, progress, result); the one table updated in place."""
-    session.execute(update(Backtest).where(Backtest.id == job_id).values(**fields))
+def set_fields(session: Session, job_id: str, while_in: tuple[str, ...], **fields: Any) -> bool:
+    """Move a job on (its status, progress, heartbeat, result) if its status is still one of
+    `while_in`; the one table updated in place. False when it was not (a job declared dead)."""
+    moved = session.execute(update(Backtest).where(Backtest.id == job_id, Backtest.status.in_(while_in))
+                            .values(**fields)).rowcount
     session.commit()
+    return moved == 1
+
+
+def fail_if_silent(session: Session, job_id: str, while_in: tuple[str, ...], silent_since: datetime.datetime,
+                   **fields: Any) -> bool:
+    """Mark a job failed (`fields`) if it is still in `while_in` and its worker has not beaten
+    since `silent_since` (a job from before heartbeats: not since it was created). One statement,
+    so a beat that lands first keeps the job alive."""
+    cutoff = _utc(silent_since)
+    last_sign = or_(Backtest.heartbeat_at < cutoff,
+                    (Backtest.heartbeat_at.is_(None)) & (Backtest.created_at < cutoff))
+    failed = session.execute(update(Backtest).where(Backtest.id == job_id, Backtest.status.in_(while_in),
+                                                    last_sign).values(**fields)).rowcount
+    session.commit()
+    return failed == 1
 
 
 def of_candidates(session: Session, candidate_hashes: list[str]) -> list[Backtest]:

@@ -226,8 +226,12 @@ class Backtest(Base):
     report: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     changes: Mapped[list | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(String, nullable=True)
+    # The worker's last sign of life and who it is (host:pid): a job whose heartbeat is older than
+    # the lease is reported failed (its worker died) and may be run again.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
-    __table_args__ = (Index("ix_backtests_created", "created_at"),)
+    __table_args__ = (Index("ix_backtests_created", "created_at"), Index("ix_backtests_candidate", "candidate_hash"))
 
 
 class ConsoleAccount(Base):

@@ -92,3 +92,23 @@ def test_text_with_the_nul_character_is_refused_not_a_database_error(client, aut
     assert client.get("/v1/backtests/%00abc", headers=auth("compliance")).status_code == 404
     search = client.get("/v1/decisions?reason=%00&rule=EL-01", headers=auth("compliance"))
     assert search.status_code == 400 and list(search.get_json()["error"]["details"]) == ["reason"]
+
+
+def test_only_a_failed_backtest_is_run_again(app, client, auth):
+    served = services(app).registry.current().policies["zhishandai.application"]
+    with services(app).database.session() as session:
+        for job_id, status in (("1" * 32, "failed"), ("2" * 32, "done")):
+            backtests.add(session, Backtest(
+                id=job_id, created_at=datetime.datetime.now(datetime.timezone.utc), status=status,
+                requested_by="x", policy_name=served.name, candidate_hash=served.hash,
+                candidate_version=str(served.version), candidate_files=dict(served.files), selection={},
+                decided=0, error="the worker running it (h:1) stopped" if status == "failed" else None))
+    assert client.post("/v1/backtests/" + "1" * 32 + "/rerun", headers=auth("underwriter")).status_code == 403
+    done = client.post("/v1/backtests/" + "2" * 32 + "/rerun", headers=auth("compliance"))
+    assert done.status_code == 409 and done.get_json()["error"]["code"] == "backtest_not_failed"
+    assert client.post("/v1/backtests/" + "3" * 32 + "/rerun", headers=auth("author")).status_code == 404
+    again = client.post("/v1/backtests/" + "1" * 32 + "/rerun", headers=auth("author"))
+    assert again.status_code == 202 and again.get_json()["requested_by"] == "test-author"
+    job = wait_until_finished(client, auth, again.headers["Location"])   # (over no stored decision:
+    assert job["status"] == "done" and job["candidate"]["hash"] == served.hash   # its status said 500)
+    assert job["decided"] == 0 and job["changed"] is None

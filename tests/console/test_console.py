@@ -531,3 +531,37 @@ def test_the_origin_of_reasons_without_a_rule():
     assert _origin({"stage": "eligibility", "rule": None}, stages) == ("reason.from_stage", None)
     assert _origin({"stage": "limit", "rule": None}, stages) == ("reason.from_limit", None)
     assert _origin({"stage": "eligibility", "rule": "EL-1"}, stages) is None
+
+
+def test_a_failed_backtest_is_run_again_from_its_page(client, accounts, app):
+    import datetime
+
+    from app.storage import backtests
+    from app.storage.models import Backtest
+    served = services(app).registry.current().policies["zhishandai.application"]
+    dead = "0" * 31 + "2"
+    with services(app).database.session() as session:
+        backtests.add(session, Backtest(
+            id=dead, created_at=datetime.datetime.now(datetime.timezone.utc), status="failed",
+            requested_by="chen.jie", policy_name=served.name, candidate_hash=served.hash,
+            candidate_version=str(served.version), candidate_files=dict(served.files), selection={}, decided=3,
+            error="the worker running it (host:4242) stopped: no heartbeat since 2026-11-29T10:00:00Z"))
+    services(app).accounts.create("ma.li", "approver", PASSWORD)
+    sign_in(client, "ma.li")
+    page = text(client.get(f"/console/backtests/{dead}"))
+    assert "host:4242" in page and 'id="rerun"' not in page      # an approver reads, does not run
+    assert client.post(f"/console/backtests/{dead}/rerun", data={"csrf_token": csrf_token(page)}).status_code == 403
+    sign_in(client, accounts["author"])
+    page = text(client.get(f"/console/backtests/{dead}"))
+    assert 'id="backtest-error"' in page and 'id="rerun"' in page
+    answer = client.post(f"/console/backtests/{dead}/rerun", data={"csrf_token": csrf_token(page)})
+    assert answer.status_code == 303
+    again = answer.headers["Location"].rsplit("/", 1)[1]
+    assert again != dead and services(app).backtesting.job(again)["requested_by"] == "chen.jie"
+    refused = client.post(f"/console/backtests/{again}/rerun", data={"csrf_token": csrf_token(page)})
+    assert refused.status_code == 409 and 'id="problem"' in text(refused)
+    import time
+    deadline = time.monotonic() + 180
+    while services(app).backtesting.job(again)["status"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert services(app).backtesting.job(again)["status"] == "done"
