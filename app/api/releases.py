@@ -13,13 +13,10 @@ from app.api.errors import ApiError
 from app.api.requests import request_id
 from app.api.schemas import DiffQuery, ReasonBody, ReleaseSubmit
 from app.extensions import services
-from app.services.releases import ReleaseFiles
+from app.services.releases import MAX_RELEASE_BYTES, ReleaseFiles
 
 bp = Blueprint("releases", __name__, url_prefix="/v1/releases")
 READERS = ("author", "approver", "admin", "compliance")
-# A release carries every policy, rule and rule-test file (about 200 KB for the reference policy):
-# larger than an application's body limit (FIREFLY_MAX_BODY_BYTES).
-MAX_RELEASE_BYTES = 8 * 1024 * 1024
 
 
 def _load(schema: Schema, data: dict[str, Any], what: str) -> dict[str, Any]:

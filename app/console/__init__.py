@@ -10,7 +10,7 @@ import json
 from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from app.console import access, backtests, decisions, policies, signin  # noqa: F401 - the pages register on bp
+from app.console import access, backtests, decisions, policies, releases, signin  # noqa: F401 - the pages register on bp
 from app.console.blueprint import bp
 from app.console.explain import money
 from app.console.texts import text

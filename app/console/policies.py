@@ -3,6 +3,7 @@ version with its files, the diff of two versions."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import abort, render_template, request
 
@@ -11,6 +12,7 @@ from app.console.audit import viewed
 from app.console.blueprint import bp
 from app.extensions import services
 from app.services.errors import NotFound, ServiceError
+from app.services.releases import APPROVERS, SUBMITTERS
 from app.services.versions import file_diffs
 
 HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -20,25 +22,36 @@ RELEASE_ID = re.compile(r"^[0-9a-zA-Z_-]{1,64}$")
 @bp.get("/policies")
 @signed_in(*READ_POLICIES)
 def policies() -> str:
-    """The policies served now and every stored version; a form to compare two."""
+    """The policies served now and every stored version; a form to compare two, and for policy
+    staff the form that submits a release."""
+    return policies_page()
+
+
+def policies_page(submit_form: Any = None, refused: ServiceError | None = None) -> str:
     served = services().registry.current()
     viewed("policies")
     return render_template("console/policies.html", served=sorted(served.policies.values(), key=lambda p: p.name),
                            loaded_at=served.loaded_at, versions=services().versions.listed(),
-                           releases=services().releases.list())
+                           releases=services().releases.list(), submit_form=submit_form, refused=refused,
+                           may_submit=current().role in SUBMITTERS)
 
 
 @bp.get("/releases/<release_id>")
 @signed_in(*READ_POLICIES)
 def release(release_id: str) -> str:
     """One release: its state, who submitted and approved it and why, its checks, its policies, and
-    what it changes against the active release."""
+    what it changes against the active release; for an approver, the form that approves or rejects it."""
     if not RELEASE_ID.match(release_id):
         abort(404)
-    releases = services().releases
     against = request.args.get("against") or None
     if against is not None and not RELEASE_ID.match(against):
         abort(400)
+    return release_page(release_id, against)
+
+
+def release_page(release_id: str, against: str | None = None, decide_form: Any = None,
+                 refused: ServiceError | None = None) -> str:
+    releases = services().releases
     try:
         shown = releases.get(release_id)
         files = releases.files(release_id)
@@ -57,7 +70,8 @@ def release(release_id: str) -> str:
     return render_template("console/release.html", release=shown, changes=changes, files=sorted(files.items()),
                            others=others, against=against, diffs=diffs, backtests=tried,
                            coverage=next((job for job in tried if job["coverage"]), None),
-                           may_read_backtests=current().role in READ_BACKTESTS)
+                           may_read_backtests=current().role in READ_BACKTESTS, decide_form=decide_form,
+                           refused=refused, may_decide=current().role in APPROVERS and shown["state"] == "submitted")
 
 
 @bp.get("/policies/<policy_hash>")

@@ -15,8 +15,10 @@ on an empty database; production refuses that.
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -38,6 +40,10 @@ from app.storage.db import Database
 from app.storage.models import Release, ReleaseEvent
 
 BOOTSTRAP = Principal("bootstrap", "system")
+# A release carries every policy, rule and rule-test file (about 200 KB for the reference policy):
+# larger than an application's body limit (FIREFLY_MAX_BODY_BYTES); the API and the console take this much.
+MAX_RELEASE_BYTES = 8 * 1024 * 1024
+MAX_RELEASE_FILES = 2000
 SUBMITTERS = ("author", "approver")
 APPROVERS = ("approver",)
 OPERATORS = ("approver", "admin")  # activate and roll back
@@ -63,9 +69,43 @@ class ReleaseFiles:
         tests = {p: t for p, t in files.items() if p.startswith("policies/") and "/tests/" in p}
         return cls({p: t for p, t in files.items() if p not in tests}, tests)
 
+    @classmethod
+    def from_zip(cls, data: bytes) -> "ReleaseFiles":
+        """The policy folder as a zip file (policies/ and rules/ at its top, or inside one folder):
+        its text files, read with bounds on their number and unpacked size."""
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+            entries = [e for e in archive.infolist() if not e.is_dir()]
+        except (zipfile.BadZipFile, ValueError):
+            raise InvalidInput("the upload is not a zip file of the policy folder", code="invalid_release_zip") from None
+        if len(entries) > MAX_RELEASE_FILES or sum(e.file_size for e in entries) > MAX_RELEASE_BYTES * 4:
+            raise InvalidInput(f"the zip file holds too much: at most {MAX_RELEASE_FILES} files and "
+                               f"{MAX_RELEASE_BYTES * 4 // 1024 // 1024} MB unpacked", code="invalid_release_zip")
+        names = [e.filename for e in entries if not _ignored(e.filename)]
+        top = {name.split("/", 1)[0] for name in names}
+        prefix = f"{top.pop()}/" if len(top) == 1 and not top & {"policies", "rules"} else ""
+        files: dict[str, str] = {}
+        for entry in entries:
+            if _ignored(entry.filename):
+                continue
+            try:
+                files[entry.filename.removeprefix(prefix)] = archive.read(entry).decode("utf-8")
+            except (UnicodeDecodeError, zipfile.BadZipFile, RuntimeError):
+                raise InvalidInput(f"{entry.filename} is not a readable UTF-8 text file", code="invalid_release_zip",
+                                   details={"files": [entry.filename]}) from None
+        if not files:
+            raise InvalidInput("the zip file holds no policy files", code="invalid_release_zip")
+        return cls.from_mapping(files)
+
     @property
     def content_hash(self) -> str:
         return compiling.content_hash({**self.files, **self.test_files})
+
+
+def _ignored(name: str) -> bool:
+    """What a zip tool adds beside the folder (macOS resource forks, editor leftovers)."""
+    parts = name.split("/")
+    return any(part.startswith(".") or part == "__MACOSX" for part in parts) or name.endswith("~")
 
 
 class Releases:

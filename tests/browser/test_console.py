@@ -226,3 +226,32 @@ def test_a_release_leads_to_its_backtest_report_and_its_charts_draw(live_server,
               if entry["level"] == "SEVERE" and entry["source"] != "network"]  # (a favicon the console has not)
     assert not errors, errors
     shot(browser, "console-backtest-report.png", full=False)
+
+
+def test_an_author_submits_a_release_and_an_approver_approves_it(live_server, browser, app, policy_root, tmp_path):
+    from support.http import set_version
+    from tests.console.test_console import zipped
+    set_version(policy_root, "2099.12.1")
+    folder = tmp_path / "policy.zip"
+    folder.write_bytes(zipped(policy_root))
+    services(app).accounts.create("chen.jie", "author", PASSWORD)
+    services(app).accounts.create("ma.li", "approver", PASSWORD)
+    sign_in(browser, live_server, "chen.jie")
+    at(browser, "/console/policies")
+    browser.find_element(By.ID, "release-folder").send_keys(str(folder))
+    browser.find_element(By.ID, "release-reason").send_keys("十二月发布：收入门槛调整")
+    browser.execute_script("document.getElementById('submit-release').scrollIntoView()")
+    shot(browser, "console-release-submit.png", full=False)
+    browser.find_element(By.ID, "submit-release-button").click()
+    wait(browser).until(lambda b: b.find_element(By.ID, "release-state").text == "submitted")
+    release_url = browser.current_url
+    assert not browser.find_elements(By.ID, "decide-form")        # the author does not approve
+    sign_in(browser, live_server, "ma.li")
+    at(browser, "/console/policies")
+    browser.get(release_url)
+    browser.find_element(By.ID, "decide-reason").send_keys("规则测试全部通过，已核对变更")
+    shot(browser, "console-release-approve.png", full=False)
+    browser.find_element(By.ID, "approve").click()
+    wait(browser).until(lambda b: b.find_element(By.ID, "release-decided"))
+    assert browser.find_element(By.ID, "release-state").text == "approved"
+    assert "ma.li (approver)" in browser.find_element(By.ID, "release-events").text

@@ -565,3 +565,98 @@ def test_a_failed_backtest_is_run_again_from_its_page(client, accounts, app):
     while services(app).backtesting.job(again)["status"] not in ("done", "failed") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert services(app).backtesting.job(again)["status"] == "done"
+
+
+def zipped(root, inside="policy-folder"):
+    """The policy folder as a zip file, its files under one folder (as a file manager zips it)."""
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"{inside}/{path.relative_to(root).as_posix()}")
+        archive.writestr(f"__MACOSX/{inside}/._x", b"\x00\x01")     # what a zip tool adds: left out
+    return buffer.getvalue()
+
+
+def submit_zip(client, data, reason="the December release"):
+    import io
+    token = csrf_token(text(client.get("/console/policies")))
+    return client.post("/console/releases", content_type="multipart/form-data",
+                       data={"csrf_token": token, "reason": reason, "folder": (io.BytesIO(data), "policy.zip")})
+
+
+def test_an_author_submits_a_release_and_another_person_approves_it(client, accounts, app, policy_root):
+    from app.services.access_audit import AuditSearch
+    from support.http import set_version
+    services(app).accounts.create("ma.li", "approver", PASSWORD)
+    set_version(policy_root, "2099.12.1")
+    sign_in(client, accounts["author"])
+    assert 'id="submit-form"' in text(client.get("/console/policies"))
+    answer = submit_zip(client, zipped(policy_root))
+    assert answer.status_code == 303, text(answer)[-2000:]
+    release_id = answer.headers["Location"].rsplit("/", 1)[1]
+    submitted = services(app).releases.get(release_id)
+    assert submitted["state"] == "submitted" and submitted["created_by"] == "chen.jie" and submitted["checks_passed"]
+    assert submitted["policies"]["zhishandai.application"]["version"] == "2099.12.1"
+    page = text(client.get(f"/console/releases/{release_id}"))
+    assert 'id="decide-form"' not in page                  # an author does not approve
+    sign_in(client, "ma.li")
+    page = text(client.get(f"/console/releases/{release_id}"))
+    assert 'id="decide-form"' in page
+    empty = client.post(f"/console/releases/{release_id}/decide",
+                        data={"csrf_token": csrf_token(page), "action": "approve", "reason": ""})
+    assert empty.status_code == 422 and services(app).releases.get(release_id)["state"] == "submitted"
+    approved = client.post(f"/console/releases/{release_id}/decide",
+                           data={"csrf_token": csrf_token(page), "action": "approve", "reason": "checked the cases"})
+    assert approved.status_code == 303 and approved.headers["Location"].endswith("done=approve")
+    shown = text(client.get(approved.headers["Location"]))
+    assert 'id="release-decided"' in shown and "ma.li (approver)" in shown and "checked the cases" in shown
+    assert services(app).releases.get(release_id)["state"] == "approved"
+    assert 'id="decide-form"' not in shown
+    events, _ = services(app).access_audit.search(AuditSearch(actor="ma.li", action="release.approve"))
+    assert len(events) == 1
+
+
+def test_an_approver_never_approves_a_release_of_their_own(client, app, policy_root):
+    from support.http import set_version
+    services(app).accounts.create("ma.li", "approver", PASSWORD)
+    set_version(policy_root, "2099.12.3")
+    sign_in(client, "ma.li")
+    release_id = submit_zip(client, zipped(policy_root, inside="x")).headers["Location"].rsplit("/", 1)[1]
+    page = text(client.get(f"/console/releases/{release_id}"))
+    own = client.post(f"/console/releases/{release_id}/decide",
+                      data={"csrf_token": csrf_token(page), "action": "approve", "reason": "mine"})
+    assert own.status_code == 403 and "不能审批自己提交的发布" in text(own) and "own_release" in text(own)
+    assert services(app).releases.get(release_id)["state"] == "submitted"
+    rejected = client.post(f"/console/releases/{release_id}/decide",
+                           data={"csrf_token": csrf_token(page), "action": "reject", "reason": "withdrawn"})
+    assert rejected.status_code == 303 and services(app).releases.get(release_id)["state"] == "rejected"
+
+
+@pytest.mark.parametrize("upload, problem", [
+    (b"not a zip", "not a zip file"),
+    (b"", "not a zip file"),
+])
+def test_an_upload_that_is_no_policy_folder_is_refused_with_a_message(client, accounts, app, upload, problem):
+    before = len(services(app).releases.list())
+    sign_in(client, accounts["author"])
+    answer = submit_zip(client, upload)
+    assert answer.status_code == 422 and ('id="submit-refused"' in text(answer) or "field-error" in text(answer))
+    assert problem in text(answer) or "field-error" in text(answer)
+    assert len(services(app).releases.list()) == before
+
+
+def test_a_zip_of_other_files_or_binary_files_is_refused(client, accounts, app):
+    import io
+    import zipfile
+    sign_in(client, accounts["author"])
+    for files, problem in (({"notes/readme.txt": b"hi"}, "release files live under policies/ or rules/"),
+                           ({"policies/x.yaml": b"\xff\xfe\x00"}, "is not a readable UTF-8 text file")):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, data in files.items():
+                archive.writestr(name, data)
+        answer = submit_zip(client, buffer.getvalue())
+        assert answer.status_code == 422 and problem in text(answer), text(answer)[-1500:]

@@ -1,7 +1,6 @@
 """Backtest jobs beat while they run: a job whose worker process is killed is reported failed once
 its lease has passed (never while it beats), keeps that verdict, and can be run again."""
 import datetime
-import os
 import subprocess
 import sys
 import time
