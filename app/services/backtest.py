@@ -15,7 +15,7 @@ import os
 import re
 import socket
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,6 +24,7 @@ from app.engine import Policy, PolicyError
 from app.privacy import PersonalData
 from app.services import batch, compiling, reporting
 from app.services.batch import Item, Job, Progress, VersionSpec
+from app.services.reporting import ComparisonResult
 from app.services.clock import Clock, iso_utc
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.policy_store import PolicyStore
@@ -77,14 +78,6 @@ class BacktestRequest:
     dask: Any = None
     keep_rows: bool = False
     chunk_rows: int = batch.CHUNK_ROWS
-
-
-@dataclass
-class BacktestResult:
-    report: dict[str, Any]
-    changed: list[dict[str, Any]]
-    rows: list[tuple] = field(default_factory=list)
-    written: list[Path] = field(default_factory=list)
 
 
 class Backtesting:
@@ -141,7 +134,7 @@ class Backtesting:
             return backtests.count_between(session, request.policy, request.created_from, request.created_to)
 
     def run(self, request: BacktestRequest, progress: Progress | None = None,
-            candidate: Policy | None = None) -> BacktestResult:
+            candidate: Policy | None = None) -> ComparisonResult:
         """Re-decide every stored decision of the request's policy and period; write the report
         files when `out` is given."""
         candidate = candidate or self.candidate(request.policy, request.candidate)
@@ -168,7 +161,7 @@ class Backtesting:
             coverage={"baseline": _union(coverage_items(p) for p in baselines),
                       "candidate": coverage_items(candidate)},
             texts=reporting.merged_texts([*baselines, candidate]), changes_file=CHANGES_FILE)
-        result = BacktestResult(report, merged.changed, merged.rows)
+        result = ComparisonResult(report, merged.changed, merged.rows)
         if request.out is not None:
             result.written = write(request.out, report, merged.changed)
         return result

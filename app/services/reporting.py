@@ -7,7 +7,9 @@ exact decimals rounded half-even, and the report says so in `rounding`; nothing 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 from typing import Any, Iterable
 
 from app.engine import OUTCOMES
@@ -18,6 +20,17 @@ ROUNDING = "rates to 4 decimal places, averages to 0.01 (yuan or points), half-e
 LIMIT_BUCKET = 50_000   # yuan: the limit histogram's bars
 LIMIT_TOP = 500_000     # the highest region cap; a last bar holds anything above
 SCORE_BUCKET = 20       # points
+
+
+@dataclass
+class ComparisonResult:
+    """What a simulation or a backtest gives: the report, every changed decision, the rows decided
+    (when asked to keep them: row, baseline headline, candidate headline) and the files written."""
+
+    report: dict[str, Any]
+    changed: list[dict[str, Any]]
+    rows: list[tuple] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
 
 
 def rate(count: int, total: int) -> str | None:

@@ -7,7 +7,7 @@ skipped; the run never stops for one row.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from app import files, reports
 from app.engine import LoadResult, Policy, load_policies
 from app.services import batch, compiling, reporting
 from app.services.batch import Item, Job, Progress, VersionSpec
+from app.services.reporting import ComparisonResult
 from app.services.errors import InvalidInput, NotFound
 from app.services.tally import coverage_items
 
@@ -37,14 +38,6 @@ class SimulationRequest:
     dask: Any = None
     keep_rows: bool = False
     chunk_rows: int = batch.CHUNK_ROWS
-
-
-@dataclass
-class SimulationResult:
-    report: dict[str, Any]
-    changed: list[dict[str, Any]]
-    rows: list[tuple] = field(default_factory=list)   # (row, baseline headline, candidate headline)
-    written: list[Path] = field(default_factory=list)
 
 
 def policy_folder(path: Path) -> Path:
@@ -120,7 +113,7 @@ class Simulating:
         except (files.FileProblem, OSError):
             return None
 
-    def simulate(self, request: SimulationRequest, progress: Progress | None = None) -> SimulationResult:
+    def simulate(self, request: SimulationRequest, progress: Progress | None = None) -> ComparisonResult:
         baseline = load_named(self.policy_root, request.policy, self.engine, "served")
         candidate = (load_candidate(request.candidate, request.policy, self.engine, self.releases)
                      if request.candidate else None)
@@ -145,7 +138,7 @@ class Simulating:
                       "candidate": coverage_items(candidate) if candidate else []},
             texts=reporting.merged_texts(p for p in (baseline, candidate) if p is not None),
             changes_file=CHANGES_FILE if candidate else None)
-        result = SimulationResult(report, merged.changed, merged.rows)
+        result = ComparisonResult(report, merged.changed, merged.rows)
         if request.out is not None:
             result.written = write(request.out, report, merged.changed)
         return result
