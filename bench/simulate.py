@@ -112,12 +112,16 @@ def main() -> None:
 
 def per_row_costs(n: int, seed: int) -> dict:
     """Median microseconds per row of each step, timed row by row, interleaved: parsing with
-    marshmallow alone (the baseline), parsing as Policy.parse_input does (the fast path), and
-    deciding with every rule, row and bin hit counted (what a simulation does per version)."""
+    marshmallow alone (the baseline), parsing as Policy.parse_input does (the fast path),
+    deciding with every rule, row and bin hit counted (what a simulation does per version), and
+    the hand-written twin of the policy (bench/hand.py) deciding the same typed input: the
+    floor plain Python sets for a decision on this machine in the same run."""
     import statistics
 
     from app.engine.validation import parse_input
     from app.services.tally import Tally, fired
+    sys.path.insert(0, str(ROOT / "bench"))
+    import hand
     policy = load_policy_root(ROOT).policies[POLICY]
     raws = applicants.generate(n, seed)
     schema = policy.request_schema()
@@ -126,6 +130,7 @@ def per_row_costs(n: int, seed: int) -> dict:
         "parse: marshmallow (baseline)": lambda raw: parse_input(raw, schema),
         "parse: Policy.parse_input (fast path)": policy.parse_input,
         "decide + count hits": lambda raw: tally.add(d := policy.decide(policy.parse_input(raw)), fired(d)),
+        "hand-written twin, deciding (bench/hand.py)": lambda raw: hand.decide(policy.parse_input(raw)),
     }
     timings: dict = {name: [] for name in steps}
     clock = time.perf_counter_ns
@@ -137,6 +142,7 @@ def per_row_costs(n: int, seed: int) -> dict:
     medians = {name: statistics.median(values) for name, values in timings.items()}
     # the decide step parsed too: take the fast parse off so it is deciding and counting only
     medians["decide + count hits"] -= medians["parse: Policy.parse_input (fast path)"]
+    medians["hand-written twin, deciding (bench/hand.py)"] -= medians["parse: Policy.parse_input (fast path)"]
     return {name: round(us, 1) for name, us in medians.items()}
 
 
