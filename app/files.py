@@ -200,11 +200,51 @@ def _parquet_rows(path: Path, types: Mapping[str, str], columns: set[str] | None
     import pyarrow.parquet as pq  # imported when a Parquet file is read
     source = pq.ParquetFile(path)
     _check_columns(path, source.schema_arrow.names, columns)
-    number = 0
-    for batch in source.iter_batches(batch_size=8192):
+    return _parquet_batches(source, types, None, 1)
+
+
+def _parquet_batches(source: Any, types: Mapping[str, str], row_groups: list[int] | None,
+                     first: int) -> Iterator[Row]:
+    number = first - 1
+    for batch in source.iter_batches(batch_size=8192, row_groups=row_groups):
         for record in batch.to_pylist():
             number += 1
             yield _nested(number, {k: _parquet_value(v, types.get(k)) for k, v in record.items()})
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """Consecutive row groups of a Parquet file, read by whoever decides them (a Dask worker reads
+    its own part instead of being sent the rows); `first` is the number of the part's first row."""
+
+    path: str
+    row_groups: tuple[int, ...]
+    first: int
+    rows: int
+
+
+def parquet_parts(path: str | Path, columns: set[str] | None, rows_per_part: int) -> list[FilePart]:
+    """The file's row groups cut into parts of at least `rows_per_part` rows (a part is whole row
+    groups: a file written as one row group is one part). Checks the columns as read_rows does."""
+    import pyarrow.parquet as pq
+    source = pq.ParquetFile(path)
+    _check_columns(Path(path), source.schema_arrow.names, columns)
+    parts, groups, rows, first = [], [], 0, 1
+    metadata = source.metadata
+    for index in range(metadata.num_row_groups):
+        groups.append(index)
+        rows += metadata.row_group(index).num_rows
+        if rows >= rows_per_part or index == metadata.num_row_groups - 1:
+            parts.append(FilePart(str(Path(path).resolve()), tuple(groups), first, rows))
+            first += rows
+            groups, rows = [], 0
+    return parts
+
+
+def read_part(part: FilePart, types: Mapping[str, str]) -> Iterator[Row]:
+    """The rows of one part, numbered as read_rows numbers them in the whole file."""
+    import pyarrow.parquet as pq
+    return _parquet_batches(pq.ParquetFile(part.path), types, list(part.row_groups), part.first)
 
 
 def _parquet_value(value: Any, kind: str | None = None) -> Any:

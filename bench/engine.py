@@ -7,9 +7,13 @@ decision (outcome, limit, group, score, band, ordered reasons) on the whole samp
 is timed. Each round times every applicant once on every side, interleaved applicant by applicant
 so that both see the same machine state; the figure per side is the median over all timings.
 
-Columns: `engine` is Policy.decide with tracing on (the trace records the matched flags, chosen
-rows and bins and the values dict); `engine+json` also renders decision and trace to canonical
-JSON, which the service does for every stored decision; `hand` is bench/hand.py.
+Rows: `hand` is bench/hand.py; `engine` is Policy.decide with tracing on (the trace records the
+matched flags, chosen rows and bins and the values dict); the `+json` rows also render the
+decision and its trace to canonical JSON, as the service does for every stored decision: `dicts`
+the way it was done before issue 11 (canonical_json of to_dict(), kept as the reference the
+generated renderer is tested against), then the generated renderer (app/engine/render.py) at
+each trace level (`none`: the decision only); `parse+decide+json` starts from the request's JSON
+value (Policy.parse_input, then decide, then the full JSON: what the service does).
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 import hand  # noqa: E402
 
 from app.engine import canonical_json, load_policy_root  # noqa: E402
+from app.engine.render import FULL, HITS, NONE  # noqa: E402
 from support import applicants  # noqa: E402  the tests' one applicant generator
 
 POLICY = "zhishandai.application"
@@ -75,18 +80,27 @@ def main() -> None:
     if not loaded.ok:
         sys.exit("\n".join(str(d) for d in loaded.errors))
     policy = loaded.policies[POLICY]
-    typed_inputs = [policy.parse_input(raw) for raw in applicants.generate(args.n, args.seed)]
+    raws = applicants.generate(args.n, args.seed)
+    typed_inputs = [policy.parse_input(raw) for raw in raws]
+    check_rendering(policy, typed_inputs[:200])
     backends = ["compiled"] + (["durable"] if args.durable else [])
     check_agreement(policy, typed_inputs, backends)
 
+    def decide(pair):
+        return policy.decide(pair[1], backend="compiled")
+
     sides = {
-        "hand": hand.decide,
-        "engine": lambda t: policy.decide(t, backend="compiled"),
-        "engine+json": lambda t: _with_json(policy.decide(t, backend="compiled")),
+        "hand": lambda pair: hand.decide(pair[1]),
+        "engine": decide,
+        "+json dicts": lambda pair: _with_dicts(decide(pair)),
+        "+json full": lambda pair: _with_json(decide(pair), FULL),
+        "+json hits": lambda pair: _with_json(decide(pair), HITS),
+        "+json none": lambda pair: _with_json(decide(pair), NONE),
+        "parse+decide+json": lambda pair: _with_json(policy.decide(policy.parse_input(pair[0])), FULL),
     }
     if args.durable:
-        sides["durable"] = lambda t: policy.decide(t, backend="durable")
-    timings = measure(sides, typed_inputs, args.rounds)
+        sides["durable"] = lambda pair: policy.decide(pair[1], backend="durable")
+    timings = measure(sides, list(zip(raws, typed_inputs)), args.rounds)
     medians = {name: statistics.median(values) for name, values in timings.items()}
     p99 = {name: statistics.quantiles(values, n=100)[98] for name, values in timings.items()}
     hand_us = medians["hand"]
@@ -100,9 +114,14 @@ def main() -> None:
         "outcomes": outcomes,
         "hand_us": round(hand_us, 2),
         "engine_us": round(medians["engine"], 2),
-        "engine_json_us": round(medians["engine+json"], 2),
+        "engine_json_dicts_us": round(medians["+json dicts"], 2),
+        "engine_json_us": round(medians["+json full"], 2),
+        "engine_json_hits_us": round(medians["+json hits"], 2),
+        "engine_json_none_us": round(medians["+json none"], 2),
+        "parse_decide_json_us": round(medians["parse+decide+json"], 2),
         "ratio": round(medians["engine"] / hand_us, 3),
-        "ratio_json": round(medians["engine+json"] / hand_us, 3),
+        "ratio_json": round(medians["+json full"] / hand_us, 3),
+        "ratio_parse_decide_json": round(medians["parse+decide+json"] / hand_us, 3),
         "python": sys.version.split()[0],
     }
     if args.durable:
@@ -114,14 +133,29 @@ def main() -> None:
         return
     print(f"{len(typed_inputs)} applicants x {args.rounds} rounds, seed {args.seed}; "
           f"outcomes {outcomes}; all decisions identical to the hand-written function")
-    print(f"{'side':<14}{'median us':>12}{'p99 us':>10}{'x hand':>9}")
+    print(f"{'side':<19}{'median us':>12}{'p99 us':>10}{'x hand':>9}")
     for name in sides:
-        print(f"{name:<14}{medians[name]:>12.2f}{p99[name]:>10.2f}{medians[name] / hand_us:>9.2f}")
+        print(f"{name:<19}{medians[name]:>12.2f}{p99[name]:>10.2f}{medians[name] / hand_us:>9.2f}")
 
 
-def _with_json(decision) -> None:
+def check_rendering(policy, typed_inputs) -> None:
+    """The generated renderer gives canonical_json(to_dict()) byte for byte (else no figures)."""
+    for index, typed in enumerate(typed_inputs):
+        decision = policy.decide(typed)
+        if decision.to_json() != canonical_json(decision.to_dict()) or \
+                decision.trace.to_json() != canonical_json(decision.trace.to_dict()):
+            sys.exit(f"rendering differs from canonical_json(to_dict()) on applicant {index}")
+
+
+def _with_dicts(decision) -> None:
     canonical_json(decision.to_dict())
     canonical_json(decision.trace.to_dict())
+
+
+def _with_json(decision, level: str) -> None:
+    decision.to_json()
+    if level != NONE:
+        decision.trace.to_json(level)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Benchmark: `policy simulate` on generated applicants, one process against every core and a
 local Dask cluster, in the same run; and the generator of application files.
 
-    python bench/simulate.py [--rows 100000] [--seed 11] [--candidate] [--json]
+    python bench/simulate.py [--rows 100000] [--seed 11] [--candidate] [--format csv|parquet] [--json]
     python bench/simulate.py --write examples/applications.csv [--rows 1000] [--seed 2026]
 
 The applicants are the tests' realistic generator (tests/support/applicants.py: all five customer
@@ -50,7 +50,8 @@ def write_applications(path: Path, rows: int, seed: int) -> Path:
         import pyarrow as pa
         import pyarrow.parquet as pq
         table = pa.table({c: [_plain(f.get(c)) for f in flats] for c in columns})
-        pq.write_table(table, path)
+        # Row groups of 20,000 rows: a Dask worker reads its own parts (whole row groups).
+        pq.write_table(table, path, row_group_size=20_000)
         return path
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -78,6 +79,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--write", type=Path, default=None, help="only write an application file")
     parser.add_argument("--candidate", action="store_true", help="also decide on a candidate (a copy)")
+    parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                        help="the application file's format (parquet: Dask workers read their own parts)")
     parser.add_argument("--workers", type=int, default=batch.default_workers())
     parser.add_argument("--ports", default=None,
                         help="FIRST:LAST TCP ports for the local Dask cluster (default: any free ones)")
@@ -89,14 +92,14 @@ def main() -> None:
         return
     rows = args.rows or 100_000
     with tempfile.TemporaryDirectory() as tmp:
-        source = write_applications(Path(tmp) / "applications.csv", rows, args.seed)
+        source = write_applications(Path(tmp) / f"applications.{args.format}", rows, args.seed)
         candidate = _candidate_copy(Path(tmp)) if args.candidate else None
         result = run_all(source, candidate, args.workers, args.ports)
     result["per_row_us"] = per_row_costs(min(rows, 5000), args.seed)
     if args.json:
         print(json.dumps(result))
         return
-    print(f"{rows} applications (seed {args.seed}), {args.workers} cores, "
+    print(f"{rows} applications (seed {args.seed}, {args.format}), {args.workers} cores, "
           f"{'baseline and candidate' if args.candidate else 'one version'}; every runner equal to "
           "the single process row by row")
     print(f"{'runner':<26}{'seconds':>10}{'rows/s':>10}{'x 1 process':>13}")
@@ -112,12 +115,16 @@ def main() -> None:
 
 def per_row_costs(n: int, seed: int) -> dict:
     """Median microseconds per row of each step, timed row by row, interleaved: parsing with
-    marshmallow alone (the baseline), parsing as Policy.parse_input does (the fast path), and
-    deciding with every rule, row and bin hit counted (what a simulation does per version)."""
+    marshmallow alone (the baseline), parsing as Policy.parse_input does (the fast path),
+    deciding with every rule, row and bin hit counted (what a simulation does per version), and
+    the hand-written twin of the policy (bench/hand.py) deciding the same typed input: the
+    floor plain Python sets for a decision on this machine in the same run."""
     import statistics
 
     from app.engine.validation import parse_input
     from app.services.tally import Tally, fired
+    sys.path.insert(0, str(ROOT / "bench"))
+    import hand
     policy = load_policy_root(ROOT).policies[POLICY]
     raws = applicants.generate(n, seed)
     schema = policy.request_schema()
@@ -126,6 +133,7 @@ def per_row_costs(n: int, seed: int) -> dict:
         "parse: marshmallow (baseline)": lambda raw: parse_input(raw, schema),
         "parse: Policy.parse_input (fast path)": policy.parse_input,
         "decide + count hits": lambda raw: tally.add(d := policy.decide(policy.parse_input(raw)), fired(d)),
+        "hand-written twin, deciding (bench/hand.py)": lambda raw: hand.decide(policy.parse_input(raw)),
     }
     timings: dict = {name: [] for name in steps}
     clock = time.perf_counter_ns
@@ -137,6 +145,7 @@ def per_row_costs(n: int, seed: int) -> dict:
     medians = {name: statistics.median(values) for name, values in timings.items()}
     # the decide step parsed too: take the fast parse off so it is deciding and counting only
     medians["decide + count hits"] -= medians["parse: Policy.parse_input (fast path)"]
+    medians["hand-written twin, deciding (bench/hand.py)"] -= medians["parse: Policy.parse_input (fast path)"]
     return {name: round(us, 1) for name, us in medians.items()}
 
 

@@ -7,13 +7,13 @@ for storage, and rendering costs more than deciding.
 """
 from __future__ import annotations
 
-import datetime
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from . import model as m
+from . import render
+from .render import canonical_json  # noqa: F401  (its home was here: importers keep working)
 from .privacy import mask
 from .stages import LimitResult, RulesetResult, ScorecardResult, StageResult, TableResult
 from .types import to_json
@@ -114,6 +114,10 @@ class Decision:
             "engine": self.backend,
         }
 
+    def to_json(self) -> str:
+        """canonical_json(self.to_dict()), rendered from the policy's static fragments."""
+        return render.decision_json(self)
+
 
 class Trace:
     """Everything that led to a decision; rendered on demand from what evaluation recorded."""
@@ -207,7 +211,9 @@ class Trace:
         return {name: self.shown(name) if self.shows(name, outcome) else None
                 for name in self.parts.outputs}
 
-    def to_dict(self) -> dict:
+    def to_dict(self, level: str = render.FULL) -> dict:
+        """The trace as a JSON-ready dict; at level `hits` each rule set lists only the rules
+        that matched (render.py says what the levels hold)."""
         return {
             "policy": self.policy.identity(),
             "engine": self.backend,
@@ -215,9 +221,14 @@ class Trace:
             "features": {f.name: self.shown(f.name) for f in self.parts.features},
             **({"models": self._models()} if self.parts.models else {}),
             **({"requirements": self._requirements()} if self.parts.requirements else {}),
-            "stages": [self._stage(result) for result in self.stages],
+            "stages": [self._stage(result, level) for result in self.stages],
             "limit": self._limit(),
         }
+
+    def to_json(self, level: str = render.FULL) -> str:
+        """canonical_json(self.to_dict(level)), rendered from the policy's static fragments
+        with each value encoded once."""
+        return render.trace_json(self, level)
 
     def _models(self) -> list[dict]:
         """Every declared model score: its state, the score, model id and version received."""
@@ -242,9 +253,9 @@ class Trace:
                  "read": {path: shown(path) for path in r.reads}}
                 for r, state in zip(self.parts.requirements, self.requirements)]
 
-    def _stage(self, result: StageResult) -> dict:
+    def _stage(self, result: StageResult, level: str = render.FULL) -> dict:
         if isinstance(result, RulesetResult):
-            return self._ruleset(result)
+            return self._ruleset(result, level)
         if isinstance(result, TableResult):
             return self._table(result)
         return self._scorecard(result)
@@ -252,13 +263,14 @@ class Trace:
     def _outputs(self, stage: m.Stage) -> dict:
         return {name: self.shown(name) for name in stage.outputs}
 
-    def _ruleset(self, result: RulesetResult) -> dict:
+    def _ruleset(self, result: RulesetResult, level: str = render.FULL) -> dict:
         stage = result.stage
         ruleset = stage.target
         return {
             "id": stage.id, "kind": "ruleset", "ruleset": ruleset.name,
             "hit_policy": ruleset.hit_policy,
-            "rules": [self._rule(rule, hit) for rule, hit in zip(ruleset.rules, result.matched)],
+            "rules": [self._rule(rule, hit) for rule, hit in zip(ruleset.rules, result.matched)
+                      if hit or level == render.FULL],
             "selected": [ruleset.rules[i].id for i in result.selected],
             "conflict": [ruleset.rules[i].id for i, hit in enumerate(result.matched) if hit]
             if result.conflict else None,
@@ -323,18 +335,3 @@ class Trace:
 
 
 _PLAIN = frozenset({int, str, bool, type(None)})
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")  # plain digits, never 1E+3
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def canonical_json(obj: Any) -> str:
-    """Deterministic JSON: sorted keys, no insignificant spaces, UTF-8 text kept as is;
-    decimals as exact strings, dates as ISO strings."""
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=_json_default)

@@ -5,7 +5,7 @@ Validating with marshmallow costs about three times what deciding does (most of 
 machinery, per field, per call); a simulation parses every row. This parser checks the same
 declaration with plain closures and gives up (returns None) at the first thing it is not sure
 of: an unknown field, a missing required one, a value of the wrong JSON type, out of range, too
-long, off its pattern or not an enum value, a float, a list field. The caller then parses with
+long, off its pattern or not an enum value, a float outside a decimal field, a list field. The caller then parses with
 marshmallow (validation.py), which is still the one place that words every error. So the fast
 path never accepts what marshmallow refuses, nor types anything differently; a property test
 compares the two on generated inputs, valid and broken (tests/engine/test_fastinput.py).
@@ -121,6 +121,8 @@ def _leaf(spec: FieldSpec) -> Callable[[Any], Any]:
         return integer
     if kind == DECIMAL:
         def decimal(value: Any) -> Decimal:
+            if value.__class__ is float:  # a JSON number with a point: through its text, as
+                value = repr(value)       # validation.ExactDecimal reads it (1e-05: give up)
             if value.__class__ is int or value.__class__ is Decimal or (
                     value.__class__ is str and _NUMBER.match(value)):
                 try:

@@ -18,7 +18,7 @@ from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
 from app.engine import InputError, Policy
-from app.files import RowError
+from app.files import FilePart, RowError, read_part
 from app.services import compiling
 from app.services.errors import Unavailable
 from app.services.records import with_decision_date
@@ -174,8 +174,23 @@ def _collect(pending: set, total: Partial, progress: Progress | None) -> set:
     return pending
 
 
-def _on_dask(job: Job, chunks: Iterable[list[Item]], address: Any, progress: Progress | None) -> Partial:
-    """The same chunks as tasks on a Dask cluster; the job is sent to every worker once."""
+def decide_part(job: Job, part: FilePart, types: dict[str, str], baseline: str) -> Partial:
+    """Read one part of a Parquet file where it runs, and decide its rows as a chunk."""
+    return decide_chunk(job, [Item(row.number, row.data, baseline) for row in read_part(part, types)])
+
+
+def run_file_parts(job: Job, parts: list[FilePart], types: dict[str, str], baseline: str, dask: Any,
+                   progress: Progress | None = None) -> Partial:
+    """Decide every part of a Parquet file on the Dask scheduler at `dask`: each worker reads the
+    row groups it decides (the file must be at the same path for every worker: one machine, or
+    shared storage), so the client sends a part's name, never its rows."""
+    return _on_dask(job, ((decide_part, (part, types, baseline)) for part in parts), dask, progress)
+
+
+def _on_dask(job: Job, chunks: Iterable[list[Item]] | Iterable[tuple[Callable, tuple]], address: Any,
+             progress: Progress | None) -> Partial:
+    """The same chunks (or (function, arguments) tasks) as tasks on a Dask cluster; the job is
+    sent to every worker once."""
     from distributed import Client, as_completed  # imported only for a Dask run
 
     try:
@@ -189,7 +204,8 @@ def _on_dask(job: Job, chunks: Iterable[list[Item]], address: Any, progress: Pro
         total = Partial()
         tasks = as_completed()
         for chunk in chunks:
-            tasks.add(client.submit(decide_chunk, shared, chunk, pure=False))
+            function, arguments = chunk if isinstance(chunk, tuple) else (decide_chunk, (chunk,))
+            tasks.add(client.submit(function, shared, *arguments, pure=False))
             if tasks.count() >= window:
                 _merge_one(tasks, total, progress)
         while tasks.count():

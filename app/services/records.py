@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from app import privacy
-from app.engine import Decision, Policy, canonical_json
+from app.engine import Decision, Policy
 from app.privacy import PersonalData
 from app.services.access import Principal
 from app.services.access_audit import AccessAudit
@@ -91,8 +91,8 @@ def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
     started = time.perf_counter()
     decision = policy.decide(typed)
     seconds = time.perf_counter() - started
-    result_text = RawJSON(privacy.scrub_json(canonical_json(decision.to_dict()), clear, kinds))
-    trace_text = RawJSON(privacy.scrub_json(canonical_json(decision.trace.to_dict()), clear, kinds))
+    result_text = RawJSON(privacy.scrub_json(decision.to_json(), clear, kinds))
+    trace_text = RawJSON(privacy.scrub_json(decision.trace.to_json(), clear, kinds))
     return MadeDecision(decision=decision, result=json.loads(result_text), result_text=result_text,
                         trace_text=trace_text, input_masked=privacy.masked_copy(raw, clear, kinds),
                         clear=clear, kinds=kinds, hits=list(dict.fromkeys(decision.hits)),

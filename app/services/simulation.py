@@ -124,10 +124,14 @@ class Simulating:
         schemas = [p.input_schema.fields for p in (baseline, candidate) if p is not None]
         types = {path: spec.type.name for fields_ in schemas for path, spec in fields_.items()}
         try:
-            rows = files.read_rows(request.input, types, columns=set(types))
-            items = (Item(row.number, row.data, baseline.hash) for row in rows)
-            merged = batch.run(job, batch.chunked(items, request.chunk_rows), workers=request.workers,
-                               dask=request.dask, progress=progress)
+            if request.dask is not None and files.file_format(request.input) == "parquet":
+                parts = files.parquet_parts(request.input, set(types), request.chunk_rows)
+                merged = batch.run_file_parts(job, parts, types, baseline.hash, request.dask, progress)
+            else:
+                rows = files.read_rows(request.input, types, columns=set(types))
+                items = (Item(row.number, row.data, baseline.hash) for row in rows)
+                merged = batch.run(job, batch.chunked(items, request.chunk_rows), workers=request.workers,
+                                   dask=request.dask, progress=progress)
         except (files.FileProblem, OSError) as error:
             raise InvalidInput(str(error), code="unreadable_input") from None
         report = reporting.build(

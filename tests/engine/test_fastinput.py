@@ -4,6 +4,7 @@ import datetime
 import json
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,6 +12,7 @@ from app.engine.errors import InputError
 from app.engine.fastinput import fast_parser
 from app.engine.validation import parse_input
 from engine.strategies import PROPERTY_SETTINGS, applicants
+from engine.support import INPUT, make_policy
 
 # Values a channel might send in place of any field (the wrong type, out of range, odd text).
 ODD = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**20, max_value=10**20),
@@ -73,6 +75,30 @@ def test_plainly_valid_applicants_take_the_fast_path(reference):
 def test_the_fast_path_agrees_with_marshmallow_on_valid_applicants(reference, data):
     raw = as_json(data.draw(applicants(reference)))
     assert same_as_marshmallow(reference, raw) is not None
+
+
+@pytest.fixture(scope="module")
+def decimals_policy(tmp_path_factory):
+    """A small policy with decimal fields (the reference policy's input has none)."""
+    return make_policy(tmp_path_factory.mktemp("decimals"), input=dict(INPUT, rate={
+        "type": "decimal", "min": 0, "max": 1}))
+
+
+@given(drawn=st.tuples(st.one_of(st.none(), st.floats()), st.one_of(st.none(), st.floats()),
+                       st.one_of(st.none(), st.floats(min_value=-0.5, max_value=1.5))))
+@PROPERTY_SETTINGS
+def test_decimals_sent_as_json_numbers_are_typed_as_marshmallow_types_them(decimals_policy, drawn):
+    """A channel that writes decimals as JSON numbers: json.loads gives floats, typed through
+    their text by both paths alike (or by marshmallow when the fast path is not sure)."""
+    d, d2, rate = drawn
+    raw = {"decision_date": "2026-11-28", "d": d, "d2": d2, "rate": rate}
+    same_as_marshmallow(decimals_policy, {k: v for k, v in raw.items() if v is not None})
+
+
+@pytest.mark.parametrize("value", [0.35, -0.0, 12345.678, 1.0, 0.1 + 0.2])
+def test_plain_decimals_sent_as_json_numbers_take_the_fast_path(decimals_policy, value):
+    typed = same_as_marshmallow(decimals_policy, {"decision_date": "2026-11-28", "d": value})
+    assert typed is not None and typed["d"] == Decimal(repr(value))
 
 
 @given(data=st.data())

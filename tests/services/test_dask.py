@@ -6,7 +6,7 @@ from app.services.backtest import BacktestRequest, Candidate
 from app.services.simulation import Simulating, SimulationRequest
 from support.applicants import generate
 from support.settings import POLICY_ROOT
-from support.simulation import CANDIDATE_EDITS, POLICY, candidate_folder, write_csv
+from support.simulation import CANDIDATE_EDITS, POLICY, candidate_folder, write_csv, write_parquet
 
 # The ports of this engineer's range (docs: the suite's servers stay on their own ports).
 SCHEDULER_PORT = 19150
@@ -32,6 +32,30 @@ def test_a_simulation_on_dask_equals_the_single_process_row_by_row(cluster, tmp_
     assert on_dask.rows == one.rows
     assert on_dask.changed == one.changed
     assert on_dask.report == one.report
+
+
+def test_dask_workers_read_their_own_parts_of_a_parquet_file(cluster, tmp_path, monkeypatch):
+    """The client names row groups; the workers read them: the result equals the single process
+    row by row, and the client never reads a row (its read_rows refuses here)."""
+    from app import files
+    candidate = str(candidate_folder(tmp_path, CANDIDATE_EDITS))
+    path = write_parquet(tmp_path / "many.parquet", generate(300, seed=12), row_group_size=40)
+    simulating = Simulating(POLICY_ROOT, None)
+    one = simulating.simulate(SimulationRequest(POLICY, path, candidate=candidate, keep_rows=True))
+    parts = files.parquet_parts(path, None, 50)
+    assert [(p.first, p.rows) for p in parts] == [(1, 80), (81, 80), (161, 80), (241, 60)]
+
+    def no_rows_here(*args, **kwargs):
+        raise AssertionError("the client read the file's rows")
+    monkeypatch.setattr(files, "read_rows", no_rows_here)
+    seen = []
+    on_dask = simulating.simulate(SimulationRequest(POLICY, path, candidate=candidate, keep_rows=True,
+                                                    chunk_rows=50, dask=cluster.scheduler_address),
+                                  progress=seen.append)
+    assert len(one.rows) == 300 and one.report["comparison"]["changed"] > 0
+    assert on_dask.rows == one.rows and on_dask.changed == one.changed
+    assert on_dask.report == one.report
+    assert sorted(seen) == [60, 80, 80, 80]  # one progress step per part
 
 
 def test_a_backtest_on_dask_equals_the_single_process(cluster, firefly, tmp_path):

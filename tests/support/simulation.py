@@ -64,12 +64,13 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
     return path
 
 
-def write_parquet(path: Path, records: list[dict]) -> Path:
+def write_parquet(path: Path, records: list[dict], row_group_size: int | None = None) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
     columns = columns_of(records)
     flats = [flat(r) for r in records]
-    pq.write_table(pa.table({c: [_plain(f.get(c)) for f in flats] for c in columns}), path)
+    pq.write_table(pa.table({c: [_plain(f.get(c)) for f in flats] for c in columns}), path,
+                   row_group_size=row_group_size)
     return path
 
 
