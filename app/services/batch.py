@@ -71,6 +71,7 @@ class Item:
     decision_date: datetime.date | None = None
     stored: dict[str, Any] | None = None
     moment: datetime.datetime | None = None  # a backtest: when it was decided (the decision time)
+    shared: dict[str, Any] | None = None  # a backtest: the shared values the decision used
 
 
 def decide_chunk(job: Job, items: list[Item]) -> Partial:
@@ -90,14 +91,14 @@ def decide_chunk(job: Job, items: list[Item]) -> Partial:
         typed_cand = _typed(partial, item, candidate, "candidate") if candidate else None
         if typed_base is None or (candidate and typed_cand is None):
             continue  # compared only on rows every version can decide
-        decided = baseline.decide(typed_base)
+        decided = baseline.decide(typed_base, shared=item.shared)
         base_tally.add(decided, fired(decided))
         line = headline(decided)
         if item.stored is not None and item.stored != line:
             partial.baseline_mismatches.append(item.ref)
         other = None
         if candidate:
-            made = candidate.decide(typed_cand)
+            made = candidate.decide(typed_cand, shared=item.shared)
             cand_tally.add(made, fired(made))
             other = headline(made)
             if partial.comparison.add(line, other):
