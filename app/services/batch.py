@@ -74,6 +74,28 @@ class Item:
     shared: dict[str, Any] | None = None  # a backtest: the shared values the decision used
 
 
+def split_shared(data: dict[str, Any], names: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A file row's application and its shared values: the sections `shared` and `in_list`
+    (columns shared.<name>, in_list.<list>.<field>) taken out and flattened to the names the
+    engine reads; None when the row has none (every shared value then missing)."""
+    if not names or not any(head in data for head in ("shared", "in_list")):
+        return data, None
+    application = {k: v for k, v in data.items() if k not in ("shared", "in_list")}
+    values: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}.{key}")
+        elif prefix in names:
+            values[prefix] = node
+
+    for head in ("shared", "in_list"):
+        if head in data:
+            walk(data[head], head)
+    return application, values
+
+
 def decide_chunk(job: Job, items: list[Item]) -> Partial:
     """Decide every row of a chunk on its baseline and on the candidate, and count."""
     policies = {key: spec.load() for key, spec in job.versions.items()}

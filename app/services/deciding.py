@@ -24,7 +24,7 @@ from app.services.clock import Clock, business_date, utc_now
 from app.services.errors import Conflict, InvalidInput, Unavailable
 from app.services.policy_store import PolicyStore
 from app.services.registry import PolicyRegistry
-from app.services.velocity import Velocity, new_event_id
+from app.services.velocity import SharedInput, Velocity, new_event_id
 from app.state.idempotency import Claims, ClaimState
 from app.storage import decisions
 from app.storage.db import Database
@@ -177,9 +177,11 @@ class Deciding:
         if self.velocity is not None and policy.parts.shared:
             self.velocity.remember(policy, made.typed, made.decision, row.id, now)
         if routed.shadow is not None:  # stored beside the champion's; never changes the answer
+            trace = made.decision.trace  # the champion's shared values: the application counts once
             shadow = challengers.shadow_row(routed.shadow, row, request.body, personal=self.personal,
                                             now=now, decision_date=decision_date,
-                                            caller=request.caller, request_id=request.request_id)
+                                            caller=request.caller, request_id=request.request_id,
+                                            shared=SharedInput(trace.shared_values(), dict(trace.sources)))
             if shadow is not None:
                 challengers.store_shadow(self.database, self.policy_store, routed.shadow, shadow)
         return row, made.hits

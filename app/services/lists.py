@@ -217,6 +217,10 @@ class Lists:
         """{name: whether the value is on the list} for {name: (list, value)}: the value hashed
         under every configured key (entries added before a key rotation match too)."""
         hashes = {name: self.personal.search_keys(value) for name, (_, value) in values.items()}
-        with self.database.session() as session:
-            found = stored.matching(session, [h for hs in hashes.values() for h in hs], now)
+        try:
+            with self.database.session() as session:
+                found = stored.matching(session, [h for hs in hashes.values() for h in hs], now)
+        except SQLAlchemyError:
+            # without the database no decision could be stored either: nothing is decided
+            raise Unavailable("the database is unavailable: no decision was made") from None
         return {name: any((values[name][0], h) in found for h in hs) for name, hs in hashes.items()}
