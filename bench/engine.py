@@ -34,10 +34,10 @@ POLICY = "zhishandai.application"
 
 def check_agreement(policy, typed_inputs, backends) -> None:
     """Every backend and the hand-written function give the same decision on every input."""
-    for index, typed in enumerate(typed_inputs):
-        expected = hand.decide(typed)
+    for index, (typed, shared) in enumerate(typed_inputs):
+        expected = hand.decide(typed, shared)
         for backend in backends:
-            got = policy.decide(typed, backend=backend).headline()
+            got = policy.decide(typed, backend=backend, shared=shared).headline()
             if got != expected:
                 sys.exit(f"disagreement on applicant {index} ({backend}):\n  engine {got}\n"
                          f"  hand   {expected}")
@@ -75,24 +75,26 @@ def main() -> None:
     if not loaded.ok:
         sys.exit("\n".join(str(d) for d in loaded.errors))
     policy = loaded.policies[POLICY]
-    typed_inputs = [policy.parse_input(raw) for raw in applicants.generate(args.n, args.seed)]
+    # each application with the shared anti-fraud values the service would hand in
+    typed_inputs = [(policy.parse_input(raw), shared) for raw, shared in
+                    zip(applicants.generate(args.n, args.seed), applicants.generate_shared(args.n, args.seed))]
     backends = ["compiled"] + (["durable"] if args.durable else [])
     check_agreement(policy, typed_inputs, backends)
 
     sides = {
-        "hand": hand.decide,
-        "engine": lambda t: policy.decide(t, backend="compiled"),
-        "engine+json": lambda t: _with_json(policy.decide(t, backend="compiled")),
+        "hand": lambda t: hand.decide(*t),
+        "engine": lambda t: policy.decide(t[0], backend="compiled", shared=t[1]),
+        "engine+json": lambda t: _with_json(policy.decide(t[0], backend="compiled", shared=t[1])),
     }
     if args.durable:
-        sides["durable"] = lambda t: policy.decide(t, backend="durable")
+        sides["durable"] = lambda t: policy.decide(t[0], backend="durable", shared=t[1])
     timings = measure(sides, typed_inputs, args.rounds)
     medians = {name: statistics.median(values) for name, values in timings.items()}
     p99 = {name: statistics.quantiles(values, n=100)[98] for name, values in timings.items()}
     hand_us = medians["hand"]
     outcomes = {}
-    for typed in typed_inputs:
-        outcome = hand.decide(typed)["outcome"]
+    for typed, shared in typed_inputs:
+        outcome = hand.decide(typed, shared)["outcome"]
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     result = {
         "applicants": len(typed_inputs), "rounds": args.rounds, "seed": args.seed,

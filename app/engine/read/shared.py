@@ -82,7 +82,7 @@ def _one(ctx: BuildContext, name: str, where, node: Node) -> m.SharedValue | Non
                       "a key) or 'days_since' (how recent the latest is)", subject_node.location)
             return None
         keys = _paths(ctx, node.get("through"), what, "through", many=True, at=node.location)
-        reasons = _reasons(ctx, node.get("reasons"), what)
+        reasons = _reasons(ctx, node.get("reasons"), what, node)
         if keys is None or reasons is None:
             return None
         return m.SharedValue(f"{SECTION}.{name}", f"linked_{subject}", keys, "fraud", window,
@@ -154,11 +154,11 @@ def _paths(ctx: BuildContext, node: Node | None, what: str, key: str,
     return tuple(paths)
 
 
-def _reasons(ctx: BuildContext, node: Node | None, what: str) -> tuple[str, ...] | None:
+def _reasons(ctx: BuildContext, node: Node | None, what: str, parent: Node) -> tuple[str, ...] | None:
     if node is None or not node.is_list or not node.value:
         ctx.error("SHARED_REASONS", f"{what}: 'reasons' lists the DECLINE reason codes that mark "
                   "a fraud decline, e.g. [DEVICE_TAMPERED, ID_INVALID]",
-                  (node or ctx.node).location)
+                  (node or parent).location)
         return None
     return tuple(ctx.reason_codes(node, what))
 
