@@ -460,6 +460,9 @@ def _value(rng, spec):
         return phone(rng)
     if spec.pii == "name":
         return rng.choice(SCHEMA_SURNAMES) + rng.choice(SCHEMA_GIVEN) + rng.choice(["", rng.choice(SCHEMA_GIVEN)])
+    if spec.pii == "bank_card":  # a debit card of a large bank: issuer number and 13 digits
+        return rng.choice(["622202", "621700", "622848", "621661"]) + "".join(
+            rng.choice("0123456789") for _ in range(13))
     if kind == "integer":
         return _integer(rng, spec)
     if kind == "decimal":
