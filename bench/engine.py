@@ -39,10 +39,10 @@ POLICY = "zhishandai.application"
 
 def check_agreement(policy, typed_inputs, backends) -> None:
     """Every backend and the hand-written function give the same decision on every input."""
-    for index, typed in enumerate(typed_inputs):
-        expected = hand.decide(typed)
+    for index, (typed, shared) in enumerate(typed_inputs):
+        expected = hand.decide(typed, shared)
         for backend in backends:
-            got = policy.decide(typed, backend=backend).headline()
+            got = policy.decide(typed, backend=backend, shared=shared).headline()
             if got != expected:
                 sys.exit(f"disagreement on applicant {index} ({backend}):\n  engine {got}\n"
                          f"  hand   {expected}")
@@ -81,32 +81,36 @@ def main() -> None:
         sys.exit("\n".join(str(d) for d in loaded.errors))
     policy = loaded.policies[POLICY]
     raws = applicants.generate(args.n, args.seed)
-    typed_inputs = [policy.parse_input(raw) for raw in raws]
+    # each application with the shared anti-fraud values the service would hand in
+    shared_values = applicants.generate_shared(args.n, args.seed)
+    typed_inputs = [(policy.parse_input(raw), shared) for raw, shared in zip(raws, shared_values)]
     check_rendering(policy, typed_inputs[:200])
     backends = ["compiled"] + (["durable"] if args.durable else [])
     check_agreement(policy, typed_inputs, backends)
 
-    def decide(pair):
-        return policy.decide(pair[1], backend="compiled")
+    def decide(t):
+        return policy.decide(t[1], backend="compiled", shared=t[2])
 
     sides = {
-        "hand": lambda pair: hand.decide(pair[1]),
+        "hand": lambda t: hand.decide(t[1], t[2]),
         "engine": decide,
-        "+json dicts": lambda pair: _with_dicts(decide(pair)),
-        "+json full": lambda pair: _with_json(decide(pair), FULL),
-        "+json hits": lambda pair: _with_json(decide(pair), HITS),
-        "+json none": lambda pair: _with_json(decide(pair), NONE),
-        "parse+decide+json": lambda pair: _with_json(policy.decide(policy.parse_input(pair[0])), FULL),
+        "+json dicts": lambda t: _with_dicts(decide(t)),
+        "+json full": lambda t: _with_json(decide(t), FULL),
+        "+json hits": lambda t: _with_json(decide(t), HITS),
+        "+json none": lambda t: _with_json(decide(t), NONE),
+        "parse+decide+json": lambda t: _with_json(
+            policy.decide(policy.parse_input(t[0]), backend="compiled", shared=t[2]), FULL),
     }
     if args.durable:
-        sides["durable"] = lambda pair: policy.decide(pair[1], backend="durable")
-    timings = measure(sides, list(zip(raws, typed_inputs)), args.rounds)
+        sides["durable"] = lambda t: policy.decide(t[1], backend="durable", shared=t[2])
+    timings = measure(sides, [(raw, typed, shared) for raw, (typed, shared) in zip(raws, typed_inputs)],
+                      args.rounds)
     medians = {name: statistics.median(values) for name, values in timings.items()}
     p99 = {name: statistics.quantiles(values, n=100)[98] for name, values in timings.items()}
     hand_us = medians["hand"]
     outcomes = {}
-    for typed in typed_inputs:
-        outcome = hand.decide(typed)["outcome"]
+    for typed, shared in typed_inputs:
+        outcome = hand.decide(typed, shared)["outcome"]
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     result = {
         "applicants": len(typed_inputs), "rounds": args.rounds, "seed": args.seed,
@@ -140,8 +144,8 @@ def main() -> None:
 
 def check_rendering(policy, typed_inputs) -> None:
     """The generated renderer gives canonical_json(to_dict()) byte for byte (else no figures)."""
-    for index, typed in enumerate(typed_inputs):
-        decision = policy.decide(typed)
+    for index, (typed, shared) in enumerate(typed_inputs):
+        decision = policy.decide(typed, shared=shared)
         if decision.to_json() != canonical_json(decision.to_dict()) or \
                 decision.trace.to_json() != canonical_json(decision.trace.to_dict()):
             sys.exit(f"rendering differs from canonical_json(to_dict()) on applicant {index}")

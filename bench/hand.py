@@ -24,6 +24,17 @@ _CTX = Context(prec=28, rounding=ROUND_HALF_EVEN)
 MIN_AGE, MAX_AGE = 22, 60
 MAX_TERM_MONTHS = 36
 MOBILE_MIN_MONTHS = 6
+# shared state (velocity, links, lists)
+DEVICE_BURST_1H = 3
+DEVICE_24H_REFER = 3
+IDS_PER_DEVICE_DECLINE = 3
+ID_7D_REFER = 4
+PHONE_24H_REFER = 3
+DEVICES_PER_ID_REFER = 4
+IP_24H_REFER = 10
+EMPLOYER_7D_REFER = 15
+FRAUD_RING_LINKS = 3
+COOLING_OFF_DAYS = 30
 FRAUD_SCORE_DECLINE, FRAUD_SCORE_REFER = 800, 650
 SERVICE_REGION = frozenset(["310000", "320000", "330000"])
 BUREAU_REPORT_MAX_AGE_DAYS = 30
@@ -376,8 +387,10 @@ def _cmp(value, op, other):
     return _OPERATORS[op](value, other)
 
 
-def decide(typed: dict) -> dict:
-    """The decision for one typed application input."""
+def decide(typed: dict, shared: dict | None = None) -> dict:
+    """The decision for one typed application input and the shared-state values the service
+    computed for it (by the names the policy reads: shared.*, in_list.*; missing: None)."""
+    sh = shared or {}
     ap, res = _section(typed, "applicant"), _section(typed, "residence")
     emp, bus = _section(typed, "employment"), _section(typed, "business")
     bank = _section(typed, "bank")
@@ -494,6 +507,41 @@ def decide(typed: dict) -> dict:
     mobile = ap.get("mobile")
     if mobile is not None and mobile.startswith(VIRTUAL_OPERATOR_PREFIXES):
         hit(0, 24, REFER, "VIRTUAL_MOBILE")
+
+    # shared state (2026.12.3): counts, links and lists computed by the service
+    def listed(name, path):
+        return sh.get(f"in_list.{name}.{path}") is True
+
+    whitelisted = listed("whitelist", "device.device_id")
+    if listed("blacklist", "applicant.id_number") or listed("blacklist", "applicant.mobile") \
+            or listed("blacklist", "device.device_id"):
+        hit(0, 25, DECLINE, "LIST_BLACKLIST")
+    if listed("watchlist", "applicant.id_number") or listed("watchlist", "employment.employer_name"):
+        hit(0, 26, REFER, "LIST_WATCHLIST")
+    if _cmp(sh.get("shared.device_applications_1h"), ">=", DEVICE_BURST_1H) and not whitelisted:
+        hit(0, 27, DECLINE, "DEVICE_BURST")
+    if _cmp(sh.get("shared.device_applications_24h"), ">=", DEVICE_24H_REFER) and not whitelisted:
+        hit(0, 28, REFER, "DEVICE_VELOCITY_24H")
+    if _cmp(sh.get("shared.ids_per_device_7d"), ">=", IDS_PER_DEVICE_DECLINE) and not whitelisted:
+        hit(0, 29, DECLINE, "DEVICE_MANY_IDS")
+    if _cmp(sh.get("shared.id_applications_7d"), ">=", ID_7D_REFER):
+        hit(0, 30, REFER, "ID_VELOCITY_7D")
+    if _cmp(sh.get("shared.phone_applications_24h"), ">=", PHONE_24H_REFER):
+        hit(0, 31, REFER, "PHONE_VELOCITY_24H")
+    if _cmp(sh.get("shared.devices_per_id_30d"), ">=", DEVICES_PER_ID_REFER):
+        hit(0, 32, REFER, "ID_MANY_DEVICES")
+    if _cmp(sh.get("shared.ip_applications_24h"), ">=", IP_24H_REFER):
+        hit(0, 33, REFER, "IP_VELOCITY_24H")
+    if _cmp(sh.get("shared.employer_applications_7d"), ">=", EMPLOYER_7D_REFER):
+        hit(0, 34, REFER, "EMPLOYER_CLUSTER")
+    links = sh.get("shared.fraud_links_30d")
+    if _cmp(links, ">=", 1) and _cmp(links, "<", FRAUD_RING_LINKS):
+        hit(0, 35, REFER, "FRAUD_LINK")
+    if _cmp(links, ">=", FRAUD_RING_LINKS):
+        hit(0, 36, DECLINE, "FRAUD_RING")
+    declined_days_ago = sh.get("shared.days_since_decline")
+    if (9999 if declined_days_ago is None else declined_days_ago) < COOLING_OFF_DAYS:
+        hit(0, 37, DECLINE, "COOLING_OFF")
 
     # stage 1: residence status (unique), by prefecture
     permit = res.get("residence_permit")
@@ -696,6 +744,7 @@ def decide(typed: dict) -> dict:
          "INTERNAL_CHECK_MISSING"),
         (True, present(*(dev.get(k) for k in _DEVICE_FIELDS), application_prefecture),
          "DEVICE_DATA_MISSING"),
+        (True, present(*(sh.get(f"shared.{k}") for k in _VELOCITY_FIELDS)), "VELOCITY_UNAVAILABLE"),
         (True, present(fraud), "FRAUD_SCORE_MISSING"),
         (True, present(has_record, report_date), "BUREAU_MISSING"),
         (has_record is True, present(*(bur.get(k) for k in _BUREAU_FIELDS), months_since_overdue),
@@ -723,7 +772,9 @@ def decide(typed: dict) -> dict:
             "reasons": list(dict.fromkeys(item[3] for item in hits))}
 
 
-_DEVICE_FIELDS = ("channel", "device_applications_24h", "phone_applications_24h",
+_VELOCITY_FIELDS = ("id_applications_7d", "device_applications_1h", "ids_per_device_7d",
+                    "fraud_links_30d")
+_DEVICE_FIELDS = ("channel", "device_id", "device_applications_24h", "phone_applications_24h",
                   "id_applications_7d", "shares_contact_with_declined", "emulator", "rooted")
 _BUREAU_FIELDS = ("accounts", "inquiries", "overdue_current_amount", "max_consecutive_overdue_24m",
                   "overdue_months_24m", "card_severe_overdue_24m", "bad_debt",

@@ -101,12 +101,14 @@ def summary(results, seconds):
             "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
 
 
-def start_gunicorn(url, port, workers, pad, logdir):
+def start_gunicorn(url, port, workers, pad, logdir, redis_url=None):
     env = {**os.environ, "DATABASE_URL": url, "FIREFLY_API_KEYS": f"bench:channel:{KEY}",
            "FIREFLY_WORKERS": str(workers), "FIREFLY_BIND": f"127.0.0.1:{port}", "FIREFLY_FLOOR_ENDPOINT": "1",
            "FIREFLY_FLOOR_PAD_BYTES": str(pad), "PROMETHEUS_MULTIPROC_DIR": str(logdir / "metrics"),
            "FIREFLY_ACCESS_LOG": str(logdir / "access.log"), "FIREFLY_LOG_LEVEL": "warning"}
     env.pop("REDIS_URL", None)
+    if redis_url:  # the anti-fraud counters (and idempotency keys) in Redis; else in each worker
+        env["REDIS_URL"] = redis_url
     (logdir / "metrics").mkdir()
     log = open(logdir / "gunicorn.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
@@ -135,7 +137,12 @@ def main():
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--applicants", type=int, default=5000)
     parser.add_argument("--server-url", default=SERVER_URL, help="PostgreSQL server (any database)")
+    parser.add_argument("--database-name", default="firefly_bench",
+                        help="the database the run recreates (one per person sharing a server)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--redis-url", default=None,
+                        help="serve with REDIS_URL (anti-fraud counters in Redis; its firefly:shared:* keys are "
+                             "removed afterwards); without it the counters live in each worker")
     args = parser.parse_args()
 
     from app.storage.migrate import upgrade
@@ -143,10 +150,10 @@ def main():
     bodies = generate(args.applicants, seed=42)
     payloads = [json.dumps(body, ensure_ascii=False).encode("utf-8") for body in bodies]
     pad = decision_row_bytes(bodies)
-    url = recreate_database(args.server_url, "firefly_bench")
+    url = recreate_database(args.server_url, args.database_name)
     upgrade(url)
     logdir = Path(tempfile.mkdtemp(prefix="firefly-bench-"))
-    process = start_gunicorn(url, args.port, args.workers, pad, logdir)
+    process = start_gunicorn(url, args.port, args.workers, pad, logdir, args.redis_url)
     try:
         with multiprocessing.get_context("fork").Pool(args.clients) as pool:
             run_phase(pool, args.port, f"/v1/decisions/{POLICY}", payloads, args.clients, 2)   # warm-up
@@ -169,11 +176,19 @@ def main():
     report = {"workers": args.workers, "threads": threads, "clients": args.clients, "seconds": args.duration, "row_pad_bytes": pad,
               "decisions": decide, "floor": floor, "ratio": decide["per_second"] / floor["per_second"]}
     shutil.rmtree(logdir, ignore_errors=True)
+    if args.redis_url:
+        import redis
+        client = redis.Redis.from_url(args.redis_url)
+        keys = list(client.scan_iter("firefly:shared:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+    report["shared_state"] = "redis" if args.redis_url else "in-process"
     if args.json:
         print(json.dumps(report, indent=2))
         return
     print(f"gunicorn {args.workers} workers x {threads} threads, PostgreSQL, {args.clients} clients, {args.duration:.0f} s per endpoint, "
-          f"floor row padded to {pad} bytes")
+          f"floor row padded to {pad} bytes, anti-fraud counters {report['shared_state']}")
     print(f"{'endpoint':<10} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
           f"{'rows':>7} {'rows=201':>9}")
     for name, phase in (("decisions", decide), ("floor", floor)):

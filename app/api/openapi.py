@@ -64,6 +64,36 @@ def _decision_id_param() -> dict[str, Any]:
             "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
 
 
+def _list_paths(spec: APISpec) -> None:
+    """The anti-fraud lists (docs/anti_fraud.md)."""
+    for name in ("ListEntryOut", "ListEntryResult", "ListPage", "ListImportOut"):
+        spec.components.schema(name, schema=getattr(schemas, name))
+    name = {"name": "name", "in": "path", "required": True, "description": "the list",
+            "schema": {"type": "string", "enum": schemas.LIST_NAMES}}
+    spec.path(path="/v1/lists/{name}/entries", operations={
+        "get": _op("A page of a list's entries (values masked), oldest first", ["admin", "compliance"],
+                   _responses(200, "ListPage", "a page of entries", 400, 401, 403, 404),
+                   parameters=[name, {"in": "query", "schema": schemas.ListPageQuery}]),
+        "post": _op("Add an entry to a list, or bring the one for the same value up to date", ["admin"],
+                    _responses(200, "ListEntryResult", "the entry and what happened", 400, 401, 403, 404,
+                               413, 415, 422, 503),
+                    parameters=[name],
+                    requestBody={"required": True,
+                                 "content": {"application/json": {"schema": schemas.ListEntryBody}}})})
+    spec.path(path="/v1/lists/{name}/entries/{entry_id}", operations={"delete": _op(
+        "Remove an entry from a list", ["admin"],
+        _responses(200, {"type": "object", "properties": {"removed": {"type": "integer"}}}, "removed",
+                   401, 403, 404),
+        parameters=[name, {"name": "entry_id", "in": "path", "required": True, "description": "the entry id",
+                           "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}])})
+    spec.path(path="/v1/lists/import", operations={"post": _op(
+        "Import a CSV file of entries: bad rows reported by line and left out, good rows written at once; "
+        "a file without the columns list, kind, value and reason imports nothing (422)", ["admin"],
+        _responses(200, "ListImportOut", "what was added, updated, unchanged, rejected", 400, 401, 403,
+                   413, 415, 422, 503),
+        requestBody={"required": True, "content": {"application/json": {"schema": schemas.ListImportBody}}})})
+
+
 def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     spec = APISpec(title="Firefly credit decisions", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin(schema_name_resolver=_resolver)],
@@ -158,6 +188,7 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
         _responses(200, {"type": "object"}, "the comparison", 400, 401, 403, 404),
         parameters=[{"in": "query", "schema": schemas.ComparisonQuery}])})
     _backtest_paths(spec)
+    _list_paths(spec)
     health = {"description": "status", "content": {"application/json": {"schema": "Health"}}}
     spec.path(path="/healthz", operations={"get": _op("The process is up", [], {"200": health})})
     spec.path(path="/readyz", operations={"get": _op(

@@ -324,3 +324,75 @@ class ComparisonQuery(Schema):
                            metadata={"description": "the champion policy"})
     from_ = fields.Date(required=True, data_key="from", metadata={"description": "first decision date"})
     to = fields.Date(required=True, metadata={"description": "last decision date, included"})
+
+
+# --- anti-fraud lists (issue 12) --------------------------------------------------------------
+LIST_NAMES = ["blacklist", "watchlist", "whitelist"]
+LIST_KINDS = ["resident_id", "phone", "device", "employer", "card"]
+
+
+class ListEntryBody(Schema):
+    """One list entry to add (or bring up to date): the value is stored only as its keyed hash."""
+
+    class Meta:
+        unknown = RAISE
+
+    kind = fields.String(required=True, validate=validate.OneOf(LIST_KINDS))
+    value = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                          metadata={"description": "in clear here; stored as a keyed hash and a masked form "
+                                                   "(a resident ID must pass its check digit: 422 otherwise)"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    source = fields.String(validate=validate.Length(min=1, max=100))
+    expires = fields.Date(metadata={"description": "the last day the entry applies (Beijing time)"})
+
+
+class ListEntryOut(Schema):
+    id = fields.Integer(required=True)
+    list = fields.String(required=True)
+    kind = fields.String(required=True)
+    value = fields.String(required=True, metadata={"description": "masked"})
+    reason = fields.String(required=True)
+    source = fields.String(required=True)
+    added_by = fields.String(required=True)
+    added_at = fields.String(required=True)
+    expires_at = fields.String(allow_none=True, required=True)
+
+
+class ListEntryResult(Schema):
+    entry = fields.Nested(ListEntryOut, required=True)
+    result = fields.String(required=True, validate=validate.OneOf(["added", "updated", "unchanged"]))
+
+
+class ListPage(Schema):
+    items = fields.List(fields.Nested(ListEntryOut), required=True)
+    next_after = fields.Integer(allow_none=True, required=True)
+
+
+class ListPageQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    after = fields.Integer(strict=False, validate=validate.Range(min=0, max=2**31 - 1))
+    limit = fields.Integer(strict=False, load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class ListImportBody(Schema):
+    """A CSV file (columns list, kind, value, reason; optionally source, expires) as text."""
+
+    class Meta:
+        unknown = RAISE
+
+    csv = fields.String(required=True, validate=validate.Length(min=1, max=10_000_000))
+    source = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class ListImportRejected(Schema):
+    line = fields.Integer(required=True)
+    message = fields.String(required=True)
+
+
+class ListImportOut(Schema):
+    added = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    unchanged = fields.Integer(required=True)
+    rejected = fields.List(fields.Nested(ListImportRejected), required=True)

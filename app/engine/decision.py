@@ -123,11 +123,11 @@ class Trace:
     """Everything that led to a decision; rendered on demand from what evaluation recorded."""
 
     __slots__ = ("policy", "backend", "typed", "values", "stages", "limit", "parts",
-                 "requirements", "_shown")
+                 "requirements", "sources", "_shown")
 
     def __init__(self, policy: PolicyRef, backend: str, typed: dict, values: dict,
                  stages: list[StageResult], limit: LimitResult | None, parts: m.PolicyParts,
-                 requirements: tuple[int, ...] = ()):
+                 requirements: tuple[int, ...] = (), sources: dict[str, str | None] | None = None):
         self.policy = policy
         self.backend = backend
         self.typed = typed
@@ -136,6 +136,7 @@ class Trace:
         self.limit = limit
         self.parts = parts
         self.requirements = requirements  # one state per requirement of the policy
+        self.sources = sources or {}  # where each shared value came from (the service says)
         self._shown: dict[str, Any] = {}
 
     def unmet(self) -> list[str]:
@@ -219,6 +220,7 @@ class Trace:
             "engine": self.backend,
             "input": self.parts.input_schema.mask(self.typed),
             "features": {f.name: self.shown(f.name) for f in self.parts.features},
+            **({"shared": self._shared()} if self.parts.shared else {}),
             **({"models": self._models()} if self.parts.models else {}),
             **({"requirements": self._requirements()} if self.parts.requirements else {}),
             "stages": [self._stage(result, level) for result in self.stages],
@@ -229,6 +231,26 @@ class Trace:
         """canonical_json(self.to_dict(level)), rendered from the policy's static fragments
         with each value encoded once."""
         return render.trace_json(self, level)
+
+    def shared_values(self) -> dict[str, Any]:
+        """{name: value} of the shared values this decision used (what a replay hands in)."""
+        return {d.name: self.values.get(d.name) for d in self.parts.shared}
+
+    def _shared(self) -> list[dict]:
+        """Every shared value: its name, kind, value, the key fields (masked as the input is),
+        the window, and where the value came from."""
+        shown = self.shown
+        entries = []
+        for d in self.parts.shared:
+            entry = {"name": d.name, "kind": d.kind, "value": self.values.get(d.name),
+                     "key": {path: shown(path) for path in d.keys},
+                     "window": d.window, "source": self.sources.get(d.name)}
+            if d.kind == "list":
+                entry["list"] = d.subject
+            elif d.kind in ("count", "distinct", "days_since"):
+                entry[{"count": "events", "distinct": "distinct", "days_since": "outcome"}[d.kind]] = d.subject
+            entries.append(entry)
+        return entries
 
     def _models(self) -> list[dict]:
         """Every declared model score: its state, the score, model id and version received."""

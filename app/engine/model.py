@@ -240,6 +240,29 @@ class Requirement:
     reads: tuple[str, ...]  # the fields, then what the condition reads (for the trace)
 
 
+# Shared-state values (`shared:` and `in_list`): what the service computes from its own records
+# and hands to the engine, by kind (docs/anti_fraud.md).
+SHARED_KINDS = ("count", "distinct", "days_since", "linked_count", "linked_days_since", "list")
+
+
+@dataclass(frozen=True)
+class SharedValue:
+    """One value the service computes from shared state and the engine reads as `name`: a count
+    of events per key in a window, a distinct count, the days since a key's last decision with an
+    outcome, the fraud declines linked through keys, or a list match (`in_list`). `keys` are the
+    input paths whose values key it; `subject` is the event stream (count), the path counted
+    (distinct), the outcome (days_since) or the list (list)."""
+
+    name: str
+    kind: str
+    keys: tuple[str, ...]
+    subject: str
+    window: str | None = None          # as written ("24h"); None: no window (lists)
+    window_seconds: int | None = None
+    reasons: tuple[str, ...] = ()      # linked_*: the DECLINE reasons that mark a fraud decline
+    type_name: str = "integer"         # integer, or boolean for a list match
+
+
 @dataclass(frozen=True)
 class ModelInput:
     """An external model's score the policy uses (`models:`): the model id and versions it
@@ -349,3 +372,4 @@ class PolicyParts:
     output_outcomes: dict[str, frozenset[str]]
     models: list[ModelInput] = field(default_factory=list)   # external model scores (`models:`)
     challenger: Challenger | None = None                       # a policy run beside this one
+    shared: list[SharedValue] = field(default_factory=list)    # `shared:` values and `in_list` matches

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import localcontext
 from operator import itemgetter
-from typing import Any
+from typing import Any, Mapping
 
 from . import model as m
 from .backends import BACKENDS
@@ -63,18 +63,26 @@ class Policy:
         return self.input_schema.pii_fields()
 
     # --- deciding ------------------------------------------------------------------------------
-    def decide(self, typed: dict, backend: str | None = None) -> Decision:
-        """Decide on a typed input (from parse_input). Pure: no clock, no environment."""
+    def decide(self, typed: dict, backend: str | None = None,
+               shared: Mapping[str, Any] | None = None,
+               sources: Mapping[str, str] | None = None) -> Decision:
+        """Decide on a typed input (from parse_input). Pure: no clock, no environment.
+        `shared` holds the values of the policy's shared-state declarations (`parts.shared`) as
+        the service computed them, by name (a value not given is missing); `sources` says where
+        each came from, for the trace."""
         backend = backend or self.engine
         if backend not in BACKENDS:
             raise ValueError(f"unknown engine backend {backend!r}; use one of {BACKENDS}")
         # Decimal arithmetic in generated code must not depend on the caller's thread context.
         with localcontext(DECIMAL_CONTEXT):
-            return self._decide(typed, backend)
+            return self._decide(typed, backend, shared or {}, sources or {})
 
-    def _decide(self, typed: dict, backend: str) -> Decision:
+    def _decide(self, typed: dict, backend: str, shared: Mapping[str, Any],
+                sources: Mapping[str, str]) -> Decision:
         parts = self.parts
         values = parts.input_schema.flatten(typed)
+        for declared in parts.shared:
+            values[declared.name] = shared_value(declared, shared.get(declared.name))
         parts.compute_features(values)
         ranked: list[RankedReason] = []
         matchers = self._durable_matchers() if backend == "durable" else None
@@ -100,7 +108,8 @@ class Policy:
                           else m.REQUIRES if index < 0 else m.LIMIT)
                 reasons.append(Reason(code, text.zh, text.en, entry.action, source,
                                       entry.rule_id, text.customer_zh, text.customer_en))
-        trace = Trace(self.ref, backend, typed, values, results, limit, parts, requirements)
+        trace = Trace(self.ref, backend, typed, values, results, limit, parts, requirements,
+                      {d.name: sources.get(d.name) for d in parts.shared})
         score = parts.score_stage  # the first scorecard gives the decision's score
         return Decision(self.ref, backend, outcome,
                         limit.limit if (limit and outcome == m.APPROVE) else None,
@@ -116,6 +125,20 @@ class Policy:
                 stage.id: DurableMatcher(f"{self.hash[:16]}:{stage.id}", stage.target.rules)
                 for stage in self.parts.stages if stage.kind == "ruleset"}
         return self._durable
+
+
+def shared_value(declared: m.SharedValue, value: Any) -> Any:
+    """A shared value as handed in, checked against its declaration: a whole number (not a
+    boolean) for counts and days, a boolean for a list match, or None (missing)."""
+    if value is None:  # a list match is never missing: a missing value is on no list
+        return False if declared.type_name == "boolean" else None
+    if declared.type_name == "boolean":
+        ok = isinstance(value, bool)
+    else:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if not ok:
+        raise ValueError(f"{declared.name} must be {'true or false' if declared.type_name == 'boolean' else 'a whole number of at least 0'}, not {value!r}")
+    return value
 
 
 # Reasons sort by rank, stage, position and order (a stable sort: nothing else is compared).

@@ -6,7 +6,7 @@ decisions), so a value is never shown two different ways.
 """
 from __future__ import annotations
 
-PII_KINDS = ("resident_id", "phone", "name", "birth_date")
+PII_KINDS = ("resident_id", "phone", "name", "birth_date", "bank_card")
 # The kinds the service keeps a keyed hash of, for look-ups.
 SEARCHABLE_KINDS = ("resident_id", "phone")
 
@@ -28,6 +28,8 @@ def mask(kind: str, value: str) -> str:
     elif kind == "phone":
         head = 3 if size >= 11 else 1 if size >= 6 else 0
         tail = 4 if size >= 8 else 2 if size >= 4 else 0
+    elif kind == "bank_card":  # 622202*********1234: the issuer and the last four
+        head, tail = (6, 4) if size >= 14 else (0, 4) if size >= 8 else (0, 0)
     elif kind == "name":
         head, tail = (1, 0) if size >= 2 else (0, 0)
     else:

@@ -229,6 +229,9 @@ class _Generator:
             for index, requirement in enumerate(parts.requirements):
                 self.requirement(out, index, requirement)
             out.const("]")
+        if parts.shared:  # the anti-fraud values of shared state, small: encoded as to_dict has them
+            out.const(',"shared":')
+            out.expr("C(t._shared())")
         out.const(',"stages":[')
         for index, stage in enumerate(parts.stages):
             out.const("," if index else "")

@@ -18,7 +18,7 @@ from .policy import Policy
 from .source import Node, parse_yaml
 
 EXPECT_KEYS = HEADLINE + ("hits", "not_hits", "outputs")
-CASE_KEYS = ("id", "name", "profile", "input", "expect", "description")
+CASE_KEYS = ("id", "name", "profile", "input", "shared", "expect", "description")
 
 
 @dataclass
@@ -29,6 +29,9 @@ class TestCase:
     input: dict
     expect: dict
     location: Location
+    # the shared-state values the service would hand in (`shared:` of the profile and the case):
+    # counts by their name in the policy's `shared:`, list matches as in_list.<list>.<field>
+    shared: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -134,9 +137,26 @@ def _case(node: Node, policy: str, profiles: dict[str, Node],
         data = profiles[profile.value].plain()
     if node.get("input") is not None:
         data = deep_merge(data, node.get("input").plain())
+    shared = data.pop("shared", None) or {}
+    if node.get("shared") is not None:
+        shared = {**shared, **(node.get("shared").plain() or {})}
     name = node.get("name")
     return TestCase(str(node.get("id").value), str(name.value) if name else "", policy, data,
-                    expect.plain(), node.location)
+                    expect.plain(), node.location, shared)
+
+
+def shared_values(policy: Policy, given: dict) -> tuple[dict, list[str]]:
+    """A case's shared values by the names the engine reads (`device_applications_24h` is
+    `shared.device_applications_24h`), and the names the policy does not declare."""
+    declared = {d.name for d in policy.parts.shared}
+    values, unknown = {}, []
+    for name, value in given.items():
+        full = f"shared.{name}" if f"shared.{name}" in declared else name
+        if full in declared:
+            values[full] = value
+        else:
+            unknown.append(name)
+    return values, unknown
 
 
 def run_case(policy: Policy, case: TestCase, backend: str | None = None) -> CaseResult:
@@ -148,7 +168,17 @@ def run_case(policy: Policy, case: TestCase, backend: str | None = None) -> Case
         result.differences = [f"input rejected: {path}: {'; '.join(messages)}"
                               for path, messages in sorted(exc.errors.items())]
         return result
-    decision = policy.decide(typed, backend=backend)
+    shared, unknown = shared_values(policy, case.shared)
+    if unknown:
+        result.differences = [f"shared: the policy declares no shared value '{name}'"
+                              for name in unknown]
+        return result
+    try:
+        decision = policy.decide(typed, backend=backend, shared=shared,
+                                 sources={name: "rule test" for name in shared})
+    except ValueError as exc:
+        result.differences = [f"shared: {exc}"]
+        return result
     expect = case.expect
     actual = decision.headline()
     for key in HEADLINE:

@@ -19,6 +19,8 @@ from app.services.clock import Clock, utc_now
 from app.services.deciding import Deciding
 from app.services.challengers import Comparing
 from app.services.health import Readiness, readiness
+from app.services.lists import Lists
+from app.services.velocity import Velocity
 from app.services.monitoring import Monitoring
 from app.services.policy_store import PolicyStore
 from app.services.records import Records
@@ -56,6 +58,7 @@ class Services:
     versions: PolicyVersions
     monitoring: Monitoring | None = None   # set by build (issue 14: model monitoring)
     comparing: Comparing | None = None     # set by build (issue 14: champion/challenger)
+    lists: Lists | None = None             # set by build (issue 12: anti-fraud lists)
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
@@ -81,12 +84,14 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
                               engine=settings.engine, releases=releases)
     records = Records(database, personal, access_audit)
     access = Access(database, settings.api_keys, settings.production)
+    lists = Lists(database, personal, clock)
+    velocity = Velocity(state.shared, lists, personal)
     services = Services(
         settings=settings, database=database, state=state, personal=personal,
         access=access,
         policy_store=store, registry=registry, records=records,
         deciding=Deciding(registry, store, database, state.claims, personal, clock,
-                          claim_wait=settings.idempotency_wait_ms / 1000),
+                          claim_wait=settings.idempotency_wait_ms / 1000, velocity=velocity),
         replaying=Replaying(records, registry, store, personal, settings.engine),
         audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases,
         reviews=ReviewDesk(database, personal, records, access_audit, clock),
@@ -98,6 +103,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         versions=PolicyVersions(database))
     services.monitoring = Monitoring(database)
     services.comparing = Comparing(database, registry)
+    services.lists = lists
     if load_policies:
         registry.start()
     return services

@@ -26,6 +26,7 @@ from app.services import batch, compiling, reporting
 from app.services.batch import Item, Job, Progress, VersionSpec
 from app.services.reporting import ComparisonResult
 from app.services.clock import Clock, iso_utc
+from app.services.velocity import SharedInput
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.policy_store import PolicyStore
 from app.services.registry import PolicyRegistry
@@ -178,7 +179,9 @@ class Backtesting:
                        {"outcome": result["outcome"], "limit": result["limit"],
                         "customer_group": result["customer_group"], "score": result["score"],
                         "score_band": result["score_band"], "reasons": [r["code"] for r in result["reasons"]]},
-                       row.created_at)
+                       row.created_at,
+                       # the shared values the decision used, from its trace, never today's counters
+                       SharedInput.from_trace(row.trace if isinstance(row.trace, dict) else json.loads(row.trace)).values or None)
 
     def _stored_version(self, policy_name: str, policy_hash: str) -> VersionSpec:
         found = self.store.matching(policy_name, policy_hash=policy_hash)

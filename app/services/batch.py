@@ -71,6 +71,29 @@ class Item:
     decision_date: datetime.date | None = None
     stored: dict[str, Any] | None = None
     moment: datetime.datetime | None = None  # a backtest: when it was decided (the decision time)
+    shared: dict[str, Any] | None = None  # a backtest: the shared values the decision used
+
+
+def split_shared(data: dict[str, Any], names: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A file row's application and its shared values: the sections `shared` and `in_list`
+    (columns shared.<name>, in_list.<list>.<field>) taken out and flattened to the names the
+    engine reads; None when the row has none (every shared value then missing)."""
+    if not names or not any(head in data for head in ("shared", "in_list")):
+        return data, None
+    application = {k: v for k, v in data.items() if k not in ("shared", "in_list")}
+    values: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}.{key}")
+        elif prefix in names:
+            values[prefix] = node
+
+    for head in ("shared", "in_list"):
+        if head in data:
+            walk(data[head], head)
+    return application, values
 
 
 def decide_chunk(job: Job, items: list[Item]) -> Partial:
@@ -90,14 +113,14 @@ def decide_chunk(job: Job, items: list[Item]) -> Partial:
         typed_cand = _typed(partial, item, candidate, "candidate") if candidate else None
         if typed_base is None or (candidate and typed_cand is None):
             continue  # compared only on rows every version can decide
-        decided = baseline.decide(typed_base)
+        decided = baseline.decide(typed_base, shared=item.shared)
         base_tally.add(decided, fired(decided))
         line = headline(decided)
         if item.stored is not None and item.stored != line:
             partial.baseline_mismatches.append(item.ref)
         other = None
         if candidate:
-            made = candidate.decide(typed_cand)
+            made = candidate.decide(typed_cand, shared=item.shared)
             cand_tally.add(made, fired(made))
             other = headline(made)
             if partial.comparison.add(line, other):
@@ -174,17 +197,23 @@ def _collect(pending: set, total: Partial, progress: Progress | None) -> set:
     return pending
 
 
-def decide_part(job: Job, part: FilePart, types: dict[str, str], baseline: str) -> Partial:
-    """Read one part of a Parquet file where it runs, and decide its rows as a chunk."""
-    return decide_chunk(job, [Item(row.number, row.data, baseline) for row in read_part(part, types)])
+def decide_part(job: Job, part: FilePart, types: dict[str, str], baseline: str,
+                shared: Any = None) -> Partial:
+    """Read one part of a Parquet file where it runs, and decide its rows as a chunk (a row's
+    shared values, if the file has them, apart from its application, as in a single process)."""
+    items = []
+    for row in read_part(part, types):
+        data, values = split_shared(row.data, shared)
+        items.append(Item(row.number, data, baseline, shared=values))
+    return decide_chunk(job, items)
 
 
 def run_file_parts(job: Job, parts: list[FilePart], types: dict[str, str], baseline: str, dask: Any,
-                   progress: Progress | None = None) -> Partial:
+                   progress: Progress | None = None, shared: Any = None) -> Partial:
     """Decide every part of a Parquet file on the Dask scheduler at `dask`: each worker reads the
     row groups it decides (the file must be at the same path for every worker: one machine, or
     shared storage), so the client sends a part's name, never its rows."""
-    return _on_dask(job, ((decide_part, (part, types, baseline)) for part in parts), dask, progress)
+    return _on_dask(job, ((decide_part, (part, types, baseline, shared)) for part in parts), dask, progress)
 
 
 def _on_dask(job: Job, chunks: Iterable[list[Item]] | Iterable[tuple[Callable, tuple]], address: Any,

@@ -77,11 +77,12 @@ def route(registry: PolicyRegistry, personal: PersonalData, champion: Policy,
 
 def shadow_row(shadow: Policy, champion_row: Any, raw: Mapping[str, Any], *,
                personal: PersonalData, now: datetime.datetime, decision_date: datetime.date,
-               caller: Any, request_id: str):
+               caller: Any, request_id: str, shared: Any = None):
     """The challenger's decision on the same application, as a row linked to the champion's;
-    None (logged) when the challenger cannot decide it: the live answer never depends on it."""
+    None (logged) when the challenger cannot decide it: the live answer never depends on it.
+    `shared`: the champion's shared anti-fraud values (the application is counted once)."""
     try:
-        made = records.make(shadow, raw, decision_date, now)
+        made = records.make(shadow, raw, decision_date, now, shared)
     except InputError:
         log.warning("shadow decision not made: the application does not fit the challenger",
                     extra={"event": "shadow_failed", "policy": shadow.name})

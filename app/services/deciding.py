@@ -24,6 +24,7 @@ from app.services.clock import Clock, business_date, utc_now
 from app.services.errors import Conflict, InvalidInput, Unavailable
 from app.services.policy_store import PolicyStore
 from app.services.registry import PolicyRegistry
+from app.services.velocity import SharedInput, Velocity, new_event_id
 from app.state.idempotency import Claims, ClaimState
 from app.storage import decisions
 from app.storage.db import Database
@@ -58,7 +59,7 @@ def valid_idempotency_key(key: str) -> bool:
 class Deciding:
     def __init__(self, registry: PolicyRegistry, policy_store: PolicyStore, database: Database,
                  claims: Claims, personal: PersonalData, clock: Clock = utc_now,
-                 claim_wait: float = 5.0) -> None:
+                 claim_wait: float = 5.0, velocity: Velocity | None = None) -> None:
         self.registry = registry
         self.policy_store = policy_store
         self.database = database
@@ -66,6 +67,7 @@ class Deciding:
         self.personal = personal
         self.clock = clock
         self.claim_wait = claim_wait  # seconds a retry waits for the request deciding under its key
+        self.velocity = velocity  # shared-state values (velocity, links, lists); None: none computed
 
     def decide(self, request: DecisionRequest) -> Decided:
         started = time.perf_counter()
@@ -149,8 +151,12 @@ class Deciding:
         # champion/challenger: the policy that answers (a split may send it to the challenger)
         routed = challengers.route(self.registry, self.personal, policy, request.body)
         policy = routed.policy
+        # The application's velocity event: one per Idempotency-Key (a retry counts once)
+        event = key or new_event_id()
+        shared = (None if self.velocity is None or not policy.parts.shared else
+                  lambda typed: self.velocity.lookup(policy, typed, event, now))
         try:
-            made = records.make(policy, request.body, decision_date, now)
+            made = records.make(policy, request.body, decision_date, now, shared)
         except InputError as error:
             raise InvalidInput("the application does not match the policy's input schema",
                                details=error.errors) from None
@@ -168,10 +174,14 @@ class Deciding:
             log.error("decision not stored: database unavailable",
                       extra={"event": "store_failed", "error": type(error).__name__})
             raise Unavailable("the decision could not be stored; no decision was made") from None
+        if self.velocity is not None and policy.parts.shared:
+            self.velocity.remember(policy, made.typed, made.decision, row.id, now)
         if routed.shadow is not None:  # stored beside the champion's; never changes the answer
+            trace = made.decision.trace  # the champion's shared values: the application counts once
             shadow = challengers.shadow_row(routed.shadow, row, request.body, personal=self.personal,
                                             now=now, decision_date=decision_date,
-                                            caller=request.caller, request_id=request.request_id)
+                                            caller=request.caller, request_id=request.request_id,
+                                            shared=SharedInput(trace.shared_values(), dict(trace.sources)))
             if shadow is not None:
                 challengers.store_shadow(self.database, self.policy_store, routed.shadow, shadow)
         return row, made.hits

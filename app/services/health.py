@@ -45,6 +45,9 @@ def readiness(database: Database, state: State, registry: PolicyRegistry) -> Rea
     checks = {"database": _probe(database.ping)}
     if state.client is not None:
         checks["redis"] = _probe(state.ping)
+        # the anti-fraud counters live there too: while Redis is down, shared-state values are
+        # missing and policies answer as they say (the reference policy REFERs)
+        checks["velocity"] = checks["redis"]
     checks["policies"] = "ok" if registry.current().policies else "none loaded"
     for name, value in checks.items():
         metrics.observe_dependency(name, value == "ok")

@@ -12,7 +12,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from app import privacy
 from app.engine import Decision, Policy
@@ -21,6 +21,7 @@ from app.services.access import Principal
 from app.services.access_audit import AccessAudit
 from app.services.clock import CHINA, iso_utc
 from app.services.errors import NotFound
+from app.services.velocity import SharedInput
 from app.storage import chain, decisions, reviews
 from app.storage.db import Database, RawJSON
 from app.storage.models import Decision as DecisionRow
@@ -80,23 +81,29 @@ class MadeDecision:
     hits: list[str]
     engine_seconds: float
     consent: dict[str, str | None]  # the consent references the application carried
+    typed: dict[str, Any] | None = None  # the typed input (the velocity marks read its keys)
 
 
 def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
-         moment: datetime.datetime | None = None) -> MadeDecision:
-    """Decide on a request body; raises the engine's InputError when it does not fit the schema."""
+         moment: datetime.datetime | None = None,
+         shared: Callable[[dict], SharedInput] | SharedInput | None = None) -> MadeDecision:
+    """Decide on a request body; raises the engine's InputError when it does not fit the schema.
+    `shared`: the policy's shared-state values, or how to compute them from the typed input
+    (deciding: the velocity use case; a replay: the values stored in the trace)."""
     kinds = policy.pii_fields()
     clear = privacy.extract(raw, kinds)
     typed = policy.parse_input(with_decision_date(policy, raw, decision_date, moment))
+    given = shared(typed) if callable(shared) else shared
     started = time.perf_counter()
-    decision = policy.decide(typed)
+    decision = policy.decide(typed, shared=given.values if given else None,
+                             sources=given.sources if given else None)
     seconds = time.perf_counter() - started
     result_text = RawJSON(privacy.scrub_json(decision.to_json(), clear, kinds))
     trace_text = RawJSON(privacy.scrub_json(decision.trace.to_json(), clear, kinds))
     return MadeDecision(decision=decision, result=json.loads(result_text), result_text=result_text,
                         trace_text=trace_text, input_masked=privacy.masked_copy(raw, clear, kinds),
                         clear=clear, kinds=kinds, hits=list(dict.fromkeys(decision.hits)),
-                        engine_seconds=seconds, consent=_consent(raw))
+                        engine_seconds=seconds, consent=_consent(raw), typed=typed)
 
 
 def _consent(raw: Mapping[str, Any]) -> dict[str, str | None]:

@@ -14,6 +14,7 @@ from app.services.access import Principal
 from app.services.errors import Conflict, NotFound
 from app.services.policy_store import PolicyStore
 from app.services.records import Records
+from app.services.velocity import SharedInput
 from app.services.registry import PolicyRegistry
 from app.storage.models import Decision as DecisionRow
 from app.storage.models import PolicyVersion
@@ -66,8 +67,9 @@ class Replaying:
             raise Conflict(f"the personal data of {row.id} was sealed with a key that is not configured: "
                            f"{error.args[0]}", code="sealing_key_missing") from None
         try:
+            # the shared values the decision used (stored in its trace), never today's counters
             made = records.make(policy, privacy.restore(row.input_masked, clear), row.decision_date,
-                                row.created_at)
+                                row.created_at, shared=SharedInput.from_trace(records.loaded(row.trace)))
         except InputError as error:
             raise Conflict(f"the stored input does not fit version {version.version} ({version.hash[:12]})",
                            code="input_does_not_fit", details=error.errors) from None

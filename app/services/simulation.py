@@ -100,6 +100,14 @@ def _only(policies: dict[str, Policy], where: str) -> str:
     return next(iter(policies))
 
 
+def _item(row: files.Row, baseline: str, shared: dict[str, str]) -> Item:
+    """A file's row as an Item, its shared values (if any) apart from the application."""
+    if isinstance(row.data, files.RowError):
+        return Item(row.number, row.data, baseline)
+    data, values = batch.split_shared(row.data, shared)
+    return Item(row.number, data, baseline, shared=values)
+
+
 class Simulating:
     def __init__(self, policy_root: str | Path, engine: str | None, releases: Any = None) -> None:
         self.policy_root = Path(policy_root)
@@ -123,13 +131,19 @@ class Simulating:
         job = Job(versions, candidate.hash if candidate else None, request.keep_rows)
         schemas = [p.input_schema.fields for p in (baseline, candidate) if p is not None]
         types = {path: spec.type.name for fields_ in schemas for path, spec in fields_.items()}
+        # the shared anti-fraud values of their time, when the file has them (shared.<name>,
+        # in_list.<list>.<field> columns); without them a value is missing (docs/anti_fraud.md)
+        shared = {d.name: d.type_name for p in (baseline, candidate) if p is not None
+                  for d in p.parts.shared}
+        types.update(shared)
         try:
             if request.dask is not None and files.file_format(request.input) == "parquet":
                 parts = files.parquet_parts(request.input, set(types), request.chunk_rows)
-                merged = batch.run_file_parts(job, parts, types, baseline.hash, request.dask, progress)
+                merged = batch.run_file_parts(job, parts, types, baseline.hash, request.dask, progress,
+                                              shared=shared)
             else:
                 rows = files.read_rows(request.input, types, columns=set(types))
-                items = (Item(row.number, row.data, baseline.hash) for row in rows)
+                items = (_item(row, baseline.hash, shared) for row in rows)
                 merged = batch.run(job, batch.chunked(items, request.chunk_rows), workers=request.workers,
                                    dask=request.dask, progress=progress)
         except (files.FileProblem, OSError) as error:

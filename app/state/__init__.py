@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import redis
 
 from app.state.idempotency import Claims, DatabaseOnlyClaims, RedisClaims
+from app.state.shared import InProcessShared, RedisShared, SharedState
 
 log = logging.getLogger("firefly.state")
 
@@ -21,6 +22,11 @@ class State:
     kind: str  # "redis" or "in-process"
     claims: Claims
     client: redis.Redis | None = None
+    shared: SharedState | None = None  # anti-fraud counters, links and last-seen facts
+
+    def __post_init__(self) -> None:
+        if self.shared is None:
+            self.shared = RedisShared(self.client) if self.client is not None else InProcessShared()
 
     def ping(self) -> None:
         """Raise if the shared store is configured and cannot answer."""
@@ -38,8 +44,11 @@ def open_state(redis_url: str | None, idempotency_ttl: int, claim_lease: int = 1
     if redis_url:
         client = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1,
                                       health_check_interval=30)
-        log.info("idempotency keys in Redis", extra={"event": "startup_state", "store": "redis"})
-        return State("redis", RedisClaims(client, idempotency_ttl, claim_lease), client)
-    log.warning("REDIS_URL not set: idempotency keys are kept in the database and shared state "
-                "in this process only", extra={"event": "startup_state", "store": "database"})
-    return State("in-process", DatabaseOnlyClaims())
+        log.info("idempotency keys and anti-fraud counters in Redis",
+                 extra={"event": "startup_state", "store": "redis"})
+        return State("redis", RedisClaims(client, idempotency_ttl, claim_lease), client,
+                     RedisShared(client))
+    log.warning("REDIS_URL not set: idempotency keys are kept in the database, and anti-fraud "
+                "counters (velocity, links, last seen) in this process only: not shared with other "
+                "workers, lost at restart", extra={"event": "startup_state", "store": "database"})
+    return State("in-process", DatabaseOnlyClaims(), shared=InProcessShared())

@@ -254,3 +254,23 @@ class ConsoleSession(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("console_accounts.id", ondelete="CASCADE"), index=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ListEntry(Base):
+    """One entry of a blacklist, watchlist or whitelist (docs/anti_fraud.md): the keyed hash of
+    the value (never the value), its masked form, why, from where, who added it, when, and until
+    when it applies (None: no expiry). A rule matches it with in_list("blacklist", field)."""
+    __tablename__ = "list_entries"
+    __table_args__ = (UniqueConstraint("list_name", "value_hash", name="uq_list_entries_value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    list_name: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))          # resident_id, phone, device, employer, card
+    value_hash: Mapped[str] = mapped_column(String(64), index=True)
+    key_id: Mapped[str] = mapped_column(String(16))        # the key that hashed it (rotation)
+    masked: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(100))
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

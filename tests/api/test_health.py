@@ -48,7 +48,7 @@ def test_redis_down_leaves_the_instance_ready_but_degraded(database_url, clean_s
     ready = client.get("/readyz")
     assert ready.status_code == 200
     body = ready.get_json()
-    assert body["status"] == "degraded" and body["degraded"] == ["redis"]
+    assert body["status"] == "degraded" and body["degraded"] == ["redis", "velocity"]
     assert body["checks"]["redis"].startswith("unavailable") and body["checks"]["database"] == "ok"
     assert client.post(URL, json=bodies[0], headers=auth("channel")).status_code == 201
     assert 'firefly_dependency_up{dependency="redis"} 0.0' in client.get("/metrics").get_data(as_text=True)

@@ -17,8 +17,9 @@ def test_stored_row_holds_the_decision(app, decide, bodies):
         (answer["outcome"], answer["customer_group"], answer["policy"]["hash"])
     assert row.request_id == "store-1" and row.channel == "test-channel"
     assert row.reason_codes == [r["code"] for r in answer["reasons"]]
-    assert row.rule_hits == [r["id"] for s in row.trace["stages"] if s["kind"] == "ruleset"
-                             for r in s["rules"] if r["matched"]]
+    # unmet data requirements first, then the rules that matched (Trace.hits)
+    assert row.rule_hits == [r["id"] for r in row.trace["requirements"] if r["met"] is False] + [
+        r["id"] for s in row.trace["stages"] if s["kind"] == "ruleset" for r in s["rules"] if r["matched"]]
     assert row.resident_id_hash and len(row.resident_id_hash) == 64
 
 

@@ -270,7 +270,7 @@ SALARIED = {
                              "hard_inquiries_6m": 1, "unsecured_debt_total": 1000,
                              "monthly_repayment": 0, "credit_card_utilisation": "0.1",
                              "lender_count": 1}, datetime.date(2026, 11, 20)),
-    "device": {"channel": "RM_APP", "gps_city_code": "330106", "ip_city_code": "330100",
+    "device": {"device_id": "DEV-SALARIED-01", "channel": "RM_APP", "gps_city_code": "330106", "ip_city_code": "330100",
                "device_applications_24h": 1, "phone_applications_24h": 1,
                "id_applications_7d": 1, "shares_contact_with_declined": False,
                "emulator": False, "rooted": False},

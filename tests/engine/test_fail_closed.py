@@ -8,13 +8,13 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from app.engine.model import UNMET
-from support.applicants import generate
+from support.applicants import CLEAN_SHARED, generate
 
 # What the issue asks of an automatic APPROVE, written out here independently of the policy
 # file: the identity, court, blacklist, device and fraud-score data, a dated credit report, both
 # consent references, the amount asked for and some income.
 ALWAYS = ["checks.identity_verified", "checks.court_dishonest", "checks.court_enforcement_open",
-          "bank.internal_blacklist", "device.channel", "device.device_applications_24h",
+          "bank.internal_blacklist", "device.channel", "device.device_id", "device.device_applications_24h",
           "device.emulator", "device.rooted", "scores.fraud_score", "bureau.has_record",
           "bureau.report_date", "consent.pipl_consent_id", "consent.bureau_authorisation_id",
           "requested_amount", "employment.type", "applicant.birth_date"]
@@ -59,7 +59,7 @@ def test_an_approve_never_lacks_a_required_datum(reference, seed, sections, fiel
         raw["bureau"]["accounts"] = [dict(a) for a in accounts]
         blank = raw["bureau"]["accounts"][accounts.index(open_accounts[0])]
         blank.pop(account_field, None)
-    decision = reference.decide(reference.parse_input(raw))
+    decision = reference.decide(reference.parse_input(raw), shared=CLEAN_SHARED)
     event(decision.outcome)
     unmet = [r.id for r, state in zip(reference.parts.requirements,
                                       decision.trace.requirements) if state == UNMET]
@@ -81,11 +81,22 @@ def test_an_approve_never_lacks_a_required_datum(reference, seed, sections, fiel
 def test_removing_any_one_required_datum_from_an_approval_refers(reference):
     """Every datum of the list, removed alone from approved applications, prevents the approval."""
     approved = [raw for raw in generate(300, 5)
-                if reference.decide(reference.parse_input(raw)).outcome == "APPROVE"]
+                if reference.decide(reference.parse_input(raw), shared=CLEAN_SHARED).outcome == "APPROVE"]
     assert len(approved) > 30
     rng = random.Random(5)
     for path in ALWAYS + WITH_A_RECORD:
         raw = rng.choice([r for r in approved if _get(r, "bureau.has_record")])
-        decision = reference.decide(reference.parse_input(_remove(raw, [], [path])))
+        decision = reference.decide(reference.parse_input(_remove(raw, [], [path])), shared=CLEAN_SHARED)
         assert decision.outcome == "REFER", (path, decision.reason_codes)
         assert decision.reasons[0].stage == "requires", (path, decision.reason_codes)
+
+
+def test_an_approval_without_the_shared_anti_fraud_values_refers(reference):
+    """With the shared store unavailable (every shared value missing), no approval: REFER
+    VELOCITY_UNAVAILABLE, ranked with the data requirements."""
+    approved = [raw for raw in generate(200, 7)
+                if reference.decide(reference.parse_input(raw), shared=CLEAN_SHARED).outcome == "APPROVE"]
+    assert len(approved) > 20
+    for raw in approved:
+        decision = reference.decide(reference.parse_input(raw), shared={})
+        assert decision.outcome == "REFER" and decision.reason_codes == ["VELOCITY_UNAVAILABLE"]

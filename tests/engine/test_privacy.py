@@ -25,7 +25,7 @@ def test_a_seven_digit_phone_is_masked(tmp_path):
 
 
 def test_the_searchable_kinds_are_personal_data_kinds():
-    assert PII_KINDS == ("resident_id", "phone", "name", "birth_date")
+    assert PII_KINDS == ("resident_id", "phone", "name", "birth_date", "bank_card")
     assert set(SEARCHABLE_KINDS) <= set(PII_KINDS) and "name" not in SEARCHABLE_KINDS
 
 
@@ -35,3 +35,8 @@ def test_the_searchable_kinds_are_personal_data_kinds():
 ])
 def test_at_least_one_character_is_always_hidden(kind, value, expected):
     assert mask(kind, value) == expected
+
+
+def test_a_bank_card_keeps_its_issuer_and_last_four():
+    assert mask("bank_card", "6222021234567890123") == "622202*********0123"
+    assert mask("bank_card", "12345678") == "****5678"

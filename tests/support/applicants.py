@@ -159,6 +159,8 @@ class _Maker:
         if local and self.chance(0.01):  # inconsistent data: a local with a residence permit
             data["residence"]["residence_permit"] = True
         self.blank_some(data)
+        if len(data["device"]) > 1:  # device data sent: its fingerprint (no draw: seeds keep their mix)
+            data["device"]["device_id"] = "DEV-" + data["applicant"]["id_number"][-10:]
         return data
 
     def bank(self, group: str) -> dict:
@@ -332,6 +334,53 @@ def generate(n: int, seed: int = 0) -> list[dict]:
     return out
 
 
+# The shared-state values (velocity counts, links, list matches) the service would compute for
+# each of the applications above: mostly a first application, sometimes a burst, a link to a fraud
+# decline, a recent decline, a list entry; now and then unavailable (Redis down).
+SHARED_COUNTS = ("device_applications_1h", "device_applications_24h", "phone_applications_24h",
+                 "id_applications_7d", "ip_applications_24h", "employer_applications_7d",
+                 "ids_per_device_7d", "devices_per_id_30d")
+SHARED_LISTS = ("in_list.blacklist.applicant.id_number", "in_list.blacklist.applicant.mobile",
+                "in_list.blacklist.device.device_id", "in_list.watchlist.applicant.id_number",
+                "in_list.watchlist.employment.employer_name", "in_list.whitelist.device.device_id")
+
+
+# A first application with no links, no decline and on no list: what the service computes for a
+# clean applicant (the reference policy REFERs VELOCITY_UNAVAILABLE without shared values).
+CLEAN_SHARED = {**{f"shared.{name}": 1 for name in SHARED_COUNTS}, "shared.fraud_links_30d": 0,
+                "shared.days_since_fraud_link": None, "shared.days_since_decline": None,
+                **{name: False for name in SHARED_LISTS}}
+
+
+def generate_shared(n: int, seed: int = 0) -> list[dict]:
+    """`n` sets of shared values (by the names the reference policy reads), deterministic."""
+    rng = random.Random(seed * 7919 + 1)
+    out = []
+    for _ in range(n):
+        if rng.random() < 0.02:
+            out.append({})  # the shared store did not answer: every value missing
+            continue
+        values: dict = {f"shared.{name}": 1 for name in SHARED_COUNTS}
+        values.update({"shared.fraud_links_30d": 0, "shared.days_since_fraud_link": None,
+                       "shared.days_since_decline": None})
+        values.update({name: False for name in SHARED_LISTS})
+        for _signal in range(rng.choices([0, 1, 2], [85, 12, 3])[0]):
+            kind = rng.random()
+            if kind < 0.6:
+                values[f"shared.{rng.choice(SHARED_COUNTS)}"] = rng.choice([2, 3, 4, 6, 12, 20])
+            elif kind < 0.75:
+                values["shared.fraud_links_30d"] = rng.choice([1, 2, 3, 5])
+                values["shared.days_since_fraud_link"] = rng.randint(0, 29)
+            elif kind < 0.9:
+                values["shared.days_since_decline"] = rng.choice([0, 5, 29, 30, 45, 89])
+            else:
+                values[rng.choice(SHARED_LISTS)] = True
+        if rng.random() < 0.02:  # a key field missing (no device id, no IP): that value missing
+            values[rng.choice(sorted(values))] = None
+        out.append(values)
+    return out
+
+
 if __name__ == "__main__":
     import json
     import sys
@@ -411,6 +460,9 @@ def _value(rng, spec):
         return phone(rng)
     if spec.pii == "name":
         return rng.choice(SCHEMA_SURNAMES) + rng.choice(SCHEMA_GIVEN) + rng.choice(["", rng.choice(SCHEMA_GIVEN)])
+    if spec.pii == "bank_card":  # a debit card of a large bank: issuer number and 13 digits
+        return rng.choice(["622202", "621700", "622848", "621661"]) + "".join(
+            rng.choice("0123456789") for _ in range(13))
     if kind == "integer":
         return _integer(rng, spec)
     if kind == "decimal":

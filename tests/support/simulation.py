@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from support.applicants import examples
+from support.applicants import CLEAN_SHARED, examples
 from support.settings import POLICY_ROOT
 
 POLICY = "zhishandai.application"
@@ -25,8 +25,11 @@ def flat(record: dict, prefix: str = "") -> dict:
 
 def example_rows() -> list[dict]:
     """The eight example bodies, in file-name order: five approvals (business owner, local
-    resident, new citizen, premium, salaried), two declines, one referral."""
-    return list(examples().values())
+    resident, new citizen, premium, salaried), two declines, one referral; each with the shared
+    anti-fraud values of a first application on no list (columns shared.<name> in a file)."""
+    clean = {name.removeprefix("shared."): value for name, value in CLEAN_SHARED.items()
+             if name.startswith("shared.") and value is not None}
+    return [{**body, "shared": dict(clean)} for body in examples().values()]
 
 
 def columns_of(records: list[dict]) -> list[str]:

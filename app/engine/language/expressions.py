@@ -125,6 +125,14 @@ QUANTIFIERS = ("any", "all", "none")
 LIST_ARGUMENTS = ("starts_with", "ends_with", "contains")  # functions that take a named list
 CONSTRUCTORS = ("date", "datetime", "time")  # folded at load time when given a constant
 AGGREGATES = ("count", "sum", "min", "max", "avg")
+# The lists held in the database (by keyed hash) that in_list may name.
+DATABASE_LISTS = ("blacklist", "watchlist", "whitelist")
+IN_LIST = 'in_list(list, field): in_list("blacklist", applicant.id_number)'
+
+
+def list_lookup_name(list_name: str, path: str) -> str:
+    """The value name under which the service hands in whether a field's value is on a list."""
+    return f"in_list.{list_name}.{path}"
 
 
 # --- what names mean ----------------------------------------------------------------------------
@@ -136,6 +144,10 @@ class Scope:
     sections: set[str] = field(default_factory=set)
     params: dict[str, tuple[Any, Type]] = field(default_factory=dict)
     lists: dict[str, tuple[frozenset, Type]] = field(default_factory=dict)
+    # in_list(list, field) calls met while checking: value name -> (list, field path); the
+    # service looks them up in the database and hands the results in (docs/anti_fraud.md)
+    list_lookups: dict[str, tuple[str, str]] = field(default_factory=dict)
+    input_fields: frozenset = frozenset()  # the declared input paths (in_list reads only these)
 
     def candidates(self) -> list[str]:
         return list(self.values) + [f"params.{p}" for p in self.params] + [
@@ -668,11 +680,13 @@ class _Checker:
                 raise self.fail(node, "EXPR_CALL", f"'{self.segment(node)}': {name} takes one "
                                 f"list or comprehension: {name}(a.x for a in L if ...)")
             return self._over(node, name)
+        if name == "in_list":
+            return self._in_list(node)
         function = FUNCTIONS.get(name)
         if function is None:
             extra = " (it is not available in rules)" if name in UNSUPPORTED_BUILTINS else ""
             raise self.fail(node, "EXPR_UNKNOWN_FUNCTION", f"unknown function '{name}'{extra}"
-                            f"{did_you_mean(name, [*FUNCTIONS, *QUANTIFIERS, *AGGREGATES])}")
+                            f"{did_you_mean(name, [*FUNCTIONS, 'in_list', *QUANTIFIERS, *AGGREGATES])}")
         if node.keywords:
             raise self.fail(node, "EXPR_KEYWORD_ARGUMENT", f"'{self.segment(node)}': pass "
                             f"arguments by position: {function.signature}")
@@ -697,6 +711,29 @@ class _Checker:
         else:
             nullable = function.may_be_missing or any(a.nullable for a in args)
         return Call(result, nullable, self.at(node), self.segment(node), name=name, args=args)
+
+    def _in_list(self, node: ast.Call) -> Expr:
+        """in_list("blacklist", applicant.id_number): whether the field's value is on a list held
+        in the database. The engine never looks it up: the call reads a value the service hands
+        in, registered here by list and field. A missing value is on no list (false): a policy
+        that needs the check to run requires the field."""
+        if node.keywords or len(node.args) != 2:
+            raise self.fail(node, "EXPR_CALL", f"'{self.segment(node)}': in_list takes two "
+                            f"arguments: {IN_LIST}")
+        list_node, field_node = node.args
+        if not (isinstance(list_node, ast.Constant) and list_node.value in DATABASE_LISTS):
+            raise self.fail(list_node, "EXPR_CALL", f"'{self.segment(node)}': the first argument "
+                            f"of in_list is the list's name in quotes, one of "
+                            f"{', '.join(DATABASE_LISTS)}")
+        field_expr = self.check(field_node)
+        if not isinstance(field_expr, Ref) or field_expr.type.name not in (STRING, ENUM) \
+                or field_expr.path not in self.scope.input_fields:
+            raise self.fail(field_node, "EXPR_CALL", f"'{self.segment(node)}': the second "
+                            "argument of in_list is an input field holding text (an ID number, "
+                            "phone, device id, employer or card number)")
+        path = list_lookup_name(list_node.value, field_expr.path)
+        self.scope.list_lookups[path] = (list_node.value, field_expr.path)
+        return Ref(T_BOOLEAN, False, self.at(node), self.segment(node), path=path)
 
     def _is_list(self, node: ast.AST) -> bool:
         """Whether min(x)/max(x) with one argument means the smallest item of a list."""

@@ -87,7 +87,10 @@ class _Gaps:
             self.memo[name] = []  # a feature cannot read itself; guards the recursion anyway
             spec = self.schema.fields.get(name)
             feature = self.ctx.feature_exprs.get(name)
-            if spec is not None:
+            lookup = self.ctx.scope.list_lookups.get(name)
+            if lookup is not None:  # in_list(list, field): off (false) when the field is missing
+                found = self.value(lookup[1])
+            elif spec is not None:
                 found = [] if spec.required else [frozenset([name])]
             elif feature is not None:
                 found = self.value_of(feature)

@@ -28,11 +28,12 @@ from .models import read_models
 from .requirements import read_requirements
 from .rulesets import read_ruleset
 from .scorecards import read_scorecard
+from .shared import list_lookups, read_shared
 from .tables import read_table
 
 _POLICY_KEYS = {"policy", "version", "name", "engine", "reasons", "input", "parameters",
                 "features", "stages", "limit", "requires", "outputs", "description", "models",
-                "challenger"}
+                "challenger", "shared"}
 
 
 def build_policies(files: dict[str, str], engine: str | None = None
@@ -112,12 +113,14 @@ def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | Non
     for path, spec in schema.fields.items():
         ctx.scope.values[path] = (spec.type, not spec.required)
     ctx.scope.sections = schema.sections()
+    ctx.scope.input_fields = frozenset(schema.fields)
     required = frozenset(p for p, s in schema.fields.items() if s.required)
     ctx.pii_sources = schema.pii_fields()
     ctx.builder = CodeBuilder(ctx.document.file, required)
 
     parameters = _parameters(ctx, node.get("parameters"))
     _named_lists(ctx)
+    shared = read_shared(ctx, node.get("shared"))
     features, compute = _features(ctx, node.get("features"))
     stages = ctx.stages = _stages(ctx, node.get("stages"), features)
     limit = read_limit(ctx, node.get("limit"))
@@ -127,6 +130,7 @@ def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | Non
     outputs, output_outcomes = _outputs(ctx, node.get("outputs"))
     reasons = read_reasons(ctx, node.get("reasons"), parameters)
     title = ctx.text(node.get("name"))
+    shared += list_lookups(ctx)
     for name in ctx.used_lists:
         ctx.used_files.add(ctx.catalogue.documents[("list", name)].file)
     if any(d.severity == ERROR for d in ctx.diagnostics):
@@ -141,7 +145,7 @@ def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | Non
         files=used, hash=policy_hash(used, version), pii_kinds=_trace_pii(schema, features),
         score_stage=next((s for s in stages if s.kind == "scorecard"), None),
         requirements=requirements, check_requirements=check_requirements,
-        output_outcomes=output_outcomes, models=models, challenger=challenger)
+        output_outcomes=output_outcomes, models=models, challenger=challenger, shared=shared)
 
 
 def _trace_pii(schema: InputSchema, features: list[m.Feature]) -> dict[str, str]:

@@ -1,0 +1,226 @@
+"""Anti-fraud lists: blacklist, watchlist and whitelist entries held in the database by keyed hash
+(never the value), added one at a time through the admin API or imported from a CSV file, and
+matched in rules with in_list("blacklist", applicant.id_number) (docs/anti_fraud.md).
+
+An import checks every row first: bad rows are reported by line number and left out, good rows
+are written in one transaction (all of them or, on a fatal error, none), and importing the same
+file again changes nothing (an entry is its list and value; a row for an entry that exists brings
+its reason, source and expiry up to date).
+"""
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.engine.language.expressions import DATABASE_LISTS
+from app.engine.language.resident_id import is_valid as resident_id_valid
+from app.engine.privacy import mask
+from app.privacy import PersonalData
+from app.services.clock import CHINA, Clock, utc_now
+from app.services.errors import InvalidInput, NotFound, Unavailable
+from app.storage import lists as stored
+from app.storage.db import Database
+from app.storage.models import ListEntry
+
+LISTS = DATABASE_LISTS
+KINDS = ("resident_id", "phone", "device", "employer", "card")
+COLUMNS = ("list", "kind", "value", "reason", "source", "expires")
+REQUIRED_COLUMNS = ("list", "kind", "value", "reason")
+MAX_IMPORT_ROWS = 100_000
+_PHONE = re.compile(r"^1[3-9][0-9]{9}$")
+_CARD = re.compile(r"^[0-9]{12,19}$")
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    list_name: str
+    kind: str
+    value: str
+    reason: str
+    source: str = "manual"
+    expires: datetime.date | None = None  # the last day the entry applies (Beijing time)
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # {line, message}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "rejected": self.rejected}
+
+
+def problem(entry: NewEntry) -> str | None:
+    """What is wrong with an entry, in words a list keeper can act on; None when it is fine."""
+    if entry.list_name not in LISTS:
+        return f"list '{entry.list_name}' is not one of {', '.join(LISTS)}"
+    if entry.kind not in KINDS:
+        return f"kind '{entry.kind}' is not one of {', '.join(KINDS)}"
+    value = entry.value
+    if not value or len(value) > 100:
+        return "the value is empty or longer than 100 characters"
+    if entry.kind == "resident_id" and not resident_id_valid(value.upper()):
+        return "not a valid 18-character resident ID number (check digit)"
+    if entry.kind == "phone" and not _PHONE.match(value):
+        return "a phone number is 11 digits starting with 1"
+    if entry.kind == "card" and not _CARD.match(value):
+        return "a card number is 12 to 19 digits"
+    if not entry.reason or len(entry.reason) > 200:
+        return "give a reason (at most 200 characters)"
+    if len(entry.source) > 100:
+        return "the source is longer than 100 characters"
+    return None
+
+
+def masked(kind: str, value: str) -> str:
+    """How an entry shows its value: personal data by the one masking rule, a device id by its
+    last four characters, an employer (no personal data) as written."""
+    if kind == "resident_id":
+        return mask("resident_id", value.upper())
+    if kind == "phone":
+        return mask("phone", value)
+    if kind == "card":
+        return mask("bank_card", value)
+    if kind == "device":
+        return "****" + value[-4:] if len(value) > 8 else "****"
+    return value
+
+
+def _expiry(day: datetime.date | None) -> datetime.datetime | None:
+    """The moment an entry stops applying: the end of its last day in Beijing time."""
+    if day is None:
+        return None
+    return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(),
+                                     CHINA).astimezone(datetime.timezone.utc)
+
+
+def _shown(row: ListEntry) -> dict[str, Any]:
+    expires = row.expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=datetime.timezone.utc)
+    added = row.added_at if row.added_at.tzinfo else row.added_at.replace(tzinfo=datetime.timezone.utc)
+    return {"id": row.id, "list": row.list_name, "kind": row.kind, "value": row.masked,
+            "reason": row.reason, "source": row.source, "added_by": row.added_by,
+            "added_at": added.isoformat(),
+            "expires_at": expires.isoformat() if expires else None}
+
+
+class Lists:
+    def __init__(self, database: Database, personal: PersonalData, clock: Clock = utc_now) -> None:
+        self.database = database
+        self.personal = personal
+        self.clock = clock
+
+    def _row(self, entry: NewEntry, who: str, now: datetime.datetime) -> ListEntry:
+        return ListEntry(list_name=entry.list_name, kind=entry.kind,
+                         value_hash=self.personal.keyed_hash(entry.value),
+                         key_id=self.personal.key_id, masked=masked(entry.kind, entry.value),
+                         reason=entry.reason, source=entry.source, added_by=who, added_at=now,
+                         expires_at=_expiry(entry.expires))
+
+    def add(self, entry: NewEntry, who: str) -> tuple[dict[str, Any], str]:
+        """Add one entry (or bring it up to date): the entry as shown, and what happened."""
+        wrong = problem(entry)
+        if wrong:
+            raise InvalidInput(wrong, code="invalid_list_entry")
+        now = self.clock()
+        try:
+            with self.database.session() as session:
+                row = self._row(entry, who, now)
+                what = stored.upsert(session, row)
+                session.commit()
+                shown = _shown(stored.entry(session, row.list_name, row.value_hash))
+        except SQLAlchemyError:
+            raise Unavailable("the list entry could not be stored") from None
+        return shown, what
+
+    def entries(self, list_name: str, after: int | None = None, limit: int = 100) -> dict[str, Any]:
+        """A page of a list's entries (values masked), in the order they were added."""
+        if list_name not in LISTS:
+            raise NotFound(f"no list {list_name!r}; the lists are {', '.join(LISTS)}", code="unknown_list")
+        with self.database.session() as session:
+            rows = stored.page(session, list_name, after, limit + 1)
+        items = [_shown(row) for row in rows[:limit]]
+        return {"items": items, "next_after": items[-1]["id"] if len(rows) > limit else None}
+
+    def remove(self, list_name: str, entry_id: int) -> None:
+        if list_name not in LISTS:
+            raise NotFound(f"no list {list_name!r}", code="unknown_list")
+        with self.database.session() as session:
+            if not stored.remove(session, list_name, entry_id):
+                raise NotFound(f"no entry {entry_id} on the {list_name}", code="unknown_list_entry")
+
+    def import_csv(self, text: str, who: str, source: str = "import") -> ImportReport:
+        """Import a CSV file (columns list, kind, value, reason, and optionally source and
+        expires): bad rows reported by line and left out, good rows written all at once."""
+        report = ImportReport()
+        entries = list(self._read(text, source, report))
+        now = self.clock()
+        try:
+            with self.database.session() as session:
+                for entry in entries:
+                    what = stored.upsert(session, self._row(entry, who, now))
+                    setattr(report, what, getattr(report, what) + 1)
+                session.commit()
+        except SQLAlchemyError:
+            raise Unavailable("the import could not be written; nothing was imported") from None
+        return report
+
+    def _read(self, text: str, source: str, report: ImportReport) -> Iterable[NewEntry]:
+        reader = csv.DictReader(io.StringIO(text))
+        header = [name.strip().lower() for name in reader.fieldnames or []]
+        missing = [name for name in REQUIRED_COLUMNS if name not in header]
+        if missing:
+            raise InvalidInput(f"line 1: the header must name the columns {', '.join(COLUMNS[:4])} "
+                               f"(and optionally source, expires); missing: {', '.join(missing)}",
+                               code="invalid_list_file")
+        reader.fieldnames = header
+        entries = []
+        for number, row in enumerate(reader, start=2):
+            if number - 1 > MAX_IMPORT_ROWS:
+                raise InvalidInput(f"the file has more than {MAX_IMPORT_ROWS} rows; split it",
+                                   code="invalid_list_file")
+            line = reader.line_num
+            if None in row:
+                report.rejected.append({"line": line, "message": "more fields than the header names"})
+                continue
+            values = {k: (v or "").strip() for k, v in row.items()}
+            if not any(values.values()):
+                continue  # a blank line
+            expires = None
+            if values.get("expires"):
+                try:
+                    expires = datetime.date.fromisoformat(values["expires"])
+                except ValueError:
+                    report.rejected.append({"line": line, "message": f"expires '{values['expires']}' "
+                                            "is not a date such as 2027-12-31"})
+                    continue
+            entry = NewEntry(values["list"].lower(), values["kind"].lower(), values["value"],
+                             values["reason"], values.get("source") or source, expires)
+            wrong = problem(entry)
+            if wrong:
+                report.rejected.append({"line": line, "message": wrong})
+                continue
+            entries.append(entry)
+        return entries
+
+    def matches(self, values: dict[str, tuple[str, str]], now: datetime.datetime) -> dict[str, bool]:
+        """{name: whether the value is on the list} for {name: (list, value)}: the value hashed
+        under every configured key (entries added before a key rotation match too)."""
+        hashes = {name: self.personal.search_keys(value) for name, (_, value) in values.items()}
+        try:
+            with self.database.session() as session:
+                found = stored.matching(session, [h for hs in hashes.values() for h in hs], now)
+        except SQLAlchemyError:
+            # without the database no decision could be stored either: nothing is decided
+            raise Unavailable("the database is unavailable: no decision was made") from None
+        return {name: any((values[name][0], h) in found for h in hs) for name, hs in hashes.items()}

@@ -1,0 +1,179 @@
+"""Velocity, links and lists: the shared-state values a policy declares (`shared:` and `in_list`),
+computed by the service from its own records and handed to the engine, which stays pure.
+
+When the current application counts (docs/anti_fraud.md): it is recorded **before** it is decided,
+in the same atomic step that counts, so every count includes it (the third application from a
+device in 24 hours reads 3), whatever the outcome: a declined or referred one still counts. An
+application rejected by the input schema never reaches this step and does not count; a retry with
+the same Idempotency-Key records the same event again (counted once); a decision that could not be
+stored was still an attempt and stays counted. "Last seen" facts (days since a DECLINE) and fraud
+links are recorded **after** the decision is stored, so only stored decisions mark an applicant.
+
+Keys are keyed hashes of the values (HMAC under FIREFLY_HMAC_KEY, app/privacy.py), namespaced by
+what is counted, not by policy: another policy that declares `count: applications per
+device.device_id` reads and adds to the same counter. Rotating the key starts the counters afresh.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from app.engine import Decision, Policy
+from app.engine.model import SharedValue
+from app.engine.read.shared import MAX_DAYS_SINCE_SECONDS, MAX_WINDOW_SECONDS
+from app.privacy import PersonalData
+from app.services.lists import Lists
+from app.state.shared import Entry, SharedState
+
+log = logging.getLogger("firefly.velocity")
+
+UNAVAILABLE = "unavailable"   # the store could not answer: the value is missing
+NO_KEY = "key missing"        # the application has no value in the key field
+DATABASE = "database"         # lists
+STORED = "stored"             # replay and backtest: the value the decision used at the time
+
+
+@dataclass(frozen=True)
+class SharedInput:
+    """The shared values handed to the engine, by name, and where each came from."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_trace(cls, trace: Mapping[str, Any] | None) -> "SharedInput":
+        """The values a stored decision used, from its trace (replay never reads counters)."""
+        entries = (trace or {}).get("shared") or []
+        return cls({e["name"]: e["value"] for e in entries},
+                   {e["name"]: e["source"] for e in entries})
+
+
+def path_value(typed: Mapping[str, Any], path: str) -> Any:
+    """A dotted path's value in a typed (nested) input."""
+    node: Any = typed
+    for part in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
+
+
+class Velocity:
+    def __init__(self, shared: SharedState, lists: Lists, personal: PersonalData) -> None:
+        self.shared = shared
+        self.lists = lists
+        self.personal = personal
+
+    def _hash(self, value: Any) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return None
+        return self.personal.keyed_hash(value)[:32]
+
+    def _namespace(self, policy: Policy, path: str) -> str:
+        """What a distinct count counts: the kind of personal data (so that two policies naming
+        the ID differently share it), else the field's path."""
+        return policy.pii_fields().get(path, path)
+
+    # --- before the decision -------------------------------------------------------------------
+    def lookup(self, policy: Policy, typed: Mapping[str, Any], event_id: str,
+               now: datetime.datetime) -> SharedInput:
+        """Every shared value the policy declares, for this application at `now`; the
+        application's own events recorded in the same step (it counts itself)."""
+        declared = policy.parts.shared
+        if not declared:
+            return SharedInput()
+        at = now.timestamp()
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        entries: list[tuple[str, Entry]] = []
+        reads: list[tuple[SharedValue, list[str]]] = []
+        lookups: dict[str, tuple[str, str]] = {}
+        for d in declared:
+            keys = [h for h in (self._hash(path_value(typed, p)) for p in d.keys) if h]
+            if not keys:
+                values[d.name], sources[d.name] = None, NO_KEY
+                continue
+            if d.kind == "list":
+                lookups[d.name] = (d.subject, path_value(typed, d.keys[0]))
+            elif d.kind == "count":
+                entries.append((d.name, Entry(f"ev:{d.subject}:{keys[0]}", event_id,
+                                              d.window_seconds, MAX_WINDOW_SECONDS)))
+            elif d.kind == "distinct":
+                counted = self._hash(path_value(typed, d.subject))
+                if counted is None:
+                    values[d.name], sources[d.name] = None, NO_KEY
+                    continue
+                ns = self._namespace(policy, d.subject)
+                entries.append((d.name, Entry(f"dv:{ns}:{keys[0]}", counted, d.window_seconds,
+                                              MAX_WINDOW_SECONDS)))
+            elif d.kind == "days_since":
+                reads.append((d, [f"out:{d.subject}:{keys[0]}"]))
+            else:  # linked_count, linked_days_since
+                reads.append((d, [f"fraud:{key}" for key in keys]))
+        self._counts(entries, at, values, sources)
+        self._recent(reads, at, values, sources)
+        if lookups:
+            self._lists(lookups, now, values, sources)
+        return SharedInput(values, sources)
+
+    def _counts(self, entries, at, values, sources) -> None:
+        if not entries:
+            return
+        counts = self.shared.record(at, [entry for _, entry in entries])
+        for position, (name, _) in enumerate(entries):
+            values[name] = None if counts is None else counts[position]
+            sources[name] = UNAVAILABLE if counts is None else self.shared.kind
+
+    def _recent(self, reads, at, values, sources) -> None:
+        if not reads:
+            return
+        found = self.shared.recent([(keys, at - d.window_seconds) for d, keys in reads])
+        for position, (d, _) in enumerate(reads):
+            if found is None:
+                values[d.name], sources[d.name] = None, UNAVAILABLE
+                continue
+            members = found[position]
+            sources[d.name] = self.shared.kind
+            if d.kind == "linked_count":
+                values[d.name] = len(members)
+            else:  # days since the latest: missing when there is none in the window
+                values[d.name] = (math.floor((at - max(members.values())) / 86400)
+                                  if members else None)
+
+    def _lists(self, lookups, now, values, sources) -> None:
+        found = self.lists.matches(lookups, now)
+        for name in lookups:
+            values[name], sources[name] = found[name], DATABASE
+
+    # --- after the decision is stored ----------------------------------------------------------
+    def remember(self, policy: Policy, typed: Mapping[str, Any], decision: Decision,
+                 decision_id: str, now: datetime.datetime) -> None:
+        """Mark the keys of a stored decision: its outcome (for days_since) and, for a DECLINE
+        with a fraud reason, the link keys. A store that is down loses these marks (logged)."""
+        at = now.timestamp()
+        codes = set(decision.reason_codes)
+        entries = []
+        for d in policy.parts.shared:
+            if d.kind == "days_since" and decision.outcome == d.subject:
+                key = self._hash(path_value(typed, d.keys[0]))
+                if key:
+                    entries.append(Entry(f"out:{d.subject}:{key}", decision_id, None,
+                                         MAX_DAYS_SINCE_SECONDS))
+            elif d.kind.startswith("linked_") and decision.outcome == "DECLINE" \
+                    and codes & set(d.reasons):
+                for path in d.keys:
+                    key = self._hash(path_value(typed, path))
+                    if key:
+                        entries.append(Entry(f"fraud:{key}", decision_id, None, MAX_WINDOW_SECONDS))
+        unique = list({(e.key, e.member): e for e in entries}.values())
+        if unique and self.shared.record(at, unique) is None:
+            log.error("a stored decision's anti-fraud marks were not recorded: shared state "
+                      "unavailable", extra={"event": "shared_marks_lost", "decision_id": decision_id})
+
+
+def new_event_id() -> str:
+    return os.urandom(12).hex()

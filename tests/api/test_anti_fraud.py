@@ -1,0 +1,156 @@
+"""Anti-fraud on shared state through the API (issue 12, "done when"): a burst of applications from
+one device with different resident IDs is referred or declined from the threshold on, with the
+velocity reasons and the counts in the trace; a decline marks its keys (cooling-off, fraud links);
+replay uses the stored values after the counters moved on; lists imported from a CSV file and
+kept through the admin API match in rules. Runs on the in-process store (SQLite run) and on Redis
+(PostgreSQL + Redis run)."""
+import datetime
+
+import pytest
+
+from app.engine.language.resident_id import compose
+from app.extensions import services
+from app.services.clock import business_date, utc_now
+from support.applicants import as_of, examples
+
+BORN = datetime.date(1990, 5, 14)
+
+
+def applicant(n: int, device: str = "DEV-BURST-0001", mobile: str | None = None) -> dict:
+    """The salaried example (an approval) with its own resident ID and mobile, on `device`."""
+    body = as_of(examples("approve_salaried")["approve_salaried"], business_date(utc_now()))
+    body["applicant"]["id_number"] = compose("330106", BORN, 100 + n)
+    body["applicant"]["mobile"] = mobile or f"1381234{n:04d}"
+    body["device"]["device_id"] = device
+    return body
+
+
+def shared(trace: dict) -> dict:
+    return {entry["name"]: entry for entry in trace["shared"]}
+
+
+def test_a_burst_from_one_device_is_declined_from_the_threshold_on(decide):
+    answers = [decide(applicant(n), query="?trace=true").get_json() for n in range(1, 5)]
+    assert [a["outcome"] for a in answers] == ["APPROVE", "APPROVE", "DECLINE", "DECLINE"]
+    assert [r["code"] for r in answers[2]["reasons"]] == ["DEVICE_BURST", "DEVICE_MANY_IDS",
+                                                           "DEVICE_VELOCITY_24H"]
+    first, third = shared(answers[0]["trace"]), shared(answers[2]["trace"])
+    # each application counts itself: the third from the device reads 3
+    assert first["shared.device_applications_1h"]["value"] == 1
+    assert third["shared.device_applications_1h"]["value"] == 3
+    assert third["shared.ids_per_device_7d"]["value"] == 3
+    assert third["shared.id_applications_7d"]["value"] == 1
+    entry = third["shared.ids_per_device_7d"]
+    assert entry["window"] == "7d" and entry["kind"] == "distinct"
+    assert entry["key"] == {"device.device_id": "DEV-BURST-0001"}
+    assert entry["source"] == services_kind()
+    # the key of a count per resident ID is shown masked, never in clear
+    id_key = third["shared.id_applications_7d"]["key"]["applicant.id_number"]
+    assert id_key.startswith("33") and "*" in id_key
+    rules = {r["id"]: r for stage in answers[2]["trace"]["stages"] if stage["kind"] == "ruleset"
+             for r in stage["rules"]}
+    assert rules["AF-27"]["matched"] and rules["AF-27"]["read"]["shared.device_applications_1h"] == 3
+
+
+def services_kind():
+    import os
+    return "redis" if os.environ.get("REDIS_URL") else "in-process"
+
+
+def test_a_decline_marks_its_keys_for_cooling_off_and_links(decide):
+    for n in range(1, 4):  # the third is declined (a burst): a fraud decline
+        last = decide(applicant(n)).get_json()
+    assert last["outcome"] == "DECLINE"
+    # the declined ID again, from another device and mobile: cooling-off
+    again = applicant(3, device="DEV-OTHER-0001", mobile="13900000001")
+    answer = decide(again, query="?trace=true").get_json()
+    assert "COOLING_OFF" in [r["code"] for r in answer["reasons"]]
+    assert shared(answer["trace"])["shared.days_since_decline"]["value"] == 0
+    # someone else giving the declined applicant's mobile as a contact: linked to a fraud decline
+    linked = applicant(9, device="DEV-OTHER-0002", mobile="13900000002")
+    linked["applicant"]["contact_mobile"] = "13812340003"
+    answer = decide(linked, query="?trace=true").get_json()
+    assert answer["outcome"] == "REFER" and [r["code"] for r in answer["reasons"]] == ["FRAUD_LINK"]
+    values = shared(answer["trace"])
+    assert values["shared.fraud_links_30d"]["value"] == 1
+    assert values["shared.days_since_fraud_link"]["value"] == 0
+
+
+def test_replay_uses_the_stored_values_after_the_counters_moved_on(decide, client, auth):
+    first = decide(applicant(1)).get_json()
+    for n in range(2, 6):
+        decide(applicant(n))
+    replayed = client.post(f"/v1/decisions/{first['decision_id']}/replay", headers=auth("compliance"))
+    body = replayed.get_json()
+    assert replayed.status_code == 200 and body["identical"] is True, body["differences"]
+    assert body["replayed"]["outcome"] == "APPROVE"
+    # today's counters would decide otherwise: a sixth application from the device is declined
+    assert decide(applicant(6)).get_json()["outcome"] == "DECLINE"
+
+
+def test_a_retry_with_the_same_idempotency_key_counts_once(decide):
+    body = applicant(1)
+    for _ in range(3):
+        decide(body, headers={"Idempotency-Key": "burst-1"})
+    answer = decide(applicant(2), query="?trace=true").get_json()
+    assert shared(answer["trace"])["shared.device_applications_1h"]["value"] == 2
+
+
+CSV = """list,kind,value,reason,source,expires
+blacklist,resident_id,{id_number},identity theft ring,police notice 2026-118,
+blacklist,resident_id,330106199005143572,bad check digit,test,
+watchlist,employer,某某劳务派遣有限公司,intermediary packaging,investigation,2099-12-31
+blacklist,phone,13800000000,expired entry,test,2020-01-01
+"""
+
+
+def test_lists_imported_with_the_cli_match_in_rules(decide, runner, tmp_path):
+    target = applicant(1, device="DEV-LIST-0001")
+    path = tmp_path / "lists.csv"
+    path.write_text(CSV.format(id_number=target["applicant"]["id_number"]), encoding="utf-8")
+    result = runner.invoke(args=["lists", "import", str(path)])
+    assert result.exit_code == 1  # a bad row: reported, the good rows kept
+    assert f"{path}:3: not a valid 18-character resident ID number" in result.output
+    assert "3 added, 0 updated, 0 unchanged, 1 rejected" in result.output
+    again = runner.invoke(args=["lists", "import", str(path)])
+    assert "0 added, 0 updated, 3 unchanged, 1 rejected" in again.output  # idempotent
+    answer = decide(target, query="?trace=true").get_json()
+    assert answer["outcome"] == "DECLINE" and "LIST_BLACKLIST" in [r["code"] for r in answer["reasons"]]
+    entry = shared(answer["trace"])["in_list.blacklist.applicant.id_number"]
+    assert entry["value"] is True and entry["source"] == "database" and entry["list"] == "blacklist"
+    # an expired entry no longer matches
+    expired = applicant(2, device="DEV-LIST-0002", mobile="13800000000")
+    assert "LIST_BLACKLIST" not in [r["code"] for r in decide(expired).get_json()["reasons"]]
+    watched = applicant(3, device="DEV-LIST-0003")
+    watched["employment"]["employer_name"] = "某某劳务派遣有限公司"
+    answer = decide(watched).get_json()
+    assert answer["outcome"] == "REFER" and [r["code"] for r in answer["reasons"]] == ["LIST_WATCHLIST"]
+
+
+def test_the_admin_api_adds_pages_and_removes_entries(client, auth, decide):
+    target = applicant(1, device="DEV-API-0001")
+    device = {"kind": "device", "value": "DEV-API-0001", "reason": "emulator farm", "source": "ops"}
+    created = client.post("/v1/lists/blacklist/entries", json=device, headers=auth("admin"))
+    assert created.status_code == 200 and created.get_json()["result"] == "added"
+    shown = created.get_json()["entry"]
+    assert shown["value"] == "****0001" and shown["added_by"] == "test-admin"
+    assert client.post("/v1/lists/blacklist/entries", json=device,
+                       headers=auth("admin")).get_json()["result"] == "unchanged"
+    assert decide(target).get_json()["reasons"][0]["code"] == "LIST_BLACKLIST"
+    page = client.get("/v1/lists/blacklist/entries", headers=auth("compliance")).get_json()
+    assert [item["id"] for item in page["items"]] == [shown["id"]]
+    assert "DEV-API-0001" not in str(page)  # never the value in clear
+    assert client.post("/v1/lists/blacklist/entries", json=device, headers=auth("channel")).status_code == 403
+    bad = client.post("/v1/lists/blacklist/entries", headers=auth("admin"),
+                      json={"kind": "resident_id", "value": "330106199005143572", "reason": "x"})
+    assert bad.status_code == 422 and "check digit" in bad.get_json()["error"]["message"]
+    assert client.delete(f"/v1/lists/blacklist/entries/{shown['id']}", headers=auth("admin")).status_code == 200
+    assert "LIST_BLACKLIST" not in [r["code"] for r in decide(applicant(2, device="DEV-API-0001")).get_json()["reasons"]]
+    assert client.get("/v1/lists/greylist/entries", headers=auth("admin")).status_code == 404
+
+
+def test_an_api_import_with_a_bad_header_imports_nothing(client, auth):
+    answer = client.post("/v1/lists/import", headers=auth("admin"),
+                         json={"csv": "name,value\nblacklist,13800000000\n"})
+    assert answer.status_code == 422 and "line 1" in answer.get_json()["error"]["message"]
+    assert client.get("/v1/lists/blacklist/entries", headers=auth("admin")).get_json()["items"] == []

@@ -1,0 +1,61 @@
+"""Redis stopped mid-run (the suite's own redis-server on a free port, never the shared one): the
+anti-fraud counters are unavailable, and the reference policy says what that means — REFER
+VELOCITY_UNAVAILABLE, never a 500 and never a silent approval; /readyz reports it; once Redis is
+back, decisions count again without a restart."""
+import pytest
+
+from app import create_app
+from app.extensions import services
+from support.applicants import as_of, examples
+from support.keys import KEYS
+from support.settings import make_config
+from app.services.clock import business_date, utc_now
+
+URL = "/v1/decisions/zhishandai.application?trace=true"
+
+
+@pytest.fixture
+def app_on_own_redis(database_url, clean_state, own_redis):
+    app = create_app(make_config(database_url, own_redis.url))
+    yield app
+    services(app).close()
+
+
+def _body(n: int) -> dict:
+    body = as_of(examples("approve_salaried")["approve_salaried"], business_date(utc_now()))
+    body["device"]["device_id"] = f"DEV-DOWN-{n:04d}"
+    return body
+
+
+def test_redis_down_refers_with_velocity_unavailable_and_recovers(app_on_own_redis, own_redis):
+    client = app_on_own_redis.test_client()
+    headers = {"X-API-Key": KEYS["channel"]}
+    before = client.post(URL, json=_body(1), headers=headers)
+    assert before.status_code == 201 and before.get_json()["outcome"] == "APPROVE"
+    assert client.get("/readyz").get_json()["status"] == "ready"
+
+    own_redis.stop()
+    try:
+        down = client.post(URL, json=_body(2), headers=headers)
+        assert down.status_code == 201  # decided and stored, never a 500
+        answer = down.get_json()
+        assert answer["outcome"] == "REFER"
+        assert [r["code"] for r in answer["reasons"]] == ["VELOCITY_UNAVAILABLE"]
+        velocity = {e["name"]: e for e in answer["trace"]["shared"]}
+        assert velocity["shared.device_applications_24h"] == {
+            **velocity["shared.device_applications_24h"], "value": None, "source": "unavailable"}
+        # the lists live in the database: still matched while Redis is down
+        assert velocity["in_list.blacklist.applicant.id_number"]["source"] == "database"
+        ready = client.get("/readyz")
+        body = ready.get_json()
+        assert ready.status_code == 200 and body["status"] == "degraded"
+        assert body["checks"]["velocity"].startswith("unavailable") and "velocity" in body["degraded"]
+    finally:
+        own_redis.start()
+
+    again = client.post(URL, json=_body(1), headers=headers)  # the first device, again
+    assert again.status_code == 201 and again.get_json()["outcome"] == "APPROVE"
+    counts = {e["name"]: e["value"] for e in again.get_json()["trace"]["shared"]}
+    # a restarted Redis starts empty (no persistence here): counting resumed from this application
+    assert counts["shared.device_applications_24h"] == 1
+    assert client.get("/readyz").get_json()["status"] == "ready"

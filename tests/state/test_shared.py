@@ -1,0 +1,122 @@
+"""The shared anti-fraud state (app/state/shared.py), on the in-process store and on a real Redis
+(the PostgreSQL + Redis run): window boundaries, expiry and bounded memory, distinct counting, and
+exact counts when threads and two processes record at once."""
+import multiprocessing
+import threading
+
+import pytest
+import redis
+
+from app.state import shared as shared_module
+from app.state.shared import PREFIX, Entry, InProcessShared, RedisShared
+
+T0 = 1_800_000_000.0  # a fixed moment: the store never reads the clock
+HOUR = 3600
+
+
+@pytest.fixture(params=["in-process", "redis"])
+def store(request, redis_url, clean_state):
+    if request.param == "in-process":
+        yield InProcessShared()
+        return
+    if redis_url is None:
+        pytest.skip("REDIS_URL not set: the Redis store runs in the PostgreSQL + Redis suite")
+    client = redis.Redis.from_url(redis_url)
+    yield RedisShared(client)
+    client.close()
+
+
+def count(store, key, member, now, window=HOUR, retention=31 * 86400):
+    return store.record(now, [Entry(key, member, window, retention)])[0]
+
+
+def test_an_event_just_inside_the_window_counts_and_one_just_outside_does_not(store):
+    assert count(store, "ev:a:k", "e1", T0) == 1
+    assert count(store, "ev:a:k", "e2", T0 + HOUR - 0.001) == 2   # e1 is 0.001 s inside
+    assert count(store, "ev:a:k", "e3", T0 + HOUR) == 2           # e1 exactly an hour old: outside
+    assert count(store, "ev:a:k", "e4", T0 + 2 * HOUR) == 1       # e2 and e3 an hour or more old
+
+
+def test_a_member_seen_again_counts_once_and_moves_to_its_latest_time(store):
+    assert count(store, "dv:resident_id:dev", "id-1", T0) == 1
+    assert count(store, "dv:resident_id:dev", "id-2", T0 + 10) == 2
+    assert count(store, "dv:resident_id:dev", "id-1", T0 + 20) == 2   # distinct: id-1 again
+    assert count(store, "dv:resident_id:dev", "id-3", T0 + HOUR + 15) == 2  # id-2 aged out, id-1 kept
+    assert store.recent([(["dv:resident_id:dev"], T0)])[0] == {"id-1": T0 + 20, "id-2": T0 + 10,
+                                                               "id-3": T0 + HOUR + 15}
+
+
+def test_recent_reads_every_key_of_a_query_and_keeps_each_members_latest_time(store):
+    store.record(T0, [Entry("fraud:a", "d1", None, 86400), Entry("fraud:b", "d1", None, 86400),
+                      Entry("fraud:b", "d2", None, 86400)])
+    store.record(T0 + 50, [Entry("fraud:b", "d1", None, 86400)])
+    found = store.recent([(["fraud:a", "fraud:b", "fraud:none"], T0 - 1), (["fraud:a"], T0)])
+    assert found == [{"d1": T0 + 50, "d2": T0}, {}]
+
+
+def test_members_older_than_the_retention_are_dropped_and_memory_is_bounded(store, monkeypatch):
+    store.record(T0, [Entry("ev:a:old", "e1", None, 100)])
+    assert count(store, "ev:a:old", "e2", T0 + 101, window=10_000, retention=100) == 1
+    monkeypatch.setattr(shared_module, "MAX_MEMBERS", 5)
+    for n in range(12):
+        last = count(store, "ev:a:cap", f"e{n}", T0 + n, window=10_000)
+    assert last == 5  # a key keeps its latest MAX_MEMBERS members: counts saturate there
+    assert set(store.recent([(["ev:a:cap"], 0)])[0]) == {f"e{n}" for n in range(7, 12)}
+
+
+def test_keys_expire_after_their_retention(redis_url, clean_state):
+    memory = InProcessShared()
+    memory.SWEEP_EVERY = 1
+    memory.record(T0, [Entry("ev:a:x", "e", None, 60)])
+    memory.record(T0 + 61, [Entry("ev:a:y", "e", None, 60)])
+    assert memory.size() == 1  # x expired and was swept
+    if redis_url is not None:
+        client = redis.Redis.from_url(redis_url)
+        RedisShared(client).record(T0, [Entry("ev:a:x", "e", None, 60)])
+        assert 0 < client.ttl(PREFIX + "ev:a:x") <= 60
+        client.close()
+
+
+def test_threads_recording_at_once_get_exact_counts(store):
+    seen, lock = [], threading.Lock()
+
+    def work(thread):
+        for n in range(50):
+            got = count(store, "ev:a:busy", f"t{thread}-{n}", T0 + n / 100, window=10 * HOUR)
+            with lock:
+                seen.append(got)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # every step saw the state just after its own record: each count from 1 to 400 exactly once
+    assert sorted(seen) == list(range(1, 401))
+
+
+def _record_many(url, prefix, results):
+    store = RedisShared(redis.Redis.from_url(url))
+    results.put([count(store, "ev:a:procs", f"{prefix}-{n}", T0 + n / 100, window=10 * HOUR)
+                 for n in range(200)])
+
+
+def test_two_processes_recording_at_once_get_exact_counts(redis_url, clean_state):
+    if redis_url is None:
+        pytest.skip("REDIS_URL not set: two processes share counts only through Redis")
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    workers = [context.Process(target=_record_many, args=(redis_url, p, results)) for p in "ab"]
+    for worker in workers:
+        worker.start()
+    seen = results.get(timeout=120) + results.get(timeout=120)
+    for worker in workers:
+        worker.join(timeout=60)
+    assert sorted(seen) == list(range(1, 401))
+
+
+def test_a_redis_that_cannot_be_reached_is_a_fact_not_an_exception():
+    client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    store = RedisShared(client)
+    assert store.record(T0, [Entry("ev:a:k", "e", HOUR, 86400)]) is None
+    assert store.recent([(["ev:a:k"], T0)]) is None
