@@ -30,6 +30,7 @@ ROUTES = [  # method, path, roles allowed
     ("GET", f"/v1/backtests/{DECISION}/report", {"author", "compliance"}),
     ("GET", f"/v1/backtests/{DECISION}/changes", {"author", "compliance"}),
     ("GET", f"/v1/backtests/{DECISION}/report.html", {"author", "compliance"}),
+    ("POST", f"/v1/backtests/{DECISION}/rerun", {"author", "compliance"}),
     ("GET", "/v1/lists/blacklist/entries", {"admin", "compliance"}),
     ("POST", "/v1/lists/blacklist/entries", {"admin"}),
     ("DELETE", "/v1/lists/blacklist/entries/1", {"admin"}),
@@ -50,7 +51,7 @@ RULES = {"/v1/decisions/<policy_name:policy_name>": URL, "/v1/decisions/<decisio
          **{f"/v1/releases/<ref>{tail}": f"/v1/releases/{DECISION}{tail}"
             for tail in ("", "/diff", "/approve", "/reject", "/activate")},
          **{f"/v1/backtests/<backtest_id>{tail}": f"/v1/backtests/{DECISION}{tail}"
-            for tail in ("", "/report", "/changes", "/report.html")},
+            for tail in ("", "/report", "/changes", "/report.html", "/rerun")},
          "/v1/lists/<name>/entries": "/v1/lists/blacklist/entries",
          "/v1/lists/<name>/entries/<int:entry_id>": "/v1/lists/blacklist/entries/1"}
 

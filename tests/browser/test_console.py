@@ -49,6 +49,7 @@ def sign_in(browser, base, username, password=PASSWORD):
 
 def test_a_reviewer_finds_a_decline_understands_it_replays_it_and_signs_out(live_server, browser, app, decided):
     services(app).accounts.create("li.wei", "compliance", PASSWORD)
+    browser.get_log("browser")                          # (earlier tests' pages: drained)
     browser.delete_all_cookies()
     browser.get(live_server + "/console/decisions")
     at(browser, "/console/sign-in")                     # no session: the sign-in page
@@ -107,6 +108,10 @@ def test_a_reviewer_finds_a_decline_understands_it_replays_it_and_signs_out(live
     wait(browser).until(lambda b: b.find_element(By.ID, "release-state"))
     assert browser.find_elements(By.CSS_SELECTOR, "#release-events tbody tr")
     shot(browser, "console-release.png", full=False)
+
+    # nothing on these pages broke the console's own CSP (an inline style once did, on the search)
+    blocked = [entry for entry in browser.get_log("browser") if entry["source"] == "security"]
+    assert not blocked, blocked
 
     # sign out: the pages are closed again
     browser.find_element(By.ID, "sign-out").click()
@@ -208,6 +213,7 @@ def test_a_release_leads_to_its_backtest_report_and_its_charts_draw(live_server,
     release_id = services(app).releases.active_id()
     job = finished_backtest(app, release_id)
     services(app).accounts.create("chen.jie", "author", PASSWORD)
+    browser.get_log("browser")                             # (what earlier tests' pages logged: drained)
     sign_in(browser, live_server, "chen.jie")
     at(browser, "/console/policies")                       # an author's first page
     browser.get(f"{live_server}/console/releases/{release_id}")
