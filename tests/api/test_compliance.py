@@ -81,8 +81,11 @@ def test_filter_by_reason_code_and_rule_hit(client, auth, stored, app):
     assert len(items) == sum(code in [r["code"] for r in a["reasons"]] for _, a in stored)
     rule = next(r["rule"] for a in with_reasons for r in a["reasons"] if r["rule"])
     hit = search(client, auth, rule=rule, trace="true", limit=200)["items"]
+    # a rule that matched, or a data requirement that was not met (its reason names it too)
     assert hit and all(rule in [r["id"] for s in i["trace"]["stages"] if s["kind"] == "ruleset"
-                                for r in s["rules"] if r["matched"]] for i in hit)
+                                for r in s["rules"] if r["matched"]]
+                       + [r["id"] for r in i["trace"].get("requirements", []) if r["met"] is False]
+                       for i in hit)
 
 
 def test_filter_by_applicant_id_and_phone(client, auth, stored):
