@@ -64,10 +64,18 @@ def _decision_id_param() -> dict[str, Any]:
             "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
 
 
+def _list_limit(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
+    """A policy's list field says its length limit (the engine's BoundedList refuses longer lists)."""
+    limit = getattr(field, "max_items", None)
+    return {"maxItems": limit} if isinstance(limit, int) else {}
+
+
 def build_spec(policy_set: PolicySet) -> dict[str, Any]:
+    plugin = MarshmallowPlugin(schema_name_resolver=_resolver)
     spec = APISpec(title="Firefly credit decisions", version="1.0.0", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin(schema_name_resolver=_resolver)],
+                   plugins=[plugin],
                    info={"description": "Explainable credit decisions. Send the API key in X-API-Key."})
+    plugin.converter.add_attribute_function(_list_limit)
     spec.components.security_scheme("ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     for name in ("Error", "DecisionOut", "DecisionPage", "ReplayOut", "PolicyList", "Health",
                  "AccessEventPage", "ReleaseOut", "ReleaseList", "ReleaseDiff", "ReviewOut"):

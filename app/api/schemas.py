@@ -5,7 +5,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from app.engine import OUTCOMES
+from app.engine.model import OUTCOME_NAME
 
 
 class ErrorBody(Schema):
@@ -46,7 +46,9 @@ class DecisionOut(Schema):
     created_at = fields.DateTime(required=True)
     decision_date = fields.Date(required=True)
     policy = fields.Nested(PolicyRef, required=True)
-    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    outcome = fields.String(required=True, validate=validate.Regexp(OUTCOME_NAME), metadata={
+        "description": "one of the policy's outcomes: APPROVE, DECLINE or REFER unless the policy "
+                       "declares its own (the review: NONE, WATCH, REDUCE, FREEZE, CALL)"})
     limit = fields.Integer(allow_none=True, required=True)
     customer_group = fields.String(allow_none=True, required=True)
     score = fields.Integer(allow_none=True, required=True)
@@ -106,7 +108,8 @@ class SearchQuery(Schema):
     policy = Text(200)
     version = Text(100)
     hash = Text(64)
-    outcome = fields.String(validate=validate.OneOf(OUTCOMES))
+    outcome = fields.String(validate=validate.Regexp(OUTCOME_NAME),
+                            metadata={"description": "an outcome of the policy (APPROVE, REDUCE ...)"})
     group = Text(50)
     reason = Text(100, description="a reason code")
     rule = Text(100, description="a rule id that hit")
