@@ -60,6 +60,7 @@ class DecisionOut(Schema):
     consent = fields.Dict(metadata={"description": "the PIPL consent and bureau authorisation ids the application carried"})
     record = fields.Dict(metadata={"description": "compliance reads: the entry's sequence number and whether the row is intact"})
     arm = fields.String(metadata={"description": "champion/challenger: champion, challenger or shadow"})
+    granted_by = fields.String(metadata={"description": "a drawdown or review: the application decision that granted the line"})
     shadow_of = fields.String(metadata={"description": "a shadow decision: the champion decision it shadows"})
     shadow_id = fields.String(allow_none=True, metadata={
         "description": "a champion decision read by id: the shadow decision stored beside it"})
@@ -94,6 +95,13 @@ class UtcDateTime(fields.DateTime):
             return moment.astimezone(timezone.utc)
         except OverflowError:
             raise self.make_error("invalid", input=value, obj_type="datetime") from None
+
+
+class LineHistory(Schema):
+    line = fields.String(required=True, metadata={"description": "the line id, masked"})
+    items = fields.List(fields.Nested(DecisionOut), required=True,
+                        metadata={"description": "the granting application decision, then drawdowns and reviews, oldest first"})
+    complete = fields.Boolean(required=True, metadata={"description": "false when the line has more decisions than one answer holds (1000)"})
 
 
 class SearchQuery(Schema):

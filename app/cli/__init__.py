@@ -13,6 +13,7 @@ from app.cli.keys import keys_cli
 from app.cli import releases as _release_commands  # noqa: F401 - adds submit, approve, ... to policy_cli
 from app.cli.models import models_cli
 from app.cli.policy import policy_cli
+from app.cli.review import review_cli
 from app.cli.scorecard import scorecard_cli
 
 
@@ -28,7 +29,8 @@ VERBOSE = click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, is
 
 
 def init_app(app: Flask) -> None:
-    for group in (policy_cli, keys_cli, db_cli, audit_cli, scorecard_cli, models_cli, accounts_cli):
+    for group in (policy_cli, keys_cli, db_cli, audit_cli, scorecard_cli, models_cli, accounts_cli,
+                  review_cli):
         if VERBOSE not in group.params:
             group.params.append(VERBOSE)
         app.cli.add_command(group)

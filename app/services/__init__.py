@@ -20,6 +20,7 @@ from app.services.deciding import Deciding
 from app.services.challengers import Comparing
 from app.services.health import Readiness, readiness
 from app.services.monitoring import Monitoring
+from app.services.periodic_review import PortfolioReview
 from app.services.policy_store import PolicyStore
 from app.services.records import Records
 from app.services.releases import Releases
@@ -56,6 +57,7 @@ class Services:
     versions: PolicyVersions
     monitoring: Monitoring | None = None   # set by build (issue 14: model monitoring)
     comparing: Comparing | None = None     # set by build (issue 14: champion/challenger)
+    periodic_review: PortfolioReview | None = None   # set by build: the batch review of a portfolio
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
@@ -98,6 +100,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         versions=PolicyVersions(database))
     services.monitoring = Monitoring(database)
     services.comparing = Comparing(database, registry)
+    services.periodic_review = PortfolioReview(database, registry, store, personal, clock)
     if load_policies:
         registry.start()
     return services
