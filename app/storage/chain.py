@@ -145,12 +145,12 @@ def insert_entries(session: Session, log: str, rows: list[Any]) -> None:
     chained = CHAINED[log]
     table = chained.model.__table__
     postgres = session.get_bind().dialect.name == "postgresql"
+    keys = [column.key for column in table.columns if column.key != "seq"]
+    seq = (text(f"nextval('{chained.sequence}')") if postgres
+           else select(func.coalesce(func.max(table.c.seq), 0) + 1).scalar_subquery())
     try:
-        for row in rows:
-            values = {column.key: getattr(row, column.key) for column in table.columns if column.key != "seq"}
-            seq = (text(f"nextval('{chained.sequence}')") if postgres
-                   else select(func.coalesce(func.max(table.c.seq), 0) + 1).scalar_subquery())
-            session.execute(table.insert().values(seq=seq), values)
+        # one statement run for every row (executemany): the sequence is taken row by row, in order
+        session.execute(table.insert().values(seq=seq), [{key: getattr(row, key) for key in keys} for row in rows])
         session.commit()
     except Exception:
         session.rollback()
