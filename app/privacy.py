@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from typing import Any, Iterable, Mapping
 
@@ -148,6 +149,17 @@ class PersonalData:
         if key is None:
             raise KeyError(f"no configured key has the id {kid!r} (FIREFLY_HMAC_OLD_KEYS)")
         return key
+
+
+_LINE_PATH = re.compile(r"^(/v1/lines/)([^/]*)")
+
+
+def path_for_log(path: str | None) -> str | None:
+    """A request path as the access logs write it: a line id in it (`/v1/lines/<line id>/...`,
+    personal data) masked like everywhere else."""
+    if not path:
+        return path
+    return _LINE_PATH.sub(lambda m: m.group(1) + mask("line", m.group(2)), path, count=1)
 
 
 def get_path(data: Any, path: str) -> Any:

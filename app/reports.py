@@ -14,8 +14,12 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-OUTCOME_LABELS = {"APPROVE": "批准 APPROVE", "DECLINE": "拒绝 DECLINE", "REFER": "转人工 REFER"}
+OUTCOME_LABELS = {"APPROVE": "批准 APPROVE", "DECLINE": "拒绝 DECLINE", "REFER": "转人工 REFER",
+                  # the periodic review's actions (policies/zhishandai/review.yaml)
+                  "NONE": "无需处置 NONE", "WATCH": "关注 WATCH", "REDUCE": "降额 REDUCE",
+                  "FREEZE": "冻结 FREEZE", "CALL": "约谈催收 CALL"}
 OUTCOME_COLOURS = {"APPROVE": "#2e7d32", "DECLINE": "#c62828", "REFER": "#f9a825"}
+OTHER_COLOURS = ["#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#4e342e", "#546e7a"]
 SIDE_LABELS = {"baseline": "现行版本 Baseline", "candidate": "候选版本 Candidate"}
 DIMENSION_LABELS = {"customer_group": "客群 Customer group", "region_tier": "地区层级 Region tier",
                     "channel": "渠道 Channel"}
@@ -68,6 +72,11 @@ class _Page:
         self.report = report
         self.sides = [s for s in ("baseline", "candidate") if report.get(s)]
         self.charts = 0
+        # the policy's outcome vocabulary (reports before it listed the default one)
+        self.outcome_names = report.get("outcome_names") or list(OUTCOME_LABELS)
+        others = iter(OTHER_COLOURS * 4)
+        self.labels = {o: OUTCOME_LABELS.get(o, o) for o in self.outcome_names}
+        self.colours = {o: OUTCOME_COLOURS.get(o) or next(others) for o in self.outcome_names}
 
     def chart(self, name: str, figure: Any) -> str:
         """A chart: its div and its figure's JSON (drawn by plotly.js when the page opens)."""
@@ -100,11 +109,11 @@ class _Page:
     def outcomes(self) -> str:
         import plotly.graph_objects as go
         r = self.report
-        outcomes = list(OUTCOME_LABELS)
-        rows = [[OUTCOME_LABELS[o]] + sum(([r[s]["outcomes"][o]["count"], r[s]["outcomes"][o]["rate"]]
+        outcomes = self.outcome_names
+        rows = [[self.labels[o]] + sum(([r[s]["outcomes"][o]["count"], r[s]["outcomes"][o]["rate"]]
                                            for s in self.sides), []) for o in outcomes]
         headers = ["结果 Outcome"] + sum(([f"{SIDE_LABELS[s]} 笔数 count", "占比 rate"] for s in self.sides), [])
-        figure = go.Figure([go.Bar(name=SIDE_LABELS[s], x=[OUTCOME_LABELS[o] for o in outcomes],
+        figure = go.Figure([go.Bar(name=SIDE_LABELS[s], x=[self.labels[o] for o in outcomes],
                                    y=[r[s]["outcomes"][o]["count"] for o in outcomes]) for s in self.sides])
         figure.update_layout(title="决策结果 Outcomes", barmode="group", yaxis_title="笔数 Decisions")
         return "<section id=\"outcomes\"><h2>决策结果 Outcomes</h2>" + _table(headers, rows, "outcomes") + \
@@ -115,11 +124,11 @@ class _Page:
         c = self.report.get("comparison")
         if not c:
             return ""
-        outcomes = list(OUTCOME_LABELS)
+        outcomes = self.outcome_names
         matrix = c["swap_matrix"]
-        rows = [[OUTCOME_LABELS[a]] + [matrix[a][b] for b in outcomes] for a in outcomes]
+        rows = [[self.labels[a]] + [matrix[a][b] for b in outcomes] for a in outcomes]
         figure = go.Figure(go.Heatmap(z=[[matrix[a][b] for b in outcomes] for a in outcomes],
-                                      x=[OUTCOME_LABELS[b] for b in outcomes], y=[OUTCOME_LABELS[a] for a in outcomes],
+                                      x=[self.labels[b] for b in outcomes], y=[self.labels[a] for a in outcomes],
                                       text=[[matrix[a][b] for b in outcomes] for a in outcomes],
                                       texttemplate="%{text}", colorscale="Blues", showscale=False))
         figure.update_layout(title="调整矩阵 Swap matrix (行：现行 rows: baseline；列：候选 columns: candidate)",
@@ -133,7 +142,7 @@ class _Page:
         return ("<section id=\"comparison\"><h2>版本对比 Baseline vs candidate</h2>"
                 f"<p>对比 Compared: {c['compared']}；变化 Changed: {c['changed']}；"
                 f"不变 Unchanged: {c['unchanged']}</p>"
-                + _table(["现行 \\ 候选 Baseline \\ Candidate"] + [OUTCOME_LABELS[b] for b in outcomes], rows, "swap")
+                + _table(["现行 \\ 候选 Baseline \\ Candidate"] + [self.labels[b] for b in outcomes], rows, "swap")
                 + self.chart("swap", figure)
                 + "<h3>双方均批准的额度变化 Limits where both approve（元 yuan）</h3>"
                 + _table(["", "笔数 count", "合计 total", "平均 average"], limit_rows, "limits")
@@ -146,23 +155,25 @@ class _Page:
         parts = ["<section id=\"breakdowns\"><h2>分组 Breakdowns</h2>"]
         for name, label in DIMENSION_LABELS.items():
             values = sorted({v for s in self.sides for v in self.report[s]["by"][name]})
-            headers = [label] + sum(([f"{SIDE_LABELS[s]} 笔数", "批准 APPROVE", "拒绝 DECLINE", "转人工 REFER",
-                                      "批准率 approve rate"] for s in self.sides), [])
+            rated = "APPROVE" in self.outcome_names
+            headers = [label] + sum(([f"{SIDE_LABELS[s]} 笔数", *(self.labels[o] for o in self.outcome_names)]
+                                     + (["批准率 approve rate"] if rated else []) for s in self.sides), [])
             rows = []
             for value in values:
                 row: list[Any] = [value]
                 for s in self.sides:
                     cell = self.report[s]["by"][name].get(value)
-                    row += ([cell["count"], cell["APPROVE"], cell["DECLINE"], cell["REFER"], cell["approve_rate"]]
-                            if cell else [0, 0, 0, 0, None])
+                    row += ([cell["count"], *(cell[o] for o in self.outcome_names)]
+                            + ([cell["approve_rate"]] if rated else [])
+                            if cell else [0] * (1 + len(self.outcome_names)) + ([None] if rated else []))
                 rows.append(row)
             traces = []
             for s in self.sides:
-                for outcome, text in OUTCOME_LABELS.items():
+                for outcome, text in self.labels.items():
                     by = self.report[s]["by"][name]
                     traces.append(go.Bar(name=f"{text} · {SIDE_LABELS[s]}", x=values,
                                          y=[by[v][outcome] if v in by else 0 for v in values],
-                                         offsetgroup=s, marker_color=OUTCOME_COLOURS[outcome],
+                                         offsetgroup=s, marker_color=self.colours[outcome],
                                          marker_opacity=1.0 if s == "baseline" else 0.6))
             figure = go.Figure(traces)
             figure.update_layout(title=label, barmode="relative", yaxis_title="笔数 Decisions")

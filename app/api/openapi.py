@@ -94,13 +94,21 @@ def _list_paths(spec: APISpec) -> None:
         requestBody={"required": True, "content": {"application/json": {"schema": schemas.ListImportBody}}})})
 
 
+def _list_limit(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
+    """A policy's list field says its length limit (the engine's BoundedList refuses longer lists)."""
+    limit = getattr(field, "max_items", None)
+    return {"maxItems": limit} if isinstance(limit, int) else {}
+
+
 def build_spec(policy_set: PolicySet) -> dict[str, Any]:
+    plugin = MarshmallowPlugin(schema_name_resolver=_resolver)
     spec = APISpec(title="Firefly credit decisions", version="1.0.0", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin(schema_name_resolver=_resolver)],
+                   plugins=[plugin],
                    info={"description": "Explainable credit decisions. Send the API key in X-API-Key."})
+    plugin.converter.add_attribute_function(_list_limit)
     spec.components.security_scheme("ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     for name in ("Error", "DecisionOut", "DecisionPage", "ReplayOut", "PolicyList", "Health",
-                 "AccessEventPage", "ReleaseOut", "ReleaseList", "ReleaseDiff", "ReviewOut"):
+                 "AccessEventPage", "ReleaseOut", "ReleaseList", "ReleaseDiff", "ReviewOut", "LineHistory"):
         spec.components.schema(name, schema=getattr(schemas, name))
     trace_param = {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"},
                    "description": "include the full trace"}
@@ -128,6 +136,12 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
         _responses(200, "ReplayOut", "the replay and its differences", 400, 401, 403, 404, 409, 413, 415),
         parameters=[_decision_id_param()],
         requestBody={"required": False, "content": {"application/json": {"schema": schemas.ReplayRequest}}})})
+    spec.path(path="/v1/lines/{line_id}/decisions", operations={"get": _op(
+        "A credit line's decisions: the application that granted it, its drawdowns and reviews, in order",
+        ["compliance"], _responses(200, "LineHistory", "the line's history", 400, 401, 403, 404),
+        parameters=[{"name": "line_id", "in": "path", "required": True,
+                     "description": "the line id (personal data: masked in logs and answers)",
+                     "schema": {"type": "string", "pattern": "^[0-9A-Za-z-]{1,64}$"}}])})
     spec.path(path="/v1/policies", operations={"get": _op(
         "Policies served, with versions and hashes", ["channel", "compliance", "admin"],
         _responses(200, "PolicyList", "the served policies", 400, 401, 403))})

@@ -1,6 +1,6 @@
 """Per request: the request id (X-Request-Id, made up when the caller sends none), the JSON access
 log line and the request counter. The path is logged without its query string: a search may carry
-an applicant's ID number."""
+an applicant's ID number; a line id in a path is masked."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +11,7 @@ from flask import Flask, Response, g, request
 from werkzeug.routing import BaseConverter
 
 from app import metrics
+from app.privacy import path_for_log
 from app.api.errors import ApiError
 
 access_log = logging.getLogger("firefly.access")
@@ -28,7 +29,7 @@ def _finish_request(response: Response) -> Response:
     principal = g.get("principal")
     access_log.info("request", extra={
         "request_id": request.firefly_request_id,  # type: ignore[attr-defined]
-        "method": request.method, "path": request.path, "status": response.status_code,
+        "method": request.method, "path": path_for_log(request.path), "status": response.status_code,
         "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
         "key": principal.name if principal else None})
     route = request.url_rule.rule if request.url_rule else "unmatched"
@@ -40,6 +41,12 @@ class DecisionId(BaseConverter):
     """A decision id in a path: 32 lower-case hex digits (app/services/records.py makes them)."""
 
     regex = "[0-9a-f]{32}"
+
+
+class LineId(BaseConverter):
+    """A credit line's id in a path (letters, digits and '-'; personal data, masked in the logs)."""
+
+    regex = "[0-9A-Za-z-]{1,64}"
 
 
 class PolicyName(BaseConverter):
@@ -63,7 +70,7 @@ def request_id() -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.url_map.converters.update(decision_id=DecisionId, policy_name=PolicyName)
+    app.url_map.converters.update(decision_id=DecisionId, policy_name=PolicyName, line_id=LineId)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.logger.handlers.clear()
     app.logger.propagate = True

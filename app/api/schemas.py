@@ -5,8 +5,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from app.engine import OUTCOMES
 from app.services.reviews import CLOSING_OUTCOMES
+from app.engine.model import OUTCOME_NAME
 
 
 class ErrorBody(Schema):
@@ -47,7 +47,9 @@ class DecisionOut(Schema):
     created_at = fields.DateTime(required=True)
     decision_date = fields.Date(required=True)
     policy = fields.Nested(PolicyRef, required=True)
-    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    outcome = fields.String(required=True, validate=validate.Regexp(OUTCOME_NAME), metadata={
+        "description": "one of the policy's outcomes: APPROVE, DECLINE or REFER unless the policy "
+                       "declares its own (the review: NONE, WATCH, REDUCE, FREEZE, CALL)"})
     limit = fields.Integer(allow_none=True, required=True)
     customer_group = fields.String(allow_none=True, required=True)
     score = fields.Integer(allow_none=True, required=True)
@@ -59,6 +61,7 @@ class DecisionOut(Schema):
     consent = fields.Dict(metadata={"description": "the PIPL consent and bureau authorisation ids the application carried"})
     record = fields.Dict(metadata={"description": "compliance reads: the entry's sequence number and whether the row is intact"})
     arm = fields.String(metadata={"description": "champion/challenger: champion, challenger or shadow"})
+    granted_by = fields.String(metadata={"description": "a drawdown or review: the application decision that granted the line"})
     shadow_of = fields.String(metadata={"description": "a shadow decision: the champion decision it shadows"})
     shadow_id = fields.String(allow_none=True, metadata={
         "description": "a champion decision read by id: the shadow decision stored beside it"})
@@ -95,6 +98,13 @@ class UtcDateTime(fields.DateTime):
             raise self.make_error("invalid", input=value, obj_type="datetime") from None
 
 
+class LineHistory(Schema):
+    line = fields.String(required=True, metadata={"description": "the line id, masked"})
+    items = fields.List(fields.Nested(DecisionOut), required=True,
+                        metadata={"description": "the granting application decision, then drawdowns and reviews, oldest first"})
+    complete = fields.Boolean(required=True, metadata={"description": "false when the line has more decisions than one answer holds (1000)"})
+
+
 class SearchQuery(Schema):
     """Filters of GET /v1/decisions; results are newest first, pages continue with `cursor`.
     A range whose start is after its end holds no decision (an empty page, not an error)."""
@@ -107,7 +117,8 @@ class SearchQuery(Schema):
     policy = Text(200)
     version = Text(100)
     hash = Text(64)
-    outcome = fields.String(validate=validate.OneOf(OUTCOMES))
+    outcome = fields.String(validate=validate.Regexp(OUTCOME_NAME),
+                            metadata={"description": "an outcome of the policy (APPROVE, REDUCE ...)"})
     group = Text(50)
     reason = Text(100, description="a reason code")
     rule = Text(100, description="a rule id that hit")

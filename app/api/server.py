@@ -18,6 +18,8 @@ from gunicorn import util
 from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
+from app.privacy import path_for_log
+
 # The error codes of the API's envelope (app/api/errors.py) for what gunicorn rejects.
 GUNICORN_CODES = {400: "bad_request", 403: "forbidden", 414: "uri_too_long", 417: "expectation_failed",
                   431: "request_header_fields_too_large", 500: "internal_error", 501: "not_implemented"}
@@ -42,9 +44,10 @@ util.write_error = _write_json_error
 
 
 def access_entry(atoms: dict[str, Any]) -> str:
-    """The access log line: the path without its query string (a search may carry an ID number)."""
+    """The access log line: the path without its query string (a search may carry an ID number),
+    a line id in it masked."""
     return json.dumps({"logger": "gunicorn.access", "remote": atoms.get("h"), "method": atoms.get("m"),
-                       "path": atoms.get("U"), "status": atoms.get("s"), "bytes": atoms.get("B"),
+                       "path": path_for_log(atoms.get("U")), "status": atoms.get("s"), "bytes": atoms.get("B"),
                        "ms": atoms.get("M"), "request_id": atoms.get("{x-request-id}o"),
                        "agent": atoms.get("a")}, ensure_ascii=False)
 

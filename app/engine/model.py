@@ -18,10 +18,41 @@ from .types import Type
 DECLINE = "DECLINE"
 REFER = "REFER"
 APPROVE = "APPROVE"
-OUTCOMES = (APPROVE, DECLINE, REFER)
-ACTIONS = (DECLINE, REFER)
-# Lower ranks are more severe: they decide the outcome and come first in the reasons.
-SEVERITY = {DECLINE: 0, REFER: 1}
+OUTCOME_NAME = r"^[A-Z][A-Z0-9_]{0,19}$"   # an outcome's name (it is stored in 20 characters)
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """A policy's outcome vocabulary (`outcomes:`): the names in order of severity, most severe
+    first, the last being the outcome when nothing acts; the outcomes that carry the computed
+    limit; and `unsettled`, what the engine itself gives when it cannot settle a decision
+    (conflicting rules, a model score it cannot use)."""
+
+    order: tuple[str, ...]
+    with_limit: frozenset[str]
+    unsettled: str
+
+    @property
+    def default(self) -> str:
+        return self.order[-1]
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """What a rule, row, band or requirement may give: every outcome but the default."""
+        return self.order[:-1]
+
+    def rank(self, outcome: str) -> int:
+        """Lower ranks are more severe: they decide the outcome and come first in the reasons."""
+        return self.order.index(outcome)
+
+    def to_dict(self) -> dict:
+        return {"order": list(self.order), "limit": [o for o in self.order if o in self.with_limit],
+                "unsettled": self.unsettled}
+
+
+# The vocabulary of a policy that declares none: DECLINE beats REFER beats APPROVE.
+DEFAULT_OUTCOMES = Outcomes((DECLINE, REFER, APPROVE), frozenset({APPROVE}), REFER)
+OUTCOMES = (APPROVE, DECLINE, REFER)  # the default vocabulary's names
 
 HIT_POLICIES = ("first", "unique", "priority", "collect", "any")
 TABLE_HIT_POLICIES = ("first", "unique", "any")
@@ -57,10 +88,12 @@ class Text:
 
 @dataclass(frozen=True)
 class Effect:
-    """What a match contributes to the outcome: an action and its reason codes."""
+    """What a match contributes to the outcome: an action and its reason codes; `rank` is the
+    action's place in the policy's outcome vocabulary (0 the most severe)."""
 
     action: str
     reasons: tuple[str, ...]
+    rank: int = 0
 
 
 class OutputExpr:
@@ -198,6 +231,8 @@ class Stage:
     pick_bins: Callable[[dict], tuple] | None = None    # scorecard: bin index per characteristic
     score_name: str = "score"
     band_name: str = "score_band"
+    # what the engine gives when the stage's rules or rows conflict (the policy's unsettled outcome)
+    conflict: Effect | None = None
     # features declared `after:` this stage, computed once it has run
     then_features: Callable[[dict], None] | None = None
     pd_name: str | None = None      # a scorecard with scaling: its probability of default
@@ -373,3 +408,4 @@ class PolicyParts:
     models: list[ModelInput] = field(default_factory=list)   # external model scores (`models:`)
     challenger: Challenger | None = None                       # a policy run beside this one
     shared: list[SharedValue] = field(default_factory=list)    # `shared:` values and `in_list` matches
+    outcomes: Outcomes = DEFAULT_OUTCOMES                      # the outcome vocabulary (`outcomes:`)

@@ -2,7 +2,8 @@
 
 Evaluation order: flatten the typed input into the values dict, compute the features, run every
 stage in order (stages.py), compute the limit, check the data requirements, then combine the
-reasons: DECLINE beats REFER beats APPROVE; reasons ordered by severity, then source (the
+reasons: the most severe action of the policy's outcome vocabulary wins (DECLINE beats REFER beats
+APPROVE by default), the least severe outcome when nothing acts; reasons ordered by severity, then source (the
 requirements, each stage in order, the limit), then rule, each code once.
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Policy:
         self.files = parts.files
         self.hash = parts.hash
         self.input_schema = parts.input_schema
+        self.outcomes = parts.outcomes
         self.ref = PolicyRef(parts.name, parts.version, parts.hash, parts.engine)
         self._request_schema: RequestSchema | None = None
         self._fast = fast_parser(self.input_schema)  # None for a declaration it does not handle
@@ -92,9 +94,8 @@ class Policy:
         if parts.models:
             run_models(parts, values, ranked)
         ranked.sort(key=_ORDER)
-        outcome = m.APPROVE
-        if ranked:
-            outcome = m.DECLINE if ranked[0].rank == m.SEVERITY[m.DECLINE] else m.REFER
+        vocabulary = parts.outcomes
+        outcome = vocabulary.order[ranked[0].rank] if ranked else vocabulary.default
         reasons, seen = [], set()
         stages = parts.stages
         for entry in ranked:
@@ -112,7 +113,7 @@ class Policy:
                       {d.name: sources.get(d.name) for d in parts.shared})
         score = parts.score_stage  # the first scorecard gives the decision's score
         return Decision(self.ref, backend, outcome,
-                        limit.limit if (limit and outcome == m.APPROVE) else None,
+                        limit.limit if (limit and outcome in vocabulary.with_limit) else None,
                         values.get("customer_group"),
                         values.get(score.score_name) if score else None,
                         values.get(score.band_name) if score else None, reasons, trace)

@@ -6,14 +6,17 @@ decisions), so a value is never shown two different ways.
 """
 from __future__ import annotations
 
-PII_KINDS = ("resident_id", "phone", "name", "birth_date", "bank_card")
+# `line`: a credit line's id or an account number at the bank (授信编号、账号): it names one
+# person's account, so it is personal data like a phone number (shown by its last four characters).
+PII_KINDS = ("resident_id", "phone", "name", "birth_date", "bank_card", "line")
 # The kinds the service keeps a keyed hash of, for look-ups.
-SEARCHABLE_KINDS = ("resident_id", "phone")
+SEARCHABLE_KINDS = ("resident_id", "phone", "line")
 
 
 def mask(kind: str, value: str) -> str:
     """Mask personal data for display, always hiding at least one character:
-    33**************71, 138****5678, 张*, ****-**-**; anything not a known kind (such as a value
+    33**************71, 138****5678, 张*, ****-**-**, ********0042 (a line id or account
+    number keeps its last four characters, as bank statements print them); anything not a known kind (such as a value
     derived from personal data): ****.
 
     A resident ID keeps its province and its last two characters only: with four digits at each end
@@ -32,6 +35,8 @@ def mask(kind: str, value: str) -> str:
         head, tail = (6, 4) if size >= 14 else (0, 4) if size >= 8 else (0, 0)
     elif kind == "name":
         head, tail = (1, 0) if size >= 2 else (0, 0)
+    elif kind == "line":
+        head, tail = 0, 4 if size >= 8 else 1 if size >= 2 else 0
     else:
         return "****"
     return value[:head] + "*" * (size - head - tail) + value[size - tail:] if size else value

@@ -2,7 +2,8 @@
 
 Every stage always runs, whatever happened before, so a trace always explains every rule. A stage
 may write outputs into the values dict that later stages read, and may contribute reasons
-(`RankedReason`) that decide the outcome: DECLINE beats REFER beats APPROVE; reasons are ordered
+(`RankedReason`) that decide the outcome: the most severe action of the policy's outcome vocabulary
+wins (DECLINE beats REFER beats APPROVE unless the policy declares its own); reasons are ordered
 by severity, stage, position in the stage and order within the rule.
 
 The records keep only what evaluation produced anyway (matched flags, chosen rows and bins, the
@@ -17,7 +18,9 @@ from typing import Any, NamedTuple, Protocol, Sequence, Union
 
 from . import model as m
 
-CONFLICT = m.Effect(m.REFER, ("RULESET_CONFLICT",))
+# conflicting rules or rows in a policy of the default vocabulary (a stage built by the policy
+# reader carries its policy's own `conflict` effect)
+CONFLICT = m.Effect(m.REFER, ("RULESET_CONFLICT",), m.DEFAULT_OUTCOMES.rank(m.REFER))
 REQUIRES_INDEX = -1  # the stage index of the requirements' reasons: before every stage
 MODELS_INDEX = -2    # a declared model score that cannot be used: before the requirements
 # Records are built with tuple.__new__: the same NamedTuple, without the generated __new__'s
@@ -28,7 +31,7 @@ _new = tuple.__new__
 class RankedReason(NamedTuple):
     """One reason code a stage contributes; the first four fields order the reasons."""
 
-    rank: int                 # the action's severity: 0 DECLINE, 1 REFER
+    rank: int                 # the action's severity: its place in the outcome vocabulary
     stage_index: int          # the stage's position (requirements -1, the limit after every stage)
     position: int             # the rule, row or bin within the stage
     order: int                # the code's place among the rule's reasons
@@ -95,7 +98,7 @@ def run_stages(stages: list[m.Stage], values: dict, reasons: list[RankedReason],
 
 def add_reasons(reasons: list[RankedReason], effect: m.Effect, stage_index: int, position: int,
                 rule_id: str | None) -> None:
-    rank = m.SEVERITY[effect.action]
+    rank = effect.rank
     for order, code in enumerate(effect.reasons):
         reasons.append(_new(RankedReason, (rank, stage_index, position, order, code,
                                            effect.action, rule_id)))
@@ -126,7 +129,7 @@ def run_ruleset(stage: m.Stage, index: int, matched: Sequence[bool], values: dic
         if rules[i].effect is not None:
             add_reasons(reasons, rules[i].effect, index, i, rules[i].id)
     if conflict:
-        add_reasons(reasons, CONFLICT, index, hits[0], None)
+        add_reasons(reasons, stage.conflict or CONFLICT, index, hits[0], None)
     elif not hits and ruleset.when_none is not None:
         add_reasons(reasons, ruleset.when_none, index, len(rules), None)
     if stage.outputs:
@@ -152,7 +155,7 @@ def run_table(stage: m.Stage, index: int, values: dict,
     for name in stage.outputs:
         values[name] = m.output_value(row.outputs.get(name), values) if row else None
     if conflict:
-        add_reasons(reasons, CONFLICT, index, rows[0], None)
+        add_reasons(reasons, stage.conflict or CONFLICT, index, rows[0], None)
     elif row is None and table.when_none is not None:
         add_reasons(reasons, table.when_none, index, 0, None)
     return _new(TableResult, (stage, rows, conflict))
@@ -178,7 +181,7 @@ def run_scorecard(stage: m.Stage, index: int, values: dict,
     if band.effect is not None:
         add_reasons(reasons, band.effect, index, 0, None)
         for rank, (code, characteristic_id) in enumerate(_score_reasons(card, picked), start=1):
-            effect = m.Effect(band.effect.action, (code,))
+            effect = m.Effect(band.effect.action, (code,), band.effect.rank)
             add_reasons(reasons, effect, index, rank, characteristic_id)
     return _new(ScorecardResult, (stage, picked, score, band.band))
 

@@ -22,6 +22,7 @@ from app.services.health import Readiness, readiness
 from app.services.lists import Lists
 from app.services.velocity import Velocity
 from app.services.monitoring import Monitoring
+from app.services.periodic_review import PortfolioReview
 from app.services.policy_store import PolicyStore
 from app.services.records import Records
 from app.services.releases import Releases
@@ -59,6 +60,7 @@ class Services:
     monitoring: Monitoring | None = None   # set by build (issue 14: model monitoring)
     comparing: Comparing | None = None     # set by build (issue 14: champion/challenger)
     lists: Lists | None = None             # set by build (issue 12: anti-fraud lists)
+    periodic_review: PortfolioReview | None = None   # set by build: the batch review of a portfolio
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
@@ -104,6 +106,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     services.monitoring = Monitoring(database)
     services.comparing = Comparing(database, registry)
     services.lists = lists
+    services.periodic_review = PortfolioReview(database, registry, store, personal, clock)
     if load_policies:
         registry.start()
     return services

@@ -161,7 +161,8 @@ class Backtesting:
                       "candidate": versions[candidate.hash].identity()},
             coverage={"baseline": _union(coverage_items(p) for p in baselines),
                       "candidate": coverage_items(candidate)},
-            texts=reporting.merged_texts([*baselines, candidate]), changes_file=CHANGES_FILE)
+            texts=reporting.merged_texts([*baselines, candidate]), changes_file=CHANGES_FILE,
+            outcomes=reporting.outcome_names([*baselines, candidate]))
         result = ComparisonResult(report, merged.changed, merged.rows)
         if request.out is not None:
             result.written = write(request.out, report, merged.changed)

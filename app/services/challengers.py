@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import privacy
 from app.engine import OUTCOMES, InputError, Policy
+from app.engine.model import DEFAULT_OUTCOMES
 from app.engine.model import SHADOW, SPLIT
 from app.privacy import PersonalData
 from app.services import records
@@ -115,29 +116,38 @@ class Comparing:
         """Outcomes per arm, and the swap matrix of champion and shadow on the same applications.
         A period that ends before it starts holds no decision (NotFound, like any empty period)."""
         try:
-            spec = self.registry.served(policy).parts.challenger
+            served = self.registry.served(policy)
+            spec, vocabulary = served.parts.challenger, served.outcomes.order
         except NotFound:
             spec = None   # no longer served: its stored rows still compare
+            vocabulary = DEFAULT_OUTCOMES.order
         with self.database.session() as session:
             arms = decisions.arms_in_period(session, policy, spec.policy if spec else None,
                                             first_day, last_day)
         if not arms.by_arm:
             raise NotFound(f"no champion/challenger decisions of {policy} from {first_day} to "
                            f"{last_day}", code="no_decisions")
+        # the policy's outcomes (the default vocabulary as APPROVE, DECLINE, REFER), then any other
+        # outcome a stored row holds
+        names = list(OUTCOMES if vocabulary == DEFAULT_OUTCOMES.order else vocabulary)
+        for counts in arms.by_arm.values():
+            names += [o for o in sorted(counts) if o not in names]
         matrix = {champion: {challenger: arms.pairs.get((champion, challenger), 0)
-                             for challenger in OUTCOMES} for champion in OUTCOMES}
+                             for challenger in names} for champion in names}
         paired = sum(arms.pairs.values())
-        same = sum(matrix[o][o] for o in OUTCOMES)
+        least = vocabulary[-1]
+        same = sum(matrix[o][o] for o in names)
         return {
             "policy": policy, "from": first_day.isoformat(), "to": last_day.isoformat(),
             "arms": {arm: {"decisions": sum(counts.values()),
-                           "outcomes": {o: counts.get(o, 0) for o in OUTCOMES},
+                           "outcomes": {o: counts.get(o, 0) for o in names},
                            "policies": sorted(arms.policies.get(arm, ()))}
                      for arm, counts in sorted(arms.by_arm.items())},
             "shadow_pairs": paired,
             # rows: the champion's outcome; columns: the shadow challenger's on the same application
             "swap_matrix": matrix,
             "agreement": round(same / paired, 6) if paired else None,
-            "swap_in": matrix["DECLINE"]["APPROVE"] + matrix["REFER"]["APPROVE"],
-            "swap_out": matrix["APPROVE"]["DECLINE"] + matrix["APPROVE"]["REFER"],
+            # toward and away from the least severe outcome (APPROVE)
+            "swap_in": sum(matrix[o][least] for o in names if o != least),
+            "swap_out": sum(matrix[least][o] for o in names if o != least),
         }

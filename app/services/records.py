@@ -11,11 +11,12 @@ import logging
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from app import privacy
-from app.engine import Decision, Policy
+from app.engine import Decision, Policy, PolicyRef
+from app.engine.privacy import mask
 from app.privacy import PersonalData
 from app.services.access import Principal
 from app.services.access_audit import AccessAudit
@@ -41,6 +42,10 @@ CONSENT_FIELDS = {"pipl_consent_id": "consent.pipl_consent_id",
 
 
 DECISION_ID = re.compile(r"[0-9a-f]{32}")
+LINE_HISTORY_LIMIT = 1000   # decisions of one line in one answer (a line reviewed monthly for 30 years: 360)
+# Where a drawdown or a review names the application decision that granted its line (stored on
+# the row: a line's history leads back to it). The line itself is the input's `pii: line` field.
+GRANTING_DECISION_FIELDS = ("line.application_decision_id", "account.application_decision_id")
 
 
 def new_decision_id(now: datetime.datetime) -> str:
@@ -68,6 +73,21 @@ def with_decision_date(policy: Policy, raw: Mapping[str, Any], decision_date: da
 
 
 @dataclass(frozen=True)
+class Settled:
+    """What a row keeps of an engine Decision, without its trace objects: a made decision that can
+    travel between processes (a batch review's workers decide, the main process stores)."""
+
+    policy: PolicyRef
+    backend: str
+    outcome: str
+    limit: Any
+    customer_group: Any
+    score: Any
+    score_band: str | None
+    reason_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class MadeDecision:
     """A decision made but not yet stored: everything its row needs, personal data masked."""
 
@@ -82,6 +102,13 @@ class MadeDecision:
     engine_seconds: float
     consent: dict[str, str | None]  # the consent references the application carried
     typed: dict[str, Any] | None = None  # the typed input (the velocity marks read its keys)
+    granted_by: str | None = None   # the application decision that granted the line (drawdown, review)
+
+    def portable(self) -> "MadeDecision":
+        """The same made decision with the engine's Decision reduced to what a row needs."""
+        d = self.decision
+        return replace(self, decision=Settled(d.policy, d.backend, d.outcome, d.limit, d.customer_group,
+                                              d.score, d.score_band, tuple(d.reason_codes)))
 
 
 def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
@@ -103,7 +130,8 @@ def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
     return MadeDecision(decision=decision, result=json.loads(result_text), result_text=result_text,
                         trace_text=trace_text, input_masked=privacy.masked_copy(raw, clear, kinds),
                         clear=clear, kinds=kinds, hits=list(dict.fromkeys(decision.hits)),
-                        engine_seconds=seconds, consent=_consent(raw), typed=typed)
+                        engine_seconds=seconds, consent=_consent(raw), typed=typed,
+                        granted_by=_granted_by(raw))
 
 
 def _consent(raw: Mapping[str, Any]) -> dict[str, str | None]:
@@ -112,6 +140,14 @@ def _consent(raw: Mapping[str, Any]) -> dict[str, str | None]:
         value = privacy.get_path(raw, path)
         found[column] = value[:100] if isinstance(value, str) and value else None
     return found
+
+
+def _granted_by(raw: Mapping[str, Any]) -> str | None:
+    for path in GRANTING_DECISION_FIELDS:
+        value = privacy.get_path(raw, path)
+        if isinstance(value, str) and DECISION_ID.fullmatch(value):
+            return value
+    return None
 
 
 def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime,
@@ -134,7 +170,8 @@ def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime
         resident_id_hash=hashes.get("resident_id"), phone_hash=hashes.get("phone"),
         key_id=personal.key_id, **made.consent,
         idempotency_key=idempotency_key, request_hash=request_fingerprint, request_id=request_id,
-        channel=caller.name, arm=arm, shadow_of=shadow_of)
+        channel=caller.name, arm=arm, shadow_of=shadow_of,
+        line_hash=hashes.get("line"), granted_by=made.granted_by)
     row.content_hash = chain.decision_content_hash(row)
     row.row_mac = personal.mac(chain.mac_text("decisions", row.id, row.content_hash))
     return row
@@ -170,6 +207,8 @@ def answer(row: DecisionRow, include_trace: bool) -> dict[str, Any]:
         body["arm"] = row.arm
     if row.shadow_of is not None:
         body["shadow_of"] = row.shadow_of
+    if row.granted_by is not None:
+        body["granted_by"] = row.granted_by
     if include_trace:
         body["trace"] = loaded(row.trace)
     return body
@@ -274,6 +313,19 @@ class Records:
         self.audit.record(who, "decision.search_personal" if personal else "decision.search",
                           [item["decision_id"] for item in result.items], details, request_id)
         return result
+
+    def line_history(self, line_id: str, who: Principal | None = None, request_id: str | None = None,
+                     limit: int = LINE_HISTORY_LIMIT) -> dict[str, Any]:
+        """A credit line's history in order: the application decision that granted it, then its
+        drawdowns and reviews (found by the line id's keyed hash, under every key; the read recorded)."""
+        with self.database.session() as session:
+            rows = decisions.for_line(session, self.personal.search_keys(line_id), limit + 1)
+        if not rows:
+            raise NotFound("no decision about this line", code="unknown_line")
+        items = [self._checked(row, include_trace=False) for row in rows[:limit]]
+        self.audit.record(who, "line.read", [item["decision_id"] for item in items],
+                          {"line": mask("line", line_id)}, request_id)
+        return {"line": mask("line", line_id), "items": items, "complete": len(rows) <= limit}
 
     def counts(self, search: Search) -> dict[str, int]:
         """{outcome: how many} of all the decisions the search matches, every page together."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from app.engine import OUTCOMES
-from app.engine.model import ReasonText
+from app.engine.model import DEFAULT_OUTCOMES, ReasonText
 from app.services.tally import DIMENSIONS, Comparison, Partial, Tally
 
 ROUNDING = "rates to 4 decimal places, averages to 0.01 (yuan or points), half-even; counts and totals exact"
@@ -45,22 +45,36 @@ def average(total: int | Decimal, count: int) -> str | None:
     return str((Decimal(total) / Decimal(count)).quantize(Decimal("0.01"), ROUND_HALF_EVEN))
 
 
+def outcome_names(policies: Iterable[Any]) -> tuple[str, ...]:
+    """The outcomes a report counts: every outcome of the policies' vocabularies, in the first's
+    order (the default vocabulary as APPROVE, DECLINE, REFER, as reports always listed it)."""
+    names: list[str] = []
+    for policy in policies:
+        vocabulary = policy.outcomes
+        for name in (OUTCOMES if vocabulary == DEFAULT_OUTCOMES else vocabulary.order):
+            if name not in names:
+                names.append(name)
+    return tuple(names) or OUTCOMES
+
+
 def build(partial: Partial, *, kind: str, source: dict[str, Any], versions: dict[str, Any],
           coverage: dict[str, list[dict[str, Any]]], texts: dict[str, ReasonText],
-          changes_file: str | None) -> dict[str, Any]:
-    """The report: source, versions, each version's figures, the comparison, the invalid rows."""
+          changes_file: str | None, outcomes: tuple[str, ...] = OUTCOMES) -> dict[str, Any]:
+    """The report: source, versions, each version's figures, the comparison, the invalid rows;
+    `outcomes` the policy's outcome names (outcome_names)."""
     sides = ["baseline"] + (["candidate"] if "candidate" in partial.tallies else [])
     report: dict[str, Any] = {
         "kind": kind,
         "rounding": ROUNDING,
+        "outcome_names": list(outcomes),
         "source": {**source, "rows": partial.read, "decided": partial.tally("baseline").decided,
                    "invalid": len({i.row for i in partial.invalid})},
         "versions": versions,
     }
     for side in sides:
-        report[side] = version_figures(partial.tallies[side], coverage[side], texts)
+        report[side] = version_figures(partial.tallies[side], coverage[side], texts, outcomes)
     report["comparison"] = (comparison_figures(partial.comparison, partial.tallies["baseline"],
-                                               partial.tallies["candidate"], changes_file)
+                                               partial.tallies["candidate"], changes_file, outcomes)
                             if "candidate" in partial.tallies else None)
     if kind == "backtest":
         report["source"]["not_reproduced"] = partial.baseline_mismatches
@@ -68,12 +82,13 @@ def build(partial: Partial, *, kind: str, source: dict[str, Any], versions: dict
     return report
 
 
-def version_figures(tally: Tally, items: list[dict[str, Any]], texts: dict[str, ReasonText]) -> dict[str, Any]:
+def version_figures(tally: Tally, items: list[dict[str, Any]], texts: dict[str, ReasonText],
+                    outcomes: tuple[str, ...] = OUTCOMES) -> dict[str, Any]:
     decided = tally.decided
     return {
         "decided": decided,
-        "outcomes": {o: {"count": tally.outcomes[o], "rate": rate(tally.outcomes[o], decided)} for o in OUTCOMES},
-        "by": {name: _breakdown(tally.by.get(name, Counter())) for name in DIMENSIONS},
+        "outcomes": {o: {"count": tally.outcomes[o], "rate": rate(tally.outcomes[o], decided)} for o in outcomes},
+        "by": {name: _breakdown(tally.by.get(name, Counter()), outcomes) for name in DIMENSIONS},
         "limit": _limits(tally.limits),
         "score": _scores(tally.scores),
         "reasons": [{"code": code, "zh": texts[code].zh if code in texts else "",
@@ -83,14 +98,17 @@ def version_figures(tally: Tally, items: list[dict[str, Any]], texts: dict[str, 
     }
 
 
-def _breakdown(counts: Counter) -> dict[str, Any]:
-    """{value: {count, APPROVE, DECLINE, REFER, approve_rate}} from {(value, outcome): rows}."""
+def _breakdown(counts: Counter, outcomes: tuple[str, ...]) -> dict[str, Any]:
+    """{value: {count, one count per outcome, approve_rate}} from {(value, outcome): rows}
+    (approve_rate where the vocabulary has APPROVE)."""
     values = sorted({value for value, _ in counts})
     out = {}
     for value in values:
-        row = {o: counts[(value, o)] for o in OUTCOMES}
+        row = {o: counts[(value, o)] for o in outcomes}
         total = sum(row.values())
-        out[value] = {"count": total, **row, "approve_rate": rate(row["APPROVE"], total)}
+        out[value] = {"count": total, **row}
+        if "APPROVE" in row:
+            out[value]["approve_rate"] = rate(row["APPROVE"], total)
     return out
 
 
@@ -160,7 +178,7 @@ MOVES = {"approve_to_decline": ("APPROVE", "DECLINE"), "approve_to_refer": ("APP
 
 
 def comparison_figures(comparison: Comparison, baseline: Tally, candidate: Tally,
-                       changes_file: str | None) -> dict[str, Any]:
+                       changes_file: str | None, outcomes: tuple[str, ...] = OUTCOMES) -> dict[str, Any]:
     """The swap matrix, the moves between outcomes and the limit changes on rows both approve."""
     swaps = comparison.swaps
     both = comparison.limit_up + comparison.limit_down + comparison.limit_same
@@ -172,8 +190,8 @@ def comparison_figures(comparison: Comparison, baseline: Tally, candidate: Tally
         "changed": comparison.changed,
         "unchanged": comparison.compared - comparison.changed,
         "changes_file": changes_file,
-        "swap_matrix": {a: {b: swaps[(a, b)] for b in OUTCOMES} for a in OUTCOMES},
-        "moves": {name: swaps[pair] for name, pair in MOVES.items()},
+        "swap_matrix": {a: {b: swaps[(a, b)] for b in outcomes} for a in outcomes},
+        "moves": {name: swaps[pair] for name, pair in MOVES.items() if set(pair) <= set(outcomes)},
         "limits": {
             "both_approved": both,
             "up": {"count": comparison.limit_up, "total": comparison.limit_up_total,

@@ -155,7 +155,8 @@ class Simulating:
             coverage={"baseline": coverage_items(baseline),
                       "candidate": coverage_items(candidate) if candidate else []},
             texts=reporting.merged_texts(p for p in (baseline, candidate) if p is not None),
-            changes_file=CHANGES_FILE if candidate else None)
+            changes_file=CHANGES_FILE if candidate else None,
+            outcomes=reporting.outcome_names(p for p in (baseline, candidate) if p is not None))
         result = ComparisonResult(report, merged.changed, merged.rows)
         if request.out is not None:
             result.written = write(request.out, report, merged.changed)

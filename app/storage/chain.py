@@ -69,14 +69,14 @@ DECISION_COLUMNS = ("id", "created_at", "decision_date", "policy_name", "policy_
                     "idempotency_key", "request_hash", "request_id", "channel", "key_id",
                     "pipl_consent_id", "bureau_authorisation_id")
 DECISION_DOCUMENTS = ("result", "trace", "input_masked")
-OPTIONAL_DECISION_COLUMNS = ("arm", "shadow_of")
+OPTIONAL_DECISION_COLUMNS = ("arm", "shadow_of", "line_hash", "granted_by")
 
 
 def decision_content_hash(row: Decision) -> str:
     """The SHA-256 of a decision's content: its columns, then its result, trace and stored input."""
     columns = {name: plain(getattr(row, name), numeric=name == "score") for name in DECISION_COLUMNS}
-    # champion/challenger (migration 0014): part of the content only when set, so that the rows
-    # stored before keep their hashes
+    # champion/challenger (migration 0014), line and granting decision (0018): part of the content
+    # only when set, so that the rows stored before keep their hashes
     columns.update({name: getattr(row, name) for name in OPTIONAL_DECISION_COLUMNS
                     if getattr(row, name, None) is not None})
     header = dumps(columns)
@@ -137,6 +137,24 @@ def insert_entry(session: Session, log: str, row: Any) -> None:
         seq = select(func.coalesce(func.max(table.c.seq), 0) + 1).scalar_subquery()
     session.execute(table.insert().values(seq=seq), values)
     session.commit()
+
+
+def insert_entries(session: Session, log: str, rows: list[Any]) -> None:
+    """INSERT entries in order, each with the next sequence number, and commit once: a batch is
+    stored whole or not at all."""
+    chained = CHAINED[log]
+    table = chained.model.__table__
+    postgres = session.get_bind().dialect.name == "postgresql"
+    keys = [column.key for column in table.columns if column.key != "seq"]
+    seq = (text(f"nextval('{chained.sequence}')") if postgres
+           else select(func.coalesce(func.max(table.c.seq), 0) + 1).scalar_subquery())
+    try:
+        # one statement run for every row (executemany): the sequence is taken row by row, in order
+        session.execute(table.insert().values(seq=seq), [{key: getattr(row, key) for key in keys} for row in rows])
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
 
 
 def head(session: Session, log: str) -> LogSeal | None:

@@ -32,6 +32,17 @@ def by_idempotency_key(session: Session, key: str) -> Decision | None:
     return session.scalar(select(Decision).where(Decision.idempotency_key == key))
 
 
+def for_line(session: Session, line_hashes: list[str], limit: int) -> list[Decision]:
+    """A credit line's decisions (drawdowns, reviews) and the application decisions that granted
+    it, oldest first (ids sort by creation time); at most `limit` rows."""
+    on_line = select(Decision.granted_by).where(Decision.line_hash.in_(line_hashes),
+                                                Decision.granted_by.is_not(None))
+    statement = (select(Decision)
+                 .where(Decision.line_hash.in_(line_hashes) | Decision.id.in_(on_line.scalar_subquery()))
+                 .order_by(Decision.id.asc()).limit(limit))
+    return list(session.scalars(statement).all())
+
+
 # The columns a search may ask to equal a value (personal data only as its keyed hash).
 EQUAL_COLUMNS = {column.key: column for column in (
     Decision.policy_name, Decision.policy_version, Decision.policy_hash, Decision.outcome,

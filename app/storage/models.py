@@ -72,6 +72,10 @@ class Decision(Base):
     # names the champion decision it was decided beside
     arm: Mapped[str | None] = mapped_column(String(20), nullable=True)
     shadow_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # drawdowns and reviews (migration 0018): the keyed hash of the credit line's id (personal data,
+    # never stored in clear) and the application decision that granted the line
+    line_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    granted_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     __table_args__ = (
         Index("ix_decisions_created_id", "created_at", "id"),
@@ -81,6 +85,8 @@ class Decision(Base):
         UniqueConstraint("seq", name="uq_decisions_seq"),
         Index("ix_decisions_arm", "arm"),
         Index("ix_decisions_shadow_of", "shadow_of"),
+        Index("ix_decisions_line_hash", "line_hash"),
+        Index("ix_decisions_granted_by", "granted_by"),
     )
 
 

@@ -4,7 +4,7 @@ A job whose worker died (killed, out of memory, the machine restarted) stayed "r
 job whose heartbeat is older than the lease is now reported failed and can be run again.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-11-29 14:10:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0019'
-down_revision = '0016'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -6,10 +6,8 @@ kept through the admin API match in rules. Runs on the in-process store (SQLite 
 (PostgreSQL + Redis run)."""
 import datetime
 
-import pytest
 
 from app.engine.language.resident_id import compose
-from app.extensions import services
 from app.services.clock import business_date, utc_now
 from support.applicants import as_of, examples
 

@@ -119,13 +119,14 @@ def test_backtest_re_decides_stored_decisions_and_writes_the_report(client, auth
         assert client.post(URL, json=body, headers=auth("channel")).status_code == 201
     candidate = candidate_folder(tmp_path, CANDIDATE_EDITS)
     out = tmp_path / "out"
+    # the folder holds three policies (application, drawdown, review): the backtest names one
     result = runner.invoke(args=["policy", "backtest", "--candidate", str(candidate), "--out", str(out),
-                                 "--workers", "1"])
+                                 "--policy", "zhishandai.application", "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "8 rows: 8 decided, 0 invalid" in result.output
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["kind"] == "backtest" and report["source"]["not_reproduced"] == []
     assert report["source"]["policy"] == "zhishandai.application"
     later = runner.invoke(args=["policy", "backtest", "--candidate", str(candidate), "--out", str(out),
-                                "--from", "2099-01-01"])
+                                "--policy", "zhishandai.application", "--from", "2099-01-01"])
     assert later.exit_code == 0 and "0 rows: 0 decided" in later.output

@@ -13,6 +13,7 @@ from engine.test_decision import VALID_ID
     ("name", "张三", "张*"),
     ("name", "欧阳娜娜", "欧***"),
     ("birth_date", "1990-05-14", "****-**-**"),
+    ("line", "ZSD2026110100042", "************0042"),
 ])
 def test_mask(kind, value, expected):
     assert mask(kind, value) == expected
@@ -25,13 +26,13 @@ def test_a_seven_digit_phone_is_masked(tmp_path):
 
 
 def test_the_searchable_kinds_are_personal_data_kinds():
-    assert PII_KINDS == ("resident_id", "phone", "name", "birth_date", "bank_card")
+    assert PII_KINDS == ("resident_id", "phone", "name", "birth_date", "bank_card", "line")
     assert set(SEARCHABLE_KINDS) <= set(PII_KINDS) and "name" not in SEARCHABLE_KINDS
 
 
 @pytest.mark.parametrize("kind, value, expected", [
     ("resident_id", "12", "**"), ("resident_id", "123", "1*3"), ("phone", "12345", "***45"),
-    ("name", "张", "*"), ("derived", "1990-05-17", "****"), ("phone", "", ""),
+    ("name", "张", "*"), ("line", "1234", "***4"), ("line", "A", "*"), ("derived", "1990-05-17", "****"), ("phone", "", ""),
 ])
 def test_at_least_one_character_is_always_hidden(kind, value, expected):
     assert mask(kind, value) == expected

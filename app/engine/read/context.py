@@ -51,6 +51,8 @@ class BuildContext:
     # features declared `after:` a stage: stage id -> {name: expression node}, read with stages
     deferred_features: dict[str, dict[str, Node]] = field(default_factory=dict)
     deferred_locations: dict[str, Location] = field(default_factory=dict)
+    # the policy's outcome vocabulary (read before anything that gives an action)
+    outcomes: m.Outcomes = m.DEFAULT_OUTCOMES
 
     def __post_init__(self) -> None:
         self.used_files.add(self.document.file)
@@ -171,16 +173,23 @@ class BuildContext:
             self.unknown_keys(node, {"action", "reason"}, what)
         action_node, reason_node = node.get("action"), node.get("reason")
         action = action_node.value if action_node else None
-        if action not in m.ACTIONS:
-            self.error("EFFECT_ACTION", f"{what}: action '{action}' must be DECLINE or REFER"
-                       f"{did_you_mean(str(action), m.ACTIONS)}",
+        actions = self.outcomes.actions
+        if action not in actions:
+            self.error("EFFECT_ACTION", f"{what}: action '{action}' must be "
+                       f"{' or '.join(actions)}{did_you_mean(str(action), actions)}",
                        (action_node or node).location)
             return None
         reasons = self.reason_codes(reason_node, what)
         if not reasons:
             self.error("EFFECT_REASON", f"{what}: a {action} needs a reason code", node.location)
             return None
-        return m.Effect(action, reasons)
+        return m.Effect(action, reasons, self.outcomes.rank(action))
+
+    def unsettled(self, code: str) -> m.Effect:
+        """The effect the engine itself gives when it cannot settle a decision (the policy's
+        unsettled outcome with this reason code)."""
+        outcome = self.outcomes.unsettled
+        return m.Effect(outcome, (code,), self.outcomes.rank(outcome))
 
     def reason_codes(self, node: Node | None, what: str) -> tuple[str, ...]:
         """Reason codes as written (checked against the catalogue once it is read)."""

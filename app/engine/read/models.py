@@ -24,7 +24,6 @@ from .context import BuildContext
 
 _KEYS = {"id", "name", "score", "model", "version", "expect", "range", "else", "description"}
 _RANGE = re.compile(r"^\s*\[\s*([^,]*?)\s*,\s*([^,]*?)\s*\]\s*$")
-DEFAULT_EFFECT = m.Effect(m.REFER, ("MODEL_SCORE_UNUSABLE",))
 
 
 def read_models(ctx: BuildContext, node: Node | None) -> list[m.ModelInput]:
@@ -70,7 +69,8 @@ def _model(ctx: BuildContext, node: Node) -> m.ModelInput | None:
     version_field = _field(ctx, node.get("version"), what, ("string", "enum"))
     expected_model, versions = _expect(ctx, node.get("expect"), what, model_field, version_field)
     minimum, maximum = _range(ctx, node.get("range"), what, score)
-    effect = ctx.effect(node.get("else"), f"{what} else") if node.get("else") else DEFAULT_EFFECT
+    effect = ctx.effect(node.get("else"), f"{what} else") if node.get("else") \
+        else ctx.unsettled("MODEL_SCORE_UNUSABLE")
     if model_id is None or score is None or effect is None:
         return None
     return m.ModelInput(model_id, ctx.text(node.get("name")), score, model_field, version_field,

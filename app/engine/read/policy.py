@@ -25,6 +25,7 @@ from .limit import read_limit
 from .reasons import read_reasons
 from .challenger import read_challenger
 from .models import read_models
+from .outcomes import read_outcomes
 from .requirements import read_requirements
 from .rulesets import read_ruleset
 from .scorecards import read_scorecard
@@ -33,7 +34,7 @@ from .tables import read_table
 
 _POLICY_KEYS = {"policy", "version", "name", "engine", "reasons", "input", "parameters",
                 "features", "stages", "limit", "requires", "outputs", "description", "models",
-                "challenger", "shared"}
+                "challenger", "shared", "outcomes"}
 
 
 def build_policies(files: dict[str, str], engine: str | None = None
@@ -104,6 +105,7 @@ def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | Non
                   f"{did_you_mean(str(engine), BACKENDS)}", engine_node.location)
         engine = "compiled"
     ctx.engine = engine
+    ctx.outcomes = read_outcomes(ctx, node.get("outcomes"))
 
     input_node = node.get("input")
     if input_node is None:
@@ -145,7 +147,8 @@ def read_policy(ctx: BuildContext, files: dict[str, str]) -> m.PolicyParts | Non
         files=used, hash=policy_hash(used, version), pii_kinds=_trace_pii(schema, features),
         score_stage=next((s for s in stages if s.kind == "scorecard"), None),
         requirements=requirements, check_requirements=check_requirements,
-        output_outcomes=output_outcomes, models=models, challenger=challenger, shared=shared)
+        output_outcomes=output_outcomes, models=models, challenger=challenger, shared=shared,
+        outcomes=ctx.outcomes)
 
 
 def _trace_pii(schema: InputSchema, features: list[m.Feature]) -> dict[str, str]:
@@ -353,6 +356,7 @@ def _stages(ctx: BuildContext, node: Node | None,
         stage = _read_stage(ctx, kinds[0], document, stage_id, stage_node.location,
                             scorecards > 1)
         if stage is not None:
+            stage.conflict = ctx.unsettled("RULESET_CONFLICT")
             for name, kind in stage.outputs.items():
                 ctx.add_value(name, kind, True, stage_node.location)
             stages.append(stage)
@@ -417,10 +421,11 @@ def _outputs(ctx: BuildContext, node: Node | None) -> tuple[list[str], dict[str,
         names.append(name)
         if on_node is not None:
             shown = [o.value for o in (on_node.value if on_node.is_list else [on_node])]
-            wrong = [o for o in shown if o not in m.OUTCOMES]
+            known = ctx.outcomes.order
+            wrong = [o for o in shown if o not in known]
             if wrong or not shown:
                 ctx.error("OUTPUT_OUTCOMES", f"output '{name}': outcomes lists some of "
-                          f"{', '.join(m.OUTCOMES)}{did_you_mean(str(wrong[:1] or ''), m.OUTCOMES)}",
+                          f"{', '.join(known)}{did_you_mean(str(wrong[:1] or ''), known)}",
                           on_node.location)
                 continue
             outcomes[name] = frozenset(shown)
