@@ -99,9 +99,9 @@ def _one(ctx: BuildContext, name: str, where, node: Node) -> m.SharedValue | Non
         if counted is None:
             return None
         subject = counted[0]
-    if kind == "days_since" and subject not in m.SEVERITY and subject != m.APPROVE:
-        ctx.error("SHARED_OUTCOME", f"{what}: days_since names an outcome: APPROVE, DECLINE "
-                  "or REFER", subject_node.location)
+    if kind == "days_since" and subject not in ctx.outcomes.order:
+        ctx.error("SHARED_OUTCOME", f"{what}: days_since names one of the policy's outcomes: "
+                  + ", ".join(ctx.outcomes.order), subject_node.location)
         return None
     if window is None and kind != "days_since":
         return None
