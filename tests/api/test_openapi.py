@@ -36,8 +36,9 @@ def test_every_route_is_documented(app, client):
             continue
         if rule.endpoint.startswith("console."):  # the console's pages (docs/console.md), not the API
             continue
-        path = rule.rule.replace("<decision_id:decision_id>", "<decision_id>")
-        for name in ("decision_id", "ref", "request_ref", "backtest_id"):
+        path = rule.rule.replace("<decision_id:decision_id>", "<decision_id>").replace(
+            "<line_id:line_id>", "<line_id>")
+        for name in ("decision_id", "ref", "request_ref", "backtest_id", "line_id"):
             path = path.replace(f"<{name}>", "{" + name + "}")
         if "<policy_name:policy_name>" in path:
             assert {path.replace("<policy_name:policy_name>", name) for name in policies} <= documented
