@@ -25,6 +25,7 @@ ROUTES = [  # method, path, roles allowed
     ("POST", f"/v1/decisions/{DECISION}/requests", {"compliance", "underwriter"}),
     ("POST", f"/v1/decisions/{DECISION}/requests/{DECISION}/answer", {"compliance", "underwriter"}),
     ("GET", "/v1/comparisons", {"compliance"}),
+    ("GET", "/v1/lines/ZSD0000000000001/decisions", {"compliance"}),
     ("POST", "/v1/backtests", {"author", "compliance"}),
     ("GET", f"/v1/backtests/{DECISION}", {"author", "compliance"}),
     ("GET", f"/v1/backtests/{DECISION}/report", {"author", "compliance"}),
@@ -42,7 +43,8 @@ OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",
         '/docs/assets/<any("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"):name>':
             "/docs/assets/swagger-ui.css",
         "/static/<path:filename>": None}
-RULES = {"/v1/decisions/<policy_name:policy_name>": URL, "/v1/decisions/<decision_id:decision_id>": f"/v1/decisions/{DECISION}",
+RULES = {"/v1/decisions/<policy_name:policy_name>": URL,
+         "/v1/lines/<line_id:line_id>/decisions": "/v1/lines/ZSD0000000000001/decisions", "/v1/decisions/<decision_id:decision_id>": f"/v1/decisions/{DECISION}",
          "/v1/decisions/<decision_id:decision_id>/replay": f"/v1/decisions/{DECISION}/replay",
          "/v1/decisions/<decision_id:decision_id>/review": f"/v1/decisions/{DECISION}/review",
          "/v1/decisions/<decision_id:decision_id>/requests": f"/v1/decisions/{DECISION}/requests",

@@ -107,7 +107,7 @@ def test_filter_by_time_range(client, auth, stored):
     assert search(client, auth, created_from="2000-01-01T00:00:00Z", created_to="2000-01-02T00:00:00Z")["items"] == []
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1000}, {"outcome": "MAYBE"}, {"cursor": "zz"},
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1000}, {"outcome": "maybe"}, {"cursor": "zz"},
                                     {"created_from": "yesterday"}, {"colour": "red"}])
 def test_bad_search_parameters_are_400(client, auth, params):
     response = client.get("/v1/decisions", query_string=params, headers=auth("compliance"))

@@ -37,8 +37,8 @@ def test_every_route_is_documented(app, client):
         if rule.endpoint.startswith("console."):  # the console's pages (docs/console.md), not the API
             continue
         path = rule.rule.replace("<decision_id:decision_id>", "<decision_id>").replace(
-            "<int:entry_id>", "<entry_id>")
-        for name in ("decision_id", "ref", "request_ref", "backtest_id", "name", "entry_id"):
+            "<int:entry_id>", "<entry_id>").replace("<line_id:line_id>", "<line_id>")
+        for name in ("decision_id", "ref", "request_ref", "backtest_id", "name", "entry_id", "line_id"):
             path = path.replace(f"<{name}>", "{" + name + "}")
         if "<policy_name:policy_name>" in path:
             assert {path.replace("<policy_name:policy_name>", name) for name in policies} <= documented

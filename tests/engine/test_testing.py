@@ -93,8 +93,8 @@ def test_the_engine_override_is_recorded_in_decision_and_trace():
 
 # --- comparing the backends -------------------------------------------------------------------------
 def test_the_backends_agree_on_every_rule_case():
-    policy = LOADED.policies["zhishandai.application"]
-    for case in CASES:
+    for case in CASES:   # every policy's cases (application, drawdown, review) on their policy
+        policy = LOADED.policies[case.policy]
         assert backend_disagreements(policy, policy.parse_input(case.input)) == [], case.id
 
 

@@ -37,7 +37,7 @@ def test_rule_tests_can_be_limited_to_a_folder(policy_root):
 
 
 def test_the_backends_agree_on_the_rule_tests_and_on_applications():
-    found = authoring.verify(POLICY_ROOT, POLICY_ROOT, generate(40, 3))
+    found = authoring.verify(POLICY_ROOT, POLICY_ROOT, generate(40, 3), "zhishandai.application")
     assert found.cases > 0 and found.applications == 40
     assert found.checked == found.cases + 40 - len(found.rejected)
     assert found.disagreements == []
