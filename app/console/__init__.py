@@ -15,6 +15,7 @@ from app.console.blueprint import bp
 from app.console.explain import money
 from app.console.texts import text
 from app.services.errors import Unavailable
+from app.services.releases import MAX_RELEASE_BYTES
 
 csrf = CSRFProtect()
 
@@ -34,9 +35,16 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+# A form that may be larger than the app's body limit: CSRF protection reads the form before the
+# view runs, so the view cannot raise the limit itself.
+BODY_LIMITS = {"console.submit_release": MAX_RELEASE_BYTES}   # a policy folder as a zip
+
+
 @bp.before_request
 def check_csrf() -> None:
     if request.method == "POST":
+        if request.endpoint in BODY_LIMITS:
+            request.max_content_length = BODY_LIMITS[request.endpoint]
         csrf.protect()
 
 

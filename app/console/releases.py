@@ -34,7 +34,6 @@ class DecideForm(FlaskForm):
 @signed_in(*SUBMITTERS)
 def submit_release() -> Any:
     """Submit the uploaded folder as a release: checked and rule-tested now, then on its own page."""
-    request.max_content_length = MAX_RELEASE_BYTES   # (before the form reads the body)
     form = SubmitForm()
     if not form.validate():
         return policies_page(form), 422

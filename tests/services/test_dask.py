@@ -8,16 +8,14 @@ from support.applicants import generate
 from support.settings import POLICY_ROOT
 from support.simulation import CANDIDATE_EDITS, POLICY, candidate_folder, write_csv, write_parquet
 
-# The ports of this engineer's range (docs: the suite's servers stay on their own ports).
-SCHEDULER_PORT = 19150
 
 
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
+    # port 0: the system picks free ports, so two suites (or xdist workers) never collide
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  scheduler_port=SCHEDULER_PORT, worker_port="19160:19179",
-                                  port="19180:19199") as local:
+                                  scheduler_port=0) as local:
         yield local
 
 
