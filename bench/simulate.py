@@ -38,14 +38,18 @@ def write_applications(path: Path, rows: int, seed: int) -> Path:
     or Parquet, by the file's suffix."""
     policy = load_policy_root(ROOT).policies[POLICY]
     records = applicants.generate(rows, seed)
+    # each row with the shared anti-fraud values of its time (shared.<name>, in_list.<list>.<field>:
+    # docs/simulation.md); without them the reference policy refers every row VELOCITY_UNAVAILABLE
+    shared = applicants.generate_shared(rows, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".jsonl":
         with open(path, "w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            for record, values in zip(records, shared):
+                handle.write(json.dumps(_nested(record, values), ensure_ascii=False) + "\n")
         return path
-    flats = [flat(r) for r in records]
-    columns = [c for c in policy.input_schema.fields if any(c in f for f in flats)]
+    flats = [{**flat(r), **values} for r, values in zip(records, shared)]
+    columns = [c for c in [*policy.input_schema.fields, *(d.name for d in policy.parts.shared)]
+               if any(c in f for f in flats)]
     if path.suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -59,6 +63,18 @@ def write_applications(path: Path, rows: int, seed: int) -> Path:
         for f in flats:
             writer.writerow(["" if f.get(c) is None else _cell(f.get(c)) for c in columns])
     return path
+
+
+def _nested(record: dict, values: dict) -> dict:
+    """The record with its dotted shared values as nested sections, as a JSON Lines row has them."""
+    out = dict(record)
+    for name, value in values.items():
+        *heads, last = name.split(".")
+        node = out
+        for head in heads:
+            node = node.setdefault(head, {})
+        node[last] = value
+    return out
 
 
 def _cell(value) -> str:
