@@ -44,14 +44,17 @@ def database(url):
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
-def decide_all(services, bodies):
+def decide_all(services, bodies, tag=None):
+    """Seconds per decision through the use case (bench/velocity.py too); `tag` keeps one run's
+    idempotency keys apart from another's on the same database."""
     from app.services.access import Principal
     from app.services.deciding import DecisionRequest
     caller = Principal("bench", "channel")
+    prefix = "bench-" if tag is None else f"bench-{tag}-"
     times = []
     for n, body in enumerate(bodies):
         started = time.perf_counter()
-        services.deciding.decide(DecisionRequest(POLICY, body, caller, f"bench-{n}"))
+        services.deciding.decide(DecisionRequest(POLICY, body, caller, f"{prefix}{n}"))
         times.append(time.perf_counter() - started)
     return times
 

@@ -27,27 +27,16 @@ import argparse  # noqa: E402
 import os  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 
 POLICY = "zhishandai.application"
+
+from bench.controls import decide_all  # noqa: E402  the same timed loop through the use case
 
 
 def build(url, redis_url):
     from app.services import build as build_services
     from support.settings import make_settings
     return build_services(make_settings(url, redis_url))
-
-
-def decide_all(services, bodies, tag):
-    from app.services.access import Principal
-    from app.services.deciding import DecisionRequest
-    caller = Principal("bench", "channel")
-    times = []
-    for n, body in enumerate(bodies):
-        started = time.perf_counter()
-        services.deciding.decide(DecisionRequest(POLICY, body, caller, f"bench-{tag}-{n}"))
-        times.append(time.perf_counter() - started)
-    return times
 
 
 def main():
