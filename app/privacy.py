@@ -209,7 +209,13 @@ def scrub_json(text: str, clear: Mapping[str, Any], kinds: Mapping[str, str]) ->
     and any occurrence inside a string of a resident ID or phone number (long digit runs that no
     key holds). The engine masks what it knows to be personal; this catches a value copied
     anywhere else. It works on the parsed values, not the text: a value such as "," or '":"'
-    replaced in the text would match across tokens and break the JSON."""
+    replaced in the text would match across tokens and break the JSON.
+
+    `text` is canonical JSON (canonical_json's form). When no clear value can be in it, the text is
+    returned as it is (parsing and writing it again would give the same text): a value made only
+    of characters that JSON writes as themselves (no quote, backslash, slash or control
+    character) that is not a substring of a text without \\u escapes is in none of its strings.
+    Otherwise the text is parsed, scrubbed and written again."""
     if not clear:
         return text
     whole: dict[str, str] = {}
@@ -220,6 +226,22 @@ def scrub_json(text: str, clear: Mapping[str, Any], kinds: Mapping[str, str]) ->
         whole[value] = masked
         if kinds[path] in SEARCHABLE_KINDS and len(value) >= 6:
             inside.append((value, masked))
+    if "\\u" not in text and not any(_may_occur(value, text) for value in whole):
+        return text
+    return _scrub_parsed(text, whole, inside)
+
+
+def _may_occur(value: str, text: str) -> bool:
+    """Whether a string of the JSON text may hold `value` (True unless it certainly does not)."""
+    return value in text or not value or _ESCAPED.search(value) is not None
+
+
+_ESCAPED = re.compile(r'[\x00-\x1f"\\/]')  # characters JSON text may write as an escape
+
+
+def _scrub_parsed(text: str, whole: Mapping[str, str], inside: list[tuple[str, str]]) -> str:
+    """scrub_json on the parsed values: every string equal to a clear value masked whole, every
+    searchable clear value inside a string masked there; written again canonically."""
 
     def scrub(node: Any) -> Any:
         if node.__class__ is str:
