@@ -76,6 +76,9 @@ def from_environment() -> dict[str, Any]:
         "FIREFLY_BACKTEST_WORKERS": _int_env("FIREFLY_BACKTEST_WORKERS", 1),
         # The console (app/console): a session ends after this many minutes without a request.
         "FIREFLY_CONSOLE_IDLE_MINUTES": _int_env("FIREFLY_CONSOLE_IDLE_MINUTES", 15),
+        # Seconds a worker's copy of the anti-fraud lists may go without checking the lists' version
+        # (an entry added elsewhere is matched everywhere within this bound; 0: checked every decision).
+        "FIREFLY_LIST_CHECK_SECONDS": float(_env("FIREFLY_LIST_CHECK_SECONDS", "1")),
         # Its session cookie is Secure (sent over HTTPS only; browsers also send it to
         # http://localhost and 127.0.0.1); 0 only for a plain-HTTP test host.
         "SESSION_COOKIE_SECURE": _env("FIREFLY_CONSOLE_SECURE_COOKIE", "1") == "1",
@@ -105,6 +108,7 @@ class Settings:
     idempotency_wait_ms: int = 5000
     backtest_workers: int = 1
     console_idle_minutes: int = 15
+    list_check_seconds: float = 1.0  # how stale a worker's copy of the lists may be (app/services/lists.py)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -125,7 +129,8 @@ class Settings:
                    idempotency_lease=int(config.get("FIREFLY_IDEMPOTENCY_LEASE", 10)),
                    idempotency_wait_ms=int(config.get("FIREFLY_IDEMPOTENCY_WAIT_MS", 5000)),
                    backtest_workers=int(config.get("FIREFLY_BACKTEST_WORKERS", 1)),
-                   console_idle_minutes=int(config.get("FIREFLY_CONSOLE_IDLE_MINUTES", 15)))
+                   console_idle_minutes=int(config.get("FIREFLY_CONSOLE_IDLE_MINUTES", 15)),
+                   list_check_seconds=float(config.get("FIREFLY_LIST_CHECK_SECONDS", 1.0)))
 
     @property
     def production(self) -> bool:

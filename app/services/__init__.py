@@ -86,7 +86,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
                               engine=settings.engine, releases=releases)
     records = Records(database, personal, access_audit)
     access = Access(database, settings.api_keys, settings.production)
-    lists = Lists(database, personal, clock)
+    lists = Lists(database, personal, clock, settings.list_check_seconds)
     velocity = Velocity(state.shared, lists, personal)
     services = Services(
         settings=settings, database=database, state=state, personal=personal,

@@ -6,6 +6,14 @@ An import checks every row first: bad rows are reported by line number and left 
 are written in one transaction (all of them or, on a fatal error, none), and importing the same
 file again changes nothing (an entry is its list and value; a row for an entry that exists brings
 its reason, source and expiry up to date).
+
+Matching reads a copy of the entries in force that each process keeps (at most
+MAX_COPIED_ENTRIES of them; beyond that every decision asks the database). Every change to the
+entries writes a new version token in its own transaction; the copy is loaded again when the
+token it was made under is no longer the stored one. The token is read at most once every
+`check_seconds` (FIREFLY_LIST_CHECK_SECONDS, 1 s by default): an entry added, changed or removed
+through any process is matched by every worker within that bound after its commit (0: the token
+is read on every decision). A change made through this process's own Lists is seen at once.
 """
 from __future__ import annotations
 
@@ -13,8 +21,10 @@ import csv
 import datetime
 import io
 import re
+import threading
+import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -33,6 +43,7 @@ KINDS = ("resident_id", "phone", "device", "employer", "card")
 COLUMNS = ("list", "kind", "value", "reason", "source", "expires")
 REQUIRED_COLUMNS = ("list", "kind", "value", "reason")
 MAX_IMPORT_ROWS = 100_000
+MAX_COPIED_ENTRIES = 200_000  # entries in force a process copies; more: it asks the database each time
 _PHONE = re.compile(r"^1[3-9][0-9]{9}$")
 _CARD = re.compile(r"^[0-9]{12,19}$")
 
@@ -115,10 +126,15 @@ def _shown(row: ListEntry) -> dict[str, Any]:
 
 
 class Lists:
-    def __init__(self, database: Database, personal: PersonalData, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, personal: PersonalData, clock: Clock = utc_now,
+                 check_seconds: float = 1.0, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.database = database
         self.personal = personal
         self.clock = clock
+        self.check_seconds = check_seconds  # the bound on how stale the copy may be
+        self.monotonic = monotonic
+        self._lock = threading.Lock()
+        self._copy: _Copy | None = None
 
     def _row(self, entry: NewEntry, who: str, now: datetime.datetime) -> ListEntry:
         return ListEntry(list_name=entry.list_name, kind=entry.kind,
@@ -137,7 +153,10 @@ class Lists:
             with self.database.session() as session:
                 row = self._row(entry, who, now)
                 what = stored.upsert(session, row)
+                if what != "unchanged":
+                    stored.changed(session)
                 session.commit()
+                self._copy = None
                 shown = _shown(stored.entry(session, row.list_name, row.value_hash))
         except SQLAlchemyError:
             raise Unavailable("the list entry could not be stored") from None
@@ -158,6 +177,7 @@ class Lists:
         with self.database.session() as session:
             if not stored.remove(session, list_name, entry_id):
                 raise NotFound(f"no entry {entry_id} on the {list_name}", code="unknown_list_entry")
+        self._copy = None
 
     def import_csv(self, text: str, who: str, source: str = "import") -> ImportReport:
         """Import a CSV file (columns list, kind, value, reason, and optionally source and
@@ -170,7 +190,10 @@ class Lists:
                 for entry in entries:
                     what = stored.upsert(session, self._row(entry, who, now))
                     setattr(report, what, getattr(report, what) + 1)
+                if report.added or report.updated:
+                    stored.changed(session)
                 session.commit()
+                self._copy = None
         except SQLAlchemyError:
             raise Unavailable("the import could not be written; nothing was imported") from None
         return report
@@ -218,9 +241,52 @@ class Lists:
         under every configured key (entries added before a key rotation match too)."""
         hashes = {name: self.personal.search_keys(value) for name, (_, value) in values.items()}
         try:
-            with self.database.session() as session:
-                found = stored.matching(session, [h for hs in hashes.values() for h in hs], now)
+            entries = self._entries(now)
+            if entries is None:  # too many to copy: ask the database
+                with self.database.session() as session:
+                    found = stored.matching(session, [h for hs in hashes.values() for h in hs], now)
+                return {name: any((values[name][0], h) in found for h in hs) for name, hs in hashes.items()}
         except SQLAlchemyError:
             # without the database no decision could be stored either: nothing is decided
             raise Unavailable("the database is unavailable: no decision was made") from None
-        return {name: any((values[name][0], h) in found for h in hs) for name, hs in hashes.items()}
+        return {name: any(_applies(entries, (values[name][0], h), now) for h in hs)
+                for name, hs in hashes.items()}
+
+    def _entries(self, now: datetime.datetime) -> dict[tuple[str, str], datetime.datetime | None] | None:
+        """The copy of the entries in force, checked against the stored version token at most once
+        every check_seconds and loaded again when it changed; None when there are too many."""
+        copy = self._copy
+        if copy is not None and self.monotonic() - copy.checked < self.check_seconds:
+            return copy.entries
+        with self._lock:
+            copy = self._copy
+            if copy is not None and self.monotonic() - copy.checked < self.check_seconds:
+                return copy.entries
+            checked = self.monotonic()
+            with self.database.session() as session:
+                token = stored.version(session)  # first: entries read after it are at least as new
+                if copy is None or token != copy.token or copy.entries is None:
+                    copy = _Copy(token, stored.in_force(session, now, MAX_COPIED_ENTRIES), checked)
+                else:
+                    copy = _Copy(copy.token, copy.entries, checked)
+            self._copy = copy
+            return copy.entries
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """A process's copy of the entries in force: the version token it was made under, the entries
+    ({(list, value hash): expiry}; None when too many to copy) and when the token was last read."""
+
+    token: str | None
+    entries: dict[tuple[str, str], datetime.datetime | None] | None
+    checked: float
+
+
+def _applies(entries: dict[tuple[str, str], datetime.datetime | None], key: tuple[str, str],
+             now: datetime.datetime) -> bool:
+    """Whether the copy holds the entry and it is still in force at `now`."""
+    if key not in entries:
+        return False
+    expires = entries[key]
+    return expires is None or expires > now

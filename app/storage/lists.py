@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import datetime
+import os
 from typing import Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.storage.models import ListEntry
+from app.storage.models import ListEntry, ListsVersion
 
 # What an import may change on an entry that exists (same list, same value).
 _UPDATABLE = ("kind", "masked", "reason", "source", "expires_at")
@@ -24,6 +27,38 @@ def matching(session: Session, value_hashes: Iterable[str], now: datetime.dateti
     return {(name, value_hash) for name, value_hash in rows}
 
 
+def in_force(session: Session, now: datetime.datetime, limit: int
+             ) -> dict[tuple[str, str], datetime.datetime | None] | None:
+    """Every entry in force now: {(list name, value hash): its expiry or None}; None when there
+    are more than `limit` of them."""
+    live = or_(ListEntry.expires_at.is_(None), ListEntry.expires_at > now)
+    if session.scalar(select(func.count()).select_from(ListEntry).where(live)) > limit:
+        return None
+    rows = session.execute(select(ListEntry.list_name, ListEntry.value_hash, ListEntry.expires_at).where(live))
+    return {(name, value_hash): _utc(expires) for name, value_hash, expires in rows}
+
+
+def _utc(moment: datetime.datetime | None) -> datetime.datetime | None:
+    if moment is not None and moment.tzinfo is None:  # SQLite reads back naive UTC
+        return moment.replace(tzinfo=datetime.timezone.utc)
+    return moment
+
+
+def version(session: Session) -> str | None:
+    """The lists' version token (None before the first change)."""
+    return session.scalar(select(ListsVersion.token).where(ListsVersion.id == 1))
+
+
+def changed(session: Session) -> None:
+    """Write a new version token, in the transaction that changes list_entries (without
+    committing): every copy of the lists made before it is stale from its commit on. A random
+    token, not a counter, so that a table emptied and written again never repeats a version."""
+    token = os.urandom(16).hex()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(ListsVersion).values(id=1, token=token)
+                    .on_conflict_do_update(index_elements=[ListsVersion.id], set_={"token": token}))
+
+
 def entry(session: Session, list_name: str, value_hash: str) -> ListEntry | None:
     return session.scalar(select(ListEntry).where(ListEntry.list_name == list_name,
                                                   ListEntry.value_hash == value_hash))
@@ -31,13 +66,14 @@ def entry(session: Session, list_name: str, value_hash: str) -> ListEntry | None
 
 def upsert(session: Session, row: ListEntry) -> str:
     """Add the entry, or bring the one with the same list and value up to date (without
-    committing): "added", "updated" or "unchanged"."""
+    committing): "added", "updated" or "unchanged". A caller that changed entries writes a new
+    version (`changed`) before it commits."""
     found = entry(session, row.list_name, row.value_hash)
     if found is None:
         session.add(row)
         session.flush()
         return "added"
-    changed = False
+    updated = False
     for name in _UPDATABLE:
         new = getattr(row, name)
         old = getattr(found, name)
@@ -45,10 +81,10 @@ def upsert(session: Session, row: ListEntry) -> str:
             old = old.replace(tzinfo=datetime.timezone.utc)
         if new != old:
             setattr(found, name, new)
-            changed = True
-    if changed:
+            updated = True
+    if updated:
         session.flush()
-    return "updated" if changed else "unchanged"
+    return "updated" if updated else "unchanged"
 
 
 def page(session: Session, list_name: str, after_id: int | None, limit: int) -> list[ListEntry]:
@@ -64,5 +100,6 @@ def remove(session: Session, list_name: str, entry_id: int) -> bool:
     if found is None:
         return False
     session.delete(found)
+    changed(session)
     session.commit()
     return True

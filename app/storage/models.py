@@ -262,6 +262,16 @@ class ConsoleSession(Base):
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ListsVersion(Base):
+    """The lists' version: a new random token written in the same transaction as every change to
+    list_entries, so that a worker's copy of the lists (app/services/lists.py) knows it is stale.
+    One row (id 1); none until the first change."""
+    __tablename__ = "lists_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))
+
+
 class ListEntry(Base):
     """One entry of a blacklist, watchlist or whitelist (docs/anti_fraud.md): the keyed hash of
     the value (never the value), its masked form, why, from where, who added it, when, and until

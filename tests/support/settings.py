@@ -14,7 +14,10 @@ def make_config(database_url, redis_url, **overrides):
     config = {"TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
               "FIREFLY_API_KEYS": TEST_API_KEYS,
               "FIREFLY_POLICY_ROOT": str(POLICY_ROOT),
-              "FIREFLY_RUN_POLICY_TESTS": False, "FIREFLY_ENV": "testing"}
+              "FIREFLY_RUN_POLICY_TESTS": False, "FIREFLY_ENV": "testing",
+              # lists added through another process (the CLI) are matched at once; the bound on a
+              # worker's copy of the lists has its own tests (tests/services/test_lists_copy.py)
+              "FIREFLY_LIST_CHECK_SECONDS": 0}
     config.update(overrides)
     return config
 

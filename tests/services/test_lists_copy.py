@@ -1,0 +1,180 @@
+"""Each worker's copy of the anti-fraud lists (app/services/lists.py): a list entry added, changed or
+removed through another process is matched within FIREFLY_LIST_CHECK_SECONDS of its commit, one
+made through the same Lists at once; expiry applies on the copy; the database down still means no
+decision. Two Lists on the real test database stand for two workers; their clocks are the test's."""
+import datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from app.engine.language.resident_id import compose
+from app.privacy import PersonalData
+from app.services import lists as lists_module
+from app.services.errors import Unavailable
+from app.services.lists import Lists, NewEntry
+from app.storage import lists as stored
+from app.storage.db import Database
+
+NOW = datetime.datetime(2026, 11, 28, 18, 30, tzinfo=datetime.timezone.utc)
+IDS = [compose("110101", datetime.date(1990, 3, 7), n) for n in (851, 29, 469)]
+BOUND = 1.0
+HMAC_KEY = "lists-copy-test-key-0123456789abcdef"
+
+
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self):
+        self.at = 1000.0
+
+    def __call__(self):
+        return self.at
+
+
+@pytest.fixture
+def database(database_url, clean_state):
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def ticks():
+    return Ticks()
+
+
+def worker(database, ticks, bound=BOUND):
+    personal = PersonalData(HMAC_KEY)
+    return Lists(database, personal, lambda: NOW, check_seconds=bound, monotonic=ticks)
+
+
+def on_blacklist(lists, value, now=NOW):
+    return lists.matches({"hit": ("blacklist", value)}, now)["hit"]
+
+
+def blacklist(value, expires=None):
+    return NewEntry("blacklist", "resident_id", value, "fraud ring", expires=expires)
+
+
+def test_an_entry_added_by_another_process_is_matched_within_the_bound(database, ticks):
+    deciding, admin = worker(database, ticks), worker(database, ticks)
+    assert not on_blacklist(deciding, IDS[0])  # the copy is made now
+    admin.add(blacklist(IDS[0]), "ops")
+    ticks.at += BOUND
+    assert on_blacklist(deciding, IDS[0])
+
+
+def test_the_copy_is_used_between_checks(database, ticks):
+    """Within the bound the copy answers without the database: what makes it worth having."""
+    deciding, admin = worker(database, ticks), worker(database, ticks)
+    assert not on_blacklist(deciding, IDS[0])
+    admin.add(blacklist(IDS[0]), "ops")
+    ticks.at += BOUND / 2
+    assert not on_blacklist(deciding, IDS[0])
+    ticks.at += BOUND / 2
+    assert on_blacklist(deciding, IDS[0])
+
+
+def test_removal_and_an_earlier_expiry_reach_the_copy(database, ticks):
+    deciding, admin = worker(database, ticks), worker(database, ticks)
+    admin.add(blacklist(IDS[0]), "ops")
+    admin.add(blacklist(IDS[1]), "ops")
+    assert on_blacklist(deciding, IDS[0]) and on_blacklist(deciding, IDS[1])
+    entry_id = admin.entries("blacklist")["items"][0]["id"]
+    admin.remove("blacklist", entry_id)
+    admin.add(blacklist(IDS[1], expires=datetime.date(2026, 11, 1)), "ops")  # ended before today
+    ticks.at += BOUND
+    assert not on_blacklist(deciding, IDS[0]) and not on_blacklist(deciding, IDS[1])
+
+
+def test_an_import_reaches_the_copy(database, ticks):
+    deciding, admin = worker(database, ticks), worker(database, ticks)
+    assert not on_blacklist(deciding, IDS[2])
+    report = admin.import_csv(f"list,kind,value,reason\nblacklist,resident_id,{IDS[2]},ring\n", "ops")
+    assert report.added == 1
+    ticks.at += BOUND
+    assert on_blacklist(deciding, IDS[2])
+
+
+def test_a_change_through_the_same_lists_is_seen_at_once(database, ticks):
+    lists = worker(database, ticks, bound=3600)
+    assert not on_blacklist(lists, IDS[0])
+    lists.add(blacklist(IDS[0]), "ops")
+    assert on_blacklist(lists, IDS[0])
+    lists.remove("blacklist", lists.entries("blacklist")["items"][0]["id"])
+    assert not on_blacklist(lists, IDS[0])
+
+
+def test_an_entry_stops_applying_at_its_expiry_without_any_change(database, ticks):
+    lists = worker(database, ticks, bound=3600)
+    lists.add(blacklist(IDS[0], expires=datetime.date(2026, 11, 30)), "ops")  # ends 12-01 00:00 Beijing
+    assert on_blacklist(lists, IDS[0])
+    later = datetime.datetime(2026, 11, 30, 16, 0, tzinfo=datetime.timezone.utc)
+    assert not on_blacklist(lists, IDS[0], now=later)
+
+
+def test_a_table_emptied_and_written_again_is_a_new_version(database, database_url, ticks):
+    """The version is a random token, not a counter that an emptied table would start again."""
+    deciding, admin = worker(database, ticks), worker(database, ticks)
+    admin.add(blacklist(IDS[0]), "ops")
+    assert on_blacklist(deciding, IDS[0])
+    with database.engine.begin() as conn:
+        conn.execute(text("DELETE FROM list_entries"))
+        conn.execute(text("DELETE FROM lists_version"))
+    admin.add(blacklist(IDS[1]), "ops")
+    ticks.at += BOUND
+    assert on_blacklist(deciding, IDS[1]) and not on_blacklist(deciding, IDS[0])
+
+
+def test_more_entries_than_a_copy_holds_are_asked_of_the_database(database, ticks, monkeypatch):
+    monkeypatch.setattr(lists_module, "MAX_COPIED_ENTRIES", 1)
+    deciding, admin = worker(database, ticks, bound=3600), worker(database, ticks)
+    admin.add(blacklist(IDS[0]), "ops")
+    admin.add(blacklist(IDS[1]), "ops")
+    assert on_blacklist(deciding, IDS[0])
+    admin.add(blacklist(IDS[2]), "ops")  # within the bound, and still matched: no copy is kept
+    assert on_blacklist(deciding, IDS[2])
+
+
+def test_with_the_database_down_a_due_check_decides_nothing(tmp_path, ticks):
+    down = Database(f"sqlite:///{tmp_path / 'missing' / 'nowhere.db'}")
+    with pytest.raises(Unavailable):
+        on_blacklist(worker(down, ticks), IDS[0])
+    down.dispose()
+
+
+operations = st.lists(st.tuples(st.sampled_from(["add", "expire", "remove", "look", "wait"]), st.sampled_from(IDS)),
+                      min_size=1, max_size=8)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=operations)
+def test_after_the_bound_the_copy_answers_as_the_database_does(database, steps):
+    """Any sequence of changes by another process and look-ups: once the bound has passed since
+    the last change, the copy and the database agree on every value."""
+    with database.engine.begin() as conn:
+        conn.execute(text("DELETE FROM list_entries"))
+        conn.execute(text("DELETE FROM lists_version"))
+    ticks = Ticks()
+    deciding, admin = worker(database, ticks), worker(database, ticks)
+    for action, value in steps:
+        if action == "add":
+            admin.add(blacklist(value), "ops")
+        elif action == "expire":
+            admin.add(blacklist(value, expires=datetime.date(2026, 11, 1)), "ops")
+        elif action == "remove":
+            for item in admin.entries("blacklist")["items"]:
+                admin.remove("blacklist", item["id"])
+                break
+        elif action == "look":
+            on_blacklist(deciding, value)
+        else:
+            ticks.at += BOUND / 3
+    ticks.at += BOUND
+    personal = PersonalData(HMAC_KEY)
+    with database.session() as session:
+        found = stored.matching(session, [personal.keyed_hash(v) for v in IDS], NOW)
+    for value in IDS:
+        assert on_blacklist(deciding, value) == (("blacklist", personal.keyed_hash(value)) in found)
