@@ -114,24 +114,22 @@ class Velocity:
                 reads.append((d, [f"out:{d.subject}:{keys[0]}"]))
             else:  # linked_count, linked_days_since
                 reads.append((d, [f"fraud:{key}" for key in keys]))
-        self._counts(entries, at, values, sources)
-        self._recent(reads, at, values, sources)
+        self._record_and_read(entries, reads, at, values, sources)
         if lookups:
             self._lists(lookups, now, values, sources)
         return SharedInput(values, sources)
 
-    def _counts(self, entries, at, values, sources) -> None:
-        if not entries:
+    def _record_and_read(self, entries, reads, at, values, sources) -> None:
+        """The application's events recorded and counted, and the last-seen facts and links read,
+        in one step of the shared state (one round trip to Redis)."""
+        if not entries and not reads:
             return
-        counts = self.shared.record(at, [entry for _, entry in entries])
+        done = self.shared.record_and_read(at, [entry for _, entry in entries],
+                                           [(keys, at - d.window_seconds) for d, keys in reads])
+        counts, found = (None, None) if done is None else done
         for position, (name, _) in enumerate(entries):
             values[name] = None if counts is None else counts[position]
             sources[name] = UNAVAILABLE if counts is None else self.shared.kind
-
-    def _recent(self, reads, at, values, sources) -> None:
-        if not reads:
-            return
-        found = self.shared.recent([(keys, at - d.window_seconds) for d, keys in reads])
         for position, (d, _) in enumerate(reads):
             if found is None:
                 values[d.name], sources[d.name] = None, UNAVAILABLE

@@ -5,8 +5,9 @@ Every fact is a member of a set under a key, stamped with the time it was last s
 application's event id under `ev:applications:<keyed hash of the device id>`, an ID's keyed hash
 under the device's distinct set, a declined decision's id under the ID's outcome set or a fraud
 decline's id under each of its link keys. `record` adds members and counts, per key, those seen in
-a window, in one atomic step (a Redis MULTI transaction; a lock in process), so concurrent
-decisions get exact counts. Memory is bounded: members older than the key's retention are dropped
+a window, in one atomic step (a Lua script in Redis, which runs alone as a MULTI transaction
+would; a lock in process), so concurrent decisions get exact counts; `record_and_read` also reads
+the keys of last-seen facts and links in the same step (one round trip per decision). Memory is bounded: members older than the key's retention are dropped
 on every write, the key expires after its retention, and a key keeps at most MAX_MEMBERS members.
 
 Keys hold keyed hashes (HMAC, app/privacy.py), never clear values. The adapters return facts and
@@ -50,6 +51,46 @@ class SharedState(Protocol):
         """For each query (keys, since): every member seen after `since` under any of the keys,
         with the latest time it was seen; None if unavailable."""
 
+    def record_and_read(self, now: float, entries: Sequence[Entry],
+                        queries: Sequence[tuple[Sequence[str], float]]
+                        ) -> tuple[list[int | None], list[dict[str, float]]] | None:
+        """`record` and then `recent` in one step (one round trip to Redis); None if unavailable."""
+
+
+# One atomic step in Redis (a script runs alone, as MULTI ... EXEC did, in one round trip): record
+# and count every entry, then read every query's keys.
+# KEYS: the entries' keys, then every query's keys. ARGV: the number of entries, MAX_MEMBERS, then
+# per entry: member, now, the score at or under which members are dropped, the retention in
+# seconds, the exclusive lower bound of the counted window ("": not counted); then per query: its
+# number of keys and the exclusive lower bound of the times read.
+STEP = """
+local entries, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
+local counts, found = {}, {}
+local a = 3
+for i = 1, entries do
+  local key = KEYS[i]
+  redis.call('ZADD', key, ARGV[a + 1], ARGV[a])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[a + 2])
+  redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1))
+  redis.call('EXPIRE', key, ARGV[a + 3])
+  if ARGV[a + 4] == '' then counts[i] = -1 else counts[i] = redis.call('ZCOUNT', key, ARGV[a + 4], '+inf') end
+  a = a + 5
+end
+local k = entries + 1
+while a <= #ARGV do
+  local keys, since, rows = tonumber(ARGV[a]), ARGV[a + 1], {}
+  for _ = 1, keys do
+    for _, value in ipairs(redis.call('ZRANGEBYSCORE', KEYS[k], since, '+inf', 'WITHSCORES')) do
+      rows[#rows + 1] = value
+    end
+    k = k + 1
+  end
+  found[#found + 1] = rows
+  a = a + 2
+end
+return {counts, found}
+"""
+
 
 class RedisShared:
     """Sorted sets in Redis: score = the time a member was last seen."""
@@ -58,54 +99,49 @@ class RedisShared:
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
+        self.step = client.register_script(STEP)  # EVALSHA, loaded again after a Redis restart
 
     def record(self, now: float, entries: Sequence[Entry]) -> list[int | None] | None:
-        pipe = self.client.pipeline(transaction=True)  # MULTI ... EXEC: one atomic step
-        for entry in entries:
-            key = PREFIX + entry.key
-            pipe.zadd(key, {entry.member: now})
-            pipe.zremrangebyscore(key, "-inf", now - entry.retention)
-            pipe.zremrangebyrank(key, 0, -(MAX_MEMBERS + 1))
-            pipe.expire(key, entry.retention)
-            if entry.window is not None:
-                # inside the window: seen less than `window` seconds ago (exactly that: outside)
-                pipe.zcount(key, f"({now - entry.window}", "+inf")
-        try:
-            replies = pipe.execute()
-        except redis.RedisError as error:
-            _unavailable("record", error)
-            return None
-        counts: list[int | None] = []
-        position = 0
-        for entry in entries:
-            position += 4
-            if entry.window is None:
-                counts.append(None)
-            else:
-                counts.append(int(replies[position]))
-                position += 1
-        return counts
+        done = self._step(now, entries, [], "record")
+        return None if done is None else done[0]
 
     def recent(self, queries: Sequence[tuple[Sequence[str], float]]
                ) -> list[dict[str, float]] | None:
-        pipe = self.client.pipeline(transaction=False)  # reads only
-        for keys, since in queries:
-            for key in keys:
-                pipe.zrangebyscore(PREFIX + key, f"({since}", "+inf", withscores=True)
+        done = self._step(0.0, [], queries, "read")
+        return None if done is None else done[1]
+
+    def record_and_read(self, now: float, entries: Sequence[Entry],
+                        queries: Sequence[tuple[Sequence[str], float]]
+                        ) -> tuple[list[int | None], list[dict[str, float]]] | None:
+        return self._step(now, entries, queries, "record")
+
+    def _step(self, now: float, entries: Sequence[Entry], queries: Sequence[tuple[Sequence[str], float]],
+              doing: str) -> tuple[list[int | None], list[dict[str, float]]] | None:
+        keys: list[str] = []
+        args: list[str | int] = [len(entries), MAX_MEMBERS]
+        for entry in entries:
+            keys.append(PREFIX + entry.key)
+            # inside the window: seen less than `window` seconds ago (exactly that: outside)
+            args += [entry.member, repr(now), repr(now - entry.retention), entry.retention,
+                     "" if entry.window is None else f"({now - entry.window!r}"]
+        for query_keys, since in queries:
+            keys += [PREFIX + key for key in query_keys]
+            args += [len(query_keys), f"({since!r}"]
         try:
-            replies = iter(pipe.execute())
+            counts, found = self.step(keys=keys, args=args)
         except redis.RedisError as error:
-            _unavailable("read", error)
+            _unavailable(doing, error)
             return None
         results = []
-        for keys, _ in queries:
-            found: dict[str, float] = {}
-            for _key in keys:
-                for member, score in next(replies):
-                    name = member.decode() if isinstance(member, bytes) else member
-                    found[name] = max(score, found.get(name, score))
-            results.append(found)
-        return results
+        for rows in found:
+            members: dict[str, float] = {}
+            for position in range(0, len(rows), 2):
+                member = rows[position]
+                name = member.decode() if isinstance(member, bytes) else member
+                score = float(rows[position + 1])
+                members[name] = max(score, members.get(name, score))
+            results.append(members)
+        return [None if count < 0 else int(count) for count in counts], results
 
 
 class InProcessShared:
@@ -153,6 +189,13 @@ class InProcessShared:
                             found[member] = max(seen, found.get(member, seen))
                 results.append(found)
         return results
+
+    def record_and_read(self, now: float, entries: Sequence[Entry],
+                        queries: Sequence[tuple[Sequence[str], float]]
+                        ) -> tuple[list[int | None], list[dict[str, float]]] | None:
+        counts = self.record(now, entries)
+        found = self.recent(queries)
+        return None if counts is None or found is None else (counts, found)
 
     def size(self) -> int:
         """How many keys are held (for the bounded-memory test)."""

@@ -120,3 +120,27 @@ def test_a_redis_that_cannot_be_reached_is_a_fact_not_an_exception():
     store = RedisShared(client)
     assert store.record(T0, [Entry("ev:a:k", "e", HOUR, 86400)]) is None
     assert store.recent([(["ev:a:k"], T0)]) is None
+    assert store.record_and_read(T0, [Entry("ev:a:k", "e", HOUR, 86400)], [(["ev:a:k"], T0)]) is None
+
+
+def test_record_and_read_is_a_record_then_a_read_in_one_step(store):
+    """What the velocity part asks once per decision: its events recorded and counted, then the
+    last-seen facts and links read, the read seeing the step's own records."""
+    store.record(T0, [Entry("out:DECLINE:id", "d0", None, 86400), Entry("fraud:dev", "d9", None, 86400)])
+    counts, found = store.record_and_read(
+        T0 + 10, [Entry("ev:a:dev", "e1", HOUR, 86400), Entry("fraud:dev", "d1", None, 86400)],
+        [(["out:DECLINE:id"], T0 - 1), (["fraud:dev", "fraud:none"], T0 + 5), ([], T0)])
+    assert counts == [1, None]
+    assert found == [{"d0": T0}, {"d1": T0 + 10}, {}]
+    assert store.record_and_read(T0 + 20, [Entry("ev:a:dev", "e2", HOUR, 86400)], []) == ([2], [])
+
+
+def test_the_redis_step_survives_a_script_cache_flushed_by_a_restart(redis_url, clean_state):
+    if redis_url is None:
+        pytest.skip("REDIS_URL not set: the Redis store runs in the PostgreSQL + Redis suite")
+    client = redis.Redis.from_url(redis_url)
+    store = RedisShared(client)
+    assert count(store, "ev:a:flush", "e1", T0) == 1
+    client.script_flush()  # what a restarted Redis has forgotten
+    assert count(store, "ev:a:flush", "e2", T0 + 1) == 2
+    client.close()
