@@ -92,6 +92,7 @@ class AuditLog:
             position, prev = (last.position, last.entry_hash) if last else (0, "")
             after = max(0, (last.seq if last else 0) - chain.LATE_COMMIT_WINDOW)
             count = 0
+            links: list[dict[str, Any]] = []
             for entry in chain.pending(session, log_name, after, BATCH):
                 digest = entry.content_hash
                 if digest is None or not self.personal.mac_matches(
@@ -101,11 +102,13 @@ class AuditLog:
                     continue
                 position += 1
                 entry_hash = self.personal.mac(link_text(log_name, position, entry.id, entry.seq, digest, prev))
-                session.add(LogSeal(log=log_name, position=position, entry_id=entry.id, seq=entry.seq,
-                                    content_hash=digest, prev_hash=prev, entry_hash=entry_hash,
-                                    sealed_at=self.clock()))
+                links.append({"log": log_name, "position": position, "entry_id": entry.id, "seq": entry.seq,
+                              "content_hash": digest, "prev_hash": prev, "entry_hash": entry_hash,
+                              "sealed_at": self.clock()})
                 prev, count = entry_hash, count + 1
             try:
+                if links:  # one INSERT run for the batch (no unit-of-work bookkeeping per link)
+                    chain.add_seals(session, links)
                 session.commit()
             except IntegrityError:  # another sealer took these positions first: its links stand
                 session.rollback()

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.storage.models import AccessEvent, Decision, DecisionReview, LogSeal, ReleaseEvent
@@ -155,6 +155,11 @@ def insert_entries(session: Session, log: str, rows: list[Any]) -> None:
     except Exception:
         session.rollback()
         raise
+
+
+def add_seals(session: Session, links: list[dict[str, Any]]) -> None:
+    """INSERT a batch of seals (LogSeal columns by name) in one statement run, without committing."""
+    session.execute(insert(LogSeal), links)
 
 
 def head(session: Session, log: str) -> LogSeal | None:

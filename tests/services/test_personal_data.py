@@ -144,3 +144,28 @@ def test_consent_references_are_stored_with_the_decision_and_searchable(firefly)
     assert [item["decision_id"] for item in by_consent.items] == [decided.decision_id]
     by_authorisation = firefly.records.search(Search(bureau_authorisation_id="CRA-OTHER"))
     assert [item["consent"]["pipl_consent_id"] for item in by_authorisation.items] == ["PIPL-OTHER"]
+
+
+def test_hashes_and_macs_are_hmac_sha256_under_the_keys_derived_for_each_purpose():
+    """The keyed hash, the request hash and the logs' MAC are HMAC-SHA256 hex under the key
+    derived for their purpose: what every stored hash, search and MAC was made with."""
+    import hmac
+
+    from app.privacy import PersonalData
+    secret = "a-secret-of-thirty-two-characters-or-more"
+    personal = PersonalData(secret)
+
+    def derived(purpose):
+        return hmac.new(secret.encode(), purpose, hashlib.sha256).digest()
+
+    def reference(key, text):
+        return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+    kid = personal.key_id
+    assert personal.keyed_hash(" 11010119900307 851x ") == reference(derived(b"firefly/pii-hash/v1"),
+                                                                     "11010119900307851X")
+    body = {"b": "张三", "a": 1}
+    assert personal.request_hash("p", body) == f"{kid}:" + reference(
+        derived(b"firefly/request-hash/v1"), '["p",{"a":1,"b":"张三"}]')
+    assert personal.mac("decisions|x|h") == f"{kid}:" + reference(derived(b"firefly/log-mac/v1"), "decisions|x|h")
+    assert personal.mac_matches(personal.mac("t"), "t") and not personal.mac_matches(personal.mac("t"), "u")
