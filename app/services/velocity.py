@@ -56,7 +56,7 @@ def path_value(typed: Mapping[str, Any], path: str) -> Any:
     """A dotted path's value in a typed (nested) input."""
     node: Any = typed
     for part in path.split("."):
-        if not isinstance(node, Mapping):
+        if node.__class__ is not dict and not isinstance(node, Mapping):  # a dict: no ABC check
             return None
         node = node.get(part)
     return node
@@ -68,10 +68,16 @@ class Velocity:
         self.lists = lists
         self.personal = personal
 
-    def _hash(self, value: Any) -> str | None:
+    def _hash(self, value: Any, memo: dict[str, str] | None = None) -> str | None:
+        """The key of a value: its keyed hash, shortened (`memo`: the hashes already made for
+        this application, as several shared values read the same field)."""
         if not isinstance(value, str) or not value.strip():
             return None
-        return self.personal.keyed_hash(value)[:32]
+        if memo is None:
+            return self.personal.keyed_hash(value)[:32]
+        if value not in memo:
+            memo[value] = self.personal.keyed_hash(value)[:32]
+        return memo[value]
 
     def _namespace(self, policy: Policy, path: str) -> str:
         """What a distinct count counts: the kind of personal data (so that two policies naming
@@ -92,8 +98,9 @@ class Velocity:
         entries: list[tuple[str, Entry]] = []
         reads: list[tuple[SharedValue, list[str]]] = []
         lookups: dict[str, tuple[str, str]] = {}
+        memo: dict[str, str] = {}
         for d in declared:
-            keys = [h for h in (self._hash(path_value(typed, p)) for p in d.keys) if h]
+            keys = [h for h in (self._hash(path_value(typed, p), memo) for p in d.keys) if h]
             if not keys:
                 values[d.name], sources[d.name] = None, NO_KEY
                 continue
@@ -103,7 +110,7 @@ class Velocity:
                 entries.append((d.name, Entry(f"ev:{d.subject}:{keys[0]}", event_id,
                                               d.window_seconds, MAX_WINDOW_SECONDS)))
             elif d.kind == "distinct":
-                counted = self._hash(path_value(typed, d.subject))
+                counted = self._hash(path_value(typed, d.subject), memo)
                 if counted is None:
                     values[d.name], sources[d.name] = None, NO_KEY
                     continue
