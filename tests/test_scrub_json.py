@@ -71,8 +71,8 @@ def test_no_clear_value_is_left_whatever_the_text_escapes(document, clear, encod
     scrubbed = json.loads(scrub_json(encode(document), clear, KINDS))
     assert scrubbed == json.loads(slow(encode(document), clear, KINDS))
     for path, value in clear.items():
-        if not value or value == mask(KINDS[path], value):
-            continue  # a value its mask leaves as it is (an empty one) cannot be told apart
+        if not value or any(mask(KINDS[p], v) == v for p, v in clear.items() if v == value):
+            continue  # a value some mask leaves as it is (an empty one) cannot be told apart
         assert value not in set(strings(scrubbed))
 
 
