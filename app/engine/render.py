@@ -55,6 +55,24 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def at_level(trace: dict, level: str) -> dict | None:
+    """A stored full trace document (what `Trace.to_dict()` gives, as read back from its JSON)
+    at another level: `full` as it is, `hits` with each rule set's rules reduced to those that
+    matched (what `Trace.to_dict(HITS)` gives: tests/engine/test_render.py), `none` no trace.
+    A stored decision keeps only its full trace, so an answer at a lower level is cut from it,
+    the same way whether the decision was just made or read back for a retried request."""
+    if level == FULL:
+        return trace
+    if level == NONE:
+        return None
+    if level != HITS:
+        raise ValueError(f"trace level must be one of {', '.join(TRACE_LEVELS)}, not {level!r}")
+    return {**trace, "stages": [
+        {**stage, "rules": [rule for rule in stage["rules"] if rule["matched"]]}
+        if stage.get("kind") == "ruleset" else stage
+        for stage in trace["stages"]]}
+
+
 def canonical_json(obj: Any) -> str:
     """Deterministic JSON: sorted keys, no insignificant spaces, UTF-8 text kept as is;
     decimals as exact strings, dates as ISO strings."""
