@@ -1,13 +1,15 @@
 """The small-policy comparison: Firefly against the same policy hand-written, in zen-engine and in
 durable_rules (issue 11).
 
-    python bench/mini/run.py [--n 3000] [--seed 7] [--rounds 3] [--json]
+    python bench/mini/run.py [--n 3000] [--seed 7] [--rounds 3] [--block 50] [--json]
 
 First every implementation decides every generated applicant and must give the hand-written
 function's outcome, limit and ordered reasons (else it stops, naming the applicant), and
 Firefly's generated JSON must be canonical_json(to_dict()) byte for byte. Then each round times
-every applicant once on every side, interleaved applicant by applicant so all sides see the same
-machine state; the figures are the median and the 99th percentile over all timings.
+every applicant once on every side, interleaved so that all sides see the same machine state
+(the sides take turns by blocks of applicants, in an order that rotates: see measure; `--block 1`
+interleaves applicant by applicant, as bench/engine.py does); the figures are the median and the
+99th percentile over all timings.
 
 Sides (all start from the application's JSON value unless said):
   hand                 bench/mini/hand.py (the baseline)
@@ -113,19 +115,29 @@ def sides(policy, zen, durable) -> dict:
     }
 
 
-def measure(calls: dict, inputs: list, rounds: int) -> dict[str, list[float]]:
-    """Microseconds per call for each side, every input every round, interleaved."""
+def measure(calls: dict, inputs: list, rounds: int, block: int) -> dict[str, list[float]]:
+    """Microseconds per call for each side, every input every round. The sides take turns block
+    by block (`block` applicants each), in an order that rotates from block to block: so every
+    side sees the same stretch of machine state, and none always runs right after the one that
+    last filled the CPU caches (zen-engine's and durable_rules' native code, or the others)."""
     timings: dict[str, list[float]] = {name: [] for name in calls}
+    order = list(calls.items())
     clock = time.perf_counter_ns
     gc.collect()
     gc.disable()  # collections land on whichever side happens to allocate then
     try:
+        turn = 0
         for _ in range(rounds):
-            for item in inputs:
-                for name, call in calls.items():
-                    start = clock()
-                    call(item)
-                    timings[name].append((clock() - start) / 1000)
+            for first in range(0, len(inputs), block):
+                chunk = inputs[first:first + block]
+                turn += 1
+                for name, call in order[turn % len(order):] + order[:turn % len(order)]:
+                    out = timings[name]
+                    for item in chunk:
+                        start = clock()
+                        call(item)
+                        out.append((clock() - start) / 1000)
+                gc.collect()  # between blocks, outside every timing
     finally:
         gc.enable()
     return timings
@@ -136,6 +148,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=3000, help="applicants (default 3000)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=3, help="timed passes over the sample")
+    parser.add_argument("--block", type=int, default=50,
+                        help="applicants a side decides in one turn (default 50)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
@@ -145,7 +159,8 @@ def main() -> None:
     outcomes = check_agreement(policy, zen, durable, raws)
     check_rendering(policy, raws[:300])
     calls = sides(policy, zen, durable)
-    timings = measure(calls, [(raw, policy.parse_input(raw)) for raw in raws], args.rounds)
+    timings = measure(calls, [(raw, policy.parse_input(raw)) for raw in raws], args.rounds,
+                      args.block)
     medians = {name: statistics.median(values) for name, values in timings.items()}
     p99 = {name: statistics.quantiles(values, n=100)[98] for name, values in timings.items()}
     hand_us = medians["hand"]
