@@ -196,8 +196,10 @@ class _Generator:
             name = self.values[path] = f"a{len(self.values)}"
             if self.parts.pii_kinds.get(path):  # masked: as Trace.shown shows it
                 self.lines.append(f"{name} = V(sh({path!r}))")
-            else:
-                self.lines.append(f"{name} = V(g({path!r}))")
+            else:  # value_json, its two commonest cases written out (no call)
+                self.lines.append(f"v = g({path!r})")
+                self.lines.append(f"{name} = (E(v) if v.__class__ is str else R(v) "
+                                  "if v.__class__ is int else V(v))")
         return name
 
     def reads(self, out: _Source, paths: Any) -> None:
@@ -412,7 +414,8 @@ def _policy(ref: PolicyRef) -> str:
 
 
 _HELPERS = {"V": value_json, "C": canonical_json, "I": input_json, "E": _encode,
-            "X": _conflict, "S": _selected, "M": _missing, "P": _policy, "L": _limit}
+            "X": _conflict, "S": _selected, "M": _missing, "P": _policy, "L": _limit,
+            "R": int.__repr__}
 
 
 def renderer(parts: m.PolicyParts, level: str = FULL) -> Callable[[Trace], str]:
