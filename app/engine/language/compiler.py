@@ -397,7 +397,9 @@ class CodeBuilder:
         written into them, so a decision calls no lambda per item. Every item is selected,
         tested and valued in the order, and as many times, as the helpers do it."""
         var = "i_" + expr.var
-        outer = list(self._items)  # the items of enclosing comprehensions this one may read
+        # the items of enclosing comprehensions this one may read (a name once: an inner
+        # comprehension may reuse an outer one's variable, and the call passes the innermost)
+        outer = list(dict.fromkeys(self._items))
         self._items.append(var)
         try:
             where = None if expr.where is None else self.value(expr.where)
