@@ -14,6 +14,7 @@ import datetime
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -102,6 +103,55 @@ def _check_columns(path: Path, names: list[str], columns: set[str] | None) -> No
 
 
 def _csv_rows(path: Path, types: Mapping[str, str], columns: set[str] | None) -> Iterator[Row]:
+    for layout, first, cells in csv_chunks(path, types, columns, 1000):
+        yield from layout.rows(first, cells)
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How the cells of a CSV file's rows become inputs: the header and each column's place in
+    the nested input and conversion, worked out once. Plain data: a batch run sends it with the
+    rows' cells, and whoever decides them (a worker process, a Dask worker) makes the Rows."""
+
+    header: tuple[str, ...]
+    types: dict[str, str]
+    places: tuple[tuple[tuple[str, ...], str, Any], ...]  # (sections, leaf, converter or None)
+    clash: bool  # a column is also a section of another: rows go through nest, which says so
+
+    @classmethod
+    def of(cls, header: list[str], types: Mapping[str, str]) -> "CsvLayout":
+        places = tuple((tuple(name.split(".")[:-1]), name.rpartition(".")[2], _CONVERTERS.get(types.get(name)))
+                       for name in header)
+        return cls(tuple(header), dict(types), places, _clashing(header))
+
+    def rows(self, first: int, cells_of_rows: list[list[str]]) -> Iterator[Row]:
+        """The Rows of consecutive rows' cells, the first numbered `first`."""
+        header, places, width = self.header, self.places, len(self.header)
+        for number, cells in enumerate(cells_of_rows, start=first):
+            if len(cells) > width:
+                yield Row(number, RowError(f"{len(cells)} cells, the header names {width} columns"))
+                continue
+            if self.clash:
+                yield _nested(number, {name: _cell(cell, self.types.get(name)) for name, cell in zip(header, cells)
+                                       if cell != ""})
+                continue
+            data: dict[str, Any] = {}
+            for (sections, leaf, convert), cell in zip(places, cells):
+                if cell == "":
+                    continue
+                node = data
+                for section in sections:
+                    node = node.get(section) or node.setdefault(section, {})
+                node[leaf] = convert(cell) if convert else cell  # text stays text
+            yield Row(number, data)
+
+
+def csv_chunks(path: str | Path, types: Mapping[str, str], columns: set[str] | None,
+               size: int) -> Iterator[tuple[CsvLayout, int, list[list[str]]]]:
+    """The file's layout with its rows' cells, `size` rows at a time, and the number of each
+    chunk's first row: what a batch run sends out, so that the process reading the file only
+    splits it into cells (CsvLayout.rows makes the Rows where they are decided)."""
+    path = Path(path)
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -109,28 +159,11 @@ def _csv_rows(path: Path, types: Mapping[str, str], columns: set[str] | None) ->
             raise FileProblem(f"{path}: no header row (the first row names the columns)")
         header = [name.strip() for name in header]
         _check_columns(path, header, columns)
-        width = len(header)
-        # Each column's place in the nested input, worked out once (this runs for every cell).
-        places = [(tuple(name.split(".")[:-1]), name.rpartition(".")[2], types.get(name) in _CONVERTED and types[name])
-                  for name in header]
-        clash = _clashing(header)
-        for number, cells in enumerate(reader, start=1):
-            if len(cells) > width:
-                yield Row(number, RowError(f"{len(cells)} cells, the header names {width} columns"))
-                continue
-            if clash:
-                yield _nested(number, {name: _cell(cell, types.get(name)) for name, cell in zip(header, cells)
-                                       if cell != ""})
-                continue
-            data: dict[str, Any] = {}
-            for (sections, leaf, kind), cell in zip(places, cells):
-                if cell == "":
-                    continue
-                node = data
-                for section in sections:
-                    node = node.get(section) or node.setdefault(section, {})
-                node[leaf] = _cell(cell, kind) if kind else cell  # text stays text
-            yield Row(number, data)
+        layout = CsvLayout.of(header, types)
+        first = 1
+        while chunk := list(islice(reader, size)):
+            yield layout, first, chunk
+            first += len(chunk)
 
 
 def _clashing(header: list[str]) -> bool:
@@ -140,22 +173,34 @@ def _clashing(header: list[str]) -> bool:
     return any(".".join(name.split(".")[:i]) in names for name in header for i in range(1, name.count(".") + 1))
 
 
-_CONVERTED = frozenset({"integer", "boolean", "list"})  # the types a CSV cell is converted to
-
-
 def _cell(text: str, kind: str | None) -> Any:
     """A CSV cell as the JSON value its declared type takes; text that does not read as that type
     stays text, so that validation names the field and the problem."""
+    convert = _CONVERTERS.get(kind)
+    return convert(text) if convert else text  # decimals stay text (read exactly), dates are ISO text
+
+
+def _integer_cell(text: str) -> Any:
     try:
-        if kind == "integer":
-            return int(text)
-        if kind == "boolean":
-            return {"true": True, "false": False, "1": True, "0": False}.get(text.strip().lower(), text)
-        if kind == "list":
-            return json.loads(text) if text.lstrip().startswith("[") else text.split("|")
+        return int(text)
     except ValueError:
         return text
-    return text  # decimals stay text (read exactly), dates are ISO text, strings and enums text
+
+
+def _boolean_cell(text: str) -> Any:
+    return _BOOLEAN_CELLS.get(text.strip().lower(), text)
+
+
+def _list_cell(text: str) -> Any:
+    try:
+        return json.loads(text) if text.lstrip().startswith("[") else text.split("|")
+    except ValueError:
+        return text
+
+
+_BOOLEAN_CELLS = {"true": True, "false": False, "1": True, "0": False}
+# The types a CSV cell is converted to, and how (strings, enums, decimals and dates stay text).
+_CONVERTERS = {"integer": _integer_cell, "boolean": _boolean_cell, "list": _list_cell}
 
 
 def _nested(number: int, flat: Mapping[str, Any]) -> Row:

@@ -2,12 +2,15 @@
 local Dask cluster, in the same run; and the generator of application files.
 
     python bench/simulate.py [--rows 100000] [--seed 11] [--candidate] [--format csv|parquet] [--json]
+    python bench/simulate.py --input FILE --runners 2 [--no-per-row]   # time a file already written
     python bench/simulate.py --write examples/applications.csv [--rows 1000] [--seed 2026]
 
 The applicants are the tests' realistic generator (tests/support/applicants.py: all five customer
 groups, fraud signals, bureau blemishes, thin files, missing fields). Before timing, every runner's
 result must equal the single-process one row by row; rows/s is rows over wall time, reading the
 file, deciding, counting every rule, row and bin hit, and merging included (writing the report not).
+With one runner (`--runners`), nothing is compared and no row's result is kept (as `policy simulate`
+runs): that is how a file too large to keep every row's result in memory is timed.
 """
 from __future__ import annotations
 
@@ -100,6 +103,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=batch.default_workers())
     parser.add_argument("--ports", default=None,
                         help="FIRST:LAST TCP ports for the local Dask cluster (default: any free ones)")
+    parser.add_argument("--input", type=Path, default=None,
+                        help="time this application file instead of writing one")
+    parser.add_argument("--runners", default="1,all,dask",
+                        help="which runners, in order: 1 (one process), all (--workers processes), "
+                             "dask, or a number of processes; the first is the one the others must equal")
+    parser.add_argument("--no-per-row", action="store_true", help="skip the per-row medians")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.write:
@@ -107,22 +116,28 @@ def main() -> None:
         print(f"wrote {args.rows or 1000} applications to {args.write}")
         return
     rows = args.rows or 100_000
+    runners = args.runners.split(",")
     with tempfile.TemporaryDirectory() as tmp:
-        source = write_applications(Path(tmp) / f"applications.{args.format}", rows, args.seed)
+        source = args.input or write_applications(Path(tmp) / f"applications.{args.format}", rows, args.seed)
         candidate = _candidate_copy(Path(tmp)) if args.candidate else None
-        result = run_all(source, candidate, args.workers, args.ports)
-    result["per_row_us"] = per_row_costs(min(rows, 5000), args.seed)
+        result = run_all(source, candidate, args.workers, args.ports, runners)
+    rows = result["rows"]
+    if not args.no_per_row:
+        result["per_row_us"] = per_row_costs(min(rows, 5000), args.seed)
     if args.json:
         print(json.dumps(result))
         return
-    print(f"{rows} applications (seed {args.seed}, {args.format}), {args.workers} cores, "
-          f"{'baseline and candidate' if args.candidate else 'one version'}; every runner equal to "
-          "the single process row by row")
-    print(f"{'runner':<26}{'seconds':>10}{'rows/s':>10}{'x 1 process':>13}")
-    base = result["runners"]["1 process"]["rows_per_s"]
+    compared = ("every runner equal to the single process row by row" if len(runners) > 1
+                else "one runner, rows not kept")
+    print(f"{rows} applications ({args.input or f'seed {args.seed}, {args.format}'}), {args.workers} cores, "
+          f"{'baseline and candidate' if args.candidate else 'one version'}; {compared}")
+    print(f"{'runner':<26}{'seconds':>10}{'rows/s':>10}{'x first':>13}")
+    base = next(iter(result["runners"].values()))["rows_per_s"]
     for name, figures in result["runners"].items():
         print(f"{name:<26}{figures['seconds']:>10.2f}{figures['rows_per_s']:>10.0f}"
               f"{figures['rows_per_s'] / base:>13.2f}")
+    if args.no_per_row:
+        return
     print("\nper row, one process, median us (interleaved, same rows):")
     costs = result["per_row_us"]
     for name, us in costs.items():
@@ -143,20 +158,23 @@ def per_row_costs(n: int, seed: int) -> dict:
     import hand
     policy = load_policy_root(ROOT).policies[POLICY]
     raws = applicants.generate(n, seed)
+    # each row's shared anti-fraud values, as the file's rows carry them
+    shared_values = applicants.generate_shared(n, seed)
     schema = policy.request_schema()
     tally = Tally()
     steps = {
-        "parse: marshmallow (baseline)": lambda raw: parse_input(raw, schema),
-        "parse: Policy.parse_input (fast path)": policy.parse_input,
-        "decide + count hits": lambda raw: tally.add(d := policy.decide(policy.parse_input(raw)), fired(d)),
-        "hand-written twin, deciding (bench/hand.py)": lambda raw: hand.decide(policy.parse_input(raw)),
+        "parse: marshmallow (baseline)": lambda raw, shared: parse_input(raw, schema),
+        "parse: Policy.parse_input (fast path)": lambda raw, shared: policy.parse_input(raw),
+        "decide + count hits": lambda raw, shared: tally.add(
+            d := policy.decide(policy.parse_input(raw), shared=shared), fired(d)),
+        "hand-written twin, deciding (bench/hand.py)": lambda raw, shared: hand.decide(policy.parse_input(raw), shared),
     }
     timings: dict = {name: [] for name in steps}
     clock = time.perf_counter_ns
-    for raw in raws:
+    for raw, shared in zip(raws, shared_values):
         for name, step in steps.items():
             started = clock()
-            step(raw)
+            step(raw, shared)
             timings[name].append((clock() - started) / 1000)
     medians = {name: statistics.median(values) for name, values in timings.items()}
     # the decide step parsed too: take the fast parse off so it is deciding and counting only
@@ -182,19 +200,31 @@ def _cluster_ports(ports: str | None) -> dict:
     return {"scheduler_port": first, "worker_port": f"{first + 1}:{middle}", "port": f"{middle + 1}:{last}"}
 
 
-def run_all(source: Path, candidate: str | None, workers: int, ports: str | None = None) -> dict:
+def run_all(source: Path, candidate: str | None, workers: int, ports: str | None = None,
+            which: list[str] | None = None) -> dict:
+    import contextlib
     simulating = Simulating(ROOT, None)
     timed: dict = {}
     reference = None
-    from distributed import Client, LocalCluster
-    runners = [("1 process", {"workers": 1}), (f"{workers} processes", {"workers": workers})]
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      **_cluster_ports(ports)) as cluster, Client(cluster) as client:
-        runners.append((f"Dask local ({workers} workers)", {"dask": client}))
+    which = which or ["1", "all", "dask"]
+    keep = len(which) > 1  # rows kept only to compare runners
+    with contextlib.ExitStack() as stack:
+        runners = []
+        for runner in which:
+            if runner == "dask":
+                from distributed import Client, LocalCluster
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                    **_cluster_ports(ports)))
+                client = stack.enter_context(Client(cluster))
+                runners.append((f"Dask local ({workers} workers)", {"dask": client}))
+            else:
+                count = workers if runner == "all" else int(runner)
+                runners.append((f"{count} process{'es' if count > 1 else ''}", {"workers": count}))
         for name, options in runners:
             started = time.perf_counter()
             result = simulating.simulate(SimulationRequest(policy=POLICY, input=source, candidate=candidate,
-                                                           keep_rows=True, **options))
+                                                           keep_rows=keep, **options))
             seconds = time.perf_counter() - started
             if reference is None:
                 reference = result

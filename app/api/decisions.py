@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
+from marshmallow import ValidationError
 
 from app.api.auth import caller, require_role
 from app.api.body import json_object
 from app.api.errors import ApiError
 from app.api.requests import only_query, request_id
+from app.api.schemas import TraceLevel
 from app.extensions import services
 from app.services.deciding import DecisionRequest
 
@@ -19,7 +21,7 @@ def decide(policy_name: str) -> Response:
     """Decide on an application with the named policy; 201 with the stored decision."""
     decided = services().deciding.decide(DecisionRequest(
         policy_name=policy_name, body=json_object(), caller=caller(), request_id=request_id(),
-        idempotency_key=request.headers.get("Idempotency-Key"), include_trace=trace_requested()))
+        idempotency_key=request.headers.get("Idempotency-Key"), trace=trace_level()))
     response = current_app.json.response(decided.answer)
     response.status_code = 201
     response.headers["Location"] = f"/v1/decisions/{decided.decision_id}"
@@ -28,9 +30,11 @@ def decide(policy_name: str) -> Response:
     return response
 
 
-def trace_requested() -> bool:
+def trace_level() -> str:
+    """`?trace=full|hits|none` (true: full, false: none); none unless asked."""
     only_query("trace")
-    value = request.args.get("trace", "false").lower()
-    if value not in ("true", "false", "1", "0"):
-        raise ApiError(400, "bad_request", "trace must be true or false")
-    return value in ("true", "1")
+    try:
+        return TraceLevel().deserialize(request.args.get("trace", "none"))
+    except ValidationError as error:
+        raise ApiError(400, "invalid_query", "invalid query parameters",
+                       details={"trace": error.messages}) from None

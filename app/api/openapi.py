@@ -100,18 +100,32 @@ def _list_limit(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
     return {"maxItems": limit} if isinstance(limit, int) else {}
 
 
+def _trace_level(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
+    """`?trace=` takes a level (or the true/false it took before levels)."""
+    if isinstance(field, schemas.TraceLevel):
+        return {"type": "string", "enum": list(schemas.TraceLevel.LEVELS), "default": "none",
+                "description": TRACE_DESCRIPTION}
+    return {}
+
+
+TRACE_DESCRIPTION = ("the trace in the answer: full, hits (each rule set's matched rules only) or none; "
+                     "true means full, false none. The stored decision keeps the full trace.")
+
+
 def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     plugin = MarshmallowPlugin(schema_name_resolver=_resolver)
     spec = APISpec(title="Firefly credit decisions", version="1.0.0", openapi_version="3.0.3",
                    plugins=[plugin],
                    info={"description": "Explainable credit decisions. Send the API key in X-API-Key."})
     plugin.converter.add_attribute_function(_list_limit)
+    plugin.converter.add_attribute_function(_trace_level)
     spec.components.security_scheme("ApiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     for name in ("Error", "DecisionOut", "DecisionPage", "ReplayOut", "PolicyList", "Health",
                  "AccessEventPage", "ReleaseOut", "ReleaseList", "ReleaseDiff", "ReviewOut", "LineHistory"):
         spec.components.schema(name, schema=getattr(schemas, name))
-    trace_param = {"name": "trace", "in": "query", "required": False, "schema": {"type": "boolean"},
-                   "description": "include the full trace"}
+    trace_param = {"name": "trace", "in": "query", "required": False,
+                   "schema": {"type": "string", "enum": list(schemas.TraceLevel.LEVELS), "default": "none"},
+                   "description": TRACE_DESCRIPTION}
     idem_param = {"name": "Idempotency-Key", "in": "header", "required": False,
                   "schema": {"type": "string", "pattern": "^[\\x20-\\x7e]{1,255}$"},
                   "description": "same key and body: the stored decision; another body: 409"}

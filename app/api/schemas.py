@@ -9,6 +9,22 @@ from app.services.reviews import CLOSING_OUTCOMES
 from app.engine.model import OUTCOME_NAME
 
 
+class TraceLevel(fields.Field):
+    """`?trace=`: the trace level of an answer. `full`, `hits` (each rule set's matched rules only)
+    or `none`; `true` and `1` mean `full`, `false` and `0` mean `none` (what the parameter took
+    before it had levels)."""
+
+    LEVELS = {"full": "full", "hits": "hits", "none": "none",
+              "true": "full", "1": "full", "false": "none", "0": "none"}
+    MESSAGE = "must be full, hits or none (true means full, false none)"
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        level = self.LEVELS.get(value.lower()) if isinstance(value, str) else None
+        if level is None:
+            raise ValidationError(self.MESSAGE)
+        return level
+
+
 class ErrorBody(Schema):
     code = fields.String(required=True)
     message = fields.String(required=True)
@@ -57,7 +73,8 @@ class DecisionOut(Schema):
     reasons = fields.List(fields.Nested(Reason), required=True)
     outputs = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), required=True,
                           metadata={"description": "the policy's outputs for this outcome (indicative_limit, price ...)"})
-    trace = fields.Dict(metadata={"description": "present with ?trace=true and for the compliance role"})
+    trace = fields.Dict(metadata={"description": "present with ?trace=full (or hits: matched rules only) "
+                                                 "and for the compliance role"})
     consent = fields.Dict(metadata={"description": "the PIPL consent and bureau authorisation ids the application carried"})
     record = fields.Dict(metadata={"description": "compliance reads: the entry's sequence number and whether the row is intact"})
     arm = fields.String(metadata={"description": "champion/challenger: champion, challenger or shadow"})
@@ -131,7 +148,7 @@ class SearchQuery(Schema):
                         metadata={"description": "champion/challenger arm"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"))
-    trace = fields.Boolean(load_default=False)
+    trace = TraceLevel(load_default="none")
 
 
 

@@ -29,6 +29,7 @@ class _GiveUp(Exception):
 
 
 _GIVE_UP = _GiveUp()
+_ABSENT = object()
 
 
 # The types the fast path knows; a declaration with any other (a time of day) is marshmallow's.
@@ -64,23 +65,22 @@ def _section(tree: dict) -> Callable[[Any], dict]:
         if not needed:
             nullable.add(key)
 
+    known = frozenset(checks)
+    # (key, check, may be absent or null), in declared order, as marshmallow gives them
+    fields = tuple((key, check, key in nullable) for key, check in checks.items())
+
     def section(raw: Any) -> dict:
-        if raw.__class__ is not dict:
-            raise _GIVE_UP
-        for key in raw:
-            if key not in checks:
-                raise _GIVE_UP  # an unknown field
+        if raw.__class__ is not dict or not raw.keys() <= known:
+            raise _GIVE_UP  # not an object, or an unknown field
         out = {}
-        for key, check in checks.items():  # in declared order, as marshmallow gives them
-            if key not in raw:
-                if key in nullable:
-                    continue
-                raise _GIVE_UP  # a required field missing
-            value = raw[key]
-            if value is None:
-                if key not in nullable:
-                    raise _GIVE_UP
-                out[key] = None
+        get = raw.get
+        for key, check, optional in fields:
+            value = get(key, _ABSENT)
+            if value is None or value is _ABSENT:
+                if not optional:
+                    raise _GIVE_UP  # a required field missing or null
+                if value is None:
+                    out[key] = None
             else:
                 out[key] = check(value)
         return out
@@ -114,10 +114,14 @@ def _leaf(spec: FieldSpec) -> Callable[[Any], Any]:
         return value
 
     if kind == INTEGER:
+        # fewer than MAX_DIGITS digits and within min and max, as one pair of bounds
+        lowest = -10 ** MAX_DIGITS + 1 if low is None else max(-10 ** MAX_DIGITS + 1, low)
+        highest = 10 ** MAX_DIGITS - 1 if high is None else min(10 ** MAX_DIGITS - 1, high)
+
         def integer(value: Any) -> int:
-            if value.__class__ is not int or not -10 ** MAX_DIGITS < value < 10 ** MAX_DIGITS:
+            if value.__class__ is not int or not lowest <= value <= highest:
                 raise _GIVE_UP
-            return in_range(value)
+            return value
         return integer
     if kind == DECIMAL:
         def decimal(value: Any) -> Decimal:

@@ -84,7 +84,13 @@ class Policy:
         parts = self.parts
         values = parts.input_schema.flatten(typed)
         for declared in parts.shared:
-            values[declared.name] = shared_value(declared, shared.get(declared.name))
+            value = shared.get(declared.name)
+            # the common cases inline (this runs for every shared value of every decision);
+            # anything else is checked, or refused, by shared_value
+            if value is None or value.__class__ is not (bool if declared.type_name == "boolean" else int) \
+                    or (value.__class__ is int and value < 0):
+                value = shared_value(declared, value)
+            values[declared.name] = value
         parts.compute_features(values)
         ranked: list[RankedReason] = []
         matchers = self._durable_matchers() if backend == "durable" else None

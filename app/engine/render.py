@@ -36,6 +36,7 @@ import orjson
 from . import model as m
 from .privacy import mask
 from .schema import InputSchema
+from .stages import LimitResult
 from .types import to_json
 
 # A Trace, a Decision and a PolicyRef (decision.py, which imports this module).
@@ -53,6 +54,24 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime.date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def at_level(trace: dict, level: str) -> dict | None:
+    """A stored full trace document (what `Trace.to_dict()` gives, as read back from its JSON)
+    at another level: `full` as it is, `hits` with each rule set's rules reduced to those that
+    matched (what `Trace.to_dict(HITS)` gives: tests/engine/test_render.py), `none` no trace.
+    A stored decision keeps only its full trace, so an answer at a lower level is cut from it,
+    the same way whether the decision was just made or read back for a retried request."""
+    if level == FULL:
+        return trace
+    if level == NONE:
+        return None
+    if level != HITS:
+        raise ValueError(f"trace level must be one of {', '.join(TRACE_LEVELS)}, not {level!r}")
+    return {**trace, "stages": [
+        {**stage, "rules": [rule for rule in stage["rules"] if rule["matched"]]}
+        if stage.get("kind") == "ruleset" else stage
+        for stage in trace["stages"]]}
 
 
 def canonical_json(obj: Any) -> str:
@@ -195,8 +214,10 @@ class _Generator:
             name = self.values[path] = f"a{len(self.values)}"
             if self.parts.pii_kinds.get(path):  # masked: as Trace.shown shows it
                 self.lines.append(f"{name} = V(sh({path!r}))")
-            else:
-                self.lines.append(f"{name} = V(g({path!r}))")
+            else:  # value_json, its two commonest cases written out (no call)
+                self.lines.append(f"v = g({path!r})")
+                self.lines.append(f"{name} = (E(v) if v.__class__ is str else R(v) "
+                                  "if v.__class__ is int else V(v))")
         return name
 
     def reads(self, out: _Source, paths: Any) -> None:
@@ -218,7 +239,12 @@ class _Generator:
         out.const(',"input":')
         out.expr(f"I(t.parts.input_schema, t.typed, {self.ref(personal_paths(parts.input_schema))})")
         out.const(',"limit":')
-        out.expr("C(t._limit())")
+        if parts.limit is None:
+            out.expr("C(t._limit())")
+        else:
+            caps = self.ref(_ids(parts.limit.caps))
+            rounding = self.ref(value_json(parts.limit.round_down_to))
+            out.expr(f"L(t, {caps}, {rounding})")
         if parts.models:
             out.const(',"models":')
             out.expr("C(t._models())")
@@ -280,7 +306,7 @@ class _Generator:
                 rules.expr(f"({one.code()} if m{index}[{position}] else '')")
             out.expr(f"{rules.code()}[1:]")
         out.const('],"ruleset":' + _encode(ruleset.name) + ',"selected":')
-        out.expr(f"S({self.ref(ruleset.rules)}, s{index}.selected)")
+        out.expr(f"S({self.ref(_ids(ruleset.rules))}, s{index}.selected)")
         out.const("}")
 
     def rule(self, out: _Source, index: int, position: int, rule: m.Rule, comma: str) -> None:
@@ -308,7 +334,7 @@ class _Generator:
         out.const(',"read":')
         self.reads(out, table.inputs)
         out.const(',"rows":')
-        out.expr(f"S({self.ref(table.rows)}, s{index}.rows)")
+        out.expr(f"S({self.ref(_ids(table.rows))}, s{index}.rows)")
         out.const(',"table":' + _encode(table.name) + "}")
 
     def scorecard(self, out: _Source, index: int, stage: m.Stage) -> None:
@@ -348,8 +374,30 @@ def _conflict(result: Any) -> str:
     return canonical_json([rules[i].id for i, hit in enumerate(result.matched) if hit])
 
 
-def _selected(items: list, positions: Any) -> str:
-    return canonical_json([items[i].id for i in positions])
+def _selected(ids: tuple[str, ...], positions: Any) -> str:
+    """canonical_json of the ids at positions; `ids` holds each item's id already as JSON text."""
+    return "[" + ",".join([ids[i] for i in positions]) + "]"
+
+
+def _ids(items: Any) -> tuple[str, ...]:
+    return tuple(value_json(item.id) for item in items)
+
+
+def _limit(trace: Trace, caps: tuple[str, ...], round_down_to: str) -> str:
+    """canonical_json(trace._limit()), the keys in sorted order; `caps` holds each cap's id and
+    `round_down_to` the policy's rounding, already as JSON text."""
+    result = trace.limit
+    if result is None:
+        return "null"
+    if result.__class__ is not LimitResult:
+        return canonical_json(trace._limit())
+    V = value_json
+    return ('{"base":' + V(result.base) + ',"before_rounding":' + V(result.before_rounding)
+            + ',"binding_cap":' + V(result.binding_cap) + ',"caps":['
+            + ",".join(['{"id":' + cap + ',"value":' + V(value) + "}"
+                        for cap, value in zip(caps, result.caps)])
+            + '],"limit":' + V(result.limit) + ',"minimum":' + V(result.minimum)
+            + ',"round_down_to":' + round_down_to + "}")
 
 
 def _missing(fields: tuple[str, ...], get: Callable[[str], Any]) -> str:
@@ -357,6 +405,21 @@ def _missing(fields: tuple[str, ...], get: Callable[[str], Any]) -> str:
 
 
 _POLICIES: dict[PolicyRef, str] = {}
+_REASONS: dict[Any, str] = {}
+
+
+def _reason(reason: Any) -> str:
+    """canonical_json(reason.to_dict()), kept: a policy gives a bounded set of reasons (a code,
+    its texts, the action and the stage and rule it came from), the same decision after decision."""
+    try:
+        text = _REASONS.get(reason)
+    except TypeError:  # a reason holding something unhashable: encoded as it is, not kept
+        return canonical_json(reason.to_dict())
+    if text is None:
+        if len(_REASONS) > 10000:  # versions come and go in a long-lived worker
+            _REASONS.clear()
+        text = _REASONS[reason] = canonical_json(reason.to_dict())
+    return text
 
 
 def _policy(ref: PolicyRef) -> str:
@@ -369,7 +432,8 @@ def _policy(ref: PolicyRef) -> str:
 
 
 _HELPERS = {"V": value_json, "C": canonical_json, "I": input_json, "E": _encode,
-            "X": _conflict, "S": _selected, "M": _missing, "P": _policy}
+            "X": _conflict, "S": _selected, "M": _missing, "P": _policy, "L": _limit,
+            "R": int.__repr__}
 
 
 def renderer(parts: m.PolicyParts, level: str = FULL) -> Callable[[Trace], str]:
@@ -404,6 +468,6 @@ def decision_json(decision: Decision) -> str:
             + ',"outputs":' + (canonical_json(trace.shown_outputs(decision.outcome))
                                if outputs else "{}")
             + ',"policy":' + _policy(decision.policy)
-            + ',"reasons":' + canonical_json([r.to_dict() for r in decision.reasons])
+            + ',"reasons":[' + ",".join([_reason(r) for r in decision.reasons]) + "]"
             + ',"score":' + value_json(decision.score)
             + ',"score_band":' + value_json(decision.score_band) + "}")

@@ -190,9 +190,25 @@ _PD_CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
 _LN2 = Decimal(2).ln(_PD_CONTEXT)
 
 
+# PDs already computed, by whole score and scorecard scaling (the scaling held, so that its id is
+# never another's): a decimal exp costs a tenth of a decision, and a scorecard's whole scores are few.
+_PDS: dict[tuple[int, int], tuple[m.Scaling, Decimal]] = {}
+
+
 def probability_of_default(score, scaling: m.Scaling) -> Decimal:
     """PD = 1 / (1 + odds), odds = odds0 * 2 ** ((score - points0) / pdo): decimal arithmetic at
     28 digits, so the same score gives the same PD on every machine and in every replay."""
+    if score.__class__ is not int:  # a score with a fraction: computed each time
+        return _probability_of_default(score, scaling)
+    known = _PDS.get((score, id(scaling)))
+    if known is None or known[0] is not scaling:
+        if len(_PDS) > 100_000:  # many scalings over a long life: start again
+            _PDS.clear()
+        known = _PDS[score, id(scaling)] = (scaling, _probability_of_default(score, scaling))
+    return known[1]
+
+
+def _probability_of_default(score, scaling: m.Scaling) -> Decimal:
     ctx = _PD_CONTEXT
     exponent = ctx.multiply(ctx.divide(ctx.subtract(Decimal(score), scaling.points), scaling.pdo), _LN2)
     odds = ctx.multiply(scaling.odds, ctx.exp(exponent))

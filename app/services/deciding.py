@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app import metrics
 from app.engine import InputError, Policy
+from app.engine.render import NONE
 from app.privacy import PersonalData
 from app.services import challengers, records
 from app.services.access import Principal
@@ -41,7 +42,7 @@ class DecisionRequest:
     caller: Principal
     request_id: str
     idempotency_key: str | None = None  # as the caller sent it; scoped to the caller here
-    include_trace: bool = False
+    trace: str = NONE  # the trace level of the answer (full, hits, none); the row always keeps it full
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,11 @@ class Deciding:
             # that ran out) is completed with it, so the next retry reads it from the claim.
             if owned:
                 self.claims.complete(key, request_fingerprint, earlier.id)
-            return Decided(records.answer(earlier, request.include_trace), earlier.id, True)
+            return Decided(records.answer(earlier, request.trace), earlier.id, True)
         if key is not None:
             self.claims.complete(key, request_fingerprint, row.id)
         metrics.observe_decision(policy.name, row.outcome, hits, time.perf_counter() - started)
-        return Decided(records.answer(row, request.include_trace), row.id, False)
+        return Decided(records.answer(row, request.trace), row.id, False)
 
     @staticmethod
     def _scoped_key(request: DecisionRequest) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 from app import privacy
 from app.engine import Decision, Policy, PolicyRef
 from app.engine.privacy import mask
+from app.engine.render import FULL, NONE, at_level
 from app.privacy import PersonalData
 from app.services.access import Principal
 from app.services.access_audit import AccessAudit
@@ -191,8 +192,9 @@ def loaded(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def answer(row: DecisionRow, include_trace: bool) -> dict[str, Any]:
-    """What a caller reads: the decision, its id, date and policy, and the trace if asked."""
+def answer(row: DecisionRow, trace: str) -> dict[str, Any]:
+    """What a caller reads: the decision, its id, date and policy, and the trace at the level asked
+    (`full`, `hits` or `none`: app/engine/render.py; the row keeps the full trace whatever is asked)."""
     body: dict[str, Any] = {
         "decision_id": row.id, "created_at": iso_utc(row.created_at),
         "decision_date": row.decision_date.isoformat() if row.decision_date else None,
@@ -209,8 +211,8 @@ def answer(row: DecisionRow, include_trace: bool) -> dict[str, Any]:
         body["shadow_of"] = row.shadow_of
     if row.granted_by is not None:
         body["granted_by"] = row.granted_by
-    if include_trace:
-        body["trace"] = loaded(row.trace)
+    if trace != NONE:
+        body["trace"] = at_level(loaded(row.trace), trace)
     return body
 
 
@@ -243,7 +245,7 @@ class Search:
     awaiting_review: bool = False  # only REFERs that no underwriter has closed yet (the queue)
     cursor: str | None = None
     limit: int = 50
-    trace: bool = False
+    trace: str = NONE  # the level of the trace in each item: full, hits or none
     # The keyed hashes of an ID number or phone, for an interface that hashed them on the way in
     # (the console keeps clear values out of its URLs).
     id_number_hash: tuple[str, ...] | None = None
@@ -277,7 +279,7 @@ class Records:
     def get(self, decision_id: str, who: Principal | None = None, request_id: str | None = None) -> dict[str, Any]:
         """One stored decision with its trace (the read recorded)."""
         row = self.row(decision_id)
-        body = self._checked(row, include_trace=True)
+        body = self._checked(row, FULL)
         with self.database.session() as session:
             notes = reviews.for_decision(session, body["decision_id"])
             if row.arm == "champion":  # champion/challenger: the challenger's decision beside it
@@ -287,10 +289,10 @@ class Records:
         self.audit.record(who, "decision.read", [body["decision_id"]], {}, request_id)
         return body
 
-    def _checked(self, row: DecisionRow, include_trace: bool) -> dict[str, Any]:
+    def _checked(self, row: DecisionRow, trace: str) -> dict[str, Any]:
         """The answer of a compliance read, with whether the row is still what the service wrote:
         a search filters on columns, and an edited column must not pass unseen."""
-        body = answer(row, include_trace)
+        body = answer(row, trace)
         ok = intact(row, self.personal)
         body["record"] = {"seq": row.seq, "intact": ok}
         if not ok:
@@ -322,7 +324,7 @@ class Records:
             rows = decisions.for_line(session, self.personal.search_keys(line_id), limit + 1)
         if not rows:
             raise NotFound("no decision about this line", code="unknown_line")
-        items = [self._checked(row, include_trace=False) for row in rows[:limit]]
+        items = [self._checked(row, NONE) for row in rows[:limit]]
         self.audit.record(who, "line.read", [item["decision_id"] for item in items],
                           {"line": mask("line", line_id)}, request_id)
         return {"line": mask("line", line_id), "items": items, "complete": len(rows) <= limit}

@@ -14,7 +14,7 @@ from typing import Any
 from app import files, reports
 from app.engine import LoadResult, Policy, load_policies
 from app.services import batch, compiling, reporting
-from app.services.batch import Item, Job, Progress, VersionSpec
+from app.services.batch import Job, Progress, VersionSpec
 from app.services.reporting import ComparisonResult
 from app.services.errors import InvalidInput, NotFound
 from app.services.tally import coverage_items
@@ -100,14 +100,6 @@ def _only(policies: dict[str, Policy], where: str) -> str:
     return next(iter(policies))
 
 
-def _item(row: files.Row, baseline: str, shared: dict[str, str]) -> Item:
-    """A file's row as an Item, its shared values (if any) apart from the application."""
-    if isinstance(row.data, files.RowError):
-        return Item(row.number, row.data, baseline)
-    data, values = batch.split_shared(row.data, shared)
-    return Item(row.number, data, baseline, shared=values)
-
-
 class Simulating:
     def __init__(self, policy_root: str | Path, engine: str | None, releases: Any = None) -> None:
         self.policy_root = Path(policy_root)
@@ -141,9 +133,15 @@ class Simulating:
                 parts = files.parquet_parts(request.input, set(types), request.chunk_rows)
                 merged = batch.run_file_parts(job, parts, types, baseline.hash, request.dask, progress,
                                               shared=shared)
+            elif files.file_format(request.input) == "csv":
+                # the cells of each chunk go out as they are: rows are made where they are decided
+                cells = files.csv_chunks(request.input, types, set(types), request.chunk_rows)
+                tasks = ((batch.decide_cells, (layout, first, chunk, baseline.hash, shared))
+                         for layout, first, chunk in cells)
+                merged = batch.run(job, tasks, workers=request.workers, dask=request.dask, progress=progress)
             else:
                 rows = files.read_rows(request.input, types, columns=set(types))
-                items = (_item(row, baseline.hash, shared) for row in rows)
+                items = (batch.file_item(row, baseline.hash, shared) for row in rows)
                 merged = batch.run(job, batch.chunked(items, request.chunk_rows), workers=request.workers,
                                    dask=request.dask, progress=progress)
         except (files.FileProblem, OSError) as error:

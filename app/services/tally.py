@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any, Iterable
 
 from app.engine import Decision, Policy
@@ -30,12 +31,26 @@ def fired(decision: Decision) -> list[str]:
     for result in trace.stages:
         target = result.stage.target
         if isinstance(result, RulesetResult):
-            found.extend(rule.id for rule, hit in zip(target.rules, result.matched) if hit)
+            found.extend(compress(_rule_ids(target.rules), result.matched))
         elif isinstance(result, TableResult):
             found.extend(target.rows[i].id for i in result.rows)
         else:
             found.extend(c.bins[p].id for c, p in zip(target.characteristics, result.picked) if p >= 0)
     return found
+
+
+# The ids of a rule set's rules, by the rules' list (held, so its id is never another's): fired()
+# runs for every decision of a batch and picks the matched ones with compress.
+_RULE_IDS: dict[int, tuple[Any, tuple[str, ...]]] = {}
+
+
+def _rule_ids(rules: Any) -> tuple[str, ...]:
+    known = _RULE_IDS.get(id(rules))
+    if known is None or known[0] is not rules:
+        if len(_RULE_IDS) > 1024:  # many versions compiled over a long life: start again
+            _RULE_IDS.clear()
+        known = _RULE_IDS[id(rules)] = (rules, tuple(rule.id for rule in rules))
+    return known[1]
 
 
 def coverage_items(policy: Policy) -> list[dict[str, Any]]:

@@ -169,3 +169,19 @@ def test_replay_errors(client, auth, stored, target, status):
 
 def test_replay_of_unknown_decision_is_404(client, auth):
     assert client.post(f"/v1/decisions/{'0' * 32}/replay", headers=auth("compliance")).status_code == 404
+
+
+def test_a_search_gives_each_trace_at_the_level_asked(client, auth, stored):
+    full = search(client, auth, trace="full", limit=5)["items"]
+    hits = search(client, auth, trace="hits", limit=5)["items"]
+    assert [i["decision_id"] for i in full] == [i["decision_id"] for i in hits]
+    for whole, cut in zip(full, hits):
+        for stage, kept in zip(whole["trace"]["stages"], cut["trace"]["stages"]):
+            if stage["kind"] == "ruleset":
+                assert kept["rules"] == [r for r in stage["rules"] if r["matched"]]
+            else:
+                assert kept == stage
+    assert all("trace" not in i for i in search(client, auth, trace="none", limit=5)["items"])
+    bad = client.get("/v1/decisions", query_string={"trace": "some"}, headers=auth("compliance"))
+    assert bad.status_code == 400
+    assert bad.get_json()["error"]["details"] == {"trace": ["must be full, hits or none (true means full, false none)"]}

@@ -35,6 +35,45 @@ def test_every_generated_applicant_gets_a_decision(decide, bodies, count_rows):
     assert count_rows() == len(bodies)
 
 
+def test_the_trace_comes_at_the_level_asked_and_the_row_keeps_it_whole(decide, bodies, client, auth):
+    hits_answer = decide(bodies[1], query="?trace=hits").get_json()
+    hits = hits_answer["trace"]
+    # what compliance reads of the decision answered at `hits` is its full trace, and the answer
+    # was that trace with each rule set cut to its matched rules
+    full = client.get(f"/v1/decisions/{hits_answer['decision_id']}", headers=auth("compliance")).get_json()["trace"]
+    rulesets = [(whole, cut) for whole, cut in zip(full["stages"], hits["stages"]) if whole["kind"] == "ruleset"]
+    assert rulesets and all(cut["rules"] == [r for r in whole["rules"] if r["matched"]]
+                            for whole, cut in rulesets)
+    assert sum(len(cut["rules"]) for _, cut in rulesets) < sum(len(whole["rules"]) for whole, _ in rulesets)
+    assert {k: v for k, v in hits.items() if k != "stages"} == {k: v for k, v in full.items() if k != "stages"}
+    assert [s for s in hits["stages"] if s["kind"] != "ruleset"] == [s for s in full["stages"] if s["kind"] != "ruleset"]
+    assert "trace" not in decide(bodies[1], query="?trace=none").get_json()
+    for level in ("full", "TRUE", "1"):  # every rule of every rule set, matched or not
+        whole = decide(bodies[1], query=f"?trace={level}").get_json()["trace"]
+        assert [len(s["rules"]) for s in whole["stages"] if s["kind"] == "ruleset"] == \
+            [len(w["rules"]) for w, _ in rulesets]
+
+
+@pytest.mark.parametrize("value", ["yes", "", "hit", "full,hits", "2"])
+def test_an_unknown_trace_level_is_a_400_naming_the_parameter(decide, bodies, count_rows, value):
+    response = decide(bodies[0], query=f"?trace={value}")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_query"
+    assert error["details"] == {"trace": ["must be full, hits or none (true means full, false none)"]}
+    assert count_rows() == 0
+
+
+def test_a_retried_request_is_answered_at_the_level_it_asks(decide, bodies):
+    key = {"Idempotency-Key": "trace-levels-1"}
+    first = decide(bodies[2], headers=key, query="?trace=none").get_json()
+    again = decide(bodies[2], headers=key, query="?trace=hits")
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["decision_id"] == first["decision_id"]
+    assert all(rule["matched"] for stage in again.get_json()["trace"]["stages"] if stage["kind"] == "ruleset"
+               for rule in stage["rules"])
+
+
 def test_trace_on_request(decide, bodies):
     body = decide(bodies[1], query="?trace=true").get_json()
     trace = body["trace"]

@@ -137,3 +137,13 @@ def test_schemathesis_with_every_key_finds_nothing(role, database_url, redis_url
         run()
     assert len(calls) > 30 and 403 in calls
     assert failures == [], "\n".join(f"{label}: {text}" for label, text in failures)
+
+
+def test_the_trace_parameter_lists_its_levels(client):
+    spec = client.get("/openapi.json").get_json()
+    decide = spec["paths"]["/v1/decisions/zhishandai.application"]["post"]
+    trace = next(p for p in decide["parameters"] if p["name"] == "trace")
+    search = next(p for p in spec["paths"]["/v1/decisions"]["get"]["parameters"] if p["name"] == "trace")
+    for parameter in (trace, search):
+        assert {"full", "hits", "none"} <= set(parameter["schema"]["enum"])
+        assert parameter["schema"]["default"] == "none"

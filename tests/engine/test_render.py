@@ -119,3 +119,20 @@ def test_the_hits_level_keeps_only_the_matched_rules(reference):
         {k: v for k, v in full.items() if k != "stages"}
     with pytest.raises(ValueError):
         decision.trace.to_json(NONE)  # no trace is no text: the caller leaves the trace out
+
+
+def test_a_stored_full_trace_cut_to_a_level_is_the_trace_rendered_at_that_level(reference):
+    """The service stores only the full trace and answers `?trace=hits` by cutting it
+    (render.at_level): what it cuts must be exactly what the engine renders at that level."""
+    import json
+
+    from app.engine.render import at_level
+    from support.applicants import generate, generate_shared
+    for raw, shared in zip(generate(120, seed=41), generate_shared(120, seed=41)):
+        trace = reference.decide(reference.parse_input(raw), shared=shared).trace
+        stored = json.loads(trace.to_json(FULL))
+        assert at_level(stored, HITS) == json.loads(trace.to_json(HITS))
+        assert at_level(stored, FULL) == stored
+        assert at_level(stored, NONE) is None
+    with pytest.raises(ValueError, match="trace level"):
+        at_level(stored, "everything")

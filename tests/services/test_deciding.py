@@ -38,7 +38,7 @@ def test_a_decision_is_stored_and_answered_from_the_stored_row(firefly):
 
 def test_the_decision_date_is_the_date_in_china_of_the_service_clock(firefly, clock):
     body = dict(examples()["approve_salaried"], decision_date="1999-01-01")
-    decided = firefly.deciding.decide(request(body, include_trace=True))
+    decided = firefly.deciding.decide(request(body, trace="full"))
     assert decided.answer["decision_date"] == "2026-11-29"  # 18:30 UTC is 02:30 the next day in China
     assert decided.answer["trace"]["input"]["decision_date"] == "2026-11-29"
     assert decided.answer["created_at"] == "2026-11-28T18:30:00Z"
@@ -46,7 +46,7 @@ def test_the_decision_date_is_the_date_in_china_of_the_service_clock(firefly, cl
 
 def test_the_decision_time_is_the_service_clock_in_china_never_the_callers(firefly, clock):
     body = dict(examples()["approve_salaried"], decision_time="2000-01-01T12:00:00Z")
-    decided = firefly.deciding.decide(request(body, include_trace=True))
+    decided = firefly.deciding.decide(request(body, trace="full"))
     assert decided.answer["trace"]["input"]["decision_time"] == "2026-11-29T02:30:00+08:00"
     assert decided.answer["trace"]["features"]["night_application"] is True
     # a night application, but not through a partner from a busy device: no referral

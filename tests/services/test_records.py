@@ -78,8 +78,8 @@ def test_the_answer_holds_no_trace_unless_asked(firefly):
     decided = firefly.deciding.decide(DecisionRequest(POLICY, examples()["approve_premium"],
                                                       Principal("c", "channel"), "r"))
     row = firefly.records.row(decided.decision_id)
-    assert "trace" not in answer(row, include_trace=False)
-    assert answer(row, include_trace=True)["trace"]["stages"]
+    assert "trace" not in answer(row, "none")
+    assert answer(row, "full")["trace"]["stages"]
 
 
 def test_decision_ids_sort_by_creation_time():

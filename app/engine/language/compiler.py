@@ -165,6 +165,17 @@ def _matching(items, where, test):
             if (where is None or where(x) is True) and (test is None or test(x) is True)]
 
 
+def _loopable(expr: Over) -> bool:
+    """Whether CodeBuilder._looped writes this quantifier or aggregate out as loops: every kind
+    but avg, in the shapes the helpers above define (a quantifier or map with an item variable
+    has a body to test or map; avg keeps its helper)."""
+    if expr.kind in QUANTIFIERS:
+        return not expr.var or expr.body is not None
+    if expr.kind == "map":
+        return bool(expr.var) and expr.body is not None
+    return expr.kind in ("count", "filter", "sum", "min", "max")
+
+
 def _fold(op: str, left: Any, right: Any) -> bool:
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right,
             "==": left == right, "!=": left != right}[op]
@@ -263,6 +274,7 @@ class CodeBuilder:
         for name, function in FUNCTIONS.items():
             self.namespace["fn_" + name] = function.implementation
         self._constants: dict[Any, str] = {}
+        self._items: list[str] = []  # the item variables of the comprehensions being written
         self._temps = 0
         self._functions = 0
 
@@ -351,10 +363,16 @@ class CodeBuilder:
     def _lambda(self, var: str, expr: Expr | None) -> str:
         if expr is None:
             return "None"
-        return f"(lambda i_{var}: {self.value(expr)})"
+        self._items.append("i_" + var)
+        try:
+            return f"(lambda i_{var}: {self.value(expr)})"
+        finally:
+            self._items.pop()
 
     def _over(self, expr: Over) -> str:
         source = self.value(expr.source)
+        if _loopable(expr):
+            return self._looped(expr, source)
         where = self._lambda(expr.var, expr.where)
         body = None if expr.body is None or not expr.var else expr.body
         value = self._lambda(expr.var, body)
@@ -372,6 +390,56 @@ class CodeBuilder:
             return f"_map({source}, {where}, {value})"
         helper = {"min": "_min_of", "max": "_max_of", "avg": "_avg"}[expr.kind]
         return f"{helper}({source}, {where}, {value})"
+
+    def _looped(self, expr: Over, source: str) -> str:
+        """A call of a function generated for this quantifier or aggregate: the loops of the
+        helpers above (_any, _count, _sum, ...) with the item's test, selection and value
+        written into them, so a decision calls no lambda per item. Every item is selected,
+        tested and valued in the order, and as many times, as the helpers do it."""
+        var = "i_" + expr.var
+        # the items of enclosing comprehensions this one may read (a name once: an inner
+        # comprehension may reuse an outer one's variable, and the call passes the innermost)
+        outer = list(dict.fromkeys(self._items))
+        self._items.append(var)
+        try:
+            where = None if expr.where is None else self.value(expr.where)
+            body = None if expr.body is None or not expr.var else self.value(expr.body)
+        finally:
+            self._items.pop()
+        lines = ["if items is None:", "    return None"]
+        if where is None:
+            selected = "items"
+        else:
+            selected = "selected"
+            lines += ["selected = []", f"for {var} in items:", f"    if ({where}) is True:",
+                      f"        selected.append({var})"]
+        kind = expr.kind
+        if kind in QUANTIFIERS:
+            test = body if expr.var else var  # any(list of booleans): the items are the tests
+            decided, otherwise = ("True", "False") if kind in ("any", "none") else ("False", "True")
+            lines += ["unknown = False", f"for {var} in {selected}:", f"    result = {test}",
+                      f"    if result is {decided}:",
+                      f"        return {decided if kind != 'none' else otherwise}",
+                      "    if result is None:", "        unknown = True",
+                      f"return None if unknown else {otherwise if kind != 'none' else decided}"]
+        elif kind == "count":
+            lines.append(f"return len({selected})")
+        elif kind == "filter":
+            lines.append(f"return tuple({selected})")
+        else:  # sum, min, max, map: the values of the selected items, in order
+            value = var if body is None else body
+            lines += ["found = []", f"for {var} in {selected}:", f"    found.append({value})"]
+            if kind == "map":
+                lines.append("return tuple(found)")
+            else:
+                lines += ["if None in found:", "    return None"]
+                if kind == "sum":
+                    zero = self.constant(Decimal(0)) if expr.type.name != "integer" else "0"
+                    lines.append(f"return sum(found, {zero})")
+                else:
+                    lines.append(f"return {kind}(found) if found else None")
+        name = self.compile_body(", ".join(["v", *outer, "items"]), lines).__name__
+        return f"{name}({', '.join(['v', *outer, source])})"
 
     def matching(self, expr: Over) -> str:
         """Python source of the positions of the items an Over selects (for the trace)."""

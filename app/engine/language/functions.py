@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Callable
@@ -320,22 +321,25 @@ def _text_of(value):
 _OVERDUE_LEVEL = {**{str(n): n for n in range(1, 8)}, "B": 7, "D": 7, "Z": 7}
 
 
+# Each runs for every account of every decision: C-level string methods instead of a Python
+# loop per character (tests/engine/language/test_dates_text.py checks them against the loops).
+_OVERDUE_DROPPED = str.maketrans("", "", "".join(_OVERDUE_LEVEL))
+_OVERDUE_RUN = re.compile("[" + "".join(_OVERDUE_LEVEL) + "]+")
+_OVERDUE_CHARACTERS = frozenset(_OVERDUE_LEVEL)
+
+
 def _overdue_months(status):
     """Months with an overdue (or worse) status: 累计逾期月数."""
     if status is None:
         return None
-    return sum(1 for ch in status if ch in _OVERDUE_LEVEL)
+    return len(status) - len(status.translate(_OVERDUE_DROPPED))
 
 
 def _max_overdue_run(status):
     """The longest run of consecutive overdue months: 连续逾期月数."""
     if status is None:
         return None
-    longest = run = 0
-    for ch in status:
-        run = run + 1 if ch in _OVERDUE_LEVEL else 0
-        longest = max(longest, run)
-    return longest
+    return max(map(len, _OVERDUE_RUN.findall(status)), default=0)
 
 
 def _worst_status(status):
@@ -343,7 +347,8 @@ def _worst_status(status):
     repayment)."""
     if status is None:
         return None
-    return max((_OVERDUE_LEVEL.get(ch, 0) for ch in status), default=0)
+    found = _OVERDUE_CHARACTERS.intersection(status)
+    return max(map(_OVERDUE_LEVEL.__getitem__, found)) if found else 0
 
 
 def _months_since_overdue(status):

@@ -168,3 +168,34 @@ def test_durations_agree_with_python(tmp_path_factory, moment, minutes):
 def test_timestamps_and_distinct(tmp_path, expression, fields, expected):
     result = value(tmp_path, expression, **fields)
     assert result == expected and type(result) is type(expected)
+
+
+# The repayment-status functions read each character through C-level string methods; these are
+# the per-character definitions they must equal, on any text (not only what the pattern admits).
+_LEVELS = {**{str(n): n for n in range(1, 8)}, "B": 7, "D": 7, "Z": 7}
+
+
+def _months_by_loop(status):
+    return sum(1 for ch in status if ch in _LEVELS)
+
+
+def _run_by_loop(status):
+    longest = run = 0
+    for ch in status:
+        run = run + 1 if ch in _LEVELS else 0
+        longest = max(longest, run)
+    return longest
+
+
+def _worst_by_loop(status):
+    return max((_LEVELS.get(ch, 0) for ch in status), default=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("N1234567BDZCG*/#0789xé[]-^\\"), max_size=40) | st.text(max_size=40))
+def test_repayment_status_functions_equal_their_per_character_definitions(status):
+    from app.engine.language.functions import FUNCTIONS
+    for name, loop in (("overdue_months", _months_by_loop), ("max_overdue_run", _run_by_loop),
+                       ("worst_status", _worst_by_loop)):
+        assert FUNCTIONS[name].implementation(status) == loop(status)
+        assert FUNCTIONS[name].implementation(None) is None

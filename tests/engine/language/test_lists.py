@@ -231,3 +231,22 @@ def test_the_durable_engine_refuses_a_rule_over_a_list_and_takes_a_feature(tmp_p
         decided = policy.decide(policy.parse_input(
             {"decision_date": "2026-11-28", "accounts": accounts}), backend="compiled")
         assert decided.outcome == run(policy, {"accounts": accounts}).outcome
+
+
+NESTED_SCHEMA = {**SCHEMA, "others": ACCOUNTS}
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ('any(any(y.kind == x.kind for y in others) for x in accounts)', True),
+    ('all(any(y.kind == x.kind for y in others) for x in accounts)', False),
+    ('sum(count(y for y in others if y.balance > x.balance) for x in accounts)', 2),
+    ('max(count(y for y in others if y.kind == x.kind) for x in accounts)', 2),
+    ('avg(count(y for y in others if y.kind == x.kind) for x in accounts)', D("1")),
+    ('count(x for x in accounts if none(y.balance < x.balance for y in others))', 0),
+    ('count(x for x in accounts if none(y.balance > x.balance * 2 for y in others))', 2),
+])
+def test_comprehensions_inside_comprehensions_read_the_outer_item(tmp_path, expression, expected):
+    policy = make_policy(tmp_path, features={"f": expression}, input=NESTED_SCHEMA)
+    accounts = [{"kind": "CARD", "balance": "5"}, {"kind": "LOAN", "balance": "7"}]
+    others = [{"kind": "CARD", "balance": "9"}, {"kind": "CARD", "balance": "1"}]
+    assert run(policy, {"accounts": accounts, "others": others}).trace.values["f"] == expected

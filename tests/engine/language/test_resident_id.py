@@ -138,3 +138,16 @@ def test_compose_gives_a_valid_number_with_its_parts():
     assert number == "33010619900517013" + rid.check_character("33010619900517013")
     assert rid.is_valid(number) and rid.region(number) == "330106"
     assert rid.birth_date(number) == datetime.date(1990, 5, 17) and rid.gender(number) == "MALE"
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="0123456789Xx", min_size=17, max_size=19) | st.text(max_size=20)
+       | st.builds(lambda region, born, sequence, last: compose(region, born, sequence)[:17] + last,
+                   regions, births, sequences, st.sampled_from("0123456789Xx")))
+def test_validity_is_the_check_character_of_a_real_birth_date(number):
+    """is_valid sums the digits from their bytes; the definition: 18 characters, 17 ASCII digits
+    with a real birth date, and the check character of check_character()."""
+    expected = (len(number) == 18 and number[:17].isascii() and number[:17].isdigit()
+                and rid.birth_date(number) is not None
+                and number[17].upper() == rid.check_character(number[:17]))
+    assert rid.is_valid(number) is expected

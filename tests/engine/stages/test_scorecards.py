@@ -5,6 +5,8 @@ import math
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.support import SCORECARD, dump, make_policy, run, table
 
@@ -141,3 +143,20 @@ def test_bad_scaling_is_an_error_with_its_place(tmp_path, scaling, message):
                   stages=[{"id": "score", "scorecard": "card"}])
     found = [d for d in result.diagnostics if d.code == "SCORECARD_SCALING"]
     assert found and message in found[0].message and found[0].location.line
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=-2000, max_value=3000),
+       st.sampled_from([(20, 50, 150), (40, 50, 760), ("40.0", "50", "760.00"), ("12.5", "1.5", 0)]))
+def test_a_whole_score_gives_the_pd_computed_afresh_every_time(score, figures):
+    """Whole scores' PDs are kept once computed: the kept one is the very Decimal a fresh
+    computation gives (digits and exponent), for every scaling, however often it is asked for."""
+    from app.engine.model import Scaling
+    from app.engine.stages import _probability_of_default, probability_of_default
+    scaling = Scaling(*(Decimal(str(x)) for x in figures))
+    fresh = _probability_of_default(score, scaling)
+    for _ in range(2):
+        kept = probability_of_default(score, scaling)
+        assert kept == fresh and str(kept) == str(fresh)
+    other = Scaling(*(Decimal(str(x)) for x in figures))  # an equal scaling of another policy
+    assert str(probability_of_default(score, other)) == str(_probability_of_default(score, other))
