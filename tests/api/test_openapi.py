@@ -1,7 +1,7 @@
 """OpenAPI 3 at /openapi.json lists every route and drives a schemathesis run with no server error."""
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -90,6 +90,10 @@ def test_schemathesis_with_every_check_finds_nothing(mode, database_url, redis_u
         @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck),
                   derandomize=True, database=None)
         def run(case):
+            # A query parameter drawn as an empty list is not sent at all, so a "negative" case
+            # whose only invalid part is such a parameter (an extra one, say) is a valid request
+            # on the wire: schemathesis would still expect it refused.
+            assume(not any(value == [] for value in (case.query or {}).values()))
             try:
                 response = case.call_and_validate(headers=headers, excluded_checks=excluded)
                 calls.append(response.status_code)
@@ -128,6 +132,10 @@ def test_schemathesis_with_every_key_finds_nothing(role, database_url, redis_url
         @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck),
                   derandomize=True, database=None)
         def run(case):
+            # A query parameter drawn as an empty list is not sent at all, so a "negative" case
+            # whose only invalid part is such a parameter (an extra one, say) is a valid request
+            # on the wire: schemathesis would still expect it refused.
+            assume(not any(value == [] for value in (case.query or {}).values()))
             try:
                 calls.append(case.call_and_validate(headers={"X-API-Key": KEYS[role]},
                                                     excluded_checks=excluded).status_code)
