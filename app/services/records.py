@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from app import privacy
-from app.engine import Decision, Policy, PolicyRef
+from app.engine import Decision, InputError, Policy, PolicyRef
 from app.engine.privacy import mask
 from app.engine.render import FULL, NONE, at_level
 from app.privacy import PersonalData
@@ -120,7 +120,17 @@ def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
     (deciding: the velocity use case; a replay: the values stored in the trace)."""
     kinds = policy.pii_fields()
     clear = privacy.extract(raw, kinds)
-    typed = policy.parse_input(with_decision_date(policy, raw, decision_date, moment))
+    # A consent reference is stored in its own text column, which cannot hold the NUL character
+    # (PostgreSQL refuses it: "could not be stored", a 503 for the caller's mistake): refused with
+    # the schema's errors, before deciding, so a refused request records no velocity event.
+    refused = {path: ["must not contain the NUL character"] for path in CONSENT_FIELDS.values()
+               if _holds_nul(privacy.get_path(raw, path))}
+    try:
+        typed = policy.parse_input(with_decision_date(policy, raw, decision_date, moment))
+    except InputError as error:
+        raise InputError({**refused, **error.errors}) from None
+    if refused:
+        raise InputError(refused)
     given = shared(typed) if callable(shared) else shared
     started = time.perf_counter()
     decision = policy.decide(typed, shared=given.values if given else None,
@@ -133,6 +143,10 @@ def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
                         clear=clear, kinds=kinds, hits=list(dict.fromkeys(decision.hits)),
                         engine_seconds=seconds, consent=_consent(raw), typed=typed,
                         granted_by=_granted_by(raw))
+
+
+def _holds_nul(value: Any) -> bool:
+    return isinstance(value, str) and "\x00" in value
 
 
 def _consent(raw: Mapping[str, Any]) -> dict[str, str | None]:

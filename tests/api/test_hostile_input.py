@@ -140,3 +140,19 @@ def test_a_release_reference_with_a_nul_byte_is_404(client, auth):
         response = client.get(path, headers=auth("compliance"))
         assert response.status_code == 404, response.get_json()
         assert response.get_json()["error"]["code"] == "unknown_release"
+
+
+@pytest.mark.parametrize("field", ["pipl_consent_id", "bureau_authorisation_id"])
+def test_a_nul_byte_in_a_consent_reference_is_422_naming_it_and_nothing_is_stored(decide, bodies, count_rows,
+                                                                                  field):
+    """The consent references are stored in their own columns: on PostgreSQL a NUL byte there
+    failed the INSERT (DataError), answered 503 "could not be stored"."""
+    body = {**bodies[0], "consent": {**bodies[0]["consent"], field: "PIPL-1\x00"}}
+    response = decide(body)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["details"] == {f"consent.{field}": ["must not contain the NUL character"]}
+    # with another mistake in the same body, both are named
+    body["requested_term_months"] = "many"
+    both = decide(body).get_json()["error"]["details"]
+    assert set(both) == {f"consent.{field}", "requested_term_months"}
+    assert count_rows() == 0
