@@ -234,7 +234,19 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     _replay_names_one_version(document)
     for policy_name, policy in policy_set.policies.items():
         _date_is_the_services(document["components"]["schemas"][f"{policy_name}.input"], policy)
+        _consent_without_nul(document["components"]["schemas"][f"{policy_name}.input"])
     return document
+
+
+def _consent_without_nul(body: dict[str, Any]) -> None:
+    """A consent reference is stored in a text column of its own, which cannot hold the NUL
+    character: the service refuses it (422, services/records.make), and so does the document."""
+    for path in records.CONSENT_FIELDS.values():
+        node: Any = body
+        for name in path.split("."):
+            node = node.get("properties", {}).get(name) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get("type") == "string":
+            node["pattern"] = "^[^\\u0000]*$"
 
 
 def _object_sizes(value: Any) -> Any:

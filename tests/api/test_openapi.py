@@ -155,3 +155,12 @@ def test_the_trace_parameter_lists_its_levels(client):
     for parameter in (trace, search):
         assert {"full", "hits", "none"} <= set(parameter["schema"]["enum"])
         assert parameter["schema"]["default"] == "none"
+
+
+def test_the_document_refuses_a_nul_byte_in_a_consent_reference_as_the_service_does(client):
+    import re
+    spec = client.get("/openapi.json").get_json()
+    consent = spec["components"]["schemas"]["zhishandai.application.input"]["properties"]["consent"]["properties"]
+    for name in ("pipl_consent_id", "bureau_authorisation_id"):
+        pattern = consent[name]["pattern"]
+        assert re.search(pattern, "PIPL-20261128-0002") and not re.search(pattern, "PIPL-1\x00")
