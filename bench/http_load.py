@@ -84,12 +84,64 @@ def client_loop(args):
     return results
 
 
-def run_phase(pool, port, path, payloads, clients, seconds):
-    """All clients on one endpoint for `seconds`: [(latency, status)]."""
+PARTS = ("service", "postgres", "redis", "clients", "other")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(service_pid):
+    """CPU seconds (user + system) spent so far by each part of the machine, read from /proc.
+
+    The service is the gunicorn master and its workers; the clients are this process and its pool.
+    Processes that end between two readings take their time with them (the pool and the service's
+    workers live through a run; PostgreSQL's backends through the service's pool)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                text = (entry / "stat").read_text()
+            except OSError:
+                continue
+            comm = text[text.index("(") + 1:text.rindex(")")]
+            fields = text[text.rindex(")") + 2:].split()
+            stats[int(entry.name)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK)
+    parents = {pid: ppid for pid, (_, ppid, _) in stats.items()}
+
+    def under(pid, root):
+        while pid > 1:
+            if pid == root:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    totals = dict.fromkeys(PARTS, 0.0)
+    for pid, (comm, _, seconds) in stats.items():
+        if under(pid, service_pid):
+            part = "service"
+        elif under(pid, os.getpid()):
+            part = "clients"
+        elif comm.startswith("postgres"):
+            part = "postgres"
+        elif comm.startswith("redis-server"):
+            part = "redis"
+        else:
+            part = "other"
+        totals[part] += seconds
+    return totals
+
+
+def run_phase(pool, port, path, payloads, clients, seconds, service_pid=None, cpu=None):
+    """All clients on one endpoint for `seconds`: [(latency, status)]; adds the CPU seconds each
+    part of the machine spent during the phase to `cpu`."""
     start_at = time.time() + 0.3
     chunks = [payloads[i::clients] for i in range(clients)]
     jobs = [(port, path, chunk, start_at, start_at + seconds) for chunk in chunks]
-    return [item for chunk in pool.map(client_loop, jobs) for item in chunk]
+    before = cpu_seconds(service_pid) if cpu is not None else None
+    results = [item for chunk in pool.map(client_loop, jobs) for item in chunk]
+    if cpu is not None:
+        after = cpu_seconds(service_pid)
+        for part in PARTS:
+            cpu[part] = cpu.get(part, 0.0) + after[part] - before[part]
+    return results
 
 
 def summary(results, seconds):
@@ -161,12 +213,17 @@ def main():
             warm = (count_rows(url, "decisions"), count_rows(url, "bench_floor"))
             # Interleaved rounds, so that any other load on the machine falls on both endpoints alike.
             decided, floored = [], []
+            decided_cpu, floored_cpu = {}, {}
             for _ in range(args.rounds):
                 decided += run_phase(pool, args.port, f"/v1/decisions/{POLICY}", payloads, args.clients,
-                                     args.duration / args.rounds)
+                                     args.duration / args.rounds, process.pid, decided_cpu)
                 floored += run_phase(pool, args.port, f"/bench/floor/{POLICY}", payloads, args.clients,
-                                     args.duration / args.rounds)
+                                     args.duration / args.rounds, process.pid, floored_cpu)
             decide, floor = summary(decided, args.duration), summary(floored, args.duration)
+            # CPU milliseconds per answered request, by part of the machine: where a request's
+            # cost goes, whatever else shares the machine's cores.
+            for phase, cpu in ((decide, decided_cpu), (floor, floored_cpu)):
+                phase["cpu_ms_per_request"] = {part: 1000 * cpu[part] / max(phase["requests"], 1) for part in PARTS}
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -196,6 +253,12 @@ def main():
               f"{phase['p99_ms']:>8.1f} {phase['errors']:>7} {phase['rows']:>7} "
               f"{str(phase['rows'] == phase['created']):>9}")
     print(f"decisions / floor throughput: {report['ratio']:.2f}")
+    print()
+    print("CPU ms per request, by part of the machine (user + system, from /proc)")
+    print(f"{'endpoint':<10} " + " ".join(f"{part:>9}" for part in PARTS) + f" {'total':>9}")
+    for name, phase in (("decisions", decide), ("floor", floor)):
+        cpu = phase["cpu_ms_per_request"]
+        print(f"{name:<10} " + " ".join(f"{cpu[part]:>9.2f}" for part in PARTS) + f" {sum(cpu.values()):>9.2f}")
 
 
 if __name__ == "__main__":

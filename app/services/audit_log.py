@@ -80,20 +80,28 @@ class AuditLog:
         """Seal every pending entry (of one log, or of all); returns how many were sealed."""
         total = 0
         for name in [log_name] if log_name else list(chain.CHAINED):
-            while (count := self._seal_batch(name)) > 0:
-                total += count
+            # Another batch only when this one was full and sealed something: a pass over a log
+            # with fewer pending entries than a batch asks the database once, not twice (and
+            # entries refused for their MAC, which stay pending, cannot keep the loop going).
+            while True:
+                sealed, seen = self._seal_batch(name)
+                total += sealed
+                if sealed == 0 or seen < BATCH:
+                    break
         return total
 
-    def _seal_batch(self, log_name: str) -> int:
+    def _seal_batch(self, log_name: str) -> tuple[int, int]:
+        """Seal up to BATCH pending entries of a log: (how many were sealed, how many were pending)."""
         with self.database.session() as session:
             if not chain.lock_sealer(session, log_name):
-                return 0  # another worker is sealing this log now
+                return 0, 0  # another worker is sealing this log now
             last = chain.head(session, log_name)
             position, prev = (last.position, last.entry_hash) if last else (0, "")
             after = max(0, (last.seq if last else 0) - chain.LATE_COMMIT_WINDOW)
             count = 0
             links: list[dict[str, Any]] = []
-            for entry in chain.pending(session, log_name, after, BATCH):
+            pending = chain.pending(session, log_name, after, BATCH)
+            for entry in pending:
                 digest = entry.content_hash
                 if digest is None or not self.personal.mac_matches(
                         entry.row_mac, chain.mac_text(log_name, entry.id, digest)):
@@ -112,8 +120,8 @@ class AuditLog:
                 session.commit()
             except IntegrityError:  # another sealer took these positions first: its links stand
                 session.rollback()
-                return 0
-            return count
+                return 0, 0
+            return count, len(pending)
 
     def start(self, interval: float) -> None:
         """Seal in a background thread every `interval` seconds (one per worker; they take turns)."""

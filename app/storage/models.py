@@ -188,7 +188,8 @@ class LogSeal(Base):
     entry_hash: Mapped[str] = mapped_column(String(80))  # key id:HMAC
     sealed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    __table_args__ = (Index("ux_log_seals_entry", "log", "entry_id", unique=True),)
+    __table_args__ = (Index("ux_log_seals_entry", "log", "entry_id", unique=True),
+                      Index("ix_log_seals_seq", "log", "seq"))
 
 
 class ApiKey(Base):

@@ -171,3 +171,31 @@ def test_postgresql_refuses_updates_and_deletes_but_the_purge(firefly, database_
         assert conn.execute(text("UPDATE decisions SET pii_sealed = NULL WHERE id = :i"), {"i": ids[0]}).rowcount == 1
     engine.dispose()
     assert firefly.audit_log.verify("decisions").ok
+
+
+def test_one_call_seals_every_pending_entry_batch_after_batch(firefly, monkeypatch):
+    monkeypatch.setattr("app.services.audit_log.BATCH", 3)
+    decide_many(firefly, 7)
+    assert firefly.audit_log.seal("decisions") == 7  # batches of 3, 3 and 1
+    result = firefly.audit_log.verify("decisions")
+    assert result.ok and result.checked == 7 and result.unsealed == 0
+
+
+@pytest.mark.parametrize("window, sealed_late", [(3, True), (1, False)])
+def test_an_entry_committed_after_later_ones_is_sealed_within_the_window(firefly, database_url, monkeypatch,
+                                                                         window, sealed_late):
+    """A sequence number is taken before the commit, so an entry can commit after entries with
+    higher numbers were sealed: the next pass seals it if it lies within the late-commit window
+    below the head (and only the seals of that window are read to tell)."""
+    monkeypatch.setattr("app.storage.chain.LATE_COMMIT_WINDOW", window)
+    ids = decide_many(firefly, 4)
+    late = ids[1]
+    seq = seq_of(database_url, late)
+    # the entry is not yet visible to the sealer, as if its transaction had not committed
+    tamper(database_url, ("UPDATE decisions SET seq = NULL WHERE id = :i", {"i": late}))
+    assert firefly.audit_log.seal("decisions") == 3
+    tamper(database_url, ("UPDATE decisions SET seq = :s WHERE id = :i", {"s": seq, "i": late}))
+    assert firefly.audit_log.seal("decisions") == (1 if sealed_late else 0)
+    result = firefly.audit_log.verify("decisions")
+    assert result.ok
+    assert result.unsealed == (0 if sealed_late else 1)
