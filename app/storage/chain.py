@@ -174,12 +174,14 @@ def pending(session: Session, log: str, after_seq: int, limit: int) -> list[Any]
     with; whether the content still matches it is verify's question)."""
     model = CHAINED[log].model
     # An entry's seal carries the entry's sequence number, so only seals above `after_seq` can seal
-    # an entry above it: bounding them keeps each pass to the window (an index range on
-    # log_seals (log, seq), migration 0021) instead of reading every seal the log ever had.
-    sealed = select(LogSeal.entry_id).where(LogSeal.log == log, LogSeal.seq > after_seq,
-                                            LogSeal.entry_id == model.id)
+    # an entry above it: reading those alone (an index range on log_seals (log, seq), migration
+    # 0021) keeps a pass to the window instead of every seal the log ever had. NOT IN (entry_id is
+    # never NULL) is run by PostgreSQL as one hashed subquery whatever its statistics say; the
+    # NOT EXISTS it replaces was planned as a nested loop over the window on a table not yet
+    # analysed (64 ms a pass at 1,300 entries), or as a hash of every seal.
+    sealed = select(LogSeal.entry_id).where(LogSeal.log == log, LogSeal.seq > after_seq)
     return list(session.execute(select(model.id, model.seq, model.content_hash, model.row_mac)
-                                .where(model.seq > after_seq, ~sealed.exists())
+                                .where(model.seq > after_seq, model.id.not_in(sealed))
                                 .order_by(model.seq).limit(limit)))
 
 
