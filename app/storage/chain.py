@@ -172,6 +172,10 @@ def pending(session: Session, log: str, after_seq: int, limit: int) -> list[Any]
     """Entries without a seal whose sequence number is above `after_seq`, in order: their id,
     sequence number, content hash and MAC only (the sealer binds the hash the row was written
     with; whether the content still matches it is verify's question)."""
+    return list(session.execute(pending_query(log, after_seq, limit)))
+
+
+def pending_query(log: str, after_seq: int, limit: int) -> Any:
     model = CHAINED[log].model
     # An entry's seal carries the entry's sequence number, so only seals above `after_seq` can seal
     # an entry above it: reading those alone (an index range on log_seals (log, seq), migration
@@ -180,9 +184,9 @@ def pending(session: Session, log: str, after_seq: int, limit: int) -> list[Any]
     # NOT EXISTS it replaces was planned as a nested loop over the window on a table not yet
     # analysed (64 ms a pass at 1,300 entries), or as a hash of every seal.
     sealed = select(LogSeal.entry_id).where(LogSeal.log == log, LogSeal.seq > after_seq)
-    return list(session.execute(select(model.id, model.seq, model.content_hash, model.row_mac)
-                                .where(model.seq > after_seq, model.id.not_in(sealed))
-                                .order_by(model.seq).limit(limit)))
+    return (select(model.id, model.seq, model.content_hash, model.row_mac)
+            .where(model.seq > after_seq, model.id.not_in(sealed))
+            .order_by(model.seq).limit(limit))
 
 
 def seals(session: Session, log: str, first: int, last: int | None) -> list[LogSeal]:

@@ -199,3 +199,34 @@ def test_an_entry_committed_after_later_ones_is_sealed_within_the_window(firefly
     result = firefly.audit_log.verify("decisions")
     assert result.ok
     assert result.unsealed == (0 if sealed_late else 1)
+
+
+def _rows_read_from(plan, table):
+    """Rows a query plan's nodes on `table` produced, over all their loops (EXPLAIN ANALYZE)."""
+    own = plan.get("Actual Rows", 0) * plan.get("Actual Loops", 1) if plan.get("Relation Name") == table else 0
+    return own + sum(_rows_read_from(child, table) for child in plan.get("Plans", []))
+
+
+def test_a_sealing_pass_reads_only_the_seals_of_its_window_however_long_the_log(firefly, database_url):
+    """The pass's look for pending entries once read every seal the log ever had (a cost growing
+    with the log, paid every pass); it reads only the seals above the window's floor now."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("the plan that read every seal was PostgreSQL's")
+    from app.storage import chain
+    decide_many(firefly, 3)
+    firefly.audit_log.seal()
+    old_seals = 5000  # a long log's earlier seals, far below the window
+    tamper(database_url, ("INSERT INTO log_seals (log, position, entry_id, seq, content_hash, prev_hash, "
+                          "entry_hash, sealed_at) SELECT 'decisions', -g, 'old' || g, -g, 'h', 'p', 'e', now() "
+                          "FROM generate_series(1, :n) AS g", {"n": old_seals}))
+    decide_many(firefly, 2)
+    engine = create_engine(database_url)
+    query = chain.pending_query("decisions", 0, 500)
+    compiled = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        plan = conn.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) " + compiled)).scalar_one()[0]["Plan"]
+        found = conn.execute(query).all()
+    engine.dispose()
+    assert len(found) == 2  # the two new entries, and no other
+    assert _rows_read_from(plan, "log_seals") <= 3  # the window's seals, not the 5,003 of the log
+    tamper(database_url, ("DELETE FROM log_seals WHERE position < 0", {}))
