@@ -26,6 +26,9 @@ from app.storage.models import Decision, LogSeal
 
 log = logging.getLogger("firefly.audit")
 BATCH = 500
+# Links (and their entries, some 25 KB of JSON each, read back as Python values) that verify
+# holds at a time.
+VERIFY_PAGE = 100
 
 
 def link_text(log_name: str, position: int, entry_id: str, seq: int, content_hash: str, prev_hash: str) -> str:
@@ -154,19 +157,29 @@ class AuditLog:
         with self.database.session() as session:
             before = chain.seal_at(session, log_name, first - 1) if first > 1 else None
             prev = before.entry_hash if before else ""
-            links = chain.seals(session, log_name, first, last)
-            rows = chain.entries(session, log_name, (s.entry_id for s in links))
             expected = first
-            for link in links:
-                self._check_link(result, link, expected, prev)
-                expected, prev = link.position + 1, link.entry_hash
-                self._check_entry(result, link, rows.get(link.entry_id), content_hash)
-                result.checked += 1
+            low: int | None = None
+            high: int | None = None
+            # A page of links and their entries at a time (the entries with their documents, some
+            # 25 KB each): memory stays that of one page however long the log.
+            for links in chain.seal_pages(session, log_name, first, last, VERIFY_PAGE):
+                rows = chain.entries(session, log_name, (s.entry_id for s in links))
+                for link in links:
+                    self._check_link(result, link, expected, prev)
+                    expected, prev = link.position + 1, link.entry_hash
+                    self._check_entry(result, link, rows.get(link.entry_id), content_hash)
+                    result.checked += 1
+                    low = link.seq if low is None else min(low, link.seq)
+                    high = link.seq if high is None else max(high, link.seq)
+                del rows  # before the next page is read, not after
+                session.expunge_all()
             result.head = prev or None
-            seqs = [s.seq for s in links]
             whole = first == 1 and last is None
-            low, high = (None, None) if whole else (min(seqs, default=0), max(seqs, default=0))
-            for entry in chain.unsealed(session, log_name, low, high):
+            if whole:
+                low = high = None
+            else:
+                low, high = low or 0, high or 0
+            for entry in chain.unsealed(session, log_name, low, high, VERIFY_PAGE):
                 digest = content_hash(entry)
                 if digest == entry.content_hash and self.personal.mac_matches(
                         entry.row_mac, chain.mac_text(log_name, entry.id, digest)):

@@ -17,7 +17,7 @@ import decimal
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
@@ -189,11 +189,21 @@ def pending_query(log: str, after_seq: int, limit: int) -> Any:
             .order_by(model.seq).limit(limit))
 
 
-def seals(session: Session, log: str, first: int, last: int | None) -> list[LogSeal]:
-    statement = select(LogSeal).where(LogSeal.log == log, LogSeal.position >= first)
-    if last is not None:
-        statement = statement.where(LogSeal.position <= last)
-    return list(session.scalars(statement.order_by(LogSeal.position)))
+def seal_pages(session: Session, log: str, first: int, last: int | None, size: int) -> Iterator[list[LogSeal]]:
+    """A log's seals from position `first` to `last` (all after it if None), in order, `size` at a
+    time (keyset pages on the primary key, so each page is an index range however long the log)."""
+    start = first
+    while True:
+        statement = select(LogSeal).where(LogSeal.log == log, LogSeal.position >= start)
+        if last is not None:
+            statement = statement.where(LogSeal.position <= last)
+        page = list(session.scalars(statement.order_by(LogSeal.position).limit(size)))
+        if not page:
+            return
+        yield page
+        if len(page) < size:
+            return
+        start = page[-1].position + 1
 
 
 def seal_at(session: Session, log: str, position: int) -> LogSeal | None:
@@ -210,8 +220,10 @@ def entries(session: Session, log: str, ids: Iterable[str]) -> dict[str, Any]:
     return found
 
 
-def unsealed(session: Session, log: str, low_seq: int | None, high_seq: int | None) -> list[Any]:
-    """Entries without a seal (optionally with a sequence number in [low, high]), in order."""
+def unsealed(session: Session, log: str, low_seq: int | None, high_seq: int | None,
+             size: int = 500) -> Iterator[Any]:
+    """Entries without a seal (optionally with a sequence number in [low, high]), in order, read
+    `size` rows at a time."""
     model = CHAINED[log].model
     sealed = select(LogSeal.entry_id).where(LogSeal.log == log, LogSeal.entry_id == model.id)
     statement = select(model).where(~sealed.exists())
@@ -219,7 +231,8 @@ def unsealed(session: Session, log: str, low_seq: int | None, high_seq: int | No
         statement = statement.where(model.seq >= low_seq)
     if high_seq is not None:
         statement = statement.where(model.seq <= high_seq)
-    return list(session.scalars(statement.order_by(model.seq)))
+    for row in session.scalars(statement.order_by(model.seq).execution_options(yield_per=size)):
+        yield row
 
 
 def lock_sealer(session: Session, log: str) -> bool:

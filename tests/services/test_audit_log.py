@@ -230,3 +230,24 @@ def test_a_sealing_pass_reads_only_the_seals_of_its_window_however_long_the_log(
     assert len(found) == 2  # the two new entries, and no other
     assert _rows_read_from(plan, "log_seals") <= 3  # the window's seals, not the 5,003 of the log
     tamper(database_url, ("DELETE FROM log_seals WHERE position < 0", {}))
+
+
+@pytest.mark.parametrize("page", [1, 2, 3, 500])
+def test_verify_reads_the_log_a_page_at_a_time_and_finds_the_same(firefly, database_url, monkeypatch, page):
+    """verify reads seals and entries a page at a time (a long log's entries, some 25 KB each, do
+    not fit in memory at once); what it finds does not depend on where the pages break."""
+    monkeypatch.setattr("app.services.audit_log.VERIFY_PAGE", page)
+    ids = decide_many(firefly, 7)
+    firefly.audit_log.seal()
+    late = decide_many(firefly, 1)  # decided after the seal: unsealed, and counted as such
+    tamper(database_url,
+           ("UPDATE decisions SET customer_group = 'PREMIUM' WHERE id = :i", {"i": ids[1]}),
+           ("DELETE FROM decisions WHERE id = :i", {"i": ids[2]}),
+           ("DELETE FROM log_seals WHERE log = 'decisions' AND position = 5", {}))
+    result = firefly.audit_log.verify("decisions")
+    assert {(f.kind, f.entry_id or f.position) for f in result.findings} == {
+        ("edited", ids[1]), ("deleted", ids[2]), ("seal_missing", 5)}
+    assert result.checked == 6 and result.unsealed == 2  # entry 5 lost its seal; the late one has none
+    ranged = firefly.audit_log.verify("decisions", first=3, last=7)
+    assert {(f.kind, f.entry_id or f.position) for f in ranged.findings} == {("deleted", ids[2]), ("seal_missing", 5)}
+    assert ranged.checked == 4 and len(late) == 1
