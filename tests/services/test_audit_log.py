@@ -251,3 +251,21 @@ def test_verify_reads_the_log_a_page_at_a_time_and_finds_the_same(firefly, datab
     ranged = firefly.audit_log.verify("decisions", first=3, last=7)
     assert {(f.kind, f.entry_id or f.position) for f in ranged.findings} == {("deleted", ids[2]), ("seal_missing", 5)}
     assert ranged.checked == 4 and len(late) == 1
+
+
+def test_an_entry_renumbered_after_sealing_neither_stops_the_sealer_nor_goes_unnoticed(firefly, database_url,
+                                                                                      monkeypatch):
+    """An attacker who moves a sealed entry's sequence number above the sealed head makes it look
+    pending to the window's query (its seal lies below the window): the sealer must not try to
+    seal it again (its seal exists, and the failed INSERT would stop every pass after), and verify
+    names it."""
+    monkeypatch.setattr("app.storage.chain.LATE_COMMIT_WINDOW", 1)  # a long log, in short
+    ids = decide_many(firefly, 3)
+    firefly.audit_log.seal()
+    tamper(database_url, ("UPDATE decisions SET seq = seq + 100 WHERE id = :i", {"i": ids[0]}))
+    later = decide_many(firefly, 2)
+    assert firefly.audit_log.seal("decisions") == 2  # the two new entries, and not the renumbered one
+    result = firefly.audit_log.verify("decisions")
+    assert result.checked == 5 and result.unsealed == 0
+    assert {(f.kind, f.entry_id) for f in result.findings} == {("reordered", ids[0])}
+    assert len(later) == 2
