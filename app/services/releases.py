@@ -206,13 +206,13 @@ class Releases:
     # -- reading -----------------------------------------------------------------------------
     def active(self) -> Release | None:
         with self.database.session() as session:
-            history = store.activations(session)
-            return store.by_id(session, history[0].release_id) if history else None
+            latest = store.latest_activation(session)
+            return store.by_id(session, latest.release_id) if latest else None
 
     def active_id(self) -> str | None:
         with self.database.session() as session:
-            history = store.activations(session)
-        return history[0].release_id if history else None
+            latest = store.latest_activation(session)
+            return latest.release_id if latest else None
 
     def folder_allowed(self) -> bool:
         """Whether the folder may still be served (imported as a bootstrap release): development,
