@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from .schema import FieldSpec, InputSchema
 from .types import BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, LIST, RECORD, STRING
@@ -212,3 +212,77 @@ def _list(spec: FieldSpec) -> Callable[[Any], list]:
             out.append(item(element))
         return out
     return items
+
+
+def cells_parser(declared: InputSchema, columns: Sequence[str | None],
+                 converters: Sequence[Callable[[str], Any] | None]) -> Callable[[Sequence[str]], dict | None] | None:
+    """For a file whose rows are cells of text (a CSV file): a function from one row's cells to
+    the typed input that `fast_parser` gives for the nested input those cells make, without
+    making it; None for a row it is not sure of (the caller then takes the nested way, and
+    marshmallow words the errors), and None instead of a function for a layout it does not handle.
+
+    `columns[i]` is the declared path cells[i] holds (None: a cell that is not the input's, such as
+    a shared value, left to the caller); `converters[i]` reads a cell's text as the JSON value a
+    nested input would hold (None: the text itself). An empty cell is an absent field, as in the
+    nested input. A row must have a cell for every column. Generated once per file layout: every
+    present field is read with its converter and checked with the fast path's own check of its
+    declaration, in declared order, into the very dicts `fast_parser` makes; a required field or
+    section that is empty gives up, as `fast_parser` does."""
+    if not all(_handled(spec) for spec in declared.fields.values()):
+        return None
+    named = [c for c in columns if c is not None]
+    if len(set(named)) != len(named) or not set(named) <= declared.fields.keys():
+        return None  # a column twice, or one that is no declared field: the nested way says what
+    place = {path: i for i, path in enumerate(columns) if path is not None}
+    namespace: dict[str, Any] = {"_GIVE_UP": _GIVE_UP, "_GiveUp": _GiveUp}
+    lines: list[str] = []
+    sections = iter(range(1, 1 << 30))
+
+    def section(tree: dict, prefix: str, name: str, indent: str) -> bool:
+        """Lines filling dict `name` from the cells; False when a required field has no column."""
+        lines.append(f"{indent}{name} = {{}}")
+        for key, node in tree.items():
+            path = prefix + key
+            if isinstance(node, FieldSpec):
+                index = place.get(path)
+                if index is None:
+                    if node.required:
+                        return False
+                    continue
+                read = f"_f{index}"
+                namespace[read] = _cell_check(node, converters[index])
+                lines.append(f"{indent}v = c[{index}]")
+                lines.append(f"{indent}if v:")
+                lines.append(f"{indent}    {name}[{key!r}] = {read}(v)")
+                if node.required:
+                    lines.append(f"{indent}else:")
+                    lines.append(f"{indent}    raise _GIVE_UP")
+            else:
+                inner = f"s{next(sections)}"
+                if not section(node, path + ".", inner, indent):
+                    return False
+                lines.append(f"{indent}if {inner}:")
+                lines.append(f"{indent}    {name}[{key!r}] = {inner}")
+                if _required_inside(node):
+                    lines.append(f"{indent}else:")
+                    lines.append(f"{indent}    raise _GIVE_UP")
+        return True
+
+    if not section(declared.tree, "", "s0", "        "):
+        return None  # a required field no column holds: every row needs the nested way
+    source = (f"def parse(c):\n    if len(c) != {len(columns)}:\n        return None\n    try:\n"
+              + "".join(f"{line}\n" for line in lines)
+              + "    except _GiveUp:\n        return None\n    return s0\n")
+    exec(compile(source, "<input cells>", "exec"), namespace)  # noqa: S102 - declared names only
+    return namespace["parse"]
+
+
+def _cell_check(spec: FieldSpec, convert: Callable[[str], Any] | None) -> Callable[[str], Any]:
+    """A cell's text read as its converter reads it, then checked as `fast_parser` checks the field."""
+    check = _leaf(spec)
+    if convert is None:
+        return check
+
+    def read(text: str) -> Any:
+        return check(convert(text))
+    return read

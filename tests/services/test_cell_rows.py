@@ -1,0 +1,175 @@
+"""A CSV row read straight from its cells (batch.cell_rows, fastinput.cells_parser) gives exactly
+what the nested way gives (CsvLayout.rows, split_shared, Policy.parse_input): the same typed input
+and shared values; and a chunk decided from its cells the same Partial (decisions, counts, invalid
+rows with their numbers and messages) as the same rows decided the nested way. Rows are drawn
+from generated applicants with cells replaced by odd or bad text, and with cells added or cut."""
+import datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from app.engine import InputError, load_policy_root
+from app.files import CsvLayout
+from app.services.batch import Job, VersionSpec, cell_rows, decide_cells, decide_chunk, file_item
+from support.applicants import generate, generate_shared
+from support.settings import POLICY_ROOT
+from support.simulation import POLICY, candidate_folder, flat
+
+# A candidate whose input differs: a shorter longest term, so that some rows only it refuses.
+NARROWER_INPUT = {"requested_term_months: {type: integer, min: 1, max: 36}":
+                  "requested_term_months: {type: integer, min: 1, max: 24}",
+                  "  region_cap_developed: 500000": "  region_cap_developed: 400000"}
+
+# Text a file might hold in any cell: empty, blank, numbers of every sort, odd booleans, dates,
+# lists, too long, non-ASCII (full-width digits read as integers by int()).
+ODD_CELLS = st.one_of(
+    st.sampled_from(["", " ", "abc", " 7", "7 ", "1e3", "-1", "0", "1", "2", "36", "37", "25",
+                     "99999999999999999999", "1_000", "+5", "\uff13", "0.5", "-0", "00012", "NaN",
+                     "true", "TRUE", " false", "yes", "2026-02-30", "2026-11-01", "20261101",
+                     "2026-11-01T10:00:00+08:00", "2026-11-01T10:00:00", "[", "[]", "[null]", "[1, 2]",
+                     '[{"type": "LOAN"}]', "a|b", "x" * 65, "1" * 19, "330100", "COLLEGE", "\u674e\u521a",
+                     "SALARIED", "EMPLOYEE", "RM_APP"]),
+    st.text(max_size=6))
+
+
+def as_cell(value) -> str:
+    """A value as bench/simulate.py and the tests write it into a CSV cell."""
+    import json
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def exact(value):
+    """A value with its types, dict orders and decimal exponents visible."""
+    if isinstance(value, dict):
+        return ("dict", [(k, exact(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [exact(v) for v in value])
+    return (type(value).__name__, repr(value))
+
+
+@pytest.fixture(scope="module")
+def setting(tmp_path_factory):
+    baseline = load_policy_root(POLICY_ROOT).policies[POLICY]
+    candidate = load_policy_root(candidate_folder(tmp_path_factory.mktemp("narrow"), NARROWER_INPUT)).policies[POLICY]
+    policies = (baseline, candidate)
+    types = {path: spec.type.name for p in policies for path, spec in p.input_schema.fields.items()}
+    shared = {d.name: d.type_name for p in policies for d in p.parts.shared}
+    types.update(shared)
+    flats = [{**flat(r), **s} for r, s in zip(generate(60, seed=31), generate_shared(60, seed=31))]
+    header = [c for c in [*baseline.input_schema.fields, *shared] if any(c in f for f in flats)]
+    pool = [[as_cell(f.get(c)) for c in header] for f in flats]
+    return baseline, candidate, CsvLayout.of(header, types), shared, pool
+
+
+def nested(policy, layout, shared, number, cells):
+    """The nested way: (typed input, shared values), or (None, the errors or the RowError)."""
+    [row] = layout.rows(number, [cells])
+    item = file_item(row, policy.hash, shared)
+    if not isinstance(item.data, dict):
+        return None, item.data
+    try:
+        return policy.parse_input(item.data), item.shared
+    except InputError as error:
+        return None, error.errors
+
+
+@st.composite
+def rows(draw, pool, width):
+    cells = list(draw(st.sampled_from(pool)))
+    for _ in range(draw(st.integers(min_value=0, max_value=4))):
+        cells[draw(st.integers(min_value=0, max_value=width - 1))] = draw(ODD_CELLS)
+    change = draw(st.sampled_from(["none"] * 6 + ["add", "cut"]))
+    if change == "add":
+        cells.append(draw(ODD_CELLS))
+    elif change == "cut":
+        del cells[draw(st.integers(min_value=0, max_value=width - 1)):]
+    return cells
+
+
+def test_plainly_valid_rows_go_straight_from_their_cells(setting):
+    baseline, candidate, layout, shared, pool = setting
+    for policy in (baseline, candidate):
+        direct = cell_rows(policy, layout, shared)
+        for number, cells in enumerate(pool, start=1):
+            typed = direct.typed(cells)
+            expected, values = nested(policy, layout, shared, number, cells)
+            if policy is candidate and expected is None:
+                assert "requested_term_months" in values and typed is None  # longer than the candidate's longest term: refused
+                continue
+            assert typed is not None, number
+            assert exact(typed) == exact(expected)
+            assert exact(direct.shared(cells)) == exact(values)
+
+
+@given(data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_a_row_read_from_its_cells_is_the_row_read_the_nested_way(setting, data):
+    baseline, candidate, layout, shared, pool = setting
+    cells = data.draw(rows(pool, len(layout.header)))
+    for policy in (baseline, candidate):
+        typed = cell_rows(policy, layout, shared).typed(cells)
+        event("straight from the cells" if typed is not None else "the nested way")
+        if typed is None:
+            continue  # the nested way takes the row (the chunk test below holds its results)
+        expected, values = nested(policy, layout, shared, 1, cells)
+        assert expected is not None and exact(typed) == exact(expected)
+        assert exact(cell_rows(policy, layout, shared).shared(cells)) == exact(values)
+
+
+@given(data=st.data(), with_candidate=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_a_chunk_decided_from_its_cells_is_the_chunk_decided_the_nested_way(setting, data, with_candidate):
+    baseline, candidate, layout, shared, pool = setting
+    versions = (baseline, candidate) if with_candidate else (baseline,)
+    job = Job({p.hash: VersionSpec.of(p) for p in versions}, candidate.hash if with_candidate else None,
+              keep_rows=True)
+    chunk = data.draw(st.lists(rows(pool, len(layout.header)), min_size=1, max_size=5))
+    first = data.draw(st.integers(min_value=1, max_value=10_000))
+    direct = outcome(decide_cells, job, layout, first, chunk, baseline.hash, shared)
+    old = outcome(lambda *_: decide_chunk(job, [file_item(row, baseline.hash, shared)
+                                                 for row in layout.rows(first, chunk)]))
+    assert direct == old
+
+
+def outcome(function, *arguments):
+    """What a call gave, or the error it raised (today a shared value's cell that is no number
+    stops the run with the engine's ValueError: both ways raise the same)."""
+    try:
+        return function(*arguments)
+    except ValueError as error:
+        return ("raised", type(error), str(error))
+
+
+@pytest.mark.parametrize("header", [
+    ["decision_date", "applicant", "applicant.name"],            # a column that is also a section
+    ["decision_date", "applicant.name", "applicant.name"],       # a column twice
+    ["decision_date", "applicant"],                              # a section as a column
+    ["decision_date", "shared.nothing_declared"],                # a shared value no version has
+])
+def test_layouts_the_direct_way_does_not_handle_are_decided_the_nested_way(setting, header):
+    baseline, candidate, layout, shared, pool = setting
+    odd = CsvLayout.of(header, layout.types)
+    assert cell_rows(baseline, odd, shared) is None
+    job = Job({baseline.hash: VersionSpec.of(baseline)}, None, keep_rows=True)
+    cells = [["2026-11-01", "x", "y"], ["2026-11-01", "", "\u674e"], [""]]
+    direct = decide_cells(job, odd, 7, cells, baseline.hash, shared)
+    old = decide_chunk(job, [file_item(row, baseline.hash, shared) for row in odd.rows(7, cells)])
+    assert direct == old and direct.read == 3
+
+
+def test_the_typed_values_are_of_the_declared_types(setting):
+    """The direct way types as the fast path does: dates, integers, booleans, lists of records."""
+    baseline, _, layout, shared, pool = setting
+    typed = cell_rows(baseline, layout, shared).typed(pool[0])
+    assert isinstance(typed["decision_date"], datetime.date)
+    assert isinstance(typed["requested_amount"], int)
+    assert all(isinstance(account, dict) for account in typed["bureau"]["accounts"])
+    assert not any(isinstance(v, (float, Decimal)) for v in typed.values())
