@@ -225,9 +225,10 @@ def cells_parser(declared: InputSchema, columns: Sequence[str | None],
     a shared value, left to the caller); `converters[i]` reads a cell's text as the JSON value a
     nested input would hold (None: the text itself). An empty cell is an absent field, as in the
     nested input. A row must have a cell for every column. Generated once per file layout: every
-    present field is read with its converter and checked with the fast path's own check of its
-    declaration, in declared order, into the very dicts `fast_parser` makes; a required field or
-    section that is empty gives up, as `fast_parser` does."""
+    present field is read with its converter and checked as `fast_parser` checks it (the common
+    checks written out in the generated code, the others the fast path's own closures; a list of
+    records through generated sections of the same rules), in declared order, into the very dicts
+    `fast_parser` makes; a required field or section that is empty gives up, as `fast_parser` does."""
     if not all(_handled(spec) for spec in declared.fields.values()):
         return None
     named = [c for c in columns if c is not None]
@@ -249,11 +250,13 @@ def cells_parser(declared: InputSchema, columns: Sequence[str | None],
                     if node.required:
                         return False
                     continue
-                read = f"_f{index}"
-                namespace[read] = _cell_check(node, converters[index])
                 lines.append(f"{indent}v = c[{index}]")
                 lines.append(f"{indent}if v:")
-                lines.append(f"{indent}    {name}[{key!r}] = {read}(v)")
+                convert = converters[index]
+                if convert is not None:
+                    namespace[f"_c{index}"] = convert
+                    lines.append(f"{indent}    v = _c{index}(v)")
+                lines.extend(_check_lines(node, f"{name}[{key!r}]", f"{indent}    ", namespace, str(index)))
                 if node.required:
                     lines.append(f"{indent}else:")
                     lines.append(f"{indent}    raise _GIVE_UP")
@@ -270,19 +273,80 @@ def cells_parser(declared: InputSchema, columns: Sequence[str | None],
 
     if not section(declared.tree, "", "s0", "        "):
         return None  # a required field no column holds: every row needs the nested way
+    # A ValueError or TypeError (a converter's, a date's) is a row the nested way takes, too.
     source = (f"def parse(c):\n    if len(c) != {len(columns)}:\n        return None\n    try:\n"
               + "".join(f"{line}\n" for line in lines)
-              + "    except _GiveUp:\n        return None\n    return s0\n")
+              + "    except (_GiveUp, ValueError, TypeError):\n        return None\n    return s0\n")
     exec(compile(source, "<input cells>", "exec"), namespace)  # noqa: S102 - declared names only
     return namespace["parse"]
 
 
-def _cell_check(spec: FieldSpec, convert: Callable[[str], Any] | None) -> Callable[[str], Any]:
-    """A cell's text read as its converter reads it, then checked as `fast_parser` checks the field."""
-    check = _leaf(spec)
-    if convert is None:
-        return check
+def _check_lines(spec: FieldSpec, target: str, indent: str, namespace: dict[str, Any], tag: str) -> list[str]:
+    """Generated lines that check the JSON-style value `v` as `_leaf(spec)` checks it and set
+    `target` to the typed value, or raise _GIVE_UP: integers, booleans and plain text written
+    out; anything else (or any text the short check is not sure of) through the closures."""
+    kind = spec.type.name
+    if kind == INTEGER:
+        low, high = spec.minimum, spec.maximum
+        namespace[f"_lo{tag}"] = -10 ** MAX_DIGITS + 1 if low is None else max(-10 ** MAX_DIGITS + 1, low)
+        namespace[f"_hi{tag}"] = 10 ** MAX_DIGITS - 1 if high is None else min(10 ** MAX_DIGITS - 1, high)
+        return [f"{indent}if v.__class__ is not int or not _lo{tag} <= v <= _hi{tag}:",
+                f"{indent}    raise _GIVE_UP",
+                f"{indent}{target} = v"]
+    if kind == BOOLEAN:
+        return [f"{indent}if v.__class__ is not bool:", f"{indent}    raise _GIVE_UP", f"{indent}{target} = v"]
+    if kind == LIST:
+        namespace[f"_f{tag}"] = _generated_list(spec)
+        return [f"{indent}{target} = _f{tag}(v)"]
+    namespace[f"_f{tag}"] = _leaf(spec)
+    if kind not in (ENUM, STRING):
+        return [f"{indent}{target} = _f{tag}(v)"]
+    # plain ASCII text that passes every test at once is taken as it is; other text (non-ASCII:
+    # the lone surrogate test) goes through the fast path's own check, which says the same or gives up
+    tests = ["v.__class__ is str", "v.isascii()"]
+    if spec.max_length is not None:
+        tests.append(f"len(v) <= {int(spec.max_length)}")
+    if kind == ENUM:
+        namespace[f"_in{tag}"] = frozenset(spec.type.values or ())
+        tests.append(f"v in _in{tag}")
+    if spec.pattern:
+        namespace[f"_re{tag}"] = re.compile(f"(?:{spec.pattern})\\Z").match
+        tests.append(f"_re{tag}(v) is not None")
+    return [f"{indent}{target} = v if {' and '.join(tests)} else _f{tag}(v)"]
 
-    def read(text: str) -> Any:
-        return check(convert(text))
-    return read
+
+def _generated_list(spec: FieldSpec) -> Callable[[Any], list]:
+    """`_list(spec)` with a list of records' items checked by a generated section (`_section`'s
+    rules written out per field); a list of values as `_list` has it."""
+    item_type = spec.type.item
+    if item_type is None or item_type.name != RECORD:
+        return _list(spec)
+    longest = spec.max_items
+    item = _generated_section({field.path.rsplit(".", 1)[1]: field for field in spec.item_fields})
+
+    def items(value: Any) -> list:
+        if value.__class__ is not list or (longest is not None and len(value) > longest):
+            raise _GIVE_UP
+        out = []
+        for element in value:
+            if element is None:
+                raise _GIVE_UP  # an item may not be null
+            out.append(item(element))
+        return out
+    return items
+
+
+def _generated_section(fields: dict[str, FieldSpec]) -> Callable[[Any], dict]:
+    """`_section` of a record's fields (no sections inside) as generated code: the same tests in
+    the same order, giving the same dict or giving up at the same inputs."""
+    namespace: dict[str, Any] = {"_GIVE_UP": _GIVE_UP, "_ABSENT": _ABSENT, "_known": frozenset(fields)}
+    lines = ["if raw.__class__ is not dict or not raw.keys() <= _known:", "    raise _GIVE_UP",
+             "out = {}", "get = raw.get"]
+    for index, (key, spec) in enumerate(fields.items()):
+        lines += [f"v = get({key!r}, _ABSENT)", "if v is None or v is _ABSENT:"]
+        lines += ["    raise _GIVE_UP"] if spec.required else ["    if v is None:", f"        out[{key!r}] = None"]
+        lines.append("else:")
+        lines += _check_lines(spec, f"out[{key!r}]", "    ", namespace, str(index))
+    source = "def section(raw):\n" + "".join(f"    {line}\n" for line in lines) + "    return out\n"
+    exec(compile(source, "<input record>", "exec"), namespace)  # noqa: S102 - declared names only
+    return namespace["section"]
