@@ -215,11 +215,14 @@ def _list(spec: FieldSpec) -> Callable[[Any], list]:
 
 
 def cells_parser(declared: InputSchema, columns: Sequence[str | None],
-                 converters: Sequence[Callable[[str], Any] | None]) -> Callable[[Sequence[str]], dict | None] | None:
+                 converters: Sequence[Callable[[str], Any] | None]
+                 ) -> Callable[[Sequence[str]], tuple[dict, dict] | None] | None:
     """For a file whose rows are cells of text (a CSV file): a function from one row's cells to
     the typed input that `fast_parser` gives for the nested input those cells make, without
     making it; None for a row it is not sure of (the caller then takes the nested way, and
     marshmallow words the errors), and None instead of a function for a layout it does not handle.
+    It gives the typed input with its flat values (what `InputSchema.flatten` gives for it, made
+    at the same time: `Policy.decide(typed, values=...)` then does not flatten it again).
 
     `columns[i]` is the declared path cells[i] holds (None: a cell that is not the input's, such as
     a shared value, left to the caller); `converters[i]` reads a cell's text as the JSON value a
@@ -237,6 +240,7 @@ def cells_parser(declared: InputSchema, columns: Sequence[str | None],
     place = {path: i for i, path in enumerate(columns) if path is not None}
     namespace: dict[str, Any] = {"_GIVE_UP": _GIVE_UP, "_GiveUp": _GiveUp}
     lines: list[str] = []
+    flat: list[str] = []  # the flat values' entries, in flatten's order
     sections = iter(range(1, 1 << 30))
 
     def section(tree: dict, prefix: str, name: str, indent: str) -> bool:
@@ -249,6 +253,7 @@ def cells_parser(declared: InputSchema, columns: Sequence[str | None],
                 if index is None:
                     if node.required:
                         return False
+                    flat.append(f"{path!r}: None")
                     continue
                 lines.append(f"{indent}v = c[{index}]")
                 lines.append(f"{indent}if v:")
@@ -256,10 +261,12 @@ def cells_parser(declared: InputSchema, columns: Sequence[str | None],
                 if convert is not None:
                     namespace[f"_c{index}"] = convert
                     lines.append(f"{indent}    v = _c{index}(v)")
-                lines.extend(_check_lines(node, f"{name}[{key!r}]", f"{indent}    ", namespace, str(index)))
-                if node.required:
-                    lines.append(f"{indent}else:")
-                    lines.append(f"{indent}    raise _GIVE_UP")
+                lines.extend(_check_lines(node, f"x{index}", f"{indent}    ", namespace, str(index)))
+                lines.append(f"{indent}    {name}[{key!r}] = x{index}")
+                lines.append(f"{indent}else:")
+                lines.append(f"{indent}    {'raise _GIVE_UP' if node.required else f'x{index} = None'}")
+                flat.append(f"{path!r}: " + (f"None if x{index} is None else tuple(x{index})"
+                                             if node.type.name == LIST else f"x{index}"))
             else:
                 inner = f"s{next(sections)}"
                 if not section(node, path + ".", inner, indent):
@@ -276,7 +283,8 @@ def cells_parser(declared: InputSchema, columns: Sequence[str | None],
     # A ValueError or TypeError (a converter's, a date's) is a row the nested way takes, too.
     source = (f"def parse(c):\n    if len(c) != {len(columns)}:\n        return None\n    try:\n"
               + "".join(f"{line}\n" for line in lines)
-              + "    except (_GiveUp, ValueError, TypeError):\n        return None\n    return s0\n")
+              + "    except (_GiveUp, ValueError, TypeError):\n        return None\n"
+              + "    return s0, {" + ", ".join(flat) + "}\n")
     exec(compile(source, "<input cells>", "exec"), namespace)  # noqa: S102 - declared names only
     return namespace["parse"]
 

@@ -134,22 +134,24 @@ class _Chunk:
         self.decide(item.ref, baseline, typed_base, typed_cand, item.shared, item.stored)
 
     def decide(self, ref: Any, baseline: Policy, typed_base: dict, typed_cand: dict | None,
-               shared: dict[str, Any] | None, stored: dict[str, Any] | None = None) -> None:
-        """One row typed by every version: decided on each, counted and compared."""
-        partial, candidate = self.partial, self.candidate
-        decided = baseline.decide(typed_base, shared=shared)
+               shared: dict[str, Any] | None, stored: dict[str, Any] | None = None,
+               values_base: dict | None = None, values_cand: dict | None = None) -> None:
+        """One row typed by every version (with its flat values, when read from cells): decided
+        on each, counted and compared."""
+        partial, candidate, keep = self.partial, self.candidate, self.job.keep_rows
+        decided = baseline.decide(typed_base, shared=shared, values=values_base)
         self.base_tally.add(decided, fired(decided))
-        line = headline(decided)
+        line = headline(decided) if (keep or candidate or stored is not None) else None
         if stored is not None and stored != line:
             partial.baseline_mismatches.append(ref)
         other = None
         if candidate:
-            made = candidate.decide(typed_cand, shared=shared)
+            made = candidate.decide(typed_cand, shared=shared, values=values_cand)
             self.cand_tally.add(made, fired(made))
             other = headline(made)
             if partial.comparison.add(line, other):
                 partial.changed.append(changed_record(ref, decided, made))
-        if self.job.keep_rows:
+        if keep:
             partial.rows.append((ref, line, other))
 
 
@@ -265,23 +267,25 @@ def decide_cells(job: Job, layout: CsvLayout, first: int, cells: list[list[str]]
     cand_rows = makers[1] if len(makers) > 1 else None
     partial = chunk.partial
     for number, row in enumerate(cells, start=first):
-        typed_base = base_rows.typed(row)
-        typed_cand = cand_rows.typed(row) if cand_rows is not None and typed_base is not None else None
-        if typed_base is None or (cand_rows is not None and typed_cand is None):
+        base = base_rows.typed(row)
+        cand = cand_rows.typed(row) if cand_rows is not None and base is not None else None
+        if base is None or (cand_rows is not None and cand is None):
             for made in layout.rows(number, [row]):
                 chunk.item(file_item(made, baseline, shared))
             continue
         partial.read += 1
-        chunk.decide(number, base_policy, typed_base, typed_cand, base_rows.shared(row))
+        chunk.decide(number, base_policy, base[0], cand[0] if cand else None, base_rows.shared(row),
+                     values_base=base[1], values_cand=cand[1] if cand else None)
     return chunk.partial
 
 
 class CellRows:
-    """How one version reads a CSV layout's rows straight from their cells: the typed input
-    (`fastinput.cells_parser`: None for a row it is not sure of) and the shared values, as
-    `CsvLayout.rows`, `split_shared` and `Policy.parse_input` give them for a plainly valid row."""
+    """How one version reads a CSV layout's rows straight from their cells: the typed input with
+    its flat values (`fastinput.cells_parser`: None for a row it is not sure of) and the shared
+    values, as `CsvLayout.rows`, `split_shared` and `Policy.parse_input` give them for a plainly
+    valid row."""
 
-    def __init__(self, typed: Callable[[list[str]], dict | None],
+    def __init__(self, typed: Callable[[list[str]], tuple[dict, dict] | None],
                  shared_cells: tuple[tuple[int, str, Callable[[str], Any] | None], ...]) -> None:
         self.typed = typed
         self._shared = shared_cells

@@ -99,13 +99,15 @@ def test_plainly_valid_rows_go_straight_from_their_cells(setting):
     for policy in (baseline, candidate):
         direct = cell_rows(policy, layout, shared)
         for number, cells in enumerate(pool, start=1):
-            typed = direct.typed(cells)
+            made = direct.typed(cells)
             expected, values = nested(policy, layout, shared, number, cells)
             if policy is candidate and expected is None:
-                assert "requested_term_months" in values and typed is None  # longer than the candidate's longest term: refused
+                # longer than the candidate's longest term: refused
+                assert "requested_term_months" in values and made is None
                 continue
-            assert typed is not None, number
-            assert exact(typed) == exact(expected)
+            assert made is not None, number
+            assert exact(made[0]) == exact(expected)
+            assert exact(made[1]) == exact(policy.input_schema.flatten(expected))
             assert exact(direct.shared(cells)) == exact(values)
 
 
@@ -115,12 +117,13 @@ def test_a_row_read_from_its_cells_is_the_row_read_the_nested_way(setting, data)
     baseline, candidate, layout, shared, pool = setting
     cells = data.draw(rows(pool, len(layout.header)))
     for policy in (baseline, candidate):
-        typed = cell_rows(policy, layout, shared).typed(cells)
-        event("straight from the cells" if typed is not None else "the nested way")
-        if typed is None:
+        made = cell_rows(policy, layout, shared).typed(cells)
+        event("straight from the cells" if made is not None else "the nested way")
+        if made is None:
             continue  # the nested way takes the row (the chunk test below holds its results)
         expected, values = nested(policy, layout, shared, 1, cells)
-        assert expected is not None and exact(typed) == exact(expected)
+        assert expected is not None and exact(made[0]) == exact(expected)
+        assert exact(made[1]) == exact(policy.input_schema.flatten(expected))
         assert exact(cell_rows(policy, layout, shared).shared(cells)) == exact(values)
 
 
@@ -168,8 +171,47 @@ def test_layouts_the_direct_way_does_not_handle_are_decided_the_nested_way(setti
 def test_the_typed_values_are_of_the_declared_types(setting):
     """The direct way types as the fast path does: dates, integers, booleans, lists of records."""
     baseline, _, layout, shared, pool = setting
-    typed = cell_rows(baseline, layout, shared).typed(pool[0])
+    typed, values = cell_rows(baseline, layout, shared).typed(pool[0])
+    assert values["bureau.accounts"] == tuple(typed["bureau"]["accounts"])
     assert isinstance(typed["decision_date"], datetime.date)
     assert isinstance(typed["requested_amount"], int)
     assert all(isinstance(account, dict) for account in typed["bureau"]["accounts"])
     assert not any(isinstance(v, (float, Decimal)) for v in typed.values())
+
+
+# Cells for a small policy with every kind of field the fast path types: decimals (with bounds),
+# text, enums, booleans, dates, lists of values (JSON text or a|b), a section of personal data.
+SMALL_CELLS = st.one_of(ODD_CELLS, st.sampled_from(
+    ["1.5", "0.35", "1", "0", "-0.0", "1.0000000000000000001", "12345678901234567890.5", "RED", "GREEN",
+     "red", "a|b", '["RED", "BLUE"]', '["PINK"]', "[1, 2]", '["1"]', "[true]", "2026-11-28", "330102199001011234"]))
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    from engine.support import INPUT, make_policy
+    policy = make_policy(tmp_path_factory.mktemp("small"), input=dict(INPUT, rate={
+        "type": "decimal", "min": 0, "max": 1}))
+    types = {path: spec.type.name for path, spec in policy.input_schema.fields.items()}
+    return policy, CsvLayout.of(list(types), types)
+
+
+@given(data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_every_kind_of_field_reads_from_its_cells_as_the_nested_way_reads_it(small, data):
+    policy, layout = small
+    plain = {"integer": ["5", "0", "-3", ""], "decimal": ["0.35", "1", "12.50", ""], "string": ["abc", "\u674e", ""],
+             "enum": ["RED", "BLUE", ""], "boolean": ["true", "0", "FALSE", ""], "date": ["2026-11-28", ""]}
+    lists = {"tags": ["a|b", '["x"]', ""], "nums": ["[1, 2]", "[]", ""], "colours": ['["RED"]', "GREEN|BLUE", ""]}
+    cells = [data.draw(st.sampled_from(lists.get(name) or plain[layout.types[name]])) for name in layout.header]
+    cells[0] = "2026-11-28"
+    for _ in range(data.draw(st.integers(min_value=0, max_value=3))):
+        cells[data.draw(st.integers(min_value=0, max_value=len(cells) - 1))] = data.draw(SMALL_CELLS)
+    made = cell_rows(policy, layout, {}).typed(cells)
+    event("straight from the cells" if made is not None else "the nested way")
+    expected, _ = nested(policy, layout, {}, 1, cells)
+    if made is not None:
+        assert expected is not None and exact(made[0]) == exact(expected)
+        assert exact(made[1]) == exact(policy.input_schema.flatten(expected))
+    job = Job({policy.hash: VersionSpec.of(policy)}, None, keep_rows=True)
+    assert decide_cells(job, layout, 3, [cells], policy.hash, {}) == decide_chunk(
+        job, [file_item(row, policy.hash, {}) for row in layout.rows(3, [cells])])
