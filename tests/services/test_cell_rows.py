@@ -81,11 +81,32 @@ def nested(policy, layout, shared, number, cells):
         return None, error.errors
 
 
+# Values an item of a list of records might hold in place of any of its fields.
+ODD_ITEM_VALUES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**20, max_value=10**20),
+                            st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6),
+                            st.sampled_from(["NORMAL", "LOAN", "BANK", "2026-02-30", "2020-01-01", "N" * 24,
+                                             "X" * 40, "李"]),
+                            st.lists(st.integers(), max_size=2))
+
+
 @st.composite
 def rows(draw, pool, width):
+    import json
     cells = list(draw(st.sampled_from(pool)))
     for _ in range(draw(st.integers(min_value=0, max_value=4))):
         cells[draw(st.integers(min_value=0, max_value=width - 1))] = draw(ODD_CELLS)
+    # a list of records (the credit report's accounts, inquiries, ...) with an item changed
+    lists = [i for i, cell in enumerate(cells) if cell.startswith("[{")]
+    if lists and draw(st.booleans()):
+        index = draw(st.sampled_from(lists))
+        items = json.loads(cells[index])
+        item = items[draw(st.integers(min_value=0, max_value=len(items) - 1))]
+        key = draw(st.sampled_from([*item, "extra"]))
+        if draw(st.booleans()):
+            item.pop(key, None)
+        else:
+            item[key] = draw(ODD_ITEM_VALUES)
+        cells[index] = json.dumps(items, ensure_ascii=False)
     change = draw(st.sampled_from(["none"] * 6 + ["add", "cut"]))
     if change == "add":
         cells.append(draw(ODD_CELLS))
