@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from . import model as m
 from .backends import BACKENDS
 from .decision import Decision, PolicyRef, Reason, Trace
+from .errors import SharedValueError
 from .fastinput import fast_parser
 from .language.compiler import DECIMAL_CONTEXT
 from .stages import MODELS_INDEX, Matcher, RankedReason, run_limit, run_models, run_requirements, run_stages
@@ -147,7 +148,8 @@ def shared_value(declared: m.SharedValue, value: Any) -> Any:
     else:
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
     if not ok:
-        raise ValueError(f"{declared.name} must be {'true or false' if declared.type_name == 'boolean' else 'a whole number of at least 0'}, not {value!r}")
+        expected = "true or false" if declared.type_name == "boolean" else "a whole number of at least 0"
+        raise SharedValueError(declared.name, f"must be {expected}, not {value!r}")
     return value
 
 

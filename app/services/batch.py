@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
-from app.engine import InputError, Policy
+from app.engine import InputError, Policy, SharedValueError
 from app.engine.fastinput import cells_parser
 from app.files import CsvLayout, FilePart, Row, RowError, read_part
 from app.services import compiling
@@ -139,14 +139,20 @@ class _Chunk:
         """One row typed by every version (with its flat values, when read from cells): decided
         on each, counted and compared."""
         partial, candidate, keep = self.partial, self.candidate, self.job.keep_rows
-        decided = baseline.decide(typed_base, shared=shared, values=values_base)
+        version = "baseline"
+        try:  # every version decides before anything is counted: a row is counted whole or not at all
+            decided = baseline.decide(typed_base, shared=shared, values=values_base)
+            version = "candidate"
+            made = candidate.decide(typed_cand, shared=shared, values=values_cand) if candidate else None
+        except SharedValueError as error:  # a shared value's cell that its declaration refuses
+            partial.invalid.append(Invalid(ref, version, {error.name: [error.message]}))
+            return
         self.base_tally.add(decided, fired(decided))
         line = headline(decided) if (keep or candidate or stored is not None) else None
         if stored is not None and stored != line:
             partial.baseline_mismatches.append(ref)
         other = None
         if candidate:
-            made = candidate.decide(typed_cand, shared=shared, values=values_cand)
             self.cand_tally.add(made, fired(made))
             other = headline(made)
             if partial.comparison.add(line, other):
