@@ -149,32 +149,53 @@ def per_row_costs(n: int, seed: int) -> dict:
     marshmallow alone (the baseline), parsing as Policy.parse_input does (the fast path),
     deciding with every rule, row and bin hit counted (what a simulation does per version), and
     the hand-written twin of the policy (bench/hand.py) deciding the same typed input: the
-    floor plain Python sets for a decision on this machine in the same run."""
+    floor plain Python sets for a decision on this machine in the same run. Also a CSV row's
+    cells to its typed input and shared values, the nested way (CsvLayout.rows, split_shared,
+    Policy.parse_input) and straight (batch.cell_rows, which also makes the flat values)."""
     import statistics
 
     from app.engine.validation import parse_input
     from app.services.tally import Tally, fired
     sys.path.insert(0, str(ROOT / "bench"))
     import hand
+    from app.files import CsvLayout
     policy = load_policy_root(ROOT).policies[POLICY]
     raws = applicants.generate(n, seed)
     # each row's shared anti-fraud values, as the file's rows carry them
     shared_values = applicants.generate_shared(n, seed)
+    # and the same rows as a CSV file's cells (as write_applications writes them)
+    flats = [{**flat(r), **values} for r, values in zip(raws, shared_values)]
+    names = {d.name: d.type_name for d in policy.parts.shared}
+    types = {**{path: spec.type.name for path, spec in policy.input_schema.fields.items()}, **names}
+    header = [c for c in types if any(c in f for f in flats)]
+    layout = CsvLayout.of(header, types)
+    cells_of = [["" if f.get(c) is None else _cell(f.get(c)) for c in header] for f in flats]
+    straight = batch.cell_rows(policy, layout, names)
     schema = policy.request_schema()
     tally = Tally()
+
+    def nested_way(cells):
+        [row] = layout.rows(1, [cells])
+        item = batch.file_item(row, policy.hash, names)
+        return policy.parse_input(item.data), item.shared
+
     steps = {
-        "parse: marshmallow (baseline)": lambda raw, shared: parse_input(raw, schema),
-        "parse: Policy.parse_input (fast path)": lambda raw, shared: policy.parse_input(raw),
-        "decide + count hits": lambda raw, shared: tally.add(
+        "parse: marshmallow (baseline)": lambda raw, shared, cells: parse_input(raw, schema),
+        "parse: Policy.parse_input (fast path)": lambda raw, shared, cells: policy.parse_input(raw),
+        "CSV cells to typed input: nested way": lambda raw, shared, cells: nested_way(cells),
+        "CSV cells to typed input: straight (cell_rows)": lambda raw, shared, cells: (
+            straight.typed(cells), straight.shared(cells)),
+        "decide + count hits": lambda raw, shared, cells: tally.add(
             d := policy.decide(policy.parse_input(raw), shared=shared), fired(d)),
-        "hand-written twin, deciding (bench/hand.py)": lambda raw, shared: hand.decide(policy.parse_input(raw), shared),
+        "hand-written twin, deciding (bench/hand.py)": lambda raw, shared, cells: hand.decide(
+            policy.parse_input(raw), shared),
     }
     timings: dict = {name: [] for name in steps}
     clock = time.perf_counter_ns
-    for raw, shared in zip(raws, shared_values):
+    for raw, shared, cells in zip(raws, shared_values, cells_of):
         for name, step in steps.items():
             started = clock()
-            step(raw, shared)
+            step(raw, shared, cells)
             timings[name].append((clock() - started) / 1000)
     medians = {name: statistics.median(values) for name, values in timings.items()}
     # the decide step parsed too: take the fast parse off so it is deciding and counting only

@@ -39,13 +39,13 @@ from __future__ import annotations
 
 from .backends import BACKENDS
 from .decision import HEADLINE, Decision, PolicyRef, Reason, Trace, canonical_json
-from .errors import Diagnostic, InputError, Location, PolicyError
+from .errors import Diagnostic, InputError, Location, PolicyError, SharedValueError
 from .loading import LoadResult, load_policies, load_policy_files, load_policy_root, read_policy_root
 from .model import OUTCOMES
 from .policy import Policy
 from .read.policy import build_policies
 
-__all__ = ["BACKENDS", "Decision", "Diagnostic", "HEADLINE", "InputError", "LoadResult",
+__all__ = ["BACKENDS", "Decision", "Diagnostic", "HEADLINE", "InputError", "SharedValueError", "LoadResult",
            "Location", "OUTCOMES", "Policy", "PolicyError", "PolicyRef", "Reason", "Trace",
            "build_policies", "canonical_json", "load_policies", "load_policy_files", "load_policy_root",
            "read_policy_root"]

@@ -72,6 +72,17 @@ class InputError(Exception):
         return f"invalid input: {self.errors}"
 
 
+class SharedValueError(ValueError):
+    """A shared value handed to `Policy.decide` that its declaration refuses (a count that is not
+    a whole number of at least 0, a list match that is not true or false): `name` is the
+    declaration's, `message` says what was expected. A ValueError, as it always was."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name} {message}")
+        self.name = name
+        self.message = message
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the nearest candidate by edit distance, or ''."""
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from .schema import FieldSpec, InputSchema
 from .types import BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, LIST, RECORD, STRING
@@ -212,3 +212,149 @@ def _list(spec: FieldSpec) -> Callable[[Any], list]:
             out.append(item(element))
         return out
     return items
+
+
+def cells_parser(declared: InputSchema, columns: Sequence[str | None],
+                 converters: Sequence[Callable[[str], Any] | None]
+                 ) -> Callable[[Sequence[str]], tuple[dict, dict] | None] | None:
+    """For a file whose rows are cells of text (a CSV file): a function from one row's cells to
+    the typed input that `fast_parser` gives for the nested input those cells make, without
+    making it; None for a row it is not sure of (the caller then takes the nested way, and
+    marshmallow words the errors), and None instead of a function for a layout it does not handle.
+    It gives the typed input with its flat values (what `InputSchema.flatten` gives for it, made
+    at the same time: `Policy.decide(typed, values=...)` then does not flatten it again).
+
+    `columns[i]` is the declared path cells[i] holds (None: a cell that is not the input's, such as
+    a shared value, left to the caller); `converters[i]` reads a cell's text as the JSON value a
+    nested input would hold (None: the text itself). An empty cell is an absent field, as in the
+    nested input. A row must have a cell for every column. Generated once per file layout: every
+    present field is read with its converter and checked as `fast_parser` checks it (the common
+    checks written out in the generated code, the others the fast path's own closures; a list of
+    records through generated sections of the same rules), in declared order, into the very dicts
+    `fast_parser` makes; a required field or section that is empty gives up, as `fast_parser` does."""
+    if not all(_handled(spec) for spec in declared.fields.values()):
+        return None
+    named = [c for c in columns if c is not None]
+    if len(set(named)) != len(named) or not set(named) <= declared.fields.keys():
+        return None  # a column twice, or one that is no declared field: the nested way says what
+    place = {path: i for i, path in enumerate(columns) if path is not None}
+    namespace: dict[str, Any] = {"_GIVE_UP": _GIVE_UP, "_GiveUp": _GiveUp}
+    lines: list[str] = []
+    flat: list[str] = []  # the flat values' entries, in flatten's order
+    sections = iter(range(1, 1 << 30))
+
+    def section(tree: dict, prefix: str, name: str, indent: str) -> bool:
+        """Lines filling dict `name` from the cells; False when a required field has no column."""
+        lines.append(f"{indent}{name} = {{}}")
+        for key, node in tree.items():
+            path = prefix + key
+            if isinstance(node, FieldSpec):
+                index = place.get(path)
+                if index is None:
+                    if node.required:
+                        return False
+                    flat.append(f"{path!r}: None")
+                    continue
+                lines.append(f"{indent}v = c[{index}]")
+                lines.append(f"{indent}if v:")
+                convert = converters[index]
+                if convert is not None:
+                    namespace[f"_c{index}"] = convert
+                    lines.append(f"{indent}    v = _c{index}(v)")
+                lines.extend(_check_lines(node, f"x{index}", f"{indent}    ", namespace, str(index)))
+                lines.append(f"{indent}    {name}[{key!r}] = x{index}")
+                lines.append(f"{indent}else:")
+                lines.append(f"{indent}    {'raise _GIVE_UP' if node.required else f'x{index} = None'}")
+                flat.append(f"{path!r}: " + (f"None if x{index} is None else tuple(x{index})"
+                                             if node.type.name == LIST else f"x{index}"))
+            else:
+                inner = f"s{next(sections)}"
+                if not section(node, path + ".", inner, indent):
+                    return False
+                lines.append(f"{indent}if {inner}:")
+                lines.append(f"{indent}    {name}[{key!r}] = {inner}")
+                if _required_inside(node):
+                    lines.append(f"{indent}else:")
+                    lines.append(f"{indent}    raise _GIVE_UP")
+        return True
+
+    if not section(declared.tree, "", "s0", "        "):
+        return None  # a required field no column holds: every row needs the nested way
+    # A ValueError or TypeError (a converter's, a date's) is a row the nested way takes, too.
+    source = (f"def parse(c):\n    if len(c) != {len(columns)}:\n        return None\n    try:\n"
+              + "".join(f"{line}\n" for line in lines)
+              + "    except (_GiveUp, ValueError, TypeError):\n        return None\n"
+              + "    return s0, {" + ", ".join(flat) + "}\n")
+    exec(compile(source, "<input cells>", "exec"), namespace)  # noqa: S102 - declared names only
+    return namespace["parse"]
+
+
+def _check_lines(spec: FieldSpec, target: str, indent: str, namespace: dict[str, Any], tag: str) -> list[str]:
+    """Generated lines that check the JSON-style value `v` as `_leaf(spec)` checks it and set
+    `target` to the typed value, or raise _GIVE_UP: integers, booleans and plain text written
+    out; anything else (or any text the short check is not sure of) through the closures."""
+    kind = spec.type.name
+    if kind == INTEGER:
+        low, high = spec.minimum, spec.maximum
+        namespace[f"_lo{tag}"] = -10 ** MAX_DIGITS + 1 if low is None else max(-10 ** MAX_DIGITS + 1, low)
+        namespace[f"_hi{tag}"] = 10 ** MAX_DIGITS - 1 if high is None else min(10 ** MAX_DIGITS - 1, high)
+        return [f"{indent}if v.__class__ is not int or not _lo{tag} <= v <= _hi{tag}:",
+                f"{indent}    raise _GIVE_UP",
+                f"{indent}{target} = v"]
+    if kind == BOOLEAN:
+        return [f"{indent}if v.__class__ is not bool:", f"{indent}    raise _GIVE_UP", f"{indent}{target} = v"]
+    if kind == LIST:
+        namespace[f"_f{tag}"] = _generated_list(spec)
+        return [f"{indent}{target} = _f{tag}(v)"]
+    namespace[f"_f{tag}"] = _leaf(spec)
+    if kind not in (ENUM, STRING):
+        return [f"{indent}{target} = _f{tag}(v)"]
+    # plain ASCII text that passes every test at once is taken as it is; other text (non-ASCII:
+    # the lone surrogate test) goes through the fast path's own check, which says the same or gives up
+    tests = ["v.__class__ is str", "v.isascii()"]
+    if spec.max_length is not None:
+        tests.append(f"len(v) <= {int(spec.max_length)}")
+    if kind == ENUM:
+        namespace[f"_in{tag}"] = frozenset(spec.type.values or ())
+        tests.append(f"v in _in{tag}")
+    if spec.pattern:
+        namespace[f"_re{tag}"] = re.compile(f"(?:{spec.pattern})\\Z").match
+        tests.append(f"_re{tag}(v) is not None")
+    return [f"{indent}{target} = v if {' and '.join(tests)} else _f{tag}(v)"]
+
+
+def _generated_list(spec: FieldSpec) -> Callable[[Any], list]:
+    """`_list(spec)` with a list of records' items checked by a generated section (`_section`'s
+    rules written out per field); a list of values as `_list` has it."""
+    item_type = spec.type.item
+    if item_type is None or item_type.name != RECORD:
+        return _list(spec)
+    longest = spec.max_items
+    item = _generated_section({field.path.rsplit(".", 1)[1]: field for field in spec.item_fields})
+
+    def items(value: Any) -> list:
+        if value.__class__ is not list or (longest is not None and len(value) > longest):
+            raise _GIVE_UP
+        out = []
+        for element in value:
+            if element is None:
+                raise _GIVE_UP  # an item may not be null
+            out.append(item(element))
+        return out
+    return items
+
+
+def _generated_section(fields: dict[str, FieldSpec]) -> Callable[[Any], dict]:
+    """`_section` of a record's fields (no sections inside) as generated code: the same tests in
+    the same order, giving the same dict or giving up at the same inputs."""
+    namespace: dict[str, Any] = {"_GIVE_UP": _GIVE_UP, "_ABSENT": _ABSENT, "_known": frozenset(fields)}
+    lines = ["if raw.__class__ is not dict or not raw.keys() <= _known:", "    raise _GIVE_UP",
+             "out = {}", "get = raw.get"]
+    for index, (key, spec) in enumerate(fields.items()):
+        lines += [f"v = get({key!r}, _ABSENT)", "if v is None or v is _ABSENT:"]
+        lines += ["    raise _GIVE_UP"] if spec.required else ["    if v is None:", f"        out[{key!r}] = None"]
+        lines.append("else:")
+        lines += _check_lines(spec, f"out[{key!r}]", "    ", namespace, str(index))
+    source = "def section(raw):\n" + "".join(f"    {line}\n" for line in lines) + "    return out\n"
+    exec(compile(source, "<input record>", "exec"), namespace)  # noqa: S102 - declared names only
+    return namespace["section"]

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from . import model as m
 from .backends import BACKENDS
 from .decision import Decision, PolicyRef, Reason, Trace
+from .errors import SharedValueError
 from .fastinput import fast_parser
 from .language.compiler import DECIMAL_CONTEXT
 from .stages import MODELS_INDEX, Matcher, RankedReason, run_limit, run_models, run_requirements, run_stages
@@ -67,22 +68,25 @@ class Policy:
     # --- deciding ------------------------------------------------------------------------------
     def decide(self, typed: dict, backend: str | None = None,
                shared: Mapping[str, Any] | None = None,
-               sources: Mapping[str, str] | None = None) -> Decision:
+               sources: Mapping[str, str] | None = None, values: dict | None = None) -> Decision:
         """Decide on a typed input (from parse_input). Pure: no clock, no environment.
         `shared` holds the values of the policy's shared-state declarations (`parts.shared`) as
         the service computed them, by name (a value not given is missing); `sources` says where
-        each came from, for the trace."""
+        each came from, for the trace. `values`, when given, is a fresh dict equal to
+        `input_schema.flatten(typed)` (a file's rows read by `fastinput.cells_parser` come with
+        it), taken as the decision's values instead of flattening again."""
         backend = backend or self.engine
         if backend not in BACKENDS:
             raise ValueError(f"unknown engine backend {backend!r}; use one of {BACKENDS}")
         # Decimal arithmetic in generated code must not depend on the caller's thread context.
         with localcontext(DECIMAL_CONTEXT):
-            return self._decide(typed, backend, shared or {}, sources or {})
+            return self._decide(typed, backend, shared or {}, sources or {}, values)
 
     def _decide(self, typed: dict, backend: str, shared: Mapping[str, Any],
-                sources: Mapping[str, str]) -> Decision:
+                sources: Mapping[str, str], values: dict | None = None) -> Decision:
         parts = self.parts
-        values = parts.input_schema.flatten(typed)
+        if values is None:
+            values = parts.input_schema.flatten(typed)
         for declared in parts.shared:
             value = shared.get(declared.name)
             # the common cases inline (this runs for every shared value of every decision);
@@ -144,7 +148,8 @@ def shared_value(declared: m.SharedValue, value: Any) -> Any:
     else:
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
     if not ok:
-        raise ValueError(f"{declared.name} must be {'true or false' if declared.type_name == 'boolean' else 'a whole number of at least 0'}, not {value!r}")
+        expected = "true or false" if declared.type_name == "boolean" else "a whole number of at least 0"
+        raise SharedValueError(declared.name, f"must be {expected}, not {value!r}")
     return value
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime
 import multiprocessing
 import os
+import weakref
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
-from app.engine import InputError, Policy
+from app.engine import InputError, Policy, SharedValueError
+from app.engine.fastinput import cells_parser
 from app.files import CsvLayout, FilePart, Row, RowError, read_part
 from app.services import compiling
 from app.services.errors import Unavailable
@@ -98,36 +100,65 @@ def split_shared(data: dict[str, Any], names: Any) -> tuple[dict[str, Any], dict
 
 def decide_chunk(job: Job, items: list[Item]) -> Partial:
     """Decide every row of a chunk on its baseline and on the candidate, and count."""
-    policies = {key: spec.load() for key, spec in job.versions.items()}
-    candidate = policies[job.candidate] if job.candidate else None
-    partial = Partial()
-    base_tally = partial.tally("baseline")
-    cand_tally = partial.tally("candidate") if candidate else None
+    chunk = _Chunk(job)
     for item in items:
+        chunk.item(item)
+    return chunk.partial
+
+
+class _Chunk:
+    """The deciding of one chunk: the versions (compiled once per worker) and the Partial the
+    rows are counted into."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.policies = {key: spec.load() for key, spec in job.versions.items()}
+        self.candidate = self.policies[job.candidate] if job.candidate else None
+        self.partial = partial = Partial()
+        self.base_tally = partial.tally("baseline")
+        self.cand_tally = partial.tally("candidate") if self.candidate else None
+
+    def item(self, item: Item) -> None:
+        """One row as an Item: typed by each version (a row a version refuses is listed invalid
+        and not decided), then decided."""
+        partial, candidate = self.partial, self.candidate
         partial.read += 1
         if isinstance(item.data, RowError):
             partial.invalid.append(Invalid(item.ref, "file", {"_row": [item.data.reason]}))
-            continue
-        baseline = policies[item.baseline]
+            return
+        baseline = self.policies[item.baseline]
         typed_base = _typed(partial, item, baseline, "baseline")
         typed_cand = _typed(partial, item, candidate, "candidate") if candidate else None
         if typed_base is None or (candidate and typed_cand is None):
-            continue  # compared only on rows every version can decide
-        decided = baseline.decide(typed_base, shared=item.shared)
-        base_tally.add(decided, fired(decided))
-        line = headline(decided)
-        if item.stored is not None and item.stored != line:
-            partial.baseline_mismatches.append(item.ref)
+            return  # compared only on rows every version can decide
+        self.decide(item.ref, baseline, typed_base, typed_cand, item.shared, item.stored)
+
+    def decide(self, ref: Any, baseline: Policy, typed_base: dict, typed_cand: dict | None,
+               shared: dict[str, Any] | None, stored: dict[str, Any] | None = None,
+               values_base: dict | None = None, values_cand: dict | None = None) -> None:
+        """One row typed by every version (with its flat values, when read from cells): decided
+        on each, counted and compared."""
+        partial, candidate, keep = self.partial, self.candidate, self.job.keep_rows
+        version = "baseline"
+        try:  # every version decides before anything is counted: a row is counted whole or not at all
+            decided = baseline.decide(typed_base, shared=shared, values=values_base)
+            version = "candidate"
+            made = candidate.decide(typed_cand, shared=shared, values=values_cand) if candidate else None
+        except SharedValueError as error:  # a shared value's cell that its declaration refuses
+            partial.invalid.append(Invalid(ref, version, {error.name: [error.message]}))
+            return
+        self.base_tally.add(decided, fired(decided))
+        line = headline(decided) if (keep or candidate or stored is not None) else None
+        if stored is not None and stored != line:
+            partial.baseline_mismatches.append(ref)
         other = None
         if candidate:
-            made = candidate.decide(typed_cand, shared=item.shared)
-            cand_tally.add(made, fired(made))
+            self.cand_tally.add(made, fired(made))
             other = headline(made)
             if partial.comparison.add(line, other):
-                partial.changed.append(changed_record(item.ref, decided, made))
-        if job.keep_rows:
-            partial.rows.append((item.ref, line, other))
-    return partial
+                partial.changed.append(changed_record(ref, decided, made))
+        if keep:
+            partial.rows.append((ref, line, other))
 
 
 def _typed(partial: Partial, item: Item, policy: Policy, version: str) -> dict | None:
@@ -220,10 +251,95 @@ def decide_part(job: Job, part: FilePart, types: dict[str, str], baseline: str,
 
 def decide_cells(job: Job, layout: CsvLayout, first: int, cells: list[list[str]], baseline: str,
                  shared: Any = None) -> Partial:
-    """Make the Rows of a CSV chunk's cells where it runs, and decide them as a chunk (a row's
-    shared values, if the file has them, apart from its application): the process reading the
-    file only splits it into cells, and a chunk of cells pickles faster than one of inputs."""
-    return decide_chunk(job, [file_item(row, baseline, shared) for row in layout.rows(first, cells)])
+    """Decide a CSV chunk's rows from their cells where it runs: the process reading the file only
+    splits it into cells, and a chunk of cells pickles faster than one of inputs.
+
+    A row goes straight from its cells to each version's typed input and its shared values
+    (`CellRows`, made once per file layout and version) when it is plainly valid; any other row
+    (an empty required cell, a cell that does not read as its type, too many cells, ...) takes
+    the nested way (`CsvLayout.rows`, `file_item`, `Policy.parse_input`), which lists it invalid
+    with today's messages. Both ways give the same typed input and shared values
+    (tests/services/test_cell_rows.py)."""
+    chunk = _Chunk(job)
+    makers = [cell_rows(chunk.policies[baseline], layout, shared)]
+    if chunk.candidate is not None:
+        makers.append(cell_rows(chunk.candidate, layout, shared))
+    if not all(makers):  # a layout the direct way does not handle: every row the nested way
+        for row in layout.rows(first, cells):
+            chunk.item(file_item(row, baseline, shared))
+        return chunk.partial
+    base_rows = makers[0]
+    base_policy = chunk.policies[baseline]
+    cand_rows = makers[1] if len(makers) > 1 else None
+    partial = chunk.partial
+    for number, row in enumerate(cells, start=first):
+        base = base_rows.typed(row)
+        cand = cand_rows.typed(row) if cand_rows is not None and base is not None else None
+        if base is None or (cand_rows is not None and cand is None):
+            for made in layout.rows(number, [row]):
+                chunk.item(file_item(made, baseline, shared))
+            continue
+        partial.read += 1
+        chunk.decide(number, base_policy, base[0], cand[0] if cand else None, base_rows.shared(row),
+                     values_base=base[1], values_cand=cand[1] if cand else None)
+    return chunk.partial
+
+
+class CellRows:
+    """How one version reads a CSV layout's rows straight from their cells: the typed input with
+    its flat values (`fastinput.cells_parser`: None for a row it is not sure of) and the shared
+    values, as `CsvLayout.rows`, `split_shared` and `Policy.parse_input` give them for a plainly
+    valid row."""
+
+    def __init__(self, typed: Callable[[list[str]], tuple[dict, dict] | None],
+                 shared_cells: tuple[tuple[int, str, Callable[[str], Any] | None], ...]) -> None:
+        self.typed = typed
+        self._shared = shared_cells
+
+    def shared(self, cells: list[str]) -> dict[str, Any] | None:
+        """The row's shared values by name (their cells read as the layout reads them); None when
+        every shared cell is empty, as split_shared gives for a row without them."""
+        values = None
+        for index, name, convert in self._shared:
+            text = cells[index]
+            if text:
+                if values is None:
+                    values = {}
+                values[name] = convert(text) if convert else text
+        return values
+
+
+_CELL_ROWS: "weakref.WeakKeyDictionary[Policy, dict]" = weakref.WeakKeyDictionary()
+
+
+def cell_rows(policy: Policy, layout: CsvLayout, shared: Any) -> CellRows | None:
+    """A version's CellRows for a layout (made once per worker, layout and version), or None when
+    the layout has what the direct way does not handle: a column that is also a section of
+    another, a column that is neither a declared field nor a shared value, a column twice, an
+    input field under `shared` or `in_list` (split_shared takes those sections out)."""
+    names = dict(shared or {})
+    key = (layout.header, tuple(layout.types.items()), tuple(names))
+    known = _CELL_ROWS.setdefault(policy, {})
+    if key not in known:
+        known[key] = _cell_rows(policy, layout, names)
+    return known[key]
+
+
+def _cell_rows(policy: Policy, layout: CsvLayout, names: dict[str, Any]) -> CellRows | None:
+    if layout.clash or len(set(layout.header)) != len(layout.header):
+        return None
+    columns: list[str | None] = []
+    shared_cells = []
+    for index, (name, (_, _, convert)) in enumerate(zip(layout.header, layout.places)):
+        if names and name in names:
+            columns.append(None)
+            shared_cells.append((index, name, convert))
+        elif name.split(".", 1)[0] in ("shared", "in_list"):
+            return None  # split_shared would take it out of the input
+        else:
+            columns.append(name)
+    typed = cells_parser(policy.input_schema, columns, [place[2] for place in layout.places])
+    return None if typed is None else CellRows(typed, tuple(shared_cells))
 
 
 def file_item(row: Row, baseline: str, shared: Any) -> Item:

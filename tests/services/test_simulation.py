@@ -78,6 +78,24 @@ def test_invalid_rows_are_listed_with_their_reasons_and_skipped(simulating, know
     assert "cells" in invalid[2]["errors"]["_row"][0]
 
 
+@pytest.mark.parametrize("writer", [write_csv, write_jsonl])
+def test_a_shared_value_its_declaration_refuses_is_an_invalid_row_not_the_end_of_the_run(simulating, tmp_path, writer):
+    """A count that is no whole number stopped the whole run with the engine's ValueError; it is
+    the row's error now, named by its column, and every other row is decided."""
+    rows = example_rows()[:3]
+    name = next(iter(rows[1]["shared"]))
+    rows[1] = {**rows[1], "shared": {**rows[1]["shared"], name: "abc"}}
+    rows[2] = {**rows[2], "shared": {**rows[2]["shared"], name: -2}}
+    path = writer(tmp_path / ("a.csv" if writer is write_csv else "a.jsonl"), rows)
+    report = simulating.simulate(SimulationRequest(POLICY, path)).report
+    assert report["source"]["rows"] == 3 and report["source"]["decided"] == 1 and report["source"]["invalid"] == 2
+    invalid = report["invalid_rows"]
+    assert [(i["row"], i["version"]) for i in invalid] == [(2, "baseline"), (3, "baseline")]
+    assert invalid[0]["errors"] == {f"shared.{name}": ["must be a whole number of at least 0, not 'abc'"]}
+    assert invalid[1]["errors"] == {f"shared.{name}": ["must be a whole number of at least 0, not -2"]}
+    assert sum(v["count"] for v in report["baseline"]["outcomes"].values()) == 1
+
+
 def test_csv_jsonl_and_parquet_give_the_same_report(simulating, tmp_path):
     rows = example_rows()
     reports = []

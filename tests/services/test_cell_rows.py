@@ -1,0 +1,235 @@
+"""A CSV row read straight from its cells (batch.cell_rows, fastinput.cells_parser) gives exactly
+what the nested way gives (CsvLayout.rows, split_shared, Policy.parse_input): the same typed input
+and shared values; and a chunk decided from its cells the same Partial (decisions, counts, invalid
+rows with their numbers and messages) as the same rows decided the nested way. Rows are drawn
+from generated applicants with cells replaced by odd or bad text, and with cells added or cut."""
+import datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from app.engine import InputError, load_policy_root
+from app.files import CsvLayout
+from app.services.batch import Job, VersionSpec, cell_rows, decide_cells, decide_chunk, file_item
+from support.applicants import generate, generate_shared
+from support.settings import POLICY_ROOT
+from support.simulation import POLICY, candidate_folder, flat
+
+# A candidate whose input differs: a shorter longest term, so that some rows only it refuses.
+NARROWER_INPUT = {"requested_term_months: {type: integer, min: 1, max: 36}":
+                  "requested_term_months: {type: integer, min: 1, max: 24}",
+                  "  region_cap_developed: 500000": "  region_cap_developed: 400000"}
+
+# Text a file might hold in any cell: empty, blank, numbers of every sort, odd booleans, dates,
+# lists, too long, non-ASCII (full-width digits read as integers by int()).
+ODD_CELLS = st.one_of(
+    st.sampled_from(["", " ", "abc", " 7", "7 ", "1e3", "-1", "0", "1", "2", "36", "37", "25",
+                     "99999999999999999999", "1_000", "+5", "\uff13", "0.5", "-0", "00012", "NaN",
+                     "true", "TRUE", " false", "yes", "2026-02-30", "2026-11-01", "20261101",
+                     "2026-11-01T10:00:00+08:00", "2026-11-01T10:00:00", "[", "[]", "[null]", "[1, 2]",
+                     '[{"type": "LOAN"}]', "a|b", "x" * 65, "1" * 19, "330100", "COLLEGE", "\u674e\u521a",
+                     "SALARIED", "EMPLOYEE", "RM_APP"]),
+    st.text(max_size=6))
+
+
+def as_cell(value) -> str:
+    """A value as bench/simulate.py and the tests write it into a CSV cell."""
+    import json
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def exact(value):
+    """A value with its types, dict orders and decimal exponents visible."""
+    if isinstance(value, dict):
+        return ("dict", [(k, exact(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [exact(v) for v in value])
+    return (type(value).__name__, repr(value))
+
+
+@pytest.fixture(scope="module")
+def setting(tmp_path_factory):
+    baseline = load_policy_root(POLICY_ROOT).policies[POLICY]
+    candidate = load_policy_root(candidate_folder(tmp_path_factory.mktemp("narrow"), NARROWER_INPUT)).policies[POLICY]
+    policies = (baseline, candidate)
+    types = {path: spec.type.name for p in policies for path, spec in p.input_schema.fields.items()}
+    shared = {d.name: d.type_name for p in policies for d in p.parts.shared}
+    types.update(shared)
+    flats = [{**flat(r), **s} for r, s in zip(generate(60, seed=31), generate_shared(60, seed=31))]
+    header = [c for c in [*baseline.input_schema.fields, *shared] if any(c in f for f in flats)]
+    pool = [[as_cell(f.get(c)) for c in header] for f in flats]
+    return baseline, candidate, CsvLayout.of(header, types), shared, pool
+
+
+def nested(policy, layout, shared, number, cells):
+    """The nested way: (typed input, shared values), or (None, the errors or the RowError)."""
+    [row] = layout.rows(number, [cells])
+    item = file_item(row, policy.hash, shared)
+    if not isinstance(item.data, dict):
+        return None, item.data
+    try:
+        return policy.parse_input(item.data), item.shared
+    except InputError as error:
+        return None, error.errors
+
+
+# Values an item of a list of records might hold in place of any of its fields.
+ODD_ITEM_VALUES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**20, max_value=10**20),
+                            st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6),
+                            st.sampled_from(["NORMAL", "LOAN", "BANK", "2026-02-30", "2020-01-01", "N" * 24,
+                                             "X" * 40, "李"]),
+                            st.lists(st.integers(), max_size=2))
+
+
+@st.composite
+def rows(draw, pool, width):
+    import json
+    cells = list(draw(st.sampled_from(pool)))
+    for _ in range(draw(st.integers(min_value=0, max_value=4))):
+        cells[draw(st.integers(min_value=0, max_value=width - 1))] = draw(ODD_CELLS)
+    # a list of records (the credit report's accounts, inquiries, ...) with an item changed
+    lists = [i for i, cell in enumerate(cells) if cell.startswith("[{")]
+    if lists and draw(st.booleans()):
+        index = draw(st.sampled_from(lists))
+        items = json.loads(cells[index])
+        item = items[draw(st.integers(min_value=0, max_value=len(items) - 1))]
+        key = draw(st.sampled_from([*item, "extra"]))
+        if draw(st.booleans()):
+            item.pop(key, None)
+        else:
+            item[key] = draw(ODD_ITEM_VALUES)
+        cells[index] = json.dumps(items, ensure_ascii=False)
+    change = draw(st.sampled_from(["none"] * 6 + ["add", "cut"]))
+    if change == "add":
+        cells.append(draw(ODD_CELLS))
+    elif change == "cut":
+        del cells[draw(st.integers(min_value=0, max_value=width - 1)):]
+    return cells
+
+
+def test_plainly_valid_rows_go_straight_from_their_cells(setting):
+    baseline, candidate, layout, shared, pool = setting
+    for policy in (baseline, candidate):
+        direct = cell_rows(policy, layout, shared)
+        for number, cells in enumerate(pool, start=1):
+            made = direct.typed(cells)
+            expected, values = nested(policy, layout, shared, number, cells)
+            if policy is candidate and expected is None:
+                # longer than the candidate's longest term: refused
+                assert "requested_term_months" in values and made is None
+                continue
+            assert made is not None, number
+            assert exact(made[0]) == exact(expected)
+            assert exact(made[1]) == exact(policy.input_schema.flatten(expected))
+            assert exact(direct.shared(cells)) == exact(values)
+
+
+@given(data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_a_row_read_from_its_cells_is_the_row_read_the_nested_way(setting, data):
+    baseline, candidate, layout, shared, pool = setting
+    cells = data.draw(rows(pool, len(layout.header)))
+    for policy in (baseline, candidate):
+        made = cell_rows(policy, layout, shared).typed(cells)
+        event("straight from the cells" if made is not None else "the nested way")
+        if made is None:
+            continue  # the nested way takes the row (the chunk test below holds its results)
+        expected, values = nested(policy, layout, shared, 1, cells)
+        assert expected is not None and exact(made[0]) == exact(expected)
+        assert exact(made[1]) == exact(policy.input_schema.flatten(expected))
+        assert exact(cell_rows(policy, layout, shared).shared(cells)) == exact(values)
+
+
+@given(data=st.data(), with_candidate=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_a_chunk_decided_from_its_cells_is_the_chunk_decided_the_nested_way(setting, data, with_candidate):
+    baseline, candidate, layout, shared, pool = setting
+    versions = (baseline, candidate) if with_candidate else (baseline,)
+    job = Job({p.hash: VersionSpec.of(p) for p in versions}, candidate.hash if with_candidate else None,
+              keep_rows=True)
+    chunk = data.draw(st.lists(rows(pool, len(layout.header)), min_size=1, max_size=5))
+    first = data.draw(st.integers(min_value=1, max_value=10_000))
+    direct = outcome(decide_cells, job, layout, first, chunk, baseline.hash, shared)
+    old = outcome(lambda *_: decide_chunk(job, [file_item(row, baseline.hash, shared)
+                                                 for row in layout.rows(first, chunk)]))
+    assert direct == old
+
+
+def outcome(function, *arguments):
+    """What a call gave (a shared value's cell that is no number is an invalid row in both ways:
+    tests/services/test_simulation.py)."""
+    return function(*arguments)
+
+
+@pytest.mark.parametrize("header", [
+    ["decision_date", "applicant", "applicant.name"],            # a column that is also a section
+    ["decision_date", "applicant.name", "applicant.name"],       # a column twice
+    ["decision_date", "applicant"],                              # a section as a column
+    ["decision_date", "shared.nothing_declared"],                # a shared value no version has
+])
+def test_layouts_the_direct_way_does_not_handle_are_decided_the_nested_way(setting, header):
+    baseline, candidate, layout, shared, pool = setting
+    odd = CsvLayout.of(header, layout.types)
+    assert cell_rows(baseline, odd, shared) is None
+    job = Job({baseline.hash: VersionSpec.of(baseline)}, None, keep_rows=True)
+    cells = [["2026-11-01", "x", "y"], ["2026-11-01", "", "\u674e"], [""]]
+    direct = decide_cells(job, odd, 7, cells, baseline.hash, shared)
+    old = decide_chunk(job, [file_item(row, baseline.hash, shared) for row in odd.rows(7, cells)])
+    assert direct == old and direct.read == 3
+
+
+def test_the_typed_values_are_of_the_declared_types(setting):
+    """The direct way types as the fast path does: dates, integers, booleans, lists of records."""
+    baseline, _, layout, shared, pool = setting
+    typed, values = cell_rows(baseline, layout, shared).typed(pool[0])
+    assert values["bureau.accounts"] == tuple(typed["bureau"]["accounts"])
+    assert isinstance(typed["decision_date"], datetime.date)
+    assert isinstance(typed["requested_amount"], int)
+    assert all(isinstance(account, dict) for account in typed["bureau"]["accounts"])
+    assert not any(isinstance(v, (float, Decimal)) for v in typed.values())
+
+
+# Cells for a small policy with every kind of field the fast path types: decimals (with bounds),
+# text, enums, booleans, dates, lists of values (JSON text or a|b), a section of personal data.
+SMALL_CELLS = st.one_of(ODD_CELLS, st.sampled_from(
+    ["1.5", "0.35", "1", "0", "-0.0", "1.0000000000000000001", "12345678901234567890.5", "RED", "GREEN",
+     "red", "a|b", '["RED", "BLUE"]', '["PINK"]', "[1, 2]", '["1"]', "[true]", "2026-11-28", "330102199001011234"]))
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    from engine.support import INPUT, make_policy
+    policy = make_policy(tmp_path_factory.mktemp("small"), input=dict(INPUT, rate={
+        "type": "decimal", "min": 0, "max": 1}))
+    types = {path: spec.type.name for path, spec in policy.input_schema.fields.items()}
+    return policy, CsvLayout.of(list(types), types)
+
+
+@given(data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_every_kind_of_field_reads_from_its_cells_as_the_nested_way_reads_it(small, data):
+    policy, layout = small
+    plain = {"integer": ["5", "0", "-3", ""], "decimal": ["0.35", "1", "12.50", ""], "string": ["abc", "\u674e", ""],
+             "enum": ["RED", "BLUE", ""], "boolean": ["true", "0", "FALSE", ""], "date": ["2026-11-28", ""]}
+    lists = {"tags": ["a|b", '["x"]', ""], "nums": ["[1, 2]", "[]", ""], "colours": ['["RED"]', "GREEN|BLUE", ""]}
+    cells = [data.draw(st.sampled_from(lists.get(name) or plain[layout.types[name]])) for name in layout.header]
+    cells[0] = "2026-11-28"
+    for _ in range(data.draw(st.integers(min_value=0, max_value=3))):
+        cells[data.draw(st.integers(min_value=0, max_value=len(cells) - 1))] = data.draw(SMALL_CELLS)
+    made = cell_rows(policy, layout, {}).typed(cells)
+    event("straight from the cells" if made is not None else "the nested way")
+    expected, _ = nested(policy, layout, {}, 1, cells)
+    if made is not None:
+        assert expected is not None and exact(made[0]) == exact(expected)
+        assert exact(made[1]) == exact(policy.input_schema.flatten(expected))
+    job = Job({policy.hash: VersionSpec.of(policy)}, None, keep_rows=True)
+    assert decide_cells(job, layout, 3, [cells], policy.hash, {}) == decide_chunk(
+        job, [file_item(row, policy.hash, {}) for row in layout.rows(3, [cells])])
