@@ -24,6 +24,7 @@ import json
 import os
 import re
 import secrets
+import unicodedata
 from typing import Any, Iterable, Mapping
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -32,7 +33,10 @@ from app.engine.privacy import SEARCHABLE_KINDS, mask
 
 
 def normalise(value: Any) -> str:
-    return "".join(str(value).split()).upper()
+    """A value as it is hashed: compatibility characters folded (NFKC: full-width digits and
+    letters are the ASCII ones), white space removed, upper case. The same number typed in
+    full-width digits is the same key for velocity, links, lists and search."""
+    return "".join(unicodedata.normalize("NFKC", str(value)).split()).upper()
 
 
 def key_id(secret: str) -> str:

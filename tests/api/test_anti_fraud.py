@@ -152,3 +152,33 @@ def test_an_api_import_with_a_bad_header_imports_nothing(client, auth):
                          json={"csv": "name,value\nblacklist,13800000000\n"})
     assert answer.status_code == 422 and "line 1" in answer.get_json()["error"]["message"]
     assert client.get("/v1/lists/blacklist/entries", headers=auth("admin")).get_json()["items"] == []
+
+
+FULL_WIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})  # ASCII -> full width
+
+
+def test_a_mobile_number_in_full_width_digits_is_refused_naming_the_field(decide):
+    """The same number in full-width digits passed the old schema (11 characters) and escaped the
+    virtual-operator prefix rule, the blacklist and the per-mobile velocity: it is refused now."""
+    body = applicant(1, mobile="17012345678".translate(FULL_WIDTH))  # 170: a virtual operator's prefix
+    answer = decide(body)
+    assert answer.status_code == 422
+    assert list(answer.get_json()["error"]["details"]) == ["applicant.mobile"]
+    assert decide(applicant(1, mobile="17012345678")).get_json()["outcome"] in ("DECLINE", "REFER")
+
+
+def test_a_device_id_in_full_width_characters_counts_and_matches_as_itself(decide, client, auth):
+    """Keys are hashed after compatibility folding (NFKC): a device id sent in full-width letters,
+    digits and hyphen is the same device for velocity and for the lists."""
+    plain, wide = "DEV-WIDE-0001", "DEV-WIDE-0001".translate(FULL_WIDTH)
+    assert plain != wide
+    answers = [decide(applicant(n, device=device), query="?trace=true").get_json()
+               for n, device in enumerate([plain, wide, wide.lower()], start=1)]
+    assert [shared(a["trace"])["shared.device_applications_1h"]["value"] for a in answers] == [1, 2, 3]
+    assert answers[2]["outcome"] == "DECLINE" and "DEVICE_BURST" in [r["code"] for r in answers[2]["reasons"]]
+    added = client.post("/v1/lists/blacklist/entries", json={"kind": "device", "value": "DEV-BAD-0001",
+                                                              "reason": "emulator farm", "source": "test"},
+                        headers=auth("admin"))
+    assert added.status_code == 200 and added.get_json()["result"] == "added"
+    answer = decide(applicant(9, device="dev-bad-0001".translate(FULL_WIDTH))).get_json()
+    assert "LIST_BLACKLIST" in [r["code"] for r in answer["reasons"]]

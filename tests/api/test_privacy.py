@@ -5,6 +5,8 @@ import logging
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
 from app.engine.privacy import mask
@@ -138,3 +140,13 @@ def test_a_personal_value_made_of_json_punctuation_leaves_the_stored_json_whole(
                                      {"applicant.name": "name", "applicant.mobile": "phone"}))
     assert scrubbed["a"] == ["x", "y"] and scrubbed["n"] == 13812345678
     assert scrubbed["name"] != "," and "13812345678" not in scrubbed["note"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=30))
+def test_a_value_in_full_width_characters_hashes_as_its_ascii_form(value):
+    """Velocity, links, lists and search find a value whatever width its characters were typed in
+    (NFKC folds U+FF01..U+FF5E to ASCII); case and white space never mattered."""
+    personal = PersonalData("secret-one")
+    wide = value.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})
+    assert personal.keyed_hash(wide) == personal.keyed_hash(value) == personal.keyed_hash(f" {value.lower()} ")
