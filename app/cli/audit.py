@@ -14,8 +14,9 @@ audit_cli = AppGroup("audit", help="The tamper-evident logs: seal, verify, purge
 
 @audit_cli.command("seal")
 def seal_command() -> None:
-    """Seal every entry not sealed yet (the workers also do it every FIREFLY_SEAL_INTERVAL seconds)."""
-    click.echo(f"sealed {services().audit_log.seal()} entries")
+    """Seal every entry not sealed yet, anywhere in the logs (the workers do it every
+    FIREFLY_SEAL_INTERVAL seconds within the last entries; this reads each log whole)."""
+    click.echo(f"sealed {services().audit_log.seal(whole=True)} entries")
 
 
 @audit_cli.command("verify")
@@ -33,8 +34,10 @@ def verify_command(log_name: str | None, first: int | None, last: int | None) ->
         for finding in result.findings:
             click.echo(f"{name}: {finding}")
         state = "OK" if result.ok else f"FAILED ({len(result.findings)} findings)"
+        behind = (f" ({result.behind_window} committed too late for the workers' sealing: "
+                  f"`flask audit seal` seals them)" if result.behind_window else "")
         click.echo(f"{name}: {state}: {result.checked} sealed entries checked, {result.unsealed} not sealed "
-                   f"yet; head {result.head or '-'}")
+                   f"yet{behind}; head {result.head or '-'}")
         failed = failed or not result.ok
     if failed:
         sys.exit(1)

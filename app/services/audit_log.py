@@ -56,6 +56,9 @@ class Verification:
     checked: int = 0
     head: str | None = None          # the entry hash of the last link checked (record it to anchor)
     unsealed: int = 0                # entries not sealed yet, their MAC intact
+    # of those, entries below the sealer's late-commit window (a commit delayed past it): the
+    # workers' passes no longer look there; `flask audit seal` (the whole log) seals them
+    behind_window: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -79,28 +82,30 @@ class AuditLog:
         return list(chain.CHAINED)
 
     # -- sealing ------------------------------------------------------------------------------
-    def seal(self, log_name: str | None = None) -> int:
-        """Seal every pending entry (of one log, or of all); returns how many were sealed."""
+    def seal(self, log_name: str | None = None, whole: bool = False) -> int:
+        """Seal every pending entry (of one log, or of all) within the late-commit window below
+        the head, or anywhere in the log when `whole` (a read of the whole log: the command's
+        way, for an entry whose commit was delayed past the window); returns how many were sealed."""
         total = 0
         for name in [log_name] if log_name else list(chain.CHAINED):
             # Another batch only when this one was full and sealed something: a pass over a log
             # with fewer pending entries than a batch asks the database once, not twice (and
             # entries refused for their MAC, which stay pending, cannot keep the loop going).
             while True:
-                sealed, seen = self._seal_batch(name)
+                sealed, seen = self._seal_batch(name, whole)
                 total += sealed
                 if sealed == 0 or seen < BATCH:
                     break
         return total
 
-    def _seal_batch(self, log_name: str) -> tuple[int, int]:
+    def _seal_batch(self, log_name: str, whole: bool = False) -> tuple[int, int]:
         """Seal up to BATCH pending entries of a log: (how many were sealed, how many were pending)."""
         with self.database.session() as session:
             if not chain.lock_sealer(session, log_name):
                 return 0, 0  # another worker is sealing this log now
             last = chain.head(session, log_name)
             position, prev = (last.position, last.entry_hash) if last else (0, "")
-            after = max(0, (last.seq if last else 0) - chain.LATE_COMMIT_WINDOW)
+            after = 0 if whole else max(0, (last.seq if last else 0) - chain.LATE_COMMIT_WINDOW)
             count = 0
             links: list[dict[str, Any]] = []
             pending = chain.pending(session, log_name, after, BATCH)
@@ -158,6 +163,7 @@ class AuditLog:
             before = chain.seal_at(session, log_name, first - 1) if first > 1 else None
             prev = before.entry_hash if before else ""
             expected = first
+            head_seq = 0
             low: int | None = None
             high: int | None = None
             # A page of links and their entries at a time (the entries with their documents, some
@@ -171,6 +177,7 @@ class AuditLog:
                     result.checked += 1
                     low = link.seq if low is None else min(low, link.seq)
                     high = link.seq if high is None else max(high, link.seq)
+                    head_seq = link.seq
                 del rows  # before the next page is read, not after
                 session.expunge_all()
             result.head = prev or None
@@ -179,11 +186,14 @@ class AuditLog:
                 low = high = None
             else:
                 low, high = low or 0, high or 0
+            window_floor = head_seq - chain.LATE_COMMIT_WINDOW  # what the workers' passes still read
             for entry in chain.unsealed(session, log_name, low, high, VERIFY_PAGE):
                 digest = content_hash(entry)
                 if digest == entry.content_hash and self.personal.mac_matches(
                         entry.row_mac, chain.mac_text(log_name, entry.id, digest)):
                     result.unsealed += 1
+                    if whole and entry.seq is not None and entry.seq <= window_floor:
+                        result.behind_window += 1
                 else:
                     result.findings.append(Finding("inserted", None, entry.id, entry.seq,
                                                    "not written by the service: its MAC does not match"))

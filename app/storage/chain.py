@@ -192,6 +192,11 @@ def pending_query(log: str, after_seq: int, limit: int) -> Any:
     # never NULL) is run by PostgreSQL as one hashed subquery whatever its statistics say; the
     # NOT EXISTS it replaces was planned as a nested loop over the window on a table not yet
     # analysed (64 ms a pass at 1,300 entries), or as a hash of every seal.
+    if after_seq <= 0:  # the whole log (the command's seal): an anti-join over it, not a hash in memory
+        sealed_anywhere = select(LogSeal.entry_id).where(LogSeal.log == log, LogSeal.entry_id == model.id)
+        return (select(model.id, model.seq, model.content_hash, model.row_mac)
+                .where(model.seq.is_not(None), ~sealed_anywhere.exists())
+                .order_by(model.seq).limit(limit))
     sealed = select(LogSeal.entry_id).where(LogSeal.log == log, LogSeal.seq > after_seq)
     return (select(model.id, model.seq, model.content_hash, model.row_mac)
             .where(model.seq > after_seq, model.id.not_in(sealed))

@@ -198,7 +198,11 @@ def test_an_entry_committed_after_later_ones_is_sealed_within_the_window(firefly
     assert firefly.audit_log.seal("decisions") == (1 if sealed_late else 0)
     result = firefly.audit_log.verify("decisions")
     assert result.ok
-    assert result.unsealed == (0 if sealed_late else 1)
+    assert (result.unsealed, result.behind_window) == ((0, 0) if sealed_late else (1, 1))
+    # below the window, the command's seal (the whole log) seals it, in its place in the chain
+    assert firefly.audit_log.seal("decisions", whole=True) == (0 if sealed_late else 1)
+    after = firefly.audit_log.verify("decisions")
+    assert after.ok and after.checked == 4 and after.unsealed == 0 and after.behind_window == 0
 
 
 def _rows_read_from(plan, table):
@@ -213,7 +217,7 @@ def test_a_sealing_pass_reads_only_the_seals_of_its_window_however_long_the_log(
     if database_url.startswith("sqlite"):
         pytest.skip("the plan that read every seal was PostgreSQL's")
     from app.storage import chain
-    decide_many(firefly, 3)
+    first = decide_many(firefly, 3)[0]
     firefly.audit_log.seal()
     old_seals = 5000  # a long log's earlier seals, far below the window
     tamper(database_url, ("INSERT INTO log_seals (log, position, entry_id, seq, content_hash, prev_hash, "
@@ -221,14 +225,14 @@ def test_a_sealing_pass_reads_only_the_seals_of_its_window_however_long_the_log(
                           "FROM generate_series(1, :n) AS g", {"n": old_seals}))
     decide_many(firefly, 2)
     engine = create_engine(database_url)
-    query = chain.pending_query("decisions", 0, 500)
+    query = chain.pending_query("decisions", seq_of(database_url, first), 500)  # a window's floor: the first entry
     compiled = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     with engine.connect() as conn:
         plan = conn.execute(text("EXPLAIN (ANALYZE, FORMAT JSON) " + compiled)).scalar_one()[0]["Plan"]
         found = conn.execute(query).all()
     engine.dispose()
     assert len(found) == 2  # the two new entries, and no other
-    assert _rows_read_from(plan, "log_seals") <= 3  # the window's seals, not the 5,003 of the log
+    assert _rows_read_from(plan, "log_seals") <= 2  # the window's seals, not the 5,003 of the log
     tamper(database_url, ("DELETE FROM log_seals WHERE position < 0", {}))
 
 
