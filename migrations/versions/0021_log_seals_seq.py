@@ -1,7 +1,8 @@
 """An index on the seals' sequence numbers: the sealer's look for pending entries reads only the
 seals of its window (seq above the head's less the late-commit window) instead of every seal of
-the log, which grew with the log (app/storage/chain.py pending). Built in one go: on a long log the sealers wait for it
-(their passes fail and retry), decisions do not (they never write seals)
+the log, which grew with the log (app/storage/chain.py pending). Built in one go: on a long log
+the sealers' inserts wait for it (CREATE INDEX holds off writes to log_seals); decisions do not
+(they never write seals)
 
 Revision ID: 0021
 Revises: 0020
