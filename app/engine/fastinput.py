@@ -193,12 +193,14 @@ def _leaf(spec: FieldSpec) -> Callable[[Any], Any]:
     return string
 
 
-def _list(spec: FieldSpec) -> Callable[[Any], list]:
-    """A list (at most max_items long) of records, each its own section, or of values."""
+def _list(spec: FieldSpec, record: Callable[[dict[str, FieldSpec]], Callable[[Any], dict]] | None = None
+          ) -> Callable[[Any], list]:
+    """A list (at most max_items long) of records, each its own section (made by `record`, else
+    `_section`), or of values."""
     longest = spec.max_items
     item_type = spec.type.item
     if item_type is not None and item_type.name == RECORD:
-        item = _section({field.path.rsplit(".", 1)[1]: field for field in spec.item_fields})
+        item = (record or _section)({field.path.rsplit(".", 1)[1]: field for field in spec.item_fields})
     else:
         item = _leaf(FieldSpec(spec.path + "[]", item_type or spec.type.__class__(STRING)))
 
@@ -326,22 +328,7 @@ def _check_lines(spec: FieldSpec, target: str, indent: str, namespace: dict[str,
 def _generated_list(spec: FieldSpec) -> Callable[[Any], list]:
     """`_list(spec)` with a list of records' items checked by a generated section (`_section`'s
     rules written out per field); a list of values as `_list` has it."""
-    item_type = spec.type.item
-    if item_type is None or item_type.name != RECORD:
-        return _list(spec)
-    longest = spec.max_items
-    item = _generated_section({field.path.rsplit(".", 1)[1]: field for field in spec.item_fields})
-
-    def items(value: Any) -> list:
-        if value.__class__ is not list or (longest is not None and len(value) > longest):
-            raise _GIVE_UP
-        out = []
-        for element in value:
-            if element is None:
-                raise _GIVE_UP  # an item may not be null
-            out.append(item(element))
-        return out
-    return items
+    return _list(spec, _generated_section)
 
 
 def _generated_section(fields: dict[str, FieldSpec]) -> Callable[[Any], dict]:
