@@ -25,7 +25,7 @@ import os
 import re
 import secrets
 import unicodedata
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -82,6 +82,12 @@ class PersonalData:
     def keyed_hash(self, value: Any) -> str:
         """HMAC-SHA256 hex of the normalised value under the current key (the search key)."""
         return self._current.keyed_hash(value)
+
+    def hashers(self) -> list[tuple[str, Callable[[Any], str]]]:
+        """(key id, keyed hash) of every configured key: the current key first, then the old ones
+        as FIREFLY_HMAC_OLD_KEYS lists them (the anti-fraud counters write under old keys for a
+        while after a rotation: app/services/velocity.py)."""
+        return [(kid, key.keyed_hash) for kid, key in self._keys.items()]
 
     def search_keys(self, value: Any) -> list[str]:
         """The value's keyed hash under every known key: a search finds rows hashed before a rotation."""

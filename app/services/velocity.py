@@ -11,7 +11,19 @@ links are recorded **after** the decision is stored, so only stored decisions ma
 
 Keys are keyed hashes of the values (HMAC under FIREFLY_HMAC_KEY, app/privacy.py), namespaced by
 what is counted, not by policy: another policy that declares `count: applications per
-device.device_id` reads and adds to the same counter. Rotating the key starts the counters afresh.
+device.device_id` reads and adds to the same counter.
+
+Rotating the key must not start the counters afresh: a fraud ring that knew the day would apply
+unseen. So while the current key is younger (since it first wrote, `SharedState.first_used`) than
+what a fact is kept for (31 days for counts and links, 366 for last-seen facts), every fact is also
+written under each old key of FIREFLY_HMAC_OLD_KEYS, and read under all of them:
+- a count is the largest of the keys' counts. Each key's set holds a part of the true events (or
+  of the true distinct values) and the old key, written all along, holds all of them: the largest
+  is the exact count, and never more than it.
+- last-seen facts and links are the union of the keys' members (decision ids, the same under any
+  key), each at its latest time.
+Once the current key is older than the retention, its own sets hold everything and the old keys
+are neither written nor read.
 """
 from __future__ import annotations
 
@@ -67,16 +79,30 @@ class Velocity:
         self.shared = shared
         self.lists = lists
         self.personal = personal
+        self._hashers = [hasher for _, hasher in personal.hashers()]  # the current key's first
+        self._current_kid = personal.key_id
+        self._first_used: float | None = None  # when the current key first wrote (asked once)
 
-    def _hash(self, value: Any, memo: dict[str, str] | None = None) -> str | None:
-        """The key of a value: its keyed hash, shortened (`memo`: the hashes already made for
-        this application, as several shared values read the same field)."""
+    def _keys_for(self, at: float, retention: int) -> int:
+        """How many keys a fact kept `retention` seconds is written and read under: the current
+        key alone once it is older than the retention, else every configured key (the module's
+        docstring says why)."""
+        if len(self._hashers) == 1:
+            return 1
+        if self._first_used is None:
+            self._first_used = self.shared.first_used(self._current_kid, at)
+        if self._first_used is not None and at - self._first_used >= retention:
+            return 1
+        return len(self._hashers)  # also when the store cannot say: the step will tell
+
+    def _hash(self, value: Any, memo: dict[str, list[str]], keys: int) -> list[str] | None:
+        """The keys of a value: its keyed hash under each of the first `keys` keys, shortened
+        (`memo`: the hashes already made for this application, as several shared values read
+        the same field)."""
         if not isinstance(value, str) or not value.strip():
             return None
-        if memo is None:
-            return self.personal.keyed_hash(value)[:32]
         if value not in memo:
-            memo[value] = self.personal.keyed_hash(value)[:32]
+            memo[value] = [hasher(value)[:32] for hasher in self._hashers[:keys]]
         return memo[value]
 
     def _namespace(self, policy: Policy, path: str) -> str:
@@ -98,29 +124,32 @@ class Velocity:
         entries: list[tuple[str, Entry]] = []
         reads: list[tuple[SharedValue, list[str]]] = []
         lookups: dict[str, tuple[str, str]] = {}
-        memo: dict[str, str] = {}
+        memo: dict[str, list[str]] = {}
+        # under how many keys (1 but for a while after a rotation): counts and links, last seen
+        window_keys = self._keys_for(at, MAX_WINDOW_SECONDS)
+        year_keys = self._keys_for(at, MAX_DAYS_SINCE_SECONDS)
         for d in declared:
-            keys = [h for h in (self._hash(path_value(typed, p), memo) for p in d.keys) if h]
+            keys = [h for h in (self._hash(path_value(typed, p), memo, year_keys) for p in d.keys) if h]
             if not keys:
                 values[d.name], sources[d.name] = None, NO_KEY
                 continue
             if d.kind == "list":
                 lookups[d.name] = (d.subject, path_value(typed, d.keys[0]))
             elif d.kind == "count":
-                entries.append((d.name, Entry(f"ev:{d.subject}:{keys[0]}", event_id,
-                                              d.window_seconds, MAX_WINDOW_SECONDS)))
+                entries += [(d.name, Entry(f"ev:{d.subject}:{key}", event_id, d.window_seconds,
+                                           MAX_WINDOW_SECONDS)) for key in keys[0][:window_keys]]
             elif d.kind == "distinct":
-                counted = self._hash(path_value(typed, d.subject), memo)
+                counted = self._hash(path_value(typed, d.subject), memo, year_keys)
                 if counted is None:
                     values[d.name], sources[d.name] = None, NO_KEY
                     continue
                 ns = self._namespace(policy, d.subject)
-                entries.append((d.name, Entry(f"dv:{ns}:{keys[0]}", counted, d.window_seconds,
-                                              MAX_WINDOW_SECONDS)))
+                entries += [(d.name, Entry(f"dv:{ns}:{key}", member, d.window_seconds, MAX_WINDOW_SECONDS))
+                            for key, member in zip(keys[0][:window_keys], counted)]
             elif d.kind == "days_since":
-                reads.append((d, [f"out:{d.subject}:{keys[0]}"]))
+                reads.append((d, [f"out:{d.subject}:{key}" for key in keys[0][:year_keys]]))
             else:  # linked_count, linked_days_since
-                reads.append((d, [f"fraud:{key}" for key in keys]))
+                reads.append((d, [f"fraud:{key}" for each in keys for key in each[:window_keys]]))
         self._record_and_read(entries, reads, at, values, sources)
         if lookups:
             self._lists(lookups, now, values, sources)
@@ -135,8 +164,13 @@ class Velocity:
                                            [(keys, at - d.window_seconds) for d, keys in reads])
         counts, found = (None, None) if done is None else done
         for position, (name, _) in enumerate(entries):
-            values[name] = None if counts is None else counts[position]
-            sources[name] = UNAVAILABLE if counts is None else self.shared.kind
+            if counts is None:
+                values[name], sources[name] = None, UNAVAILABLE
+                continue
+            # under several keys after a rotation: the largest count is the exact one
+            count = counts[position]
+            values[name] = count if name not in values else max(values[name], count)
+            sources[name] = self.shared.kind
         for position, (d, _) in enumerate(reads):
             if found is None:
                 values[d.name], sources[d.name] = None, UNAVAILABLE
@@ -162,18 +196,20 @@ class Velocity:
         at = now.timestamp()
         codes = set(decision.reason_codes)
         entries = []
+        memo: dict[str, list[str]] = {}
+        window_keys = self._keys_for(at, MAX_WINDOW_SECONDS)
+        year_keys = self._keys_for(at, MAX_DAYS_SINCE_SECONDS)
         for d in policy.parts.shared:
             if d.kind == "days_since" and decision.outcome == d.subject:
-                key = self._hash(path_value(typed, d.keys[0]))
-                if key:
-                    entries.append(Entry(f"out:{d.subject}:{key}", decision_id, None,
-                                         MAX_DAYS_SINCE_SECONDS))
+                keys = self._hash(path_value(typed, d.keys[0]), memo, year_keys) or []
+                entries += [Entry(f"out:{d.subject}:{key}", decision_id, None, MAX_DAYS_SINCE_SECONDS)
+                            for key in keys]
             elif d.kind.startswith("linked_") and decision.outcome == "DECLINE" \
                     and codes & set(d.reasons):
                 for path in d.keys:
-                    key = self._hash(path_value(typed, path))
-                    if key:
-                        entries.append(Entry(f"fraud:{key}", decision_id, None, MAX_WINDOW_SECONDS))
+                    keys = self._hash(path_value(typed, path), memo, year_keys) or []
+                    entries += [Entry(f"fraud:{key}", decision_id, None, MAX_WINDOW_SECONDS)
+                                for key in keys[:window_keys]]
         unique = list({(e.key, e.member): e for e in entries}.values())
         if unique and self.shared.record(at, unique) is None:
             log.error("a stored decision's anti-fraud marks were not recorded: shared state "

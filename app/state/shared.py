@@ -10,7 +10,9 @@ would; a lock in process), so concurrent decisions get exact counts; `record_and
 the keys of last-seen facts and links in the same step (one round trip per decision). Memory is bounded: members older than the key's retention are dropped
 on every write, the key expires after its retention, and a key keeps at most MAX_MEMBERS members.
 
-Keys hold keyed hashes (HMAC, app/privacy.py), never clear values. The adapters return facts and
+Keys hold keyed hashes (HMAC, app/privacy.py), never clear values; `first_used` keeps when each
+hashing key first wrote, so that after a rotation the velocity use case knows how long the old key's
+sets are still needed (app/services/velocity.py). The adapters return facts and
 never raise: None means the store could not answer (Redis down), and the policy decides what a
 missing value means.
 """
@@ -27,6 +29,7 @@ log = logging.getLogger("firefly.state")
 
 PREFIX = "firefly:shared:"
 MAX_MEMBERS = 10_000  # per key: a count saturates here (a device with 10,000 applications a month)
+FIRST_USED = PREFIX + "keys:first-used"  # key id -> when it first wrote (never expires; a few members)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,10 @@ class SharedState(Protocol):
                         queries: Sequence[tuple[Sequence[str], float]]
                         ) -> tuple[list[int | None], list[dict[str, float]]] | None:
         """`record` and then `recent` in one step (one round trip to Redis); None if unavailable."""
+
+    def first_used(self, kid: str, now: float) -> float | None:
+        """When the key with id `kid` first wrote here: `now` if it never did (and from now on
+        that answer); None if unavailable. A key's sets hold every event since that moment."""
 
 
 # One atomic step in Redis (a script runs alone, as MULTI ... EXEC did, in one round trip): record
@@ -115,6 +122,17 @@ class RedisShared:
                         ) -> tuple[list[int | None], list[dict[str, float]]] | None:
         return self._step(now, entries, queries, "record")
 
+    def first_used(self, kid: str, now: float) -> float | None:
+        try:
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.zadd(FIRST_USED, {kid: now}, nx=True)
+                pipe.zscore(FIRST_USED, kid)
+                _, seen = pipe.execute()
+        except redis.RedisError as error:
+            _unavailable("first_used", error)
+            return None
+        return float(seen)
+
     def _step(self, now: float, entries: Sequence[Entry], queries: Sequence[tuple[Sequence[str], float]],
               doing: str) -> tuple[list[int | None], list[dict[str, float]]] | None:
         keys: list[str] = []
@@ -155,6 +173,7 @@ class InProcessShared:
         self._lock = threading.Lock()
         self._sets: dict[str, dict[str, float]] = {}
         self._expires: dict[str, float] = {}
+        self._first_used: dict[str, float] = {}
         self._writes = 0
 
     def record(self, now: float, entries: Sequence[Entry]) -> list[int | None] | None:
@@ -196,6 +215,10 @@ class InProcessShared:
         counts = self.record(now, entries)
         found = self.recent(queries)
         return None if counts is None or found is None else (counts, found)
+
+    def first_used(self, kid: str, now: float) -> float | None:
+        with self._lock:
+            return self._first_used.setdefault(kid, now)
 
     def size(self) -> int:
         """How many keys are held (for the bounded-memory test)."""

@@ -64,6 +64,14 @@ def test_members_older_than_the_retention_are_dropped_and_memory_is_bounded(stor
     assert set(store.recent([(["ev:a:cap"], 0)])[0]) == {f"e{n}" for n in range(7, 12)}
 
 
+def test_a_keys_first_use_is_kept_from_the_first_time_it_is_asked(store):
+    """When a hashing key first wrote (app/services/velocity.py: how long old keys are written
+    after a rotation): the first answer stays, whoever asks later."""
+    assert store.first_used("kid-one", T0) == T0
+    assert store.first_used("kid-one", T0 + 50) == T0
+    assert store.first_used("kid-two", T0 + 60) == T0 + 60
+
+
 def test_keys_expire_after_their_retention(redis_url, clean_state):
     memory = InProcessShared()
     memory.SWEEP_EVERY = 1
