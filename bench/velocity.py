@@ -5,8 +5,10 @@
   without its velocity part: the engine gets none, the reference policy REFERs, the cost of
   everything else is the same),
 - in-process: the counters, links and last-seen facts in this process (the embedded default),
-- redis: the same in Redis (one MULTI transaction and one read pipeline per decision, one write
-  after a stored decision), plus the list look-up in the database on every side that computes.
+- redis: the same in Redis (one script per decision, one write after a stored decision), plus
+  the list look-up in the database on every side that computes,
+- redis, rotating: the same in the month after a key rotation (an old key configured: every fact
+  written and read under both keys; docs/anti_fraud.md, "Rotating the key").
 
 Interleaved rounds of each side, on one database, so that other load falls on all alike; the table
 gives the median and p90 latency per decision and the ratio to `without`.
@@ -33,10 +35,10 @@ POLICY = "zhishandai.application"
 from bench.controls import decide_all  # noqa: E402  the same timed loop through the use case
 
 
-def build(url, redis_url):
+def build(url, redis_url, **overrides):
     from app.services import build as build_services
     from support.settings import make_settings
-    return build_services(make_settings(url, redis_url))
+    return build_services(make_settings(url, redis_url, **overrides))
 
 
 def main():
@@ -55,6 +57,8 @@ def main():
     sides["without"].deciding.velocity = None
     if args.redis_url:
         sides["redis"] = build(url, args.redis_url)
+        sides["redis, rotating"] = build(url, args.redis_url,
+                                         FIREFLY_HMAC_OLD_KEYS="an-old-key-of-a-rotation-for-the-bench")
     for services in sides.values():  # warm: policies compiled, connections open
         decide_all(services, bodies[:20], "warm")
     times = {name: [] for name in sides}
@@ -65,11 +69,11 @@ def main():
     base = statistics.median(times["without"])
     print(f"{args.decisions * args.rounds} decisions per side in {args.rounds} interleaved rounds, SQLite, "
           f"reference policy ({sum(1 for _ in sides['in-process'].registry.current().policies[POLICY].parts.shared)} shared values)")
-    print(f"{'side':<11} {'median ms':>10} {'p90 ms':>8} {'median / without':>17}")
+    print(f"{'side':<16} {'median ms':>10} {'p90 ms':>8} {'median / without':>17}")
     for name, values in times.items():
         ordered = sorted(values)
         median = statistics.median(ordered)
-        print(f"{name:<11} {median * 1000:>10.2f} {ordered[int(len(ordered) * 0.9)] * 1000:>8.2f} "
+        print(f"{name:<16} {median * 1000:>10.2f} {ordered[int(len(ordered) * 0.9)] * 1000:>8.2f} "
               f"{median / base:>17.2f}")
     if "redis" in sides:
         client = sides["redis"].state.client
