@@ -1,4 +1,5 @@
-"""`flask audit ...`: seal the chained logs, verify them, purge sealed personal data after retention."""
+"""`flask audit ...`: seal the chained logs, verify them, purge sealed personal data after
+retention, and say what each hashing key is still needed for."""
 from __future__ import annotations
 
 import sys
@@ -9,7 +10,7 @@ from flask.cli import AppGroup
 from app.extensions import services
 from app.services.errors import ServiceError
 
-audit_cli = AppGroup("audit", help="The tamper-evident logs: seal, verify, purge personal data.")
+audit_cli = AppGroup("audit", help="The tamper-evident logs: seal, verify, purge personal data; the hashing keys in use.")
 
 
 @audit_cli.command("seal")
@@ -56,3 +57,36 @@ def purge_command(days: int | None) -> None:
         click.echo(f"purged the sealed personal data of {services().audit_log.purge_personal_data(days)} decisions")
     except ServiceError as error:
         raise click.ClickException(error.message) from None
+
+
+@audit_cli.command("keys")
+def keys_command() -> None:
+    """What each hashing key (FIREFLY_HMAC_KEY, FIREFLY_HMAC_OLD_KEYS) is still needed for: the
+    decisions it hashed and sealed, the MACs it made, the list entries it hashed, and until when
+    the anti-fraud memory writes the old keys after a rotation. Exit status 1 if something
+    stored was made by a key that is not configured."""
+    report = services().keys.report()
+    click.echo(f"{'key id':<10}{'configured':<16}{'decisions':>10}{'sealed':>10}{'MACs':>10}{'list entries':>14}")
+    for key in report.keys:
+        click.echo(f"{key.key_id:<10}{key.configured:<16}{key.decisions:>10}{key.sealed:>10}"
+                   f"{key.macs:>10}{key.list_entries:>14}")
+    until = report.anti_fraud_until
+    if report.anti_fraud_store == "in-process":
+        click.echo("anti-fraud memory: in each worker's process (no REDIS_URL): it starts afresh at every "
+                   "restart, a rotation's included")
+    elif until is None:
+        click.echo("anti-fraud memory: the shared state cannot say when the current key first wrote "
+                   "(unavailable, or no decision yet); old keys are written and read until then plus 366 days")
+    elif until:
+        click.echo("anti-fraud memory: old keys are written and read until " + "; ".join(
+            f"{moment:%Y-%m-%d %H:%M} UTC ({what})" for what, moment in until.items()))
+    else:
+        click.echo("anti-fraud memory: one key configured")
+    click.echo("An old key is needed while its decisions must be replayed (sealed), its MACs "
+               "verified, its list entries matched, and until the anti-fraud dates above.")
+    for key in report.missing:
+        click.echo(f"FINDING: key {key.key_id} made {key.decisions} decisions ({key.sealed} sealed), "
+                   f"{key.macs} MACs and {key.list_entries} list entries but is not configured: they "
+                   f"cannot be replayed, verified or matched (FIREFLY_HMAC_OLD_KEYS)", err=True)
+    if report.missing:
+        sys.exit(1)

@@ -19,6 +19,7 @@ from app.services.clock import Clock, utc_now
 from app.services.deciding import Deciding
 from app.services.challengers import Comparing
 from app.services.health import Readiness, readiness
+from app.services.key_use import KeyInventory
 from app.services.lists import Lists
 from app.services.velocity import Velocity
 from app.services.monitoring import Monitoring
@@ -61,6 +62,7 @@ class Services:
     comparing: Comparing | None = None     # set by build (issue 14: champion/challenger)
     lists: Lists | None = None             # set by build (issue 12: anti-fraud lists)
     periodic_review: PortfolioReview | None = None   # set by build: the batch review of a portfolio
+    keys: KeyInventory | None = None       # set by build: what each hashing key is still needed for
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry)
@@ -107,6 +109,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     services.comparing = Comparing(database, registry)
     services.lists = lists
     services.periodic_review = PortfolioReview(database, registry, store, personal, clock)
+    services.keys = KeyInventory(database, personal, velocity, clock)
     if load_policies:
         registry.start()
     return services

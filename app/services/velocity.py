@@ -95,6 +95,19 @@ class Velocity:
             return 1
         return len(self._hashers)  # also when the store cannot say: the step will tell
 
+    def old_keys_needed_until(self, now: datetime.datetime) -> dict[str, datetime.datetime] | None:
+        """Until when the old keys are written and read (`flask audit keys`): {what: until}; {}
+        with one key configured; None when the store cannot say (unavailable, or the current key
+        has not written yet: then from its first decision on)."""
+        if len(self._hashers) == 1:
+            return {}
+        first = self.shared.first_used(self._current_kid, now.timestamp(), mark=False)
+        if first is None:
+            return None
+        since = datetime.datetime.fromtimestamp(first, datetime.timezone.utc)
+        return {"counts and links": since + datetime.timedelta(seconds=MAX_WINDOW_SECONDS),
+                "last-seen facts": since + datetime.timedelta(seconds=MAX_DAYS_SINCE_SECONDS)}
+
     def _hash(self, value: Any, memo: dict[str, list[str]], keys: int) -> list[str] | None:
         """The keys of a value: its keyed hash under each of the first `keys` keys, shortened
         (`memo`: the hashes already made for this application, as several shared values read

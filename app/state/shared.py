@@ -59,9 +59,10 @@ class SharedState(Protocol):
                         ) -> tuple[list[int | None], list[dict[str, float]]] | None:
         """`record` and then `recent` in one step (one round trip to Redis); None if unavailable."""
 
-    def first_used(self, kid: str, now: float) -> float | None:
+    def first_used(self, kid: str, now: float, mark: bool = True) -> float | None:
         """When the key with id `kid` first wrote here: `now` if it never did (and from now on
-        that answer); None if unavailable. A key's sets hold every event since that moment."""
+        that answer); None if unavailable. A key's sets hold every event since that moment.
+        With mark=False only read (None also when it never wrote)."""
 
 
 # One atomic step in Redis (a script runs alone, as MULTI ... EXEC did, in one round trip): record
@@ -122,16 +123,17 @@ class RedisShared:
                         ) -> tuple[list[int | None], list[dict[str, float]]] | None:
         return self._step(now, entries, queries, "record")
 
-    def first_used(self, kid: str, now: float) -> float | None:
+    def first_used(self, kid: str, now: float, mark: bool = True) -> float | None:
         try:
             with self.client.pipeline(transaction=True) as pipe:
-                pipe.zadd(FIRST_USED, {kid: now}, nx=True)
+                if mark:
+                    pipe.zadd(FIRST_USED, {kid: now}, nx=True)
                 pipe.zscore(FIRST_USED, kid)
-                _, seen = pipe.execute()
+                seen = pipe.execute()[-1]
         except redis.RedisError as error:
             _unavailable("first_used", error)
             return None
-        return float(seen)
+        return None if seen is None else float(seen)
 
     def _step(self, now: float, entries: Sequence[Entry], queries: Sequence[tuple[Sequence[str], float]],
               doing: str) -> tuple[list[int | None], list[dict[str, float]]] | None:
@@ -216,9 +218,9 @@ class InProcessShared:
         found = self.recent(queries)
         return None if counts is None or found is None else (counts, found)
 
-    def first_used(self, kid: str, now: float) -> float | None:
+    def first_used(self, kid: str, now: float, mark: bool = True) -> float | None:
         with self._lock:
-            return self._first_used.setdefault(kid, now)
+            return self._first_used.setdefault(kid, now) if mark else self._first_used.get(kid)
 
     def size(self) -> int:
         """How many keys are held (for the bounded-memory test)."""

@@ -1,8 +1,11 @@
 """`flask audit seal|verify|purge`: the operator's view of the tamper-evident logs."""
 from sqlalchemy import create_engine, text
 
+from app import create_app
+from app.extensions import services
 from support.applicants import examples
 from support.http import URL
+from support.settings import make_config
 
 
 def test_verify_reports_ok_then_names_the_edited_entry(runner, client, auth, database_url):
@@ -59,3 +62,65 @@ def test_an_entry_committed_past_the_window_is_shown_then_sealed_by_the_command(
     after = runner.invoke(args=["audit", "verify", "--log", "decisions"])
     assert "decisions: OK: 4 sealed entries checked, 0 not sealed yet;" in after.output
     engine.dispose()
+
+
+def _rows(output):
+    """{key id: (configured, decisions, sealed, MACs, list entries)} from `flask audit keys`."""
+    found = {}
+    for line in output.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 6 and parts[-1].isdigit():
+            found[parts[0]] = (" ".join(parts[1:-4]), *map(int, parts[-4:]))
+    return found
+
+
+def test_audit_keys_says_what_each_hashing_key_is_still_needed_for(app, runner, client, auth,
+                                                                  database_url, redis_url, tmp_path):
+    for _ in range(2):
+        assert client.post(URL, json=examples()["approve_salaried"], headers=auth("channel")).status_code == 201
+    entries = tmp_path / "lists.csv"
+    entries.write_text("list,kind,value,reason,source\nblacklist,device,DEV-KEYS-1,test,test\n", encoding="utf-8")
+    assert runner.invoke(args=["lists", "import", str(entries), "--by", "test"]).exit_code == 0
+    runner.invoke(args=["audit", "seal"])
+    old_kid = services(app).personal.key_id
+    one = runner.invoke(args=["audit", "keys"])
+    assert one.exit_code == 0, one.output
+    configured, decisions, sealed, macs, lists = _rows(one.output)[old_kid]
+    assert (configured, decisions, sealed, lists) == ("current", 2, 2, 1)
+    assert macs >= 4  # two decisions' rows and their two links, at least
+    assert ("anti-fraud memory: one key configured" if redis_url else
+            "anti-fraud memory: in each worker's process (no REDIS_URL)") in one.output
+
+    # rotated: the old key is still needed for all of that; the anti-fraud dates are given once
+    # the new key has written
+    new_secret = "a-brand-new-hmac-key-" + "y" * 20
+    rotated = create_app(make_config(database_url, redis_url, FIREFLY_HMAC_KEY=new_secret,
+                                     FIREFLY_HMAC_OLD_KEYS=services(app).settings.hmac_key))
+    try:
+        rotated_runner = rotated.test_cli_runner()
+        before = rotated_runner.invoke(args=["audit", "keys"])
+        if redis_url:
+            assert "cannot say when the current key first wrote" in before.output
+        assert rotated.test_client().post(URL, json=examples()["approve_salaried"],
+                                          headers=auth("channel")).status_code == 201
+        after = rotated_runner.invoke(args=["audit", "keys"])
+        assert after.exit_code == 0, after.output
+        rows = _rows(after.output)
+        assert rows[old_kid][:3] == ("old", 2, 2) and rows[old_kid][4] == 1
+        assert rows[services(rotated).personal.key_id][:3] == ("current", 1, 1)
+        if redis_url:  # the worker and the command share the counters' store
+            assert "(counts and links)" in after.output and "(last-seen facts)" in after.output
+        else:
+            assert "starts afresh at every restart" in after.output
+    finally:
+        services(rotated).close()
+
+    # the old key dropped from the configuration: what it made is named, exit status 1
+    forgotten = create_app(make_config(database_url, redis_url, FIREFLY_HMAC_KEY=new_secret))
+    try:
+        result = forgotten.test_cli_runner().invoke(args=["audit", "keys"])
+        assert result.exit_code == 1
+        assert _rows(result.output)[old_kid][:3] == ("not configured", 2, 2)
+        assert f"FINDING: key {old_kid} made 2 decisions (2 sealed)" in result.output
+    finally:
+        services(forgotten).close()
