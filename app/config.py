@@ -138,7 +138,8 @@ class Settings:
 
 
 def check_production(config: Mapping[str, Any]) -> None:
-    """Refuse to run with an unknown engine, or in production with development secrets or keys."""
+    """Refuse to run with an unknown engine, or in production with development secrets or keys,
+    SQLite, no Redis or the benchmark endpoint."""
     if config.get("FIREFLY_ENGINE") not in (None, *BACKENDS):
         raise ConfigError(f"FIREFLY_ENGINE must be one of {', '.join(BACKENDS)}, "
                           f"not {config['FIREFLY_ENGINE']!r}")
@@ -153,6 +154,13 @@ def check_production(config: Mapping[str, Any]) -> None:
         problems.append("FIREFLY_API_KEYS holds development keys")
     if config["DATABASE_URL"].startswith("sqlite"):
         problems.append("DATABASE_URL must name a server database (PostgreSQL) in production")
+    if not config.get("REDIS_URL"):
+        # the in-process store is the embedded default for one developer's machine: in
+        # production it would let a burst spread over workers (or hosts) be counted in parts,
+        # and every restart would forget the anti-fraud memory
+        problems.append("REDIS_URL must be set in production: without it the anti-fraud counters, "
+                        "links and last-seen facts live in each worker's process, so a burst spread "
+                        "over workers is counted in parts and a restart forgets them")
     if config.get("FIREFLY_FLOOR_ENDPOINT"):
         problems.append("FIREFLY_FLOOR_ENDPOINT is a benchmark aid, not for production")
     if problems:

@@ -11,7 +11,8 @@ STRONG = "x" * 40
 def production(**overrides):
     config = from_environment()
     config.update(FIREFLY_ENV="production", SECRET_KEY=STRONG, FIREFLY_HMAC_KEY="y" * 40,
-                  DATABASE_URL="postgresql+psycopg://db/firefly", FIREFLY_API_KEYS="")
+                  DATABASE_URL="postgresql+psycopg://db/firefly", REDIS_URL="redis://cache:6379/0",
+                  FIREFLY_API_KEYS="")
     config.update(overrides)
     return config
 
@@ -26,6 +27,9 @@ def test_production_with_real_secrets_passes():
     ({"FIREFLY_HMAC_KEY": "firefly-dev-pii-hmac-key-not-for-production"}, "FIREFLY_HMAC_KEY"),
     ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
     ({"FIREFLY_FLOOR_ENDPOINT": True}, "FIREFLY_FLOOR_ENDPOINT"),
+    # the anti-fraud counters in each worker's process: a burst over workers counted in parts
+    ({"REDIS_URL": None}, "REDIS_URL must be set in production"),
+    ({"REDIS_URL": ""}, "REDIS_URL must be set in production"),
 ])
 def test_production_refuses_defaults(overrides, complaint):
     with pytest.raises(ConfigError, match=complaint):
