@@ -3,6 +3,7 @@ anti-fraud counters are unavailable, and the reference policy says what that mea
 VELOCITY_UNAVAILABLE, never a 500 and never a silent approval; /readyz reports it; once Redis is
 back, decisions count again without a restart."""
 import pytest
+import redis
 
 from app import create_app
 from app.extensions import services
@@ -59,3 +60,30 @@ def test_redis_down_refers_with_velocity_unavailable_and_recovers(app_on_own_red
     # a restarted Redis starts empty (no persistence here): counting resumed from this application
     assert counts["shared.device_applications_24h"] == 1
     assert client.get("/readyz").get_json()["status"] == "ready"
+
+
+def test_a_full_redis_that_refuses_writes_refers_like_a_redis_down(app_on_own_redis, own_redis):
+    """`maxmemory-policy noeviction` (docs/anti_fraud.md): a full Redis refuses writes instead of
+    evicting the anti-fraud memory; the service treats the refusal as Redis down."""
+    client = app_on_own_redis.test_client()
+    headers = {"X-API-Key": KEYS["channel"]}
+    assert client.post(URL, json=_body(10), headers=headers).get_json()["outcome"] == "APPROVE"
+    admin = redis.Redis.from_url(own_redis.url)
+    admin.config_set("maxmemory-policy", "noeviction")
+    admin.config_set("maxmemory", 1)  # below what it holds: every write is refused (OOM)
+    try:
+        full = client.post(URL, json=_body(11), headers=headers)
+        assert full.status_code == 201  # decided and stored, never a 500
+        answer = full.get_json()
+        assert answer["outcome"] == "REFER"
+        assert [r["code"] for r in answer["reasons"]] == ["VELOCITY_UNAVAILABLE"]
+        velocity = {e["name"]: e for e in answer["trace"]["shared"]}
+        assert velocity["shared.device_applications_1h"]["value"] is None
+        assert velocity["shared.device_applications_1h"]["source"] == "unavailable"
+    finally:
+        admin.config_set("maxmemory", 0)
+        admin.close()
+    # writes accepted again: counting goes on (the refused application was not recorded)
+    again = client.post(URL, json=_body(10), headers=headers).get_json()
+    device = {e["name"]: e for e in again["trace"]["shared"]}["shared.device_applications_1h"]
+    assert (device["value"], device["source"]) == (2, "redis")
