@@ -11,6 +11,7 @@ from app.cli.accounts import accounts_cli
 from app.cli.db import db_cli
 from app.cli.keys import keys_cli
 from app.cli.lists import lists_cli
+from app.cli.velocity import velocity_cli
 from app.cli import releases as _release_commands  # noqa: F401 - adds submit, approve, ... to policy_cli
 from app.cli.models import models_cli
 from app.cli.policy import policy_cli
@@ -31,7 +32,7 @@ VERBOSE = click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, is
 
 def init_app(app: Flask) -> None:
     for group in (policy_cli, keys_cli, db_cli, audit_cli, scorecard_cli, models_cli, accounts_cli,
-                  lists_cli, review_cli):
+                  lists_cli, review_cli, velocity_cli):
         if VERBOSE not in group.params:
             group.params.append(VERBOSE)
         app.cli.add_command(group)

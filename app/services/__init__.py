@@ -65,7 +65,7 @@ class Services:
     keys: KeyInventory | None = None       # set by build: what each hashing key is still needed for
 
     def readiness(self) -> Readiness:
-        return readiness(self.database, self.state, self.registry)
+        return readiness(self.database, self.state, self.registry, self.deciding.velocity)
 
     def close(self) -> None:
         self.audit_log.stop()
@@ -89,7 +89,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     records = Records(database, personal, access_audit)
     access = Access(database, settings.api_keys, settings.production)
     lists = Lists(database, personal, clock, settings.list_check_seconds)
-    velocity = Velocity(state.shared, lists, personal)
+    velocity = Velocity(state.shared, lists, personal, database, access_audit)
     services = Services(
         settings=settings, database=database, state=state, personal=personal,
         access=access,

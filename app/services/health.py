@@ -9,6 +9,7 @@ from typing import Callable
 
 from app import metrics
 from app.services.registry import PolicyRegistry
+from app.services.velocity import Velocity
 from app.state import State
 from app.storage.db import Database
 
@@ -41,13 +42,17 @@ def _probe(check: Callable[[], object]) -> str:
         return f"unavailable: {type(error).__name__}"
 
 
-def readiness(database: Database, state: State, registry: PolicyRegistry) -> Readiness:
+def readiness(database: Database, state: State, registry: PolicyRegistry,
+              velocity: Velocity | None = None) -> Readiness:
     checks = {"database": _probe(database.ping)}
     if state.client is not None:
         checks["redis"] = _probe(state.ping)
         # the anti-fraud counters live there too: while Redis is down, shared-state values are
-        # missing and policies answer as they say (the reference policy REFERs)
+        # missing and policies answer as they say (the reference policy REFERs); so they are
+        # while its memory began after decisions their windows cover (emptied, not yet accepted)
         checks["velocity"] = checks["redis"]
+        if checks["velocity"] == "ok" and velocity is not None and velocity.incomplete:
+            checks["velocity"] = velocity.incomplete
     checks["policies"] = "ok" if registry.current().policies else "none loaded"
     for name, value in checks.items():
         metrics.observe_dependency(name, value == "ok")

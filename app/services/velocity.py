@@ -38,12 +38,22 @@ from app.engine import Decision, Policy
 from app.engine.model import SharedValue
 from app.engine.read.shared import MAX_DAYS_SINCE_SECONDS, MAX_WINDOW_SECONDS
 from app.privacy import PersonalData
+from app.services.access import Principal
+from app.services.access_audit import AccessAudit
+from app.services.errors import Forbidden, InvalidInput, Unavailable
 from app.services.lists import Lists
 from app.state.shared import Entry, SharedState
+from app.storage import decisions
+from app.storage.db import Database
 
 log = logging.getLogger("firefly.velocity")
 
+# Decisions made within this long before the store's memory began were in flight when it began
+# (their events are in it, or lost with a few seconds' traffic): not a reason to call it incomplete.
+MEMORY_GRACE_SECONDS = 60
+
 UNAVAILABLE = "unavailable"   # the store could not answer: the value is missing
+INCOMPLETE = "incomplete"     # the store's memory began after decisions its window covers: missing
 NO_KEY = "key missing"        # the application has no value in the key field
 DATABASE = "database"         # lists
 STORED = "stored"             # replay and backtest: the value the decision used at the time
@@ -75,10 +85,15 @@ def path_value(typed: Mapping[str, Any], path: str) -> Any:
 
 
 class Velocity:
-    def __init__(self, shared: SharedState, lists: Lists, personal: PersonalData) -> None:
+    def __init__(self, shared: SharedState, lists: Lists, personal: PersonalData,
+                 database: Database | None = None, audit: AccessAudit | None = None) -> None:
         self.shared = shared
         self.lists = lists
         self.personal = personal
+        self.database = database  # the stored decisions: what an emptied store has forgotten
+        self.audit = audit
+        self._gap: tuple[float, float | None] | None = None  # (memory since, latest decision before it)
+        self.incomplete: str | None = None  # what the last look-up found missing, for /readyz
         self._hashers = [hasher for _, hasher in personal.hashers()]  # the current key's first
         self._current_kid = personal.key_id
         self._first_used: float | None = None  # when the current key first wrote (asked once)
@@ -175,10 +190,20 @@ class Velocity:
             return
         done = self.shared.record_and_read(at, [entry for _, entry in entries],
                                            [(keys, at - d.window_seconds) for d, keys in reads])
-        counts, found = (None, None) if done is None else done
-        for position, (name, _) in enumerate(entries):
+        counts, found, since = (None, None, None) if done is None else done
+        # a window reaching back before the store's memory began, over stored decisions, is not
+        # known: missing, as when the store is down (the policy says what that means)
+        gap = self._forgotten(since)
+        incomplete = []
+        for position, (name, entry) in enumerate(entries):
             if counts is None:
                 values[name], sources[name] = None, UNAVAILABLE
+                continue
+            if gap is not None and entry.window is not None and gap > at - entry.window:
+                values[name], sources[name] = None, INCOMPLETE
+                incomplete.append(name)
+                continue
+            if sources.get(name) == INCOMPLETE:
                 continue
             # under several keys after a rotation: the largest count is the exact one
             count = counts[position]
@@ -188,6 +213,10 @@ class Velocity:
             if found is None:
                 values[d.name], sources[d.name] = None, UNAVAILABLE
                 continue
+            if gap is not None and gap > at - d.window_seconds:
+                values[d.name], sources[d.name] = None, INCOMPLETE
+                incomplete.append(d.name)
+                continue
             members = found[position]
             sources[d.name] = self.shared.kind
             if d.kind == "linked_count":
@@ -195,6 +224,44 @@ class Velocity:
             else:  # days since the latest: missing when there is none in the window
                 values[d.name] = (math.floor((at - max(members.values())) / 86400)
                                   if members else None)
+        if done is not None:
+            self.incomplete = None if not incomplete else _incomplete_text(since, gap)
+
+    def _forgotten(self, since: float | None) -> float | None:
+        """When the latest decision was stored that the store's memory, begun at `since`, cannot
+        hold (one before it, bar those in flight when it began); None when none (or not known:
+        an in-process store, which says at start-up that a restart forgets)."""
+        if since is None or self.database is None:
+            return None
+        if self._gap is not None and self._gap[0] == since:
+            return self._gap[1]
+        moment = datetime.datetime.fromtimestamp(since - MEMORY_GRACE_SECONDS, datetime.timezone.utc)
+        with self.database.session() as session:
+            latest = decisions.latest_before(session, moment)
+        gap = None if latest is None else latest.timestamp()
+        self._gap = (since, gap)
+        if gap is not None:
+            log.error("the shared anti-fraud memory began after stored decisions: values whose window "
+                      "reaches back before it are missing", extra={
+                          "event": "shared_memory_incomplete", "since": _iso(since), "latest_before": _iso(gap)})
+        return gap
+
+    def accept_loss(self, who: Principal, reason: str) -> float | None:
+        """An operator's decision that the store's memory counts as whole (`flask velocity
+        accept-loss`, an admin key): values are computed from what it holds again, in every
+        worker at its next look-up. Recorded in the access log first (not done if it cannot be).
+        Returns when the store said its memory began, None if it did not say."""
+        if who.role != "admin":
+            raise Forbidden("accepting the loss of the anti-fraud memory needs an admin key")
+        if not reason.strip():
+            raise InvalidInput("say why the loss is accepted (--reason)")
+        if self.audit is None:
+            raise Unavailable("no access log to record the acceptance in")
+        self.audit.record(who, "velocity.accept_loss", [], {"reason": reason})
+        before = self.shared.accept_loss()
+        self._gap = None
+        self.incomplete = None
+        return before
 
     def _lists(self, lookups, now, values, sources) -> None:
         found = self.lists.matches(lookups, now)
@@ -227,6 +294,16 @@ class Velocity:
         if unique and self.shared.record(at, unique) is None:
             log.error("a stored decision's anti-fraud marks were not recorded: shared state "
                       "unavailable", extra={"event": "shared_marks_lost", "decision_id": decision_id})
+
+
+def _iso(moment: float) -> str:
+    return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _incomplete_text(since: float | None, gap: float | None) -> str:
+    return (f"incomplete: the shared memory began {_iso(since or 0)}, after decisions stored up to "
+            f"{_iso(gap or 0)}; values whose window reaches back before it are missing "
+            f"(`flask velocity accept-loss` once the loss is accepted)")
 
 
 def new_event_id() -> str:

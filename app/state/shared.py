@@ -30,6 +30,10 @@ log = logging.getLogger("firefly.state")
 PREFIX = "firefly:shared:"
 MAX_MEMBERS = 10_000  # per key: a count saturates here (a device with 10,000 applications a month)
 FIRST_USED = PREFIX + "keys:first-used"  # key id -> when it first wrote (never expires; a few members)
+# When the store's memory began: set by the first write into an empty store (a new one, or one
+# emptied by a restart without persistence, a flush, an eviction). Never expires. The velocity use
+# case compares it with the decisions stored before it: an emptied store is not a clean history.
+MEMORY_SINCE = PREFIX + "memory-since"
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,13 @@ class SharedState(Protocol):
 
     def record_and_read(self, now: float, entries: Sequence[Entry],
                         queries: Sequence[tuple[Sequence[str], float]]
-                        ) -> tuple[list[int | None], list[dict[str, float]]] | None:
-        """`record` and then `recent` in one step (one round trip to Redis); None if unavailable."""
+                        ) -> tuple[list[int | None], list[dict[str, float]], float | None] | None:
+        """`record` and then `recent` in one step (one round trip to Redis), with when the store's
+        memory began (None: not kept, as in a process); None if unavailable."""
+
+    def accept_loss(self) -> float | None:
+        """Declare the store's memory whole (an operator accepting a loss): returns when it said
+        its memory began before, None if it did not say or is unavailable."""
 
     def first_used(self, kid: str, now: float, mark: bool = True) -> float | None:
         """When the key with id `kid` first wrote here: `now` if it never did (and from now on
@@ -67,16 +76,21 @@ class SharedState(Protocol):
 
 # One atomic step in Redis (a script runs alone, as MULTI ... EXEC did, in one round trip): record
 # and count every entry, then read every query's keys.
-# KEYS: the entries' keys, then every query's keys. ARGV: the number of entries, MAX_MEMBERS, then
+# KEYS: MEMORY_SINCE, the entries' keys, then every query's keys. ARGV: the number of entries,
+# MAX_MEMBERS, now for MEMORY_SINCE (set if absent, then read; "": a read only, neither), then
 # per entry: member, now, the score at or under which members are dropped, the retention in
 # seconds, the exclusive lower bound of the counted window ("": not counted); then per query: its
 # number of keys and the exclusive lower bound of the times read.
 STEP = """
 local entries, cap = tonumber(ARGV[1]), tonumber(ARGV[2])
-local counts, found = {}, {}
-local a = 3
+local counts, found, since = {}, {}, false
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[3], 'NX')
+  since = redis.call('GET', KEYS[1])
+end
+local a = 4
 for i = 1, entries do
-  local key = KEYS[i]
+  local key = KEYS[i + 1]
   redis.call('ZADD', key, ARGV[a + 1], ARGV[a])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[a + 2])
   redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1))
@@ -84,7 +98,7 @@ for i = 1, entries do
   if ARGV[a + 4] == '' then counts[i] = -1 else counts[i] = redis.call('ZCOUNT', key, ARGV[a + 4], '+inf') end
   a = a + 5
 end
-local k = entries + 1
+local k = entries + 2
 while a <= #ARGV do
   local keys, since, rows = tonumber(ARGV[a]), ARGV[a + 1], {}
   for _ = 1, keys do
@@ -96,7 +110,7 @@ while a <= #ARGV do
   found[#found + 1] = rows
   a = a + 2
 end
-return {counts, found}
+return {counts, found, since}
 """
 
 
@@ -120,8 +134,16 @@ class RedisShared:
 
     def record_and_read(self, now: float, entries: Sequence[Entry],
                         queries: Sequence[tuple[Sequence[str], float]]
-                        ) -> tuple[list[int | None], list[dict[str, float]]] | None:
+                        ) -> tuple[list[int | None], list[dict[str, float]], float | None] | None:
         return self._step(now, entries, queries, "record")
+
+    def accept_loss(self) -> float | None:
+        try:
+            before = self.client.getset(MEMORY_SINCE, "0")  # whole since the beginning of time
+        except redis.RedisError as error:
+            _unavailable("accept_loss", error)
+            return None
+        return None if before is None else float(before)
 
     def first_used(self, kid: str, now: float, mark: bool = True) -> float | None:
         try:
@@ -136,9 +158,9 @@ class RedisShared:
         return None if seen is None else float(seen)
 
     def _step(self, now: float, entries: Sequence[Entry], queries: Sequence[tuple[Sequence[str], float]],
-              doing: str) -> tuple[list[int | None], list[dict[str, float]]] | None:
-        keys: list[str] = []
-        args: list[str | int] = [len(entries), MAX_MEMBERS]
+              doing: str) -> tuple[list[int | None], list[dict[str, float]], float | None] | None:
+        keys: list[str] = [MEMORY_SINCE]
+        args: list[str | int] = [len(entries), MAX_MEMBERS, repr(now) if doing == "record" else ""]
         for entry in entries:
             keys.append(PREFIX + entry.key)
             # inside the window: seen less than `window` seconds ago (exactly that: outside)
@@ -148,7 +170,7 @@ class RedisShared:
             keys += [PREFIX + key for key in query_keys]
             args += [len(query_keys), f"({since!r}"]
         try:
-            counts, found = self.step(keys=keys, args=args)
+            counts, found, since = self.step(keys=keys, args=args)
         except redis.RedisError as error:
             _unavailable(doing, error)
             return None
@@ -161,7 +183,8 @@ class RedisShared:
                 score = float(rows[position + 1])
                 members[name] = max(score, members.get(name, score))
             results.append(members)
-        return [None if count < 0 else int(count) for count in counts], results
+        return ([None if count < 0 else int(count) for count in counts], results,
+                None if since is None else float(since))
 
 
 class InProcessShared:
@@ -213,10 +236,14 @@ class InProcessShared:
 
     def record_and_read(self, now: float, entries: Sequence[Entry],
                         queries: Sequence[tuple[Sequence[str], float]]
-                        ) -> tuple[list[int | None], list[dict[str, float]]] | None:
+                        ) -> tuple[list[int | None], list[dict[str, float]], float | None] | None:
         counts = self.record(now, entries)
         found = self.recent(queries)
-        return None if counts is None or found is None else (counts, found)
+        # a process's memory begins with it and is said to at start-up: not kept
+        return None if counts is None or found is None else (counts, found, None)
+
+    def accept_loss(self) -> float | None:
+        return None
 
     def first_used(self, kid: str, now: float, mark: bool = True) -> float | None:
         with self._lock:

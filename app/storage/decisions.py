@@ -24,6 +24,14 @@ def insert(session: Session, row: Decision) -> None:
     chain.insert_entry(session, "decisions", row)
 
 
+def latest_before(session: Session, moment: datetime.datetime) -> datetime.datetime | None:
+    """When the latest decision stored before `moment` was made (ix_decisions_created_id)."""
+    latest = session.scalar(select(func.max(Decision.created_at)).where(Decision.created_at < moment))
+    if latest is not None and latest.tzinfo is None:  # SQLite keeps no zone: the times are UTC
+        latest = latest.replace(tzinfo=datetime.timezone.utc)
+    return latest
+
+
 def by_id(session: Session, decision_id: str) -> Decision | None:
     return session.scalar(select(Decision).where(Decision.id == decision_id))
 

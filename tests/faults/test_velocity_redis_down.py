@@ -87,3 +87,75 @@ def test_a_full_redis_that_refuses_writes_refers_like_a_redis_down(app_on_own_re
     again = client.post(URL, json=_body(10), headers=headers).get_json()
     device = {e["name"]: e for e in again["trace"]["shared"]}["shared.device_applications_1h"]
     assert (device["value"], device["source"]) == (2, "redis")
+
+
+class _Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def test_an_emptied_redis_refers_what_its_windows_cannot_know_until_an_admin_accepts_the_loss(
+        database_url, clean_state, own_redis):
+    """A Redis restarted without persistence (or flushed, or evicted) answers, but has forgotten:
+    counting from zero would approve a burst unseen. Values whose window reaches back before its
+    memory began, over stored decisions, are missing (source `incomplete`); shorter windows are
+    known; /readyz says so; an admin accepting the loss (recorded) makes the memory whole again."""
+    from datetime import timedelta
+
+    from app.services import build
+    from app.services.access import Principal
+    from app.services.access_audit import AuditSearch
+    from app.services.deciding import DecisionRequest
+    from app.services.errors import Forbidden
+    from support.settings import make_settings
+
+    clock = _Clock(utc_now())
+    admin = redis.Redis.from_url(own_redis.url)
+    admin.flushdb()  # this module's Redis, shared by its tests: a new store over a clean database
+    firefly = build(make_settings(database_url, own_redis.url), clock=clock)
+    channel = Principal("test-channel", "channel")
+
+    def decide(n):
+        body = as_of(examples("approve_salaried")["approve_salaried"], business_date(clock.now))
+        body["device"]["device_id"] = "DEV-EMPTIED-0001"
+        answer = firefly.deciding.decide(DecisionRequest(
+            "zhishandai.application", body, channel, f"req-{n}", trace="full")).answer
+        return answer, {e["name"]: e for e in answer["trace"]["shared"]}
+
+    try:
+        first, shared = decide(1)
+        assert first["outcome"] == "APPROVE" and shared["shared.device_applications_24h"]["value"] == 1
+        admin.flushdb()  # what a restart without persistence, a flush or an eviction leaves
+        clock.now += timedelta(hours=2)
+        emptied, shared = decide(2)
+        # the last hour is known (the first decision is older): the last day is not
+        assert (shared["shared.device_applications_1h"]["value"],
+                shared["shared.device_applications_1h"]["source"]) == (1, "redis")
+        assert (shared["shared.device_applications_24h"]["value"],
+                shared["shared.device_applications_24h"]["source"]) == (None, "incomplete")
+        assert shared["shared.fraud_links_30d"]["source"] == "incomplete"
+        assert emptied["outcome"] == "REFER"
+        assert [r["code"] for r in emptied["reasons"]] == ["VELOCITY_UNAVAILABLE"]
+        ready = firefly.readiness()
+        assert ready.status == "degraded" and ready.checks["velocity"].startswith("incomplete")
+
+        with pytest.raises(Forbidden):
+            firefly.deciding.velocity.accept_loss(Principal("ops", "compliance"), "restarted")
+        firefly.deciding.velocity.accept_loss(Principal("ops-admin", "admin"),
+                                              "Redis restarted without its AOF on 2026-11-29")
+        events, _ = firefly.access_audit.search(AuditSearch(action="velocity.accept_loss"))
+        assert [(e["actor"], e["details"]["reason"]) for e in events] == [
+            ("ops-admin", "Redis restarted without its AOF on 2026-11-29")]
+        clock.now += timedelta(minutes=1)
+        after, shared = decide(3)
+        # counting goes on from what Redis holds: the decision after the flush and this one
+        assert (shared["shared.device_applications_24h"]["value"],
+                shared["shared.device_applications_24h"]["source"]) == (2, "redis")
+        assert "VELOCITY_UNAVAILABLE" not in [r["code"] for r in after["reasons"]]
+        assert firefly.readiness().checks["velocity"] == "ok"
+    finally:
+        firefly.close()
+        admin.close()

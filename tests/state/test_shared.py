@@ -135,12 +135,32 @@ def test_record_and_read_is_a_record_then_a_read_in_one_step(store):
     """What the velocity part asks once per decision: its events recorded and counted, then the
     last-seen facts and links read, the read seeing the step's own records."""
     store.record(T0, [Entry("out:DECLINE:id", "d0", None, 86400), Entry("fraud:dev", "d9", None, 86400)])
-    counts, found = store.record_and_read(
+    counts, found, since = store.record_and_read(
         T0 + 10, [Entry("ev:a:dev", "e1", HOUR, 86400), Entry("fraud:dev", "d1", None, 86400)],
         [(["out:DECLINE:id"], T0 - 1), (["fraud:dev", "fraud:none"], T0 + 5), ([], T0)])
     assert counts == [1, None]
     assert found == [{"d0": T0}, {"d1": T0 + 10}, {}]
-    assert store.record_and_read(T0 + 20, [Entry("ev:a:dev", "e2", HOUR, 86400)], []) == ([2], [])
+    # Redis keeps when its memory began (the first write into it); a process does not
+    memory = T0 if isinstance(store, RedisShared) else None
+    assert since == memory
+    assert store.record_and_read(T0 + 20, [Entry("ev:a:dev", "e2", HOUR, 86400)], []) == ([2], [], memory)
+
+
+def test_an_emptied_redis_says_its_memory_began_again_and_accepting_the_loss_makes_it_whole(
+        redis_url, clean_state):
+    if redis_url is None:
+        pytest.skip("REDIS_URL not set: the Redis store runs in the PostgreSQL + Redis suite")
+    client = redis.Redis.from_url(redis_url)
+    store = RedisShared(client)
+    assert store.record_and_read(T0, [Entry("ev:a:x", "e1", HOUR, 86400)], [])[2] == T0
+    assert store.recent([(["ev:a:x"], 0)]) == [{"e1": T0}]  # a read alone sets nothing
+    client.flushdb()  # what a restart without persistence, a flush or an eviction leaves
+    assert store.recent([(["ev:a:x"], 0)]) == [{}]
+    assert client.get(shared_module.MEMORY_SINCE) is None
+    assert store.record_and_read(T0 + 50, [Entry("ev:a:x", "e2", HOUR, 86400)], [])[2] == T0 + 50
+    assert store.accept_loss() == T0 + 50
+    assert store.record_and_read(T0 + 60, [Entry("ev:a:x", "e3", HOUR, 86400)], [])[2] == 0.0
+    client.close()
 
 
 def test_the_redis_step_survives_a_script_cache_flushed_by_a_restart(redis_url, clean_state):
