@@ -14,9 +14,10 @@ import datetime
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, ClassVar, Iterator, Mapping
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
            ".pq": "parquet"}
@@ -117,12 +118,24 @@ class CsvLayout:
     types: dict[str, str]
     places: tuple[tuple[tuple[str, ...], str, Any], ...]  # (sections, leaf, converter or None)
     clash: bool  # a column is also a section of another: rows go through nest, which says so
+    absent: ClassVar[Any] = ""  # the cell of an absent field
+    plain: ClassVar[bool] = True  # every cell is text: the direct way may read any column
 
     @classmethod
     def of(cls, header: list[str], types: Mapping[str, str]) -> "CsvLayout":
         places = tuple((tuple(name.split(".")[:-1]), name.rpartition(".")[2], _CONVERTERS.get(types.get(name)))
                        for name in header)
         return cls(tuple(header), dict(types), places, _clashing(header))
+
+    @property
+    def key(self) -> tuple:
+        """What tells this layout apart from another (its rows read the same way if equal)."""
+        return ("csv", self.header, tuple(self.types.items()))
+
+    @property
+    def converters(self) -> tuple[Callable[[str], Any] | None, ...]:
+        """How each column's cell is read (None: the text itself), as `rows` reads it."""
+        return tuple(place[2] for place in self.places)
 
     def rows(self, first: int, cells_of_rows: list[list[str]]) -> Iterator[Row]:
         """The Rows of consecutive rows' cells, the first numbered `first`."""
@@ -242,19 +255,93 @@ def _object(number: int, item: Any) -> Row:
 
 
 def _parquet_rows(path: Path, types: Mapping[str, str], columns: set[str] | None) -> Iterator[Row]:
+    chunks = parquet_chunks(path, types, columns, 8192)  # the columns checked now, not at the first row
+    return (row for layout, first, batch in chunks for row in layout.rows(first, layout.cells(batch)))
+
+
+@dataclass(frozen=True)
+class ParquetLayout:
+    """How the values of a Parquet file's rows become inputs, the counterpart of CsvLayout: a row's
+    cells are its columns' Python values (read column by column, `cells`), an absent field is a
+    null. `rows` makes the nested input as always (each value as `_parquet_value` reads it for its
+    declared type, then `nest`); `converters` read one value as that does, for the direct way
+    (batch.cell_rows). Plain data, sent with a chunk's record batch to whoever decides it."""
+
+    header: tuple[str, ...]
+    types: dict[str, str]
+    arrow_types: tuple[str, ...]  # each column's Arrow type, as text
+    converters: tuple[Callable[[Any], Any] | None, ...]  # a value as the nested way reads it (None: itself)
+    clash: bool  # a column is also a section of another: rows go through nest, which says so
+    plain: bool  # no column's values are dicts (a struct's are; nest reads into them): the direct way may read it
+    absent: ClassVar[Any] = None  # the cell of an absent field
+
+    @classmethod
+    def of(cls, schema: Any, types: Mapping[str, str]) -> "ParquetLayout":
+        """The layout of a file with this Arrow schema."""
+        header = list(schema.names)
+        kinds = [schema.field(i).type for i in range(len(header))]
+        return cls(tuple(header), dict(types), tuple(str(kind) for kind in kinds),
+                   tuple(_parquet_converter(kind, types.get(name)) for name, kind in zip(header, kinds)),
+                   _clashing(header), all(_plain_arrow(kind) for kind in kinds))
+
+    @property
+    def key(self) -> tuple:
+        """What tells this layout apart from another (its rows read the same way if equal)."""
+        return ("parquet", self.header, tuple(self.types.items()), self.arrow_types)
+
+    def cells(self, data: Any) -> list[tuple]:
+        """The rows of an Arrow record batch (or table) as tuples of their values, column by column."""
+        values = [column.to_pylist() for column in data.columns]
+        return list(zip(*values)) if values else [()] * data.num_rows
+
+    def rows(self, first: int, cells_of_rows: Any) -> Iterator[Row]:
+        """The Rows of consecutive rows' values (as `cells` gives them), the first numbered `first`."""
+        header, types = self.header, self.types
+        for number, values in enumerate(cells_of_rows, start=first):
+            yield _nested(number, {name: _parquet_value(value, types.get(name))
+                                   for name, value in zip(header, values)})
+
+
+def parquet_chunks(path: str | Path, types: Mapping[str, str], columns: set[str] | None,
+                   size: int) -> Iterator[tuple[ParquetLayout, int, Any]]:
+    """The file's layout with its rows as Arrow record batches of at most `size` rows, and the
+    number of each batch's first row: what a batch run sends out (a record batch pickles as its
+    buffers), so that the process reading the file does not make a Python value of any cell.
+    Checks the columns as read_rows does."""
     import pyarrow.parquet as pq  # imported when a Parquet file is read
+    path = Path(path)
     source = pq.ParquetFile(path)
     _check_columns(path, source.schema_arrow.names, columns)
-    return _parquet_batches(source, types, None, 1)
+    layout = ParquetLayout.of(source.schema_arrow, types)
+
+    def chunks() -> Iterator[tuple[ParquetLayout, int, Any]]:
+        first = 1
+        for batch in source.iter_batches(batch_size=size):
+            yield layout, first, batch
+            first += batch.num_rows
+    return chunks()
 
 
-def _parquet_batches(source: Any, types: Mapping[str, str], row_groups: list[int] | None,
-                     first: int) -> Iterator[Row]:
-    number = first - 1
-    for batch in source.iter_batches(batch_size=8192, row_groups=row_groups):
-        for record in batch.to_pylist():
-            number += 1
-            yield _nested(number, {k: _parquet_value(v, types.get(k)) for k, v in record.items()})
+def _parquet_converter(kind: Any, declared: str | None) -> Callable[[Any], Any] | None:
+    """How the direct way reads a column's non-null value: as `_parquet_value` does for its
+    declared type. Integers, booleans and text (not a list's) it leaves as they are: None."""
+    import pyarrow as pa
+    types = pa.types
+    if types.is_integer(kind) or types.is_boolean(kind) or types.is_null(kind):
+        return None
+    if types.is_string(kind) or types.is_large_string(kind):
+        return _list_cell if declared == "list" else None
+    return partial(_parquet_value, kind=declared)
+
+
+def _plain_arrow(kind: Any) -> bool:
+    """Whether an Arrow type's values are never dicts (a struct's are; so may other nested types')."""
+    import pyarrow as pa
+    types = pa.types
+    return any(test(kind) for test in (
+        types.is_integer, types.is_floating, types.is_boolean, types.is_null, types.is_string,
+        types.is_large_string, types.is_binary, types.is_large_binary, types.is_date, types.is_timestamp,
+        types.is_decimal, types.is_list, types.is_large_list))
 
 
 @dataclass(frozen=True)
@@ -286,10 +373,14 @@ def parquet_parts(path: str | Path, columns: set[str] | None, rows_per_part: int
     return parts
 
 
-def read_part(part: FilePart, types: Mapping[str, str]) -> Iterator[Row]:
-    """The rows of one part, numbered as read_rows numbers them in the whole file."""
+def part_cells(part: FilePart, types: Mapping[str, str]) -> tuple[ParquetLayout, Iterator[tuple]]:
+    """The layout of a part's file and the part's rows' values (as ParquetLayout.cells gives them),
+    read a record batch at a time; the first row is numbered `part.first`, as in the whole file."""
     import pyarrow.parquet as pq
-    return _parquet_batches(pq.ParquetFile(part.path), types, list(part.row_groups), part.first)
+    source = pq.ParquetFile(part.path)
+    layout = ParquetLayout.of(source.schema_arrow, types)
+    batches = source.iter_batches(batch_size=8192, row_groups=list(part.row_groups))
+    return layout, (values for batch in batches for values in layout.cells(batch))
 
 
 def _parquet_value(value: Any, kind: str | None = None) -> Any:

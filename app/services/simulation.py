@@ -139,6 +139,12 @@ class Simulating:
                 tasks = ((batch.decide_cells, (layout, first, chunk, baseline.hash, shared))
                          for layout, first, chunk in cells)
                 merged = batch.run(job, tasks, workers=request.workers, dask=request.dask, progress=progress)
+            elif files.file_format(request.input) == "parquet":
+                # each chunk goes out as an Arrow record batch: its values are read where it is decided
+                chunks = files.parquet_chunks(request.input, types, set(types), request.chunk_rows)
+                tasks = ((batch.decide_batch, (layout, first, data, baseline.hash, shared))
+                         for layout, first, data in chunks)
+                merged = batch.run(job, tasks, workers=request.workers, dask=request.dask, progress=progress)
             else:
                 rows = files.read_rows(request.input, types, columns=set(types))
                 items = (batch.file_item(row, baseline.hash, shared) for row in rows)
