@@ -151,14 +151,18 @@ def per_row_costs(n: int, seed: int) -> dict:
     the hand-written twin of the policy (bench/hand.py) deciding the same typed input: the
     floor plain Python sets for a decision on this machine in the same run. Also a CSV row's
     cells to its typed input and shared values, the nested way (CsvLayout.rows, split_shared,
-    Policy.parse_input) and straight (batch.cell_rows, which also makes the flat values)."""
+    Policy.parse_input) and straight (batch.cell_rows, which also makes the flat values); and a
+    Parquet row's values (as files.ParquetLayout.cells reads them from a record batch) the same
+    two ways (ParquetLayout.rows, split_shared, Policy.parse_input; batch.cell_rows)."""
     import statistics
 
     from app.engine.validation import parse_input
     from app.services.tally import Tally, fired
     sys.path.insert(0, str(ROOT / "bench"))
     import hand
-    from app.files import CsvLayout
+    import pyarrow as pa
+
+    from app.files import CsvLayout, ParquetLayout
     policy = load_policy_root(ROOT).policies[POLICY]
     raws = applicants.generate(n, seed)
     # each row's shared anti-fraud values, as the file's rows carry them
@@ -171,31 +175,40 @@ def per_row_costs(n: int, seed: int) -> dict:
     layout = CsvLayout.of(header, types)
     cells_of = [["" if f.get(c) is None else _cell(f.get(c)) for c in header] for f in flats]
     straight = batch.cell_rows(policy, layout, names)
+    # the same rows as a Parquet file's values (as write_applications writes them, read column by column)
+    record_batch = pa.table({c: [_plain(f.get(c)) for f in flats] for c in header}).combine_chunks().to_batches()[0]
+    parquet = ParquetLayout.of(record_batch.schema, types)
+    values_of = parquet.cells(record_batch)
+    parquet_straight = batch.cell_rows(policy, parquet, names)
     schema = policy.request_schema()
     tally = Tally()
 
-    def nested_way(cells):
-        [row] = layout.rows(1, [cells])
+    def nested_way(cells, source=layout):
+        [row] = source.rows(1, [cells])
         item = batch.file_item(row, policy.hash, names)
         return policy.parse_input(item.data), item.shared
 
     steps = {
-        "parse: marshmallow (baseline)": lambda raw, shared, cells: parse_input(raw, schema),
-        "parse: Policy.parse_input (fast path)": lambda raw, shared, cells: policy.parse_input(raw),
-        "CSV cells to typed input: nested way": lambda raw, shared, cells: nested_way(cells),
-        "CSV cells to typed input: straight (cell_rows)": lambda raw, shared, cells: (
+        "parse: marshmallow (baseline)": lambda raw, shared, cells, values: parse_input(raw, schema),
+        "parse: Policy.parse_input (fast path)": lambda raw, shared, cells, values: policy.parse_input(raw),
+        "CSV cells to typed input: nested way": lambda raw, shared, cells, values: nested_way(cells),
+        "CSV cells to typed input: straight (cell_rows)": lambda raw, shared, cells, values: (
             straight.typed(cells), straight.shared(cells)),
-        "decide + count hits": lambda raw, shared, cells: tally.add(
+        "Parquet values to typed input: nested way": lambda raw, shared, cells, values: nested_way(
+            values, parquet),
+        "Parquet values to typed input: straight": lambda raw, shared, cells, values: (
+            parquet_straight.typed(values), parquet_straight.shared(values)),
+        "decide + count hits": lambda raw, shared, cells, values: tally.add(
             d := policy.decide(policy.parse_input(raw), shared=shared), fired(d)),
-        "hand-written twin, deciding (bench/hand.py)": lambda raw, shared, cells: hand.decide(
+        "hand-written twin, deciding (bench/hand.py)": lambda raw, shared, cells, values: hand.decide(
             policy.parse_input(raw), shared),
     }
     timings: dict = {name: [] for name in steps}
     clock = time.perf_counter_ns
-    for raw, shared, cells in zip(raws, shared_values, cells_of):
+    for raw, shared, cells, values in zip(raws, shared_values, cells_of, values_of):
         for name, step in steps.items():
             started = clock()
-            step(raw, shared, cells)
+            step(raw, shared, cells, values)
             timings[name].append((clock() - started) / 1000)
     medians = {name: statistics.median(values) for name, values in timings.items()}
     # the decide step parsed too: take the fast parse off so it is deciding and counting only
