@@ -338,6 +338,8 @@ def _plain_arrow(kind: Any) -> bool:
     """Whether an Arrow type's values are never dicts (a struct's are; so may other nested types')."""
     import pyarrow as pa
     types = pa.types
+    if types.is_dictionary(kind):  # pandas' categories: the values of its dictionary
+        return _plain_arrow(kind.value_type)
     return any(test(kind) for test in (
         types.is_integer, types.is_floating, types.is_boolean, types.is_null, types.is_string,
         types.is_large_string, types.is_binary, types.is_large_binary, types.is_date, types.is_timestamp,

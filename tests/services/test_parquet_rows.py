@@ -5,7 +5,7 @@ Policy.parse_input): the same typed input, flat values and shared values; and a 
 its record batch the same Partial (decisions, counts, invalid rows with their numbers and messages)
 as the same rows decided the nested way. Tables are drawn from generated applicants with each
 column stored as an Arrow type of its own (its natural one, or floats, text, decimals, dates,
-timestamps, lists, structs, all nulls), cells replaced by odd values of that type or nulls, and
+timestamps, lists, structs, dictionary-encoded text, all nulls), cells replaced by odd values of that type or nulls, and
 columns dropped, added (unknown ones) or repeated."""
 import datetime
 import json
@@ -54,8 +54,8 @@ STORED = {
     "integer": [pa.int64()] * 4 + [pa.float64(), pa.string(), pa.int32(), pa.decimal128(20, 2), pa.bool_()],
     "decimal": [pa.string()] * 2 + [pa.float64(), pa.decimal128(20, 4), pa.int64()],
     "boolean": [pa.bool_()] * 4 + [pa.int64(), pa.string()],
-    "string": [pa.string()] * 4 + [pa.large_string(), pa.int64(), pa.binary()],
-    "enum": [pa.string()] * 4 + [pa.large_string(), pa.int64()],
+    "string": [pa.string()] * 4 + [pa.large_string(), pa.int64(), pa.binary(), "categories"],
+    "enum": [pa.string()] * 4 + [pa.large_string(), pa.int64(), "categories"],
     "date": [pa.string()] * 3 + [pa.date32(), pa.timestamp("s"), pa.timestamp("us", tz="+08:00")],
     "datetime": [pa.string()] * 3 + [pa.timestamp("s", tz="UTC"), pa.timestamp("ms")],
     "list": [pa.string()] * 3 + ["list", "bars"],  # JSON text; Arrow's own list type; a|b text
@@ -75,6 +75,8 @@ def stored(value, kind):
             return {"x": text}
         if kind == "bars":
             return "|".join(map(str, value)) if isinstance(value, list) else text
+        if kind == "categories":
+            return text
         if kind in ("list", "null"):
             return value
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
@@ -110,7 +112,7 @@ def odd_values(kind):
     if kind == "list":
         return st.lists(st.one_of(st.text(max_size=3), st.fixed_dictionaries({"type": st.text(max_size=5)})),
                         max_size=2)
-    if kind == "bars" or pa.types.is_string(kind) or pa.types.is_large_string(kind):
+    if kind in ("bars", "categories") or pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return ODD_CELLS
     if pa.types.is_binary(kind):
         return st.binary(max_size=4)
@@ -143,6 +145,8 @@ def arrow_column(values, kind):
             return pa.array(values, pa.struct([("x", pa.string())]))
         if kind == "list":  # Arrow's own list type, inferred (a list of records: a list of structs)
             return pa.array(values)
+        if kind == "categories":  # text as pandas writes a categorical column: dictionary-encoded
+            return pa.array(values, pa.string()).dictionary_encode()
         return pa.array(values, pa.string() if kind == "bars" else kind)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return pa.array([None if v is None else json.dumps(v, default=str, ensure_ascii=False) for v in values],
@@ -366,3 +370,18 @@ def test_every_kind_of_field_reads_from_its_values_as_the_nested_way_reads_it(sm
     job = Job({policy.hash: VersionSpec.of(policy)}, None, keep_rows=True)
     assert decide_batch(job, layout, 3, batch, policy.hash, {}) == decide_chunk(
         job, [file_item(row, policy.hash, {}) for row in nested_rows(batch, types, 3)])
+
+
+def test_a_categorical_column_is_read_straight_from_its_values(setting):
+    """Text as pandas writes a categorical column (dictionary-encoded) goes the direct way too."""
+    baseline, _, types, shared, pool, header = setting
+    data = natural(pool, header)
+    index = data.schema.get_field_index("applicant.education")
+    data = data.set_column(index, "applicant.education", data.column(index).dictionary_encode())
+    layout = ParquetLayout.of(data.schema, types)
+    direct = cell_rows(baseline, layout, shared)
+    assert direct is not None
+    for values, row in zip(layout.cells(data), nested_rows(data, types)):
+        made = direct.typed(values)
+        expected, _ = nested(baseline, shared, row)
+        assert made is not None and exact(made[0]) == exact(expected)
