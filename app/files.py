@@ -14,7 +14,7 @@ import datetime
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
+from functools import lru_cache, partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Mapping
@@ -120,6 +120,7 @@ class CsvLayout:
     clash: bool  # a column is also a section of another: rows go through nest, which says so
     absent: ClassVar[Any] = ""  # the cell of an absent field
     plain: ClassVar[bool] = True  # every cell is text: the direct way may read any column
+    extra: ClassVar[int] = 0  # cells after the header's (none)
 
     @classmethod
     def of(cls, header: list[str], types: Mapping[str, str]) -> "CsvLayout":
@@ -240,12 +241,154 @@ def _jsonl_rows(path: Path) -> Iterator[Row]:
             if not line.strip():
                 continue
             number += 1
-            try:
-                item = json.loads(line, parse_float=Decimal)  # decimals exactly as written
-            except ValueError as error:
-                yield Row(number, RowError(f"not valid JSON: {error}"))
-                continue
-            yield _object(number, item)
+            yield _line_row(number, _json_item(line))
+
+
+def _json_item(line: str) -> Any:
+    """A line of a JSON Lines file as its value, or the RowError of a line that is no JSON."""
+    try:
+        return json.loads(line, parse_float=Decimal)  # decimals exactly as written
+    except ValueError as error:
+        return RowError(f"not valid JSON: {error}")
+
+
+def _line_row(number: int, item: Any) -> Row:
+    return Row(number, item) if isinstance(item, RowError) else _object(number, item)
+
+
+@dataclass(frozen=True)
+class JsonLayout:
+    """How the lines of a JSON Lines file become inputs where they are decided (a batch run sends
+    a chunk's lines of text). `cells` parses each line and reads the object's values into cells,
+    one for each name the run reads (`header`: every version's declared paths and the shared
+    values, in `types`' order; None for an absent one), followed by the object itself; a line
+    whose object is not laid out plainly as those names (a key that names none of them, a dotted
+    key, a section that is no object or holds no value, an object where a value belongs) or that
+    is no JSON has the object (or the RowError) alone. `rows` makes the nested input as always
+    (`_object`: nest, which drops nulls), from the object."""
+
+    header: tuple[str, ...]
+    types: dict[str, str]
+    clash: bool  # a name is also a section of another (or there are none): the nested way for every row
+    absent: ClassVar[Any] = None  # the cell of an absent field: a null, or no such key
+    plain: ClassVar[bool] = True
+    extra: ClassVar[int] = 1  # after the header's cells, the row's object itself (for the nested way)
+
+    @classmethod
+    def of(cls, types: Mapping[str, str]) -> "JsonLayout":
+        header = tuple(types)
+        return cls(header, dict(types), not header or _clashing(list(header)))
+
+    @property
+    def key(self) -> tuple:
+        """What tells this layout apart from another (its rows read the same way if equal)."""
+        return ("jsonl", self.header, tuple(self.types.items()))
+
+    @property
+    def converters(self) -> tuple[None, ...]:
+        """A JSON value is the nested input's value as it is."""
+        return (None,) * len(self.header)
+
+    def cells(self, lines: list[str]) -> list[list[Any]]:
+        """Each line's cells and object (or its object or RowError alone: the nested way's)."""
+        extract = None if self.clash else _extractor(self.header)
+        out = []
+        for line in lines:
+            item = _json_item(line)
+            cells = None if extract is None or isinstance(item, RowError) else extract(item)
+            if cells is None:
+                out.append([item])
+            else:
+                cells.append(item)
+                out.append(cells)
+        return out
+
+    def rows(self, first: int, cells_of_rows: Any) -> Iterator[Row]:
+        """The Rows of consecutive rows' cells (as `cells` gives them), the first numbered `first`."""
+        for number, cells in enumerate(cells_of_rows, start=first):
+            yield _line_row(number, cells[-1])
+
+
+def jsonl_chunks(path: str | Path, types: Mapping[str, str],
+                 size: int) -> Iterator[tuple[JsonLayout, int, list[str]]] | None:
+    """A JSON Lines file's layout with its non-blank lines, `size` at a time, and the number of
+    each chunk's first row (blank lines are not counted, as read_rows counts them); None for a
+    file that is one JSON array (read_rows reads it whole)."""
+    handle = open(path, encoding="utf-8-sig")
+    if handle.read(1) == "[":
+        handle.close()
+        return None
+    handle.seek(0)
+    layout = JsonLayout.of(types)
+
+    def chunks() -> Iterator[tuple[JsonLayout, int, list[str]]]:
+        with handle:
+            lines = (line for line in handle if line.strip())
+            first = 1
+            while chunk := list(islice(lines, size)):
+                yield layout, first, chunk
+                first += len(chunk)
+    return chunks()
+
+
+class _Odd(Exception):
+    """An object not laid out plainly as the header's names: the nested way reads it."""
+
+
+_ODD = _Odd()
+
+
+@lru_cache(maxsize=32)
+def _extractor(header: tuple[str, ...]) -> Callable[[Any], list | None]:
+    """A function from a JSON object to its values in the header's order (None: absent), or None
+    when the object is not laid out plainly as the header's names (then `nest`, `split_shared`
+    and the fast path could read it otherwise): every key must name a section or a name of the
+    header (no dotted keys, which nest splits); a section must be an object holding at least one
+    value that is not null (nest keeps an empty section, the direct way would not), or null (absent);
+    a value may not be an object (nest and split_shared read into it)."""
+    tree: dict[str, Any] = {}
+    for index, name in enumerate(header):
+        node = tree
+        *sections, leaf = name.split(".")
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[leaf] = index
+
+    def section(node: dict[str, Any]) -> Callable[[Any, list], bool]:
+        known = frozenset(node)
+        leaves = tuple((key, index) for key, index in node.items() if not isinstance(index, dict))
+        inner = tuple((key, section(child)) for key, child in node.items() if isinstance(child, dict))
+
+        def read(value: Any, cells: list) -> bool:
+            if value.__class__ is not dict or not value.keys() <= known:
+                raise _ODD
+            present = False
+            for key, index in leaves:
+                held = value.get(key)
+                if held is not None:
+                    if held.__class__ is dict:
+                        raise _ODD
+                    cells[index] = held
+                    present = True
+            for key, read_inner in inner:
+                held = value.get(key)
+                if held is not None:
+                    if not read_inner(held, cells):
+                        raise _ODD  # an object with no value: nest keeps it as an empty section
+                    present = True
+            return present
+        return read
+
+    top, width = section(tree), len(header)
+
+    def extract(item: Any) -> list | None:
+        cells = [None] * width
+        try:
+            top(item, cells)
+        except _Odd:
+            return None
+        return cells
+    return extract
 
 
 def _object(number: int, item: Any) -> Row:
@@ -274,6 +417,7 @@ class ParquetLayout:
     clash: bool  # a column is also a section of another: rows go through nest, which says so
     plain: bool  # no column's values are dicts (a struct's are; nest reads into them): the direct way may read it
     absent: ClassVar[Any] = None  # the cell of an absent field
+    extra: ClassVar[int] = 0  # cells after the header's (none)
 
     @classmethod
     def of(cls, schema: Any, types: Mapping[str, str]) -> "ParquetLayout":

@@ -1,7 +1,7 @@
 """Benchmark: `policy simulate` on generated applicants, one process against every core and a
 local Dask cluster, in the same run; and the generator of application files.
 
-    python bench/simulate.py [--rows 100000] [--seed 11] [--candidate] [--format csv|parquet] [--json]
+    python bench/simulate.py [--rows 100000] [--seed 11] [--candidate] [--format csv|parquet|jsonl] [--json]
     python bench/simulate.py --input FILE --runners 2 [--no-per-row]   # time a file already written
     python bench/simulate.py --write examples/applications.csv [--rows 1000] [--seed 2026]
 
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--write", type=Path, default=None, help="only write an application file")
     parser.add_argument("--candidate", action="store_true", help="also decide on a candidate (a copy)")
-    parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
+    parser.add_argument("--format", choices=("csv", "parquet", "jsonl"), default="csv",
                         help="the application file's format (parquet: Dask workers read their own parts)")
     parser.add_argument("--workers", type=int, default=batch.default_workers())
     parser.add_argument("--ports", default=None,

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from app.engine import InputError, Policy, SharedValueError
 from app.engine.fastinput import cells_parser
-from app.files import CsvLayout, FilePart, ParquetLayout, Row, RowError, part_cells
+from app.files import CsvLayout, FilePart, JsonLayout, ParquetLayout, Row, RowError, part_cells
 from app.services import compiling
 from app.services.errors import Unavailable
 from app.services.records import with_decision_date
@@ -246,15 +246,16 @@ def decide_part(job: Job, part: FilePart, types: dict[str, str], baseline: str,
     return decide_cells(job, layout, part.first, cells, baseline, shared)
 
 
-def decide_batch(job: Job, layout: ParquetLayout, first: int, data: Any, baseline: str,
+def decide_batch(job: Job, layout: ParquetLayout | JsonLayout, first: int, data: Any, baseline: str,
                  shared: Any = None) -> Partial:
-    """Decide a Parquet chunk (an Arrow record batch) where it runs: its rows' values are read
-    there, column by column, and decided from them (decide_cells); the process reading the file
-    only sends the batch."""
+    """Decide a Parquet chunk (an Arrow record batch) or a JSON Lines chunk (its lines) where it
+    runs: its rows' cells are read there (`layout.cells`: column by column; each line parsed and
+    its values picked out) and decided from them (decide_cells); the process reading the file
+    only sends the batch or the lines."""
     return decide_cells(job, layout, first, layout.cells(data), baseline, shared)
 
 
-def decide_cells(job: Job, layout: CsvLayout | ParquetLayout, first: int, cells: Iterable[Sequence[Any]],
+def decide_cells(job: Job, layout: CsvLayout | ParquetLayout | JsonLayout, first: int, cells: Iterable[Sequence[Any]],
                  baseline: str, shared: Any = None) -> Partial:
     """Decide a chunk's rows from their cells where it runs: a CSV chunk's cells of text (the
     process reading the file only splits it into cells, and a chunk of cells pickles faster than
@@ -320,7 +321,7 @@ class CellRows:
 _CELL_ROWS: "weakref.WeakKeyDictionary[Policy, dict]" = weakref.WeakKeyDictionary()
 
 
-def cell_rows(policy: Policy, layout: CsvLayout | ParquetLayout, shared: Any) -> CellRows | None:
+def cell_rows(policy: Policy, layout: CsvLayout | ParquetLayout | JsonLayout, shared: Any) -> CellRows | None:
     """A version's CellRows for a layout (made once per worker, layout and version), or None when
     the layout has what the direct way does not handle: a column that is also a section of
     another, a column that is neither a declared field nor a shared value, a column twice, an
@@ -334,7 +335,7 @@ def cell_rows(policy: Policy, layout: CsvLayout | ParquetLayout, shared: Any) ->
     return known[key]
 
 
-def _cell_rows(policy: Policy, layout: CsvLayout | ParquetLayout, names: dict[str, Any]) -> CellRows | None:
+def _cell_rows(policy: Policy, layout: CsvLayout | ParquetLayout | JsonLayout, names: dict[str, Any]) -> CellRows | None:
     if layout.clash or not layout.plain or len(set(layout.header)) != len(layout.header):
         return None
     columns: list[str | None] = []
@@ -347,7 +348,9 @@ def _cell_rows(policy: Policy, layout: CsvLayout | ParquetLayout, names: dict[st
             return None  # split_shared would take it out of the input
         else:
             columns.append(name)
-    typed = cells_parser(policy.input_schema, columns, layout.converters, layout.absent)
+    extra = layout.extra  # cells after the header's, not the input's (a JSON line's object)
+    typed = cells_parser(policy.input_schema, columns + [None] * extra, layout.converters + (None,) * extra,
+                         layout.absent)
     return None if typed is None else CellRows(typed, tuple(shared_cells), layout.absent)
 
 
