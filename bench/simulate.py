@@ -153,7 +153,9 @@ def per_row_costs(n: int, seed: int) -> dict:
     cells to its typed input and shared values, the nested way (CsvLayout.rows, split_shared,
     Policy.parse_input) and straight (batch.cell_rows, which also makes the flat values); and a
     Parquet row's values (as files.ParquetLayout.cells reads them from a record batch) the same
-    two ways (ParquetLayout.rows, split_shared, Policy.parse_input; batch.cell_rows)."""
+    two ways (ParquetLayout.rows, split_shared, Policy.parse_input; batch.cell_rows); and a JSON
+    Lines row's line, parsed, the same two ways (files.JsonLayout: the nested way from the parsed
+    object; straight, the object's values picked out, then batch.cell_rows)."""
     import statistics
 
     from app.engine.validation import parse_input
@@ -162,7 +164,7 @@ def per_row_costs(n: int, seed: int) -> dict:
     import hand
     import pyarrow as pa
 
-    from app.files import CsvLayout, ParquetLayout
+    from app.files import CsvLayout, JsonLayout, ParquetLayout, _json_item
     policy = load_policy_root(ROOT).policies[POLICY]
     raws = applicants.generate(n, seed)
     # each row's shared anti-fraud values, as the file's rows carry them
@@ -180,6 +182,18 @@ def per_row_costs(n: int, seed: int) -> dict:
     parquet = ParquetLayout.of(record_batch.schema, types)
     values_of = parquet.cells(record_batch)
     parquet_straight = batch.cell_rows(policy, parquet, names)
+    # and as JSON Lines (as write_applications writes them)
+    json_layout = JsonLayout.of(types)
+    lines_of = [json.dumps(_nested(r, values), ensure_ascii=False) for r, values in zip(raws, shared_values)]
+    json_straight = batch.cell_rows(policy, json_layout, names)
+
+    def json_nested(line):  # the line parsed as read_rows parses it, then the nested way
+        return nested_way([_json_item(line)], json_layout)
+
+    def json_direct(line):
+        [cells] = json_layout.cells([line])
+        made = json_straight.typed(cells)  # (a row it gives up on would take the nested way)
+        return made, json_straight.shared(cells) if made is not None else None
     schema = policy.request_schema()
     tally = Tally()
 
@@ -189,26 +203,28 @@ def per_row_costs(n: int, seed: int) -> dict:
         return policy.parse_input(item.data), item.shared
 
     steps = {
-        "parse: marshmallow (baseline)": lambda raw, shared, cells, values: parse_input(raw, schema),
-        "parse: Policy.parse_input (fast path)": lambda raw, shared, cells, values: policy.parse_input(raw),
-        "CSV cells to typed input: nested way": lambda raw, shared, cells, values: nested_way(cells),
-        "CSV cells to typed input: straight (cell_rows)": lambda raw, shared, cells, values: (
+        "parse: marshmallow (baseline)": lambda raw, shared, cells, values, line: parse_input(raw, schema),
+        "parse: Policy.parse_input (fast path)": lambda raw, shared, cells, values, line: policy.parse_input(raw),
+        "CSV cells to typed input: nested way": lambda raw, shared, cells, values, line: nested_way(cells),
+        "CSV cells to typed input: straight (cell_rows)": lambda raw, shared, cells, values, line: (
             straight.typed(cells), straight.shared(cells)),
-        "Parquet values to typed input: nested way": lambda raw, shared, cells, values: nested_way(
+        "Parquet values to typed input: nested way": lambda raw, shared, cells, values, line: nested_way(
             values, parquet),
-        "Parquet values to typed input: straight": lambda raw, shared, cells, values: (
+        "Parquet values to typed input: straight": lambda raw, shared, cells, values, line: (
             parquet_straight.typed(values), parquet_straight.shared(values)),
-        "decide + count hits": lambda raw, shared, cells, values: tally.add(
+        "JSON line to typed input: nested way": lambda raw, shared, cells, values, line: json_nested(line),
+        "JSON line to typed input: straight": lambda raw, shared, cells, values, line: json_direct(line),
+        "decide + count hits": lambda raw, shared, cells, values, line: tally.add(
             d := policy.decide(policy.parse_input(raw), shared=shared), fired(d)),
-        "hand-written twin, deciding (bench/hand.py)": lambda raw, shared, cells, values: hand.decide(
+        "hand-written twin, deciding (bench/hand.py)": lambda raw, shared, cells, values, line: hand.decide(
             policy.parse_input(raw), shared),
     }
     timings: dict = {name: [] for name in steps}
     clock = time.perf_counter_ns
-    for raw, shared, cells, values in zip(raws, shared_values, cells_of, values_of):
+    for raw, shared, cells, values, line in zip(raws, shared_values, cells_of, values_of, lines_of):
         for name, step in steps.items():
             started = clock()
-            step(raw, shared, cells, values)
+            step(raw, shared, cells, values, line)
             timings[name].append((clock() - started) / 1000)
     medians = {name: statistics.median(values) for name, values in timings.items()}
     # the decide step parsed too: take the fast parse off so it is deciding and counting only
