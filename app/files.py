@@ -14,9 +14,10 @@ import datetime
 import json
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache, partial
 from itertools import islice
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, ClassVar, Iterator, Mapping
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
            ".pq": "parquet"}
@@ -117,12 +118,25 @@ class CsvLayout:
     types: dict[str, str]
     places: tuple[tuple[tuple[str, ...], str, Any], ...]  # (sections, leaf, converter or None)
     clash: bool  # a column is also a section of another: rows go through nest, which says so
+    absent: ClassVar[Any] = ""  # the cell of an absent field
+    plain: ClassVar[bool] = True  # every cell is text: the direct way may read any column
+    extra: ClassVar[int] = 0  # cells after the header's (none)
 
     @classmethod
     def of(cls, header: list[str], types: Mapping[str, str]) -> "CsvLayout":
         places = tuple((tuple(name.split(".")[:-1]), name.rpartition(".")[2], _CONVERTERS.get(types.get(name)))
                        for name in header)
         return cls(tuple(header), dict(types), places, _clashing(header))
+
+    @property
+    def key(self) -> tuple:
+        """What tells this layout apart from another (its rows read the same way if equal)."""
+        return ("csv", self.header, tuple(self.types.items()))
+
+    @property
+    def converters(self) -> tuple[Callable[[str], Any] | None, ...]:
+        """How each column's cell is read (None: the text itself), as `rows` reads it."""
+        return tuple(place[2] for place in self.places)
 
     def rows(self, first: int, cells_of_rows: list[list[str]]) -> Iterator[Row]:
         """The Rows of consecutive rows' cells, the first numbered `first`."""
@@ -227,12 +241,154 @@ def _jsonl_rows(path: Path) -> Iterator[Row]:
             if not line.strip():
                 continue
             number += 1
-            try:
-                item = json.loads(line, parse_float=Decimal)  # decimals exactly as written
-            except ValueError as error:
-                yield Row(number, RowError(f"not valid JSON: {error}"))
-                continue
-            yield _object(number, item)
+            yield _line_row(number, _json_item(line))
+
+
+def _json_item(line: str) -> Any:
+    """A line of a JSON Lines file as its value, or the RowError of a line that is no JSON."""
+    try:
+        return json.loads(line, parse_float=Decimal)  # decimals exactly as written
+    except ValueError as error:
+        return RowError(f"not valid JSON: {error}")
+
+
+def _line_row(number: int, item: Any) -> Row:
+    return Row(number, item) if isinstance(item, RowError) else _object(number, item)
+
+
+@dataclass(frozen=True)
+class JsonLayout:
+    """How the lines of a JSON Lines file become inputs where they are decided (a batch run sends
+    a chunk's lines of text). `cells` parses each line and reads the object's values into cells,
+    one for each name the run reads (`header`: every version's declared paths and the shared
+    values, in `types`' order; None for an absent one), followed by the object itself; a line
+    whose object is not laid out plainly as those names (a key that names none of them, a dotted
+    key, a section that is no object or holds no value, an object where a value belongs) or that
+    is no JSON has the object (or the RowError) alone. `rows` makes the nested input as always
+    (`_object`: nest, which drops nulls), from the object."""
+
+    header: tuple[str, ...]
+    types: dict[str, str]
+    clash: bool  # a name is also a section of another (or there are none): the nested way for every row
+    absent: ClassVar[Any] = None  # the cell of an absent field: a null, or no such key
+    plain: ClassVar[bool] = True
+    extra: ClassVar[int] = 1  # after the header's cells, the row's object itself (for the nested way)
+
+    @classmethod
+    def of(cls, types: Mapping[str, str]) -> "JsonLayout":
+        header = tuple(types)
+        return cls(header, dict(types), not header or _clashing(list(header)))
+
+    @property
+    def key(self) -> tuple:
+        """What tells this layout apart from another (its rows read the same way if equal)."""
+        return ("jsonl", self.header, tuple(self.types.items()))
+
+    @property
+    def converters(self) -> tuple[None, ...]:
+        """A JSON value is the nested input's value as it is."""
+        return (None,) * len(self.header)
+
+    def cells(self, lines: list[str]) -> list[list[Any]]:
+        """Each line's cells and object (or its object or RowError alone: the nested way's)."""
+        extract = None if self.clash else _extractor(self.header)
+        out = []
+        for line in lines:
+            item = _json_item(line)
+            cells = None if extract is None or isinstance(item, RowError) else extract(item)
+            if cells is None:
+                out.append([item])
+            else:
+                cells.append(item)
+                out.append(cells)
+        return out
+
+    def rows(self, first: int, cells_of_rows: Any) -> Iterator[Row]:
+        """The Rows of consecutive rows' cells (as `cells` gives them), the first numbered `first`."""
+        for number, cells in enumerate(cells_of_rows, start=first):
+            yield _line_row(number, cells[-1])
+
+
+def jsonl_chunks(path: str | Path, types: Mapping[str, str],
+                 size: int) -> Iterator[tuple[JsonLayout, int, list[str]]] | None:
+    """A JSON Lines file's layout with its non-blank lines, `size` at a time, and the number of
+    each chunk's first row (blank lines are not counted, as read_rows counts them); None for a
+    file that is one JSON array (read_rows reads it whole)."""
+    handle = open(path, encoding="utf-8-sig")
+    if handle.read(1) == "[":
+        handle.close()
+        return None
+    handle.seek(0)
+    layout = JsonLayout.of(types)
+
+    def chunks() -> Iterator[tuple[JsonLayout, int, list[str]]]:
+        with handle:
+            lines = (line for line in handle if line.strip())
+            first = 1
+            while chunk := list(islice(lines, size)):
+                yield layout, first, chunk
+                first += len(chunk)
+    return chunks()
+
+
+class _Odd(Exception):
+    """An object not laid out plainly as the header's names: the nested way reads it."""
+
+
+_ODD = _Odd()
+
+
+@lru_cache(maxsize=32)
+def _extractor(header: tuple[str, ...]) -> Callable[[Any], list | None]:
+    """A function from a JSON object to its values in the header's order (None: absent), or None
+    when the object is not laid out plainly as the header's names (then `nest`, `split_shared`
+    and the fast path could read it otherwise): every key must name a section or a name of the
+    header (no dotted keys, which nest splits); a section must be an object holding at least one
+    value that is not null (nest keeps an empty section, the direct way would not), or null (absent);
+    a value may not be an object (nest and split_shared read into it)."""
+    tree: dict[str, Any] = {}
+    for index, name in enumerate(header):
+        node = tree
+        *sections, leaf = name.split(".")
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[leaf] = index
+
+    def section(node: dict[str, Any]) -> Callable[[Any, list], bool]:
+        known = frozenset(node)
+        leaves = tuple((key, index) for key, index in node.items() if not isinstance(index, dict))
+        inner = tuple((key, section(child)) for key, child in node.items() if isinstance(child, dict))
+
+        def read(value: Any, cells: list) -> bool:
+            if value.__class__ is not dict or not value.keys() <= known:
+                raise _ODD
+            present = False
+            for key, index in leaves:
+                held = value.get(key)
+                if held is not None:
+                    if held.__class__ is dict:
+                        raise _ODD
+                    cells[index] = held
+                    present = True
+            for key, read_inner in inner:
+                held = value.get(key)
+                if held is not None:
+                    if not read_inner(held, cells):
+                        raise _ODD  # an object with no value: nest keeps it as an empty section
+                    present = True
+            return present
+        return read
+
+    top, width = section(tree), len(header)
+
+    def extract(item: Any) -> list | None:
+        cells = [None] * width
+        try:
+            top(item, cells)
+        except _Odd:
+            return None
+        return cells
+    return extract
 
 
 def _object(number: int, item: Any) -> Row:
@@ -242,19 +398,96 @@ def _object(number: int, item: Any) -> Row:
 
 
 def _parquet_rows(path: Path, types: Mapping[str, str], columns: set[str] | None) -> Iterator[Row]:
+    chunks = parquet_chunks(path, types, columns, 8192)  # the columns checked now, not at the first row
+    return (row for layout, first, batch in chunks for row in layout.rows(first, layout.cells(batch)))
+
+
+@dataclass(frozen=True)
+class ParquetLayout:
+    """How the values of a Parquet file's rows become inputs, the counterpart of CsvLayout: a row's
+    cells are its columns' Python values (read column by column, `cells`), an absent field is a
+    null. `rows` makes the nested input as always (each value as `_parquet_value` reads it for its
+    declared type, then `nest`); `converters` read one value as that does, for the direct way
+    (batch.cell_rows). Plain data, sent with a chunk's record batch to whoever decides it."""
+
+    header: tuple[str, ...]
+    types: dict[str, str]
+    arrow_types: tuple[str, ...]  # each column's Arrow type, as text
+    converters: tuple[Callable[[Any], Any] | None, ...]  # a value as the nested way reads it (None: itself)
+    clash: bool  # a column is also a section of another: rows go through nest, which says so
+    plain: bool  # no column's values are dicts (a struct's are; nest reads into them): the direct way may read it
+    absent: ClassVar[Any] = None  # the cell of an absent field
+    extra: ClassVar[int] = 0  # cells after the header's (none)
+
+    @classmethod
+    def of(cls, schema: Any, types: Mapping[str, str]) -> "ParquetLayout":
+        """The layout of a file with this Arrow schema."""
+        header = list(schema.names)
+        kinds = [schema.field(i).type for i in range(len(header))]
+        return cls(tuple(header), dict(types), tuple(str(kind) for kind in kinds),
+                   tuple(_parquet_converter(kind, types.get(name)) for name, kind in zip(header, kinds)),
+                   _clashing(header), all(_plain_arrow(kind) for kind in kinds))
+
+    @property
+    def key(self) -> tuple:
+        """What tells this layout apart from another (its rows read the same way if equal)."""
+        return ("parquet", self.header, tuple(self.types.items()), self.arrow_types)
+
+    def cells(self, data: Any) -> list[tuple]:
+        """The rows of an Arrow record batch (or table) as tuples of their values, column by column."""
+        values = [column.to_pylist() for column in data.columns]
+        return list(zip(*values)) if values else [()] * data.num_rows
+
+    def rows(self, first: int, cells_of_rows: Any) -> Iterator[Row]:
+        """The Rows of consecutive rows' values (as `cells` gives them), the first numbered `first`."""
+        header, types = self.header, self.types
+        for number, values in enumerate(cells_of_rows, start=first):
+            yield _nested(number, {name: _parquet_value(value, types.get(name))
+                                   for name, value in zip(header, values)})
+
+
+def parquet_chunks(path: str | Path, types: Mapping[str, str], columns: set[str] | None,
+                   size: int) -> Iterator[tuple[ParquetLayout, int, Any]]:
+    """The file's layout with its rows as Arrow record batches of at most `size` rows, and the
+    number of each batch's first row: what a batch run sends out (a record batch pickles as its
+    buffers), so that the process reading the file does not make a Python value of any cell.
+    Checks the columns as read_rows does."""
     import pyarrow.parquet as pq  # imported when a Parquet file is read
+    path = Path(path)
     source = pq.ParquetFile(path)
     _check_columns(path, source.schema_arrow.names, columns)
-    return _parquet_batches(source, types, None, 1)
+    layout = ParquetLayout.of(source.schema_arrow, types)
+
+    def chunks() -> Iterator[tuple[ParquetLayout, int, Any]]:
+        first = 1
+        for batch in source.iter_batches(batch_size=size):
+            yield layout, first, batch
+            first += batch.num_rows
+    return chunks()
 
 
-def _parquet_batches(source: Any, types: Mapping[str, str], row_groups: list[int] | None,
-                     first: int) -> Iterator[Row]:
-    number = first - 1
-    for batch in source.iter_batches(batch_size=8192, row_groups=row_groups):
-        for record in batch.to_pylist():
-            number += 1
-            yield _nested(number, {k: _parquet_value(v, types.get(k)) for k, v in record.items()})
+def _parquet_converter(kind: Any, declared: str | None) -> Callable[[Any], Any] | None:
+    """How the direct way reads a column's non-null value: as `_parquet_value` does for its
+    declared type. Integers, booleans and text (not a list's) it leaves as they are: None."""
+    import pyarrow as pa
+    types = pa.types
+    if types.is_integer(kind) or types.is_boolean(kind) or types.is_null(kind):
+        return None
+    if types.is_string(kind) or types.is_large_string(kind):
+        return _list_cell if declared == "list" else None
+    return partial(_parquet_value, kind=declared)
+
+
+def _plain_arrow(kind: Any) -> bool:
+    """Whether an Arrow type's values are never dicts (a struct's are; so may other nested types')."""
+    import pyarrow as pa
+    types = pa.types
+    if types.is_dictionary(kind):  # pandas' categories: the values of its dictionary
+        return _plain_arrow(kind.value_type)
+    return any(test(kind) for test in (
+        types.is_integer, types.is_floating, types.is_boolean, types.is_null, types.is_string,
+        types.is_large_string, types.is_binary, types.is_large_binary, types.is_date, types.is_timestamp,
+        types.is_decimal, types.is_list, types.is_large_list))
 
 
 @dataclass(frozen=True)
@@ -286,10 +519,14 @@ def parquet_parts(path: str | Path, columns: set[str] | None, rows_per_part: int
     return parts
 
 
-def read_part(part: FilePart, types: Mapping[str, str]) -> Iterator[Row]:
-    """The rows of one part, numbered as read_rows numbers them in the whole file."""
+def part_cells(part: FilePart, types: Mapping[str, str]) -> tuple[ParquetLayout, Iterator[tuple]]:
+    """The layout of a part's file and the part's rows' values (as ParquetLayout.cells gives them),
+    read a record batch at a time; the first row is numbered `part.first`, as in the whole file."""
     import pyarrow.parquet as pq
-    return _parquet_batches(pq.ParquetFile(part.path), types, list(part.row_groups), part.first)
+    source = pq.ParquetFile(part.path)
+    layout = ParquetLayout.of(source.schema_arrow, types)
+    batches = source.iter_batches(batch_size=8192, row_groups=list(part.row_groups))
+    return layout, (values for batch in batches for values in layout.cells(batch))
 
 
 def _parquet_value(value: Any, kind: str | None = None) -> Any:

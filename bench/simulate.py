@@ -1,7 +1,7 @@
 """Benchmark: `policy simulate` on generated applicants, one process against every core and a
 local Dask cluster, in the same run; and the generator of application files.
 
-    python bench/simulate.py [--rows 100000] [--seed 11] [--candidate] [--format csv|parquet] [--json]
+    python bench/simulate.py [--rows 100000] [--seed 11] [--candidate] [--format csv|parquet|jsonl] [--json]
     python bench/simulate.py --input FILE --runners 2 [--no-per-row]   # time a file already written
     python bench/simulate.py --write examples/applications.csv [--rows 1000] [--seed 2026]
 
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--write", type=Path, default=None, help="only write an application file")
     parser.add_argument("--candidate", action="store_true", help="also decide on a candidate (a copy)")
-    parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
+    parser.add_argument("--format", choices=("csv", "parquet", "jsonl"), default="csv",
                         help="the application file's format (parquet: Dask workers read their own parts)")
     parser.add_argument("--workers", type=int, default=batch.default_workers())
     parser.add_argument("--ports", default=None,
@@ -151,14 +151,20 @@ def per_row_costs(n: int, seed: int) -> dict:
     the hand-written twin of the policy (bench/hand.py) deciding the same typed input: the
     floor plain Python sets for a decision on this machine in the same run. Also a CSV row's
     cells to its typed input and shared values, the nested way (CsvLayout.rows, split_shared,
-    Policy.parse_input) and straight (batch.cell_rows, which also makes the flat values)."""
+    Policy.parse_input) and straight (batch.cell_rows, which also makes the flat values); and a
+    Parquet row's values (as files.ParquetLayout.cells reads them from a record batch) the same
+    two ways (ParquetLayout.rows, split_shared, Policy.parse_input; batch.cell_rows); and a JSON
+    Lines row's line, parsed, the same two ways (files.JsonLayout: the nested way from the parsed
+    object; straight, the object's values picked out, then batch.cell_rows)."""
     import statistics
 
     from app.engine.validation import parse_input
     from app.services.tally import Tally, fired
     sys.path.insert(0, str(ROOT / "bench"))
     import hand
-    from app.files import CsvLayout
+    import pyarrow as pa
+
+    from app.files import CsvLayout, JsonLayout, ParquetLayout, _json_item
     policy = load_policy_root(ROOT).policies[POLICY]
     raws = applicants.generate(n, seed)
     # each row's shared anti-fraud values, as the file's rows carry them
@@ -171,31 +177,54 @@ def per_row_costs(n: int, seed: int) -> dict:
     layout = CsvLayout.of(header, types)
     cells_of = [["" if f.get(c) is None else _cell(f.get(c)) for c in header] for f in flats]
     straight = batch.cell_rows(policy, layout, names)
+    # the same rows as a Parquet file's values (as write_applications writes them, read column by column)
+    record_batch = pa.table({c: [_plain(f.get(c)) for f in flats] for c in header}).combine_chunks().to_batches()[0]
+    parquet = ParquetLayout.of(record_batch.schema, types)
+    values_of = parquet.cells(record_batch)
+    parquet_straight = batch.cell_rows(policy, parquet, names)
+    # and as JSON Lines (as write_applications writes them)
+    json_layout = JsonLayout.of(types)
+    lines_of = [json.dumps(_nested(r, values), ensure_ascii=False) for r, values in zip(raws, shared_values)]
+    json_straight = batch.cell_rows(policy, json_layout, names)
+
+    def json_nested(line):  # the line parsed as read_rows parses it, then the nested way
+        return nested_way([_json_item(line)], json_layout)
+
+    def json_direct(line):
+        [cells] = json_layout.cells([line])
+        made = json_straight.typed(cells)  # (a row it gives up on would take the nested way)
+        return made, json_straight.shared(cells) if made is not None else None
     schema = policy.request_schema()
     tally = Tally()
 
-    def nested_way(cells):
-        [row] = layout.rows(1, [cells])
+    def nested_way(cells, source=layout):
+        [row] = source.rows(1, [cells])
         item = batch.file_item(row, policy.hash, names)
         return policy.parse_input(item.data), item.shared
 
     steps = {
-        "parse: marshmallow (baseline)": lambda raw, shared, cells: parse_input(raw, schema),
-        "parse: Policy.parse_input (fast path)": lambda raw, shared, cells: policy.parse_input(raw),
-        "CSV cells to typed input: nested way": lambda raw, shared, cells: nested_way(cells),
-        "CSV cells to typed input: straight (cell_rows)": lambda raw, shared, cells: (
+        "parse: marshmallow (baseline)": lambda raw, shared, cells, values, line: parse_input(raw, schema),
+        "parse: Policy.parse_input (fast path)": lambda raw, shared, cells, values, line: policy.parse_input(raw),
+        "CSV cells to typed input: nested way": lambda raw, shared, cells, values, line: nested_way(cells),
+        "CSV cells to typed input: straight (cell_rows)": lambda raw, shared, cells, values, line: (
             straight.typed(cells), straight.shared(cells)),
-        "decide + count hits": lambda raw, shared, cells: tally.add(
+        "Parquet values to typed input: nested way": lambda raw, shared, cells, values, line: nested_way(
+            values, parquet),
+        "Parquet values to typed input: straight": lambda raw, shared, cells, values, line: (
+            parquet_straight.typed(values), parquet_straight.shared(values)),
+        "JSON line to typed input: nested way": lambda raw, shared, cells, values, line: json_nested(line),
+        "JSON line to typed input: straight": lambda raw, shared, cells, values, line: json_direct(line),
+        "decide + count hits": lambda raw, shared, cells, values, line: tally.add(
             d := policy.decide(policy.parse_input(raw), shared=shared), fired(d)),
-        "hand-written twin, deciding (bench/hand.py)": lambda raw, shared, cells: hand.decide(
+        "hand-written twin, deciding (bench/hand.py)": lambda raw, shared, cells, values, line: hand.decide(
             policy.parse_input(raw), shared),
     }
     timings: dict = {name: [] for name in steps}
     clock = time.perf_counter_ns
-    for raw, shared, cells in zip(raws, shared_values, cells_of):
+    for raw, shared, cells, values, line in zip(raws, shared_values, cells_of, values_of, lines_of):
         for name, step in steps.items():
             started = clock()
-            step(raw, shared, cells)
+            step(raw, shared, cells, values, line)
             timings[name].append((clock() - started) / 1000)
     medians = {name: statistics.median(values) for name, values in timings.items()}
     # the decide step parsed too: take the fast parse off so it is deciding and counting only

@@ -217,25 +217,31 @@ def _list(spec: FieldSpec, record: Callable[[dict[str, FieldSpec]], Callable[[An
 
 
 def cells_parser(declared: InputSchema, columns: Sequence[str | None],
-                 converters: Sequence[Callable[[str], Any] | None]
-                 ) -> Callable[[Sequence[str]], tuple[dict, dict] | None] | None:
-    """For a file whose rows are cells of text (a CSV file): a function from one row's cells to
-    the typed input that `fast_parser` gives for the nested input those cells make, without
-    making it; None for a row it is not sure of (the caller then takes the nested way, and
-    marshmallow words the errors), and None instead of a function for a layout it does not handle.
-    It gives the typed input with its flat values (what `InputSchema.flatten` gives for it, made
-    at the same time: `Policy.decide(typed, values=...)` then does not flatten it again).
+                 converters: Sequence[Callable[[Any], Any] | None], absent: Any = ""
+                 ) -> Callable[[Sequence[Any]], tuple[dict, dict] | None] | None:
+    """For a file whose rows are cells (of text in a CSV file; a Parquet file's values, read column
+    by column): a function from one row's cells to the typed input that `fast_parser` gives for
+    the nested input those cells make, without making it; None for a row it is not sure of (the
+    caller then takes the nested way, and marshmallow words the errors), and None instead of a
+    function for a layout it does not handle. It gives the typed input with its flat values (what
+    `InputSchema.flatten` gives for it, made at the same time: `Policy.decide(typed, values=...)`
+    then does not flatten it again).
 
     `columns[i]` is the declared path cells[i] holds (None: a cell that is not the input's, such as
-    a shared value, left to the caller); `converters[i]` reads a cell's text as the JSON value a
-    nested input would hold (None: the text itself). An empty cell is an absent field, as in the
-    nested input. A row must have a cell for every column. Generated once per file layout: every
-    present field is read with its converter and checked as `fast_parser` checks it (the common
-    checks written out in the generated code, the others the fast path's own closures; a list of
-    records through generated sections of the same rules), in declared order, into the very dicts
-    `fast_parser` makes; a required field or section that is empty gives up, as `fast_parser` does."""
+    a shared value, left to the caller); `converters[i]` reads a cell as the JSON value a nested
+    input would hold (None: the cell itself). A cell equal to `absent` (an empty text, ""; or
+    None, a Parquet null) is an absent field, as in the nested input; any other is present (a
+    Parquet file's empty text, 0 or false too). A row must have a cell for every column.
+    Generated once per file layout: every present field is read with its converter and checked
+    as `fast_parser` checks it (the common checks written out in the generated code, the others
+    the fast path's own closures; a list of records through generated sections of the same rules),
+    in declared order, into the very dicts `fast_parser` makes; a required field or section that
+    is empty gives up, as `fast_parser` does."""
+    if absent not in ("", None):
+        raise ValueError(f"an absent field's cell is \"\" or None, not {absent!r}")
     if not all(_handled(spec) for spec in declared.fields.values()):
         return None
+    present = "v" if absent == "" else "v is not None"  # cells of text are never falsy otherwise
     named = [c for c in columns if c is not None]
     if len(set(named)) != len(named) or not set(named) <= declared.fields.keys():
         return None  # a column twice, or one that is no declared field: the nested way says what
@@ -258,7 +264,7 @@ def cells_parser(declared: InputSchema, columns: Sequence[str | None],
                     flat.append(f"{path!r}: None")
                     continue
                 lines.append(f"{indent}v = c[{index}]")
-                lines.append(f"{indent}if v:")
+                lines.append(f"{indent}if {present}:")
                 convert = converters[index]
                 if convert is not None:
                     namespace[f"_c{index}"] = convert

@@ -16,11 +16,11 @@ import weakref
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from app.engine import InputError, Policy, SharedValueError
 from app.engine.fastinput import cells_parser
-from app.files import CsvLayout, FilePart, Row, RowError, read_part
+from app.files import CsvLayout, FilePart, JsonLayout, ParquetLayout, Row, RowError, part_cells
 from app.services import compiling
 from app.services.errors import Unavailable
 from app.services.records import with_decision_date
@@ -240,26 +240,33 @@ def _collect(pending: set, total: Partial, progress: Progress | None) -> set:
 
 def decide_part(job: Job, part: FilePart, types: dict[str, str], baseline: str,
                 shared: Any = None) -> Partial:
-    """Read one part of a Parquet file where it runs, and decide its rows as a chunk (a row's
-    shared values, if the file has them, apart from its application, as in a single process)."""
-    items = []
-    for row in read_part(part, types):
-        data, values = split_shared(row.data, shared)
-        items.append(Item(row.number, data, baseline, shared=values))
-    return decide_chunk(job, items)
+    """Read one part of a Parquet file where it runs, and decide its rows as a chunk from their
+    values (decide_cells), as a single process decides the file's record batches."""
+    layout, cells = part_cells(part, types)
+    return decide_cells(job, layout, part.first, cells, baseline, shared)
 
 
-def decide_cells(job: Job, layout: CsvLayout, first: int, cells: list[list[str]], baseline: str,
+def decide_batch(job: Job, layout: ParquetLayout | JsonLayout, first: int, data: Any, baseline: str,
                  shared: Any = None) -> Partial:
-    """Decide a CSV chunk's rows from their cells where it runs: the process reading the file only
-    splits it into cells, and a chunk of cells pickles faster than one of inputs.
+    """Decide a Parquet chunk (an Arrow record batch) or a JSON Lines chunk (its lines) where it
+    runs: its rows' cells are read there (`layout.cells`: column by column; each line parsed and
+    its values picked out) and decided from them (decide_cells); the process reading the file
+    only sends the batch or the lines."""
+    return decide_cells(job, layout, first, layout.cells(data), baseline, shared)
+
+
+def decide_cells(job: Job, layout: CsvLayout | ParquetLayout | JsonLayout, first: int, cells: Iterable[Sequence[Any]],
+                 baseline: str, shared: Any = None) -> Partial:
+    """Decide a chunk's rows from their cells where it runs: a CSV chunk's cells of text (the
+    process reading the file only splits it into cells, and a chunk of cells pickles faster than
+    one of inputs), or a Parquet chunk's values (ParquetLayout.cells).
 
     A row goes straight from its cells to each version's typed input and its shared values
     (`CellRows`, made once per file layout and version) when it is plainly valid; any other row
-    (an empty required cell, a cell that does not read as its type, too many cells, ...) takes
-    the nested way (`CsvLayout.rows`, `file_item`, `Policy.parse_input`), which lists it invalid
+    (an empty required cell, a cell that does not read as its type, too many cells, a null, ...)
+    takes the nested way (`layout.rows`, `file_item`, `Policy.parse_input`), which lists it invalid
     with today's messages. Both ways give the same typed input and shared values
-    (tests/services/test_cell_rows.py)."""
+    (tests/services/test_cell_rows.py, tests/services/test_parquet_rows.py)."""
     chunk = _Chunk(job)
     makers = [cell_rows(chunk.policies[baseline], layout, shared)]
     if chunk.candidate is not None:
@@ -286,51 +293,54 @@ def decide_cells(job: Job, layout: CsvLayout, first: int, cells: list[list[str]]
 
 
 class CellRows:
-    """How one version reads a CSV layout's rows straight from their cells: the typed input with
-    its flat values (`fastinput.cells_parser`: None for a row it is not sure of) and the shared
-    values, as `CsvLayout.rows`, `split_shared` and `Policy.parse_input` give them for a plainly
-    valid row."""
+    """How one version reads a layout's rows (CSV or Parquet) straight from their cells: the typed
+    input with its flat values (`fastinput.cells_parser`: None for a row it is not sure of) and
+    the shared values, as `layout.rows`, `split_shared` and `Policy.parse_input` give them for a
+    plainly valid row."""
 
-    def __init__(self, typed: Callable[[list[str]], tuple[dict, dict] | None],
-                 shared_cells: tuple[tuple[int, str, Callable[[str], Any] | None], ...]) -> None:
+    def __init__(self, typed: Callable[[Sequence[Any]], tuple[dict, dict] | None],
+                 shared_cells: tuple[tuple[int, str, Callable[[Any], Any] | None], ...], absent: Any = "") -> None:
         self.typed = typed
         self._shared = shared_cells
+        self._absent = absent
 
-    def shared(self, cells: list[str]) -> dict[str, Any] | None:
+    def shared(self, cells: Sequence[Any]) -> dict[str, Any] | None:
         """The row's shared values by name (their cells read as the layout reads them); None when
-        every shared cell is empty, as split_shared gives for a row without them."""
+        every shared cell is absent (empty; a null), as split_shared gives for a row without them."""
         values = None
+        text = self._absent == ""  # cells of text: an empty one is absent; else a null (None) is
         for index, name, convert in self._shared:
-            text = cells[index]
-            if text:
+            cell = cells[index]
+            if (cell != "") if text else (cell is not None):
                 if values is None:
                     values = {}
-                values[name] = convert(text) if convert else text
+                values[name] = convert(cell) if convert else cell
         return values
 
 
 _CELL_ROWS: "weakref.WeakKeyDictionary[Policy, dict]" = weakref.WeakKeyDictionary()
 
 
-def cell_rows(policy: Policy, layout: CsvLayout, shared: Any) -> CellRows | None:
+def cell_rows(policy: Policy, layout: CsvLayout | ParquetLayout | JsonLayout, shared: Any) -> CellRows | None:
     """A version's CellRows for a layout (made once per worker, layout and version), or None when
     the layout has what the direct way does not handle: a column that is also a section of
     another, a column that is neither a declared field nor a shared value, a column twice, an
-    input field under `shared` or `in_list` (split_shared takes those sections out)."""
+    input field under `shared` or `in_list` (split_shared takes those sections out), a Parquet
+    column whose values may be dicts (a struct: nest and split_shared read into them)."""
     names = dict(shared or {})
-    key = (layout.header, tuple(layout.types.items()), tuple(names))
+    key = (layout.key, tuple(names))
     known = _CELL_ROWS.setdefault(policy, {})
     if key not in known:
         known[key] = _cell_rows(policy, layout, names)
     return known[key]
 
 
-def _cell_rows(policy: Policy, layout: CsvLayout, names: dict[str, Any]) -> CellRows | None:
-    if layout.clash or len(set(layout.header)) != len(layout.header):
+def _cell_rows(policy: Policy, layout: CsvLayout | ParquetLayout | JsonLayout, names: dict[str, Any]) -> CellRows | None:
+    if layout.clash or not layout.plain or len(set(layout.header)) != len(layout.header):
         return None
     columns: list[str | None] = []
     shared_cells = []
-    for index, (name, (_, _, convert)) in enumerate(zip(layout.header, layout.places)):
+    for index, (name, convert) in enumerate(zip(layout.header, layout.converters)):
         if names and name in names:
             columns.append(None)
             shared_cells.append((index, name, convert))
@@ -338,8 +348,10 @@ def _cell_rows(policy: Policy, layout: CsvLayout, names: dict[str, Any]) -> Cell
             return None  # split_shared would take it out of the input
         else:
             columns.append(name)
-    typed = cells_parser(policy.input_schema, columns, [place[2] for place in layout.places])
-    return None if typed is None else CellRows(typed, tuple(shared_cells))
+    extra = layout.extra  # cells after the header's, not the input's (a JSON line's object)
+    typed = cells_parser(policy.input_schema, columns + [None] * extra, layout.converters + (None,) * extra,
+                         layout.absent)
+    return None if typed is None else CellRows(typed, tuple(shared_cells), layout.absent)
 
 
 def file_item(row: Row, baseline: str, shared: Any) -> Item:

@@ -139,6 +139,18 @@ class Simulating:
                 tasks = ((batch.decide_cells, (layout, first, chunk, baseline.hash, shared))
                          for layout, first, chunk in cells)
                 merged = batch.run(job, tasks, workers=request.workers, dask=request.dask, progress=progress)
+            elif files.file_format(request.input) == "parquet":
+                # each chunk goes out as an Arrow record batch: its values are read where it is decided
+                chunks = files.parquet_chunks(request.input, types, set(types), request.chunk_rows)
+                tasks = ((batch.decide_batch, (layout, first, data, baseline.hash, shared))
+                         for layout, first, data in chunks)
+                merged = batch.run(job, tasks, workers=request.workers, dask=request.dask, progress=progress)
+            elif files.file_format(request.input) == "jsonl" and (
+                    lines := files.jsonl_chunks(request.input, types, request.chunk_rows)) is not None:
+                # each chunk goes out as its lines: they are parsed where they are decided
+                tasks = ((batch.decide_batch, (layout, first, chunk, baseline.hash, shared))
+                         for layout, first, chunk in lines)
+                merged = batch.run(job, tasks, workers=request.workers, dask=request.dask, progress=progress)
             else:
                 rows = files.read_rows(request.input, types, columns=set(types))
                 items = (batch.file_item(row, baseline.hash, shared) for row in rows)

@@ -193,9 +193,12 @@ def test_merging_tallies_is_adding_them():
     assert a.limits == Counter({50_000: 3, 70_000: 1})
 
 
-def test_worker_processes_give_the_single_process_result_row_by_row(simulating, tmp_path):
+@pytest.mark.parametrize("write", [write_jsonl, write_parquet])
+def test_worker_processes_give_the_single_process_result_row_by_row(simulating, tmp_path, write):
+    """Worker processes, sent the rows' nested inputs (JSON Lines) or the chunks' record batches
+    (Parquet, read from their values where they are decided), give the single process's result."""
     candidate = candidate_folder(tmp_path, CANDIDATE_EDITS)
-    path = write_jsonl(tmp_path / "many.jsonl", generate(300, seed=5))
+    path = write(tmp_path / f"many.{'jsonl' if write is write_jsonl else 'parquet'}", generate(300, seed=5))
     one = simulating.simulate(SimulationRequest(POLICY, path, candidate=str(candidate), keep_rows=True,
                                                 chunk_rows=50))
     many = simulating.simulate(SimulationRequest(POLICY, path, candidate=str(candidate), keep_rows=True,
