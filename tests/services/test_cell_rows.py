@@ -10,29 +10,11 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from app.engine import InputError, load_policy_root
 from app.files import CsvLayout
 from app.services.batch import Job, VersionSpec, cell_rows, decide_cells, decide_chunk, file_item
 from support.applicants import generate, generate_shared
-from support.settings import POLICY_ROOT
-from support.simulation import POLICY, candidate_folder, flat
-
-# A candidate whose input differs: a shorter longest term, so that some rows only it refuses.
-NARROWER_INPUT = {"requested_term_months: {type: integer, min: 1, max: 36}":
-                  "requested_term_months: {type: integer, min: 1, max: 24}",
-                  "  region_cap_developed: 500000": "  region_cap_developed: 400000"}
-
-# Text a file might hold in any cell: empty, blank, numbers of every sort, odd booleans, dates,
-# lists, too long, non-ASCII (full-width digits read as integers by int()).
-ODD_CELLS = st.one_of(
-    st.sampled_from(["", " ", "abc", " 7", "7 ", "1e3", "-1", "0", "1", "2", "36", "37", "25",
-                     "99999999999999999999", "1_000", "+5", "\uff13", "0.5", "-0", "00012", "NaN",
-                     "true", "TRUE", " false", "yes", "2026-02-30", "2026-11-01", "20261101",
-                     "2026-11-01T10:00:00+08:00", "2026-11-01T10:00:00", "[", "[]", "[null]", "[1, 2]",
-                     '[{"type": "LOAN"}]', "a|b", "x" * 65, "1" * 19, "330100", "COLLEGE", "\u674e\u521a",
-                     "SALARIED", "EMPLOYEE", "RM_APP"]),
-    st.text(max_size=6))
-
+from support.differential import nested_typed, ODD_CELLS, ODD_ITEM_VALUES, assert_read_alike, exact, two_versions
+from support.simulation import flat
 
 def as_cell(value) -> str:
     """A value as bench/simulate.py and the tests write it into a CSV cell."""
@@ -46,23 +28,9 @@ def as_cell(value) -> str:
     return str(value)
 
 
-def exact(value):
-    """A value with its types, dict orders and decimal exponents visible."""
-    if isinstance(value, dict):
-        return ("dict", [(k, exact(v)) for k, v in value.items()])
-    if isinstance(value, list):
-        return ("list", [exact(v) for v in value])
-    return (type(value).__name__, repr(value))
-
-
 @pytest.fixture(scope="module")
 def setting(tmp_path_factory):
-    baseline = load_policy_root(POLICY_ROOT).policies[POLICY]
-    candidate = load_policy_root(candidate_folder(tmp_path_factory.mktemp("narrow"), NARROWER_INPUT)).policies[POLICY]
-    policies = (baseline, candidate)
-    types = {path: spec.type.name for p in policies for path, spec in p.input_schema.fields.items()}
-    shared = {d.name: d.type_name for p in policies for d in p.parts.shared}
-    types.update(shared)
+    baseline, candidate, types, shared = two_versions(tmp_path_factory.mktemp("narrow"))
     flats = [{**flat(r), **s} for r, s in zip(generate(60, seed=31), generate_shared(60, seed=31))]
     header = [c for c in [*baseline.input_schema.fields, *shared] if any(c in f for f in flats)]
     pool = [[as_cell(f.get(c)) for c in header] for f in flats]
@@ -72,21 +40,7 @@ def setting(tmp_path_factory):
 def nested(policy, layout, shared, number, cells):
     """The nested way: (typed input, shared values), or (None, the errors or the RowError)."""
     [row] = layout.rows(number, [cells])
-    item = file_item(row, policy.hash, shared)
-    if not isinstance(item.data, dict):
-        return None, item.data
-    try:
-        return policy.parse_input(item.data), item.shared
-    except InputError as error:
-        return None, error.errors
-
-
-# Values an item of a list of records might hold in place of any of its fields.
-ODD_ITEM_VALUES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**20, max_value=10**20),
-                            st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6),
-                            st.sampled_from(["NORMAL", "LOAN", "BANK", "2026-02-30", "2020-01-01", "N" * 24,
-                                             "X" * 40, "李"]),
-                            st.lists(st.integers(), max_size=2))
+    return nested_typed(policy, shared, row)
 
 
 @st.composite
@@ -126,9 +80,7 @@ def test_plainly_valid_rows_go_straight_from_their_cells(setting):
                 # longer than the candidate's longest term: refused
                 assert "requested_term_months" in values and made is None
                 continue
-            assert made is not None, number
-            assert exact(made[0]) == exact(expected)
-            assert exact(made[1]) == exact(policy.input_schema.flatten(expected))
+            assert_read_alike(policy, made, expected, number)
             assert exact(direct.shared(cells)) == exact(values)
 
 

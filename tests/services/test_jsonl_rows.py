@@ -13,14 +13,11 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from app import files
-from app.engine import InputError, load_policy_root
 from app.files import JsonLayout, RowError
 from app.services.batch import Job, VersionSpec, cell_rows, decide_batch, decide_chunk, file_item
 from app.services.tally import Partial
-from services.test_cell_rows import NARROWER_INPUT, ODD_CELLS, ODD_ITEM_VALUES, exact
+from support.differential import nested_typed, ODD_CELLS, ODD_ITEM_VALUES, assert_read_alike, exact, two_versions
 from support.applicants import generate, generate_shared
-from support.settings import POLICY_ROOT
-from support.simulation import POLICY, candidate_folder
 
 
 def with_shared(record: dict, values: dict) -> dict:
@@ -38,13 +35,7 @@ def with_shared(record: dict, values: dict) -> dict:
 def nested(policy, shared, line):
     """The nested way for one line: (typed input, shared values), or (None, the errors or RowError)."""
     row = _old_row(1, line)
-    item = file_item(row, policy.hash, shared)
-    if not isinstance(item.data, dict):
-        return None, item.data
-    try:
-        return policy.parse_input(item.data), item.shared
-    except InputError as error:
-        return None, error.errors
+    return nested_typed(policy, shared, row)
 
 
 def by_name(values):
@@ -65,12 +56,7 @@ def _old_row(number, line):
 
 @pytest.fixture(scope="module")
 def setting(tmp_path_factory):
-    baseline = load_policy_root(POLICY_ROOT).policies[POLICY]
-    candidate = load_policy_root(candidate_folder(tmp_path_factory.mktemp("narrow"), NARROWER_INPUT)).policies[POLICY]
-    policies = (baseline, candidate)
-    types = {path: spec.type.name for p in policies for path, spec in p.input_schema.fields.items()}
-    shared = {d.name: d.type_name for p in policies for d in p.parts.shared}
-    types.update(shared)
+    baseline, candidate, types, shared = two_versions(tmp_path_factory.mktemp("narrow"))
     pool = [with_shared(r, {k: v for k, v in s.items() if v is not None})
             for r, s in zip(generate(60, seed=43), generate_shared(60, seed=43))]
     return baseline, candidate, types, shared, pool
@@ -142,9 +128,7 @@ def test_plainly_valid_rows_go_straight_from_their_objects(setting):
             if policy is candidate and expected is None:
                 assert "requested_term_months" in values and made is None  # refused by the candidate
                 continue
-            assert made is not None, number
-            assert exact(made[0]) == exact(expected)
-            assert exact(made[1]) == exact(policy.input_schema.flatten(expected))
+            assert_read_alike(policy, made, expected, number)
             assert by_name(direct.shared(cells)) == by_name(values)
 
 

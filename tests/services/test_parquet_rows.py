@@ -18,15 +18,13 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from app import files
-from app.engine import InputError, load_policy_root
 from app.files import ParquetLayout
 from app.services.batch import (Job, VersionSpec, cell_rows, decide_batch, decide_chunk, decide_part,
                                 file_item)
 from app.services.tally import Partial
-from services.test_cell_rows import NARROWER_INPUT, ODD_CELLS, exact
+from support.differential import nested_typed, ODD_CELLS, assert_read_alike, exact, two_versions
 from support.applicants import generate, generate_shared
-from support.settings import POLICY_ROOT
-from support.simulation import POLICY, candidate_folder, flat
+from support.simulation import flat
 
 
 def nested_rows(data, types, first=1):
@@ -39,13 +37,7 @@ def nested_rows(data, types, first=1):
 
 def nested(policy, shared, row):
     """A nested row typed: (typed input, shared values), or (None, the errors or the RowError)."""
-    item = file_item(row, policy.hash, shared)
-    if not isinstance(item.data, dict):
-        return None, item.data
-    try:
-        return policy.parse_input(item.data), item.shared
-    except InputError as error:
-        return None, error.errors
+    return nested_typed(policy, shared, row)
 
 
 # The Arrow types a column of each declared type may be stored as: its natural one (drawn most
@@ -180,12 +172,7 @@ def tables(draw, pool, header, types, size=5):
 
 @pytest.fixture(scope="module")
 def setting(tmp_path_factory):
-    baseline = load_policy_root(POLICY_ROOT).policies[POLICY]
-    candidate = load_policy_root(candidate_folder(tmp_path_factory.mktemp("narrow"), NARROWER_INPUT)).policies[POLICY]
-    policies = (baseline, candidate)
-    types = {path: spec.type.name for p in policies for path, spec in p.input_schema.fields.items()}
-    shared = {d.name: d.type_name for p in policies for d in p.parts.shared}
-    types.update(shared)
+    baseline, candidate, types, shared = two_versions(tmp_path_factory.mktemp("narrow"))
     pool = [{**flat(r), **s} for r, s in zip(generate(60, seed=37), generate_shared(60, seed=37))]
     header = [c for c in [*baseline.input_schema.fields, *shared] if any(c in f for f in pool)]
     return baseline, candidate, types, shared, pool, header
@@ -210,9 +197,7 @@ def test_plainly_valid_rows_go_straight_from_their_values(setting):
                 # longer than the candidate's longest term: refused
                 assert "requested_term_months" in shared_values and made is None
                 continue
-            assert made is not None, row.number
-            assert exact(made[0]) == exact(expected)
-            assert exact(made[1]) == exact(policy.input_schema.flatten(expected))
+            assert_read_alike(policy, made, expected, row.number)
             assert exact(direct.shared(values)) == exact(shared_values)
 
 
