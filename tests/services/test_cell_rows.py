@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from app.files import CsvLayout
 from app.services.batch import Job, VersionSpec, cell_rows, decide_cells, decide_chunk, file_item
 from support.applicants import generate, generate_shared
-from support.differential import nested_typed, ODD_CELLS, ODD_ITEM_VALUES, assert_read_alike, exact, two_versions
+from support.differential import (ODD_CELLS, ODD_ITEM_VALUES, assert_read_alike, exact, nested_typed,
+                                  two_versions)
 from support.simulation import flat
 
 def as_cell(value) -> str:

@@ -16,7 +16,8 @@ from app import files
 from app.files import JsonLayout, RowError
 from app.services.batch import Job, VersionSpec, cell_rows, decide_batch, decide_chunk, file_item
 from app.services.tally import Partial
-from support.differential import nested_typed, ODD_CELLS, ODD_ITEM_VALUES, assert_read_alike, exact, two_versions
+from support.differential import (ODD_CELLS, ODD_ITEM_VALUES, assert_read_alike, exact, nested_typed,
+                                  two_versions)
 from support.applicants import generate, generate_shared
 
 

@@ -22,7 +22,7 @@ from app.files import ParquetLayout
 from app.services.batch import (Job, VersionSpec, cell_rows, decide_batch, decide_chunk, decide_part,
                                 file_item)
 from app.services.tally import Partial
-from support.differential import nested_typed, ODD_CELLS, assert_read_alike, exact, two_versions
+from support.differential import ODD_CELLS, assert_read_alike, exact, nested_typed, two_versions
 from support.applicants import generate, generate_shared
 from support.simulation import flat
 
