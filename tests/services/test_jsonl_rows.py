@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from app import files
 from app.files import JsonLayout, RowError
 from app.services.batch import Job, VersionSpec, cell_rows, decide_batch, decide_chunk, file_item
-from app.services.tally import Partial
 from support.differential import (ODD_CELLS, ODD_ITEM_VALUES, assert_read_alike, exact, nested_typed,
                                   two_versions)
 from support.applicants import generate, generate_shared
@@ -168,7 +167,11 @@ def test_a_file_decided_from_its_lines_is_the_file_decided_the_nested_way(settin
     chunks = files.jsonl_chunks(path, types, size)
     if chunks is None:  # a first line that starts a JSON array: read_rows reads the file whole
         return
-    total = Partial()
+    # The nested way decides one chunk, empty for a file of blank lines, with zero tallies; the
+    # straight way sends no chunk for such a file. Start from an empty chunk's Partial, as they
+    # differ in nothing else: `flask policy simulate` wrote the same report.json both ways for a
+    # file of one blank line.
+    total = decide_chunk(job, [])
     for layout, first, chunk in chunks:
         total.merge(decide_batch(job, layout, first, chunk, baseline.hash, shared))
     old = decide_chunk(job, [file_item(row, baseline.hash, shared) for row in files.read_rows(path, types)])
