@@ -30,7 +30,7 @@ from app.engine import load_policy_root  # noqa: E402
 from app.services import batch  # noqa: E402
 from app.services.simulation import Simulating, SimulationRequest  # noqa: E402
 from support import applicants  # noqa: E402  the tests' one applicant generator
-from support.simulation import flat  # noqa: E402  an input as dotted columns, as the tests write it
+from support.simulation import flat, with_shared  # noqa: E402  an input as dotted columns, as the tests write it
 
 POLICY = "zhishandai.application"
 
@@ -48,7 +48,7 @@ def write_applications(path: Path, rows: int, seed: int) -> Path:
     if path.suffix == ".jsonl":
         with open(path, "w", encoding="utf-8") as handle:
             for record, values in zip(records, shared):
-                handle.write(json.dumps(_nested(record, values), ensure_ascii=False) + "\n")
+                handle.write(json.dumps(with_shared(record, values), ensure_ascii=False) + "\n")
         return path
     flats = [{**flat(r), **values} for r, values in zip(records, shared)]
     columns = [c for c in [*policy.input_schema.fields, *(d.name for d in policy.parts.shared)]
@@ -66,18 +66,6 @@ def write_applications(path: Path, rows: int, seed: int) -> Path:
         for f in flats:
             writer.writerow(["" if f.get(c) is None else _cell(f.get(c)) for c in columns])
     return path
-
-
-def _nested(record: dict, values: dict) -> dict:
-    """The record with its dotted shared values as nested sections, as a JSON Lines row has them."""
-    out = dict(record)
-    for name, value in values.items():
-        *heads, last = name.split(".")
-        node = out
-        for head in heads:
-            node = node.setdefault(head, {})
-        node[last] = value
-    return out
 
 
 def _cell(value) -> str:
@@ -184,7 +172,7 @@ def per_row_costs(n: int, seed: int) -> dict:
     parquet_straight = batch.cell_rows(policy, parquet, names)
     # and as JSON Lines (as write_applications writes them)
     json_layout = JsonLayout.of(types)
-    lines_of = [json.dumps(_nested(r, values), ensure_ascii=False) for r, values in zip(raws, shared_values)]
+    lines_of = [json.dumps(with_shared(r, values), ensure_ascii=False) for r, values in zip(raws, shared_values)]
     json_straight = batch.cell_rows(policy, json_layout, names)
 
     def json_nested(line):  # the line parsed as read_rows parses it, then the nested way

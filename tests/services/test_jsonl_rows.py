@@ -18,18 +18,7 @@ from app.services.batch import Job, VersionSpec, cell_rows, decide_batch, decide
 from support.differential import (ODD_CELLS, ODD_ITEM_VALUES, assert_read_alike, exact, nested_typed,
                                   two_versions)
 from support.applicants import generate, generate_shared
-
-
-def with_shared(record: dict, values: dict) -> dict:
-    """The record with its dotted shared values as nested sections, as a JSON Lines row has them."""
-    out = json.loads(json.dumps(record))
-    for name, value in values.items():
-        *heads, last = name.split(".")
-        node = out
-        for head in heads:
-            node = node.setdefault(head, {})
-        node[last] = value
-    return out
+from support.simulation import with_shared
 
 
 def nested(policy, shared, line):

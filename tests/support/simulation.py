@@ -23,6 +23,19 @@ def flat(record: dict, prefix: str = "") -> dict:
     return out
 
 
+def with_shared(record: dict, values: dict) -> dict:
+    """The record with its dotted shared values as nested sections, as a JSON Lines row has them
+    (a copy: the record is left as it was)."""
+    out = json.loads(json.dumps(record))
+    for name, value in values.items():
+        *heads, last = name.split(".")
+        node = out
+        for head in heads:
+            node = node.setdefault(head, {})
+        node[last] = value
+    return out
+
+
 def example_rows() -> list[dict]:
     """The eight example bodies, in file-name order: five approvals (business owner, local
     resident, new citizen, premium, salaried), two declines, one referral; each with the shared
