@@ -221,8 +221,10 @@ class Velocity:
             sources[d.name] = self.shared.kind
             if d.kind == "linked_count":
                 values[d.name] = len(members)
-            else:  # days since the latest: missing when there is none in the window
-                values[d.name] = (math.floor((at - max(members.values())) / 86400)
+            else:  # days since the latest: missing when there is none in the window; a mark
+                # made by a decision that took its moment after this one (concurrent requests)
+                # is of today: 0, never a negative count of days
+                values[d.name] = (max(0, math.floor((at - max(members.values())) / 86400))
                                   if members else None)
         if done is not None:
             self.incomplete = None if not incomplete else _incomplete_text(since, gap)

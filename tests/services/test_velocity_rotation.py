@@ -176,3 +176,17 @@ def test_every_shared_value_is_the_same_as_if_the_key_had_never_changed(policy, 
         now += datetime.timedelta(seconds=gap)
         got.append(rotated.apply(typed_application(policy, device, person, phone), now))
     assert got == expected
+
+
+def test_a_decline_marked_after_this_applications_moment_is_zero_days_ago(policy, lists, make_store):
+    """Concurrent requests: one takes its moment, another takes a later one, is declined and
+    marks the ID first; the first then reads the mark. Zero days since, not -1 (which the engine
+    refuses: a 500 the fault suite met under load)."""
+    run = Run(policy, lists, make_store(), PersonalData(OLD))
+    outcomes = [run.apply(typed_application(policy, 0, 2, n), START + datetime.timedelta(minutes=n))[1]
+                for n in range(3)]
+    assert outcomes[2] == "DECLINE"  # a burst, marked at START + 2 minutes
+    earlier = START + datetime.timedelta(minutes=1, seconds=30)
+    found = run.velocity.lookup(policy, typed_application(policy, 1, 2, 9), "event-late", earlier)
+    assert found.values["shared.days_since_decline"] == 0
+    policy.decide(typed_application(policy, 1, 2, 9), shared=found.values)  # accepted by the engine
