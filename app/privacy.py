@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -35,8 +36,24 @@ from app.engine.privacy import SEARCHABLE_KINDS, mask
 def normalise(value: Any) -> str:
     """A value as it is hashed: compatibility characters folded (NFKC: full-width digits and
     letters are the ASCII ones), white space removed, upper case. The same number typed in
-    full-width digits is the same key for velocity, links, lists and search."""
-    return "".join(unicodedata.normalize("NFKC", str(value)).split()).upper()
+    full-width digits is the same key for velocity, links, lists and search. An IP address is
+    written one way first: `::ffff:10.1.2.3` is `10.1.2.3`, and `2001:0DB8:0:0::1` is `2001:db8::1`,
+    so that a channel (or a client behind it) writing one address two ways counts once."""
+    text = "".join(unicodedata.normalize("NFKC", str(value)).split())
+    if ("." in text or ":" in text) and len(text) <= 64:
+        text = _ip_address(text)
+    return text.upper()
+
+
+def _ip_address(text: str) -> str:
+    """`text` in the one form of its IP address, or as it is when it is none."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return text
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
 
 
 def key_id(secret: str) -> str:

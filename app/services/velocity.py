@@ -133,11 +133,6 @@ class Velocity:
             memo[value] = [hasher(value)[:32] for hasher in self._hashers[:keys]]
         return memo[value]
 
-    def _namespace(self, policy: Policy, path: str) -> str:
-        """What a distinct count counts: the kind of personal data (so that two policies naming
-        the ID differently share it), else the field's path."""
-        return policy.pii_fields().get(path, path)
-
     # --- before the decision -------------------------------------------------------------------
     def lookup(self, policy: Policy, typed: Mapping[str, Any], event_id: str,
                now: datetime.datetime) -> SharedInput:
@@ -153,31 +148,39 @@ class Velocity:
         reads: list[tuple[SharedValue, list[str]]] = []
         lookups: dict[str, tuple[str, str]] = {}
         memo: dict[str, list[str]] = {}
+        kinds = policy.pii_fields()
         # under how many keys (1 but for a while after a rotation): counts and links, last seen
         window_keys = self._keys_for(at, MAX_WINDOW_SECONDS)
         year_keys = self._keys_for(at, MAX_DAYS_SINCE_SECONDS)
         for d in declared:
-            keys = [h for h in (self._hash(path_value(typed, p), memo, year_keys) for p in d.keys) if h]
+            # (what kind of value the key field holds, its hashes) per key field that has a value:
+            # the kind of personal data (two policies naming the ID differently share its keys),
+            # else the field's path. A key names the kind of value it counts by, so that a device id typed as someone's phone number
+            # never lands in that phone's counts or links (only fields of one kind meet: a
+            # contact phone links to an applicant's phone)
+            keys = [(kinds.get(p, p), h) for p in d.keys
+                    if (h := self._hash(path_value(typed, p), memo, year_keys))]
             if not keys:
                 values[d.name], sources[d.name] = None, NO_KEY
                 continue
+            per, hashes = keys[0]
             if d.kind == "list":
                 lookups[d.name] = (d.subject, path_value(typed, d.keys[0]))
             elif d.kind == "count":
-                entries += [(d.name, Entry(f"ev:{d.subject}:{key}", event_id, d.window_seconds,
-                                           MAX_WINDOW_SECONDS)) for key in keys[0][:window_keys]]
+                entries += [(d.name, Entry(f"ev:{d.subject}:{per}:{key}", event_id, d.window_seconds,
+                                           MAX_WINDOW_SECONDS)) for key in hashes[:window_keys]]
             elif d.kind == "distinct":
                 counted = self._hash(path_value(typed, d.subject), memo, year_keys)
                 if counted is None:
                     values[d.name], sources[d.name] = None, NO_KEY
                     continue
-                ns = self._namespace(policy, d.subject)
-                entries += [(d.name, Entry(f"dv:{ns}:{key}", member, d.window_seconds, MAX_WINDOW_SECONDS))
-                            for key, member in zip(keys[0][:window_keys], counted)]
+                ns = kinds.get(d.subject, d.subject)
+                entries += [(d.name, Entry(f"dv:{ns}:{per}:{key}", member, d.window_seconds, MAX_WINDOW_SECONDS))
+                            for key, member in zip(hashes[:window_keys], counted)]
             elif d.kind == "days_since":
-                reads.append((d, [f"out:{d.subject}:{key}" for key in keys[0][:year_keys]]))
+                reads.append((d, [f"out:{d.subject}:{per}:{key}" for key in hashes[:year_keys]]))
             else:  # linked_count, linked_days_since
-                reads.append((d, [f"fraud:{key}" for each in keys for key in each[:window_keys]]))
+                reads.append((d, [f"fraud:{ns}:{key}" for ns, each in keys for key in each[:window_keys]]))
         self._record_and_read(entries, reads, at, values, sources)
         if lookups:
             self._lists(lookups, now, values, sources)
@@ -279,18 +282,21 @@ class Velocity:
         codes = set(decision.reason_codes)
         entries = []
         memo: dict[str, list[str]] = {}
+        kinds = policy.pii_fields()
         window_keys = self._keys_for(at, MAX_WINDOW_SECONDS)
         year_keys = self._keys_for(at, MAX_DAYS_SINCE_SECONDS)
         for d in policy.parts.shared:
             if d.kind == "days_since" and decision.outcome == d.subject:
+                per = kinds.get(d.keys[0], d.keys[0])
                 keys = self._hash(path_value(typed, d.keys[0]), memo, year_keys) or []
-                entries += [Entry(f"out:{d.subject}:{key}", decision_id, None, MAX_DAYS_SINCE_SECONDS)
+                entries += [Entry(f"out:{d.subject}:{per}:{key}", decision_id, None, MAX_DAYS_SINCE_SECONDS)
                             for key in keys]
             elif d.kind.startswith("linked_") and decision.outcome == "DECLINE" \
                     and codes & set(d.reasons):
                 for path in d.keys:
+                    ns = kinds.get(path, path)
                     keys = self._hash(path_value(typed, path), memo, year_keys) or []
-                    entries += [Entry(f"fraud:{key}", decision_id, None, MAX_WINDOW_SECONDS)
+                    entries += [Entry(f"fraud:{ns}:{key}", decision_id, None, MAX_WINDOW_SECONDS)
                                 for key in keys[:window_keys]]
         unique = list({(e.key, e.member): e for e in entries}.values())
         if unique and self.shared.record(at, unique) is None:

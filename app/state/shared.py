@@ -2,8 +2,8 @@
 case reads and writes), in Redis or in this process.
 
 Every fact is a member of a set under a key, stamped with the time it was last seen: an
-application's event id under `ev:applications:<keyed hash of the device id>`, an ID's keyed hash
-under the device's distinct set, a declined decision's id under the ID's outcome set or a fraud
+application's event id under `ev:applications:device.device_id:<keyed hash of the device id>`, an
+ID's keyed hash under the device's distinct set, a declined decision's id under the ID's outcome set or a fraud
 decline's id under each of its link keys. `record` adds members and counts, per key, those seen in
 a window, in one atomic step (a Lua script in Redis, which runs alone as a MULTI transaction
 would; a lock in process), so concurrent decisions get exact counts; `record_and_read` also reads
@@ -27,7 +27,12 @@ import redis
 
 log = logging.getLogger("firefly.state")
 
-PREFIX = "firefly:shared:"
+# v2: keys name the kind of value they count by (ev:applications:phone:<hash>, not
+# ev:applications:<hash>, where a device id equal to someone's phone number met that phone's
+# counts). A new prefix, so that a store written the old way reads as a new store: its memory
+# begins at the upgrade, and velocity values reaching back before it are missing until `flask
+# velocity accept-loss` (docs/anti_fraud.md), never silently counted from zero.
+PREFIX = "firefly:shared:v2:"
 MAX_MEMBERS = 10_000  # per key: a count saturates here (a device with 10,000 applications a month)
 FIRST_USED = PREFIX + "keys:first-used"  # key id -> when it first wrote (never expires; a few members)
 # When the store's memory began: set by the first write into an empty store (a new one, or one

@@ -9,89 +9,15 @@ key throughout, once with the key rotated at a drawn step. Every shared value of
 must be the same. It runs on the in-process store and, in the PostgreSQL + Redis run, on Redis."""
 import datetime
 
-import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.engine.language.resident_id import compose
 from app.engine.read.shared import MAX_WINDOW_SECONDS
 from app.privacy import PersonalData
-from app.services.velocity import Velocity
-from app.state.shared import PREFIX, InProcessShared, RedisShared
-from support.applicants import as_of, examples
+from support.shared_state import DEVICES, START, Run, typed_application
 
 OLD, NEW = "the-old-secret-of-at-least-thirty-two-chars", "the-new-secret-of-at-least-thirty-two-chars"
-START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.timezone.utc)
-BORN = datetime.date(1990, 5, 14)
-DEVICES = ["DEV-ROT-0001", "DEV-ROT-0002", "DEV-ROT-0003"]
 GAPS = [0, 1, 600, 3600, 5 * 3600, 86400, 3 * 86400, 8 * 86400, 29 * 86400, 40 * 86400, 200 * 86400]
-
-
-@pytest.fixture(params=["in-process", "redis"])
-def store_kind(request, redis_url):
-    if request.param == "redis" and redis_url is None:
-        pytest.skip("REDIS_URL not set: the Redis store runs in the PostgreSQL + Redis suite")
-    return request.param
-
-
-@pytest.fixture
-def make_store(store_kind, redis_url):
-    """A fresh, empty store of the kind under test (Redis: its keys deleted first)."""
-    clients = []
-
-    def make():
-        if store_kind == "in-process":
-            return InProcessShared()
-        client = redis.Redis.from_url(redis_url)
-        clients.append(client)
-        keys = list(client.scan_iter(PREFIX + "*", count=1000))
-        if keys:
-            client.delete(*keys)
-        return RedisShared(client)
-
-    yield make
-    for client in clients:
-        client.close()
-
-
-@pytest.fixture
-def policy(firefly):
-    return firefly.registry.current().policies["zhishandai.application"]
-
-
-@pytest.fixture
-def lists(firefly):
-    return firefly.deciding.velocity.lists
-
-
-def typed_application(policy, device: int, person: int, phone: int):
-    body = as_of(examples("approve_salaried")["approve_salaried"], START.date())
-    body["applicant"]["id_number"] = compose("330106", BORN, 100 + person)
-    body["applicant"]["mobile"] = f"1381234{phone:04d}"
-    body["device"]["device_id"] = DEVICES[device]
-    return policy.parse_input(body)
-
-
-class Run:
-    """Applications through one Velocity as the service does them: look up (the application
-    counts itself), decide with the values, remember the stored decision's marks."""
-
-    def __init__(self, policy, lists, store, personal):
-        self.policy, self.lists, self.store = policy, lists, store
-        self.velocity = Velocity(store, lists, personal)
-        self.count = 0
-
-    def restart(self, personal):
-        """The service restarted with other keys (FIREFLY_HMAC_KEY, FIREFLY_HMAC_OLD_KEYS)."""
-        self.velocity = Velocity(self.store, self.lists, personal)
-
-    def apply(self, typed, now):
-        self.count += 1
-        found = self.velocity.lookup(self.policy, typed, f"event-{self.count}", now)
-        decision = self.policy.decide(typed, shared=found.values, sources=found.sources)
-        self.velocity.remember(self.policy, typed, decision, f"decision-{self.count}", now)
-        return found.values, decision.outcome
 
 
 def test_a_burst_that_straddles_a_rotation_is_counted_whole(policy, lists, make_store):
@@ -119,7 +45,7 @@ def test_an_old_key_is_written_only_while_the_new_one_is_younger_than_the_retent
     old, new = PersonalData(OLD), PersonalData(NEW, [OLD])
     run = Run(policy, lists, store, new)
     typed = typed_application(policy, 0, 1, 1)
-    device_key = "ev:applications:"
+    device_key = "ev:applications:device.device_id:"
     old_hash = old.keyed_hash(DEVICES[0])[:32]
     new_hash = new.keyed_hash(DEVICES[0])[:32]
 

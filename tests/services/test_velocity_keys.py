@@ -1,0 +1,101 @@
+"""A velocity key names the kind of value it counts by (app/services/velocity.py): counts, last-seen
+facts and fraud links of one kind of value never meet another kind's.
+
+Before, a key was the value's keyed hash alone: `ev:applications:<hash>` served every `count:
+applications` declaration, per device, phone, ID, IP or employer alike. A device id is what the
+applicant's phone says it is (a tampered app sends any text), so a fraudster could send a victim's
+phone number as the device id: each such application counted against the victim's phone, and a
+fraud decline linked the victim's phone to fraud for 30 days. The victim was then declined
+(VELOCITY_PHONE, FRAUD_RING) for what someone else did. A contact phone still meets an applicant's
+phone: both are phones, which is what "contacts shared with declined applicants" means.
+
+Also: one IP address written two ways (`::ffff:10.1.2.3`, `10.1.2.3`) is one key."""
+import datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.privacy import PersonalData, normalise
+from support.shared_state import START, Run, typed_application
+
+SECRET = "the-secret-of-the-key-tests-thirty-two-chars"
+VICTIM_PHONE = 77  # the victim's mobile is 1381234 0077
+
+
+def minutes(n):
+    return START + datetime.timedelta(minutes=n)
+
+
+def test_a_device_id_typed_as_someones_phone_number_counts_nothing_against_that_phone(
+        policy, lists, make_store):
+    run = Run(policy, lists, make_store(), PersonalData(SECRET))
+    victim_mobile = f"1381234{VICTIM_PHONE:04d}"
+    # a fraudster's burst from a "device" whose id is the victim's phone number, with other IDs
+    # and phones: the third is declined for the burst (a fraud reason), marking its link keys
+    outcomes = [run.apply(typed_application(policy, victim_mobile, 10 + n, 10 + n), minutes(n))[1]
+                for n in range(3)]
+    assert outcomes[2] == "DECLINE"
+    # the victim applies from an honest device: their phone has never applied before
+    values, outcome = run.apply(typed_application(policy, 1, 1, VICTIM_PHONE), minutes(5))
+    assert values["shared.phone_applications_24h"] == 1
+    assert values["shared.fraud_links_30d"] == 0
+    assert values["shared.days_since_fraud_link"] is None
+    assert outcome == "APPROVE"
+
+
+def test_a_contact_phone_still_meets_a_fraud_declined_applicants_phone(policy, lists, make_store):
+    run = Run(policy, lists, make_store(), PersonalData(SECRET))
+    # a burst from one device, the third declined (fraud): its applicant's mobile is 1381234 0012
+    for n in range(3):
+        run.apply(typed_application(policy, 0, 10 + n, 10 + n), minutes(n))
+    # a later applicant from another device gives that mobile as their emergency contact
+    typed = typed_application(policy, 1, 1, 1, **{"applicant.contact_mobile": "13812340012"})
+    values, _ = run.apply(typed, minutes(10))
+    assert values["shared.fraud_links_30d"] == 1
+    # and an applicant whose own device id is that mobile is no link (a device is no phone)
+    values, _ = run.apply(typed_application(policy, "13812340012", 2, 2), minutes(11))
+    assert values["shared.fraud_links_30d"] == 0
+
+
+@pytest.mark.parametrize("written", [["10.1.2.3", "::ffff:10.1.2.3", "::FFFF:10.1.2.3"],
+                                     ["2001:db8::1", "2001:0DB8:0:0:0:0:0:1", "2001:db8:0::0:1"]])
+def test_one_ip_address_written_several_ways_is_one_key(policy, lists, make_store, written):
+    run = Run(policy, lists, make_store(), PersonalData(SECRET))
+    counts = [run.apply(typed_application(policy, n, n, n, **{"device.ip_address": ip}), minutes(n))[0]
+              ["shared.ip_applications_24h"] for n, ip in enumerate(written)]
+    assert counts == [1, 2, 3]
+
+
+fields = st.sampled_from(["device", "phone", "contact", "ip"])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stream=st.lists(st.tuples(fields, st.integers(0, 2), st.integers(0, 59)), min_size=1, max_size=10))
+def test_values_spread_over_other_fields_change_no_phone_count(policy, lists, make_store, stream):
+    """Whatever other applicants put in their device id, IP or contact phone (here: the victim's
+    phone number or another's), the victim's phone count is the victim's own applications."""
+    store = make_store()
+    run = Run(policy, lists, store, PersonalData(SECRET))
+    victim = f"1381234{VICTIM_PHONE:04d}"
+    own = 0
+    for step, (field, person, minute) in enumerate(stream):
+        at = minutes(step * 60 + minute)
+        if field == "phone":  # the victim applies
+            own += 1
+            values, _ = run.apply(typed_application(policy, 2, 0, VICTIM_PHONE), at)
+            assert values["shared.phone_applications_24h"] == sum(
+                1 for n, (f, _, m) in enumerate(stream[:step + 1])
+                if f == "phone" and (step * 60 + minute) - (n * 60 + m) < 24 * 60)
+            continue
+        extra = {"device": {}, "contact": {"applicant.contact_mobile": victim},
+                 "ip": {"device.ip_address": victim}}[field]
+        device = victim if field == "device" else person
+        run.apply(typed_application(policy, device, 20 + step, 20 + step, **extra), at)
+    assert own == sum(1 for f, _, _ in stream if f == "phone")
+
+
+def test_normalise_leaves_what_is_no_ip_address_as_it_was():
+    for text in ["13812345678", "dev-001", "010.1.2.3", "1.2", "Shanghai Co., Ltd.", "a:b", "12:30"]:
+        assert normalise(text) == "".join(text.split()).upper()
+    assert normalise(" ::ffff:10.1.2.3 ") == "10.1.2.3"
