@@ -172,3 +172,20 @@ def test_the_redis_step_survives_a_script_cache_flushed_by_a_restart(redis_url, 
     client.script_flush()  # what a restarted Redis has forgotten
     assert count(store, "ev:a:flush", "e2", T0 + 1) == 2
     client.close()
+
+
+def test_a_redis_holding_the_old_key_layout_reads_as_memory_begun_at_the_upgrade(redis_url, clean_state):
+    """Keys before 2026-11-30 were a value's hash without its kind (`firefly:shared:ev:...`): not
+    the layout the service reads now. Such a store is a store whose memory begins at the upgrade,
+    so values reaching back before it are missing (REFER) until rebuilt or the loss is accepted,
+    never counted from zero as if nothing had happened."""
+    if redis_url is None:
+        pytest.skip("REDIS_URL not set: the Redis store runs in the PostgreSQL + Redis suite")
+    client = redis.Redis.from_url(redis_url)
+    assert PREFIX != "firefly:shared:" and PREFIX.startswith("firefly:shared:")
+    client.set("firefly:shared:memory-since", T0 - 86400)  # the old layout's marker and a counter
+    client.zadd("firefly:shared:ev:applications:abc", {"e0": T0 - 60})
+    store = RedisShared(client)
+    counts, _, since = store.record_and_read(T0, [Entry("ev:applications:device.device_id:abc", "e1", HOUR, 86400)], [])
+    assert (counts, since) == ([1], T0)
+    client.close()
