@@ -216,11 +216,16 @@ class Velocity:
             if found is None:
                 values[d.name], sources[d.name] = None, UNAVAILABLE
                 continue
-            if gap is not None and gap > at - d.window_seconds:
+            members = found[position]
+            # days since the latest mark is exact once the store holds a mark: the marks it has
+            # forgotten are all older than those it holds. Only "none in the window" is unknown.
+            # (Else a declined applicant whose cooling-off outlasts the memory's age would read
+            # no decline at all, and be approved within their cooling-off.)
+            known = d.kind != "linked_count" and bool(members)
+            if gap is not None and gap > at - d.window_seconds and not known:
                 values[d.name], sources[d.name] = None, INCOMPLETE
                 incomplete.append(d.name)
                 continue
-            members = found[position]
             sources[d.name] = self.shared.kind
             if d.kind == "linked_count":
                 values[d.name] = len(members)
