@@ -40,6 +40,18 @@ from app.storage.models import ListEntry
 
 LISTS = DATABASE_LISTS
 KINDS = ("resident_id", "phone", "device", "employer", "card")
+# The entry kind of each kind of personal data a field may hold (app/engine/privacy.py PII_KINDS).
+_PERSONAL_ENTRIES = {"resident_id": "resident_id", "phone": "phone", "bank_card": "card"}
+
+
+def entry_kinds(pii: str | None) -> tuple[str, ...]:
+    """The kinds of entries a field's value is matched against: a field holding an ID number, a
+    phone number or a bank card (its `pii:` kind) only entries of that kind; any other field
+    (a device id, an employer's name) only device and employer entries. So a device id typed as
+    somebody's phone number is not that phone on any list: a whitelisted phone does not whitelist
+    a device, and a device listed under a phone number's digits does not list the phone."""
+    kind = _PERSONAL_ENTRIES.get(pii or "")
+    return (kind,) if kind else ("device", "employer")
 COLUMNS = ("list", "kind", "value", "reason", "source", "expires")
 REQUIRED_COLUMNS = ("list", "kind", "value", "reason")
 MAX_IMPORT_ROWS = 100_000
@@ -157,7 +169,7 @@ class Lists:
                     stored.changed(session)
                 session.commit()
                 self._copy = None
-                shown = _shown(stored.entry(session, row.list_name, row.value_hash))
+                shown = _shown(stored.entry(session, row.list_name, row.kind, row.value_hash))
         except SQLAlchemyError:
             raise Unavailable("the list entry could not be stored") from None
         return shown, what
@@ -236,21 +248,24 @@ class Lists:
             entries.append(entry)
         return entries
 
-    def matches(self, values: dict[str, tuple[str, str]], now: datetime.datetime) -> dict[str, bool]:
-        """{name: whether the value is on the list} for {name: (list, value)}: the value hashed
-        under every configured key (entries added before a key rotation match too)."""
-        hashes = {name: self.personal.search_keys(value) for name, (_, value) in values.items()}
+    def matches(self, values: dict[str, tuple[str, str, str | None]], now: datetime.datetime) -> dict[str, bool]:
+        """{name: whether the value is on the list} for {name: (list, value, the kind of personal
+        data the field holds, or None)}: the value hashed under every configured key (entries added
+        before a key rotation match too), matched against entries of the field's kinds
+        (`entry_kinds`)."""
+        wanted = {name: [(list_name, kind, h) for h in self.personal.search_keys(value)
+                         for kind in entry_kinds(pii)]
+                  for name, (list_name, value, pii) in values.items()}
         try:
             entries = self._entries(now)
             if entries is None:  # too many to copy: ask the database
                 with self.database.session() as session:
-                    found = stored.matching(session, [h for hs in hashes.values() for h in hs], now)
-                return {name: any((values[name][0], h) in found for h in hs) for name, hs in hashes.items()}
+                    found = stored.matching(session, {h for keys in wanted.values() for _, _, h in keys}, now)
+                return {name: any(key in found for key in keys) for name, keys in wanted.items()}
         except SQLAlchemyError:
             # without the database no decision could be stored either: nothing is decided
             raise Unavailable("the database is unavailable: no decision was made") from None
-        return {name: any(_applies(entries, (values[name][0], h), now) for h in hs)
-                for name, hs in hashes.items()}
+        return {name: any(_applies(entries, key, now) for key in keys) for name, keys in wanted.items()}
 
     def _entries(self, now: datetime.datetime) -> dict[tuple[str, str], datetime.datetime | None] | None:
         """The copy of the entries in force, checked against the stored version token at most once
@@ -276,14 +291,14 @@ class Lists:
 @dataclass(frozen=True)
 class _Copy:
     """A process's copy of the entries in force: the version token it was made under, the entries
-    ({(list, value hash): expiry}; None when too many to copy) and when the token was last read."""
+    ({(list, kind, value hash): expiry}; None when too many to copy) and when the token was last read."""
 
     token: str | None
-    entries: dict[tuple[str, str], datetime.datetime | None] | None
+    entries: dict[tuple[str, str, str], datetime.datetime | None] | None
     checked: float
 
 
-def _applies(entries: dict[tuple[str, str], datetime.datetime | None], key: tuple[str, str],
+def _applies(entries: dict[tuple[str, str, str], datetime.datetime | None], key: tuple[str, str, str],
              now: datetime.datetime) -> bool:
     """Whether the copy holds the entry and it is still in force at `now`."""
     if key not in entries:

@@ -146,7 +146,7 @@ class Velocity:
         sources: dict[str, str] = {}
         entries: list[tuple[str, Entry]] = []
         reads: list[tuple[SharedValue, list[str]]] = []
-        lookups: dict[str, tuple[str, str]] = {}
+        lookups: dict[str, tuple[str, str, str | None]] = {}
         memo: dict[str, list[str]] = {}
         kinds = policy.pii_fields()
         # under how many keys (1 but for a while after a rotation): counts and links, last seen
@@ -165,7 +165,7 @@ class Velocity:
                 continue
             per, hashes = keys[0]
             if d.kind == "list":
-                lookups[d.name] = (d.subject, path_value(typed, d.keys[0]))
+                lookups[d.name] = (d.subject, path_value(typed, d.keys[0]), kinds.get(d.keys[0]))
             elif d.kind == "count":
                 entries += [(d.name, Entry(f"ev:{d.subject}:{per}:{key}", event_id, d.window_seconds,
                                            MAX_WINDOW_SECONDS)) for key in hashes[:window_keys]]

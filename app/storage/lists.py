@@ -13,29 +13,31 @@ from sqlalchemy.orm import Session
 from app.storage.models import ListEntry, ListsVersion
 
 # What an import may change on an entry that exists (same list, same value).
-_UPDATABLE = ("kind", "masked", "reason", "source", "expires_at")
+_UPDATABLE = ("masked", "reason", "source", "expires_at")
 
 
-def matching(session: Session, value_hashes: Iterable[str], now: datetime.datetime) -> set[tuple[str, str]]:
-    """(list name, value hash) of every entry in force now among the hashes."""
+def matching(session: Session, value_hashes: Iterable[str], now: datetime.datetime
+             ) -> set[tuple[str, str, str]]:
+    """(list name, kind, value hash) of every entry in force now among the hashes."""
     hashes = sorted(set(value_hashes))
     if not hashes:
         return set()
-    rows = session.execute(select(ListEntry.list_name, ListEntry.value_hash)
+    rows = session.execute(select(ListEntry.list_name, ListEntry.kind, ListEntry.value_hash)
                            .where(ListEntry.value_hash.in_(hashes))
                            .where(or_(ListEntry.expires_at.is_(None), ListEntry.expires_at > now)))
-    return {(name, value_hash) for name, value_hash in rows}
+    return {(name, kind, value_hash) for name, kind, value_hash in rows}
 
 
 def in_force(session: Session, now: datetime.datetime, limit: int
-             ) -> dict[tuple[str, str], datetime.datetime | None] | None:
-    """Every entry in force now: {(list name, value hash): its expiry or None}; None when there
-    are more than `limit` of them."""
+             ) -> dict[tuple[str, str, str], datetime.datetime | None] | None:
+    """Every entry in force now: {(list name, kind, value hash): its expiry or None}; None when
+    there are more than `limit` of them."""
     live = or_(ListEntry.expires_at.is_(None), ListEntry.expires_at > now)
     if session.scalar(select(func.count()).select_from(ListEntry).where(live)) > limit:
         return None
-    rows = session.execute(select(ListEntry.list_name, ListEntry.value_hash, ListEntry.expires_at).where(live))
-    return {(name, value_hash): _utc(expires) for name, value_hash, expires in rows}
+    rows = session.execute(select(ListEntry.list_name, ListEntry.kind, ListEntry.value_hash,
+                                  ListEntry.expires_at).where(live))
+    return {(name, kind, value_hash): _utc(expires) for name, kind, value_hash, expires in rows}
 
 
 def _utc(moment: datetime.datetime | None) -> datetime.datetime | None:
@@ -59,16 +61,16 @@ def changed(session: Session) -> None:
                     .on_conflict_do_update(index_elements=[ListsVersion.id], set_={"token": token}))
 
 
-def entry(session: Session, list_name: str, value_hash: str) -> ListEntry | None:
-    return session.scalar(select(ListEntry).where(ListEntry.list_name == list_name,
+def entry(session: Session, list_name: str, kind: str, value_hash: str) -> ListEntry | None:
+    return session.scalar(select(ListEntry).where(ListEntry.list_name == list_name, ListEntry.kind == kind,
                                                   ListEntry.value_hash == value_hash))
 
 
 def upsert(session: Session, row: ListEntry) -> str:
-    """Add the entry, or bring the one with the same list and value up to date (without
+    """Add the entry, or bring the one with the same list, kind and value up to date (without
     committing): "added", "updated" or "unchanged". A caller that changed entries writes a new
     version (`changed`) before it commits."""
-    found = entry(session, row.list_name, row.value_hash)
+    found = entry(session, row.list_name, row.kind, row.value_hash)
     if found is None:
         session.add(row)
         session.flush()

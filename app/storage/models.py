@@ -278,7 +278,7 @@ class ListEntry(Base):
     the value (never the value), its masked form, why, from where, who added it, when, and until
     when it applies (None: no expiry). A rule matches it with in_list("blacklist", field)."""
     __tablename__ = "list_entries"
-    __table_args__ = (UniqueConstraint("list_name", "value_hash", name="uq_list_entries_value"),)
+    __table_args__ = (UniqueConstraint("list_name", "kind", "value_hash", name="uq_list_entries_value"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     list_name: Mapped[str] = mapped_column(String(20))

@@ -182,3 +182,39 @@ def test_a_device_id_in_full_width_characters_counts_and_matches_as_itself(decid
     assert added.status_code == 200 and added.get_json()["result"] == "added"
     answer = decide(applicant(9, device="dev-bad-0001".translate(FULL_WIDTH))).get_json()
     assert "LIST_BLACKLIST" in [r["code"] for r in answer["reasons"]]
+
+
+def test_a_device_id_typed_as_a_whitelisted_phone_is_not_whitelisted(decide, client, auth):
+    """A list entry matches only fields of its own kind (app/services/lists.py entry_kinds).
+    Before, an entry matched any field with the same characters: a fraud ring that sent a
+    whitelisted customer's phone number as its device id was whitelisted, and its burst passed the
+    device rules (DEVICE_BURST: `... and not in_list("whitelist", device.device_id)`)."""
+    trusted = "13912340001"
+    added = client.post("/v1/lists/whitelist/entries", headers=auth("admin"), json={
+        "kind": "phone", "value": trusted, "reason": "private banking customer", "source": "test"})
+    assert added.status_code == 200
+    answers = [decide(applicant(40 + n, device=trusted), query="?trace=true").get_json() for n in range(3)]
+    entry = shared(answers[2]["trace"])["in_list.whitelist.device.device_id"]
+    assert entry["value"] is False
+    assert answers[2]["outcome"] == "DECLINE" and "DEVICE_BURST" in [r["code"] for r in answers[2]["reasons"]]
+
+
+def test_one_value_listed_as_a_device_and_as_a_phone_is_two_entries_each_matching_its_own_field(
+        decide, client, auth):
+    """A device id that is a phone number's digits is blacklisted: that phone is not. Listing
+    the phone too is a second entry, not an update of the first."""
+    digits = "13912340002"
+    device = {"kind": "device", "value": digits, "reason": "emulator farm", "source": "test"}
+    assert client.post("/v1/lists/blacklist/entries", json=device,
+                       headers=auth("admin")).get_json()["result"] == "added"
+    owner = applicant(50, device="DEV-OWNER-0001", mobile=digits)
+    assert "LIST_BLACKLIST" not in [r["code"] for r in decide(owner).get_json()["reasons"]]
+    assert "LIST_BLACKLIST" in [r["code"] for r in decide(applicant(51, device=digits)).get_json()["reasons"]]
+    phone = {**device, "kind": "phone", "reason": "confirmed fraud"}
+    assert client.post("/v1/lists/blacklist/entries", json=phone,
+                       headers=auth("admin")).get_json()["result"] == "added"
+    kinds = sorted(item["kind"] for item in client.get(
+        "/v1/lists/blacklist/entries", headers=auth("admin")).get_json()["items"])
+    assert kinds == ["device", "phone"]
+    again = applicant(52, device="DEV-OWNER-0002", mobile=digits)
+    assert "LIST_BLACKLIST" in [r["code"] for r in decide(again).get_json()["reasons"]]

@@ -51,7 +51,7 @@ def worker(database, ticks, bound=BOUND):
 
 
 def on_blacklist(lists, value, now=NOW):
-    return lists.matches({"hit": ("blacklist", value)}, now)["hit"]
+    return lists.matches({"hit": ("blacklist", value, "resident_id")}, now)["hit"]
 
 
 def blacklist(value, expires=None):
@@ -177,4 +177,4 @@ def test_after_the_bound_the_copy_answers_as_the_database_does(database, steps):
     with database.session() as session:
         found = stored.matching(session, [personal.keyed_hash(v) for v in IDS], NOW)
     for value in IDS:
-        assert on_blacklist(deciding, value) == (("blacklist", personal.keyed_hash(value)) in found)
+        assert on_blacklist(deciding, value) == (("blacklist", "resident_id", personal.keyed_hash(value)) in found)
