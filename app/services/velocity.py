@@ -153,13 +153,12 @@ class Velocity:
         window_keys = self._keys_for(at, MAX_WINDOW_SECONDS)
         year_keys = self._keys_for(at, MAX_DAYS_SINCE_SECONDS)
         for d in declared:
-            # (what kind of value the key field holds, its hashes) per key field that has a value:
-            # the kind of personal data (two policies naming the ID differently share its keys),
-            # else the field's path. A key names the kind of value it counts by, so that a device id typed as someone's phone number
-            # never lands in that phone's counts or links (only fields of one kind meet: a
-            # contact phone links to an applicant's phone)
-            keys = [(kinds.get(p, p), h) for p in d.keys
-                    if (h := self._hash(path_value(typed, p), memo, year_keys))]
+            # (the key field, its hashes) per key field that has a value. A key names the field
+            # it is kept per, so that a device id typed as someone's phone number never lands in
+            # that phone's counts, nor a contact phone in the applicant's: counts, distinct counts
+            # and last-seen facts by the field's path, links by the kind of personal data (a
+            # contact phone links to a fraud-declined applicant's own phone, both being phones)
+            keys = [(p, h) for p in d.keys if (h := self._hash(path_value(typed, p), memo, year_keys))]
             if not keys:
                 values[d.name], sources[d.name] = None, NO_KEY
                 continue
@@ -180,7 +179,8 @@ class Velocity:
             elif d.kind == "days_since":
                 reads.append((d, [f"out:{d.subject}:{per}:{key}" for key in hashes[:year_keys]]))
             else:  # linked_count, linked_days_since
-                reads.append((d, [f"fraud:{ns}:{key}" for ns, each in keys for key in each[:window_keys]]))
+                reads.append((d, [f"fraud:{kinds.get(path, path)}:{key}"
+                                  for path, each in keys for key in each[:window_keys]]))
         self._record_and_read(entries, reads, at, values, sources)
         if lookups:
             self._lists(lookups, now, values, sources)
@@ -292,9 +292,8 @@ class Velocity:
         year_keys = self._keys_for(at, MAX_DAYS_SINCE_SECONDS)
         for d in policy.parts.shared:
             if d.kind == "days_since" and decision.outcome == d.subject:
-                per = kinds.get(d.keys[0], d.keys[0])
                 keys = self._hash(path_value(typed, d.keys[0]), memo, year_keys) or []
-                entries += [Entry(f"out:{d.subject}:{per}:{key}", decision_id, None, MAX_DAYS_SINCE_SECONDS)
+                entries += [Entry(f"out:{d.subject}:{d.keys[0]}:{key}", decision_id, None, MAX_DAYS_SINCE_SECONDS)
                             for key in keys]
             elif d.kind.startswith("linked_") and decision.outcome == "DECLINE" \
                     and codes & set(d.reasons):

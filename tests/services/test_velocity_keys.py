@@ -16,8 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.engine import load_policy_root
 from app.privacy import PersonalData, normalise
 from support.shared_state import START, Run, typed_application
+from support.simulation import candidate_folder
 
 SECRET = "the-secret-of-the-key-tests-thirty-two-chars"
 VICTIM_PHONE = 77  # the victim's mobile is 1381234 0077
@@ -56,6 +58,25 @@ def test_a_contact_phone_still_meets_a_fraud_declined_applicants_phone(policy, l
     # and an applicant whose own device id is that mobile is no link (a device is no phone)
     values, _ = run.apply(typed_application(policy, "13812340012", 2, 2), minutes(11))
     assert values["shared.fraud_links_30d"] == 0
+
+
+def test_a_phone_named_as_a_contact_is_not_counted_as_that_phones_own_applications(
+        lists, make_store, tmp_path):
+    """Counts are kept per field: a policy counting applications per contact phone and per
+    applicant's phone keeps two counters, though both fields hold phones."""
+    root = candidate_folder(tmp_path, {
+        "  phone_applications_24h: {count: applications, per: applicant.mobile, window: 24h}\n":
+        "  phone_applications_24h: {count: applications, per: applicant.mobile, window: 24h}\n"
+        "  contact_applications_24h: {count: applications, per: applicant.contact_mobile, window: 24h}\n"})
+    policy = load_policy_root(root).policies["zhishandai.application"]
+    run = Run(policy, lists, make_store(), PersonalData(SECRET))
+    victim = f"1381234{VICTIM_PHONE:04d}"
+    for n in range(3):  # three applicants name the victim as their emergency contact
+        values, _ = run.apply(typed_application(policy, n, 10 + n, 10 + n, **{"applicant.contact_mobile": victim}),
+                              minutes(n))
+    assert values["shared.contact_applications_24h"] == 3
+    values, _ = run.apply(typed_application(policy, 1, 1, VICTIM_PHONE), minutes(5))
+    assert values["shared.phone_applications_24h"] == 1
 
 
 @pytest.mark.parametrize("written", [["10.1.2.3", "::ffff:10.1.2.3", "::FFFF:10.1.2.3"],
