@@ -33,6 +33,9 @@ PHONE_24H_REFER = 3
 DEVICES_PER_ID_REFER = 4
 IP_24H_REFER = 10
 EMPLOYER_7D_REFER = 15
+CONTACT_7D_REFER = 3
+PHONES_PER_ID_REFER = 3
+IDS_PER_CARD_REFER, IDS_PER_CARD_DECLINE = 2, 3
 FRAUD_RING_LINKS = 3
 COOLING_OFF_DAYS = 30
 FRAUD_SCORE_DECLINE, FRAUD_SCORE_REFER = 800, 650
@@ -542,6 +545,16 @@ def decide(typed: dict, shared: dict | None = None) -> dict:
     declined_days_ago = sh.get("shared.days_since_decline")
     if (9999 if declined_days_ago is None else declined_days_ago) < COOLING_OFF_DAYS:
         hit(0, 37, DECLINE, "COOLING_OFF")
+    # ring signals (2026.12.5): contact phone, phones per ID, payout card
+    if _cmp(sh.get("shared.contact_applications_7d"), ">=", CONTACT_7D_REFER):
+        hit(0, 38, REFER, "CONTACT_VELOCITY_7D")
+    if _cmp(sh.get("shared.phones_per_id_30d"), ">=", PHONES_PER_ID_REFER):
+        hit(0, 39, REFER, "ID_MANY_PHONES")
+    card_ids = sh.get("shared.ids_per_card_30d")
+    if _cmp(card_ids, ">=", IDS_PER_CARD_REFER) and _cmp(card_ids, "<", IDS_PER_CARD_DECLINE):
+        hit(0, 40, REFER, "CARD_SHARED")
+    if _cmp(card_ids, ">=", IDS_PER_CARD_DECLINE):
+        hit(0, 41, DECLINE, "CARD_MANY_IDS")
 
     # stage 1: residence status (unique), by prefecture
     permit = res.get("residence_permit")

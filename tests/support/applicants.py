@@ -345,18 +345,38 @@ SHARED_LISTS = ("in_list.blacklist.applicant.id_number", "in_list.blacklist.appl
                 "in_list.watchlist.employment.employer_name", "in_list.whitelist.device.device_id")
 
 
+# The ring signals of 2026.12.5 (contact phone, phones per ID, payout card). They are drawn from
+# an RNG of their own, so the values above stay what they were for every seed.
+RING_COUNTS = ("contact_applications_7d", "phones_per_id_30d", "ids_per_card_30d")
+
+
 # A first application with no links, no decline and on no list: what the service computes for a
 # clean applicant (the reference policy REFERs VELOCITY_UNAVAILABLE without shared values).
-CLEAN_SHARED = {**{f"shared.{name}": 1 for name in SHARED_COUNTS}, "shared.fraud_links_30d": 0,
+CLEAN_SHARED = {**{f"shared.{name}": 1 for name in SHARED_COUNTS + RING_COUNTS},
+                "shared.fraud_links_30d": 0,
                 "shared.days_since_fraud_link": None, "shared.days_since_decline": None,
                 **{name: False for name in SHARED_LISTS}}
+
+
+def _ring_values(rng: random.Random) -> dict:
+    """The ring signals of one application: mostly a first sighting; the contact phone and the
+    payout card are optional, so now and then absent (value missing); one ID with a second phone
+    is common (a new number), a shared card or a contact named by several applicants is rare."""
+    values = {"shared.contact_applications_7d": None if rng.random() < 0.1 else 1,
+              "shared.phones_per_id_30d": 1 if rng.random() < 0.9 else 2,
+              "shared.ids_per_card_30d": None if rng.random() < 0.1 else 1}
+    if rng.random() < 0.05:
+        values[f"shared.{rng.choice(RING_COUNTS)}"] = rng.choice([2, 3, 4, 6])
+    return values
 
 
 def generate_shared(n: int, seed: int = 0) -> list[dict]:
     """`n` sets of shared values (by the names the reference policy reads), deterministic."""
     rng = random.Random(seed * 7919 + 1)
+    ring = random.Random(seed * 7919 + 2)
     out = []
     for _ in range(n):
+        ring_values = _ring_values(ring)  # drawn for every row, so row i's values hang on i only
         if rng.random() < 0.02:
             out.append({})  # the shared store did not answer: every value missing
             continue
@@ -377,6 +397,7 @@ def generate_shared(n: int, seed: int = 0) -> list[dict]:
                 values[rng.choice(SHARED_LISTS)] = True
         if rng.random() < 0.02:  # a key field missing (no device id, no IP): that value missing
             values[rng.choice(sorted(values))] = None
+        values.update(ring_values)
         out.append(values)
     return out
 
