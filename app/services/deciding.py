@@ -25,7 +25,7 @@ from app.services.clock import Clock, business_date, utc_now
 from app.services.errors import Conflict, InvalidInput, Unavailable
 from app.services.policy_store import PolicyStore
 from app.services.registry import PolicyRegistry
-from app.services.velocity import SharedInput, Velocity, new_event_id
+from app.services.velocity import SharedInput, Velocity
 from app.state.idempotency import Claims, ClaimState
 from app.storage import decisions
 from app.storage.db import Database
@@ -152,8 +152,11 @@ class Deciding:
         # champion/challenger: the policy that answers (a split may send it to the challenger)
         routed = challengers.route(self.registry, self.personal, policy, request.body)
         policy = routed.policy
-        # The application's velocity event: one per Idempotency-Key (a retry counts once)
-        event = key or new_event_id()
+        # The application's velocity event: one per Idempotency-Key (a retry counts once), else the
+        # decision's own id, made now: both are on the stored row, so a rebuild of the anti-fraud
+        # memory from stored decisions writes the same member (app/services/velocity_rebuild.py)
+        decision_id = records.new_decision_id(now)
+        event = key or decision_id
         shared = (None if self.velocity is None or not policy.parts.shared else
                   lambda typed: self.velocity.lookup(policy, typed, event, now))
         try:
@@ -164,7 +167,7 @@ class Deciding:
         row = records.to_row(made, personal=self.personal, now=now, decision_date=decision_date,
                              caller=request.caller, request_id=request.request_id,
                              idempotency_key=key, request_fingerprint=request_fingerprint,
-                             arm=routed.arm)
+                             arm=routed.arm, decision_id=decision_id)
         try:
             self.policy_store.record(policy)  # a stored decision always names a stored version
             with self.database.session() as session:
