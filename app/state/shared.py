@@ -19,6 +19,7 @@ missing value means.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from typing import Protocol, Sequence
@@ -78,6 +79,24 @@ class SharedState(Protocol):
         that answer); None if unavailable. A key's sets hold every event since that moment.
         With mark=False only read (None also when it never wrote)."""
 
+    def replay(self, now: float, facts: Sequence[tuple[float, Entry]]) -> int | None:
+        """Record facts seen at past moments (a rebuild from stored decisions): each (moment,
+        entry), in one step, without counting and without marking when the memory began. A
+        member keeps its latest moment (a fact replayed never moves one seen later back); members
+        older than the retention at `now` are dropped, and a key expires its retention after its
+        latest member, never sooner than it would have. Returns how many were recorded, None if
+        unavailable."""
+
+    def memory_began(self, now: float) -> float | None:
+        """When the store's memory began: `now` if it has no marker (marked so, as the first
+        write into an empty store does); None if unavailable."""
+
+    def rebuilt(self, since: float, began: float) -> bool | None:
+        """A rebuild replayed every stored decision from `since` on, into a memory that began at
+        `began`: the memory counts as whole from `since` (unless it is from earlier already).
+        False when the memory began again meanwhile (emptied during the rebuild: nothing is
+        marked); None if unavailable."""
+
 
 # One atomic step in Redis (a script runs alone, as MULTI ... EXEC did, in one round trip): record
 # and count every entry, then read every query's keys.
@@ -119,6 +138,35 @@ return {counts, found, since}
 """
 
 
+# A rebuild's facts at their own past moments (SharedState.replay). KEYS: the entries' keys. ARGV:
+# MAX_MEMBERS, then per entry: member, its moment, the score at or under which members are
+# dropped, the seconds the key must live at least.
+REPLAY = """
+local cap, a = tonumber(ARGV[1]), 2
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  redis.call('ZADD', key, 'GT', ARGV[a + 1], ARGV[a])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[a + 2])
+  redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1))
+  local ttl = tonumber(ARGV[a + 3])
+  if redis.call('TTL', key) < ttl then redis.call('EXPIRE', key, ttl) end
+  a = a + 4
+end
+return #KEYS
+"""
+
+# The end of a rebuild (SharedState.rebuilt). KEYS: MEMORY_SINCE. ARGV: since, began. 1: whole
+# from `since` (or from earlier already); 0: the memory began again meanwhile (or has no marker).
+REBUILT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '')
+if current == nil then return 0 end
+if current <= tonumber(ARGV[1]) then return 1 end
+if current ~= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
+
+
 class RedisShared:
     """Sorted sets in Redis: score = the time a member was last seen."""
 
@@ -127,6 +175,8 @@ class RedisShared:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
         self.step = client.register_script(STEP)  # EVALSHA, loaded again after a Redis restart
+        self.replay_step = client.register_script(REPLAY)
+        self.rebuilt_step = client.register_script(REBUILT)
 
     def record(self, now: float, entries: Sequence[Entry]) -> list[int | None] | None:
         done = self._step(now, entries, [], "record")
@@ -161,6 +211,39 @@ class RedisShared:
             _unavailable("first_used", error)
             return None
         return None if seen is None else float(seen)
+
+    def replay(self, now: float, facts: Sequence[tuple[float, Entry]]) -> int | None:
+        if not facts:
+            return 0
+        keys: list[str] = []
+        args: list[str | int] = [MAX_MEMBERS]
+        for moment, entry in facts:
+            keys.append(PREFIX + entry.key)
+            args += [entry.member, repr(moment), repr(now - entry.retention),
+                     max(1, math.ceil(moment + entry.retention - now))]
+        try:
+            return int(self.replay_step(keys=keys, args=args))
+        except redis.RedisError as error:
+            _unavailable("replay", error)
+            return None
+
+    def memory_began(self, now: float) -> float | None:
+        try:
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.set(MEMORY_SINCE, repr(now), nx=True)
+                pipe.get(MEMORY_SINCE)
+                began = pipe.execute()[-1]
+        except redis.RedisError as error:
+            _unavailable("memory_began", error)
+            return None
+        return None if began is None else float(began)
+
+    def rebuilt(self, since: float, began: float) -> bool | None:
+        try:
+            return bool(self.rebuilt_step(keys=[MEMORY_SINCE], args=[repr(since), repr(began)]))
+        except redis.RedisError as error:
+            _unavailable("rebuilt", error)
+            return None
 
     def _step(self, now: float, entries: Sequence[Entry], queries: Sequence[tuple[Sequence[str], float]],
               doing: str) -> tuple[list[int | None], list[dict[str, float]], float | None] | None:
@@ -205,6 +288,7 @@ class InProcessShared:
         self._expires: dict[str, float] = {}
         self._first_used: dict[str, float] = {}
         self._writes = 0
+        self._since: float | None = None  # when this memory began, once a rebuild asked
 
     def record(self, now: float, entries: Sequence[Entry]) -> list[int | None] | None:
         counts: list[int | None] = []
@@ -218,7 +302,7 @@ class InProcessShared:
                 if len(members) > MAX_MEMBERS:  # keep the latest MAX_MEMBERS
                     for member, _ in sorted(members.items(), key=lambda i: i[1])[:len(members) - MAX_MEMBERS]:
                         del members[member]
-                self._expires[entry.key] = now + entry.retention
+                self._expires[entry.key] = max(self._expires.get(entry.key, 0.0), now + entry.retention)
                 counts.append(None if entry.window is None else
                               sum(1 for seen in members.values() if seen > now - entry.window))
             self._writes += 1
@@ -253,6 +337,33 @@ class InProcessShared:
     def first_used(self, kid: str, now: float, mark: bool = True) -> float | None:
         with self._lock:
             return self._first_used.setdefault(kid, now) if mark else self._first_used.get(kid)
+
+    def replay(self, now: float, facts: Sequence[tuple[float, Entry]]) -> int | None:
+        with self._lock:
+            for moment, entry in facts:
+                members = self._live(entry.key, now)
+                members[entry.member] = max(moment, members.get(entry.member, moment))
+                horizon = now - entry.retention
+                for member in [m for m, seen in members.items() if seen <= horizon]:
+                    del members[member]
+                if len(members) > MAX_MEMBERS:
+                    for member, _ in sorted(members.items(), key=lambda i: i[1])[:len(members) - MAX_MEMBERS]:
+                        del members[member]
+                self._expires[entry.key] = max(self._expires.get(entry.key, 0.0), moment + entry.retention)
+        return len(facts)
+
+    def memory_began(self, now: float) -> float | None:
+        with self._lock:
+            if self._since is None:
+                self._since = now
+            return self._since
+
+    def rebuilt(self, since: float, began: float) -> bool | None:
+        with self._lock:
+            if self._since is None or (self._since > since and self._since != began):
+                return False
+            self._since = min(self._since, since)
+            return True
 
     def size(self) -> int:
         """How many keys are held (for the bounded-memory test)."""
