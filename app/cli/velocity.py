@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 
 import click
 from flask.cli import AppGroup
@@ -37,3 +38,42 @@ def accept_loss_command(key: str, reason: str) -> None:
     began = ("not recorded (Redis unavailable, or in this process only)" if before is None else
              datetime.datetime.fromtimestamp(before, datetime.timezone.utc).isoformat(timespec="seconds"))
     click.echo(f"the anti-fraud memory counts as whole again (it had begun: {began})")
+
+
+@velocity_cli.command("rebuild")
+@click.option("--key", envvar="FIREFLY_API_KEY", required=True,
+              help="your API key (or FIREFLY_API_KEY): an admin's; recorded in the access log")
+@click.option("--reason", required=True, help="why the memory is rebuilt: recorded with it")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
+              help="replay the decisions made from then on (UTC; default and earliest: 366 days ago)")
+def rebuild_command(key: str, reason: str, since: datetime.datetime | None) -> None:
+    """Rebuild the anti-fraud memory from the stored decisions after Redis lost it (a restart
+    without persistence, a flush, an eviction): every count, distinct count, last-seen fact and
+    fraud link the decisions of the last 366 days (or since --since) recorded is recorded again at
+    the decision's own moment, and the memory counts as whole from then. Safe to run while the
+    service decides, and twice: nothing is counted twice."""
+    def progress(done: int, total: int, facts: int) -> None:
+        nonlocal shown
+        if time.monotonic() - shown >= 5 or done == total:
+            shown = time.monotonic()
+            click.echo(f"  {done} of {total} decisions read, {facts} facts recorded")
+
+    shown = time.monotonic()
+    since = None if since is None else since.replace(tzinfo=datetime.timezone.utc)
+    try:
+        done = services().rebuilding.rebuild(_who(key), reason, since, progress)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    skipped = sum(done.skipped.values())
+    click.echo(f"replayed {done.decisions - skipped} decisions made from {_iso(done.since)} to "
+               f"{_iso(done.until)}: {done.facts} facts recorded in {done.seconds:.1f}s")
+    for why, number in sorted(done.skipped.items()):
+        click.echo(f"not replayed: {number} decisions ({why})")
+    if done.emptied_meanwhile:
+        raise click.ClickException("the anti-fraud memory was emptied again while it was rebuilt: it is "
+                                   "not marked whole; run the rebuild again")
+    click.echo(f"the anti-fraud memory counts as whole from {_iso(done.whole_since)}")
+
+
+def _iso(moment: datetime.datetime | None) -> str:
+    return "-" if moment is None else moment.isoformat(timespec="seconds")

@@ -22,6 +22,7 @@ from app.services.health import Readiness, readiness
 from app.services.key_use import KeyInventory
 from app.services.lists import Lists
 from app.services.velocity import Velocity
+from app.services.velocity_rebuild import Rebuilding
 from app.services.monitoring import Monitoring
 from app.services.periodic_review import PortfolioReview
 from app.services.policy_store import PolicyStore
@@ -63,6 +64,7 @@ class Services:
     lists: Lists | None = None             # set by build (issue 12: anti-fraud lists)
     periodic_review: PortfolioReview | None = None   # set by build: the batch review of a portfolio
     keys: KeyInventory | None = None       # set by build: what each hashing key is still needed for
+    rebuilding: Rebuilding | None = None   # set by build: the anti-fraud memory from stored decisions
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry, self.deciding.velocity)
@@ -110,6 +112,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     services.lists = lists
     services.periodic_review = PortfolioReview(database, registry, store, personal, clock)
     services.keys = KeyInventory(database, personal, velocity, clock)
+    services.rebuilding = Rebuilding(velocity, database, store, personal, access_audit, clock)
     if load_policies:
         registry.start()
     return services

@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime
 import logging
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -137,22 +136,31 @@ class Velocity:
     def lookup(self, policy: Policy, typed: Mapping[str, Any], event_id: str,
                now: datetime.datetime) -> SharedInput:
         """Every shared value the policy declares, for this application at `now`; the
-        application's own events recorded in the same step (it counts itself)."""
+        application's own events recorded in the same step (it counts itself). `event_id`: the
+        application's member in the count sets (the scoped Idempotency-Key, else the decision's
+        id), so that a rebuild from the stored decision writes the same one."""
         declared = policy.parts.shared
         if not declared:
             return SharedInput()
         at = now.timestamp()
-        values: dict[str, Any] = {}
-        sources: dict[str, str] = {}
-        entries: list[tuple[str, Entry]] = []
-        reads: list[tuple[SharedValue, list[str]]] = []
-        lookups: dict[str, tuple[str, str, str | None]] = {}
+        # under how many keys (1 but for a while after a rotation): counts and links, last seen
+        plan = self.plan(policy, typed, event_id, self._keys_for(at, MAX_WINDOW_SECONDS),
+                         self._keys_for(at, MAX_DAYS_SINCE_SECONDS))
+        values, sources = plan.values, plan.sources
+        self._record_and_read(plan.entries, plan.reads, at, values, sources)
+        if plan.lists:
+            self._lists(plan.lists, now, values, sources)
+        return SharedInput(values, sources)
+
+    def plan(self, policy: Policy, typed: Mapping[str, Any], event_id: str, window_keys: int,
+             year_keys: int) -> "Plan":
+        """What a look-up records (the application's events and distinct members, under the
+        first `window_keys` keys) and reads (last-seen facts, links, lists): the one place that
+        names them, for the live look-up and the rebuild alike."""
+        plan = Plan()
         memo: dict[str, list[str]] = {}
         kinds = policy.pii_fields()
-        # under how many keys (1 but for a while after a rotation): counts and links, last seen
-        window_keys = self._keys_for(at, MAX_WINDOW_SECONDS)
-        year_keys = self._keys_for(at, MAX_DAYS_SINCE_SECONDS)
-        for d in declared:
+        for d in policy.parts.shared:
             # (the key field, its hashes) per key field that has a value. A key names the field
             # it is kept per, so that a device id typed as someone's phone number never lands in
             # that phone's counts, nor a contact phone in the applicant's: counts, distinct counts
@@ -160,31 +168,29 @@ class Velocity:
             # contact phone links to a fraud-declined applicant's own phone, both being phones)
             keys = [(p, h) for p in d.keys if (h := self._hash(path_value(typed, p), memo, year_keys))]
             if not keys:
-                values[d.name], sources[d.name] = None, NO_KEY
+                plan.values[d.name], plan.sources[d.name] = None, NO_KEY
                 continue
             per, hashes = keys[0]
             if d.kind == "list":
-                lookups[d.name] = (d.subject, path_value(typed, d.keys[0]), kinds.get(d.keys[0]))
+                plan.lists[d.name] = (d.subject, path_value(typed, d.keys[0]), kinds.get(d.keys[0]))
             elif d.kind == "count":
-                entries += [(d.name, Entry(f"ev:{d.subject}:{per}:{key}", event_id, d.window_seconds,
-                                           MAX_WINDOW_SECONDS)) for key in hashes[:window_keys]]
+                plan.entries += [(d.name, Entry(f"ev:{d.subject}:{per}:{key}", event_id, d.window_seconds,
+                                                MAX_WINDOW_SECONDS)) for key in hashes[:window_keys]]
             elif d.kind == "distinct":
                 counted = self._hash(path_value(typed, d.subject), memo, year_keys)
                 if counted is None:
-                    values[d.name], sources[d.name] = None, NO_KEY
+                    plan.values[d.name], plan.sources[d.name] = None, NO_KEY
                     continue
                 ns = kinds.get(d.subject, d.subject)
-                entries += [(d.name, Entry(f"dv:{ns}:{per}:{key}", member, d.window_seconds, MAX_WINDOW_SECONDS))
-                            for key, member in zip(hashes[:window_keys], counted)]
+                plan.entries += [(d.name, Entry(f"dv:{ns}:{per}:{key}", member, d.window_seconds,
+                                                MAX_WINDOW_SECONDS))
+                                 for key, member in zip(hashes[:window_keys], counted)]
             elif d.kind == "days_since":
-                reads.append((d, [f"out:{d.subject}:{per}:{key}" for key in hashes[:year_keys]]))
+                plan.reads.append((d, [f"out:{d.subject}:{per}:{key}" for key in hashes[:year_keys]]))
             else:  # linked_count, linked_days_since
-                reads.append((d, [f"fraud:{kinds.get(path, path)}:{key}"
-                                  for path, each in keys for key in each[:window_keys]]))
-        self._record_and_read(entries, reads, at, values, sources)
-        if lookups:
-            self._lists(lookups, now, values, sources)
-        return SharedInput(values, sources)
+                plan.reads.append((d, [f"fraud:{kinds.get(path, path)}:{key}"
+                                       for path, each in keys for key in each[:window_keys]]))
+        return plan
 
     def _record_and_read(self, entries, reads, at, values, sources) -> None:
         """The application's events recorded and counted, and the last-seen facts and links read,
@@ -269,9 +275,14 @@ class Velocity:
             raise Unavailable("no access log to record the acceptance in")
         self.audit.record(who, "velocity.accept_loss", [], {"reason": reason})
         before = self.shared.accept_loss()
+        self.forget_gap()
+        return before
+
+    def forget_gap(self) -> None:
+        """The store's memory was declared whole (a loss accepted, a rebuild): this worker asks
+        again at its next look-up (/readyz recovers now)."""
         self._gap = None
         self.incomplete = None
-        return before
 
     def _lists(self, lookups, now, values, sources) -> None:
         found = self.lists.matches(lookups, now)
@@ -284,28 +295,44 @@ class Velocity:
         """Mark the keys of a stored decision: its outcome (for days_since) and, for a DECLINE
         with a fraud reason, the link keys. A store that is down loses these marks (logged)."""
         at = now.timestamp()
-        codes = set(decision.reason_codes)
+        unique = self.marks(policy, typed, decision.outcome, decision.reason_codes, decision_id,
+                            self._keys_for(at, MAX_WINDOW_SECONDS), self._keys_for(at, MAX_DAYS_SINCE_SECONDS))
+        if unique and self.shared.record(at, unique) is None:
+            log.error("a stored decision's anti-fraud marks were not recorded: shared state "
+                      "unavailable", extra={"event": "shared_marks_lost", "decision_id": decision_id})
+
+    def marks(self, policy: Policy, typed: Mapping[str, Any], outcome: str, reason_codes: Any,
+              decision_id: str, window_keys: int, year_keys: int) -> list[Entry]:
+        """The marks of a stored decision (its outcome under each days_since key, its id under each
+        link key of a fraud DECLINE): the one place that names them, for the live path and the
+        rebuild alike."""
+        codes = set(reason_codes)
         entries = []
         memo: dict[str, list[str]] = {}
         kinds = policy.pii_fields()
-        window_keys = self._keys_for(at, MAX_WINDOW_SECONDS)
-        year_keys = self._keys_for(at, MAX_DAYS_SINCE_SECONDS)
         for d in policy.parts.shared:
-            if d.kind == "days_since" and decision.outcome == d.subject:
+            if d.kind == "days_since" and outcome == d.subject:
                 keys = self._hash(path_value(typed, d.keys[0]), memo, year_keys) or []
                 entries += [Entry(f"out:{d.subject}:{d.keys[0]}:{key}", decision_id, None, MAX_DAYS_SINCE_SECONDS)
                             for key in keys]
-            elif d.kind.startswith("linked_") and decision.outcome == "DECLINE" \
-                    and codes & set(d.reasons):
+            elif d.kind.startswith("linked_") and outcome == "DECLINE" and codes & set(d.reasons):
                 for path in d.keys:
                     ns = kinds.get(path, path)
                     keys = self._hash(path_value(typed, path), memo, year_keys) or []
                     entries += [Entry(f"fraud:{ns}:{key}", decision_id, None, MAX_WINDOW_SECONDS)
                                 for key in keys[:window_keys]]
-        unique = list({(e.key, e.member): e for e in entries}.values())
-        if unique and self.shared.record(at, unique) is None:
-            log.error("a stored decision's anti-fraud marks were not recorded: shared state "
-                      "unavailable", extra={"event": "shared_marks_lost", "decision_id": decision_id})
+        return list({(e.key, e.member): e for e in entries}.values())
+
+
+@dataclass
+class Plan:
+    """What one application's look-up records and reads (Velocity.plan)."""
+
+    values: dict[str, Any] = field(default_factory=dict)   # known before any read: key missing
+    sources: dict[str, str] = field(default_factory=dict)
+    entries: list[tuple[str, Entry]] = field(default_factory=list)   # (name, event or member)
+    reads: list[tuple[SharedValue, list[str]]] = field(default_factory=list)
+    lists: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
 
 
 def _iso(moment: float) -> str:
@@ -315,8 +342,5 @@ def _iso(moment: float) -> str:
 def _incomplete_text(since: float | None, gap: float | None) -> str:
     return (f"incomplete: the shared memory began {_iso(since or 0)}, after decisions stored up to "
             f"{_iso(gap or 0)}; values whose window reaches back before it are missing "
-            f"(`flask velocity accept-loss` once the loss is accepted)")
+            f"(`flask velocity rebuild`, or `flask velocity accept-loss` once the loss is accepted)")
 
-
-def new_event_id() -> str:
-    return os.urandom(12).hex()

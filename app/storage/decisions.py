@@ -171,3 +171,38 @@ def arms_in_period(session: Session, champion: str, challenger: str | None,
 def shadow_id(session: Session, decision_id: str) -> str | None:
     """The id of the shadow decision stored beside a champion's, if any."""
     return session.scalar(select(Decision.id).where(Decision.shadow_of == decision_id).limit(1))
+
+
+def page_for_rebuild(session: Session, start: datetime.datetime, end: datetime.datetime,
+                     after: tuple[datetime.datetime, str] | None, limit: int) -> list[Any]:
+    """Up to `limit` decisions made in [start, end], oldest first, after `after` ((created_at, id)
+    of the last one of the page before; ix_decisions_created_id), without the shadow rows of
+    champion/challenger: the columns a rebuild of the anti-fraud memory reads (the trace's shared
+    section only)."""
+    statement = (select(Decision.id, Decision.created_at, Decision.decision_date, Decision.policy_name,
+                        Decision.policy_hash, Decision.outcome, Decision.reason_codes,
+                        Decision.input_masked, Decision.pii_sealed, Decision.pii_digest,
+                        Decision.idempotency_key, Decision.trace["shared"].label("shared"))
+                 .where(Decision.created_at >= _utc(start), Decision.created_at <= _utc(end),
+                        Decision.shadow_of.is_(None))
+                 .order_by(Decision.created_at, Decision.id).limit(limit))
+    if after is not None:
+        moment, last_id = _utc(after[0]), after[1]
+        statement = statement.where((Decision.created_at > moment)
+                                    | ((Decision.created_at == moment) & (Decision.id > last_id)))
+    return list(session.execute(statement).all())
+
+
+def count_between(session: Session, start: datetime.datetime, end: datetime.datetime) -> int:
+    """How many decisions (bar shadow rows) were made in [start, end]."""
+    return session.scalar(select(func.count()).select_from(Decision).where(
+        Decision.created_at >= _utc(start), Decision.created_at <= _utc(end),
+        Decision.shadow_of.is_(None))) or 0
+
+
+def earliest_since(session: Session, start: datetime.datetime) -> datetime.datetime | None:
+    """When the earliest decision made at or after `start` was made."""
+    earliest = session.scalar(select(func.min(Decision.created_at)).where(Decision.created_at >= _utc(start)))
+    if earliest is not None and earliest.tzinfo is None:  # SQLite keeps no zone: the times are UTC
+        earliest = earliest.replace(tzinfo=datetime.timezone.utc)
+    return earliest

@@ -1,0 +1,228 @@
+"""Rebuilding the anti-fraud memory from stored decisions (`flask velocity rebuild`).
+
+A Redis emptied (a restart without persistence, a flush, an eviction) has forgotten the counts,
+distinct counts, last-seen facts and fraud links that the next applications read; values whose
+window reaches back before its memory began are missing (source `incomplete`) until the memory is
+whole again (app/services/velocity.py). Accepting the loss forgets a fraud ring's burst and a
+declined applicant's cooling-off; this use case puts them back instead.
+
+It reads the decisions stored since T0 (366 days back, the longest retention, or a later moment
+asked for), oldest first, a page at a time, and records for each one every fact the live path
+recorded for it, at the decision's own moment:
+- the application's events and distinct members, as `Velocity.lookup` records them (recording
+  only: nothing is read or counted), with the policy version that made the decision (its own
+  declarations, from the policy store, as replay does) and its stored input, personal data
+  unsealed;
+- the after-decision marks, as `Velocity.remember` makes them: the outcome for `days_since`, the
+  decision's id under the link keys of a fraud DECLINE.
+The members are the ones the live path writes (the application's event is its scoped
+Idempotency-Key, else the decision's id; distinct members are keyed hashes; marks are decision
+ids), and a member keeps its latest moment, so a rebuild over facts already held (decisions made
+after the flush, a rebuild run twice) counts nothing twice. A fact the live store would have
+dropped by now (older than its retention) is not written.
+
+Hashing keys: while old keys (FIREFLY_HMAC_OLD_KEYS) may still be read (the current key is younger
+than the retention, or the store does not know since when it writes: a flush forgets it too), every
+fact is written under every configured key; each key's sets then hold every fact, so the largest
+count and the union read by the live path are the exact ones under any key. Once the current key
+is older than a kind of fact's retention, only the current key is read, and only it is written.
+
+When every stored decision since T0 up to the rebuild's start has been replayed, the store's
+memory counts as whole from T0 (`SharedState.rebuilt`): unless it began again during the rebuild
+(emptied once more), which the rebuild reports instead of marking. A decision whose facts could
+not be replayed (its personal data purged, sealed with a key no longer configured, its version
+missing or no longer loading) leaves the memory whole only from just after it. Decisions stored
+while the rebuild runs are recorded live.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from app import privacy
+from app.engine import InputError, Policy
+from app.engine.read.shared import MAX_DAYS_SINCE_SECONDS, MAX_WINDOW_SECONDS
+from app.privacy import PersonalData
+from app.services import compiling, records
+from app.services.access import Principal
+from app.services.access_audit import AccessAudit
+from app.services.clock import Clock
+from app.services.errors import Forbidden, InvalidInput, Unavailable
+from app.services.policy_store import PolicyStore
+from app.services.velocity import MEMORY_GRACE_SECONDS, Velocity
+from app.state.shared import Entry
+from app.storage import decisions
+from app.storage.db import Database
+
+log = logging.getLogger("firefly.velocity")
+
+PAGE = 500  # decisions read (and their facts written, in one step) at a time
+RETENTION = datetime.timedelta(seconds=MAX_DAYS_SINCE_SECONDS)  # the longest a fact is kept
+
+# Why a stored decision's facts could not be replayed
+PURGED, KEY_MISSING, VERSION_MISSING, INPUT_UNFIT = (
+    "personal data purged", "sealing key not configured", "policy version missing", "input does not fit")
+
+
+@dataclass
+class Rebuilt:
+    """What a rebuild did."""
+
+    since: datetime.datetime        # T0: the decisions replayed were made from then on
+    until: datetime.datetime        # the rebuild's start: later decisions were recorded live
+    decisions: int = 0              # stored decisions read (each replayed, or skipped below)
+    facts: int = 0                  # facts written (an event, a distinct member, a mark, per key)
+    skipped: Counter = field(default_factory=Counter)  # why decisions could not be replayed
+    whole_since: datetime.datetime | None = None  # the memory counts as whole from then (None: not)
+    emptied_meanwhile: bool = False  # the store's memory began again during the rebuild
+    seconds: float = 0.0
+
+
+class Rebuilding:
+    def __init__(self, velocity: Velocity, database: Database, store: PolicyStore,
+                 personal: PersonalData, audit: AccessAudit, clock: Clock, page: int = PAGE) -> None:
+        self.velocity = velocity
+        self.database = database
+        self.store = store
+        self.personal = personal
+        self.audit = audit
+        self.clock = clock
+        self.page = page
+        self._policies: dict[str, Policy | None] = {}  # by hash; None: not stored or not loading
+
+    def rebuild(self, who: Principal, reason: str, since: datetime.datetime | None = None,
+                progress: Callable[[int, int, int], None] | None = None) -> Rebuilt:
+        """Replay every stored decision since `since` (default and earliest: 366 days back) into
+        the shared state and mark its memory whole from then. An admin key and a reason; recorded
+        in the access log first (not done if it cannot be). `progress(done, total, facts)` is
+        called after each page."""
+        if who.role != "admin":
+            raise Forbidden("rebuilding the anti-fraud memory needs an admin key")
+        if not reason.strip():
+            raise InvalidInput("say why the memory is rebuilt (--reason)")
+        now = self.clock()
+        earliest = now - RETENTION
+        if since is not None:
+            since = since if since.tzinfo else since.replace(tzinfo=datetime.timezone.utc)
+            if since > now:
+                raise InvalidInput("--since is in the future")
+        start = earliest if since is None else max(since, earliest)
+        self.audit.record(who, "velocity.rebuild", [], {"reason": reason, "since": start.isoformat()})
+        started = time.perf_counter()
+        shared = self.velocity.shared
+        wall = now.timestamp()
+        began = shared.memory_began(wall)  # marked now if the store holds nothing yet
+        if began is None:
+            raise Unavailable("the shared state (Redis) is unavailable: nothing rebuilt")
+        window_keys = self._keys(wall, MAX_WINDOW_SECONDS)
+        year_keys = self._keys(wall, MAX_DAYS_SINCE_SECONDS)
+        with self.database.session() as session:
+            first = decisions.earliest_since(session, start)
+            total = decisions.count_between(session, start, now)
+        report = Rebuilt(since=start if first is None else max(start, first), until=now)
+        last_skipped: float | None = None
+        after = None
+        while True:
+            with self.database.session() as session:
+                rows = decisions.page_for_rebuild(session, start, now, after, self.page)
+            facts: list[tuple[float, Entry]] = []
+            for row in rows:
+                report.decisions += 1
+                moment = _utc(row.created_at).timestamp()
+                found = self._facts(row, moment, wall, window_keys, year_keys)
+                if isinstance(found, str):
+                    report.skipped[found] += 1
+                    last_skipped = moment
+                    continue
+                facts += [(moment, entry) for entry in found if moment > wall - entry.retention]
+            if facts and shared.replay(wall, facts) is None:
+                raise Unavailable(f"the shared state (Redis) became unavailable after {report.facts} facts "
+                                  f"of {report.decisions} decisions: the memory is not marked whole; run "
+                                  "the rebuild again (what was written counts once)")
+            report.facts += len(facts)
+            if progress is not None and rows:
+                progress(report.decisions, total, report.facts)
+            if len(rows) < self.page:
+                break
+            after = (rows[-1].created_at, rows[-1].id)
+        whole = start.timestamp()
+        if last_skipped is not None:  # whole only after it (beyond the grace of decisions in flight)
+            whole = max(whole, last_skipped + MEMORY_GRACE_SECONDS + 1)
+        marked = shared.rebuilt(whole, began)
+        if marked is None:
+            raise Unavailable("the shared state (Redis) became unavailable at the end: the memory is not "
+                              "marked whole; run the rebuild again (what was written counts once)")
+        if marked:
+            report.whole_since = datetime.datetime.fromtimestamp(whole, datetime.timezone.utc)
+            self.velocity.forget_gap()
+        else:
+            report.emptied_meanwhile = True
+        report.seconds = time.perf_counter() - started
+        log.info("anti-fraud memory rebuilt", extra={
+            "event": "shared_memory_rebuilt", "decisions": report.decisions, "facts": report.facts,
+            "skipped": sum(report.skipped.values()), "whole": marked, "seconds": round(report.seconds, 3)})
+        return report
+
+    def _keys(self, now: float, retention: int) -> int:
+        """Under how many keys a fact kept `retention` seconds is written: the current key alone
+        once it is known to be older than the retention (only it is read), else every configured
+        key (the module's docstring says why). Never marks the key's first use."""
+        hashers = len(self.personal.key_ids)
+        if hashers == 1:
+            return 1
+        first = self.velocity.shared.first_used(self.personal.key_id, now, mark=False)
+        return 1 if first is not None and now - first >= retention else hashers
+
+    def _facts(self, row: Any, moment: float, wall: float, window_keys: int,
+               year_keys: int) -> list[Entry] | str:
+        """The facts the live path recorded for a stored decision (none when it was not decided
+        through the look-up: a periodic review, a policy without shared values); or why they cannot
+        be replayed."""
+        shared = records.loaded(row.shared) if row.shared is not None else None
+        if not shared or not any(value.get("source") for value in shared):
+            return []  # the service computed no shared values for it: nothing was recorded
+        policy = self._policy(row.policy_name, row.policy_hash)
+        if policy is None:
+            return VERSION_MISSING
+        recent = moment > wall - MAX_WINDOW_SECONDS  # else only last-seen marks are still kept
+        if not recent and not any(d.kind == "days_since" and d.subject == row.outcome
+                                  for d in policy.parts.shared):
+            return []
+        if row.pii_digest is not None and row.pii_sealed is None:
+            return PURGED
+        try:
+            clear = self.personal.unseal(row.pii_sealed) if row.pii_sealed else {}
+        except Exception:  # noqa: BLE001 - KeyError (the key is gone), InvalidTag: cannot open it
+            return KEY_MISSING
+        moment_at = _utc(row.created_at)
+        try:
+            typed = policy.parse_input(records.with_decision_date(
+                policy, privacy.restore(row.input_masked, clear), row.decision_date, moment_at))
+        except InputError:
+            return INPUT_UNFIT
+        velocity = self.velocity
+        event = row.idempotency_key or row.id  # as deciding names the application's event
+        entries = [entry for _, entry in velocity.plan(policy, typed, event, window_keys, year_keys).entries]
+        return entries + velocity.marks(policy, typed, row.outcome, row.reason_codes or [], row.id,
+                                        window_keys, year_keys)
+
+    def _policy(self, name: str, policy_hash: str) -> Policy | None:
+        if policy_hash not in self._policies:
+            found = self.store.matching(name, policy_hash=policy_hash)
+            policy = None
+            if found:
+                try:
+                    policy = compiling.load_version(found[0].name, dict(found[0].files), found[0].engine)
+                except Exception:  # noqa: BLE001 - stored files this engine can no longer load
+                    log.warning("a stored policy version no longer loads: its decisions are not replayed",
+                                extra={"event": "rebuild_version_unloadable", "hash": policy_hash})
+            self._policies[policy_hash] = policy
+        return self._policies[policy_hash]
+
+
+def _utc(moment: datetime.datetime) -> datetime.datetime:
+    return moment.replace(tzinfo=datetime.timezone.utc) if moment.tzinfo is None else moment
