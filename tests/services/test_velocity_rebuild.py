@@ -1,0 +1,264 @@
+"""Rebuilding the anti-fraud memory from stored decisions (app/services/velocity_rebuild.py,
+`flask velocity rebuild`): after Redis is emptied, the rebuild puts back every count, distinct
+count, last-seen fact and fraud link the stored decisions recorded, so that the next applications
+read exactly what they would have read had nothing been lost; it counts nothing twice (run twice,
+or over decisions recorded live after the flush), and the memory is whole again (no `incomplete`
+value, /readyz ok).
+
+Applications go through the service (Deciding, on the real database) with a clock the test moves;
+"what the next applications read" is a series of probe look-ups (every device with every ID) made
+on the memory before it was emptied and again after the rebuild. On Redis (the PostgreSQL + Redis
+run) and on the in-process store."""
+import datetime
+import itertools
+
+import pytest
+import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.engine.language.resident_id import compose
+from app.services import build
+from app.services.access import Principal
+from app.services.access_audit import AuditSearch
+from app.services.clock import business_date
+from app.services.deciding import DecisionRequest
+from app.services.errors import Forbidden, InvalidInput
+from app.state.shared import MEMORY_SINCE, InProcessShared
+from support.applicants import as_of, examples
+from support.settings import make_settings
+
+BORN = datetime.date(1990, 5, 14)
+CHANNEL = Principal("test-channel", "channel")
+ADMIN = Principal("ops-admin", "admin")
+OLD, NEW = "the-old-secret-of-at-least-thirty-two-chars", "the-new-secret-of-at-least-thirty-two-chars"
+GAPS = [0, 1, 600, 3600, 5 * 3600, 86400, 8 * 86400, 29 * 86400, 40 * 86400]
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture(params=["redis", "in-process"])
+def store_kind(request, redis_url):
+    if request.param == "redis" and redis_url is None:
+        pytest.skip("REDIS_URL not set: the Redis store runs in the PostgreSQL + Redis suite")
+    return request.param
+
+
+@pytest.fixture
+def clock():
+    return Clock(datetime.datetime(2026, 11, 28, 18, 30, tzinfo=datetime.timezone.utc))
+
+
+@pytest.fixture
+def make_firefly(database_url, redis_url, clean_state, clock, store_kind):
+    """make(**settings) -> the services, on the kind of store under test (Redis: this test's
+    database number, emptied first)."""
+    built = {}
+
+    def make(**overrides):
+        key = tuple(sorted(overrides.items()))
+        if key not in built:
+            built[key] = World(build(make_settings(
+                database_url, redis_url if store_kind == "redis" else None, **overrides), clock=clock), clock)
+        return built[key]
+
+    yield make
+    for world in built.values():
+        world.firefly.close()
+
+
+@pytest.fixture
+def world(make_firefly):
+    return make_firefly()
+
+
+class World:
+    """The service, its clock, and what a test does to its memory."""
+
+    def __init__(self, firefly, clock):
+        self.firefly, self.clock = firefly, clock
+        self.velocity = firefly.deciding.velocity
+        self.policy = firefly.registry.current().policies["zhishandai.application"]
+        self.probes = 0
+        self.examples = 0  # hypothesis examples run in this world: each has its own IDs and phones
+
+    def body(self, device: str, person: int, phone: int) -> dict:
+        body = as_of(examples("approve_salaried")["approve_salaried"], business_date(self.clock.now))
+        body["applicant"]["id_number"] = compose("330106", BORN, 100 + 4 * self.examples + person)
+        body["applicant"]["mobile"] = f"138{self.examples:04d}{phone:04d}"
+        body["device"]["device_id"] = device
+        return body
+
+    def decide(self, device: str, person: int, phone: int, key: str | None = None) -> dict:
+        request = DecisionRequest("zhishandai.application", self.body(device, person, phone), CHANNEL,
+                                  f"req-{self.clock.now.timestamp()}", idempotency_key=key, trace="full")
+        return self.firefly.deciding.decide(request).answer
+
+    def read(self, devices, people) -> list:
+        """What the next applications read: a look-up for every device with every ID (each
+        counts itself, as an application does: the same series before and after)."""
+        found = []
+        for device, person in itertools.product(devices, people):
+            self.probes += 1
+            typed = self.policy.parse_input(self.body(device, person, person))
+            got = self.velocity.lookup(self.policy, typed, f"probe-{self.probes}", self.clock.now)
+            found.append((device, person, got.values, got.sources))
+        return found
+
+    def empty(self) -> None:
+        """What a Redis restarted without persistence (or flushed) holds: nothing (this test's own
+        Redis database number only); for the in-process store, a restarted process."""
+        if isinstance(self.velocity.shared, InProcessShared):
+            self.velocity.shared = InProcessShared()
+        else:
+            self.velocity.shared.client.flushdb()
+
+    def rebuild(self, **kwargs):
+        return self.firefly.rebuilding.rebuild(ADMIN, "Redis restarted without its AOF", **kwargs)
+
+
+def test_a_burst_a_decline_and_a_fraud_link_are_remembered_after_an_emptied_redis(world):
+    t0 = world.clock.now
+    answers = []
+    for n in range(3):  # three IDs from one device within the hour: the third is a burst
+        world.clock.now = t0 + datetime.timedelta(minutes=10 * n)
+        answers.append(world.decide("DEV-REB-0001", n, n))
+    assert [a["outcome"] for a in answers] == ["APPROVE", "APPROVE", "DECLINE"]
+    assert "DEVICE_BURST" in [r["code"] for r in answers[2]["reasons"]]
+    world.clock.now = t0 + datetime.timedelta(minutes=40)
+    before = world.read(["DEV-REB-0001", "DEV-REB-0002"], [2, 7])
+    world.empty()
+    if world.velocity.shared.kind == "redis":  # forgotten: missing, and the policy REFERs
+        emptied = world.read(["DEV-REB-0001"], [2])[0]
+        assert emptied[3]["shared.device_applications_1h"] == "incomplete"
+        assert emptied[3]["shared.days_since_decline"] == "incomplete"
+        assert world.firefly.readiness().checks["velocity"].startswith("incomplete")
+        world.empty()
+    world.probes = 0
+    done = world.rebuild()
+    assert (done.decisions, sum(done.skipped.values()), done.emptied_meanwhile) == (3, 0, False)
+    assert done.facts > 0 and done.whole_since is not None
+    after = world.read(["DEV-REB-0001", "DEV-REB-0002"], [2, 7])
+    assert after == before
+    first = dict(after[0][2])
+    # the fourth from the device in the hour (the probe), the declined ID 0 days ago, and the
+    # device, phone and contact's phone linked to the burst's decline
+    assert first["shared.device_applications_1h"] == 4
+    assert first["shared.ids_per_device_7d"] == 3
+    assert first["shared.days_since_decline"] == 0
+    assert first["shared.fraud_links_30d"] == 1
+    assert "incomplete" not in after[0][3].values()
+    if world.velocity.shared.kind == "redis":
+        assert world.firefly.readiness().checks["velocity"] == "ok"
+
+
+def test_a_rebuild_over_decisions_recorded_live_after_the_flush_counts_them_once(world):
+    t0 = world.clock.now
+    world.decide("DEV-REB-0001", 1, 1)
+    world.clock.now = t0 + datetime.timedelta(minutes=5)
+    world.decide("DEV-REB-0001", 1, 1, key="retry-me")
+    world.empty()
+    world.clock.now = t0 + datetime.timedelta(minutes=10)
+    world.decide("DEV-REB-0001", 2, 2)                   # recorded live after the flush
+    world.decide("DEV-REB-0001", 2, 2, key="late-one")   # and one with an Idempotency-Key
+    world.clock.now = t0 + datetime.timedelta(minutes=15)
+    world.rebuild()
+    world.rebuild()                                      # twice: the same as once
+    over = world.read(["DEV-REB-0001"], [1, 2])
+    # 4 stored applications and the probe: not 6, 7 or 9
+    assert over[0][2]["shared.device_applications_1h"] == 5
+    assert over[0][2]["shared.id_applications_7d"] == 3  # ID 1: two stored and the probe
+    world.empty()
+    world.probes = 0
+    world.rebuild()
+    assert world.read(["DEV-REB-0001"], [1, 2]) == over  # as a rebuild from nothing at all
+
+
+def test_a_retry_with_the_same_idempotency_key_still_counts_once(world):
+    first = world.decide("DEV-REB-0003", 1, 1, key="same")
+    again = world.decide("DEV-REB-0003", 1, 1, key="same")
+    assert again["decision_id"] == first["decision_id"]
+    world.clock.now += datetime.timedelta(minutes=1)
+    assert world.read(["DEV-REB-0003"], [1])[0][2]["shared.device_applications_1h"] == 2
+
+
+def test_a_compliance_key_is_refused_and_an_admin_rebuild_is_recorded_first(world):
+    with pytest.raises(Forbidden):
+        world.firefly.rebuilding.rebuild(Principal("auditor", "compliance"), "because")
+    with pytest.raises(InvalidInput):
+        world.firefly.rebuilding.rebuild(ADMIN, "  ")
+    assert world.firefly.access_audit.search(AuditSearch(action="velocity.rebuild"))[0] == []
+    world.rebuild()
+    events, _ = world.firefly.access_audit.search(AuditSearch(action="velocity.rebuild"))
+    assert [(e["actor"], e["details"]["reason"]) for e in events] == [
+        ("ops-admin", "Redis restarted without its AOF")]
+
+
+def test_decisions_older_than_the_retention_or_before_since_are_not_replayed(world):
+    t0 = world.clock.now
+    world.decide("DEV-REB-0004", 1, 1)
+    world.clock.now = t0 + datetime.timedelta(days=367)
+    world.decide("DEV-REB-0004", 2, 2)
+    world.clock.now = t0 + datetime.timedelta(days=368)
+    world.decide("DEV-REB-0004", 3, 3)
+    world.empty()
+    done = world.rebuild()
+    assert done.decisions == 2
+    assert done.since == t0 + datetime.timedelta(days=367)  # the earliest within 366 days
+    world.empty()
+    done = world.rebuild(since=t0 + datetime.timedelta(days=367, hours=12))
+    assert done.decisions == 1 and done.whole_since == t0 + datetime.timedelta(days=367, hours=12)
+
+
+def test_a_memory_emptied_again_while_it_is_rebuilt_is_not_marked_whole(world):
+    if world.velocity.shared.kind != "redis":
+        pytest.skip("a process's memory is emptied only by its restart, which ends the rebuild too")
+    for n in range(3):
+        world.clock.now += datetime.timedelta(minutes=1)
+        world.decide(f"DEV-REB-01{n:02d}", n, n)
+    world.empty()
+    world.firefly.rebuilding.page = 1
+    client = world.velocity.shared.client
+    done = world.firefly.rebuilding.rebuild(ADMIN, "flushed", progress=lambda *_: client.flushdb())
+    assert done.emptied_meanwhile and done.whole_since is None
+    assert client.get(MEMORY_SINCE) is None  # not marked: the next write says when it began
+    world.clock.now += datetime.timedelta(minutes=1)
+    assert world.read(["DEV-REB-0100"], [0])[0][3]["shared.device_applications_24h"] == "incomplete"
+
+
+steps = st.lists(st.tuples(st.sampled_from(GAPS), st.integers(0, 2), st.integers(0, 3), st.integers(0, 3),
+                           st.booleans()), min_size=1, max_size=10)
+
+
+@pytest.mark.parametrize("rotated", [False, True], ids=["one key", "after a rotation"])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stream=steps, twice=st.booleans())
+def test_every_shared_value_after_a_rebuild_is_what_it_was_before_redis_was_emptied(
+        make_firefly, clock, rotated, stream, twice):
+    """Drawn streams of applications (a few devices, IDs and phones, gaps from none to months,
+    some with an Idempotency-Key): every value every device and ID would read next is the same
+    after an emptied memory is rebuilt as before (once or twice), with one key or while an old
+    key is still written and read after a rotation."""
+    overrides = {"FIREFLY_HMAC_KEY": NEW, "FIREFLY_HMAC_OLD_KEYS": OLD} if rotated else {}
+    world = make_firefly(**overrides)
+    world.examples += 1  # its own devices, IDs and phones, after the example before (time goes on)
+    clock.now += datetime.timedelta(days=1)
+    tag = world.examples
+    devices = [f"DEV-P{tag}-{n}" for n in range(3)]
+    for number, (gap, device, person, phone, keyed) in enumerate(stream):
+        clock.now += datetime.timedelta(seconds=gap)
+        world.decide(devices[device], person, phone, key=f"k-{tag}-{number}" if keyed else None)
+    clock.now += datetime.timedelta(seconds=30)
+    before = world.read(devices, range(4))
+    world.empty()
+    world.probes = 0
+    world.rebuild()
+    if twice:
+        world.rebuild()
+    assert world.read(devices, range(4)) == before
