@@ -180,11 +180,18 @@ def test_a_rebuild_over_decisions_recorded_live_after_the_flush_counts_them_once
     assert world.read(["DEV-REB-0001"], [1, 2]) == over  # as a rebuild from nothing at all
 
 
-def test_a_retry_with_the_same_idempotency_key_still_counts_once(world):
-    first = world.decide("DEV-REB-0003", 1, 1, key="same")
-    again = world.decide("DEV-REB-0003", 1, 1, key="same")
-    assert again["decision_id"] == first["decision_id"]
+def test_a_retry_of_an_attempt_that_was_not_stored_still_counts_once(world):
+    """An attempt counted and then not stored (a 503), retried with the same Idempotency-Key: the
+    event is the scoped key both times, and the row keeps it for a rebuild."""
+    attempt = world.policy.parse_input(world.body("DEV-REB-0003", 1, 1))
+    world.velocity.lookup(world.policy, attempt, "test-channel:same", world.clock.now)  # as deciding would
+    world.clock.now += datetime.timedelta(seconds=5)
+    retried = world.decide("DEV-REB-0003", 1, 1, key="same")
+    trace = {e["name"]: e["value"] for e in retried["trace"]["shared"]}
+    assert trace["shared.device_applications_1h"] == 1
     world.clock.now += datetime.timedelta(minutes=1)
+    world.empty()
+    world.rebuild()
     assert world.read(["DEV-REB-0003"], [1])[0][2]["shared.device_applications_1h"] == 2
 
 

@@ -189,3 +189,56 @@ def test_a_redis_holding_the_old_key_layout_reads_as_memory_begun_at_the_upgrade
     counts, _, since = store.record_and_read(T0, [Entry("ev:applications:device.device_id:abc", "e1", HOUR, 86400)], [])
     assert (counts, since) == ([1], T0)
     client.close()
+
+
+def test_a_replayed_fact_keeps_each_members_latest_moment_and_counts_nothing(store):
+    """A rebuild's facts at their own past moments (SharedState.replay): an older moment never
+    moves a member seen later back (a rebuild over facts recorded live after a flush), a newer one
+    moves it on; members older than the retention at `now` are dropped; the next count sees them."""
+    store.record(T0 + 100, [Entry("dv:resident_id:dev", "id-1", HOUR, 86400)])  # recorded live
+    assert store.replay(T0 + 200, [(T0 + 10, Entry("dv:resident_id:dev", "id-1", HOUR, 86400)),
+                                   (T0 + 20, Entry("dv:resident_id:dev", "id-2", HOUR, 86400)),
+                                   (T0 - 86400 + 150, Entry("dv:resident_id:dev", "id-0", HOUR, 86400)),
+                                   (T0 + 150, Entry("fraud:a", "d1", None, 86400))]) == 4
+    assert store.recent([(["dv:resident_id:dev"], 0), (["fraud:a"], 0)]) == [
+        {"id-1": T0 + 100, "id-2": T0 + 20}, {"d1": T0 + 150}]  # id-0 already past its retention
+    assert count(store, "dv:resident_id:dev", "id-3", T0 + 300) == 3
+    store.replay(T0 + 400, [(T0 + 350, Entry("dv:resident_id:dev", "id-2", HOUR, 86400))])
+    assert store.recent([(["dv:resident_id:dev"], T0 + 340)]) == [{"id-2": T0 + 350}]
+    assert store.replay(T0, []) == 0
+
+
+def test_a_replay_marks_no_memory_and_never_shortens_a_keys_life(redis_url, clean_state):
+    if redis_url is None:
+        pytest.skip("REDIS_URL not set: the Redis store runs in the PostgreSQL + Redis suite")
+    client = redis.Redis.from_url(redis_url)
+    store = RedisShared(client)
+    store.replay(T0, [(T0 - 1000, Entry("out:DECLINE:x", "d1", None, 5000))])
+    assert client.get(shared_module.MEMORY_SINCE) is None  # the next live write says when it began
+    assert 3990 <= client.ttl(PREFIX + "out:DECLINE:x") <= 4000  # its retention after the moment
+    store.replay(T0, [(T0 - 3000, Entry("out:DECLINE:x", "d0", None, 5000))])
+    assert 3990 <= client.ttl(PREFIX + "out:DECLINE:x") <= 4000  # an older fact: not shorter
+    store.replay(T0, [(T0 - 10, Entry("out:DECLINE:x", "d2", None, 5000))])
+    assert 4980 <= client.ttl(PREFIX + "out:DECLINE:x") <= 4990
+    client.close()
+
+
+def test_a_rebuild_marks_the_memory_whole_only_if_it_did_not_begin_again_meanwhile(store):
+    """memory_began and rebuilt (app/services/velocity_rebuild.py): the marker is moved back to
+    the rebuild's start only from the value the rebuild found; a memory emptied during the
+    rebuild began again and is not marked; one already whole from earlier stays so."""
+    assert store.memory_began(T0) == T0            # no marker: marked now, as a first write would
+    assert store.memory_began(T0 + 10) == T0
+    assert store.rebuilt(T0 - 5000, T0) is True
+    assert store.memory_began(T0 + 20) == T0 - 5000
+    assert store.rebuilt(T0 - 3000, T0) is True    # whole from earlier already: unchanged
+    assert store.memory_began(T0 + 30) == T0 - 5000
+    assert store.rebuilt(T0 - 9000, T0) is False   # it began at T0 - 5000 now: not the rebuild's
+    assert store.memory_began(T0 + 40) == T0 - 5000
+    if isinstance(store, RedisShared):
+        store.client.flushdb()
+        assert store.rebuilt(T0 - 9000, T0 - 5000) is False  # emptied: nothing marked
+        assert store.client.get(shared_module.MEMORY_SINCE) is None
+        store.record(T0 + 50, [Entry("ev:a:x", "e", HOUR, 86400)])  # began again, live
+        assert store.rebuilt(T0 - 9000, T0 - 5000) is False
+        assert store.memory_began(T0 + 60) == T0 + 50
