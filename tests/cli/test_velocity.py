@@ -1,7 +1,10 @@
 """`flask velocity accept-loss`: an admin's recorded decision that the anti-fraud memory counts as
-whole again after Redis lost it (tests/faults/test_velocity_redis_down.py has the loss itself)."""
+whole again after Redis lost it (tests/faults/test_velocity_redis_down.py has the loss itself);
+`flask velocity rebuild` (tests/services/test_velocity_rebuild.py has what it rebuilds)."""
 from app.extensions import services
 from app.services.access_audit import AuditSearch
+from app.services.clock import business_date, utc_now
+from support.applicants import as_of, examples
 from support.keys import KEYS
 
 
@@ -24,3 +27,26 @@ def test_accepting_the_loss_needs_an_admin_key_and_a_reason_and_is_recorded(runn
     assert "it had begun: not recorded" in done.output
     events, _ = services(runner.app).access_audit.search(AuditSearch(action="velocity.accept_loss"))
     assert [(e["role"], e["details"]["reason"]) for e in events] == [("admin", "Redis restarted without its AOF")]
+
+
+def test_rebuilding_needs_an_admin_key_is_recorded_and_says_what_it_did(runner, client, auth):
+    body = as_of(examples("approve_salaried")["approve_salaried"], business_date(utc_now()))
+    body["device"]["device_id"] = "DEV-CLI-REBUILD"
+    decided = client.post("/v1/decisions/zhishandai.application", json=body, headers=auth("channel"))
+    assert decided.status_code == 201, decided.get_json()
+    refused = runner.invoke(args=["velocity", "rebuild", "--key", KEYS["compliance"], "--reason", "x"])
+    assert refused.exit_code == 1 and "needs an admin key" in refused.output
+    events, _ = services(runner.app).access_audit.search(AuditSearch(action="velocity.rebuild"))
+    assert events == []
+
+    done = runner.invoke(args=["velocity", "rebuild", "--key", KEYS["admin"], "--reason", "Redis flushed"])
+    assert done.exit_code == 0, done.output
+    assert "1 of 1 decisions read" in done.output  # the progress line
+    assert "replayed 1 decisions made from" in done.output
+    assert "counts as whole from" in done.output
+    events, _ = services(runner.app).access_audit.search(AuditSearch(action="velocity.rebuild"))
+    assert [(e["role"], e["details"]["reason"]) for e in events] == [("admin", "Redis flushed")]
+
+    later = runner.invoke(args=["velocity", "rebuild", "--key", KEYS["admin"], "--reason", "again",
+                                "--since", "2999-01-01"])
+    assert later.exit_code == 1 and "in the future" in later.output

@@ -13,7 +13,6 @@ import datetime
 import itertools
 
 import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,8 +21,10 @@ from app.services import build
 from app.services.access import Principal
 from app.services.access_audit import AuditSearch
 from app.services.clock import business_date
+from app.privacy import PersonalData
 from app.services.deciding import DecisionRequest
 from app.services.errors import Forbidden, InvalidInput
+from app.services.velocity import Velocity
 from app.state.shared import MEMORY_SINCE, InProcessShared
 from support.applicants import as_of, examples
 from support.settings import make_settings
@@ -269,3 +270,69 @@ def test_every_shared_value_after_a_rebuild_is_what_it_was_before_redis_was_empt
     if twice:
         world.rebuild()
     assert world.read(devices, range(4)) == before
+
+
+def test_once_the_current_key_is_older_than_the_retention_only_it_is_written(make_firefly, clock):
+    """Facts lost while the key in use is mature (Redis down for a while, not emptied): the
+    live path reads the current key alone, so the rebuild writes it alone (no old-key sets for a
+    year), and every value reads as before."""
+    world = make_firefly(FIREFLY_HMAC_KEY=NEW, FIREFLY_HMAC_OLD_KEYS=OLD)
+    personal = world.firefly.personal
+    shared = world.velocity.shared
+    mature = clock.now - datetime.timedelta(days=400)
+    shared.first_used(personal.key_id, mature.timestamp())
+    for n in range(3):
+        clock.now += datetime.timedelta(minutes=7)
+        world.decide("DEV-REB-0200", n, n)
+    clock.now += datetime.timedelta(minutes=1)
+    before = world.read(["DEV-REB-0200"], [0, 2])
+    world.empty()
+    world.velocity.shared.first_used(personal.key_id, mature.timestamp())  # kept: not emptied
+    world.probes = 0
+    world.rebuild()
+    assert world.read(["DEV-REB-0200"], [0, 2]) == before
+    old_hash, new_hash = (hasher("DEV-REB-0200")[:32] for _, hasher in personal.hashers()[::-1])
+    device_sets = world.velocity.shared.recent([([f"ev:applications:{old_hash}"], 0),
+                                                ([f"ev:applications:{new_hash}"], 0)])
+    assert device_sets[0] == {} and len(device_sets[1]) == 3 + 2  # the decisions and the probes
+
+
+def test_a_worker_still_on_the_old_key_reads_the_rebuilt_memory_too(make_firefly, clock):
+    """While the current key is young (or the store forgot since when: a flush), a worker started
+    before the rotation still reads and writes the old key alone: the rebuild writes every fact
+    under every configured key, so its counts are whole too."""
+    world = make_firefly(FIREFLY_HMAC_KEY=NEW, FIREFLY_HMAC_OLD_KEYS=OLD)
+    for n in range(2):
+        clock.now += datetime.timedelta(minutes=7)
+        world.decide("DEV-REB-0300", n, n)
+    world.empty()
+    world.rebuild()
+    old_worker = Velocity(world.velocity.shared, world.velocity.lists, PersonalData(OLD))
+    clock.now += datetime.timedelta(minutes=1)
+    found = old_worker.lookup(world.policy, world.policy.parse_input(world.body("DEV-REB-0300", 5, 5)),
+                              "old-worker-1", clock.now)
+    assert found.values["shared.device_applications_1h"] == 3
+    assert found.values["shared.ids_per_device_7d"] == 3
+
+
+def test_a_decision_that_cannot_be_replayed_leaves_the_memory_whole_only_after_it(world):
+    """A declined applicant's personal data purged (`flask audit purge`) before a year is over:
+    its last-seen mark cannot be rebuilt. The rebuild says so, and the memory counts as whole only
+    from just after it: a value whose window reaches back over it stays missing (`incomplete`)."""
+    t0 = world.clock.now
+    for n in range(3):  # the third from the device within the hour: declined (a burst)
+        world.clock.now = t0 + datetime.timedelta(minutes=10 * n)
+        world.decide("DEV-REB-0400", n, n)
+    world.clock.now = t0 + datetime.timedelta(days=40)
+    assert world.firefly.audit_log.purge_personal_data(35) == 3
+    world.decide("DEV-REB-0401", 9, 9)
+    world.empty()
+    done = world.rebuild()
+    # the two approvals 40 days ago left nothing still kept (31 days): only the decline's mark
+    assert done.decisions == 4 and dict(done.skipped) == {"personal data purged": 1}
+    assert done.whole_since == t0 + datetime.timedelta(minutes=20, seconds=61)
+    world.clock.now += datetime.timedelta(minutes=1)
+    found = world.read(["DEV-REB-0401"], [2])[0]
+    if world.velocity.shared.kind == "redis":
+        assert found[3]["shared.days_since_decline"] == "incomplete"   # 90 days: over the purged one
+        assert found[3]["shared.device_applications_24h"] == "redis"   # a day: known
