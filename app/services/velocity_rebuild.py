@@ -201,7 +201,7 @@ class Rebuilding:
         moment_at = _utc(row.created_at)
         try:
             typed = policy.parse_input(records.with_decision_date(
-                policy, privacy.restore(row.input_masked, clear), row.decision_date, moment_at))
+                policy, privacy.restore(records.loaded(row.input_masked), clear), row.decision_date, moment_at))
         except InputError:
             return INPUT_UNFIT
         velocity = self.velocity

@@ -336,3 +336,17 @@ def test_a_decision_that_cannot_be_replayed_leaves_the_memory_whole_only_after_i
     if world.velocity.shared.kind == "redis":
         assert found[3]["shared.days_since_decline"] == "incomplete"   # 90 days: over the purged one
         assert found[3]["shared.device_applications_24h"] == "redis"   # a day: known
+
+
+def test_decisions_of_one_moment_across_pages_are_each_replayed_once(world):
+    """Pages follow (created_at, id): decisions made at the same moment (one clock tick) on both
+    sides of a page's end are neither skipped nor read twice."""
+    for n in range(5):
+        world.decide(f"DEV-REB-05{n:02d}", n, 7)  # the clock does not move; one phone
+    world.empty()
+    world.firefly.rebuilding.page = 2
+    done = world.rebuild()
+    assert done.decisions == 5
+    world.clock.now += datetime.timedelta(minutes=1)
+    values = world.read(["DEV-REB-0500"], [7])[0][2]  # the probe's phone is its ID's number: 7
+    assert values["shared.phone_applications_24h"] == 6  # every one of them, and the probe
