@@ -13,7 +13,7 @@ import datetime
 import itertools
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from app.engine.language.resident_id import compose
@@ -33,7 +33,7 @@ BORN = datetime.date(1990, 5, 14)
 CHANNEL = Principal("test-channel", "channel")
 ADMIN = Principal("ops-admin", "admin")
 OLD, NEW = "the-old-secret-of-at-least-thirty-two-chars", "the-new-secret-of-at-least-thirty-two-chars"
-GAPS = [0, 1, 600, 3600, 5 * 3600, 86400, 8 * 86400, 29 * 86400, 40 * 86400]
+GAPS = [0, 60, 600, 3600, 5 * 3600, 86400, 8 * 86400, 29 * 86400, 40 * 86400]
 
 
 class Clock:
@@ -240,12 +240,15 @@ def test_a_memory_emptied_again_while_it_is_rebuilt_is_not_marked_whole(world):
     assert world.read(["DEV-REB-0100"], [0])[0][3]["shared.device_applications_24h"] == "incomplete"
 
 
-steps = st.lists(st.tuples(st.sampled_from(GAPS), st.integers(0, 2), st.integers(0, 3), st.integers(0, 3),
-                           st.booleans()), min_size=1, max_size=10)
+# half the gaps within the hour (bursts: declines that mark IDs and link devices and phones),
+# half from an hour to 40 days (windows, cooling-off and retention at their edges)
+gaps = st.one_of(st.sampled_from(GAPS[:3]), st.sampled_from(GAPS[3:]))
+steps = st.lists(st.tuples(gaps, st.integers(0, 1), st.integers(0, 3), st.integers(0, 3), st.booleans()),
+                 min_size=3, max_size=12)
 
 
 @pytest.mark.parametrize("rotated", [False, True], ids=["one key", "after a rotation"])
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stream=steps, twice=st.booleans())
 def test_every_shared_value_after_a_rebuild_is_what_it_was_before_redis_was_emptied(
         make_firefly, clock, rotated, stream, twice):
@@ -259,11 +262,15 @@ def test_every_shared_value_after_a_rebuild_is_what_it_was_before_redis_was_empt
     clock.now += datetime.timedelta(days=1)
     tag = world.examples
     devices = [f"DEV-P{tag}-{n}" for n in range(3)]
+    outcomes = []
     for number, (gap, device, person, phone, keyed) in enumerate(stream):
         clock.now += datetime.timedelta(seconds=gap)
-        world.decide(devices[device], person, phone, key=f"k-{tag}-{number}" if keyed else None)
+        outcomes.append(world.decide(devices[device], person, phone,
+                                     key=f"k-{tag}-{number}" if keyed else None)["outcome"])
     clock.now += datetime.timedelta(seconds=30)
     before = world.read(devices, range(4))
+    event(f"declines: {min(outcomes.count('DECLINE'), 2)}")
+    event(f"a fraud link read: {any(values.get('shared.fraud_links_30d') for *_, values, _ in before)}")
     world.empty()
     world.probes = 0
     world.rebuild()
