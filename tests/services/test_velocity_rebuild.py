@@ -357,3 +357,29 @@ def test_decisions_of_one_moment_across_pages_are_each_replayed_once(world):
     world.clock.now += datetime.timedelta(minutes=1)
     values = world.read(["DEV-REB-0500"], [7])[0][2]  # the probe's phone is its ID's number: 7
     assert values["shared.phone_applications_24h"] == 6  # every one of them, and the probe
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stream=steps, data=st.data())
+def test_decisions_recorded_live_after_the_flush_count_once_on_drawn_streams(make_firefly, clock, stream, data):
+    """Redis emptied at a drawn step; the applications after it are decided and recorded live
+    (their events, and their marks); then the rebuild. What every device and ID reads next is what a
+    rebuild of an empty memory from the same stored decisions gives: nothing is counted twice."""
+    world = make_firefly()
+    world.examples += 1
+    clock.now += datetime.timedelta(days=1)
+    tag = world.examples
+    devices = [f"DEV-Q{tag}-{n}" for n in range(3)]
+    flushed = data.draw(st.integers(0, len(stream)), label="emptied before step")
+    for number, (gap, device, person, phone, keyed) in enumerate(stream):
+        if number == flushed:
+            world.empty()
+        clock.now += datetime.timedelta(seconds=gap)
+        world.decide(devices[device], person, phone, key=f"q-{tag}-{number}" if keyed else None)
+    clock.now += datetime.timedelta(seconds=30)
+    world.rebuild()
+    over = world.read(devices, range(4))
+    world.empty()
+    world.probes -= len(over)
+    world.rebuild()
+    assert world.read(devices, range(4)) == over
