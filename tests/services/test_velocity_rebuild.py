@@ -79,6 +79,12 @@ def world(make_firefly):
     return make_firefly()
 
 
+def forget(client) -> None:
+    keys = list(client.scan_iter("firefly:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 class World:
     """The service, its clock, and what a test does to its memory."""
 
@@ -113,12 +119,13 @@ class World:
         return found
 
     def empty(self) -> None:
-        """What a Redis restarted without persistence (or flushed) holds: nothing (this test's own
-        Redis database number only); for the in-process store, a restarted process."""
+        """What a Redis restarted without persistence (or flushed) holds: nothing of the service
+        (every `firefly:` key of this test's Redis database, as the suite cleans it; never a
+        FLUSHDB of a Redis the suite may share); for the in-process store, a restarted process."""
         if isinstance(self.velocity.shared, InProcessShared):
             self.velocity.shared = InProcessShared()
         else:
-            self.velocity.shared.client.flushdb()
+            forget(self.velocity.shared.client)
 
     def rebuild(self, **kwargs):
         return self.firefly.rebuilding.rebuild(ADMIN, "Redis restarted without its AOF", **kwargs)
@@ -233,7 +240,7 @@ def test_a_memory_emptied_again_while_it_is_rebuilt_is_not_marked_whole(world):
     world.empty()
     world.firefly.rebuilding.page = 1
     client = world.velocity.shared.client
-    done = world.firefly.rebuilding.rebuild(ADMIN, "flushed", progress=lambda *_: client.flushdb())
+    done = world.firefly.rebuilding.rebuild(ADMIN, "flushed", progress=lambda *_: forget(client))
     assert done.emptied_meanwhile and done.whole_since is None
     assert client.get(MEMORY_SINCE) is None  # not marked: the next write says when it began
     world.clock.now += datetime.timedelta(minutes=1)
