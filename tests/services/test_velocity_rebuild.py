@@ -306,8 +306,8 @@ def test_once_the_current_key_is_older_than_the_retention_only_it_is_written(mak
     world.rebuild()
     assert world.read(["DEV-REB-0200"], [0, 2]) == before
     old_hash, new_hash = (hasher("DEV-REB-0200")[:32] for _, hasher in personal.hashers()[::-1])
-    device_sets = world.velocity.shared.recent([([f"ev:applications:{old_hash}"], 0),
-                                                ([f"ev:applications:{new_hash}"], 0)])
+    device_sets = world.velocity.shared.recent([([f"ev:applications:device.device_id:{old_hash}"], 0),
+                                                ([f"ev:applications:device.device_id:{new_hash}"], 0)])
     assert device_sets[0] == {} and len(device_sets[1]) == 3 + 2  # the decisions and the probes
 
 
