@@ -25,7 +25,7 @@ from app.privacy import PersonalData
 from app.services.deciding import DecisionRequest
 from app.services.errors import Forbidden, InvalidInput
 from app.services.velocity import Velocity
-from app.state.shared import MEMORY_SINCE, InProcessShared
+from app.state.shared import MEMORY_SINCE, PREFIX, InProcessShared
 from support.applicants import as_of, examples
 from support.settings import make_settings
 
@@ -390,3 +390,39 @@ def test_decisions_recorded_live_after_the_flush_count_once_on_drawn_streams(mak
     world.probes -= len(over)
     world.rebuild()
     assert world.read(devices, range(4)) == over
+
+
+def test_marks_lost_in_an_outage_are_written_again_by_a_rebuild_since_its_start(world):
+    """Redis down just after a decline was stored: its marks (the ID's decline, the links) are
+    lost and logged (`shared_marks_lost`), and the applicant could apply again at once with no
+    cooling-off. `flask velocity rebuild --since <the outage's start>` writes them again, and a
+    memory that was whole before stays whole from as early as it was."""
+    t0 = world.clock.now
+    for n in range(3):  # the third from the device in the hour: declined, a fraud reason
+        world.clock.now = t0 + datetime.timedelta(minutes=n)
+        declined = world.decide("DEV-REB-0009", n, n)
+    assert declined["outcome"] == "DECLINE"
+    world.clock.now = t0 + datetime.timedelta(minutes=5)
+    before = world.read(["DEV-REB-0010"], [2])
+    assert before[0][2]["shared.days_since_decline"] == 0
+    # the marks the outage lost: the decline's keys, as if never written (the counts stayed)
+    assert drop_marks(world.velocity.shared) > 0
+    forgot = world.read(["DEV-REB-0010"], [2])
+    assert forgot[0][2]["shared.days_since_decline"] is None  # no cooling-off: the hole
+    world.rebuild(since=t0 - datetime.timedelta(minutes=1))
+    again = world.read(["DEV-REB-0010"], [2])
+    assert again[0][2]["shared.days_since_decline"] == 0
+    assert again[0][2]["shared.fraud_links_30d"] == 1
+    assert "incomplete" not in again[0][3].values()
+
+
+def drop_marks(shared) -> int:
+    """Delete every last-seen mark and fraud link of the store (`out:` and `fraud:` keys): what
+    marks lost in an outage leave. Returns how many keys went."""
+    if shared.kind == "redis":
+        keys = [*shared.client.scan_iter(PREFIX + "out:*"), *shared.client.scan_iter(PREFIX + "fraud:*")]
+        return shared.client.delete(*keys) if keys else 0
+    keys = [key for key in shared._sets if key.startswith(("out:", "fraud:"))]
+    for key in keys:
+        del shared._sets[key]
+    return len(keys)
