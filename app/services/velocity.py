@@ -27,9 +27,11 @@ are neither written nor read.
 """
 from __future__ import annotations
 
+import collections
 import datetime
 import logging
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -50,6 +52,11 @@ log = logging.getLogger("firefly.velocity")
 # Decisions made within this long before the store's memory began were in flight when it began
 # (their events are in it, or lost with a few seconds' traffic): not a reason to call it incomplete.
 MEMORY_GRACE_SECONDS = 60
+
+# A stored decision's marks that the store could not take (Redis down between the look-up and
+# the marks): kept by the worker and written at its next look-up that reaches the store. Bounded:
+# a decline has a few marks, so this holds a long outage's declines; beyond it the oldest go (logged).
+MAX_PENDING_MARKS = 10_000
 
 UNAVAILABLE = "unavailable"   # the store could not answer: the value is missing
 INCOMPLETE = "incomplete"     # the store's memory began after decisions its window covers: missing
@@ -96,6 +103,8 @@ class Velocity:
         self._hashers = [hasher for _, hasher in personal.hashers()]  # the current key's first
         self._current_kid = personal.key_id
         self._first_used: float | None = None  # when the current key first wrote (asked once)
+        self._pending: collections.deque[tuple[float, Entry]] = collections.deque()  # (moment, mark)
+        self._pending_lock = threading.Lock()
 
     def _keys_for(self, at: float, retention: int) -> int:
         """How many keys a fact kept `retention` seconds is written and read under: the current
@@ -197,6 +206,8 @@ class Velocity:
         in one step of the shared state (one round trip to Redis)."""
         if not entries and not reads:
             return
+        if self._pending:  # marks the store missed first: this application may be the one declined
+            self._write_pending(at)
         done = self.shared.record_and_read(at, [entry for _, entry in entries],
                                            [(keys, at - d.window_seconds) for d, keys in reads])
         counts, found, since = (None, None, None) if done is None else done
@@ -293,13 +304,49 @@ class Velocity:
     def remember(self, policy: Policy, typed: Mapping[str, Any], decision: Decision,
                  decision_id: str, now: datetime.datetime) -> None:
         """Mark the keys of a stored decision: its outcome (for days_since) and, for a DECLINE
-        with a fraud reason, the link keys. A store that is down loses these marks (logged)."""
+        with a fraud reason, the link keys. Marks a store that is down cannot take are kept by
+        this worker and written at its next look-up that reaches the store (`_write_pending`):
+        else a declined applicant could apply again at once, unseen by the cooling-off."""
         at = now.timestamp()
         unique = self.marks(policy, typed, decision.outcome, decision.reason_codes, decision_id,
                             self._keys_for(at, MAX_WINDOW_SECONDS), self._keys_for(at, MAX_DAYS_SINCE_SECONDS))
         if unique and self.shared.record(at, unique) is None:
             log.error("a stored decision's anti-fraud marks were not recorded: shared state "
-                      "unavailable", extra={"event": "shared_marks_lost", "decision_id": decision_id})
+                      "unavailable; kept to write when it is back", extra={
+                          "event": "shared_marks_pending", "decision_id": decision_id})
+            self._keep_pending([(at, entry) for entry in unique])
+
+    def _keep_pending(self, facts: list[tuple[float, Entry]], older: bool = False) -> None:
+        """Keep marks to write later (`older`: they came before those kept now); past the bound
+        the oldest go, logged: then only a rebuild brings them back."""
+        with self._pending_lock:
+            if older:
+                self._pending.extendleft(reversed(facts))
+            else:
+                self._pending.extend(facts)
+            dropped = 0
+            while len(self._pending) > MAX_PENDING_MARKS:
+                self._pending.popleft()
+                dropped += 1
+        if dropped:
+            log.error("anti-fraud marks dropped: more were pending than a worker keeps; run "
+                      "`flask velocity rebuild --since` the outage's start", extra={
+                          "event": "shared_marks_lost", "dropped": dropped})
+
+    def _write_pending(self, now: float) -> None:
+        """Write the marks kept while the store was down, at their own moments (as a rebuild
+        writes facts: a replay never marks when the memory began, so an emptied store still says
+        it was emptied). Put back if the store fails again."""
+        with self._pending_lock:
+            if not self._pending:
+                return
+            facts = list(self._pending)
+            self._pending.clear()
+        if self.shared.replay(now, facts) is None:
+            self._keep_pending(facts, older=True)
+            return
+        log.warning("anti-fraud marks kept while the shared state was down are written",
+                    extra={"event": "shared_marks_written", "marks": len(facts)})
 
     def marks(self, policy: Policy, typed: Mapping[str, Any], outcome: str, reason_codes: Any,
               decision_id: str, window_keys: int, year_keys: int) -> list[Entry]:
