@@ -296,6 +296,7 @@ class SharedValue:
     window_seconds: int | None = None
     reasons: tuple[str, ...] = ()      # linked_*: the DECLINE reasons that mark a fraud decline
     type_name: str = "integer"         # integer, or boolean for a list match
+    entry_kind: str | None = None      # list: the kind of entries matched (in_list's third argument)
 
 
 @dataclass(frozen=True)

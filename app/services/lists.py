@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.engine.language.expressions import DATABASE_LISTS
+from app.engine.language.expressions import DATABASE_LISTS, LIST_ENTRY_KINDS
 from app.engine.language.resident_id import is_valid as resident_id_valid
 from app.engine.privacy import mask
 from app.privacy import PersonalData
@@ -39,7 +39,7 @@ from app.storage.db import Database
 from app.storage.models import ListEntry
 
 LISTS = DATABASE_LISTS
-KINDS = ("resident_id", "phone", "device", "employer", "card")
+KINDS = LIST_ENTRY_KINDS  # the kinds in_list may name (app/engine/language/expressions.py)
 # The entry kind of each kind of personal data a field may hold (app/engine/privacy.py PII_KINDS).
 _PERSONAL_ENTRIES = {"resident_id": "resident_id", "phone": "phone", "bank_card": "card"}
 
@@ -51,7 +51,7 @@ def entry_kinds(pii: str | None) -> tuple[str, ...]:
     somebody's phone number is not that phone on any list: a whitelisted phone does not whitelist
     a device, and a device listed under a phone number's digits does not list the phone."""
     kind = _PERSONAL_ENTRIES.get(pii or "")
-    return (kind,) if kind else ("device", "employer")
+    return (kind,) if kind else ("device", "employer")  # unless in_list names the kind
 COLUMNS = ("list", "kind", "value", "reason", "source", "expires")
 REQUIRED_COLUMNS = ("list", "kind", "value", "reason")
 MAX_IMPORT_ROWS = 100_000
@@ -248,14 +248,13 @@ class Lists:
             entries.append(entry)
         return entries
 
-    def matches(self, values: dict[str, tuple[str, str, str | None]], now: datetime.datetime) -> dict[str, bool]:
-        """{name: whether the value is on the list} for {name: (list, value, the kind of personal
-        data the field holds, or None)}: the value hashed under every configured key (entries added
-        before a key rotation match too), matched against entries of the field's kinds
-        (`entry_kinds`)."""
-        wanted = {name: [(list_name, kind, h) for h in self.personal.search_keys(value)
-                         for kind in entry_kinds(pii)]
-                  for name, (list_name, value, pii) in values.items()}
+    def matches(self, values: dict[str, tuple[str, str, tuple[str, ...]]], now: datetime.datetime
+                ) -> dict[str, bool]:
+        """{name: whether the value is on the list} for {name: (list, value, the kinds of entries
+        it is matched against: `entry_kinds`, or the one in_list names)}: the value hashed under
+        every configured key (entries added before a key rotation match too)."""
+        wanted = {name: [(list_name, kind, h) for h in self.personal.search_keys(value) for kind in kinds]
+                  for name, (list_name, value, kinds) in values.items()}
         try:
             entries = self._entries(now)
             if entries is None:  # too many to copy: ask the database

@@ -42,7 +42,7 @@ from app.privacy import PersonalData
 from app.services.access import Principal
 from app.services.access_audit import AccessAudit
 from app.services.errors import Forbidden, InvalidInput, Unavailable
-from app.services.lists import Lists
+from app.services.lists import Lists, entry_kinds
 from app.state.shared import Entry, SharedState
 from app.storage import decisions
 from app.storage.db import Database
@@ -181,7 +181,8 @@ class Velocity:
                 continue
             per, hashes = keys[0]
             if d.kind == "list":
-                plan.lists[d.name] = (d.subject, path_value(typed, d.keys[0]), kinds.get(d.keys[0]))
+                plan.lists[d.name] = (d.subject, path_value(typed, d.keys[0]),
+                                      (d.entry_kind,) if d.entry_kind else entry_kinds(kinds.get(d.keys[0])))
             elif d.kind == "count":
                 plan.entries += [(d.name, Entry(f"ev:{d.subject}:{per}:{key}", event_id, d.window_seconds,
                                                 MAX_WINDOW_SECONDS)) for key in hashes[:window_keys]]
@@ -379,7 +380,7 @@ class Plan:
     sources: dict[str, str] = field(default_factory=dict)
     entries: list[tuple[str, Entry]] = field(default_factory=list)   # (name, event or member)
     reads: list[tuple[SharedValue, list[str]]] = field(default_factory=list)
-    lists: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
+    lists: dict[str, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)  # (list, value, entry kinds)
 
 
 def _iso(moment: float) -> str:

@@ -218,3 +218,24 @@ def test_one_value_listed_as_a_device_and_as_a_phone_is_two_entries_each_matchin
     assert kinds == ["device", "phone"]
     again = applicant(52, device="DEV-OWNER-0002", mobile=digits)
     assert "LIST_BLACKLIST" in [r["code"] for r in decide(again).get_json()["reasons"]]
+
+
+def test_an_employer_on_the_whitelist_does_not_whitelist_a_device_id_typed_as_its_name(decide, client, auth):
+    """The reference policy names the kind of entries a device id is matched against
+    (`in_list("whitelist", device.device_id, "device")`, 2026.12.6): before, device and employer
+    entries both matched a field holding no personal data, so a device id typed as a whitelisted
+    employer's name was a whitelisted device and its burst passed."""
+    employer = "某某银行股份有限公司"
+    added = client.post("/v1/lists/whitelist/entries", headers=auth("admin"), json={
+        "kind": "employer", "value": employer, "reason": "payroll partner", "source": "test"})
+    assert added.status_code == 200
+    answers = [decide(applicant(60 + n, device=employer), query="?trace=true").get_json() for n in range(3)]
+    assert shared(answers[2]["trace"])["in_list.whitelist.device.device_id"]["value"] is False
+    assert answers[2]["outcome"] == "DECLINE" and "DEVICE_BURST" in [r["code"] for r in answers[2]["reasons"]]
+    # a device entry still whitelists the device
+    client.post("/v1/lists/whitelist/entries", headers=auth("admin"), json={
+        "kind": "device", "value": "DEV-TRUSTED-0001", "reason": "branch tablet", "source": "test"})
+    trusted = [decide(applicant(70 + n, device="DEV-TRUSTED-0001"), query="?trace=true").get_json()
+               for n in range(3)]
+    assert shared(trusted[2]["trace"])["in_list.whitelist.device.device_id"]["value"] is True
+    assert "DEVICE_BURST" not in [r["code"] for r in trusted[2]["reasons"]]

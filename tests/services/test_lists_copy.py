@@ -51,7 +51,7 @@ def worker(database, ticks, bound=BOUND):
 
 
 def on_blacklist(lists, value, now=NOW):
-    return lists.matches({"hit": ("blacklist", value, "resident_id")}, now)["hit"]
+    return lists.matches({"hit": ("blacklist", value, ("resident_id",))}, now)["hit"]
 
 
 def blacklist(value, expires=None):

@@ -127,7 +127,11 @@ CONSTRUCTORS = ("date", "datetime", "time")  # folded at load time when given a 
 AGGREGATES = ("count", "sum", "min", "max", "avg")
 # The lists held in the database (by keyed hash) that in_list may name.
 DATABASE_LISTS = ("blacklist", "watchlist", "whitelist")
-IN_LIST = 'in_list(list, field): in_list("blacklist", applicant.id_number)'
+# The kinds of their entries (app/services/lists.py keeps them): an optional third argument of
+# in_list names the kind a field's value is matched against.
+LIST_ENTRY_KINDS = ("resident_id", "phone", "device", "employer", "card")
+IN_LIST = ('in_list(list, field[, kind]): in_list("blacklist", applicant.id_number) or '
+           'in_list("whitelist", device.device_id, "device")')
 
 
 def list_lookup_name(list_name: str, path: str) -> str:
@@ -144,9 +148,10 @@ class Scope:
     sections: set[str] = field(default_factory=set)
     params: dict[str, tuple[Any, Type]] = field(default_factory=dict)
     lists: dict[str, tuple[frozenset, Type]] = field(default_factory=dict)
-    # in_list(list, field) calls met while checking: value name -> (list, field path); the
-    # service looks them up in the database and hands the results in (docs/anti_fraud.md)
-    list_lookups: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # in_list(list, field[, kind]) calls met while checking: value name -> (list, field path,
+    # entry kind or None); the service looks them up in the database and hands the results in
+    # (docs/anti_fraud.md)
+    list_lookups: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
     input_fields: frozenset = frozenset()  # the declared input paths (in_list reads only these)
 
     def candidates(self) -> list[str]:
@@ -717,10 +722,18 @@ class _Checker:
         in the database. The engine never looks it up: the call reads a value the service hands
         in, registered here by list and field. A missing value is on no list (false): a policy
         that needs the check to run requires the field."""
-        if node.keywords or len(node.args) != 2:
+        if node.keywords or len(node.args) not in (2, 3):
             raise self.fail(node, "EXPR_CALL", f"'{self.segment(node)}': in_list takes two "
-                            f"arguments: {IN_LIST}")
-        list_node, field_node = node.args
+                            f"arguments, or three with the entries' kind: {IN_LIST}")
+        list_node, field_node = node.args[:2]
+        kind = None
+        if len(node.args) == 3:
+            kind_node = node.args[2]
+            if not (isinstance(kind_node, ast.Constant) and kind_node.value in LIST_ENTRY_KINDS):
+                raise self.fail(kind_node, "EXPR_CALL", f"'{self.segment(node)}': the third "
+                                "argument of in_list is the kind of the list's entries the field "
+                                f"is matched against, in quotes, one of {', '.join(LIST_ENTRY_KINDS)}")
+            kind = kind_node.value
         if not (isinstance(list_node, ast.Constant) and list_node.value in DATABASE_LISTS):
             raise self.fail(list_node, "EXPR_CALL", f"'{self.segment(node)}': the first argument "
                             f"of in_list is the list's name in quotes, one of "
@@ -732,7 +745,13 @@ class _Checker:
                             "argument of in_list is an input field holding text (an ID number, "
                             "phone, device id, employer or card number)")
         path = list_lookup_name(list_node.value, field_expr.path)
-        self.scope.list_lookups[path] = (list_node.value, field_expr.path)
+        known = self.scope.list_lookups.get(path)
+        if known is not None and known[2] != kind:
+            raise self.fail(node, "EXPR_CALL", f"'{self.segment(node)}': in_list on the "
+                            f"{list_node.value} with {field_expr.path} is written elsewhere with "
+                            f"{'the kind ' + repr(known[2]) if known[2] else 'no kind'}: one field "
+                            "is matched against one kind of entries on a list")
+        self.scope.list_lookups[path] = (list_node.value, field_expr.path, kind)
         return Ref(T_BOOLEAN, False, self.at(node), self.segment(node), path=path)
 
     def _is_list(self, node: ast.AST) -> bool:

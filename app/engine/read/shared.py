@@ -166,7 +166,8 @@ def _reasons(ctx: BuildContext, node: Node | None, what: str, parent: Node) -> t
 def list_lookups(ctx: BuildContext) -> list[m.SharedValue]:
     """The in_list calls the policy's expressions made, one value per (list, field)."""
     found = []
-    for name, (list_name, path) in sorted(ctx.scope.list_lookups.items()):
+    for name, (list_name, path, kind) in sorted(ctx.scope.list_lookups.items()):
         ctx.read_paths.add(path)
-        found.append(m.SharedValue(name, "list", (path,), list_name, type_name=T_BOOLEAN.name))
+        found.append(m.SharedValue(name, "list", (path,), list_name, type_name=T_BOOLEAN.name,
+                                   entry_kind=kind))
     return found

@@ -35,6 +35,18 @@ def test_declared_values_and_list_lookups_are_read(policy):
     assert kinds["shared.links"][:2] == ("linked_count", ("s", "person.mobile"))
     assert kinds["in_list.blacklist.person.id_number"] == ("list", ("person.id_number",), None, None)
     assert kinds["in_list.whitelist.s"][0] == "list"
+    assert {d.name: d.entry_kind for d in policy.parts.shared if d.kind == "list"} == {
+        "in_list.blacklist.person.id_number": None, "in_list.whitelist.s": None}
+
+
+def test_in_list_names_the_kind_of_entries_a_field_is_matched_against(tmp_path):
+    rules = {"checks": ruleset("checks", [
+        {"id": "V-1", "when": 'not in_list("whitelist", s, "device")', "then": {"action": "REFER", "reason": "R1"}},
+        {"id": "V-2", "when": 'in_list("whitelist", s, "device") and shared.device_24h >= 1',
+         "then": {"action": "REFER", "reason": "R1"}}])}
+    loaded = make_policy(tmp_path, rules, stages=STAGES, extra={"shared": SHARED})
+    [lookup] = [d for d in loaded.parts.shared if d.kind == "list"]
+    assert (lookup.name, lookup.subject, lookup.entry_kind) == ("in_list.whitelist.s", "whitelist", "device")
 
 
 def test_the_values_handed_in_decide_and_the_trace_shows_them(policy):
@@ -86,6 +98,11 @@ def test_a_bad_declaration_is_a_located_error(tmp_path, shared, code):
     ("in_list(blacklist, s)", "the list's name in quotes"),
     ('in_list("blacklist", a)', "an input field holding text"),
     ('in_list("blacklist")', "takes two arguments"),
+    ('in_list("blacklist", s, "gadget")', "one of resident_id, phone, device, employer, card"),
+    ('in_list("blacklist", s, device)', "the kind of the list's entries"),
+    ('in_list("blacklist", s, "device", "x")', "or three with the entries' kind"),
+    ('in_list("blacklist", s, "device") or in_list("blacklist", s, "employer")', "one kind of entries"),
+    ('in_list("blacklist", s) or in_list("blacklist", s, "device")', "written elsewhere with no kind"),
 ])
 def test_in_list_misused_is_a_located_error(tmp_path, condition, message):
     rules = {"checks": ruleset("checks", [{"id": "V-1", "when": condition,
