@@ -5,7 +5,11 @@ import signal
 import tempfile
 
 bind = os.environ.get("FIREFLY_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("FIREFLY_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# The anti-fraud counters live in Redis (REDIS_URL) or, without it, in the serving process: then one
+# worker process (with its threads) by default, so that a burst from one device is counted whole,
+# as `make run` needs; several would each count apart (said at start-up; production requires Redis).
+workers = int(os.environ.get("FIREFLY_WORKERS",
+                             multiprocessing.cpu_count() * 2 + 1 if os.environ.get("REDIS_URL") else 1))
 # Threads overlap a worker's waits on the database; the engine itself is pure Python.
 threads = int(os.environ.get("FIREFLY_THREADS", "4"))
 # gthread with a deadline on reading a request body (app/api/server.py; FIREFLY_READ_TIMEOUT seconds).

@@ -2,6 +2,7 @@
 reload through the API) reloads the policies in every worker, and a broken folder is rejected by each."""
 import json
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -192,3 +193,23 @@ def test_a_release_approved_by_another_key_reaches_every_worker_and_the_folder_d
     actions = [e["action"] for e in requests.get(base + "/v1/audit", headers=auth("compliance"),
                                                  timeout=30).json()["items"]]
     assert {"release.submit", "release.approve", "release.activate", "release.rollback"} <= set(actions)
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, 1),                                           # make run: counters in the one process
+    ({"REDIS_URL": "redis://127.0.0.1:6379/0"}, os.cpu_count() * 2 + 1),
+    ({"FIREFLY_WORKERS": "3"}, 3),                     # said explicitly: as said
+    ({"REDIS_URL": "redis://127.0.0.1:6379/0", "FIREFLY_WORKERS": "2"}, 2),
+])
+def test_without_redis_one_worker_serves_so_that_a_burst_is_counted_whole(monkeypatch, env, expected):
+    """Without REDIS_URL the anti-fraud counters live in the serving process: several workers
+    would each count a part of a burst (against `make run` with five workers, the fourth
+    application from one device within minutes read a count of 2: the README's burst example
+    could not decline)."""
+    for name in ("REDIS_URL", "FIREFLY_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp")
+    settings = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+    assert settings["workers"] == expected
