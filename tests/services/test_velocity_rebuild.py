@@ -36,26 +36,6 @@ OLD, NEW = "the-old-secret-of-at-least-thirty-two-chars", "the-new-secret-of-at-
 GAPS = [0, 60, 600, 3600, 5 * 3600, 86400, 8 * 86400, 29 * 86400, 40 * 86400]
 
 
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture(params=["redis", "in-process"])
-def store_kind(request, redis_url):
-    if request.param == "redis" and redis_url is None:
-        pytest.skip("REDIS_URL not set: the Redis store runs in the PostgreSQL + Redis suite")
-    return request.param
-
-
-@pytest.fixture
-def clock():
-    return Clock(datetime.datetime(2026, 11, 28, 18, 30, tzinfo=datetime.timezone.utc))
-
-
 @pytest.fixture
 def make_firefly(database_url, redis_url, clean_state, clock, store_kind):
     """make(**settings) -> the services, on the kind of store under test (Redis: this test's
