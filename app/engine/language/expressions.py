@@ -152,6 +152,7 @@ class Scope:
     # entry kind or None); the service looks them up in the database and hands the results in
     # (docs/anti_fraud.md)
     list_lookups: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
+    list_lookup_at: dict[str, Location] = field(default_factory=dict)  # where each was first met
     input_fields: frozenset = frozenset()  # the declared input paths (in_list reads only these)
 
     def candidates(self) -> list[str]:
@@ -752,6 +753,7 @@ class _Checker:
                             f"{'the kind ' + repr(known[2]) if known[2] else 'no kind'}: one field "
                             "is matched against one kind of entries on a list")
         self.scope.list_lookups[path] = (list_node.value, field_expr.path, kind)
+        self.scope.list_lookup_at.setdefault(path, self.at(node))
         return Ref(T_BOOLEAN, False, self.at(node), self.segment(node), path=path)
 
     def _is_list(self, node: ast.AST) -> bool:

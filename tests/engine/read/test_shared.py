@@ -110,3 +110,21 @@ def test_in_list_misused_is_a_located_error(tmp_path, condition, message):
     result = load(tmp_path, rules, stages=STAGES)
     problems = [d for d in result.diagnostics if d.severity == "error"]
     assert problems and message in problems[0].message and problems[0].location.file == "rules/checks.yaml"
+
+
+def test_in_list_on_a_field_without_a_kind_of_personal_data_warns_until_it_names_the_kind(tmp_path):
+    """A device id or an employer's name says nothing of which entries it means: without the kind,
+    device and employer entries both match it (an employer on the whitelist would whitelist a
+    device id typed as its name). A located warning says so; a field holding an ID number, phone
+    or card needs no kind."""
+    result = load(tmp_path, RULES, stages=STAGES, extra={"shared": SHARED})
+    warned = [d for d in result.diagnostics if d.code == "LIST_KIND"]
+    assert [d.severity for d in warned] == ["warning"] and result.ok
+    [warning] = warned
+    assert 'in_list("whitelist", s)' in warning.message and '"device"' in warning.message
+    assert warning.location.file == "rules/checks.yaml" and warning.location.line > 1
+    named = {"checks": ruleset("checks", [
+        {"id": "V-1", "when": 'in_list("blacklist", person.id_number) or in_list("whitelist", s, "device")',
+         "then": {"action": "DECLINE", "reason": "R1"}}])}
+    again = load(tmp_path / "named", named, stages=STAGES)
+    assert not [d for d in again.diagnostics if d.code == "LIST_KIND"]
