@@ -349,6 +349,20 @@ class Velocity:
         log.warning("anti-fraud marks kept while the shared state was down are written",
                     extra={"event": "shared_marks_written", "marks": len(facts)})
 
+    def flush_pending(self, now: float) -> None:
+        """A worker stopping: write the marks it kept while the store was down; those the store
+        still cannot take are lost with the worker, logged with the moment a rebuild must start
+        from (`flask velocity rebuild --since`)."""
+        self._write_pending(now)
+        with self._pending_lock:
+            if not self._pending:
+                return
+            earliest, count = min(at for at, _ in self._pending), len(self._pending)
+        since = _iso(earliest)
+        log.error(f"anti-fraud marks lost with this worker: the shared state is still unavailable; "
+                  f"once it is back, run `flask velocity rebuild --since {since[:10]}`", extra={
+                      "event": "shared_marks_lost", "marks": count, "since": since})
+
     def marks(self, policy: Policy, typed: Mapping[str, Any], outcome: str, reason_codes: Any,
               decision_id: str, window_keys: int, year_keys: int) -> list[Entry]:
         """The marks of a stored decision (its outcome under each days_since key, its id under each

@@ -73,3 +73,28 @@ def test_marks_kept_are_put_back_if_the_store_fails_again_and_bounded(firefly, c
     velocity._keep_pending([(clock.now.timestamp(), kept[0][1])] * 3)
     assert len(velocity._pending) == len(kept) + 1  # the oldest went
     assert velocity._pending[-1][0] == clock.now.timestamp()
+
+
+def test_a_stopping_worker_writes_its_marks_or_says_from_when_to_rebuild(firefly, clock, caplog):
+    velocity = firefly.deciding.velocity
+    store = velocity.shared
+    velocity.shared = MarksRefused(store)
+    decide(firefly, clock, 1, "DEV-PEND-0005", internal_overdue_times_12m=5)
+    declined_at = clock.now
+
+    class Down(MarksRefused):
+        def replay(self, now, facts):
+            return None
+    velocity.shared = Down(store)
+    velocity.flush_pending(clock.now.timestamp())
+    [lost] = [r for r in caplog.records if getattr(r, "event", None) == "shared_marks_lost"]
+    assert lost.since == declined_at.isoformat(timespec="seconds")
+    assert f"--since {declined_at.date().isoformat()}" in lost.getMessage()
+    caplog.clear()
+    velocity.shared = store  # back before the worker stops: written, nothing lost
+    velocity.flush_pending(clock.now.timestamp())
+    assert not velocity._pending
+    assert not [r for r in caplog.records if getattr(r, "event", None) == "shared_marks_lost"]
+    again = decide(firefly, clock, 2, "DEV-PEND-0006")
+    shared = {e["name"]: e["value"] for e in again["trace"]["shared"]}
+    assert shared["shared.days_since_decline"] == 0
