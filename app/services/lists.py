@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.engine.language.expressions import DATABASE_LISTS, LIST_ENTRY_KINDS
+from app.engine.language.expressions import DATABASE_LISTS, LIST_ENTRY_KINDS, PERSONAL_ENTRY_KINDS
 from app.engine.language.resident_id import is_valid as resident_id_valid
 from app.engine.privacy import mask
 from app.privacy import PersonalData
@@ -40,8 +40,6 @@ from app.storage.models import ListEntry
 
 LISTS = DATABASE_LISTS
 KINDS = LIST_ENTRY_KINDS  # the kinds in_list may name (app/engine/language/expressions.py)
-# The entry kind of each kind of personal data a field may hold (app/engine/privacy.py PII_KINDS).
-_PERSONAL_ENTRIES = {"resident_id": "resident_id", "phone": "phone", "bank_card": "card"}
 
 
 def entry_kinds(pii: str | None) -> tuple[str, ...]:
@@ -50,7 +48,7 @@ def entry_kinds(pii: str | None) -> tuple[str, ...]:
     (a device id, an employer's name) only device and employer entries. So a device id typed as
     somebody's phone number is not that phone on any list: a whitelisted phone does not whitelist
     a device, and a device listed under a phone number's digits does not list the phone."""
-    kind = _PERSONAL_ENTRIES.get(pii or "")
+    kind = PERSONAL_ENTRY_KINDS.get(pii or "")
     return (kind,) if kind else ("device", "employer")  # unless in_list names the kind
 COLUMNS = ("list", "kind", "value", "reason", "source", "expires")
 REQUIRED_COLUMNS = ("list", "kind", "value", "reason")

@@ -130,6 +130,9 @@ DATABASE_LISTS = ("blacklist", "watchlist", "whitelist")
 # The kinds of their entries (app/services/lists.py keeps them): an optional third argument of
 # in_list names the kind a field's value is matched against.
 LIST_ENTRY_KINDS = ("resident_id", "phone", "device", "employer", "card")
+# The entry kind a field holding each kind of personal data (`pii:`) is matched against without
+# being told; any other field names its kind (else device and employer entries both match it).
+PERSONAL_ENTRY_KINDS = {"resident_id": "resident_id", "phone": "phone", "bank_card": "card"}
 IN_LIST = ('in_list(list, field[, kind]): in_list("blacklist", applicant.id_number) or '
            'in_list("whitelist", device.device_id, "device")')
 

@@ -18,6 +18,7 @@ import re
 
 from .. import model as m
 from ..errors import WARNING
+from ..language.expressions import PERSONAL_ENTRY_KINDS
 from ..source import Node
 from ..types import ENUM, STRING, T_BOOLEAN, T_INTEGER
 from .context import NAME, BuildContext
@@ -164,17 +165,12 @@ def _reasons(ctx: BuildContext, node: Node | None, what: str, parent: Node) -> t
     return tuple(ctx.reason_codes(node, what))
 
 
-# Fields holding these kinds of personal data are matched against entries of that kind without
-# being told (app/services/lists.py entry_kinds); any other field names the kind it is matched against.
-_KNOWN_ENTRY_KINDS = ("resident_id", "phone", "bank_card")
-
-
 def list_lookups(ctx: BuildContext) -> list[m.SharedValue]:
     """The in_list calls the policy's expressions made, one value per (list, field)."""
     found = []
     for name, (list_name, path, kind) in sorted(ctx.scope.list_lookups.items()):
         ctx.read_paths.add(path)
-        if kind is None and ctx.pii_sources.get(path) not in _KNOWN_ENTRY_KINDS:
+        if kind is None and ctx.pii_sources.get(path) not in PERSONAL_ENTRY_KINDS:
             ctx.error("LIST_KIND", f'in_list("{list_name}", {path}) matches both device and employer '
                       f"entries: {path} holds no personal data whose kind says which (an employer on "
                       f"the {list_name} would match a device id typed as its name). Name the kind: "
