@@ -120,9 +120,13 @@ def test_two_workers_decide_reload_and_report(server, auth, app):
                          timeout=30).json()
     assert len(found["items"]) == 3
 
+    # Waits count the workers' reloads (counted once the new set serves): fresh connections may all
+    # land on one worker while the other is still reloading, so what they see proves nothing.
+    reloads = metric(base, "firefly_policy_reloads_total")
     set_version(root, "2099.7")
     process.send_signal(signal.SIGHUP)
-    wait_for(lambda: versions_seen(base, auth) == {"2099.7"}, "every worker to serve 2099.7 after SIGHUP")
+    wait_for(lambda: metric(base, "firefly_policy_reloads_total") >= reloads + 2, "both workers to reload")
+    assert versions_seen(base, auth) == {"2099.7"}
 
     eligibility = root / "rules" / "eligibility.yaml"
     eligibility.write_text(eligibility.read_text(encoding="utf-8") + "\n  - {id: [unclosed\n", encoding="utf-8")
@@ -132,12 +136,14 @@ def test_two_workers_decide_reload_and_report(server, auth, app):
     eligibility.write_text(eligibility.read_text(encoding="utf-8").replace("\n  - {id: [unclosed\n", ""),
                            encoding="utf-8")
 
+    reloads = metric(base, "firefly_policy_reloads_total")
     set_version(root, "2099.8")
     response = requests.post(base + "/v1/policies/reload", headers=auth("admin"), timeout=30)
     assert response.status_code == 200, response.text
-    # Forty fresh connections: twelve can all land on one worker while the other is still reloading.
-    wait_for(lambda: versions_seen(base, auth, tries=40) == {"2099.8"},
-             "every worker to serve 2099.8 after the API reload")
+    # the worker that answered reloads, then both reload on the master's SIGHUP: three in all
+    wait_for(lambda: metric(base, "firefly_policy_reloads_total") >= reloads + 3,
+             "every worker to reload after the API reload")
+    assert versions_seen(base, auth) == {"2099.8"}
     answer = requests.post(base + URL, json=bodies[0], headers=auth("channel"), timeout=30).json()
     assert answer["policy"]["version"] == "2099.8"
 

@@ -111,7 +111,6 @@ class PolicyRegistry:
         validated, tested and imported as a bootstrap release); swap it in only if all passes."""
         with self._lock:
             result = self._prepare_source(root or self.root)
-            metrics.observe_reload(result.ok)
             if result.ok and result.policy_set is not None:
                 self._current = result.policy_set
                 if root:
@@ -124,6 +123,8 @@ class PolicyRegistry:
                 log.error("policy reload rejected; the previous policies keep serving",
                           extra={"event": "policy_reload_rejected", "diagnostics": result.diagnostics,
                                  "test_failures": result.test_failures})
+            # counted once the new set serves (a reload counted is a reload done: tests wait on it)
+            metrics.observe_reload(result.ok)
             self.last_result = result
             return result
 
