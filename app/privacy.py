@@ -56,6 +56,23 @@ def _ip_address(text: str) -> str:
     return str(address)
 
 
+def counted_as(value: Any) -> str:
+    """A value as the anti-fraud memory counts, links and tells it apart (app/services/velocity.py):
+    normalised, and an IPv6 address by its /64 network (`2001:db8:1:2::/64`). A home line or a
+    phone on an IPv6 network is given a /64 and picks any address in it at will (a new temporary
+    address a day, or one per connection: RFC 8981), so a count per address counts nothing a
+    fraud ring would send twice. IPv4 addresses (and IPv4 written as IPv6) count per address."""
+    text = normalise(value)
+    if ":" in text and len(text) <= 64:
+        try:
+            address = ipaddress.IPv6Address(text)
+        except ValueError:
+            return text
+        network = ipaddress.IPv6Network((int(address) >> 64 << 64, 64))
+        return str(network).upper()
+    return text
+
+
 def key_id(secret: str) -> str:
     """The id of a key: 8 hex digits of an HMAC under it (names the key, reveals nothing of it)."""
     return hmac.new(secret.encode("utf-8"), b"firefly/key-id", hashlib.sha256).hexdigest()[:8]

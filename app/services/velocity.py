@@ -38,7 +38,7 @@ from typing import Any, Mapping
 from app.engine import Decision, Policy
 from app.engine.model import SharedValue
 from app.engine.read.shared import MAX_DAYS_SINCE_SECONDS, MAX_WINDOW_SECONDS
-from app.privacy import PersonalData
+from app.privacy import PersonalData, counted_as
 from app.services.access import Principal
 from app.services.access_audit import AccessAudit
 from app.services.errors import Forbidden, InvalidInput, Unavailable
@@ -132,13 +132,15 @@ class Velocity:
                 "last-seen facts": since + datetime.timedelta(seconds=MAX_DAYS_SINCE_SECONDS)}
 
     def _hash(self, value: Any, memo: dict[str, list[str]], keys: int) -> list[str] | None:
-        """The keys of a value: its keyed hash under each of the first `keys` keys, shortened
+        """The keys of a value: the keyed hash of what it counts as (privacy.counted_as) under each
+        of the first `keys` keys, shortened
         (`memo`: the hashes already made for this application, as several shared values read
         the same field)."""
         if not isinstance(value, str) or not value.strip():
             return None
         if value not in memo:
-            memo[value] = [hasher(value)[:32] for hasher in self._hashers[:keys]]
+            counted = counted_as(value)  # an IPv6 address by its /64 network
+            memo[value] = [hasher(counted)[:32] for hasher in self._hashers[:keys]]
         return memo[value]
 
     # --- before the decision -------------------------------------------------------------------

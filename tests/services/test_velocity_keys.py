@@ -88,6 +88,42 @@ def test_one_ip_address_written_several_ways_is_one_key(policy, lists, make_stor
     assert counts == [1, 2, 3]
 
 
+def test_an_ipv6_network_is_counted_per_64_whatever_address_in_it_each_application_takes(
+        policy, lists, make_store):
+    """A device on an IPv6 network picks any address of its /64 (a temporary address a day, or
+    one per connection): a ring rotating the last 64 bits still counts as one network. Per
+    address, each of these twelve read 1 and IP_VELOCITY_24H (10 in 24 hours) never fired."""
+    run = Run(policy, lists, make_store(), PersonalData(SECRET))
+    found = [run.apply(typed_application(policy, f"DEV-V6-{n:02d}", n, n, **{
+        "device.ip_address": f"2408:8207:2a1:5c0:{n:x}:{7 * n:x}:beef:{n + 1:x}"}), minutes(n))
+        for n in range(12)]
+    assert [values["shared.ip_applications_24h"] for values, _ in found] == list(range(1, 13))
+    assert "IP_VELOCITY_24H" in run.last.reason_codes
+    # the next /64 along is another network; an IPv4 address counts per address
+    values, _ = run.apply(typed_application(policy, 0, 50, 50, **{"device.ip_address": "2408:8207:2a1:5c1::1"}),
+                          minutes(13))
+    assert values["shared.ip_applications_24h"] == 1
+    counts = [run.apply(typed_application(policy, 0, 60 + n, 60 + n, **{"device.ip_address": ip}),
+                        minutes(14 + n))[0]["shared.ip_applications_24h"]
+              for n, ip in enumerate(["10.1.2.3", "10.1.2.4", "::ffff:10.1.2.3"])]
+    assert counts == [1, 1, 2]
+
+
+@given(prefix=st.integers(0, 2 ** 64 - 1), hosts=st.lists(st.integers(0, 2 ** 64 - 1), min_size=2, max_size=5),
+       other=st.integers(0, 2 ** 64 - 1))
+def test_counted_as_keeps_an_ipv6_address_to_its_64_and_nothing_else(prefix, hosts, other):
+    import ipaddress
+
+    from app.privacy import counted_as
+    written = [str(ipaddress.IPv6Address(prefix << 64 | host)) for host in hosts]
+    if prefix >> 32 == 0 and prefix & 0xFFFF_FFFF in (0, 0xFFFF):  # ::/64 holds IPv4 written as IPv6
+        return
+    assert len({counted_as(text) for text in written}) == 1
+    assert len({counted_as(text.upper()) for text in written}) == 1
+    elsewhere = str(ipaddress.IPv6Address(other << 64 | hosts[0]))
+    assert (counted_as(elsewhere) == counted_as(written[0])) == (other == prefix)
+
+
 fields = st.sampled_from(["device", "phone", "contact", "ip"])
 
 

@@ -35,6 +35,7 @@ class Run:
         self.policy, self.lists, self.store = policy, lists, store
         self.velocity = Velocity(store, lists, personal)
         self.count = 0
+        self.last = None  # the latest decision
 
     def restart(self, personal):
         """The service restarted with other keys (FIREFLY_HMAC_KEY, FIREFLY_HMAC_OLD_KEYS)."""
@@ -45,6 +46,7 @@ class Run:
         found = self.velocity.lookup(self.policy, typed, f"event-{self.count}", now)
         decision = self.policy.decide(typed, shared=found.values, sources=found.sources)
         self.velocity.remember(self.policy, typed, decision, f"decision-{self.count}", now)
+        self.last = decision
         return found.values, decision.outcome
 
 
