@@ -16,8 +16,12 @@ audit_cli = AppGroup("audit", help="The tamper-evident logs: seal, verify, purge
 @audit_cli.command("seal")
 def seal_command() -> None:
     """Seal every entry not sealed yet, anywhere in the logs (the workers do it every
-    FIREFLY_SEAL_INTERVAL seconds within the last entries; this reads each log whole)."""
+    FIREFLY_SEAL_INTERVAL seconds within the last entries; this reads each log whole); give a MAC to
+    releases stored before releases had one (run `flask audit verify` first)."""
     click.echo(f"sealed {services().audit_log.seal(whole=True)} entries")
+    sealed = services().integrity.seal_releases()
+    if sealed:
+        click.echo(f"gave a MAC to {sealed} releases stored before 2026-11-30 (their files as they are now)")
 
 
 @audit_cli.command("verify")
@@ -40,6 +44,17 @@ def verify_command(log_name: str | None, first: int | None, last: int | None) ->
         click.echo(f"{name}: {state}: {result.checked} sealed entries checked, {result.unsealed} not sealed "
                    f"yet{behind}; head {result.head or '-'}")
         failed = failed or not result.ok
+    if not log_name:  # the rules: releases and stored policy versions as approved (app/services/integrity.py)
+        found = services().integrity.verify()
+        for release in found["releases"]:
+            click.echo(f"releases: {release['release']} {release['problem']}")
+        for version in found["policy_versions"]:
+            click.echo(f"policy versions: {version['name']} {version['version']} ({version['hash'][:12]}) "
+                       f"{version['problem']}")
+        bad = len(found["releases"]) + len(found["policy_versions"])
+        click.echo(f"rules: {'OK' if not bad else f'FAILED ({bad} findings)'}: {found['checked']['releases']} "
+                   f"releases and {found['checked']['policy_versions']} policy versions checked")
+        failed = failed or bool(bad)
     if failed:
         sys.exit(1)
 

@@ -11,7 +11,7 @@ from app.console.access import READ_BACKTESTS, READ_POLICIES, current, signed_in
 from app.console.audit import viewed
 from app.console.blueprint import bp
 from app.extensions import services
-from app.services.errors import NotFound, ServiceError
+from app.services.errors import Conflict, NotFound, ServiceError
 from app.services.releases import APPROVERS, SUBMITTERS
 from app.services.versions import file_diffs
 
@@ -59,6 +59,8 @@ def release_page(release_id: str, against: str | None = None, decide_form: Any =
         against_files = releases.files(against) if against else None
     except NotFound:
         abort(404)
+    except Conflict:  # files edited in the database since they were stored: not shown as the release's
+        abort(409)
     try:  # against the release named, else the active one (none to compare with: no changes shown)
         changes = releases.diff(release_id, against) if (against or shown["state"] != "active") else None
     except ServiceError:
@@ -82,6 +84,8 @@ def policy_version(policy_hash: str) -> str:
         abort(404)
     try:
         info, files = services().versions.files(policy_hash)
+    except Conflict:  # files edited in the database: not shown as the version's
+        abort(409)
     except ServiceError:
         abort(404)
     viewed("policy_version", policy_hash=policy_hash)
@@ -97,6 +101,8 @@ def policy_diff() -> str:
         abort(400)
     try:
         changes = services().versions.diff(old, new)
+    except Conflict:
+        abort(409)
     except ServiceError:
         abort(404)
     viewed("policy_diff", old=old, new=new)

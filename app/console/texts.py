@@ -90,6 +90,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reason.source": ("来源", "Source"),
     "reason.from_band": ("评分档", "score band"),
     "reason.from_no_match": ("没有规则命中时的结果", "what the stage gives when no rule matches"),
+    "rules.altered": ("此决策所用规则版本的存档文件与其哈希不符（在数据库中被改动过），故不引用规则原文；请运行 flask audit verify 并上报。",
+                      "The stored files of the rule version that made this decision no longer hash to it (edited in the database), so its rules are not quoted; run flask audit verify and report it."),
     "reason.from_limit": ("额度计算（低于产品最低额度，或缺少所需数据）", "the limit computation (below the product minimum, or a value it needs missing)"),
     "reason.from_stage": ("阶段的结果", "the stage's own result"),
     "requirements": ("自动审批所需数据", "Data an automatic approval needs"),

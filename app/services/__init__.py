@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.privacy import PersonalData
 from app.services.access import Access
+from app.services.integrity import Integrity
 from app.services.access_audit import AccessAudit
 from app.services.audit_log import AuditLog
 from app.services.backtest import Backtesting
@@ -65,6 +66,7 @@ class Services:
     periodic_review: PortfolioReview | None = None   # set by build: the batch review of a portfolio
     keys: KeyInventory | None = None       # set by build: what each hashing key is still needed for
     rebuilding: Rebuilding | None = None   # set by build: the anti-fraud memory from stored decisions
+    integrity: Integrity | None = None     # set by build: releases and policy versions as approved
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry, self.deciding.velocity)
@@ -113,6 +115,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     services.periodic_review = PortfolioReview(database, registry, store, personal, clock)
     services.keys = KeyInventory(database, personal, velocity, clock)
     services.rebuilding = Rebuilding(velocity, database, store, personal, access_audit, clock)
+    services.integrity = Integrity(database, personal)
     if load_policies:
         registry.start()
     return services

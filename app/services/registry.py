@@ -87,8 +87,17 @@ class PolicyRegistry:
     # --- loading ---------------------------------------------------------------------------------
     def start(self) -> bool:
         """Load the active release (in development the folder, imported); if the folder is broken,
-        serve the active release, else the versions recorded last."""
-        if self.reload().ok or self._serve_active_release() or self.serve_last_good():
+        serve the active release, else the versions recorded last. An active release that is not
+        the one approved (edited in the database) is never served, and nothing else stands in for
+        it: the worker is not ready until an intact release is activated (`flask policy rollback`)."""
+        result = self.reload()
+        if result.ok:
+            return True
+        if any(d.get("code") == "release_altered" for d in result.diagnostics):
+            log.critical("no policies served: the active release is not the one approved", extra={
+                "event": "policy_start_failed", "diagnostics": result.diagnostics})
+            return False
+        if self._serve_active_release() or self.serve_last_good():
             return True
         log.error("no policies loaded at start-up; /readyz reports not ready",
                   extra={"event": "policy_start_failed"})
@@ -160,6 +169,12 @@ class PolicyRegistry:
                                          "message": "no release is active: submit, approve and activate one"}])
         if self._current.release_id == active.id:
             return ReloadResult(True, [], [], self._current)
+        problem = self.releases.problem(active)
+        if problem:  # what nobody approved is never served: the running set (or the last good) serves on
+            log.critical("the active release is not the one approved; it is not served", extra={
+                "event": "release_altered", "release": active.id, "problem": problem})
+            return ReloadResult(False, [{"code": "release_altered", "severity": "error",
+                                         "message": f"release {active.id} {problem}; it is not served"}])
         try:
             loaded = compiling.load_files(dict(active.files), self.engine, origin=f"release {active.id}")
         except Exception as error:  # noqa: BLE001 - stored files this engine can no longer load

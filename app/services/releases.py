@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import logging
 import os
 import zipfile
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from app.engine import read_policy_root
 from app.engine import InputError
 from app.engine.testing import backend_disagreements, load_cases, read_test_files, run_policy_tests
 from app.privacy import PersonalData
-from app.services import compiling
+from app.services import compiling, integrity
 from app.services.access import Principal
 from app.services.access_audit import AccessAudit
 from app.services.clock import Clock, iso_utc, utc_now
@@ -38,6 +39,8 @@ from app.storage import chain
 from app.storage import releases as store
 from app.storage.db import Database
 from app.storage.models import Release, ReleaseEvent
+
+log = logging.getLogger("firefly.releases")
 
 BOOTSTRAP = Principal("bootstrap", "system")
 # A release carries every policy, rule and rule-test file (about 200 KB for the reference policy):
@@ -144,6 +147,7 @@ class Releases:
         if submitter == who.name:
             raise Forbidden("maker-checker: the approver must be another person than the submitter "
                             f"({submitter})", code="own_release")
+        integrity.refuse_altered_release(release, self.personal)  # approve what was submitted, only
         self._event(release.id, "approved", who, _reason(reason))
         self.audit.record(who, "release.approve", [], {"release": release.id}, request_id)
         return self.get(release.id)
@@ -165,6 +169,7 @@ class Releases:
         if state not in ("approved", "retired"):
             raise Conflict(f"release {release.id} is {state}; only an approved release can be activated",
                            code="release_not_approved")
+        integrity.refuse_altered_release(release, self.personal)
         self._event(release.id, "activated", who, _reason(reason))
         self.audit.record(who, "release.activate", [], {"release": release.id}, request_id)
         return self.get(release.id)
@@ -173,13 +178,14 @@ class Releases:
         """Activate again the release that was active before the current one."""
         _require(who, OPERATORS, "roll back a release")
         with self.database.session() as session:
-            history = store.activations(session)
+            history = self._activations(session)
         if not history:
             raise Conflict("no release was ever activated", code="nothing_to_roll_back")
         current = history[0].release_id
         previous = next((e.release_id for e in history if e.release_id != current), None)
         if previous is None:
             raise Conflict(f"release {current} is the only one ever activated", code="nothing_to_roll_back")
+        integrity.refuse_altered_release(self._find(previous), self.personal)
         self._event(previous, "rolled_back", who, _reason(reason))
         self.audit.record(who, "release.rollback", [], {"release": previous, "from": current}, request_id)
         return self.get(previous)
@@ -193,6 +199,10 @@ class Releases:
         files = files or ReleaseFiles.from_folder(root)
         with self.database.session() as session:
             release = store.by_content_hash(session, files.content_hash)
+            if release is not None and release.row_mac is None:  # imported before releases had MACs:
+                # its content is the folder's, which development serves anyway
+                release.row_mac = integrity.release_mac(self.personal, release.id, release.content_hash)
+                session.commit()
         if release is None:
             report, ok = self.check(files, run_tests=False)
             report["bootstrap"] = f"imported from the folder {root} (development)"
@@ -206,13 +216,14 @@ class Releases:
     # -- reading -----------------------------------------------------------------------------
     def active(self) -> Release | None:
         with self.database.session() as session:
-            latest = store.latest_activation(session)
-            return store.by_id(session, latest.release_id) if latest else None
+            history = self._activations(session)
+            return store.by_id(session, history[0].release_id) if history else None
 
     def active_id(self) -> str | None:
+        """The release of the newest genuine activation or rollback (every worker asks each poll)."""
         with self.database.session() as session:
-            latest = store.latest_activation(session)
-            return latest.release_id if latest else None
+            history = self._activations(session)
+            return history[0].release_id if history else None
 
     def folder_allowed(self) -> bool:
         """Whether the folder may still be served (imported as a bootstrap release): development,
@@ -220,13 +231,13 @@ class Releases:
         if self.production:
             return False
         with self.database.session() as session:
-            activated = {e.release_id for e in store.activations(session)}
+            activated = {e.release_id for e in self._activations(session)}
             return all(store.by_id(session, rid).bootstrap for rid in activated)
 
     def list(self) -> list[dict[str, Any]]:
         with self.database.session() as session:
             rows = store.all_releases(session)
-            events = store.events(session)
+            events = self._genuine(store.events(session))
         active = self.active_id()
         return [_summary(r, _state_of(r.id, events, active)) for r in rows]
 
@@ -242,22 +253,28 @@ class Releases:
 
     def files_of(self, ref: str) -> dict[str, str]:
         """The policy files of a release (by id or content hash prefix), as the engine loads them:
-        what a simulation or backtest tries as a candidate."""
-        return dict(self._find(ref).files)
+        what a simulation or backtest tries as a candidate. A release whose files are not the ones
+        stored as approved is refused (`record_altered`: app/services/integrity.py)."""
+        return dict(integrity.refuse_altered_release(self._find(ref), self.personal).files)
 
     def files(self, ref: str) -> dict[str, str]:
-        """The files of a release by path, its rule tests included (the console shows them)."""
-        release = self._find(ref)
+        """The files of a release by path, its rule tests included (the console shows them);
+        refused as files_of refuses."""
+        release = integrity.refuse_altered_release(self._find(ref), self.personal)
         return {**release.files, **release.test_files}
+
+    def problem(self, release: Release) -> str | None:
+        """Why a stored release is not the one submitted (None: it is): integrity.release_problem."""
+        return integrity.release_problem(release, self.personal)
 
     def diff(self, ref: str, against: str | None = None) -> dict[str, Any]:
         """Files and rule ids added, removed and changed from `against` (default: the active
         release) to `ref`."""
-        new = self._find(ref)
+        new = integrity.refuse_altered_release(self._find(ref), self.personal)
         old_id = against or self.active_id()
         if old_id is None:
             raise Conflict("no active release to compare with; name one", code="nothing_to_compare")
-        old = self._find(old_id)
+        old = integrity.refuse_altered_release(self._find(old_id), self.personal)
         old_files, new_files = {**old.files, **old.test_files}, {**new.files, **new.test_files}
         old_rules, new_rules = _rule_ids(old.files), _rule_ids(new.files)
         return {"from": old.id, "to": new.id,
@@ -293,6 +310,7 @@ class Releases:
         release = Release(id=_new_id(now), content_hash=files.content_hash, files=files.files,
                           test_files=files.test_files, report=report, report_ok=ok, bootstrap=bootstrap,
                           created_at=now, created_by=who.name)
+        release.row_mac = integrity.release_mac(self.personal, release.id, release.content_hash)
         with self.database.session() as session:
             if not store.add(session, release):
                 existing = store.by_content_hash(session, files.content_hash)
@@ -323,11 +341,30 @@ class Releases:
                            details=[r.id for r in found])
         return found[0]
 
+    def _activations(self, session: Any) -> list[ReleaseEvent]:
+        """Activations and rollbacks, newest first, that this service made (genuine)."""
+        return self._genuine(store.activations(session))
+
+    def _genuine(self, events: list[ReleaseEvent]) -> list[ReleaseEvent]:
+        """The events whose MAC is theirs: an event inserted or edited in the database (an
+        "approved" by someone who never approved, an activation nobody made) grants nothing;
+        it is logged, and `flask audit verify` names it."""
+        genuine = []
+        for event in events:
+            text = chain.mac_text("releases", event.id, chain.release_event_content_hash(event))
+            if self.personal.mac_matches(event.row_mac, text):
+                genuine.append(event)
+            else:
+                log.critical("a release event is not one this service made; it is ignored", extra={
+                    "event": "release_event_forged", "release_event": event.id, "release": event.release_id,
+                    "action": event.action})
+        return genuine
+
     def _state(self, ref: str) -> tuple[Release, str, str | None]:
         """The release, its state and who submitted it."""
         release = self._find(ref)
         with self.database.session() as session:
-            events = store.events(session, release.id)
+            events = self._genuine(store.events(session, release.id))
         submitter = next((e.actor for e in events if e.action == "submitted"), None)
         return release, _state_of(release.id, events, self.active_id()), submitter
 

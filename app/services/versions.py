@@ -12,6 +12,7 @@ from typing import Any
 
 from app.engine.source import Node, parse_yaml
 from app.services.errors import NotFound
+from app.services.integrity import refuse_altered_version, version_problem
 from app.storage import policy_versions
 from app.storage.db import Database
 from app.storage.models import PolicyVersion
@@ -54,6 +55,7 @@ class WrittenText:
     items: dict[str, Written]
     titles: dict[str, tuple[str, str]]
     parameters: dict[str, str] = field(default_factory=dict)  # params.NAME as written, for conditions
+    altered: str | None = None  # why the stored files are not quoted (integrity.version_problem)
 
     def parameters_in(self, condition: str | None) -> list[tuple[str, str]]:
         """The parameters a condition names, with their values: [("params.x", "3")]."""
@@ -75,12 +77,13 @@ class PolicyVersions:
             return [_info(row) for row in policy_versions.all_versions(session)]
 
     def files(self, policy_hash: str) -> tuple[VersionInfo, dict[str, str]]:
-        row = self._row(policy_hash)
+        row = refuse_altered_version(self._row(policy_hash))
         return _info(row), dict(row.files)
 
     def diff(self, old_hash: str, new_hash: str) -> list[FileDiff]:
         """Every file that differs between two versions, as a unified diff."""
-        return file_diffs(self._row(old_hash).files, self._row(new_hash).files, old_hash[:12], new_hash[:12])
+        old, new = (refuse_altered_version(self._row(h)) for h in (old_hash, new_hash))
+        return file_diffs(old.files, new.files, old_hash[:12], new_hash[:12])
 
     def written(self, policy_hash: str) -> WrittenText:
         """The items and titles of a stored version (empty when the version is not stored)."""
@@ -88,6 +91,9 @@ class PolicyVersions:
             row = policy_versions.by_hash(session, policy_hash)
         if row is None:
             return WrittenText({}, {})
+        problem = version_problem(row)
+        if problem:  # never quote rules that are not the ones that decided
+            return WrittenText({}, {}, altered=problem)
         return _written(tuple(sorted(row.files.items())))
 
     def _row(self, policy_hash: str) -> PolicyVersion:

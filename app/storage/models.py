@@ -116,8 +116,8 @@ class AccessEvent(Base):
 
 class Release(Base):
     """A policy release: an immutable set of files (the policies and rules, and their rule tests)
-    with its content hash, and the report of the checks run when it was submitted. Its state is
-    the sum of its events (release_events), never an updated column."""
+    with its content hash and that hash's MAC, and the report of the checks run when it was
+    submitted. Its state is the sum of its events (release_events), never an updated column."""
     __tablename__ = "releases"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -129,6 +129,8 @@ class Release(Base):
     bootstrap: Mapped[bool] = mapped_column(Boolean, default=False)  # the folder, imported in development
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100))
+    # MAC of its id and content hash (app/services/integrity.py): the content approved, bound
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
 
 class ReleaseEvent(Base):

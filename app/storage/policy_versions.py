@@ -17,14 +17,6 @@ def add(session: Session, version: PolicyVersion) -> bool:
     return not exists(session, version.hash) and add_unique(session, version)
 
 
-def newest_per_name(session: Session) -> dict[str, PolicyVersion]:
-    """The version of each policy recorded last."""
-    latest: dict[str, PolicyVersion] = {}
-    for row in session.scalars(select(PolicyVersion).order_by(PolicyVersion.first_seen.desc())):
-        latest.setdefault(row.name, row)
-    return latest
-
-
 def matching(session: Session, name: str, *, hash_prefix: str | None = None,
              version: str | None = None, policy_hash: str | None = None) -> list[PolicyVersion]:
     """Versions of policy `name` with that exact hash, a hash starting with the prefix (taken

@@ -44,12 +44,6 @@ def events(session: Session, release_id: str | None = None) -> list[ReleaseEvent
     return list(session.scalars(statement))
 
 
-def latest_activation(session: Session) -> ReleaseEvent | None:
-    """The newest activation or rollback: what is active (every worker asks each poll)."""
-    return session.scalar(select(ReleaseEvent).where(ReleaseEvent.action.in_(("activated", "rolled_back")))
-                          .order_by(ReleaseEvent.seq.desc()).limit(1))
-
-
 def activations(session: Session) -> list[ReleaseEvent]:
     """Activations and rollbacks, newest first."""
     return list(session.scalars(select(ReleaseEvent).where(ReleaseEvent.action.in_(("activated", "rolled_back")))

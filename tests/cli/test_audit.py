@@ -124,3 +124,31 @@ def test_audit_keys_says_what_each_hashing_key_is_still_needed_for(app, runner, 
         assert f"FINDING: key {old_kid} made 2 decisions (2 sealed)" in result.output
     finally:
         services(forgotten).close()
+
+
+def test_verify_names_an_edited_release_and_seal_gives_a_legacy_release_its_mac(runner, app, database_url):
+    """`flask audit verify` checks the rules too: every release and stored policy version. A
+    release stored before releases had MACs has none: verify names it, `flask audit seal` gives it
+    one (its files as they are now), and verify passes."""
+    release_id = services(app).releases.active_id()
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and "rules: OK: 1 releases and 3 policy versions checked" in ok.output  # application, drawdown, review
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE releases SET row_mac = NULL WHERE id = :i"), {"i": release_id})
+    legacy = runner.invoke(args=["audit", "verify"])
+    assert legacy.exit_code == 1 and f"releases: {release_id} has no MAC" in legacy.output
+    sealed = runner.invoke(args=["audit", "seal"])
+    assert "gave a MAC to 1 releases" in sealed.output
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    with engine.begin() as conn:  # now the files edited, the unkeyed hash left as it was
+        files = conn.execute(text("SELECT files FROM releases WHERE id = :i"), {"i": release_id}).scalar_one()
+        files = files if isinstance(files, str) else __import__("json").dumps(files)
+        conn.execute(text("UPDATE releases SET files = :f WHERE id = :i"),
+                     {"f": files.replace("500000", "900000"), "i": release_id})
+    engine.dispose()
+    edited = runner.invoke(args=["audit", "verify"])
+    assert edited.exit_code == 1
+    assert f"releases: {release_id} its files do not hash to its content hash" in edited.output
+    assert "rules: FAILED (1 findings)" in edited.output
+    assert "gave a MAC" not in runner.invoke(args=["audit", "seal"]).output  # an edited release is not vouched for
