@@ -10,7 +10,7 @@ of a stored policy version, which compliance reads to see the rules that decided
 quotes them) and replay compiles: the decision rows' MACs name the version's hash, but nothing
 checked that the files still hash to it."""
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.engine.read.documents import policy_hash
 from app.services import build, compiling
@@ -36,10 +36,17 @@ def approve_and_activate(firefly, policy_root, version):
     return release
 
 
+def as_insider(session):
+    """Write past PostgreSQL's append-only triggers, as someone with the database's own rights can."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL session_replication_role = replica"))
+
+
 def edit_release_files(firefly, release_id, rehash=True):
     """What the insider does: raise a cap in the files and, unless told not to, write the
     content hash of the edited files (an unkeyed SHA-256: anyone can compute it)."""
     with firefly.database.session() as session:
+        as_insider(session)
         row = session.get(Release, release_id)
         files = dict(row.files)
         assert APPROVED_CAP in files[APPLICATION]
@@ -112,6 +119,7 @@ def test_an_activation_inserted_in_the_database_activates_nothing(firefly, polic
 def test_a_stored_policy_version_edited_in_the_database_is_not_shown_nor_replayed(firefly, policy_root):
     served = firefly.registry.served(POLICY)
     with firefly.database.session() as session:
+        as_insider(session)
         row = session.get(PolicyVersion, served.hash)
         assert policy_hash(dict(row.files), row.version) == row.hash  # as stored: intact
         files = dict(row.files)
