@@ -263,3 +263,31 @@ def test_an_author_submits_a_release_and_an_approver_approves_it(live_server, br
     wait(browser).until(lambda b: b.find_element(By.ID, "release-decided"))
     assert browser.find_element(By.ID, "release-state").text == "approved"
     assert "ma.li (approver)" in browser.find_element(By.ID, "release-events").text
+
+
+def test_a_decision_whose_rules_were_edited_in_the_database_says_so_and_quotes_none(live_server, browser, app,
+                                                                                   decided):
+    """The stored rule version of a decision edited in the database: the page shows the decision
+    from its own row, an alert instead of the rule texts, and the version's page refuses (409)."""
+    import sqlalchemy
+
+    from app.storage.models import PolicyVersion
+    services(app).accounts.create("li.wei", "compliance", PASSWORD)
+    wanted = decided["decline_overdue_pattern"]["decision_id"]
+    policy_hash = services(app).records.row(wanted).policy_hash
+    with services(app).database.session() as session:
+        if session.get_bind().dialect.name == "postgresql":  # past the append-only triggers, as an owner can
+            session.execute(sqlalchemy.text("SET LOCAL session_replication_role = replica"))
+        row = session.get(PolicyVersion, policy_hash)
+        row.files = {path: body.replace("连三累六", "连五累十") for path, body in row.files.items()}
+        session.commit()
+    sign_in(browser, live_server, "li.wei")
+    at(browser, "/console/decisions")
+    browser.get(f"{live_server}/console/decisions/{wanted}")
+    alert = wait(browser).until(lambda b: b.find_element(By.ID, "rules-altered"))
+    assert "flask audit verify" in alert.text and alert.is_displayed()
+    assert browser.find_element(By.ID, "outcome").text == "DECLINE"
+    assert "连五累十" not in browser.page_source
+    shot(browser, "console-rules-altered.png", full=False)
+    browser.get(f"{live_server}/console/policies/{policy_hash}")
+    assert "连五累十" not in browser.page_source
