@@ -22,6 +22,9 @@ def seal_command() -> None:
     sealed = services().integrity.seal_releases()
     if sealed:
         click.echo(f"gave a MAC to {sealed} releases stored before 2026-11-30 (their files as they are now)")
+    sealed = services().identities.seal()
+    if sealed:
+        click.echo(f"gave a MAC to {sealed} API keys and console accounts stored before 2026-11-30 (as they are now)")
 
 
 @audit_cli.command("verify")
@@ -55,6 +58,14 @@ def verify_command(log_name: str | None, first: int | None, last: int | None) ->
         click.echo(f"rules: {'OK' if not bad else f'FAILED ({bad} findings)'}: {found['checked']['releases']} "
                    f"releases and {found['checked']['policy_versions']} policy versions checked")
         failed = failed or bool(bad)
+        people = services().identities.verify()
+        for finding in people["findings"]:
+            what = f"API key {finding['api_key']}" if "api_key" in finding else f"account {finding['account']}"
+            click.echo(f"identities: {what} {finding['problem']}")
+        state = "OK" if not people["findings"] else f"FAILED ({len(people['findings'])} findings)"
+        click.echo(f"identities: {state}: {people['checked']['api_keys']} stored API keys and "
+                   f"{people['checked']['accounts']} console accounts checked")
+        failed = failed or bool(people["findings"])
     if failed:
         sys.exit(1)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.privacy import PersonalData
 from app.services.access import Access
+from app.services.identity import Identities
 from app.services.integrity import Integrity
 from app.services.access_audit import AccessAudit
 from app.services.audit_log import AuditLog
@@ -67,6 +68,7 @@ class Services:
     keys: KeyInventory | None = None       # set by build: what each hashing key is still needed for
     rebuilding: Rebuilding | None = None   # set by build: the anti-fraud memory from stored decisions
     integrity: Integrity | None = None     # set by build: releases and policy versions as approved
+    identities: Identities | None = None   # set by build: stored keys and console accounts as made here
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry, self.deciding.velocity)
@@ -91,7 +93,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     registry = PolicyRegistry(settings.policy_root, store, run_tests=settings.run_policy_tests,
                               engine=settings.engine, releases=releases)
     records = Records(database, personal, access_audit)
-    access = Access(database, settings.api_keys, settings.production)
+    access = Access(database, settings.api_keys, settings.production, personal, access_audit)
     lists = Lists(database, personal, clock, settings.list_check_seconds)
     velocity = Velocity(state.shared, lists, personal, database, access_audit)
     services = Services(
@@ -116,6 +118,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     services.keys = KeyInventory(database, personal, velocity, clock)
     services.rebuilding = Rebuilding(velocity, database, store, personal, access_audit, clock)
     services.integrity = Integrity(database, personal)
+    services.identities = Identities(database, personal)
     if load_policies:
         registry.start()
     return services

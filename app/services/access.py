@@ -10,8 +10,11 @@ import datetime
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from app.config import DEV_API_KEYS, ConfigError
+from app.privacy import PersonalData
+from app.services import identity
 from app.services.errors import Conflict, NotFound
 from app.storage import api_keys
 from app.storage.db import Database
@@ -60,8 +63,13 @@ DEV_KEY_HASHES = frozenset(parse_api_keys(DEV_API_KEYS))
 class Access:
     """Authenticating callers and managing stored keys."""
 
-    def __init__(self, database: Database, configured: str, production: bool) -> None:
+    def __init__(self, database: Database, configured: str, production: bool,
+                 personal: PersonalData, audit: Any = None) -> None:
         self.database = database
+        self.personal = personal  # stored keys carry a MAC of their name, role and hash (identity.py)
+        # key creation and revocation are recorded in the access log (an AccessAudit, which
+        # itself names callers by this module's Principal)
+        self.audit = audit
         self.configured = configured
         self._keys = parse_api_keys(configured)
         if production and DEV_KEY_HASHES & set(self._keys):
@@ -75,24 +83,35 @@ class Access:
             return principal
         with self.database.session() as session:
             row = api_keys.by_hash(session, digest)
-            return Principal(row.name, row.role) if row else None
+            if row is None or not identity.genuine_key(self.personal, row):
+                return None
+            return Principal(row.name, row.role)
 
     def create(self, name: str, role: str) -> str:
         """Store a new key NAME with ROLE; returns the key, which is shown once and never stored."""
         if role not in ROLES:
             raise NotFound(f"no role {role!r}; roles: {', '.join(ROLES)}", code="unknown_role")
         key = "ff_" + secrets.token_urlsafe(32)
+        row = ApiKey(name=name, role=role, key_hash=hash_key(key))
+        row.row_mac = identity.key_mac(self.personal, row)
+        self.record_change("key.create", {"name": name, "role": role})
         with self.database.session() as session:
-            if not api_keys.add(session, ApiKey(name=name, role=role, key_hash=hash_key(key))):
+            if not api_keys.add(session, row):
                 raise Conflict(f"a key named {name!r} exists already; choose another name",
                                code="key_exists")
         return key
+
+    def record_change(self, action: str, details: dict) -> None:
+        """In the access log first: a change to who may call is not made if it cannot be recorded."""
+        if self.audit is not None:
+            self.audit.record(None, action, [], details)
 
     def stored(self) -> list[StoredKey]:
         with self.database.session() as session:
             return [StoredKey(k.name, k.role, k.created_at) for k in api_keys.all_keys(session)]
 
     def revoke(self, name: str) -> None:
+        self.record_change("key.revoke", {"name": name})
         with self.database.session() as session:
             if not api_keys.delete(session, name):
                 raise NotFound(f"no stored key named {name!r} (see `flask keys list`)",

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 
 from app.privacy import hash_password, password_matches
+from app.services import identity
 from app.services.access import Access
 from app.services.clock import Clock
 from app.services.errors import Conflict, InvalidInput, NotFound
@@ -56,6 +57,7 @@ class Accounts:
                  idle_timeout: datetime.timedelta) -> None:
         self.database = database
         self.access = access
+        self.personal = access.personal  # rows carry a MAC of who they are (app/services/identity.py)
         self.clock = clock
         self.idle_timeout = idle_timeout
 
@@ -72,6 +74,8 @@ class Accounts:
                                code="invalid_username")
         row = ConsoleAccount(username=username, role=role,
                              password_hash=hash_password(password))
+        row.row_mac = identity.account_mac(self.personal, row)
+        self.access.record_change("account.create", {"username": username, "role": role})
         with self.database.session() as session:
             if not accounts.add(session, row):
                 raise Conflict(f"an account named {username!r} exists already", code="account_exists")
@@ -79,11 +83,16 @@ class Accounts:
     def set_password(self, username: str, password: str) -> None:
         """A new password; every session of the account ends."""
         _check_password(password)
+        self.access.record_change("account.set_password", {"username": username})
         with self.database.session() as session:
-            if not accounts.set_password(session, username, hash_password(password)):
+            account = accounts.by_username(session, username)
+            if account is None:
                 raise NotFound(f"no account {username!r} (see `flask accounts list`)", code="unknown_account")
+            new = ConsoleAccount(username=username, role=account.role, password_hash=hash_password(password))
+            accounts.set_password(session, username, new.password_hash, identity.account_mac(self.personal, new))
 
     def remove(self, username: str) -> None:
+        self.access.record_change("account.remove", {"username": username})
         with self.database.session() as session:
             if not accounts.delete_account(session, username):
                 raise NotFound(f"no account {username!r} (see `flask accounts list`)", code="unknown_account")
@@ -101,7 +110,9 @@ class Accounts:
                 return None
             if not password_matches(account.password_hash, password):
                 return None
-            return self._start(session, account.id)
+            if not identity.genuine_account(self.personal, account):  # made in the database, not here
+                return None
+            return self._start(session, account)
 
     def sign_in_with_key(self, key: str) -> tuple[str | None, Person | None]:
         """Exchange an API key of a console role for a session under an account named after the
@@ -113,19 +124,23 @@ class Accounts:
         username = f"key:{principal.name}"
         with self.database.session() as session:
             account = accounts.by_username(session, username)
-            if account is None or account.role != principal.role:
+            if account is None or account.role != principal.role or not identity.genuine_account(
+                    self.personal, account):
                 if account is not None:
                     accounts.delete_account(session, username)
                 # No password can match "!": the account is reached only through its key.
-                accounts.add(session, ConsoleAccount(username=username, role=principal.role, password_hash="!"))
+                made = ConsoleAccount(username=username, role=principal.role, password_hash="!")
+                made.row_mac = identity.account_mac(self.personal, made)
+                accounts.add(session, made)
                 account = accounts.by_username(session, username)
-            return self._start(session, account.id), Person(username, principal.role)
+            return self._start(session, account), Person(username, principal.role)
 
-    def _start(self, session, account_id: int) -> str:
+    def _start(self, session, account: ConsoleAccount) -> str:
         token = secrets.token_urlsafe(32)
         now = self.clock()
-        accounts.start_session(session, ConsoleSession(token_hash=_token_hash(token), account_id=account_id,
-                                                       started_at=now, last_seen=now))
+        row = ConsoleSession(token_hash=_token_hash(token), account_id=account.id, started_at=now, last_seen=now)
+        row.row_mac = identity.session_mac(self.personal, row, account.username)
+        accounts.start_session(session, row)
         return token
 
     def person(self, token: str) -> Person | None:
@@ -138,6 +153,8 @@ class Accounts:
             if found is None:
                 return None
             row, account = found
+            if not identity.genuine_session(self.personal, row, account):  # made in the database, not here
+                return None
             if now - _aware(row.last_seen) > self.idle_timeout:
                 accounts.end_session(session, digest)
                 return None

@@ -24,12 +24,14 @@ def all_accounts(session: Session) -> list[ConsoleAccount]:
     return list(session.scalars(select(ConsoleAccount).order_by(ConsoleAccount.username)).all())
 
 
-def set_password(session: Session, username: str, password_hash: str) -> bool:
-    """Replace the password hash and end the account's sessions; False when there is no such account."""
+def set_password(session: Session, username: str, password_hash: str, row_mac: str) -> bool:
+    """Replace the password hash (and the row's MAC) and end the account's sessions; False when
+    there is no such account."""
     account = by_username(session, username)
     if account is None:
         return False
     account.password_hash = password_hash
+    account.row_mac = row_mac
     session.execute(delete(ConsoleSession).where(ConsoleSession.account_id == account.id))
     session.commit()
     return True

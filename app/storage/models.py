@@ -203,6 +203,7 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(20))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)  # name, role, hash (identity.py)
 
 
 class FloorRow(Base):
@@ -252,6 +253,7 @@ class ConsoleAccount(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)  # username, role, hash (identity.py)
 
 
 class ConsoleSession(Base):
@@ -263,6 +265,7 @@ class ConsoleSession(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("console_accounts.id", ondelete="CASCADE"), index=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)  # token hash, username (identity.py)
 
 
 class ListsVersion(Base):

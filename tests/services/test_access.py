@@ -38,5 +38,5 @@ def test_revoking_an_unknown_key_is_not_found(firefly):
 
 def test_production_refuses_the_development_keys(firefly):
     with pytest.raises(ConfigError, match="development keys"):
-        Access(firefly.database, DEV_API_KEYS, production=True)
-    assert Access(firefly.database, DEV_API_KEYS, production=False).uses_development_keys
+        Access(firefly.database, DEV_API_KEYS, production=True, personal=firefly.personal)
+    assert Access(firefly.database, DEV_API_KEYS, production=False, personal=firefly.personal).uses_development_keys

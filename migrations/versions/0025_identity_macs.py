@@ -1,0 +1,31 @@
+"""Stored API keys, console accounts and console sessions carry a MAC of who they are (app/services/
+identity.py): a row inserted or edited in the database authenticates nobody. Keys and accounts
+stored before have none until `flask audit seal` gives them one; sessions begun before end (their
+holders sign in again).
+
+Revision ID: 0025
+Revises: 0024
+Create Date: 2026-11-30 03:55:00
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+revision = '0025'
+down_revision = '0024'
+branch_labels = None
+depends_on = None
+
+TABLES = ('api_keys', 'console_accounts', 'console_sessions')
+
+
+def upgrade():
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('row_mac', sa.String(length=80), nullable=True))
+
+
+def downgrade():
+    for table in reversed(TABLES):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('row_mac')
