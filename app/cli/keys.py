@@ -6,7 +6,7 @@ from flask.cli import AppGroup
 
 from app.config import DEV_API_KEYS
 from app.extensions import services
-from app.services.access import ROLES
+from app.services.access import ROLES, parse_binds
 from app.services.errors import ServiceError
 
 keys_cli = AppGroup("keys", help="API keys: create keys (stored hashed) and show the development keys.")
@@ -15,10 +15,17 @@ keys_cli = AppGroup("keys", help="API keys: create keys (stored hashed) and show
 @keys_cli.command("create")
 @click.argument("name")
 @click.argument("role", type=click.Choice(ROLES))
-def create_key_command(name: str, role: str) -> None:
+@click.option("--bind", "binds", multiple=True, metavar="PATH=V1|V2",
+              help="the key may send this input field only with these values, e.g. "
+                   "device.channel=PARTNER for a partner's system (repeatable)")
+def create_key_command(name: str, role: str, binds: tuple[str, ...]) -> None:
     """Create an API key NAME with ROLE; prints the key once (only its hash is stored)."""
     try:
-        click.echo(services().access.create(name, role))
+        bound = parse_binds(binds)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--bind") from None
+    try:
+        click.echo(services().access.create(name, role, bound))
     except ServiceError as error:
         raise click.ClickException(error.message) from None
 
@@ -27,7 +34,8 @@ def create_key_command(name: str, role: str) -> None:
 def list_keys_command() -> None:
     """List the keys stored in the database (names and roles; the keys themselves are not kept)."""
     for key in services().access.stored():
-        click.echo(f"{key.name}\t{key.role}\t{key.created_at:%Y-%m-%d %H:%M}")
+        bound = ";".join(f"{path}={'|'.join(values)}" for path, values in key.binds)
+        click.echo(f"{key.name}\t{key.role}{f'[{bound}]' if bound else ''}\t{key.created_at:%Y-%m-%d %H:%M}")
 
 
 @keys_cli.command("revoke")

@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import secrets
 from dataclasses import dataclass
+import re
 from typing import Any
 
 from app.config import DEV_API_KEYS, ConfigError
@@ -24,14 +25,42 @@ from app.storage.models import ApiKey
 # them (never their own) and reads the access log; underwriter closes referred applications; admin
 # runs operations (keys, reloads).
 ROLES = ("channel", "compliance", "admin", "author", "approver", "underwriter")
+_BIND_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+$")
+_BOUND_ROLE = re.compile(r"^([a-z]+)\[(.+)\]$")
+
+
+# A key bound to values of input fields: {"device.channel": ("PARTNER",)} as a sorted tuple of
+# (path, allowed values). A partner's system keyed so sends only what it is; without the binding
+# it could say BANK_APP and escape the partner channel's cap (docs/controls.md, "Keys bound to a channel").
+Binds = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a key's name and role."""
+    """Who is calling: a key's name and role, and the input values the key is bound to."""
 
     name: str
     role: str
+    binds: Binds = ()
+
+
+def parse_binds(items: Any) -> Binds:
+    """`path=V1|V2` items (or a stored {path: [values]}) as Binds; ValueError when malformed."""
+    found: dict[str, tuple[str, ...]] = {}
+    pairs = items.items() if isinstance(items, dict) else (
+        (text.split("=", 1) if "=" in text else (text, "")) for text in items)
+    for path, values in pairs:
+        allowed = tuple(values) if isinstance(values, (list, tuple)) else tuple(filter(None, values.split("|")))
+        path = path.strip()
+        if not _BIND_PATH.match(path) or not allowed or path in found:
+            raise ValueError(f"a binding is a field path and its allowed values, such as "
+                             f"device.channel=PARTNER or device.channel=RM_APP|BRANCH; not {path!r}")
+        found[path] = tuple(sorted(set(allowed)))
+    return tuple(sorted(found.items()))
+
+
+def binds_json(binds: Binds) -> dict[str, list[str]] | None:
+    return {path: list(values) for path, values in binds} or None
 
 
 @dataclass(frozen=True)
@@ -39,6 +68,7 @@ class StoredKey:
     name: str
     role: str
     created_at: datetime.datetime
+    binds: "Binds" = ()
 
 
 def hash_key(key: str) -> str:
@@ -46,14 +76,23 @@ def hash_key(key: str) -> str:
 
 
 def parse_api_keys(text: str | None) -> dict[str, Principal]:
-    """Parse `name:role:key,...` into {hash: Principal}; the clear keys are not kept."""
+    """Parse `name:role:key,...` into {hash: Principal}; the clear keys are not kept. A role may
+    carry bindings: `partner-a:channel[device.channel=PARTNER]:key` (several: `;` between them)."""
     keys = {}
     for item in filter(None, (part.strip() for part in (text or "").split(","))):
         parts = item.split(":", 2)
-        if len(parts) != 3 or parts[1] not in ROLES or len(parts[2]) < 8:
+        role, binds = parts[1] if len(parts) > 1 else "", ()
+        bound = _BOUND_ROLE.match(role)
+        if bound:
+            role = bound.group(1)
+            try:
+                binds = parse_binds(bound.group(2).split(";"))
+            except ValueError as error:
+                raise ConfigError(f"FIREFLY_API_KEYS entry {parts[0]!r}: {error}") from None
+        if len(parts) != 3 or role not in ROLES or len(parts[2]) < 8:
             raise ConfigError(f"FIREFLY_API_KEYS entry {parts[0]!r} must be name:role:key with role in "
                               f"{', '.join(ROLES)} and a key of at least 8 characters")
-        keys[hash_key(parts[2])] = Principal(parts[0], parts[1])
+        keys[hash_key(parts[2])] = Principal(parts[0], role, binds)
     return keys
 
 
@@ -85,16 +124,17 @@ class Access:
             row = api_keys.by_hash(session, digest)
             if row is None or not identity.genuine_key(self.personal, row):
                 return None
-            return Principal(row.name, row.role)
+            return Principal(row.name, row.role, parse_binds(row.binds or {}))
 
-    def create(self, name: str, role: str) -> str:
-        """Store a new key NAME with ROLE; returns the key, which is shown once and never stored."""
+    def create(self, name: str, role: str, binds: Binds = ()) -> str:
+        """Store a new key NAME with ROLE (bound to input values: `binds`); returns the key, which
+        is shown once and never stored."""
         if role not in ROLES:
             raise NotFound(f"no role {role!r}; roles: {', '.join(ROLES)}", code="unknown_role")
         key = "ff_" + secrets.token_urlsafe(32)
-        row = ApiKey(name=name, role=role, key_hash=hash_key(key))
+        row = ApiKey(name=name, role=role, key_hash=hash_key(key), binds=binds_json(binds))
         row.row_mac = identity.key_mac(self.personal, row)
-        self.record_change("key.create", {"name": name, "role": role})
+        self.record_change("key.create", {"name": name, "role": role, "binds": binds_json(binds)})
         with self.database.session() as session:
             if not api_keys.add(session, row):
                 raise Conflict(f"a key named {name!r} exists already; choose another name",
@@ -108,7 +148,8 @@ class Access:
 
     def stored(self) -> list[StoredKey]:
         with self.database.session() as session:
-            return [StoredKey(k.name, k.role, k.created_at) for k in api_keys.all_keys(session)]
+            return [StoredKey(k.name, k.role, k.created_at, parse_binds(k.binds or {}))
+                    for k in api_keys.all_keys(session)]
 
     def revoke(self, name: str) -> None:
         self.record_change("key.revoke", {"name": name})

@@ -22,10 +22,10 @@ from app.privacy import PersonalData
 from app.services import challengers, records
 from app.services.access import Principal
 from app.services.clock import Clock, business_date, utc_now
-from app.services.errors import Conflict, InvalidInput, Unavailable
+from app.services.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from app.services.policy_store import PolicyStore
 from app.services.registry import PolicyRegistry
-from app.services.velocity import SharedInput, Velocity
+from app.services.velocity import SharedInput, Velocity, path_value
 from app.state.idempotency import Claims, ClaimState
 from app.storage import decisions
 from app.storage.db import Database
@@ -73,6 +73,7 @@ class Deciding:
     def decide(self, request: DecisionRequest) -> Decided:
         started = time.perf_counter()
         policy = self.registry.served(request.policy_name)
+        _refuse_unbound(policy, request)
         key = self._scoped_key(request)
         request_fingerprint = self.personal.request_hash(policy.name, request.body)
         owned = key is not None and self._claim(key, request_fingerprint, policy.name, request.body)
@@ -189,6 +190,21 @@ class Deciding:
             if shadow is not None:
                 challengers.store_shadow(self.database, self.policy_store, routed.shadow, shadow)
         return row, made.hits
+
+
+def _refuse_unbound(policy: Policy, request: DecisionRequest) -> None:
+    """A key bound to input values (a partner's key: device.channel=PARTNER) sends those or is
+    refused before anything is counted or decided: the channel decides caps and rules, and a
+    partner that could say BANK_APP would lend past the partner channel's cap. A field the policy
+    does not declare cannot be sent to it at all (validation refuses it), so no binding applies."""
+    for path, allowed in request.caller.binds:
+        if path not in policy.input_schema.fields:
+            continue
+        value = path_value(request.body, path)
+        if value not in allowed:
+            raise Forbidden(f"the key {request.caller.name} may send {path} only as {' or '.join(allowed)}",
+                            code="field_not_allowed",  # the value sent is not echoed: it may be personal
+                            details={path: [f"must be {' or '.join(allowed)} for this key"]})
 
 
 def _other_body() -> Conflict:

@@ -17,6 +17,7 @@ authenticate. A MAC is checked on every authentication: one HMAC-SHA256, about a
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -29,7 +30,8 @@ log = logging.getLogger("firefly.access")
 
 
 def _key_text(row: ApiKey) -> str:
-    return chain.mac_text("api_keys", row.name, f"{row.role}|{row.key_hash}")
+    binds = json.dumps(row.binds, sort_keys=True, separators=(",", ":")) if row.binds else ""
+    return chain.mac_text("api_keys", row.name, f"{row.role}|{row.key_hash}|{binds}")
 
 
 def _account_text(row: ConsoleAccount) -> str:

@@ -203,7 +203,9 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(20))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)  # name, role, hash (identity.py)
+    # input values the key may send, {path: [values]} (app/services/access.py Binds); None: any
+    binds: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)  # name, role, hash, binds (identity.py)
 
 
 class FloorRow(Base):

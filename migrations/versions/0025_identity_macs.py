@@ -1,5 +1,6 @@
 """Stored API keys, console accounts and console sessions carry a MAC of who they are (app/services/
-identity.py): a row inserted or edited in the database authenticates nobody. Keys and accounts
+identity.py): a row inserted or edited in the database authenticates nobody. An API key may be
+bound to input values (`binds`: a partner's key sends only device.channel=PARTNER). Keys and accounts
 stored before have none until `flask audit seal` gives them one; sessions begun before end (their
 holders sign in again).
 
@@ -23,9 +24,13 @@ def upgrade():
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('row_mac', sa.String(length=80), nullable=True))
+            if table == 'api_keys':  # a key bound to input values (a partner's key: device.channel=PARTNER)
+                batch_op.add_column(sa.Column('binds', sa.JSON(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.drop_column('binds')
     for table in reversed(TABLES):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('row_mac')
