@@ -14,7 +14,9 @@ from app.services.registry import PolicySet
 
 ERRORS = {
     400: "malformed JSON or invalid parameters", 401: "missing or unknown API key",
-    403: "the key's role may not do this", 404: "not found",
+    403: "the key's role may not do this (or, for a decision, a key bound to input values sent "
+         "another value of a bound field: field_not_allowed, the field named in details)",
+    404: "not found",
     409: "conflict: for a decision, the Idempotency-Key was used with another body "
          "(idempotency_conflict), or the request deciding under it took longer than the wait "
          "(idempotency_in_progress: retry after Retry-After seconds)",
