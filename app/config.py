@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -161,6 +162,13 @@ def check_production(config: Mapping[str, Any]) -> None:
         problems.append("REDIS_URL must be set in production: without it the anti-fraud counters, "
                         "links and last-seen facts live in each worker's process, so a burst spread "
                         "over workers is counted in parts and a restart forgets them")
+    elif not urlsplit(config["REDIS_URL"]).password:
+        # whoever can write to it can erase a fraud ring's counts, a declined applicant's
+        # cooling-off or the links to fraud, and answer a retried request for another's decision
+        problems.append("REDIS_URL must carry a password in production (redis://:PASSWORD@host:6379/0, or "
+                        "redis://USER:PASSWORD@... with a Redis ACL user): the anti-fraud memory and the "
+                        "idempotency claims live there, and an unauthenticated Redis lets anyone who "
+                        "reaches it erase a fraud ring's counts")
     if config.get("FIREFLY_FLOOR_ENDPOINT"):
         problems.append("FIREFLY_FLOOR_ENDPOINT is a benchmark aid, not for production")
     if problems:

@@ -11,7 +11,8 @@ STRONG = "x" * 40
 def production(**overrides):
     config = from_environment()
     config.update(FIREFLY_ENV="production", SECRET_KEY=STRONG, FIREFLY_HMAC_KEY="y" * 40,
-                  DATABASE_URL="postgresql+psycopg://db/firefly", REDIS_URL="redis://cache:6379/0",
+                  DATABASE_URL="postgresql+psycopg://db/firefly",
+                  REDIS_URL="redis://:a-long-redis-password@cache:6379/0",
                   FIREFLY_API_KEYS="")
     config.update(overrides)
     return config
@@ -30,6 +31,9 @@ def test_production_with_real_secrets_passes():
     # the anti-fraud counters in each worker's process: a burst over workers counted in parts
     ({"REDIS_URL": None}, "REDIS_URL must be set in production"),
     ({"REDIS_URL": ""}, "REDIS_URL must be set in production"),
+    # an unauthenticated Redis: anyone who reaches it can erase a fraud ring's counts
+    ({"REDIS_URL": "redis://cache:6379/0"}, "REDIS_URL must carry a password"),
+    ({"REDIS_URL": "rediss://reader@cache:6380/0"}, "REDIS_URL must carry a password"),
 ])
 def test_production_refuses_defaults(overrides, complaint):
     with pytest.raises(ConfigError, match=complaint):
