@@ -115,9 +115,10 @@ def add_change(session: Session, change: ListChange) -> ListChange:
 
 
 def pending_like(session: Session, change: ListChange) -> ListChange | None:
-    """A pending change proposing the same thing (action, entry, reason, source, expiry)."""
+    """A pending change by the same maker proposing the same thing (action, entry, reason, source,
+    expiry): importing a file again proposes nothing new."""
     found = session.scalars(select(ListChange).where(
-        ListChange.state == "pending", ListChange.action == change.action,
+        ListChange.state == "pending", ListChange.maker == change.maker, ListChange.action == change.action,
         ListChange.list_name == change.list_name, ListChange.kind == change.kind,
         ListChange.value_hash == change.value_hash, ListChange.reason == change.reason,
         ListChange.source == change.source)).all()
