@@ -10,6 +10,11 @@ CSV = ("list,kind,value,reason\n"
        "whitelist,device,DEV-CLI-0002,branch tablet\n")
 
 
+def pending_change(runner):
+    [change] = services(runner.app).lists.changes()["items"]
+    return str(change["id"])
+
+
 def test_an_import_needs_a_known_key_and_holds_rows_that_relax_a_control(runner, tmp_path):
     path = tmp_path / "lists.csv"
     path.write_text(CSV, encoding="utf-8")
@@ -18,17 +23,18 @@ def test_an_import_needs_a_known_key_and_holds_rows_that_relax_a_control(runner,
     assert refused.exit_code == 1 and "needs admin" in refused.output
     done = runner.invoke(args=["lists", "import", str(path), "--key", KEYS["admin"]])
     assert done.exit_code == 0, done.output
-    assert f"{path}:3: pending change 1 (whitelist device ****0002)" in done.output
+    change = pending_change(runner)
+    assert f"{path}:3: pending change {change} (whitelist device ****0002)" in done.output
     assert "1 added, 0 updated, 0 unchanged, 0 rejected, 1 pending" in done.output
     events, _ = services(runner.app).access_audit.search(AuditSearch(action="lists.import"))
     assert [(e["actor"], e["details"]["added"], e["details"]["pending"]) for e in events] == [("test-admin", 1, 1)]
 
     listed = runner.invoke(args=["lists", "changes"])
-    assert listed.exit_code == 0 and "1\tpending\tadd\twhitelist\tdevice\t****0002" in listed.output
-    own = runner.invoke(args=["lists", "approve", "1", "--key", KEYS["admin"], "--reason", "mine"])
+    assert listed.exit_code == 0 and f"{change}\tpending\tadd\twhitelist\tdevice\t****0002" in listed.output
+    own = runner.invoke(args=["lists", "approve", change, "--key", KEYS["admin"], "--reason", "mine"])
     assert own.exit_code == 1 and "another person than its maker" in own.output
-    approved = runner.invoke(args=["lists", "approve", "1", "--key", KEYS["approver"], "--reason", "checked"])
-    assert approved.exit_code == 0 and "change 1 approved: entry" in approved.output
+    approved = runner.invoke(args=["lists", "approve", change, "--key", KEYS["approver"], "--reason", "checked"])
+    assert approved.exit_code == 0 and f"change {change} approved: entry" in approved.output
     shown = runner.invoke(args=["lists", "show", "whitelist"])
     assert "****0002" in shown.output
     assert runner.invoke(args=["lists", "changes"]).output == ""
@@ -39,8 +45,9 @@ def test_a_pending_change_can_be_rejected_from_the_shell(runner, tmp_path):
     path = tmp_path / "lists.csv"
     path.write_text(CSV, encoding="utf-8")
     runner.invoke(args=["lists", "import", str(path), "--key", KEYS["admin"]])
-    rejected = runner.invoke(args=["lists", "reject", "1", "--key", KEYS["approver"], "--reason", "not ours"])
-    assert rejected.exit_code == 0 and "change 1 rejected" in rejected.output
+    change = pending_change(runner)
+    rejected = runner.invoke(args=["lists", "reject", change, "--key", KEYS["approver"], "--reason", "not ours"])
+    assert rejected.exit_code == 0 and f"change {change} rejected" in rejected.output
     assert "****0002" not in runner.invoke(args=["lists", "show", "whitelist"]).output
-    again = runner.invoke(args=["lists", "approve", "1", "--key", KEYS["approver"], "--reason", "late"])
+    again = runner.invoke(args=["lists", "approve", change, "--key", KEYS["approver"], "--reason", "late"])
     assert again.exit_code == 1 and "is rejected" in again.output
