@@ -109,3 +109,19 @@ def reject_command(change_id: int, key: str, reason: str) -> None:
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"change {change_id} rejected")
+
+
+@lists_cli.command("mac")
+@click.option("--key", envvar="FIREFLY_API_KEY", required=True, help=KEY_HELP.format("an admin's"))
+@click.option("--reason", required=True, help="why (say the lists were checked): recorded with it")
+def mac_command(key: str, reason: str) -> None:
+    """Give the entries made before migration 0024 (no row MAC) theirs, once, after checking the
+    lists (`flask lists show`): each is recorded in the access log. Until then a whitelist entry
+    without a MAC matches nothing and `flask audit verify` names it (NO_MAC)."""
+    try:
+        done = services().lists.mac_unmarked(_who(key), reason)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    for entry in done:
+        click.echo(f"{entry['id']}\t{entry['list']}\t{entry['kind']}\t{entry['value']}")
+    click.echo(f"{len(done)} entries given a row MAC")

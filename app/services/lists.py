@@ -284,7 +284,7 @@ class Lists:
                 return {"result": "pending", "change": _change_shown(change)}
             what = stored.upsert(session, row)
             stored.changed(session)
-            written = stored.entry(session, row.list_name, row.kind, row.value_hash)
+            written = self._seal(stored.entry(session, row.list_name, row.kind, row.value_hash))
             audit.append(session, who, {"added": "lists.add", "updated": "lists.update"}[what], {
                 **_about(written), "entry": written.id, "before": before, "after": _terms(written)},
                 request_id)
@@ -366,7 +366,7 @@ class Lists:
                                 source=change.source, added_by=approved_by(change.maker, who.name),
                                 added_at=now, expires_at=_utc(change.expires_at))
                 what = stored.upsert(session, row, also=("added_by",))
-                written = stored.entry(session, row.list_name, row.kind, row.value_hash)
+                written = self._seal(stored.entry(session, row.list_name, row.kind, row.value_hash))
                 applied = {"entry": written.id, "result": what, "after": _terms(written)}
                 stored.changed(session)
             else:
@@ -448,7 +448,7 @@ class Lists:
                     continue
                 what = stored.upsert(session, row)
                 setattr(report, what, getattr(report, what) + 1)
-                done = stored.entry(session, row.list_name, row.kind, row.value_hash)
+                done = self._seal(stored.entry(session, row.list_name, row.kind, row.value_hash))
                 item = {"line": line, "entry": done.id, "list": done.list_name, "kind": done.kind,
                         "result": what}
                 if what == "updated":
@@ -501,6 +501,57 @@ class Lists:
             entries.append((line, entry))
         return entries
 
+    # -- row MACs: an entry written or altered outside the service is noticed --------------------
+    def _seal(self, row: ListEntry) -> ListEntry:
+        """Give a written entry its row MAC (after the flush that gave it its id)."""
+        row.row_mac = self.personal.mac(stored.mac_text(row))
+        return row
+
+    def _trusted(self, row: ListEntry) -> bool:
+        return row.row_mac is not None and self.personal.mac_matches(row.row_mac, stored.mac_text(row))
+
+    def _untrusted_whitelist(self, session: Session, now: datetime.datetime,
+                             value_hashes: set[str] | None = None) -> set[tuple[str, str, str]]:
+        """The whitelist entries in force whose row MAC is missing or wrong (written or altered
+        straight in the database): they match nothing, logged. A blacklist or watchlist entry in
+        that state still matches (the safe direction); `flask audit verify` names it."""
+        bad = set()
+        for row in stored.rows_in_force(session, "whitelist", now, value_hashes):
+            if not self._trusted(row):
+                log.error("a whitelist entry's row MAC does not match its content: it is ignored",
+                          extra={"event": "list_entry_mac_failed", "entry": row.id, "list": row.list_name,
+                                 "kind": row.kind, "no_mac": row.row_mac is None})
+                bad.add((row.list_name, row.kind, row.value_hash))
+        return bad
+
+    def verify_entries(self) -> dict[str, Any]:
+        """Check every entry's row MAC: {"checked", "failed": entries whose MAC does not match
+        (written or altered outside the service), "no_mac": entries without one (made before
+        migration 0024 and not MACed since: `flask lists mac`)}, entries shown masked."""
+        checked, failed, no_mac = 0, [], []
+        with self.database.session() as session:
+            for row in stored.every_entry(session):
+                checked += 1
+                if row.row_mac is None:
+                    no_mac.append(_shown(row))
+                elif not self._trusted(row):
+                    failed.append(_shown(row))
+        return {"checked": checked, "failed": failed, "no_mac": no_mac}
+
+    def mac_unmarked(self, who: Principal, reason: str, request_id: str | None = None) -> list[dict[str, Any]]:
+        """Give the entries without a row MAC (made before migration 0024) theirs, recorded in the
+        access log with each entry: run once after the migration, after checking the lists."""
+        audit = self._changing(who)
+        reason = _reason(reason)
+
+        def work(session: Session) -> list[dict[str, Any]]:
+            rows = [self._seal(row) for row in stored.without_mac(session)]
+            stored.changed(session)
+            audit.append(session, who, "lists.mac", {"reason": reason, "entries": [
+                {"entry": row.id, **_about(row)} for row in rows]}, request_id)
+            return [_shown(row) for row in rows]
+        return self._write(work)
+
     def matches(self, values: dict[str, tuple[str, str, tuple[str, ...]]], now: datetime.datetime
                 ) -> dict[str, bool]:
         """{name: whether the value is on the list} for {name: (list, value, the kinds of entries
@@ -512,7 +563,10 @@ class Lists:
             entries = self._entries(now)
             if entries is None:  # too many to copy: ask the database
                 with self.database.session() as session:
-                    found = stored.matching(session, {h for keys in wanted.values() for _, _, h in keys}, now)
+                    hashes = {h for keys in wanted.values() for _, _, h in keys}
+                    found = stored.matching(session, hashes, now)
+                    if any(name == "whitelist" for name, _, _ in found):
+                        found -= self._untrusted_whitelist(session, now, hashes)
                 return {name: any(key in found for key in keys) for name, keys in wanted.items()}
         except SQLAlchemyError:
             # without the database no decision could be stored either: nothing is decided
@@ -533,7 +587,11 @@ class Lists:
             with self.database.session() as session:
                 token = stored.version(session)  # first: entries read after it are at least as new
                 if copy is None or token != copy.token or copy.entries is None:
-                    copy = _Copy(token, stored.in_force(session, now, MAX_COPIED_ENTRIES), checked)
+                    entries = stored.in_force(session, now, MAX_COPIED_ENTRIES)
+                    if entries is not None:
+                        for key in self._untrusted_whitelist(session, now):
+                            entries.pop(key, None)
+                    copy = _Copy(token, entries, checked)
                 else:
                     copy = _Copy(copy.token, copy.entries, checked)
             self._copy = copy

@@ -10,7 +10,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.storage import chain
 from app.storage.models import ListChange, ListEntry, ListsVersion
+
+MAC_LOG = "list_entries"
+# What an entry's row MAC covers: every column but the MAC (the id too: a row copied under another
+# id does not keep it).
+ENTRY_COLUMNS = ("id", "list_name", "kind", "value_hash", "key_id", "masked", "reason", "source",
+                 "added_by", "added_at", "expires_at")
 
 # What an import may change on an entry that exists (same list, same value).
 _UPDATABLE = ("masked", "reason", "source", "expires_at")
@@ -139,3 +146,35 @@ def changes(session: Session, state: str | None, after_id: int | None, limit: in
     if after_id is not None:
         query = query.where(ListChange.id > after_id)
     return list(session.scalars(query).all())
+
+
+def mac_text(row: ListEntry) -> str:
+    """The text an entry's row MAC is made of (its columns, canonical; times in UTC)."""
+    digest = chain.sha256(chain.dumps({name: chain.plain(getattr(row, name)) for name in ENTRY_COLUMNS}))
+    return chain.mac_text(MAC_LOG, str(row.id), digest)
+
+
+def rows_in_force(session: Session, list_name: str, now: datetime.datetime,
+                  value_hashes: Iterable[str] | None = None) -> list[ListEntry]:
+    """A list's entries in force now (those with these hashes, if given), whole."""
+    query = select(ListEntry).where(ListEntry.list_name == list_name).where(
+        or_(ListEntry.expires_at.is_(None), ListEntry.expires_at > now))
+    if value_hashes is not None:
+        query = query.where(ListEntry.value_hash.in_(sorted(set(value_hashes))))
+    return list(session.scalars(query).all())
+
+
+def every_entry(session: Session, page: int = 1000) -> Iterable[ListEntry]:
+    """Every entry, a page at a time, in id order."""
+    after = 0
+    while True:
+        rows = list(session.scalars(select(ListEntry).where(ListEntry.id > after)
+                                    .order_by(ListEntry.id).limit(page)).all())
+        yield from rows
+        if len(rows) < page:
+            return
+        after = rows[-1].id
+
+
+def without_mac(session: Session) -> list[ListEntry]:
+    return list(session.scalars(select(ListEntry).where(ListEntry.row_mac.is_(None)).order_by(ListEntry.id)).all())

@@ -321,3 +321,6 @@ class ListEntry(Base):
     added_by: Mapped[str] = mapped_column(String(210))    # "maker, approved by checker" (migration 0024)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # `key id:HMAC` of the entry's columns (app/storage/lists.py mac_text): an entry written or
+    # altered straight in the database has none or a wrong one (migration 0024; None: made before)
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)

@@ -1,6 +1,8 @@
 """Anti-fraud list changes under four eyes: a change that relaxes a control (a whitelist entry added
 or extended, a blacklist or watchlist entry removed or shortened) waits in list_changes for a second
-person; an entry's added_by holds "maker, approved by checker" (app/services/lists.py)
+person; an entry's added_by holds "maker, approved by checker"; an entry carries a row MAC
+(app/services/lists.py). The migration has no key: entries made before it have no MAC until
+`flask lists mac` (docs/anti_fraud.md); a whitelist entry without a valid MAC matches nothing.
 
 Revision ID: 0024
 Revises: 0023
@@ -43,11 +45,13 @@ def upgrade():
     with op.batch_alter_table('list_entries', schema=None) as batch_op:
         batch_op.alter_column('added_by', existing_type=sa.String(length=100), type_=sa.String(length=210),
                               existing_nullable=False)
+        batch_op.add_column(sa.Column('row_mac', sa.String(length=80), nullable=True))
 
 
 def downgrade():
     op.execute("UPDATE list_entries SET added_by = substr(added_by, 1, 100)")
     with op.batch_alter_table('list_entries', schema=None) as batch_op:
+        batch_op.drop_column('row_mac')
         batch_op.alter_column('added_by', existing_type=sa.String(length=210), type_=sa.String(length=100),
                               existing_nullable=False)
     op.drop_index('ix_list_changes_state', table_name='list_changes')
