@@ -22,6 +22,7 @@ from app.services.lists import LISTS, NewEntry
 bp = Blueprint("lists", __name__, url_prefix="/v1/lists")
 KEEPERS = ("admin",)
 CHECKERS = ("approver", "admin")
+MAX_ID = 2**31 - 1
 
 
 def _load(schema: Schema, data: Any) -> dict[str, Any]:
@@ -35,6 +36,13 @@ def _list(name: str) -> str:
     if name not in LISTS:
         raise ApiError(404, "unknown_list", f"no list {name!r}; the lists are {', '.join(LISTS)}")
     return name
+
+
+def _id(number: int, what: str) -> int:
+    """An id from the path: one the database can hold (a 32-bit integer), else nothing is there."""
+    if number > MAX_ID:
+        raise ApiError(404, f"unknown_{what}", f"no {what.replace('_', ' ')} {number}")
+    return number
 
 
 def _answer(result: dict[str, Any]) -> Response | tuple[Response, int]:
@@ -66,7 +74,7 @@ def add_entry(name: str) -> Response | tuple[Response, int]:
 @require_role(*KEEPERS)
 def remove_entry(name: str, entry_id: int) -> Response | tuple[Response, int]:
     """Remove an entry from a list (a blacklist or watchlist entry: once approved)."""
-    return _answer(services().lists.remove(_list(name), entry_id, caller(), request_id()))
+    return _answer(services().lists.remove(_list(name), _id(entry_id, "list_entry"), caller(), request_id()))
 
 
 @bp.post("/import")
@@ -93,7 +101,7 @@ def list_changes() -> Response:
 @bp.get("/changes/<int:change_id>")
 @require_role("approver", "admin", "compliance")
 def get_change(change_id: int) -> Response:
-    return jsonify(services().lists.change(change_id))
+    return jsonify(services().lists.change(_id(change_id, "list_change")))
 
 
 @bp.post("/changes/<int:change_id>/approve")
@@ -101,7 +109,7 @@ def get_change(change_id: int) -> Response:
 def approve_change(change_id: int) -> Response:
     """Apply a pending change: never by its maker (403 own_change)."""
     body = _load(ReasonBody(), json_object())
-    return jsonify(services().lists.approve(change_id, caller(), body["reason"], request_id()))
+    return jsonify(services().lists.approve(_id(change_id, "list_change"), caller(), body["reason"], request_id()))
 
 
 @bp.post("/changes/<int:change_id>/reject")
@@ -109,4 +117,4 @@ def approve_change(change_id: int) -> Response:
 def reject_change(change_id: int) -> Response:
     """Reject a pending change (its maker may withdraw it)."""
     body = _load(ReasonBody(), json_object())
-    return jsonify(services().lists.reject(change_id, caller(), body["reason"], request_id()))
+    return jsonify(services().lists.reject(_id(change_id, "list_change"), caller(), body["reason"], request_id()))

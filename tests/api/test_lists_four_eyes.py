@@ -132,3 +132,13 @@ def test_a_change_the_access_log_cannot_record_is_not_made(client, auth, databas
         assert answer.status_code == 503 and "nothing was changed" in answer.get_json()["error"]["message"]
     assert client.get("/v1/lists/blacklist/entries", headers=auth("admin")).get_json()["items"] == []
     assert "LIST_BLACKLIST" not in reasons(decide(applicant(400, device=BAD)))
+
+
+def test_an_id_beyond_what_the_database_holds_is_not_found(client, auth):
+    """Schemathesis found it on PostgreSQL: an id past 2**31 - 1 made the query fail (503)."""
+    big = 2**31
+    assert client.get(f"/v1/lists/changes/{big}", headers=auth("approver")).status_code == 404
+    for step in ("approve", "reject"):
+        assert client.post(f"/v1/lists/changes/{big}/{step}", headers=auth("approver"),
+                           json={"reason": "x"}).status_code == 404
+    assert client.delete(f"/v1/lists/blacklist/entries/{big}", headers=auth("admin")).status_code == 404
