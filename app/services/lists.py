@@ -7,6 +7,14 @@ are written in one transaction (all of them or, on a fatal error, none), and imp
 file again changes nothing (an entry is its list and value; a row for an entry that exists brings
 its reason, source and expiry up to date).
 
+Every change is written in one transaction with its access-log record (AccessAudit.append): both
+or neither, so a change the log cannot take is not made. A change that relaxes an anti-fraud
+control (`relaxes`: a whitelist entry added or made to end later; a blacklist or watchlist entry
+removed or made to end sooner) is held as a pending ListChange until another key (approver or
+admin; never its maker: `own_change`) approves it; one that tightens applies at once. Every entry
+written carries a row MAC: a whitelist entry whose MAC is missing or wrong (written or altered
+straight in the database) matches nothing (docs/controls.md, "Anti-fraud lists").
+
 Matching reads a copy of the entries in force that each process keeps (at most
 MAX_COPIED_ENTRIES of them; beyond that every decision asks the database). Every change to the
 entries writes a new version token in its own transaction; the copy is loaded again when the
