@@ -68,7 +68,8 @@ def _decision_id_param() -> dict[str, Any]:
 
 def _list_paths(spec: APISpec) -> None:
     """The anti-fraud lists (docs/anti_fraud.md)."""
-    for name in ("ListEntryOut", "ListEntryResult", "ListPage", "ListImportOut"):
+    for name in ("ListEntryOut", "ListEntryResult", "ListPage", "ListImportOut", "ListChangeOut",
+                 "ListChangePending", "ListChangePage", "ListChangeDone"):
         spec.components.schema(name, schema=getattr(schemas, name))
     name = {"name": "name", "in": "path", "required": True, "description": "the list",
             "schema": {"type": "string", "enum": schemas.LIST_NAMES}}
@@ -76,24 +77,57 @@ def _list_paths(spec: APISpec) -> None:
         "get": _op("A page of a list's entries (values masked), oldest first", ["admin", "compliance"],
                    _responses(200, "ListPage", "a page of entries", 400, 401, 403, 404),
                    parameters=[name, {"in": "query", "schema": schemas.ListPageQuery}]),
-        "post": _op("Add an entry to a list, or bring the one for the same value up to date", ["admin"],
-                    _responses(200, "ListEntryResult", "the entry and what happened", 400, 401, 403, 404,
-                               413, 415, 422, 503),
+        "post": _op("Add an entry to a list, or bring the one for the same value up to date; recorded "
+                    "in the access log. A whitelist entry added or extended, or a blacklist or watchlist "
+                    "entry shortened, waits for another person's approval (202)", ["admin"],
+                    {**_responses(200, "ListEntryResult", "the entry and what happened", 400, 401, 403, 404,
+                                  413, 415, 422, 503), **_pending()},
                     parameters=[name],
                     requestBody={"required": True,
                                  "content": {"application/json": {"schema": schemas.ListEntryBody}}})})
     spec.path(path="/v1/lists/{name}/entries/{entry_id}", operations={"delete": _op(
-        "Remove an entry from a list", ["admin"],
-        _responses(200, {"type": "object", "properties": {"removed": {"type": "integer"}}}, "removed",
-                   401, 403, 404),
+        "Remove an entry from a list (recorded in the access log with what was removed); a blacklist or "
+        "watchlist entry stays in force until another person approves its removal (202)", ["admin"],
+        {**_responses(200, {"type": "object", "properties": {"result": {"type": "string", "enum": ["removed"]},
+                                                             "removed": {"type": "integer"}}}, "removed",
+                      401, 403, 404, 503), **_pending()},
         parameters=[name, {"name": "entry_id", "in": "path", "required": True, "description": "the entry id",
                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}])})
     spec.path(path="/v1/lists/import", operations={"post": _op(
         "Import a CSV file of entries: bad rows reported by line and left out, good rows written at once; "
         "a file without the columns list, kind, value and reason imports nothing (422)", ["admin"],
-        _responses(200, "ListImportOut", "what was added, updated, unchanged, rejected", 400, 401, 403,
+        _responses(200, "ListImportOut", "what was added, updated, unchanged, rejected, and the rows "
+                   "that relax a control, pending for another person's approval", 400, 401, 403,
                    413, 415, 422, 503),
         requestBody={"required": True, "content": {"application/json": {"schema": schemas.ListImportBody}}})})
+    change_id = {"name": "change_id", "in": "path", "required": True, "description": "the list change id",
+                 "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}
+    readers = ["approver", "admin", "compliance"]
+    spec.path(path="/v1/lists/changes", operations={"get": _op(
+        "List changes that relax a control, by state (pending by default), oldest first", readers,
+        _responses(200, "ListChangePage", "a page of changes", 400, 401, 403),
+        parameters=[{"in": "query", "schema": schemas.ListChangeQuery}])})
+    spec.path(path="/v1/lists/changes/{change_id}", operations={"get": _op(
+        "One list change", readers, _responses(200, "ListChangeOut", "the change", 401, 403, 404),
+        parameters=[change_id])})
+    reason = {"required": True, "content": {"application/json": {"schema": schemas.ReasonBody}}}
+    spec.path(path="/v1/lists/changes/{change_id}/approve", operations={"post": _op(
+        "Approve and apply a pending list change: never its maker's (403 own_change); recorded in the "
+        "access log", ["approver", "admin"],
+        _responses(200, "ListChangeDone", "the change, approved, and what it did", 400, 401, 403, 404,
+                   409, 413, 415, 422, 503),
+        parameters=[change_id], requestBody=reason)})
+    spec.path(path="/v1/lists/changes/{change_id}/reject", operations={"post": _op(
+        "Reject a pending list change (its maker may withdraw it); recorded in the access log",
+        ["approver", "admin"],
+        _responses(200, "ListChangeOut", "the change, rejected", 400, 401, 403, 404, 409, 413, 415, 422, 503),
+        parameters=[change_id], requestBody=reason)})
+
+
+def _pending() -> dict[str, Any]:
+    return {"202": {"description": "the change relaxes a control: stored as pending, applied once another "
+                                   "person (approver or admin) approves it",
+                    "content": {"application/json": {"schema": "ListChangePending"}}}}
 
 
 def _list_limit(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:

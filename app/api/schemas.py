@@ -419,8 +419,71 @@ class ListImportRejected(Schema):
     message = fields.String(required=True)
 
 
+class ListImportPending(Schema):
+    line = fields.Integer(required=True)
+    change = fields.Integer(required=True, metadata={"description": "the pending list change's id"})
+    list = fields.String(required=True)
+    kind = fields.String(required=True)
+    value = fields.String(required=True, metadata={"description": "masked"})
+
+
 class ListImportOut(Schema):
     added = fields.Integer(required=True)
     updated = fields.Integer(required=True)
     unchanged = fields.Integer(required=True)
     rejected = fields.List(fields.Nested(ListImportRejected), required=True)
+    pending = fields.List(fields.Nested(ListImportPending), required=True,
+                          metadata={"description": "rows that relax a control: pending changes for a "
+                                                   "second person to approve"})
+
+
+class ListTerms(Schema):
+    reason = fields.String(required=True)
+    source = fields.String(required=True)
+    expires_at = fields.String(allow_none=True, required=True)
+
+
+class ListChangeOut(Schema):
+    """A list change that relaxes a control, waiting for (or given) a second person's decision."""
+
+    id = fields.Integer(required=True)
+    action = fields.String(required=True, validate=validate.OneOf(["add", "remove"]))
+    list = fields.String(required=True)
+    kind = fields.String(required=True)
+    value = fields.String(required=True, metadata={"description": "masked"})
+    reason = fields.String(required=True)
+    source = fields.String(required=True)
+    expires_at = fields.String(allow_none=True, required=True)
+    entry_id = fields.Integer(allow_none=True, required=True)
+    before = fields.Nested(ListTerms, allow_none=True, required=True,
+                           metadata={"description": "the entry when the change was proposed (none: a new entry)"})
+    maker = fields.String(required=True)
+    made_at = fields.String(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(["pending", "approved", "rejected"]))
+    checker = fields.String(allow_none=True, required=True)
+    decided_at = fields.String(allow_none=True, required=True)
+    decision_reason = fields.String(allow_none=True, required=True)
+
+
+class ListChangeDone(ListChangeOut):
+    applied = fields.Dict(metadata={"description": "what the approval did: the entry, added/updated/removed"})
+
+
+class ListChangePending(Schema):
+    result = fields.String(required=True, validate=validate.OneOf(["pending"]))
+    change = fields.Nested(ListChangeOut, required=True)
+
+
+class ListChangePage(Schema):
+    items = fields.List(fields.Nested(ListChangeOut), required=True)
+    next_after = fields.Integer(allow_none=True, required=True)
+
+
+class ListChangeQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    state = fields.String(load_default="pending",
+                          validate=validate.OneOf(["pending", "approved", "rejected", "all"]))
+    after = fields.Integer(strict=False, validate=validate.Range(min=0, max=2**31 - 1))
+    limit = fields.Integer(strict=False, load_default=100, validate=validate.Range(min=1, max=500))

@@ -28,12 +28,19 @@ def seal_command() -> None:
 
 
 @audit_cli.command("verify")
-@click.option("--log", "log_name", default=None, help="one log: decisions, access (default: every log)")
+@click.option("--log", "log_name", default=None,
+              help="one log: decisions, access, ..., or lists (the anti-fraud list entries' row MACs); default: all")
 @click.option("--from", "first", type=click.IntRange(min=1), default=None, help="first entry (position, 1-based)")
 @click.option("--to", "last", type=click.IntRange(min=1), default=None, help="last entry (position)")
 def verify_command(log_name: str | None, first: int | None, last: int | None) -> None:
-    """Recompute the chain; name every entry edited, deleted, inserted or reordered (exit status 1)."""
+    """Recompute the chain; name every entry edited, deleted, inserted or reordered (exit status 1).
+    Check every anti-fraud list entry's row MAC: name the entries written or altered outside the
+    service, and those without a MAC yet (exit status 1)."""
     failed = False
+    if log_name in (None, "lists"):
+        failed = not _verify_lists()
+        if log_name == "lists":
+            sys.exit(1 if failed else 0)
     for name in [log_name] if log_name else services().audit_log.logs():
         try:
             result = services().audit_log.verify(name, first, last)
@@ -68,6 +75,20 @@ def verify_command(log_name: str | None, first: int | None, last: int | None) ->
         failed = failed or bool(people["findings"])
     if failed:
         sys.exit(1)
+
+
+def _verify_lists() -> bool:
+    result = services().lists.verify_entries()
+    for entry in result["failed"]:
+        click.echo(f"lists: MAC_FAILED: entry {entry['id']} ({entry['list']} {entry['kind']} {entry['value']}, "
+                   f"added by {entry['added_by']}): written or altered outside the service")
+    for entry in result["no_mac"]:
+        click.echo(f"lists: NO_MAC: entry {entry['id']} ({entry['list']} {entry['kind']} {entry['value']}): "
+                   "no MAC yet (made before migration 0026: check it, then `flask lists mac`)")
+    findings = len(result["failed"]) + len(result["no_mac"])
+    state = "OK" if not findings else f"FAILED ({len(result['failed'])} MAC failed, {len(result['no_mac'])} without a MAC yet)"
+    click.echo(f"lists: {state}: {result['checked']} entries checked")
+    return not findings
 
 
 @audit_cli.command("purge")

@@ -94,7 +94,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
                               engine=settings.engine, releases=releases)
     records = Records(database, personal, access_audit)
     access = Access(database, settings.api_keys, settings.production, personal, access_audit)
-    lists = Lists(database, personal, clock, settings.list_check_seconds)
+    lists = Lists(database, personal, clock, settings.list_check_seconds, audit=access_audit)
     velocity = Velocity(state.shared, lists, personal, database, access_audit)
     services = Services(
         settings=settings, database=database, state=state, personal=personal,

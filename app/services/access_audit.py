@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app.privacy import PersonalData
 from app.services.access import Principal
@@ -48,13 +49,7 @@ class AccessAudit:
     def record(self, who: Principal | None, action: str, decision_ids: list[str] | tuple[str, ...] = (),
                details: Mapping[str, Any] | None = None, request_id: str | None = None) -> str:
         """Append one access event; returns its id. Unavailable when it cannot be stored."""
-        who = who or SERVICE
-        now = self.clock()
-        event = AccessEvent(id=f"{int(now.timestamp() * 1000):012x}{os.urandom(10).hex()}", created_at=now, actor=who.name, role=who.role,
-                            action=action, decision_ids=list(decision_ids),
-                            details=self.without_personal_data(details or {}), request_id=request_id)
-        event.content_hash = chain.access_content_hash(event)
-        event.row_mac = self.personal.mac(chain.mac_text("access", event.id, event.content_hash))
+        event = self._event(who, action, decision_ids, details, request_id)
         try:
             with self.database.session() as session:
                 access_events.append(session, event)
@@ -63,6 +58,26 @@ class AccessAudit:
                       extra={"event": "access_not_recorded", "error": type(error).__name__})
             raise Unavailable("the access could not be recorded; it was not performed") from None
         return event.id
+
+    def append(self, session: Session, who: Principal | None, action: str,
+               details: Mapping[str, Any] | None = None, request_id: str | None = None) -> str:
+        """Append one access event in the caller's transaction (not committed): the change it
+        records and the record are stored together or not at all. Returns its id; the caller
+        handles a database error (nothing stored)."""
+        event = self._event(who, action, (), details, request_id)
+        access_events.append(session, event, commit=False)
+        return event.id
+
+    def _event(self, who: Principal | None, action: str, decision_ids: list[str] | tuple[str, ...],
+               details: Mapping[str, Any] | None, request_id: str | None) -> AccessEvent:
+        who = who or SERVICE
+        now = self.clock()
+        event = AccessEvent(id=f"{int(now.timestamp() * 1000):012x}{os.urandom(10).hex()}", created_at=now, actor=who.name, role=who.role,
+                            action=action, decision_ids=list(decision_ids),
+                            details=self.without_personal_data(details or {}), request_id=request_id)
+        event.content_hash = chain.access_content_hash(event)
+        event.row_mac = self.personal.mac(chain.mac_text("access", event.id, event.content_hash))
+        return event
 
     def without_personal_data(self, details: Mapping[str, Any]) -> dict[str, Any]:
         """The details with an ID number or phone searched for replaced by its keyed hash."""

@@ -11,8 +11,8 @@ from app.storage.decisions import holds
 from app.storage.models import AccessEvent
 
 
-def append(session: Session, event: AccessEvent) -> None:
-    chain.insert_entry(session, "access", event)
+def append(session: Session, event: AccessEvent, commit: bool = True) -> None:
+    chain.insert_entry(session, "access", event, commit)
 
 
 def search(session: Session, *, limit: int, before_id: str | None = None, actor: str | None = None,

@@ -126,8 +126,9 @@ def register(table: ChainedTable) -> None:
     CHAINED[table.log] = table
 
 
-def insert_entry(session: Session, log: str, row: Any) -> None:
-    """INSERT one entry with the next sequence number, and commit (rows are never updated)."""
+def insert_entry(session: Session, log: str, row: Any, commit: bool = True) -> None:
+    """INSERT one entry with the next sequence number, and commit (rows are never updated);
+    `commit=False`: in the caller's transaction, stored with what it changes or not at all."""
     chained = CHAINED[log]
     table = chained.model.__table__
     values = {column.key: getattr(row, column.key) for column in table.columns if column.key != "seq"}
@@ -136,7 +137,8 @@ def insert_entry(session: Session, log: str, row: Any) -> None:
     else:  # SQLite serialises writers: the largest number plus one is taken by this INSERT alone
         seq = select(func.coalesce(func.max(table.c.seq), 0) + 1).scalar_subquery()
     session.execute(table.insert().values(seq=seq), values)
-    session.commit()
+    if commit:
+        session.commit()
 
 
 def insert_entries(session: Session, log: str, rows: list[Any]) -> None:

@@ -10,7 +10,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.storage.models import ListEntry, ListsVersion
+from app.storage import chain
+from app.storage.models import ListChange, ListEntry, ListsVersion
+
+MAC_LOG = "list_entries"
+# What an entry's row MAC covers: every column but the MAC (the id too: a row copied under another
+# id does not keep it).
+ENTRY_COLUMNS = ("id", "list_name", "kind", "value_hash", "key_id", "masked", "reason", "source",
+                 "added_by", "added_at", "expires_at")
 
 # What an import may change on an entry that exists (same list, same value).
 _UPDATABLE = ("masked", "reason", "source", "expires_at")
@@ -66,17 +73,17 @@ def entry(session: Session, list_name: str, kind: str, value_hash: str) -> ListE
                                                   ListEntry.value_hash == value_hash))
 
 
-def upsert(session: Session, row: ListEntry) -> str:
-    """Add the entry, or bring the one with the same list, kind and value up to date (without
-    committing): "added", "updated" or "unchanged". A caller that changed entries writes a new
-    version (`changed`) before it commits."""
+def upsert(session: Session, row: ListEntry, also: tuple[str, ...] = ()) -> str:
+    """Add the entry, or bring the one with the same list, kind and value up to date (its reason,
+    source, expiry and the columns named in `also`), without committing: "added", "updated" or
+    "unchanged". A caller that changed entries writes a new version (`changed`) before it commits."""
     found = entry(session, row.list_name, row.kind, row.value_hash)
     if found is None:
         session.add(row)
         session.flush()
         return "added"
     updated = False
-    for name in _UPDATABLE:
+    for name in _UPDATABLE + also:
         new = getattr(row, name)
         old = getattr(found, name)
         if isinstance(old, datetime.datetime) and old.tzinfo is None:  # SQLite reads back naive UTC
@@ -96,12 +103,78 @@ def page(session: Session, list_name: str, after_id: int | None, limit: int) -> 
     return list(session.scalars(query).all())
 
 
-def remove(session: Session, list_name: str, entry_id: int) -> bool:
-    found = session.scalar(select(ListEntry).where(ListEntry.list_name == list_name,
-                                                   ListEntry.id == entry_id))
-    if found is None:
-        return False
-    session.delete(found)
+def entry_by_id(session: Session, list_name: str, entry_id: int) -> ListEntry | None:
+    return session.scalar(select(ListEntry).where(ListEntry.list_name == list_name, ListEntry.id == entry_id))
+
+
+def delete(session: Session, row: ListEntry) -> None:
+    """Delete the entry and write a new version (without committing)."""
+    session.delete(row)
+    session.flush()
     changed(session)
-    session.commit()
-    return True
+
+
+def add_change(session: Session, change: ListChange) -> ListChange:
+    """Store a proposed list change (without committing)."""
+    session.add(change)
+    session.flush()
+    return change
+
+
+def pending_like(session: Session, change: ListChange) -> ListChange | None:
+    """A pending change by the same maker proposing the same thing (action, entry, reason, source,
+    expiry): importing a file again proposes nothing new."""
+    found = session.scalars(select(ListChange).where(
+        ListChange.state == "pending", ListChange.maker == change.maker, ListChange.action == change.action,
+        ListChange.list_name == change.list_name, ListChange.kind == change.kind,
+        ListChange.value_hash == change.value_hash, ListChange.reason == change.reason,
+        ListChange.source == change.source)).all()
+    return next((row for row in found if _utc(row.expires_at) == _utc(change.expires_at)), None)
+
+
+def change(session: Session, change_id: int, lock: bool = False) -> ListChange | None:
+    query = select(ListChange).where(ListChange.id == change_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def changes(session: Session, state: str | None, after_id: int | None, limit: int) -> list[ListChange]:
+    query = select(ListChange).order_by(ListChange.id).limit(limit)
+    if state is not None:
+        query = query.where(ListChange.state == state)
+    if after_id is not None:
+        query = query.where(ListChange.id > after_id)
+    return list(session.scalars(query).all())
+
+
+def mac_text(row: ListEntry) -> str:
+    """The text an entry's row MAC is made of (its columns, canonical; times in UTC)."""
+    digest = chain.sha256(chain.dumps({name: chain.plain(getattr(row, name)) for name in ENTRY_COLUMNS}))
+    return chain.mac_text(MAC_LOG, str(row.id), digest)
+
+
+def rows_in_force(session: Session, list_name: str, now: datetime.datetime,
+                  value_hashes: Iterable[str] | None = None) -> list[ListEntry]:
+    """A list's entries in force now (those with these hashes, if given), whole."""
+    query = select(ListEntry).where(ListEntry.list_name == list_name).where(
+        or_(ListEntry.expires_at.is_(None), ListEntry.expires_at > now))
+    if value_hashes is not None:
+        query = query.where(ListEntry.value_hash.in_(sorted(set(value_hashes))))
+    return list(session.scalars(query).all())
+
+
+def every_entry(session: Session, page: int = 1000) -> Iterable[ListEntry]:
+    """Every entry, a page at a time, in id order."""
+    after = 0
+    while True:
+        rows = list(session.scalars(select(ListEntry).where(ListEntry.id > after)
+                                    .order_by(ListEntry.id).limit(page)).all())
+        yield from rows
+        if len(rows) < page:
+            return
+        after = rows[-1].id
+
+
+def without_mac(session: Session) -> list[ListEntry]:
+    return list(session.scalars(select(ListEntry).where(ListEntry.row_mac.is_(None)).order_by(ListEntry.id)).all())

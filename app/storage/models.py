@@ -270,6 +270,36 @@ class ConsoleSession(Base):
     row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)  # token hash, username (identity.py)
 
 
+class ListChange(Base):
+    """A list change that relaxes an anti-fraud control (a whitelist entry added or extended, a
+    blacklist or watchlist entry removed or shortened), waiting for a second person: the proposed
+    entry by keyed hash and masked form (never the value), who made it, and who approved or
+    rejected it (app/services/lists.py, docs/anti_fraud.md "Four eyes")."""
+    __tablename__ = "list_changes"
+    __table_args__ = (Index("ix_list_changes_state", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(10))          # add (or update) | remove
+    list_name: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    value_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    masked: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(String(200))         # the entry's reason (remove: the entry's as it was)
+    source: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the entry changed or removed
+    before: Mapped[dict | None] = mapped_column(JSON, nullable=True)     # that entry when proposed
+    maker: Mapped[str] = mapped_column(String(100))
+    maker_role: Mapped[str] = mapped_column(String(20))
+    made_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(10))           # pending | approved | rejected
+    checker: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    checker_role: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decision_reason: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+
+
 class ListsVersion(Base):
     """The lists' version: a new random token written in the same transaction as every change to
     list_entries, so that a worker's copy of the lists (app/services/lists.py) knows it is stale.
@@ -295,6 +325,9 @@ class ListEntry(Base):
     masked: Mapped[str] = mapped_column(String(120))
     reason: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(100))
-    added_by: Mapped[str] = mapped_column(String(100))
+    added_by: Mapped[str] = mapped_column(String(210))    # "maker, approved by checker" (migration 0026)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # `key id:HMAC` of the entry's columns (app/storage/lists.py mac_text): an entry written or
+    # altered straight in the database has none or a wrong one (migration 0026; None: made before)
+    row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)

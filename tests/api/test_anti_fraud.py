@@ -10,6 +10,7 @@ import datetime
 from app.engine.language.resident_id import compose
 from app.services.clock import business_date, utc_now
 from support.applicants import as_of, examples
+from support.keys import KEYS
 
 BORN = datetime.date(1990, 5, 14)
 
@@ -25,6 +26,18 @@ def applicant(n: int, device: str = "DEV-BURST-0001", mobile: str | None = None)
 
 def shared(trace: dict) -> dict:
     return {entry["name"]: entry for entry in trace["shared"]}
+
+
+def whitelist(client, auth, body: dict):
+    """Whitelist an entry: proposed by an admin, approved by an approver (four eyes: a whitelist
+    entry relaxes the device rules); the approval's answer."""
+    proposed = client.post("/v1/lists/whitelist/entries", headers=auth("admin"), json=body)
+    assert proposed.status_code == 202 and proposed.get_json()["result"] == "pending", proposed.get_json()
+    change = proposed.get_json()["change"]["id"]
+    approved = client.post(f"/v1/lists/changes/{change}/approve", headers=auth("approver"),
+                           json={"reason": "checked"})
+    assert approved.status_code == 200, approved.get_json()
+    return approved
 
 
 def test_a_burst_from_one_device_is_declined_from_the_threshold_on(decide):
@@ -106,12 +119,12 @@ def test_lists_imported_with_the_cli_match_in_rules(decide, runner, tmp_path):
     target = applicant(1, device="DEV-LIST-0001")
     path = tmp_path / "lists.csv"
     path.write_text(CSV.format(id_number=target["applicant"]["id_number"]), encoding="utf-8")
-    result = runner.invoke(args=["lists", "import", str(path)])
+    result = runner.invoke(args=["lists", "import", str(path), "--key", KEYS["admin"]])
     assert result.exit_code == 1  # a bad row: reported, the good rows kept
     assert f"{path}:3: not a valid 18-character resident ID number" in result.output
-    assert "3 added, 0 updated, 0 unchanged, 1 rejected" in result.output
-    again = runner.invoke(args=["lists", "import", str(path)])
-    assert "0 added, 0 updated, 3 unchanged, 1 rejected" in again.output  # idempotent
+    assert "3 added, 0 updated, 0 unchanged, 1 rejected, 0 pending" in result.output
+    again = runner.invoke(args=["lists", "import", str(path), "--key", KEYS["admin"]])
+    assert "0 added, 0 updated, 3 unchanged, 1 rejected, 0 pending" in again.output  # idempotent
     answer = decide(target, query="?trace=true").get_json()
     assert answer["outcome"] == "DECLINE" and "LIST_BLACKLIST" in [r["code"] for r in answer["reasons"]]
     entry = shared(answer["trace"])["in_list.blacklist.applicant.id_number"]
@@ -142,8 +155,14 @@ def test_the_admin_api_adds_pages_and_removes_entries(client, auth, decide):
     bad = client.post("/v1/lists/blacklist/entries", headers=auth("admin"),
                       json={"kind": "resident_id", "value": "330106199005143572", "reason": "x"})
     assert bad.status_code == 422 and "check digit" in bad.get_json()["error"]["message"]
-    assert client.delete(f"/v1/lists/blacklist/entries/{shown['id']}", headers=auth("admin")).status_code == 200
-    assert "LIST_BLACKLIST" not in [r["code"] for r in decide(applicant(2, device="DEV-API-0001")).get_json()["reasons"]]
+    # removing a blacklist entry relaxes a control: pending until another person approves it
+    removal = client.delete(f"/v1/lists/blacklist/entries/{shown['id']}", headers=auth("admin"))
+    assert removal.status_code == 202 and removal.get_json()["change"]["action"] == "remove"
+    assert "LIST_BLACKLIST" in [r["code"] for r in decide(applicant(2, device="DEV-API-0001")).get_json()["reasons"]]
+    change = removal.get_json()["change"]["id"]
+    assert client.post(f"/v1/lists/changes/{change}/approve", headers=auth("approver"),
+                       json={"reason": "false positive"}).status_code == 200
+    assert "LIST_BLACKLIST" not in [r["code"] for r in decide(applicant(3, device="DEV-API-0001")).get_json()["reasons"]]
     assert client.get("/v1/lists/greylist/entries", headers=auth("admin")).status_code == 404
 
 
@@ -190,9 +209,8 @@ def test_a_device_id_typed_as_a_whitelisted_phone_is_not_whitelisted(decide, cli
     whitelisted customer's phone number as its device id was whitelisted, and its burst passed the
     device rules (DEVICE_BURST: `... and not in_list("whitelist", device.device_id)`)."""
     trusted = "13912340001"
-    added = client.post("/v1/lists/whitelist/entries", headers=auth("admin"), json={
-        "kind": "phone", "value": trusted, "reason": "private banking customer", "source": "test"})
-    assert added.status_code == 200
+    whitelist(client, auth, {"kind": "phone", "value": trusted, "reason": "private banking customer",
+                             "source": "test"})
     answers = [decide(applicant(40 + n, device=trusted), query="?trace=true").get_json() for n in range(3)]
     entry = shared(answers[2]["trace"])["in_list.whitelist.device.device_id"]
     assert entry["value"] is False
@@ -226,15 +244,14 @@ def test_an_employer_on_the_whitelist_does_not_whitelist_a_device_id_typed_as_it
     entries both matched a field holding no personal data, so a device id typed as a whitelisted
     employer's name was a whitelisted device and its burst passed."""
     employer = "某某银行股份有限公司"
-    added = client.post("/v1/lists/whitelist/entries", headers=auth("admin"), json={
-        "kind": "employer", "value": employer, "reason": "payroll partner", "source": "test"})
-    assert added.status_code == 200
+    whitelist(client, auth, {"kind": "employer", "value": employer, "reason": "payroll partner",
+                             "source": "test"})
     answers = [decide(applicant(60 + n, device=employer), query="?trace=true").get_json() for n in range(3)]
     assert shared(answers[2]["trace"])["in_list.whitelist.device.device_id"]["value"] is False
     assert answers[2]["outcome"] == "DECLINE" and "DEVICE_BURST" in [r["code"] for r in answers[2]["reasons"]]
     # a device entry still whitelists the device
-    client.post("/v1/lists/whitelist/entries", headers=auth("admin"), json={
-        "kind": "device", "value": "DEV-TRUSTED-0001", "reason": "branch tablet", "source": "test"})
+    whitelist(client, auth, {"kind": "device", "value": "DEV-TRUSTED-0001", "reason": "branch tablet",
+                             "source": "test"})
     trusted = [decide(applicant(70 + n, device="DEV-TRUSTED-0001"), query="?trace=true").get_json()
                for n in range(3)]
     assert shared(trusted[2]["trace"])["in_list.whitelist.device.device_id"]["value"] is True

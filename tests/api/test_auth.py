@@ -36,6 +36,10 @@ ROUTES = [  # method, path, roles allowed
     ("POST", "/v1/lists/blacklist/entries", {"admin"}),
     ("DELETE", "/v1/lists/blacklist/entries/1", {"admin"}),
     ("POST", "/v1/lists/import", {"admin"}),
+    ("GET", "/v1/lists/changes", {"approver", "admin", "compliance"}),
+    ("GET", "/v1/lists/changes/1", {"approver", "admin", "compliance"}),
+    ("POST", "/v1/lists/changes/1/approve", {"approver", "admin"}),
+    ("POST", "/v1/lists/changes/1/reject", {"approver", "admin"}),
 ]
 # open routes, by rule: a path to try each with (None: Flask's static folder, which is empty)
 OPEN = {"/healthz": "/healthz", "/readyz": "/readyz", "/metrics": "/metrics",
@@ -55,7 +59,9 @@ RULES = {"/v1/decisions/<policy_name:policy_name>": URL,
          **{f"/v1/backtests/<backtest_id>{tail}": f"/v1/backtests/{DECISION}{tail}"
             for tail in ("", "/report", "/changes", "/report.html", "/rerun")},
          "/v1/lists/<name>/entries": "/v1/lists/blacklist/entries",
-         "/v1/lists/<name>/entries/<int:entry_id>": "/v1/lists/blacklist/entries/1"}
+         "/v1/lists/<name>/entries/<int:entry_id>": "/v1/lists/blacklist/entries/1",
+         **{f"/v1/lists/changes{tail}": f"/v1/lists/changes{tail.replace('<int:change_id>', '1')}"
+            for tail in ("", "/<int:change_id>", "/<int:change_id>/approve", "/<int:change_id>/reject")}}
 
 
 def call(client, method, path, headers):

@@ -37,8 +37,9 @@ def test_every_route_is_documented(app, client):
         if rule.endpoint.startswith("console."):  # the console's pages (docs/console.md), not the API
             continue
         path = rule.rule.replace("<decision_id:decision_id>", "<decision_id>").replace(
-            "<int:entry_id>", "<entry_id>").replace("<line_id:line_id>", "<line_id>")
-        for name in ("decision_id", "ref", "request_ref", "backtest_id", "name", "entry_id", "line_id"):
+            "<int:entry_id>", "<entry_id>").replace("<int:change_id>", "<change_id>").replace("<line_id:line_id>", "<line_id>")
+        for name in ("decision_id", "ref", "request_ref", "backtest_id", "name", "entry_id", "line_id",
+                     "change_id"):
             path = path.replace(f"<{name}>", "{" + name + "}")
         if "<policy_name:policy_name>" in path:
             assert {path.replace("<policy_name:policy_name>", name) for name in policies} <= documented
@@ -57,6 +58,8 @@ def _key_for(operation):
     path, method = operation.path, operation.method.upper()
     if path.startswith("/v1/decisions/") and method == "POST" and not path.endswith("/replay"):
         return KEYS["channel"]
+    if path.startswith("/v1/lists/changes/"):
+        return KEYS["approver"]
     if path == "/v1/policies/reload" or path.startswith("/v1/lists/"):
         return KEYS["admin"]
     return KEYS["compliance"]

@@ -5,6 +5,7 @@ from app import create_app
 from app.extensions import services
 from support.applicants import examples
 from support.http import URL
+from support.keys import KEYS
 from support.settings import make_config
 
 
@@ -80,7 +81,7 @@ def test_audit_keys_says_what_each_hashing_key_is_still_needed_for(app, runner, 
         assert client.post(URL, json=examples()["approve_salaried"], headers=auth("channel")).status_code == 201
     entries = tmp_path / "lists.csv"
     entries.write_text("list,kind,value,reason,source\nblacklist,device,DEV-KEYS-1,test,test\n", encoding="utf-8")
-    assert runner.invoke(args=["lists", "import", str(entries), "--by", "test"]).exit_code == 0
+    assert runner.invoke(args=["lists", "import", str(entries), "--key", KEYS["admin"]]).exit_code == 0
     runner.invoke(args=["audit", "seal"])
     old_kid = services(app).personal.key_id
     one = runner.invoke(args=["audit", "keys"])

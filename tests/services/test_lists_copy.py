@@ -11,6 +11,8 @@ from sqlalchemy import text
 
 from app.engine.language.resident_id import compose
 from app.privacy import PersonalData
+from app.services.access import Principal
+from app.services.access_audit import AccessAudit
 from app.services import lists as lists_module
 from app.services.errors import Unavailable
 from app.services.lists import Lists, NewEntry
@@ -21,6 +23,8 @@ NOW = datetime.datetime(2026, 11, 28, 18, 30, tzinfo=datetime.timezone.utc)
 IDS = [compose("110101", datetime.date(1990, 3, 7), n) for n in (851, 29, 469)]
 BOUND = 1.0
 HMAC_KEY = "lists-copy-test-key-0123456789abcdef"
+OPS = Principal("ops", "admin")
+CHECKER = Principal("risk-officer", "approver")
 
 
 class Ticks:
@@ -47,11 +51,19 @@ def ticks():
 
 def worker(database, ticks, bound=BOUND):
     personal = PersonalData(HMAC_KEY)
-    return Lists(database, personal, lambda: NOW, check_seconds=bound, monotonic=ticks)
+    return Lists(database, personal, lambda: NOW, check_seconds=bound, monotonic=ticks,
+                 audit=AccessAudit(database, personal, lambda: NOW))
 
 
 def on_blacklist(lists, value, now=NOW):
     return lists.matches({"hit": ("blacklist", value, ("resident_id",))}, now)["hit"]
+
+
+def applied(lists, result):
+    """A change that relaxes a control (shortening or removing a blacklist entry) approved by a
+    second person."""
+    if result["result"] == "pending":
+        lists.approve(result["change"]["id"], CHECKER, "checked")
 
 
 def blacklist(value, expires=None):
@@ -61,7 +73,7 @@ def blacklist(value, expires=None):
 def test_an_entry_added_by_another_process_is_matched_within_the_bound(database, ticks):
     deciding, admin = worker(database, ticks), worker(database, ticks)
     assert not on_blacklist(deciding, IDS[0])  # the copy is made now
-    admin.add(blacklist(IDS[0]), "ops")
+    admin.add(blacklist(IDS[0]), OPS)
     ticks.at += BOUND
     assert on_blacklist(deciding, IDS[0])
 
@@ -70,7 +82,7 @@ def test_the_copy_is_used_between_checks(database, ticks):
     """Within the bound the copy answers without the database: what makes it worth having."""
     deciding, admin = worker(database, ticks), worker(database, ticks)
     assert not on_blacklist(deciding, IDS[0])
-    admin.add(blacklist(IDS[0]), "ops")
+    admin.add(blacklist(IDS[0]), OPS)
     ticks.at += BOUND / 2
     assert not on_blacklist(deciding, IDS[0])
     ticks.at += BOUND / 2
@@ -79,12 +91,14 @@ def test_the_copy_is_used_between_checks(database, ticks):
 
 def test_removal_and_an_earlier_expiry_reach_the_copy(database, ticks):
     deciding, admin = worker(database, ticks), worker(database, ticks)
-    admin.add(blacklist(IDS[0]), "ops")
-    admin.add(blacklist(IDS[1]), "ops")
+    admin.add(blacklist(IDS[0]), OPS)
+    admin.add(blacklist(IDS[1]), OPS)
     assert on_blacklist(deciding, IDS[0]) and on_blacklist(deciding, IDS[1])
     entry_id = admin.entries("blacklist")["items"][0]["id"]
-    admin.remove("blacklist", entry_id)
-    admin.add(blacklist(IDS[1], expires=datetime.date(2026, 11, 1)), "ops")  # ended before today
+    removal = admin.remove("blacklist", entry_id, OPS)  # relaxes a control: approved by another person
+    admin.approve(removal["change"]["id"], CHECKER, "false positive")
+    shortened = admin.add(blacklist(IDS[1], expires=datetime.date(2026, 11, 1)), OPS)  # ended before today
+    admin.approve(shortened["change"]["id"], CHECKER, "paid back")
     ticks.at += BOUND
     assert not on_blacklist(deciding, IDS[0]) and not on_blacklist(deciding, IDS[1])
 
@@ -92,7 +106,7 @@ def test_removal_and_an_earlier_expiry_reach_the_copy(database, ticks):
 def test_an_import_reaches_the_copy(database, ticks):
     deciding, admin = worker(database, ticks), worker(database, ticks)
     assert not on_blacklist(deciding, IDS[2])
-    report = admin.import_csv(f"list,kind,value,reason\nblacklist,resident_id,{IDS[2]},ring\n", "ops")
+    report = admin.import_csv(f"list,kind,value,reason\nblacklist,resident_id,{IDS[2]},ring\n", OPS)
     assert report.added == 1
     ticks.at += BOUND
     assert on_blacklist(deciding, IDS[2])
@@ -101,15 +115,16 @@ def test_an_import_reaches_the_copy(database, ticks):
 def test_a_change_through_the_same_lists_is_seen_at_once(database, ticks):
     lists = worker(database, ticks, bound=3600)
     assert not on_blacklist(lists, IDS[0])
-    lists.add(blacklist(IDS[0]), "ops")
+    lists.add(blacklist(IDS[0]), OPS)
     assert on_blacklist(lists, IDS[0])
-    lists.remove("blacklist", lists.entries("blacklist")["items"][0]["id"])
+    removal = lists.remove("blacklist", lists.entries("blacklist")["items"][0]["id"], OPS)
+    lists.approve(removal["change"]["id"], CHECKER, "false positive")
     assert not on_blacklist(lists, IDS[0])
 
 
 def test_an_entry_stops_applying_at_its_expiry_without_any_change(database, ticks):
     lists = worker(database, ticks, bound=3600)
-    lists.add(blacklist(IDS[0], expires=datetime.date(2026, 11, 30)), "ops")  # ends 12-01 00:00 Beijing
+    lists.add(blacklist(IDS[0], expires=datetime.date(2026, 11, 30)), OPS)  # ends 12-01 00:00 Beijing
     assert on_blacklist(lists, IDS[0])
     later = datetime.datetime(2026, 11, 30, 16, 0, tzinfo=datetime.timezone.utc)
     assert not on_blacklist(lists, IDS[0], now=later)
@@ -118,12 +133,12 @@ def test_an_entry_stops_applying_at_its_expiry_without_any_change(database, tick
 def test_a_table_emptied_and_written_again_is_a_new_version(database, database_url, ticks):
     """The version is a random token, not a counter that an emptied table would start again."""
     deciding, admin = worker(database, ticks), worker(database, ticks)
-    admin.add(blacklist(IDS[0]), "ops")
+    admin.add(blacklist(IDS[0]), OPS)
     assert on_blacklist(deciding, IDS[0])
     with database.engine.begin() as conn:
         conn.execute(text("DELETE FROM list_entries"))
         conn.execute(text("DELETE FROM lists_version"))
-    admin.add(blacklist(IDS[1]), "ops")
+    admin.add(blacklist(IDS[1]), OPS)
     ticks.at += BOUND
     assert on_blacklist(deciding, IDS[1]) and not on_blacklist(deciding, IDS[0])
 
@@ -131,10 +146,10 @@ def test_a_table_emptied_and_written_again_is_a_new_version(database, database_u
 def test_more_entries_than_a_copy_holds_are_asked_of_the_database(database, ticks, monkeypatch):
     monkeypatch.setattr(lists_module, "MAX_COPIED_ENTRIES", 1)
     deciding, admin = worker(database, ticks, bound=3600), worker(database, ticks)
-    admin.add(blacklist(IDS[0]), "ops")
-    admin.add(blacklist(IDS[1]), "ops")
+    admin.add(blacklist(IDS[0]), OPS)
+    admin.add(blacklist(IDS[1]), OPS)
     assert on_blacklist(deciding, IDS[0])
-    admin.add(blacklist(IDS[2]), "ops")  # within the bound, and still matched: no copy is kept
+    admin.add(blacklist(IDS[2]), OPS)  # within the bound, and still matched: no copy is kept
     assert on_blacklist(deciding, IDS[2])
 
 
@@ -161,12 +176,12 @@ def test_after_the_bound_the_copy_answers_as_the_database_does(database, steps):
     deciding, admin = worker(database, ticks), worker(database, ticks)
     for action, value in steps:
         if action == "add":
-            admin.add(blacklist(value), "ops")
+            admin.add(blacklist(value), OPS)
         elif action == "expire":
-            admin.add(blacklist(value, expires=datetime.date(2026, 11, 1)), "ops")
+            applied(admin, admin.add(blacklist(value, expires=datetime.date(2026, 11, 1)), OPS))
         elif action == "remove":
             for item in admin.entries("blacklist")["items"]:
-                admin.remove("blacklist", item["id"])
+                applied(admin, admin.remove("blacklist", item["id"], OPS))
                 break
         elif action == "look":
             on_blacklist(deciding, value)

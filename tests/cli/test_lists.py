@@ -1,0 +1,53 @@
+"""`flask lists import|changes|approve|reject`: an import with an admin's key (recorded in the access
+log under that key's name), rows that relax a control pending by line, approved or rejected by
+another person's key (never the maker's)."""
+from app.extensions import services
+from app.services.access_audit import AuditSearch
+from support.keys import KEYS
+
+CSV = ("list,kind,value,reason\n"
+       "blacklist,device,DEV-CLI-0001,emulator farm\n"
+       "whitelist,device,DEV-CLI-0002,branch tablet\n")
+
+
+def pending_change(runner):
+    [change] = services(runner.app).lists.changes()["items"]
+    return str(change["id"])
+
+
+def test_an_import_needs_a_known_key_and_holds_rows_that_relax_a_control(runner, tmp_path):
+    path = tmp_path / "lists.csv"
+    path.write_text(CSV, encoding="utf-8")
+    assert runner.invoke(args=["lists", "import", str(path), "--key", "no-such-key"]).exit_code == 1
+    refused = runner.invoke(args=["lists", "import", str(path), "--key", KEYS["compliance"]])
+    assert refused.exit_code == 1 and "needs admin" in refused.output
+    done = runner.invoke(args=["lists", "import", str(path), "--key", KEYS["admin"]])
+    assert done.exit_code == 0, done.output
+    change = pending_change(runner)
+    assert f"{path}:3: pending change {change} (whitelist device ****0002)" in done.output
+    assert "1 added, 0 updated, 0 unchanged, 0 rejected, 1 pending" in done.output
+    events, _ = services(runner.app).access_audit.search(AuditSearch(action="lists.import"))
+    assert [(e["actor"], e["details"]["added"], e["details"]["pending"]) for e in events] == [("test-admin", 1, 1)]
+
+    listed = runner.invoke(args=["lists", "changes"])
+    assert listed.exit_code == 0 and f"{change}\tpending\tadd\twhitelist\tdevice\t****0002" in listed.output
+    own = runner.invoke(args=["lists", "approve", change, "--key", KEYS["admin"], "--reason", "mine"])
+    assert own.exit_code == 1 and "another person than its maker" in own.output
+    approved = runner.invoke(args=["lists", "approve", change, "--key", KEYS["approver"], "--reason", "checked"])
+    assert approved.exit_code == 0 and f"change {change} approved: entry" in approved.output
+    shown = runner.invoke(args=["lists", "show", "whitelist"])
+    assert "****0002" in shown.output
+    assert runner.invoke(args=["lists", "changes"]).output == ""
+    assert "approved by test-approver" in runner.invoke(args=["lists", "changes", "--state", "all"]).output
+
+
+def test_a_pending_change_can_be_rejected_from_the_shell(runner, tmp_path):
+    path = tmp_path / "lists.csv"
+    path.write_text(CSV, encoding="utf-8")
+    runner.invoke(args=["lists", "import", str(path), "--key", KEYS["admin"]])
+    change = pending_change(runner)
+    rejected = runner.invoke(args=["lists", "reject", change, "--key", KEYS["approver"], "--reason", "not ours"])
+    assert rejected.exit_code == 0 and f"change {change} rejected" in rejected.output
+    assert "****0002" not in runner.invoke(args=["lists", "show", "whitelist"]).output
+    again = runner.invoke(args=["lists", "approve", change, "--key", KEYS["approver"], "--reason", "late"])
+    assert again.exit_code == 1 and "is rejected" in again.output
