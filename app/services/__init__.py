@@ -117,8 +117,8 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     services.periodic_review = PortfolioReview(database, registry, store, personal, clock)
     services.keys = KeyInventory(database, personal, velocity, clock)
     services.rebuilding = Rebuilding(velocity, database, store, personal, access_audit, clock)
-    services.integrity = Integrity(database, personal)
-    services.identities = Identities(database, personal)
+    services.integrity = Integrity(database, personal, access_audit)
+    services.identities = Identities(database, personal, access_audit)
     if load_policies:
         registry.start()
     return services

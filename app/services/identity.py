@@ -81,9 +81,10 @@ class Identities:
     """Every stored key and console account checked (`flask audit verify`), and those stored
     before MACs given one (`flask audit seal`)."""
 
-    def __init__(self, database: Database, personal: PersonalData) -> None:
+    def __init__(self, database: Database, personal: PersonalData, audit: Any) -> None:
         self.database = database
         self.personal = personal
+        self.audit = audit  # an AccessAudit: what `flask audit seal` vouched for, in the same transaction
 
     def verify(self) -> dict[str, Any]:
         with self.database.session() as session:
@@ -98,18 +99,20 @@ class Identities:
     def seal(self) -> int:
         """A MAC for every key and account stored without one (the operator vouches for them as
         they are); returns how many."""
-        sealed = 0
+        keys, people = [], []
         with self.database.session() as session:
             for key in api_keys.all_keys(session):
                 if key.row_mac is None:
                     key.row_mac = key_mac(self.personal, key)
-                    sealed += 1
+                    keys.append(key.name)
             for account in accounts.all_accounts(session):
                 if account.row_mac is None:
                     account.row_mac = account_mac(self.personal, account)
-                    sealed += 1
+                    people.append(account.username)
+            if keys or people:
+                self.audit.append(session, None, "identities.seal", {"api_keys": keys, "accounts": people})
             session.commit()
-        return sealed
+        return len(keys) + len(people)
 
 
 def _problem(mac: str | None) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 from app.engine.read.documents import policy_hash
 from app.privacy import PersonalData
 from app.services import compiling
+from app.services.access_audit import AccessAudit
 from app.services.errors import Conflict
 from app.storage import chain, policy_versions
 from app.storage import releases as releases_store
@@ -76,9 +77,10 @@ class Integrity:
     """Every release and stored policy version checked (`flask audit verify`), and releases stored
     before MACs given one (`flask audit seal`)."""
 
-    def __init__(self, database: Database, personal: PersonalData) -> None:
+    def __init__(self, database: Database, personal: PersonalData, audit: AccessAudit) -> None:
         self.database = database
         self.personal = personal
+        self.audit = audit  # what `flask audit seal` vouched for, recorded in the same transaction
 
     def verify(self) -> dict[str, Any]:
         with self.database.session() as session:
@@ -94,12 +96,14 @@ class Integrity:
     def seal_releases(self) -> int:
         """Give a MAC to every release stored without one whose files still hash to its content
         hash (what the operator vouches for by running it); returns how many."""
-        sealed = 0
+        sealed = []
         with self.database.session() as session:
             for release in releases_store.all_releases(session):
                 if release.row_mac is None and compiling.content_hash(
                         {**release.files, **release.test_files}) == release.content_hash:
                     release.row_mac = release_mac(self.personal, release.id, release.content_hash)
-                    sealed += 1
+                    sealed.append(release.id)
+            if sealed:
+                self.audit.append(session, None, "releases.seal", {"releases": sealed})
             session.commit()
-        return sealed
+        return len(sealed)

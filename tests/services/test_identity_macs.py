@@ -90,7 +90,9 @@ def test_keys_and_accounts_stored_before_macs_work_once_sealed(firefly):
     assert firefly.access.authenticate(key) is None
     assert firefly.accounts.sign_in("old.account", PASSWORD) is None
     assert len(firefly.identities.verify()["findings"]) == 2
-    assert firefly.identities.seal() == 2  # `flask audit seal`: the operator vouches for them
+    assert firefly.identities.seal() == 2  # `flask audit seal`: the operator vouches for them, recorded
+    with firefly.database.session() as session:
+        assert session.execute(text("SELECT details FROM access_events WHERE action = 'identities.seal'")).scalar_one()
     assert firefly.access.authenticate(key) == Principal("old-key", "compliance")
     assert firefly.accounts.sign_in("old.account", PASSWORD) is not None
     assert firefly.identities.verify()["findings"] == []
