@@ -69,6 +69,13 @@ def rebuild_command(key: str, reason: str, since: datetime.datetime | None) -> N
                f"{_iso(done.until)}: {done.facts} facts recorded in {done.seconds:.1f}s")
     for why, number in sorted(done.skipped.items()):
         click.echo(f"not replayed: {number} decisions ({why})")
+    if done.altered:
+        click.echo("decisions whose stored row is not what the service wrote (its MAC does not verify):")
+        for decision_id in done.altered:
+            click.echo(f"  {decision_id}")
+        raise click.ClickException(
+            f"{len(done.altered)} stored decisions were altered in the database and not replayed: the "
+            "anti-fraud memory is not marked whole; run `flask audit verify` and account for them")
     if done.emptied_meanwhile:
         raise click.ClickException("the anti-fraud memory was emptied again while it was rebuilt: it is "
                                    "not marked whole; run the rebuild again")

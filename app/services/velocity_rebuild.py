@@ -33,6 +33,11 @@ memory counts as whole from T0 (`SharedState.rebuilt`): unless it began again du
 not be replayed (its personal data purged, sealed with a key no longer configured, its version
 missing or no longer loading) leaves the memory whole only from just after it. Decisions stored
 while the rebuild runs are recorded live.
+
+Every row's MAC is checked before it is replayed (`records.intact`, as `flask audit verify` and
+replay check it). A row that does not verify was altered in the database: it is not replayed, its
+id is reported, and the memory is not marked whole from any moment (what it recorded live is not
+known: a DECLINE made an APPROVE would drop a cooling-off).
 """
 from __future__ import annotations
 
@@ -66,6 +71,9 @@ RETENTION = datetime.timedelta(seconds=MAX_DAYS_SINCE_SECONDS)  # the longest a 
 # Why a stored decision's facts could not be replayed
 PURGED, KEY_MISSING, VERSION_MISSING, INPUT_UNFIT = (
     "personal data purged", "sealing key not configured", "policy version missing", "input does not fit")
+# A row that is not what the service wrote (altered in the database: `flask audit verify` says
+# how): never replayed, and the memory is not marked whole (Rebuilding.rebuild)
+ALTERED = "row MAC does not verify"
 
 
 @dataclass
@@ -79,6 +87,7 @@ class Rebuilt:
     skipped: Counter = field(default_factory=Counter)  # why decisions could not be replayed
     whole_since: datetime.datetime | None = None  # the memory counts as whole from then (None: not)
     emptied_meanwhile: bool = False  # the store's memory began again during the rebuild
+    altered: list[str] = field(default_factory=list)  # ids of the rows whose MAC does not verify
     seconds: float = 0.0
 
 
@@ -133,9 +142,11 @@ class Rebuilding:
             for row in rows:
                 report.decisions += 1
                 moment = _utc(row.created_at).timestamp()
-                found = self._facts(row, moment, wall, window_keys, year_keys)
+                found = self._checked_facts(row, moment, wall, window_keys, year_keys)
                 if isinstance(found, str):
                     report.skipped[found] += 1
+                    if found == ALTERED:
+                        report.altered.append(row.id)
                     last_skipped = moment
                     continue
                 facts += [(moment, entry) for entry in found if moment > wall - entry.retention]
@@ -149,6 +160,19 @@ class Rebuilding:
             if len(rows) < self.page:
                 break
             after = (rows[-1].created_at, rows[-1].id)
+        report.seconds = time.perf_counter() - started
+        if report.altered:
+            # What an altered row recorded live is not known (a DECLINE made an APPROVE would drop
+            # a cooling-off): the memory is not marked whole, from any moment. An emptied store
+            # stays `incomplete` (values reaching back before it began are missing, the policy
+            # says what that means) until the rows are accounted for (`flask audit verify`) and
+            # the loss is accepted or the rebuild run again; a store that was whole stays as it was.
+            log.error("anti-fraud memory rebuilt but not marked whole: stored decisions fail their "
+                      "row MAC (altered in the database); run `flask audit verify`", extra={
+                          "event": "shared_memory_rebuild_altered", "decision_ids": report.altered[:100],
+                          "altered": len(report.altered), "decisions": report.decisions,
+                          "facts": report.facts})
+            return report
         whole = start.timestamp()
         if last_skipped is not None:  # whole only after it (beyond the grace of decisions in flight)
             whole = max(whole, last_skipped + MEMORY_GRACE_SECONDS + 1)
@@ -161,7 +185,6 @@ class Rebuilding:
             self.velocity.forget_gap()
         else:
             report.emptied_meanwhile = True
-        report.seconds = time.perf_counter() - started
         log.info("anti-fraud memory rebuilt", extra={
             "event": "shared_memory_rebuilt", "decisions": report.decisions, "facts": report.facts,
             "skipped": sum(report.skipped.values()), "whole": marked, "seconds": round(report.seconds, 3)})
@@ -176,6 +199,22 @@ class Rebuilding:
             return 1
         first = self.velocity.shared.first_used(self.personal.key_id, now, mark=False)
         return 1 if first is not None and now - first >= retention else hashers
+
+    def _checked_facts(self, row: Any, moment: float, wall: float, window_keys: int,
+                       year_keys: int) -> list[Entry] | str:
+        """`_facts` of a row that is what the service wrote (its MAC verifies); else ALTERED."""
+        return self._facts(row, moment, wall, window_keys, year_keys) if self._intact(row) else ALTERED
+
+    def _intact(self, row: Any) -> bool:
+        """Whether a stored row is what the service wrote (`records.intact`, as replay and `flask
+        audit verify` check it). The page's row holds the result and trace as the text stored,
+        which the service stores in their canonical form; a row stored otherwise (or altered) is
+        read again whole and checked as verify checks it, documents parsed."""
+        if records.intact(row, self.personal):
+            return True
+        with self.database.session() as session:
+            whole = decisions.by_id(session, row.id)
+            return whole is not None and records.intact(whole, self.personal)
 
     def _facts(self, row: Any, moment: float, wall: float, window_keys: int,
                year_keys: int) -> list[Entry] | str:
