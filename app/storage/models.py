@@ -298,3 +298,15 @@ class ListEntry(Base):
     added_by: Mapped[str] = mapped_column(String(100))
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class VelocityOwedMark(Base):
+    """A stored decision whose anti-fraud marks (its outcome for days_since, its id under the link
+    keys of a fraud DECLINE) the shared store refused: written from the stored row by any worker
+    once the store answers, then deleted (app/services/velocity.py). Its id and moment only: no
+    personal data (migration 0024)."""
+    __tablename__ = "velocity_owed_marks"
+
+    decision_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    noted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
