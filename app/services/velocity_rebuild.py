@@ -60,7 +60,7 @@ from app.services.errors import Forbidden, InvalidInput, Unavailable
 from app.services.policy_store import PolicyStore
 from app.services.velocity import MEMORY_GRACE_SECONDS, Velocity
 from app.state.shared import Entry
-from app.storage import decisions
+from app.storage import decisions, owed_marks
 from app.storage.db import Database
 
 log = logging.getLogger("firefly.velocity")
@@ -88,6 +88,7 @@ class Rebuilt:
     whole_since: datetime.datetime | None = None  # the memory counts as whole from then (None: not)
     emptied_meanwhile: bool = False  # the store's memory began again during the rebuild
     altered: list[str] = field(default_factory=list)  # ids of the rows whose MAC does not verify
+    owed_paid: int = 0              # decisions whose owed marks (velocity_owed_marks) it wrote
     seconds: float = 0.0
 
 
@@ -132,6 +133,7 @@ class Rebuilding:
         with self.database.session() as session:
             first = decisions.earliest_since(session, start)
             total = decisions.count_between(session, start, now)
+            owed = owed_marks.between(session, start, now)  # marks owed that this replay writes
         report = Rebuilt(since=start if first is None else max(start, first), until=now)
         last_skipped: float | None = None
         after = None
@@ -139,6 +141,7 @@ class Rebuilding:
             with self.database.session() as session:
                 rows = decisions.page_for_rebuild(session, start, now, after, self.page)
             facts: list[tuple[float, Entry]] = []
+            paid: list[str] = []  # owed marks of this page, written with its facts
             for row in rows:
                 report.decisions += 1
                 moment = _utc(row.created_at).timestamp()
@@ -150,10 +153,15 @@ class Rebuilding:
                     last_skipped = moment
                     continue
                 facts += [(moment, entry) for entry in found if moment > wall - entry.retention]
+                if row.id in owed:
+                    paid.append(row.id)
             if facts and shared.replay(wall, facts) is None:
                 raise Unavailable(f"the shared state (Redis) became unavailable after {report.facts} facts "
                                   f"of {report.decisions} decisions: the memory is not marked whole; run "
                                   "the rebuild again (what was written counts once)")
+            if paid:
+                with self.database.session() as session:
+                    report.owed_paid += owed_marks.paid(session, paid)
             report.facts += len(facts)
             if progress is not None and rows:
                 progress(report.decisions, total, report.facts)
@@ -189,6 +197,44 @@ class Rebuilding:
             "event": "shared_memory_rebuilt", "decisions": report.decisions, "facts": report.facts,
             "skipped": sum(report.skipped.values()), "whole": marked, "seconds": round(report.seconds, 3)})
         return report
+
+    def pay_owed(self, now: float, limit: int) -> int | None:
+        """Write the marks owed (velocity_owed_marks: the store refused them after the decision
+        was stored) of up to `limit` decisions, the earliest first, from their stored rows as the
+        rebuild writes a decision's facts (its MAC checked, its own version, its input unsealed:
+        its marks, and its events, which count once), at their own moments, and settle them.
+        Returns how many were settled; None when the store refused (they stay owed). Workers doing
+        it at once write the same members: each counts once. A decision whose facts cannot be
+        written (its row altered, its personal data purged, ...: `_checked_facts`) or no longer
+        stored is settled too, logged `shared_marks_lost` with why: only it could have said what
+        they were."""
+        with self.database.session() as session:
+            owed = owed_marks.oldest(session, limit)
+            rows = decisions.for_rebuild(session, owed) if owed else []
+        if not owed:
+            return 0
+        window_keys = self._keys(now, MAX_WINDOW_SECONDS)
+        year_keys = self._keys(now, MAX_DAYS_SINCE_SECONDS)
+        facts: list[tuple[float, Entry]] = []
+        lost = {decision_id: "decision not stored" for decision_id in owed}
+        for row in rows:
+            del lost[row.id]
+            moment = _utc(row.created_at).timestamp()
+            found = self._checked_facts(row, moment, now, window_keys, year_keys)
+            if isinstance(found, str):
+                lost[row.id] = found
+                continue
+            facts += [(moment, entry) for entry in found if moment > now - entry.retention]
+        if facts and self.velocity.shared.replay(now, facts) is None:
+            return None
+        with self.database.session() as session:
+            owed_marks.paid(session, owed)
+        for decision_id, why in lost.items():
+            log.error(f"a stored decision's owed anti-fraud marks cannot be written: {why}", extra={
+                "event": "shared_marks_lost", "decision_id": decision_id, "why": why})
+        log.warning("anti-fraud marks owed while the shared state was down are written", extra={
+            "event": "shared_marks_written", "decisions": len(owed) - len(lost), "marks": len(facts)})
+        return len(owed)
 
     def _keys(self, now: float, retention: int) -> int:
         """Under how many keys a fact kept `retention` seconds is written: the current key alone
