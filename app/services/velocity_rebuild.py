@@ -210,9 +210,12 @@ class Rebuilding:
         they were."""
         with self.database.session() as session:
             owed = owed_marks.oldest(session, limit)
-            rows = decisions.for_rebuild(session, owed) if owed else []
         if not owed:
             return 0
+        if self.velocity.shared.recent([]) is None:  # still down: nothing read, nothing unsealed
+            return None
+        with self.database.session() as session:
+            rows = decisions.for_rebuild(session, owed)
         window_keys = self._keys(now, MAX_WINDOW_SECONDS)
         year_keys = self._keys(now, MAX_DAYS_SINCE_SECONDS)
         facts: list[tuple[float, Entry]] = []

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from app.engine.language.resident_id import compose
-from app.services import build
+from app.services import build, velocity_rebuild
 from app.services.access import Principal
 from app.services.deciding import DecisionRequest
 from app.services.velocity import OWED_BATCH
@@ -246,3 +246,32 @@ def test_workers_writing_the_owed_marks_at_once_count_each_once(workers, databas
     assert values(probe)["shared.fraud_links_30d"] == declines
     again = decide(first, clock, 98, f"DEV-OWEDX-{run}-again", person=100 + 10 * run)  # the first declined ID
     assert values(again)["shared.days_since_decline"] == 0
+
+
+def test_marks_stay_owed_while_the_store_is_still_down_and_no_row_is_read_for_them(
+        firefly, clock, database_url, monkeypatch):
+    """A worker looking while Redis is still down asks the store first: the owed rows are not
+    read (nor their personal data unsealed) every second of an outage, and stay owed."""
+    velocity = firefly.deciding.velocity
+    velocity.pay_owed = None
+    store = velocity.shared
+    velocity.shared = MarksRefused(store)
+    declined = decide(firefly, clock, 1, "DEV-OWED-0008", internal_overdue_times_12m=5)
+
+    class Down(MarksRefused):
+        def recent(self, queries):
+            return None
+
+        def replay(self, now, facts):
+            return None
+    velocity.shared = Down(store)
+
+    def not_now(*_args):
+        raise AssertionError("owed rows read while the store is down")
+    monkeypatch.setattr(velocity_rebuild.decisions, "for_rebuild", not_now)
+    assert firefly.rebuilding.pay_owed(clock.now.timestamp(), OWED_BATCH) is None
+    assert owed(database_url) == [declined["decision_id"]]
+    monkeypatch.undo()
+    velocity.shared = store  # back: written
+    assert firefly.rebuilding.pay_owed(clock.now.timestamp(), OWED_BATCH) == 1
+    assert owed(database_url) == []
