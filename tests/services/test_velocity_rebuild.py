@@ -374,9 +374,9 @@ def test_decisions_recorded_live_after_the_flush_count_once_on_drawn_streams(mak
 
 
 def test_marks_lost_in_an_outage_are_written_again_by_a_rebuild_since_its_start(world):
-    """Redis down just after a decline was stored: its marks (the ID's decline, the links) are
-    lost and logged (`shared_marks_lost`), and the applicant could apply again at once with no
-    cooling-off. `flask velocity rebuild --since <the outage's start>` writes them again, and a
+    """Redis down just after a decline was stored, and the database refusing to note the marks
+    owed too: its marks (the ID's decline, the links) are lost and logged (`shared_marks_lost`),
+    and the applicant could apply again at once with no cooling-off. `flask velocity rebuild --since <the outage's start>` writes them again, and a
     memory that was whole before stays whole from as early as it was."""
     t0 = world.clock.now
     for n in range(3):  # the third from the device in the hour: declined, a fraud reason
