@@ -67,6 +67,8 @@ def rebuild_command(key: str, reason: str, since: datetime.datetime | None) -> N
     skipped = sum(done.skipped.values())
     click.echo(f"replayed {done.decisions - skipped} decisions made from {_iso(done.since)} to "
                f"{_iso(done.until)}: {done.facts} facts recorded in {done.seconds:.1f}s")
+    if done.owed_paid:
+        click.echo(f"the owed marks of {done.owed_paid} decisions (refused by Redis) are written")
     for why, number in sorted(done.skipped.items()):
         click.echo(f"not replayed: {number} decisions ({why})")
     if done.altered:

@@ -26,6 +26,7 @@ from app.services.velocity import OWED_BATCH
 from app.storage import owed_marks
 from support.applicants import as_of, examples
 from support.settings import make_settings
+from support.tamper import tamper
 
 CHANNEL = Principal("test-channel", "channel")
 ADMIN = Principal("ops-admin", "admin")
@@ -275,3 +276,23 @@ def test_marks_stay_owed_while_the_store_is_still_down_and_no_row_is_read_for_th
     velocity.shared = store  # back: written
     assert firefly.rebuilding.pay_owed(clock.now.timestamp(), OWED_BATCH) == 1
     assert owed(database_url) == []
+
+
+def test_owed_marks_of_a_row_altered_meanwhile_are_not_written_and_are_settled_loudly(
+        firefly, clock, database_url, caplog):
+    """The stored row is what the marks are written from: one altered in the database since (a
+    DECLINE made an APPROVE) fails its MAC (as the rebuild checks it) and writes nothing; it is
+    settled, logged `shared_marks_lost` with why (`flask audit verify` names the row)."""
+    velocity = firefly.deciding.velocity
+    velocity.pay_owed = None
+    store = velocity.shared
+    velocity.shared = MarksRefused(store)
+    declined = decide(firefly, clock, 1, "DEV-OWED-0009", internal_overdue_times_12m=5)
+    velocity.shared = store
+    tamper(database_url, ("UPDATE decisions SET outcome = 'APPROVE' WHERE id = :i", {"i": declined["decision_id"]}))
+    assert firefly.rebuilding.pay_owed(clock.now.timestamp(), OWED_BATCH) == 1
+    assert owed(database_url) == []
+    [lost] = logged(caplog, "shared_marks_lost")
+    assert lost.levelname == "ERROR" and (lost.decision_id, lost.why) == (declined["decision_id"],
+                                                                         "row MAC does not verify")
+    assert [r.decisions for r in logged(caplog, "shared_marks_written")] == [0]
