@@ -304,7 +304,7 @@ class VelocityOwedMark(Base):
     """A stored decision whose anti-fraud marks (its outcome for days_since, its id under the link
     keys of a fraud DECLINE) the shared store refused: written from the stored row by any worker
     once the store answers, then deleted (app/services/velocity.py). Its id and moment only: no
-    personal data (migration 0024)."""
+    personal data (migration 0026)."""
     __tablename__ = "velocity_owed_marks"
 
     decision_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -1,4 +1,4 @@
-"""The anti-fraud marks owed (table velocity_owed_marks, migration 0024): stored decisions whose
+"""The anti-fraud marks owed (table velocity_owed_marks, migration 0026): stored decisions whose
 marks the shared store refused, by id, until a worker or a rebuild writes them
 (app/services/velocity.py, app/services/velocity_rebuild.py)."""
 from __future__ import annotations

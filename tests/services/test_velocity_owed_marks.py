@@ -1,6 +1,6 @@
 """A stored decision's marks that the shared store could not take (Redis down between the look-up
 and the marks, or for both; app/services/velocity.py `remember`) are owed in the database
-(velocity_owed_marks, migration 0024) and written from the stored row by the next look-up of ANY
+(velocity_owed_marks, migration 0026) and written from the stored row by the next look-up of ANY
 worker that reaches the store: a worker killed (kill -9, OOM) loses nothing, and the declined
 applicant applying again is seen by the cooling-off. Before, they were kept in the worker's memory
 and lost with it: the applicant could apply again at once, unseen, until someone rebuilt the memory,

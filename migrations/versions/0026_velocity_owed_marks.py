@@ -2,16 +2,16 @@
 the shared store refused, written by any worker once it answers (app/services/velocity.py,
 app/services/velocity_rebuild.py). A decision's id and moment only: no personal data.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-11-30 04:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0024'
-down_revision = '0023'
+revision = '0026'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
