@@ -72,12 +72,13 @@ def rebuild_command(key: str, reason: str, since: datetime.datetime | None) -> N
     for why, number in sorted(done.skipped.items()):
         click.echo(f"not replayed: {number} decisions ({why})")
     if done.altered:
-        click.echo("decisions whose stored row is not what the service wrote (its MAC does not verify):")
+        click.echo("decisions whose stored row, or policy version, is not what the service wrote:")
         for decision_id in done.altered:
             click.echo(f"  {decision_id}")
         raise click.ClickException(
-            f"{len(done.altered)} stored decisions were altered in the database and not replayed: the "
-            "anti-fraud memory is not marked whole; run `flask audit verify` and account for them")
+            f"{len(done.altered)} stored decisions (or their policy versions) were altered in the database "
+            "and not replayed: the anti-fraud memory is not marked whole; run `flask audit verify` and "
+            "account for them")
     if done.emptied_meanwhile:
         raise click.ClickException("the anti-fraud memory was emptied again while it was rebuilt: it is "
                                    "not marked whole; run the rebuild again")

@@ -37,7 +37,8 @@ while the rebuild runs are recorded live.
 Every row's MAC is checked before it is replayed (`records.intact`, as `flask audit verify` and
 replay check it). A row that does not verify was altered in the database: it is not replayed, its
 id is reported, and the memory is not marked whole from any moment (what it recorded live is not
-known: a DECLINE made an APPROVE would drop a cooling-off).
+known: a DECLINE made an APPROVE would drop a cooling-off). So for a decision whose policy version's
+files were edited in the database (app/services/integrity.py): that version is never used.
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ from app.services import compiling, records
 from app.services.access import Principal
 from app.services.access_audit import AccessAudit
 from app.services.clock import Clock
-from app.services.errors import Forbidden, InvalidInput, Unavailable
+from app.services.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from app.services.policy_store import PolicyStore
 from app.services.velocity import MEMORY_GRACE_SECONDS, Velocity
 from app.state.shared import Entry
@@ -74,6 +75,9 @@ PURGED, KEY_MISSING, VERSION_MISSING, INPUT_UNFIT = (
 # A row that is not what the service wrote (altered in the database: `flask audit verify` says
 # how): never replayed, and the memory is not marked whole (Rebuilding.rebuild)
 ALTERED = "row MAC does not verify"
+# Its policy version's stored files no longer hash to the version's name (edited in the database:
+# app/services/integrity.py): never used, so the decision is not replayed; as an altered row
+VERSION_ALTERED = "policy version altered"
 
 
 @dataclass
@@ -87,7 +91,8 @@ class Rebuilt:
     skipped: Counter = field(default_factory=Counter)  # why decisions could not be replayed
     whole_since: datetime.datetime | None = None  # the memory counts as whole from then (None: not)
     emptied_meanwhile: bool = False  # the store's memory began again during the rebuild
-    altered: list[str] = field(default_factory=list)  # ids of the rows whose MAC does not verify
+    altered: list[str] = field(default_factory=list)  # ids of the decisions whose row (its MAC does
+    # not verify) or policy version (its files do not hash to its name) was altered: not replayed
     owed_paid: int = 0              # decisions whose owed marks (velocity_owed_marks) it wrote
     seconds: float = 0.0
 
@@ -102,7 +107,8 @@ class Rebuilding:
         self.audit = audit
         self.clock = clock
         self.page = page
-        self._policies: dict[str, Policy | None] = {}  # by hash; None: not stored or not loading
+        # by hash; None: not stored or not loading; VERSION_ALTERED: its files edited
+        self._policies: dict[str, Policy | str | None] = {}
 
     def rebuild(self, who: Principal, reason: str, since: datetime.datetime | None = None,
                 progress: Callable[[int, int, int], None] | None = None) -> Rebuilt:
@@ -148,7 +154,7 @@ class Rebuilding:
                 found = self._checked_facts(row, moment, wall, window_keys, year_keys)
                 if isinstance(found, str):
                     report.skipped[found] += 1
-                    if found == ALTERED:
+                    if found in (ALTERED, VERSION_ALTERED):
                         report.altered.append(row.id)
                     last_skipped = moment
                     continue
@@ -175,8 +181,8 @@ class Rebuilding:
             # stays `incomplete` (values reaching back before it began are missing, the policy
             # says what that means) until the rows are accounted for (`flask audit verify`) and
             # the loss is accepted or the rebuild run again; a store that was whole stays as it was.
-            log.error("anti-fraud memory rebuilt but not marked whole: stored decisions fail their "
-                      "row MAC (altered in the database); run `flask audit verify`", extra={
+            log.error("anti-fraud memory rebuilt but not marked whole: stored decisions or their policy "
+                      "versions were altered in the database; run `flask audit verify`", extra={
                           "event": "shared_memory_rebuild_altered", "decision_ids": report.altered[:100],
                           "altered": len(report.altered), "decisions": report.decisions,
                           "facts": report.facts})
@@ -274,8 +280,8 @@ class Rebuilding:
         if not shared or not any(value.get("source") for value in shared):
             return []  # the service computed no shared values for it: nothing was recorded
         policy = self._policy(row.policy_name, row.policy_hash)
-        if policy is None:
-            return VERSION_MISSING
+        if policy is None or isinstance(policy, str):
+            return policy or VERSION_MISSING
         recent = moment > wall - MAX_WINDOW_SECONDS  # else only last-seen marks are still kept
         if not recent and not any(d.kind == "days_since" and d.subject == row.outcome
                                   for d in policy.parts.shared):
@@ -298,10 +304,16 @@ class Rebuilding:
         return entries + velocity.marks(policy, typed, row.outcome, row.reason_codes or [], row.id,
                                         window_keys, year_keys)
 
-    def _policy(self, name: str, policy_hash: str) -> Policy | None:
+    def _policy(self, name: str, policy_hash: str) -> Policy | str | None:
+        """The policy version a decision was made with, loaded; None when it is not stored or no
+        longer loads; VERSION_ALTERED when its stored files are not what its name says."""
         if policy_hash not in self._policies:
-            found = self.store.matching(name, policy_hash=policy_hash)
-            policy = None
+            try:
+                found = self.store.matching(name, policy_hash=policy_hash)
+            except Conflict:  # record_altered: logged by the check; never used
+                self._policies[policy_hash] = VERSION_ALTERED
+                return VERSION_ALTERED
+            policy: Policy | str | None = None
             if found:
                 try:
                     policy = compiling.load_version(found[0].name, dict(found[0].files), found[0].engine)

@@ -441,3 +441,21 @@ def drop_marks(shared) -> int:
     for key in keys:
         del shared._sets[key]
     return len(keys)
+
+
+def test_decisions_of_a_policy_version_altered_in_the_database_are_not_replayed_and_not_marked_whole(
+        world, database_url):
+    """The rows are intact but their policy version's stored files were edited (they no longer hash
+    to the version's name: never used, app/services/integrity.py). Its decisions are not replayed,
+    named, and the memory is not marked whole, as for an altered row; the rebuild goes on over the
+    other decisions instead of stopping at the first."""
+    for n in range(2):
+        world.clock.now += datetime.timedelta(minutes=1)
+        world.decide(f"DEV-REB-07{n:02d}", n, n)
+    world.empty()
+    served = world.policy.hash
+    tamper(database_url, ("UPDATE policy_versions SET version = version || '-edited' WHERE hash = :h",
+                          {"h": served}))
+    done = world.rebuild()
+    assert (done.decisions, dict(done.skipped)) == (2, {"policy version altered": 2})
+    assert len(done.altered) == 2 and done.whole_since is None
