@@ -310,7 +310,7 @@ class Rebuilding:
         if policy_hash not in self._policies:
             try:
                 found = self.store.matching(name, policy_hash=policy_hash)
-            except Conflict:  # record_altered: logged by the check; never used
+            except Conflict:  # record_altered: its files were edited; never used
                 self._policies[policy_hash] = VERSION_ALTERED
                 return VERSION_ALTERED
             policy: Policy | str | None = None
