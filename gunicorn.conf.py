@@ -70,19 +70,6 @@ def post_worker_init(worker):
     registry.watch(services(worker.wsgi).settings.release_poll)
 
 
-def worker_exit(server, worker):
-    """A worker stopping writes the anti-fraud marks it kept while Redis was down, or logs from when
-    `flask velocity rebuild --since` must start (app/services/velocity.py flush_pending)."""
-    import time
-
-    from app.extensions import services
-
-    app = getattr(worker, "wsgi", None)
-    velocity = services(app).deciding.velocity if app is not None else None
-    if velocity is not None:
-        velocity.flush_pending(time.time())
-
-
 def child_exit(server, worker):
     from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from app.extensions import services
+from app.services import velocity as velocity_module
 
 from support.applicants import examples
 from support.http import URL, set_version
@@ -230,3 +231,13 @@ def test_without_redis_one_worker_serves_so_that_a_burst_is_counted_whole(monkey
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp")
     settings = runpy.run_path(str(REPO / "gunicorn.conf.py"))
     assert settings["workers"] == expected
+
+
+def test_a_worker_keeps_no_anti_fraud_marks_to_flush_on_its_way_out(monkeypatch):
+    """Marks Redis refused are owed in the database (tests/services/test_velocity_owed_marks.py),
+    written by any worker: there is no worker_exit hook to write them, which a worker killed
+    (kill -9, OOM) never ran anyway. One way."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp")
+    settings = runpy.run_path(str(REPO / "gunicorn.conf.py"))
+    assert "worker_exit" not in settings
+    assert not hasattr(velocity_module.Velocity, "flush_pending")

@@ -67,8 +67,18 @@ def rebuild_command(key: str, reason: str, since: datetime.datetime | None) -> N
     skipped = sum(done.skipped.values())
     click.echo(f"replayed {done.decisions - skipped} decisions made from {_iso(done.since)} to "
                f"{_iso(done.until)}: {done.facts} facts recorded in {done.seconds:.1f}s")
+    if done.owed_paid:
+        click.echo(f"the owed marks of {done.owed_paid} decisions (refused by Redis) are written")
     for why, number in sorted(done.skipped.items()):
         click.echo(f"not replayed: {number} decisions ({why})")
+    if done.altered:
+        click.echo("decisions whose stored row, or policy version, is not what the service wrote:")
+        for decision_id in done.altered:
+            click.echo(f"  {decision_id}")
+        raise click.ClickException(
+            f"{len(done.altered)} stored decisions (or their policy versions) were altered in the database "
+            "and not replayed: the anti-fraud memory is not marked whole; run `flask audit verify` and "
+            "account for them")
     if done.emptied_meanwhile:
         raise click.ClickException("the anti-fraud memory was emptied again while it was rebuilt: it is "
                                    "not marked whole; run the rebuild again")

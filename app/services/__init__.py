@@ -119,6 +119,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     services.rebuilding = Rebuilding(velocity, database, store, personal, access_audit, clock)
     services.integrity = Integrity(database, personal, access_audit)
     services.identities = Identities(database, personal, access_audit)
+    velocity.pay_owed = services.rebuilding.pay_owed  # the marks owed: written as a rebuild writes them
     if load_policies:
         registry.start()
     return services

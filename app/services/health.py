@@ -1,7 +1,8 @@
 """Readiness: can this process decide now? The database reachable and policies loaded make it
 ready; Redis only speeds idempotency up (the database's unique key guards without it), so Redis down
 leaves the process ready but degraded: said in the answer and in metrics, never a reason for a load
-balancer to take a working instance out."""
+balancer to take a working instance out. So are anti-fraud marks owed (`velocity_marks`: stored
+decisions whose marks Redis refused, not yet written)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,6 +43,20 @@ def _probe(check: Callable[[], object]) -> str:
         return f"unavailable: {type(error).__name__}"
 
 
+def _owed(velocity: Velocity) -> str:
+    try:
+        owed = velocity.owed()
+    except Exception as error:  # noqa: BLE001 - a readiness probe reports, it does not fail
+        return f"unavailable: {type(error).__name__}"
+    if owed is None or owed[0] == 0:
+        return "ok"
+    count, earliest = owed
+    since = "-" if earliest is None else earliest.isoformat(timespec="seconds")
+    return (f"owed: {count} stored decisions' marks not written yet, the earliest decided {since} "
+            f"(written by the next look-up that reaches Redis; else `flask velocity rebuild --since "
+            f"{since[:10]}`)")
+
+
 def readiness(database: Database, state: State, registry: PolicyRegistry,
               velocity: Velocity | None = None) -> Readiness:
     checks = {"database": _probe(database.ping)}
@@ -53,6 +68,11 @@ def readiness(database: Database, state: State, registry: PolicyRegistry,
         checks["velocity"] = checks["redis"]
         if checks["velocity"] == "ok" and velocity is not None and velocity.incomplete:
             checks["velocity"] = velocity.incomplete
+        if velocity is not None and velocity.database is not None:
+            # stored decisions whose marks Redis refused (a declined applicant's cooling-off):
+            # owed in the database until a worker writes them; degraded, never not ready
+            checks["velocity_marks"] = (_owed(velocity) if checks["database"] == "ok"
+                                        else "unknown: database unavailable")
     checks["policies"] = "ok" if registry.current().policies else "none loaded"
     for name, value in checks.items():
         metrics.observe_dependency(name, value == "ok")

@@ -27,13 +27,15 @@ are neither written nor read.
 """
 from __future__ import annotations
 
-import collections
 import datetime
 import logging
 import math
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.engine import Decision, Policy
 from app.engine.model import SharedValue
@@ -41,10 +43,11 @@ from app.engine.read.shared import MAX_DAYS_SINCE_SECONDS, MAX_WINDOW_SECONDS
 from app.privacy import PersonalData, counted_as
 from app.services.access import Principal
 from app.services.access_audit import AccessAudit
+from app.services.clock import utc_now
 from app.services.errors import Forbidden, InvalidInput, Unavailable
 from app.services.lists import Lists, entry_kinds
 from app.state.shared import Entry, SharedState
-from app.storage import decisions
+from app.storage import decisions, owed_marks
 from app.storage.db import Database
 
 log = logging.getLogger("firefly.velocity")
@@ -54,9 +57,11 @@ log = logging.getLogger("firefly.velocity")
 MEMORY_GRACE_SECONDS = 60
 
 # A stored decision's marks that the store could not take (Redis down between the look-up and
-# the marks): kept by the worker and written at its next look-up that reaches the store. Bounded:
-# a decline has a few marks, so this holds a long outage's declines; beyond it the oldest go (logged).
-MAX_PENDING_MARKS = 10_000
+# the marks) are owed in the database (velocity_owed_marks): any worker writes them from the stored
+# row, at most every OWED_CHECK_SECONDS (at once in the worker that owed them), OWED_BATCH decisions
+# a look-up (the next look-up goes on while more are owed).
+OWED_CHECK_SECONDS = 1.0
+OWED_BATCH = 100
 
 UNAVAILABLE = "unavailable"   # the store could not answer: the value is missing
 INCOMPLETE = "incomplete"     # the store's memory began after decisions its window covers: missing
@@ -92,7 +97,9 @@ def path_value(typed: Mapping[str, Any], path: str) -> Any:
 
 class Velocity:
     def __init__(self, shared: SharedState, lists: Lists, personal: PersonalData,
-                 database: Database | None = None, audit: AccessAudit | None = None) -> None:
+                 database: Database | None = None, audit: AccessAudit | None = None,
+                 owed_check_seconds: float = OWED_CHECK_SECONDS,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.shared = shared
         self.lists = lists
         self.personal = personal
@@ -103,8 +110,14 @@ class Velocity:
         self._hashers = [hasher for _, hasher in personal.hashers()]  # the current key's first
         self._current_kid = personal.key_id
         self._first_used: float | None = None  # when the current key first wrote (asked once)
-        self._pending: collections.deque[tuple[float, Entry]] = collections.deque()  # (moment, mark)
-        self._pending_lock = threading.Lock()
+        # Writing the marks owed (`_pay_owed`): `pay_owed(now, limit)` writes up to `limit` owed
+        # decisions' marks from their stored rows and says how many it settled (None: the store
+        # refused); set by build to the rebuild's (app/services/velocity_rebuild.py), one way.
+        self.pay_owed: Callable[[float, int], int | None] | None = None
+        self.owed_check_seconds = owed_check_seconds
+        self.monotonic = monotonic
+        self._owed_next = 0.0  # when (monotonic) to look for owed marks next: at the first look-up
+        self._owed_lock = threading.Lock()
 
     def _keys_for(self, at: float, retention: int) -> int:
         """How many keys a fact kept `retention` seconds is written and read under: the current
@@ -209,8 +222,8 @@ class Velocity:
         in one step of the shared state (one round trip to Redis)."""
         if not entries and not reads:
             return
-        if self._pending:  # marks the store missed first: this application may be the one declined
-            self._write_pending(at)
+        if self.pay_owed is not None and self.monotonic() >= self._owed_next:
+            self._pay_owed(at)  # marks the store missed first: this application may be the one declined
         done = self.shared.record_and_read(at, [entry for _, entry in entries],
                                            [(keys, at - d.window_seconds) for d, keys in reads])
         counts, found, since = (None, None, None) if done is None else done
@@ -307,63 +320,68 @@ class Velocity:
     def remember(self, policy: Policy, typed: Mapping[str, Any], decision: Decision,
                  decision_id: str, now: datetime.datetime) -> None:
         """Mark the keys of a stored decision: its outcome (for days_since) and, for a DECLINE
-        with a fraud reason, the link keys. Marks a store that is down cannot take are kept by
-        this worker and written at its next look-up that reaches the store (`_write_pending`):
-        else a declined applicant could apply again at once, unseen by the cooling-off."""
+        with a fraud reason, the link keys. Marks a store that is down cannot take are owed in the
+        database (`_owe`) and written from the stored row by the next look-up of any worker that
+        reaches the store: else a declined applicant could apply again at once, unseen by the
+        cooling-off."""
         at = now.timestamp()
         unique = self.marks(policy, typed, decision.outcome, decision.reason_codes, decision_id,
                             self._keys_for(at, MAX_WINDOW_SECONDS), self._keys_for(at, MAX_DAYS_SINCE_SECONDS))
         if unique and self.shared.record(at, unique) is None:
-            log.error("a stored decision's anti-fraud marks were not recorded: shared state "
-                      "unavailable; kept to write when it is back", extra={
-                          "event": "shared_marks_pending", "decision_id": decision_id})
-            self._keep_pending([(at, entry) for entry in unique])
+            self._owe(decision_id, now)
 
-    def _keep_pending(self, facts: list[tuple[float, Entry]], older: bool = False) -> None:
-        """Keep marks to write later (`older`: they came before those kept now); past the bound
-        the oldest go, logged: then only a rebuild brings them back."""
-        with self._pending_lock:
-            if older:
-                self._pending.extendleft(reversed(facts))
-            else:
-                self._pending.extend(facts)
-            dropped = 0
-            while len(self._pending) > MAX_PENDING_MARKS:
-                self._pending.popleft()
-                dropped += 1
-        if dropped:
-            log.error("anti-fraud marks dropped: more were pending than a worker keeps; run "
-                      "`flask velocity rebuild --since` the outage's start", extra={
-                          "event": "shared_marks_lost", "dropped": dropped})
-
-    def _write_pending(self, now: float) -> None:
-        """Write the marks kept while the store was down, at their own moments (as a rebuild
-        writes facts: a replay never marks when the memory began, so an emptied store still says
-        it was emptied). Put back if the store fails again."""
-        with self._pending_lock:
-            if not self._pending:
-                return
-            facts = list(self._pending)
-            self._pending.clear()
-        if self.shared.replay(now, facts) is None:
-            self._keep_pending(facts, older=True)
+    def _owe(self, decision_id: str, now: datetime.datetime) -> None:
+        """Note in the database that a stored decision's marks are owed (its id and moment); if
+        that fails too, say from when a rebuild must start (the decision is stored: `flask velocity
+        rebuild --since` writes them)."""
+        try:
+            if self.database is None:
+                raise Unavailable("no database to owe the marks in")
+            with self.database.session() as session:
+                owed_marks.note(session, decision_id, now, utc_now())
+        except (SQLAlchemyError, Unavailable) as error:
+            since = _iso(now.timestamp())
+            log.error(f"a stored decision's anti-fraud marks were not recorded and could not be owed: "
+                      f"once the shared state is back, run `flask velocity rebuild --since {since[:10]}`",
+                      extra={"event": "shared_marks_lost", "decision_id": decision_id, "since": since,
+                             "error": type(error).__name__})
             return
-        log.warning("anti-fraud marks kept while the shared state was down are written",
-                    extra={"event": "shared_marks_written", "marks": len(facts)})
+        log.error("a stored decision's anti-fraud marks were not recorded: shared state unavailable; "
+                  "owed, written by the next look-up that reaches it", extra={
+                      "event": "shared_marks_owed", "decision_id": decision_id})
+        self._owed_next = 0.0  # this worker looks at its next look-up, not a check interval later
 
-    def flush_pending(self, now: float) -> None:
-        """A worker stopping: write the marks it kept while the store was down; those the store
-        still cannot take are lost with the worker, logged with the moment a rebuild must start
-        from (`flask velocity rebuild --since`)."""
-        self._write_pending(now)
-        with self._pending_lock:
-            if not self._pending:
+    def _pay_owed(self, now: float) -> None:
+        """Write the marks owed (by any worker) from their stored rows: at most every
+        owed_check_seconds, one thread of the worker at a time (the others go on deciding), at most
+        OWED_BATCH decisions a look-up. Never fails the look-up: a failure is retried later."""
+        if not self._owed_lock.acquire(blocking=False):
+            return
+        try:
+            if self.monotonic() < self._owed_next:
                 return
-            earliest, count = min(at for at, _ in self._pending), len(self._pending)
-        since = _iso(earliest)
-        log.error(f"anti-fraud marks lost with this worker: the shared state is still unavailable; "
-                  f"once it is back, run `flask velocity rebuild --since {since[:10]}`", extra={
-                      "event": "shared_marks_lost", "marks": count, "since": since})
+            self._owed_next = self.monotonic() + self.owed_check_seconds
+            pay = self.pay_owed
+            if pay is None:
+                return
+            try:
+                settled = pay(now, OWED_BATCH)
+            except Exception as error:  # noqa: BLE001 - the database, a version: retried later
+                log.warning("owed anti-fraud marks not written; retrying", extra={
+                    "event": "shared_marks_owed_retry", "error": type(error).__name__})
+                return
+            if settled == OWED_BATCH:  # more may be owed: the next look-up goes on
+                self._owed_next = 0.0
+        finally:
+            self._owed_lock.release()
+
+    def owed(self) -> tuple[int, datetime.datetime | None] | None:
+        """How many stored decisions' marks are owed and the earliest one's moment (/readyz);
+        None without a database to ask."""
+        if self.database is None:
+            return None
+        with self.database.session() as session:
+            return owed_marks.summary(session)
 
     def marks(self, policy: Policy, typed: Mapping[str, Any], outcome: str, reason_codes: Any,
               decision_id: str, window_keys: int, year_keys: int) -> list[Entry]:

@@ -33,6 +33,12 @@ memory counts as whole from T0 (`SharedState.rebuilt`): unless it began again du
 not be replayed (its personal data purged, sealed with a key no longer configured, its version
 missing or no longer loading) leaves the memory whole only from just after it. Decisions stored
 while the rebuild runs are recorded live.
+
+Every row's MAC is checked before it is replayed (`records.intact`, as `flask audit verify` and
+replay check it). A row that does not verify was altered in the database: it is not replayed, its
+id is reported, and the memory is not marked whole from any moment (what it recorded live is not
+known: a DECLINE made an APPROVE would drop a cooling-off). So for a decision whose policy version's
+files were edited in the database (app/services/integrity.py): that version is never used.
 """
 from __future__ import annotations
 
@@ -51,11 +57,11 @@ from app.services import compiling, records
 from app.services.access import Principal
 from app.services.access_audit import AccessAudit
 from app.services.clock import Clock
-from app.services.errors import Forbidden, InvalidInput, Unavailable
+from app.services.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from app.services.policy_store import PolicyStore
 from app.services.velocity import MEMORY_GRACE_SECONDS, Velocity
 from app.state.shared import Entry
-from app.storage import decisions
+from app.storage import decisions, owed_marks
 from app.storage.db import Database
 
 log = logging.getLogger("firefly.velocity")
@@ -66,6 +72,12 @@ RETENTION = datetime.timedelta(seconds=MAX_DAYS_SINCE_SECONDS)  # the longest a 
 # Why a stored decision's facts could not be replayed
 PURGED, KEY_MISSING, VERSION_MISSING, INPUT_UNFIT = (
     "personal data purged", "sealing key not configured", "policy version missing", "input does not fit")
+# A row that is not what the service wrote (altered in the database: `flask audit verify` says
+# how): never replayed, and the memory is not marked whole (Rebuilding.rebuild)
+ALTERED = "row MAC does not verify"
+# Its policy version's stored files no longer hash to the version's name (edited in the database:
+# app/services/integrity.py): never used, so the decision is not replayed; as an altered row
+VERSION_ALTERED = "policy version altered"
 
 
 @dataclass
@@ -79,6 +91,9 @@ class Rebuilt:
     skipped: Counter = field(default_factory=Counter)  # why decisions could not be replayed
     whole_since: datetime.datetime | None = None  # the memory counts as whole from then (None: not)
     emptied_meanwhile: bool = False  # the store's memory began again during the rebuild
+    altered: list[str] = field(default_factory=list)  # ids of the decisions whose row (its MAC does
+    # not verify) or policy version (its files do not hash to its name) was altered: not replayed
+    owed_paid: int = 0              # decisions whose owed marks (velocity_owed_marks) it wrote
     seconds: float = 0.0
 
 
@@ -92,7 +107,8 @@ class Rebuilding:
         self.audit = audit
         self.clock = clock
         self.page = page
-        self._policies: dict[str, Policy | None] = {}  # by hash; None: not stored or not loading
+        # by hash; None: not stored or not loading; VERSION_ALTERED: its files edited
+        self._policies: dict[str, Policy | str | None] = {}
 
     def rebuild(self, who: Principal, reason: str, since: datetime.datetime | None = None,
                 progress: Callable[[int, int, int], None] | None = None) -> Rebuilt:
@@ -123,6 +139,7 @@ class Rebuilding:
         with self.database.session() as session:
             first = decisions.earliest_since(session, start)
             total = decisions.count_between(session, start, now)
+            owed = owed_marks.between(session, start, now)  # marks owed that this replay writes
         report = Rebuilt(since=start if first is None else max(start, first), until=now)
         last_skipped: float | None = None
         after = None
@@ -130,25 +147,46 @@ class Rebuilding:
             with self.database.session() as session:
                 rows = decisions.page_for_rebuild(session, start, now, after, self.page)
             facts: list[tuple[float, Entry]] = []
+            paid: list[str] = []  # owed marks of this page, written with its facts
             for row in rows:
                 report.decisions += 1
                 moment = _utc(row.created_at).timestamp()
-                found = self._facts(row, moment, wall, window_keys, year_keys)
+                found = self._checked_facts(row, moment, wall, window_keys, year_keys)
                 if isinstance(found, str):
                     report.skipped[found] += 1
+                    if found in (ALTERED, VERSION_ALTERED):
+                        report.altered.append(row.id)
                     last_skipped = moment
                     continue
                 facts += [(moment, entry) for entry in found if moment > wall - entry.retention]
+                if row.id in owed:
+                    paid.append(row.id)
             if facts and shared.replay(wall, facts) is None:
                 raise Unavailable(f"the shared state (Redis) became unavailable after {report.facts} facts "
                                   f"of {report.decisions} decisions: the memory is not marked whole; run "
                                   "the rebuild again (what was written counts once)")
+            if paid:
+                with self.database.session() as session:
+                    report.owed_paid += owed_marks.paid(session, paid)
             report.facts += len(facts)
             if progress is not None and rows:
                 progress(report.decisions, total, report.facts)
             if len(rows) < self.page:
                 break
             after = (rows[-1].created_at, rows[-1].id)
+        report.seconds = time.perf_counter() - started
+        if report.altered:
+            # What an altered row recorded live is not known (a DECLINE made an APPROVE would drop
+            # a cooling-off): the memory is not marked whole, from any moment. An emptied store
+            # stays `incomplete` (values reaching back before it began are missing, the policy
+            # says what that means) until the rows are accounted for (`flask audit verify`) and
+            # the loss is accepted or the rebuild run again; a store that was whole stays as it was.
+            log.error("anti-fraud memory rebuilt but not marked whole: stored decisions or their policy "
+                      "versions were altered in the database; run `flask audit verify`", extra={
+                          "event": "shared_memory_rebuild_altered", "decision_ids": report.altered[:100],
+                          "altered": len(report.altered), "decisions": report.decisions,
+                          "facts": report.facts})
+            return report
         whole = start.timestamp()
         if last_skipped is not None:  # whole only after it (beyond the grace of decisions in flight)
             whole = max(whole, last_skipped + MEMORY_GRACE_SECONDS + 1)
@@ -161,11 +199,51 @@ class Rebuilding:
             self.velocity.forget_gap()
         else:
             report.emptied_meanwhile = True
-        report.seconds = time.perf_counter() - started
         log.info("anti-fraud memory rebuilt", extra={
             "event": "shared_memory_rebuilt", "decisions": report.decisions, "facts": report.facts,
             "skipped": sum(report.skipped.values()), "whole": marked, "seconds": round(report.seconds, 3)})
         return report
+
+    def pay_owed(self, now: float, limit: int) -> int | None:
+        """Write the marks owed (velocity_owed_marks: the store refused them after the decision
+        was stored) of up to `limit` decisions, the earliest first, from their stored rows as the
+        rebuild writes a decision's facts (its MAC checked, its own version, its input unsealed:
+        its marks, and its events, which count once), at their own moments, and settle them.
+        Returns how many were settled; None when the store refused (they stay owed). Workers doing
+        it at once write the same members: each counts once. A decision whose facts cannot be
+        written (its row altered, its personal data purged, ...: `_checked_facts`) or no longer
+        stored is settled too, logged `shared_marks_lost` with why: only it could have said what
+        they were."""
+        with self.database.session() as session:
+            owed = owed_marks.oldest(session, limit)
+        if not owed:
+            return 0
+        if self.velocity.shared.recent([]) is None:  # still down: nothing read, nothing unsealed
+            return None
+        with self.database.session() as session:
+            rows = decisions.for_rebuild(session, owed)
+        window_keys = self._keys(now, MAX_WINDOW_SECONDS)
+        year_keys = self._keys(now, MAX_DAYS_SINCE_SECONDS)
+        facts: list[tuple[float, Entry]] = []
+        lost = {decision_id: "decision not stored" for decision_id in owed}
+        for row in rows:
+            del lost[row.id]
+            moment = _utc(row.created_at).timestamp()
+            found = self._checked_facts(row, moment, now, window_keys, year_keys)
+            if isinstance(found, str):
+                lost[row.id] = found
+                continue
+            facts += [(moment, entry) for entry in found if moment > now - entry.retention]
+        if facts and self.velocity.shared.replay(now, facts) is None:
+            return None
+        with self.database.session() as session:
+            owed_marks.paid(session, owed)
+        for decision_id, why in lost.items():
+            log.error(f"a stored decision's owed anti-fraud marks cannot be written: {why}", extra={
+                "event": "shared_marks_lost", "decision_id": decision_id, "why": why})
+        log.warning("anti-fraud marks owed while the shared state was down are written", extra={
+            "event": "shared_marks_written", "decisions": len(owed) - len(lost), "marks": len(facts)})
+        return len(owed)
 
     def _keys(self, now: float, retention: int) -> int:
         """Under how many keys a fact kept `retention` seconds is written: the current key alone
@@ -177,6 +255,22 @@ class Rebuilding:
         first = self.velocity.shared.first_used(self.personal.key_id, now, mark=False)
         return 1 if first is not None and now - first >= retention else hashers
 
+    def _checked_facts(self, row: Any, moment: float, wall: float, window_keys: int,
+                       year_keys: int) -> list[Entry] | str:
+        """`_facts` of a row that is what the service wrote (its MAC verifies); else ALTERED."""
+        return self._facts(row, moment, wall, window_keys, year_keys) if self._intact(row) else ALTERED
+
+    def _intact(self, row: Any) -> bool:
+        """Whether a stored row is what the service wrote (`records.intact`, as replay and `flask
+        audit verify` check it). The page's row holds the result and trace as the text stored,
+        which the service stores in their canonical form; a row stored otherwise (or altered) is
+        read again whole and checked as verify checks it, documents parsed."""
+        if records.intact(row, self.personal):
+            return True
+        with self.database.session() as session:
+            whole = decisions.by_id(session, row.id)
+            return whole is not None and records.intact(whole, self.personal)
+
     def _facts(self, row: Any, moment: float, wall: float, window_keys: int,
                year_keys: int) -> list[Entry] | str:
         """The facts the live path recorded for a stored decision (none when it was not decided
@@ -186,8 +280,8 @@ class Rebuilding:
         if not shared or not any(value.get("source") for value in shared):
             return []  # the service computed no shared values for it: nothing was recorded
         policy = self._policy(row.policy_name, row.policy_hash)
-        if policy is None:
-            return VERSION_MISSING
+        if policy is None or isinstance(policy, str):
+            return policy or VERSION_MISSING
         recent = moment > wall - MAX_WINDOW_SECONDS  # else only last-seen marks are still kept
         if not recent and not any(d.kind == "days_since" and d.subject == row.outcome
                                   for d in policy.parts.shared):
@@ -210,10 +304,16 @@ class Rebuilding:
         return entries + velocity.marks(policy, typed, row.outcome, row.reason_codes or [], row.id,
                                         window_keys, year_keys)
 
-    def _policy(self, name: str, policy_hash: str) -> Policy | None:
+    def _policy(self, name: str, policy_hash: str) -> Policy | str | None:
+        """The policy version a decision was made with, loaded; None when it is not stored or no
+        longer loads; VERSION_ALTERED when its stored files are not what its name says."""
         if policy_hash not in self._policies:
-            found = self.store.matching(name, policy_hash=policy_hash)
-            policy = None
+            try:
+                found = self.store.matching(name, policy_hash=policy_hash)
+            except Conflict:  # record_altered: its files were edited; never used
+                self._policies[policy_hash] = VERSION_ALTERED
+                return VERSION_ALTERED
+            policy: Policy | str | None = None
             if found:
                 try:
                     policy = compiling.load_version(found[0].name, dict(found[0].files), found[0].engine)

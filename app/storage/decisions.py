@@ -177,9 +177,7 @@ def page_for_rebuild(session: Session, start: datetime.datetime, end: datetime.d
                      after: tuple[datetime.datetime, str] | None, limit: int) -> list[Any]:
     """Up to `limit` decisions made in [start, end], oldest first, after `after` ((created_at, id)
     of the last one of the page before; ix_decisions_created_id), without the shadow rows of
-    champion/challenger: the columns a rebuild of the anti-fraud memory reads (the trace's shared
-    section only, taken out of the page's rows alone: a `json` trace is parsed for each row the
-    expression is computed on)."""
+    champion/challenger: the columns a rebuild of the anti-fraud memory reads (`_REBUILD_COLUMNS`)."""
     page = (select(Decision.id)
             .where(Decision.created_at >= _utc(start), Decision.created_at <= _utc(end),
                    Decision.shadow_of.is_(None))
@@ -191,15 +189,32 @@ def page_for_rebuild(session: Session, start: datetime.datetime, end: datetime.d
         page = page.where(Decision.created_at >= moment,
                           (Decision.created_at > moment) | (Decision.id > last_id))
     ids = page.subquery()
-    statement = (select(Decision.id, Decision.created_at, Decision.decision_date, Decision.policy_name,
-                        Decision.policy_hash, Decision.outcome, Decision.reason_codes,
-                        # as text: parsed only for the decisions that still left a fact
-                        cast(Decision.input_masked, Text).label("input_masked"),
-                        Decision.pii_sealed, Decision.pii_digest,
-                        Decision.idempotency_key, Decision.trace["shared"].label("shared"))
+    statement = (select(*_rebuild_columns())
                  .join(ids, Decision.id == ids.c.id)
                  .order_by(Decision.created_at, Decision.id))
     return list(session.execute(statement).all())
+
+
+def for_rebuild(session: Session, decision_ids: list[str]) -> list[Any]:
+    """The decisions of these ids (those still stored), oldest first, with the columns a rebuild
+    of the anti-fraud memory reads: the marks a worker owes (app/services/velocity_rebuild.py)."""
+    if not decision_ids:
+        return []
+    statement = (select(*_rebuild_columns()).where(Decision.id.in_(decision_ids))
+                 .order_by(Decision.created_at, Decision.id))
+    return list(session.execute(statement).all())
+
+
+def _rebuild_columns() -> list[Any]:
+    """What a rebuild reads of a decision: every column its content hash covers (its MAC is
+    checked before it is replayed: app/services/records.py `intact`), the result and the trace as
+    the text stored (hashed as they are: the service stores them in their canonical form, so
+    neither is parsed), and the trace's `shared` section (taken out of the page's rows alone)."""
+    names = (*chain.DECISION_COLUMNS, *chain.OPTIONAL_DECISION_COLUMNS, "input_masked", "pii_sealed",
+             "content_hash", "row_mac")
+    return [*(getattr(Decision, name) for name in names),
+            cast(Decision.result, Text).label("result"), cast(Decision.trace, Text).label("trace"),
+            Decision.trace["shared"].label("shared")]
 
 
 def count_between(session: Session, start: datetime.datetime, end: datetime.datetime) -> int:

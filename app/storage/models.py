@@ -331,3 +331,15 @@ class ListEntry(Base):
     # `key id:HMAC` of the entry's columns (app/storage/lists.py mac_text): an entry written or
     # altered straight in the database has none or a wrong one (migration 0026; None: made before)
     row_mac: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
+class VelocityOwedMark(Base):
+    """A stored decision whose anti-fraud marks (its outcome for days_since, its id under the link
+    keys of a fraud DECLINE) the shared store refused: written from the stored row by any worker
+    once the store answers, then deleted (app/services/velocity.py). Its id and moment only: no
+    personal data (migration 0027)."""
+    __tablename__ = "velocity_owed_marks"
+
+    decision_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    noted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -6,6 +6,7 @@ from app.services.access_audit import AuditSearch
 from app.services.clock import business_date, utc_now
 from support.applicants import as_of, examples
 from support.keys import KEYS
+from support.tamper import tamper
 
 
 def test_accepting_the_loss_needs_an_admin_key_and_a_reason_and_is_recorded(runner):
@@ -50,3 +51,17 @@ def test_rebuilding_needs_an_admin_key_is_recorded_and_says_what_it_did(runner, 
     later = runner.invoke(args=["velocity", "rebuild", "--key", KEYS["admin"], "--reason", "again",
                                 "--since", "2999-01-01"])
     assert later.exit_code == 1 and "in the future" in later.output
+
+
+def test_a_rebuild_over_a_row_altered_in_the_database_names_it_and_fails(runner, client, auth, database_url):
+    body = as_of(examples("approve_salaried")["approve_salaried"], business_date(utc_now()))
+    body["device"]["device_id"] = "DEV-CLI-ALTERED"
+    decided = client.post("/v1/decisions/zhishandai.application", json=body, headers=auth("channel"))
+    assert decided.status_code == 201, decided.get_json()
+    altered = decided.get_json()["decision_id"]
+    tamper(database_url, ("UPDATE decisions SET customer_group = 'PREMIUM' WHERE id = :i", {"i": altered}))
+    done = runner.invoke(args=["velocity", "rebuild", "--key", KEYS["admin"], "--reason", "Redis flushed"])
+    assert done.exit_code == 1, done.output
+    assert "not replayed: 1 decisions (row MAC does not verify)" in done.output
+    assert f"  {altered}\n" in done.output
+    assert "not marked whole" in done.output and "counts as whole from" not in done.output

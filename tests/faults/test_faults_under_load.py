@@ -92,7 +92,8 @@ def test_baseline(stack):
     load.stop()
     check(load, engine, "baseline")
     assert ready(server) == (200, {"status": "ready", "checks": {"database": "ok", "redis": "ok",
-                                                                 "velocity": "ok", "policies": "ok"},
+                                                                 "velocity": "ok", "velocity_marks": "ok",
+                                                                 "policies": "ok"},
                                    "degraded": []})
 
 

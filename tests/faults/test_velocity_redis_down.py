@@ -2,13 +2,19 @@
 anti-fraud counters are unavailable, and the reference policy says what that means — REFER
 VELOCITY_UNAVAILABLE, never a 500 and never a silent approval; /readyz reports it; once Redis is
 back, decisions count again without a restart."""
+import os
+import signal
+
 import pytest
 import redis
+import requests
+from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import services
 from support.applicants import as_of, examples
 from support.keys import KEYS
+from support.server import Gunicorn, wait_for
 from support.settings import make_config
 from app.services.clock import business_date, utc_now
 
@@ -159,3 +165,57 @@ def test_an_emptied_redis_refers_what_its_windows_cannot_know_until_an_admin_acc
     finally:
         firefly.close()
         admin.close()
+
+
+def _owed(database_url) -> list[str]:
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        found = list(conn.execute(text("SELECT decision_id FROM velocity_owed_marks")).scalars())
+    engine.dispose()
+    return found
+
+
+def test_marks_owed_by_workers_killed_while_redis_was_down_are_written_by_their_successors(
+        database_url, clean_state, own_redis, tmp_path):
+    """The whole story under gunicorn: Redis stops, a decline is stored and its marks are owed in
+    the database; every worker is killed (kill -9: no hook runs, nothing in their memory survives);
+    Redis comes back (empty: no persistence here); the same applicant applying again, answered by
+    a new worker, is declined for the cooling-off. (With the marks kept in a worker's memory, they
+    died with it: the applicant read no decline.)"""
+    client = redis.Redis.from_url(own_redis.url)  # what the tests before left there: gone
+    keys = list(client.scan_iter("firefly:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+    server = Gunicorn(tmp_path, database_url, own_redis.url).start()
+    headers = {"X-API-Key": KEYS["channel"]}
+
+    def post(body):
+        answer = requests.post(server.base + URL, json=body, headers=headers, timeout=30)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+    try:
+        assert post(_body(30))["outcome"] == "APPROVE"
+        own_redis.stop()
+        try:
+            overdue = _body(31)
+            overdue["bank"]["internal_overdue_times_12m"] = 5
+            declined = post(overdue)
+            assert declined["outcome"] == "DECLINE"
+            assert _owed(database_url) == [declined["decision_id"]]
+            ready = requests.get(server.base + "/readyz", timeout=10).json()
+            assert ready["status"] == "degraded" and ready["checks"]["velocity_marks"].startswith("owed: 1 ")
+            killed = set(server.worker_pids())
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: len(set(server.worker_pids()) - killed) == 2, "gunicorn to start new workers")
+        finally:
+            own_redis.start()
+        again = post(_body(32))  # the same applicant, another device
+        shared = {e["name"]: e["value"] for e in again["trace"]["shared"]}
+        assert shared["shared.days_since_decline"] == 0
+        assert again["outcome"] == "DECLINE" and "COOLING_OFF" in [r["code"] for r in again["reasons"]]
+        assert _owed(database_url) == []
+        assert requests.get(server.base + "/readyz", timeout=10).json()["checks"]["velocity_marks"] == "ok"
+    finally:
+        server.stop()

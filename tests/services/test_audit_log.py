@@ -16,6 +16,7 @@ from app.services.records import Search
 from app.services.replay import Target
 from support.applicants import examples
 from support.http import POLICY
+from support.tamper import tamper
 
 CHANNEL = Principal("test-channel", "channel")
 
@@ -24,18 +25,6 @@ def decide_many(firefly, count, name="decline_overdue_pattern"):
     body = examples()[name]
     return [firefly.deciding.decide(DecisionRequest(POLICY, body, CHANNEL, f"req-{n}")).decision_id
             for n in range(count)]
-
-
-def tamper(database_url, *statements):
-    """Change rows as someone with direct access to the database would: on PostgreSQL a superuser
-    who switches the append-only triggers off for the session."""
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        if not database_url.startswith("sqlite"):
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-        for statement, params in statements:
-            conn.execute(text(statement), params)
-    engine.dispose()
 
 
 def findings(firefly, **kwargs):

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from app.engine.language.resident_id import compose
-from app.services import build
+from app.services import build, velocity_rebuild
 from app.services.access import Principal
 from app.services.access_audit import AuditSearch
 from app.services.clock import business_date
@@ -28,6 +28,7 @@ from app.services.velocity import Velocity
 from app.state.shared import MEMORY_SINCE, PREFIX, InProcessShared
 from support.applicants import as_of, examples
 from support.settings import make_settings
+from support.tamper import tamper
 
 BORN = datetime.date(1990, 5, 14)
 CHANNEL = Principal("test-channel", "channel")
@@ -373,9 +374,9 @@ def test_decisions_recorded_live_after_the_flush_count_once_on_drawn_streams(mak
 
 
 def test_marks_lost_in_an_outage_are_written_again_by_a_rebuild_since_its_start(world):
-    """Redis down just after a decline was stored: its marks (the ID's decline, the links) are
-    lost and logged (`shared_marks_lost`), and the applicant could apply again at once with no
-    cooling-off. `flask velocity rebuild --since <the outage's start>` writes them again, and a
+    """Redis down just after a decline was stored, and the database refusing to note the marks
+    owed too: its marks (the ID's decline, the links) are lost and logged (`shared_marks_lost`),
+    and the applicant could apply again at once with no cooling-off. `flask velocity rebuild --since <the outage's start>` writes them again, and a
     memory that was whole before stays whole from as early as it was."""
     t0 = world.clock.now
     for n in range(3):  # the third from the device in the hour: declined, a fraud reason
@@ -396,6 +397,40 @@ def test_marks_lost_in_an_outage_are_written_again_by_a_rebuild_since_its_start(
     assert "incomplete" not in again[0][3].values()
 
 
+def test_a_row_altered_in_the_database_is_not_replayed_and_the_memory_is_not_marked_whole(
+        world, database_url, monkeypatch):
+    """A declined applicant's stored decision changed to an APPROVE in the database (someone with
+    direct access, the append-only trigger switched off): replayed as it reads, the rebuild would
+    drop the cooling-off and mark the memory whole. The row's MAC does not verify (`records.intact`,
+    as `flask audit verify` checks it): not replayed, named, and the memory is not marked whole, so
+    values reaching back over it stay missing (`incomplete`: the policy REFERs) instead of
+    reading "never declined"."""
+    t0 = world.clock.now
+    for n in range(3):  # the third from the device in the hour: declined (a burst)
+        world.clock.now = t0 + datetime.timedelta(minutes=n)
+        declined = world.decide("DEV-REB-0600", n, n)
+    assert declined["outcome"] == "DECLINE"
+    world.clock.now = t0 + datetime.timedelta(minutes=5)
+    world.empty()
+    tamper(database_url, ("UPDATE decisions SET outcome = 'APPROVE' WHERE id = :i",
+                          {"i": declined["decision_id"]}))
+    reread = []  # rows read again whole: only one whose page text does not verify
+    by_id = velocity_rebuild.decisions.by_id
+    monkeypatch.setattr(velocity_rebuild.decisions, "by_id",
+                        lambda session, i: reread.append(i) or by_id(session, i))
+    done = world.rebuild()
+    assert done.altered == [declined["decision_id"]]
+    assert (done.decisions, dict(done.skipped)) == (3, {"row MAC does not verify": 1})
+    assert done.whole_since is None and not done.emptied_meanwhile
+    assert reread == [declined["decision_id"]]  # the intact rows were checked from the page alone
+    world.clock.now += datetime.timedelta(minutes=1)
+    found = world.read(["DEV-REB-0601"], [2])[0]
+    assert found[2]["shared.days_since_decline"] is None  # the altered row marked nothing
+    if world.velocity.shared.kind == "redis":
+        assert found[3]["shared.days_since_decline"] == "incomplete"
+        assert world.firefly.readiness().checks["velocity"].startswith("incomplete")
+
+
 def drop_marks(shared) -> int:
     """Delete every last-seen mark and fraud link of the store (`out:` and `fraud:` keys): what
     marks lost in an outage leave. Returns how many keys went."""
@@ -406,3 +441,21 @@ def drop_marks(shared) -> int:
     for key in keys:
         del shared._sets[key]
     return len(keys)
+
+
+def test_decisions_of_a_policy_version_altered_in_the_database_are_not_replayed_and_not_marked_whole(
+        world, database_url):
+    """The rows are intact but their policy version's stored files were edited (they no longer hash
+    to the version's name: never used, app/services/integrity.py). Its decisions are not replayed,
+    named, and the memory is not marked whole, as for an altered row; the rebuild goes on over the
+    other decisions instead of stopping at the first."""
+    for n in range(2):
+        world.clock.now += datetime.timedelta(minutes=1)
+        world.decide(f"DEV-REB-07{n:02d}", n, n)
+    world.empty()
+    served = world.policy.hash
+    tamper(database_url, ("UPDATE policy_versions SET version = version || '-edited' WHERE hash = :h",
+                          {"h": served}))
+    done = world.rebuild()
+    assert (done.decisions, dict(done.skipped)) == (2, {"policy version altered": 2})
+    assert len(done.altered) == 2 and done.whole_since is None
