@@ -20,6 +20,10 @@ RELOADS = Counter("firefly_policy_reloads_total", "Policy reloads, by result", [
 RELOAD_FAILURES = Counter("firefly_policy_reload_failures_total", "Policy reloads rejected")
 REQUESTS = Counter("firefly_http_requests_total", "HTTP requests by route and status",
                    ["method", "route", "status"])
+# Each time a stored record was found not to be what this service made (a MAC or hash that does
+# not match) where it was about to be used: alert on any increase (docs/controls.md).
+TAMPERING = Counter("firefly_tampering_detected_total",
+                    "Stored records refused because they are not what the service made, by kind", ["kind"])
 
 # 1 when the dependency answered the last readiness probe of a worker, else 0 (the least over live workers).
 DEPENDENCY_UP = Gauge("firefly_dependency_up", "Whether a dependency answered the last readiness probe",
@@ -37,6 +41,12 @@ def observe_reload(ok: bool) -> None:
     RELOADS.labels("ok" if ok else "rejected").inc()
     if not ok:
         RELOAD_FAILURES.inc()
+
+
+def observe_tampering(kind: str) -> None:
+    """A stored record refused where it was to be used: decision, release, release_event,
+    policy_version, api_key, console_account, console_session, list_entry."""
+    TAMPERING.labels(kind).inc()
 
 
 def observe_dependency(name: str, up: bool) -> None:

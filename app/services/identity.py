@@ -21,6 +21,7 @@ import json
 import logging
 from typing import Any
 
+from app import metrics
 from app.privacy import PersonalData
 from app.storage import accounts, api_keys, chain
 from app.storage.db import Database
@@ -71,6 +72,7 @@ def genuine_session(personal: PersonalData, row: ConsoleSession, account: Consol
 def _genuine(personal: PersonalData, mac: str | None, text: str, what: str, name: str) -> bool:
     if personal.mac_matches(mac, text):
         return True
+    metrics.observe_tampering(what.replace(" ", "_"))  # api_key, console_account, console_session
     log.critical(f"a stored {what} was not made by this service (no MAC of its own); it authenticates nobody",
                  extra={"event": "identity_forged", "what": what, "identity": name,
                         "mac": "missing" if mac is None else "wrong"})

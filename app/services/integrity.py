@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app import metrics
 from app.engine.read.documents import policy_hash
 from app.privacy import PersonalData
 from app.services import compiling
@@ -61,6 +62,7 @@ def version_problem(version: PolicyVersion) -> str | None:
 def refuse_altered_release(release: Release, personal: PersonalData) -> Release:
     problem = release_problem(release, personal)
     if problem:
+        metrics.observe_tampering("release")
         raise Conflict(f"release {release.id} {problem}; it is not used", code="record_altered")
     return release
 
@@ -68,6 +70,7 @@ def refuse_altered_release(release: Release, personal: PersonalData) -> Release:
 def refuse_altered_version(version: PolicyVersion) -> PolicyVersion:
     problem = version_problem(version)
     if problem:
+        metrics.observe_tampering("policy_version")
         raise Conflict(f"policy version {version.name} {version.version} ({version.hash[:12]}) {problem}; "
                        "it is not used", code="record_altered")
     return version

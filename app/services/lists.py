@@ -38,6 +38,7 @@ from typing import Any, Callable, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.engine.language.expressions import DATABASE_LISTS, LIST_ENTRY_KINDS, PERSONAL_ENTRY_KINDS
 from app.engine.language.resident_id import is_valid as resident_id_valid
 from app.engine.privacy import mask
@@ -526,6 +527,7 @@ class Lists:
         bad = set()
         for row in stored.rows_in_force(session, "whitelist", now, value_hashes):
             if not self._trusted(row):
+                metrics.observe_tampering("list_entry")
                 log.error("a whitelist entry's row MAC does not match its content: it is ignored",
                           extra={"event": "list_entry_mac_failed", "entry": row.id, "list": row.list_name,
                                  "kind": row.kind, "no_mac": row.row_mac is None})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from app import metrics
 from app.engine import Policy
 from app.services.integrity import refuse_altered_version, version_problem
 from app.storage import policy_versions
@@ -43,6 +44,7 @@ class PolicyStore:
                     continue
                 problem = version_problem(row)
                 if problem:
+                    metrics.observe_tampering("policy_version")
                     log.critical("a stored policy version is not the one recorded; passed over", extra={
                         "event": "policy_version_altered", "hash": row.hash, "problem": problem})
                     continue

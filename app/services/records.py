@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
-from app import privacy
+from app import metrics, privacy
 from app.engine import Decision, InputError, Policy, PolicyRef
 from app.engine.privacy import mask
 from app.engine.render import FULL, NONE, at_level
@@ -311,6 +311,7 @@ class Records:
         ok = intact(row, self.personal)
         body["record"] = {"seq": row.seq, "intact": ok}
         if not ok:
+            metrics.observe_tampering("decision")
             log.error("a stored decision fails its integrity check",
                       extra={"event": "record_altered", "decision_id": row.id})
         return body

@@ -171,6 +171,7 @@ class PolicyRegistry:
             return ReloadResult(True, [], [], self._current)
         problem = self.releases.problem(active)
         if problem:  # what nobody approved is never served: the running set (or the last good) serves on
+            metrics.observe_tampering("release")
             log.critical("the active release is not the one approved; it is not served", extra={
                 "event": "release_altered", "release": active.id, "problem": problem})
             return ReloadResult(False, [{"code": "release_altered", "severity": "error",

@@ -26,6 +26,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from app import metrics
 from app.engine import read_policy_root
 from app.engine import InputError
 from app.engine.testing import backend_disagreements, load_cases, read_test_files, run_policy_tests
@@ -355,6 +356,7 @@ class Releases:
             if self.personal.mac_matches(event.row_mac, text):
                 genuine.append(event)
             else:
+                metrics.observe_tampering("release_event")
                 log.critical("a release event is not one this service made; it is ignored", extra={
                     "event": "release_event_forged", "release_event": event.id, "release": event.release_id,
                     "action": event.action})

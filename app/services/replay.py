@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from app import privacy
+from app import metrics, privacy
 from app.engine import InputError, Policy
 from app.privacy import PersonalData
 from app.services import compiling, records
@@ -48,6 +48,7 @@ class Replaying:
             raise Conflict(f"the decision {row.id} was sealed with the key {row.key_id}, which is not "
                            "configured (FIREFLY_HMAC_OLD_KEYS)", code="sealing_key_missing")
         if not records.intact(row, self.personal):
+            metrics.observe_tampering("decision")
             raise Conflict(f"the stored decision {row.id} fails its integrity check (edited since it was "
                            "stored: see `flask audit verify`); it is not replayed", code="record_altered")
         version = self._version(row, target)

@@ -9,6 +9,7 @@ someone else's account, or a channel key's role edited to admin."""
 import hashlib
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text, update
 
 from app.privacy import hash_password
@@ -34,7 +35,9 @@ def sha256(text_):
 
 def test_an_approver_key_inserted_in_the_database_approves_nothing(firefly, policy_root):
     insert(firefly, ApiKey(name="second-approver", role="approver", key_hash=sha256(CHOSEN_KEY)))
+    before = REGISTRY.get_sample_value("firefly_tampering_detected_total", {"kind": "api_key"}) or 0
     assert firefly.access.authenticate(CHOSEN_KEY) is None
+    assert REGISTRY.get_sample_value("firefly_tampering_detected_total", {"kind": "api_key"}) == before + 1
     # what the key was for: approving a release the insider submitted under their own key
     own = firefly.access.create("insider", "approver")
     insider = firefly.access.authenticate(own)

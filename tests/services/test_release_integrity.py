@@ -10,6 +10,7 @@ of a stored policy version, which compliance reads to see the rules that decided
 quotes them) and replay compiles: the decision rows' MACs name the version's hash, but nothing
 checked that the files still hash to it."""
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select, text
 
 from app.engine.read.documents import policy_hash
@@ -25,6 +26,10 @@ ANN = Principal("ann", "approver")
 BOB = Principal("bob", "approver")
 APPLICATION = "policies/zhishandai/application.yaml"
 APPROVED_CAP, EDITED_CAP = "region_cap_developed: 500000", "region_cap_developed: 900000"
+
+
+def tampering(kind):
+    return REGISTRY.get_sample_value("firefly_tampering_detected_total", {"kind": kind}) or 0
 
 
 def approve_and_activate(firefly, policy_root, version):
@@ -65,6 +70,7 @@ def test_an_approved_release_edited_in_the_database_is_not_served(firefly, polic
     assert firefly.registry.served(POLICY).hash == approved
 
     edit_release_files(firefly, release["id"], rehash)
+    refused_before = tampering("release")
     restarted = build(make_settings(database_url, redis_url))  # a worker that starts
     try:
         # nothing is served (not the edited files, and no older version standing in for the
@@ -72,6 +78,7 @@ def test_an_approved_release_edited_in_the_database_is_not_served(firefly, polic
         assert restarted.registry.current().policies == {}
         assert restarted.registry.last_result.diagnostics[0]["code"] == "release_altered"
         assert not restarted.readiness().ready
+        assert tampering("release") > refused_before  # firefly_tampering_detected_total: alert on it
         with pytest.raises(Conflict) as refused:
             restarted.releases.files_of(release["id"])
         assert refused.value.code == "record_altered"
