@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -199,10 +200,20 @@ def test_schemathesis_over_real_http_finds_nothing(stack):
             @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
                       derandomize=True, database=None)
             def run(case):
+                headers = {"X-API-Key": KEYS[role]}
+                response = case.call(headers=headers)
+                calls.append(response.status_code)
+                if mode is GenerationMode.NEGATIVE and response.status_code < 300 and \
+                        set(case.query or {}) - set(parse_qs(urlsplit(response.request.url).query,
+                                                             keep_blank_values=True)):
+                    # the invalid query never reached the server: the HTTP client sends nothing for
+                    # a parameter whose value is an empty list, so what it sent was valid (seen
+                    # twice in CI, as ST201 "schema-violating request accepted" with a 201)
+                    return
                 try:
-                    calls.append(case.call_and_validate(headers={"X-API-Key": KEYS[role]}).status_code)
+                    case.validate_response(response, headers=headers)
                 except (AssertionError, BaseExceptionGroup) as failure:
-                    failures.append((operation.label, str(failure)[:600]))
+                    failures.append((operation.label, str(failure)[:2000]))
             try:
                 run()
             except Unsatisfiable:
