@@ -5,6 +5,7 @@ from app import create_app
 from app.extensions import services
 from support.applicants import examples
 from support.http import URL
+from support.tamper import as_insider
 from support.keys import KEYS
 from support.settings import make_config
 
@@ -135,10 +136,6 @@ def test_verify_names_an_edited_release_and_seal_gives_a_legacy_release_its_mac(
     ok = runner.invoke(args=["audit", "verify"])
     assert ok.exit_code == 0 and "rules: OK: 1 releases and 3 policy versions checked" in ok.output  # application, drawdown, review
     engine = create_engine(database_url)
-
-    def as_insider(conn):  # past PostgreSQL's append-only triggers, as the database's owner can
-        if not database_url.startswith("sqlite"):
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
     with engine.begin() as conn:
         as_insider(conn)
         conn.execute(text("UPDATE releases SET row_mac = NULL WHERE id = :i"), {"i": release_id})

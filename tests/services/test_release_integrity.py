@@ -11,7 +11,7 @@ quotes them) and replay compiles: the decision rows' MACs name the version's has
 checked that the files still hash to it."""
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from app.engine.read.documents import policy_hash
 from app.services import build, compiling
@@ -20,6 +20,7 @@ from app.services.errors import Conflict
 from app.services.releases import ReleaseFiles
 from app.storage.models import PolicyVersion, Release, ReleaseEvent
 from support.http import POLICY, set_parameter, set_version
+from support.tamper import as_insider
 from support.settings import make_settings
 
 ANN = Principal("ann", "approver")
@@ -39,12 +40,6 @@ def approve_and_activate(firefly, policy_root, version):
     firefly.releases.activate(release["id"], BOB, "go live")
     firefly.registry.reload()
     return release
-
-
-def as_insider(session):
-    """Write past PostgreSQL's append-only triggers, as someone with the database's own rights can."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL session_replication_role = replica"))
 
 
 def edit_release_files(firefly, release_id, rehash=True):
