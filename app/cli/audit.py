@@ -7,6 +7,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from app.cli.caller import KEY_HELP, who
 from app.extensions import services
 from app.services.errors import ServiceError
 
@@ -16,15 +17,36 @@ audit_cli = AppGroup("audit", help="The tamper-evident logs: seal, verify, purge
 @audit_cli.command("seal")
 def seal_command() -> None:
     """Seal every entry not sealed yet, anywhere in the logs (the workers do it every
-    FIREFLY_SEAL_INTERVAL seconds within the last entries; this reads each log whole); give a MAC to
-    releases stored before releases had one (run `flask audit verify` first)."""
+    FIREFLY_SEAL_INTERVAL seconds within the last entries; this reads each log whole)."""
     click.echo(f"sealed {services().audit_log.seal(whole=True)} entries")
-    sealed = services().integrity.seal_releases()
-    if sealed:
-        click.echo(f"gave a MAC to {sealed} releases stored before 2026-11-30 (their files as they are now)")
-    sealed = services().identities.seal()
-    if sealed:
-        click.echo(f"gave a MAC to {sealed} API keys and console accounts stored before 2026-11-30 (as they are now)")
+
+
+@audit_cli.command("vouch")
+@click.option("--key", envvar="FIREFLY_API_KEY", required=True, help=KEY_HELP.format("an admin's"))
+@click.option("--reason", required=True, help="what was checked (say: flask audit verify named nothing else)")
+def vouch_command(key: str, reason: str) -> None:
+    """Give a MAC to the rows stored before they had one (releases whose files still hash to their
+    content hash, API keys, console accounts, anti-fraud list entries): run once after the upgrade,
+    after `flask audit verify`; the rows are vouched for as they are now, each recorded in the
+    access log under your key with the reason. Until then such a release is not served, such a key
+    or account authenticates nobody and such a whitelist entry matches nothing."""
+    principal = who(key)
+    try:
+        releases = services().integrity.vouch_releases(principal, reason)
+        identities = services().identities.vouch(principal, reason)
+        entries = services().lists.mac_unmarked(principal, reason)
+    except ServiceError as error:
+        raise click.ClickException(error.message) from None
+    for release in releases:
+        click.echo(f"release\t{release}")
+    for name in identities["api_keys"]:
+        click.echo(f"api key\t{name}")
+    for username in identities["accounts"]:
+        click.echo(f"account\t{username}")
+    for entry in entries:
+        click.echo(f"list entry\t{entry['id']}\t{entry['list']}\t{entry['kind']}\t{entry['value']}")
+    click.echo(f"vouched for {len(releases)} releases, {len(identities['api_keys'])} API keys, "
+               f"{len(identities['accounts'])} console accounts and {len(entries)} list entries")
 
 
 @audit_cli.command("verify")
@@ -84,7 +106,7 @@ def _verify_lists() -> bool:
                    f"added by {entry['added_by']}): written or altered outside the service")
     for entry in result["no_mac"]:
         click.echo(f"lists: NO_MAC: entry {entry['id']} ({entry['list']} {entry['kind']} {entry['value']}): "
-                   "no MAC yet (made before migration 0026: check it, then `flask lists mac`)")
+                   "no MAC yet (made before migration 0026: check it, then `flask audit vouch`)")
     findings = len(result["failed"]) + len(result["no_mac"])
     state = "OK" if not findings else f"FAILED ({len(result['failed'])} MAC failed, {len(result['no_mac'])} without a MAC yet)"
     click.echo(f"lists: {state}: {result['checked']} entries checked")

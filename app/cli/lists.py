@@ -6,21 +6,13 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from app.cli.caller import KEY_HELP, who
 from app.extensions import services
-from app.services.access import Principal
 from app.services.lists import CHANGE_STATES, LISTS
 from app.services.errors import ServiceError
 
 lists_cli = AppGroup("lists", help="Anti-fraud lists: import entries from a CSV file, show a list, "
                                    "approve or reject changes that relax a control.")
-KEY_HELP = "your API key (or FIREFLY_API_KEY): {}; recorded in the access log"
-
-
-def _who(key: str) -> Principal:
-    principal = services().access.authenticate(key)
-    if principal is None:
-        raise click.ClickException("unknown API key")
-    return principal
 
 
 @lists_cli.command("import")
@@ -39,7 +31,7 @@ def import_command(file: Path, key: str, source: str | None) -> None:
     except UnicodeDecodeError as error:
         raise click.ClickException(f"{file}: not UTF-8 text (byte {error.start}); nothing was imported") from None
     try:
-        report = services().lists.import_csv(text, _who(key), source or file.name)
+        report = services().lists.import_csv(text, who(key), source or file.name)
     except ServiceError as error:
         raise click.ClickException(f"{file}: {error.message}") from None
     for rejected in report.rejected:
@@ -92,7 +84,7 @@ def changes_command(state: str) -> None:
 def approve_command(change_id: int, key: str, reason: str) -> None:
     """Approve and apply a pending list change (never one's own)."""
     try:
-        done = services().lists.approve(change_id, _who(key), reason)
+        done = services().lists.approve(change_id, who(key), reason)
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"change {change_id} approved: entry {done['applied']['entry']} {done['applied']['result']}")
@@ -105,23 +97,7 @@ def approve_command(change_id: int, key: str, reason: str) -> None:
 def reject_command(change_id: int, key: str, reason: str) -> None:
     """Reject a pending list change (its maker may withdraw it): nothing is applied."""
     try:
-        services().lists.reject(change_id, _who(key), reason)
+        services().lists.reject(change_id, who(key), reason)
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"change {change_id} rejected")
-
-
-@lists_cli.command("mac")
-@click.option("--key", envvar="FIREFLY_API_KEY", required=True, help=KEY_HELP.format("an admin's"))
-@click.option("--reason", required=True, help="why (say the lists were checked): recorded with it")
-def mac_command(key: str, reason: str) -> None:
-    """Give the entries made before migration 0026 (no row MAC) theirs, once, after checking the
-    lists (`flask lists show`): each is recorded in the access log. Until then a whitelist entry
-    without a MAC matches nothing and `flask audit verify` names it (NO_MAC)."""
-    try:
-        done = services().lists.mac_unmarked(_who(key), reason)
-    except ServiceError as error:
-        raise click.ClickException(error.message) from None
-    for entry in done:
-        click.echo(f"{entry['id']}\t{entry['list']}\t{entry['kind']}\t{entry['value']}")
-    click.echo(f"{len(done)} entries given a row MAC")

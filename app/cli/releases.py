@@ -10,21 +10,14 @@ import click
 from flask.cli import with_appcontext
 
 from app.cli.policy import _resolve, policy_cli
+from app.cli.caller import who
 from app.extensions import services
-from app.services.access import Principal
 from app.services.errors import ServiceError
 from app.services.releases import ReleaseFiles
 
 key_option = click.option("--key", envvar="FIREFLY_API_KEY", required=True,
                           help="your API key (or FIREFLY_API_KEY): who submits, approves or activates")
 reason_option = click.option("--reason", required=True, help="why: recorded with the step")
-
-
-def _who(key: str) -> Principal:
-    principal = services().access.authenticate(key)
-    if principal is None:
-        raise click.ClickException("unknown API key")
-    return principal
 
 
 def _run(step: Callable[[], Any]) -> Any:
@@ -49,7 +42,7 @@ def _show(release: dict[str, Any]) -> None:
 def submit(path: str | None, key: str, reason: str) -> None:
     """Submit the policy folder at PATH as a release: checked and rule-tested, the report stored."""
     root, _ = _resolve(path)
-    release = _run(lambda: services().releases.submit(ReleaseFiles.from_folder(root), _who(key), reason))
+    release = _run(lambda: services().releases.submit(ReleaseFiles.from_folder(root), who(key), reason))
     _show(release)
     if not release["checks_passed"]:
         click.echo(json.dumps(release["report"], ensure_ascii=False, indent=2))
@@ -64,7 +57,7 @@ def _step(name: str, help_text: str) -> None:
     @with_appcontext
     def command(release: str, key: str, reason: str) -> None:
         method = getattr(services().releases, name)
-        _show(_run(lambda: method(release, _who(key), reason)))
+        _show(_run(lambda: method(release, who(key), reason)))
 
 
 _step("approve", "Approve RELEASE (submitted, checks passed, not your own).")
@@ -78,7 +71,7 @@ _step("activate", "Make RELEASE (approved) the one every worker serves.")
 @with_appcontext
 def rollback(key: str, reason: str) -> None:
     """Activate again the release that was active before the current one."""
-    _show(_run(lambda: services().releases.rollback(_who(key), reason)))
+    _show(_run(lambda: services().releases.rollback(who(key), reason)))
 
 
 @policy_cli.command("releases")

@@ -7,18 +7,11 @@ import time
 import click
 from flask.cli import AppGroup
 
+from app.cli.caller import who
 from app.extensions import services
-from app.services.access import Principal
 from app.services.errors import ServiceError
 
 velocity_cli = AppGroup("velocity", help="The anti-fraud memory: counts, links, last-seen facts.")
-
-
-def _who(key: str) -> Principal:
-    principal = services().access.authenticate(key)
-    if principal is None:
-        raise click.ClickException("unknown API key")
-    return principal
 
 
 @velocity_cli.command("accept-loss")
@@ -32,7 +25,7 @@ def accept_loss_command(key: str, reason: str) -> None:
     REFERs). Accepting the loss means the counts, links and last-seen facts restart from what
     Redis holds: decisions already stored are not counted again."""
     try:
-        before = services().deciding.velocity.accept_loss(_who(key), reason)
+        before = services().deciding.velocity.accept_loss(who(key), reason)
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     began = ("not recorded (Redis unavailable, or in this process only)" if before is None else
@@ -61,7 +54,7 @@ def rebuild_command(key: str, reason: str, since: datetime.datetime | None) -> N
     shown = time.monotonic()
     since = None if since is None else since.replace(tzinfo=datetime.timezone.utc)
     try:
-        done = services().rebuilding.rebuild(_who(key), reason, since, progress)
+        done = services().rebuilding.rebuild(who(key), reason, since, progress)
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     skipped = sum(done.skipped.values())

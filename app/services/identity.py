@@ -12,8 +12,8 @@ Now each row carries a MAC under the log key (PersonalData.mac) of what makes it
 key's name, role and hash; an account's username, role and password hash; a session's token hash
 and its account's username. A row whose MAC is not its own authenticates nobody (logged,
 critical: `identity_forged`), and `flask audit verify` names it. Rows stored before have no MAC:
-`flask audit seal` gives them one (the operator vouches for them as they are), else they do not
-authenticate. A MAC is checked on every authentication: one HMAC-SHA256, about a microsecond.
+`flask audit vouch` gives them one (an admin vouches for them as they are, recorded), else they
+do not authenticate. A MAC is checked on every authentication: one HMAC-SHA256, about a microsecond.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from typing import Any
 
 from app import metrics
 from app.privacy import PersonalData
+from app.services.errors import Forbidden, InvalidInput
 from app.storage import accounts, api_keys, chain
 from app.storage.db import Database
 from app.storage.models import ApiKey, ConsoleAccount, ConsoleSession
@@ -81,12 +82,12 @@ def _genuine(personal: PersonalData, mac: str | None, text: str, what: str, name
 
 class Identities:
     """Every stored key and console account checked (`flask audit verify`), and those stored
-    before MACs given one (`flask audit seal`)."""
+    before MACs given one (`flask audit vouch`)."""
 
     def __init__(self, database: Database, personal: PersonalData, audit: Any) -> None:
         self.database = database
         self.personal = personal
-        self.audit = audit  # an AccessAudit: what `flask audit seal` vouched for, in the same transaction
+        self.audit = audit  # an AccessAudit: what `flask audit vouch` vouched for, in the same transaction
 
     def verify(self) -> dict[str, Any]:
         with self.database.session() as session:
@@ -98,9 +99,14 @@ class Identities:
                         if not self.personal.mac_matches(a.row_mac, _account_text(a))])
         return {"findings": found, "checked": {"api_keys": len(keys), "accounts": len(people)}}
 
-    def seal(self) -> int:
-        """A MAC for every key and account stored without one (the operator vouches for them as
-        they are); returns how many."""
+    def vouch(self, who: Any, reason: str) -> dict[str, list[str]]:
+        """A MAC for every key and account stored without one: an admin vouches for them as they
+        are (`flask audit vouch`), recorded in the access log with the reason in the same
+        transaction. Returns {"api_keys": names, "accounts": usernames}."""
+        if who.role != "admin":
+            raise Forbidden("vouching for stored rows (flask audit vouch) needs an admin key")
+        if not reason.strip():
+            raise InvalidInput("say why the rows are vouched for (--reason): what was checked")
         keys, people = [], []
         with self.database.session() as session:
             for key in api_keys.all_keys(session):
@@ -112,11 +118,12 @@ class Identities:
                     account.row_mac = account_mac(self.personal, account)
                     people.append(account.username)
             if keys or people:
-                self.audit.append(session, None, "identities.seal", {"api_keys": keys, "accounts": people})
+                self.audit.append(session, who, "identities.vouch",
+                                  {"reason": reason, "api_keys": keys, "accounts": people})
             session.commit()
-        return len(keys) + len(people)
+        return {"api_keys": keys, "accounts": people}
 
 
 def _problem(mac: str | None) -> str:
-    return ("has no MAC (stored before 2026-11-30: `flask audit seal` gives one)" if mac is None
+    return ("has no MAC (stored before 2026-11-30: `flask audit vouch` gives one)" if mac is None
             else "its MAC is not its own (made or edited in the database)")

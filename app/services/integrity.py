@@ -15,8 +15,9 @@ checked against what binds them, before anything reads their files.
 What fails is never served (the registry keeps serving what it serves, or at start the last
 intact version), replayed, backtested or quoted: the caller gets a `record_altered` conflict, and
 `flask audit verify` names it. A release stored before MACs existed (migration 0024) has none:
-it does not pass until `flask audit seal` gives one to each release whose files still hash to its
-content hash (an operator's act, run once at the upgrade, after `flask audit verify`).
+it does not pass until `flask audit vouch` gives one to each release whose files still hash to its
+content hash (an admin's act with a reason, recorded; run once at the upgrade, after `flask audit
+verify`).
 """
 from __future__ import annotations
 
@@ -27,14 +28,15 @@ from app.engine.read.documents import policy_hash
 from app.privacy import PersonalData
 from app.services import compiling
 from app.services.access_audit import AccessAudit
-from app.services.errors import Conflict
+from app.services.access import Principal
+from app.services.errors import Conflict, Forbidden, InvalidInput
 from app.storage import chain, policy_versions
 from app.storage import releases as releases_store
 from app.storage.db import Database
 from app.storage.models import PolicyVersion, Release
 
 RELEASE_CONTENT = "release-content"  # what a release's MAC is made for (chain.mac_text's log)
-NO_MAC = "has no MAC (stored before 2026-11-30: `flask audit seal` gives one after `flask audit verify`)"
+NO_MAC = "has no MAC (stored before 2026-11-30: `flask audit vouch` gives one after `flask audit verify`)"
 
 
 def release_mac(personal: PersonalData, release_id: str, content_hash: str) -> str:
@@ -78,12 +80,12 @@ def refuse_altered_version(version: PolicyVersion) -> PolicyVersion:
 
 class Integrity:
     """Every release and stored policy version checked (`flask audit verify`), and releases stored
-    before MACs given one (`flask audit seal`)."""
+    before MACs given one (`flask audit vouch`)."""
 
     def __init__(self, database: Database, personal: PersonalData, audit: AccessAudit) -> None:
         self.database = database
         self.personal = personal
-        self.audit = audit  # what `flask audit seal` vouched for, recorded in the same transaction
+        self.audit = audit  # what `flask audit vouch` vouched for, recorded in the same transaction
 
     def verify(self) -> dict[str, Any]:
         with self.database.session() as session:
@@ -96,9 +98,11 @@ class Integrity:
         return {"releases": releases, "policy_versions": versions,
                 "checked": {"releases": len(stored_releases), "policy_versions": len(stored_versions)}}
 
-    def seal_releases(self) -> int:
+    def vouch_releases(self, who: Principal, reason: str) -> list[str]:
         """Give a MAC to every release stored without one whose files still hash to its content
-        hash (what the operator vouches for by running it); returns how many."""
+        hash: an admin vouches for them as they are (`flask audit vouch`), recorded in the access
+        log with the reason in the same transaction. Returns their ids."""
+        _may_vouch(who, reason)
         sealed = []
         with self.database.session() as session:
             for release in releases_store.all_releases(session):
@@ -107,6 +111,14 @@ class Integrity:
                     release.row_mac = release_mac(self.personal, release.id, release.content_hash)
                     sealed.append(release.id)
             if sealed:
-                self.audit.append(session, None, "releases.seal", {"releases": sealed})
+                self.audit.append(session, who, "releases.vouch", {"reason": reason, "releases": sealed})
             session.commit()
-        return len(sealed)
+        return sealed
+
+
+def _may_vouch(who: Principal, reason: str) -> None:
+    """Vouching for rows stored before they had MACs is an admin's act, with a reason."""
+    if who.role != "admin":
+        raise Forbidden("vouching for stored rows (flask audit vouch) needs an admin key")
+    if not reason.strip():
+        raise InvalidInput("say why the rows are vouched for (--reason): what was checked")

@@ -537,7 +537,7 @@ class Lists:
     def verify_entries(self) -> dict[str, Any]:
         """Check every entry's row MAC: {"checked", "failed": entries whose MAC does not match
         (written or altered outside the service), "no_mac": entries without one (made before
-        migration 0026 and not MACed since: `flask lists mac`)}, entries shown masked."""
+        migration 0026 and not MACed since: `flask audit vouch`)}, entries shown masked."""
         checked, failed, no_mac = 0, [], []
         with self.database.session() as session:
             for row in stored.every_entry(session):

@@ -1,7 +1,7 @@
 """A list entry's row MAC (app/services/lists.py): an entry inserted or altered straight in the
 database is noticed. `flask audit verify` names it (MAC_FAILED, or NO_MAC for an entry without
 one); matching takes it the safe way: a whitelist entry whose MAC fails matches nothing (logged), a
-blacklist entry still matches. `flask lists mac` gives entries made before migration 0026 theirs."""
+blacklist entry still matches. `flask audit vouch` gives entries made before migration 0026 theirs."""
 import datetime
 
 from sqlalchemy import update
@@ -76,9 +76,9 @@ def test_entries_written_or_altered_in_the_database_are_noticed_and_taken_the_sa
 def test_entries_made_before_the_migration_get_their_mac_once_recorded(app, decide, runner):
     insert_straight(app, "whitelist", INSERTED)  # as migration 0026 leaves an older entry: no MAC
     assert "DEVICE_BURST" in reasons(burst(decide, INSERTED, 600))
-    assert runner.invoke(args=["lists", "mac", "--key", KEYS["compliance"], "--reason", "x"]).exit_code == 1
-    done = runner.invoke(args=["lists", "mac", "--key", KEYS["admin"], "--reason", "lists checked after 0026"])
-    assert done.exit_code == 0 and "1 entries given a row MAC" in done.output
+    assert runner.invoke(args=["audit", "vouch", "--key", KEYS["compliance"], "--reason", "x"]).exit_code == 1
+    done = runner.invoke(args=["audit", "vouch", "--key", KEYS["admin"], "--reason", "lists checked after 0026"])
+    assert done.exit_code == 0 and "and 1 list entries" in done.output
     events, _ = services(app).access_audit.search(AuditSearch(action="lists.mac"))
     [entry] = services(app).lists.entries("whitelist")["items"]
     assert [(e["actor"], [x["entry"] for x in e["details"]["entries"]]) for e in events] == [

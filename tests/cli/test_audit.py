@@ -1,4 +1,4 @@
-"""`flask audit seal|verify|purge`: the operator's view of the tamper-evident logs."""
+"""`flask audit seal|verify|vouch|purge`: the operator's view of the tamper-evident logs."""
 from sqlalchemy import create_engine, text
 
 from app import create_app
@@ -128,10 +128,10 @@ def test_audit_keys_says_what_each_hashing_key_is_still_needed_for(app, runner, 
         services(forgotten).close()
 
 
-def test_verify_names_an_edited_release_and_seal_gives_a_legacy_release_its_mac(runner, app, database_url):
+def test_verify_names_an_edited_release_and_vouch_gives_a_legacy_release_its_mac(runner, app, database_url):
     """`flask audit verify` checks the rules too: every release and stored policy version. A
-    release stored before releases had MACs has none: verify names it, `flask audit seal` gives it
-    one (its files as they are now), and verify passes."""
+    release stored before releases had MACs has none: verify names it, `flask audit vouch` (an
+    admin's key and a reason) gives it one (its files as they are now), and verify passes."""
     release_id = services(app).releases.active_id()
     ok = runner.invoke(args=["audit", "verify"])
     assert ok.exit_code == 0 and "rules: OK: 1 releases and 3 policy versions checked" in ok.output  # application, drawdown, review
@@ -141,8 +141,12 @@ def test_verify_names_an_edited_release_and_seal_gives_a_legacy_release_its_mac(
         conn.execute(text("UPDATE releases SET row_mac = NULL WHERE id = :i"), {"i": release_id})
     legacy = runner.invoke(args=["audit", "verify"])
     assert legacy.exit_code == 1 and f"releases: {release_id} has no MAC" in legacy.output
-    sealed = runner.invoke(args=["audit", "seal"])
-    assert "gave a MAC to 1 releases" in sealed.output
+    vouch = ["audit", "vouch", "--reason", "verify named only rows without a MAC", "--key"]
+    refused = runner.invoke(args=vouch + [KEYS["compliance"]])
+    assert refused.exit_code == 1 and "needs an admin key" in refused.output
+    vouched = runner.invoke(args=vouch + [KEYS["admin"]])
+    assert vouched.exit_code == 0 and f"release\t{release_id}" in vouched.output
+    assert "vouched for 1 releases, 0 API keys, 0 console accounts and 0 list entries" in vouched.output
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
     with engine.begin() as conn:  # now the files edited, the unkeyed hash left as it was
         as_insider(conn)
@@ -155,4 +159,4 @@ def test_verify_names_an_edited_release_and_seal_gives_a_legacy_release_its_mac(
     assert edited.exit_code == 1
     assert f"releases: {release_id} its files do not hash to its content hash" in edited.output
     assert "rules: FAILED (1 findings)" in edited.output
-    assert "gave a MAC" not in runner.invoke(args=["audit", "seal"]).output  # an edited release is not vouched for
+    assert "vouched for 0 releases" in runner.invoke(args=vouch + [KEYS["admin"]]).output  # an edited one is not

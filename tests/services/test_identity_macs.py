@@ -49,7 +49,7 @@ def test_an_approver_key_inserted_in_the_database_approves_nothing(firefly, poli
     assert firefly.access.authenticate(CHOSEN_KEY) is None
     findings = firefly.identities.verify()["findings"]
     assert findings == [{"api_key": "second-approver",
-                         "problem": "has no MAC (stored before 2026-11-30: `flask audit seal` gives one)"}]
+                         "problem": "has no MAC (stored before 2026-11-30: `flask audit vouch` gives one)"}]
 
 
 def test_a_stored_keys_role_edited_in_the_database_authenticates_nobody(firefly):
@@ -93,9 +93,15 @@ def test_keys_and_accounts_stored_before_macs_work_once_sealed(firefly):
     assert firefly.access.authenticate(key) is None
     assert firefly.accounts.sign_in("old.account", PASSWORD) is None
     assert len(firefly.identities.verify()["findings"]) == 2
-    assert firefly.identities.seal() == 2  # `flask audit seal`: the operator vouches for them, recorded
+    with pytest.raises(Forbidden):
+        firefly.identities.vouch(Principal("ops", "compliance"), "checked")
+    # `flask audit vouch`: an admin vouches for them as they are, recorded with the reason
+    assert firefly.identities.vouch(Principal("ops", "admin"), "verify named only these") == {
+        "api_keys": ["old-key"], "accounts": ["old.account"]}
     with firefly.database.session() as session:
-        assert session.execute(text("SELECT details FROM access_events WHERE action = 'identities.seal'")).scalar_one()
+        actor, details = session.execute(text("SELECT actor, details FROM access_events "
+                                              "WHERE action = 'identities.vouch'")).one()
+    assert actor == "ops" and "verify named only these" in str(details)
     assert firefly.access.authenticate(key) == Principal("old-key", "compliance")
     assert firefly.accounts.sign_in("old.account", PASSWORD) is not None
     assert firefly.identities.verify()["findings"] == []
