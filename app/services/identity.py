@@ -103,10 +103,7 @@ class Identities:
         """A MAC for every key and account stored without one: an admin vouches for them as they
         are (`flask audit vouch`), recorded in the access log with the reason in the same
         transaction. Returns {"api_keys": names, "accounts": usernames}."""
-        if who.role != "admin":
-            raise Forbidden("vouching for stored rows (flask audit vouch) needs an admin key")
-        if not reason.strip():
-            raise InvalidInput("say why the rows are vouched for (--reason): what was checked")
+        may_vouch(who, reason)
         keys, people = [], []
         with self.database.session() as session:
             for key in api_keys.all_keys(session):
@@ -122,6 +119,15 @@ class Identities:
                                   {"reason": reason, "api_keys": keys, "accounts": people})
             session.commit()
         return {"api_keys": keys, "accounts": people}
+
+
+def may_vouch(who: Any, reason: str) -> None:
+    """Vouching for rows stored before they had MACs (`flask audit vouch`: releases, keys,
+    accounts) is an admin's act, with a reason."""
+    if who.role != "admin":
+        raise Forbidden("vouching for stored rows (flask audit vouch) needs an admin key")
+    if not reason.strip():
+        raise InvalidInput("say why the rows are vouched for (--reason): what was checked")
 
 
 def _problem(mac: str | None) -> str:

@@ -29,7 +29,8 @@ from app.privacy import PersonalData
 from app.services import compiling
 from app.services.access_audit import AccessAudit
 from app.services.access import Principal
-from app.services.errors import Conflict, Forbidden, InvalidInput
+from app.services.errors import Conflict
+from app.services.identity import may_vouch
 from app.storage import chain, policy_versions
 from app.storage import releases as releases_store
 from app.storage.db import Database
@@ -102,7 +103,7 @@ class Integrity:
         """Give a MAC to every release stored without one whose files still hash to its content
         hash: an admin vouches for them as they are (`flask audit vouch`), recorded in the access
         log with the reason in the same transaction. Returns their ids."""
-        _may_vouch(who, reason)
+        may_vouch(who, reason)
         sealed = []
         with self.database.session() as session:
             for release in releases_store.all_releases(session):
@@ -114,11 +115,3 @@ class Integrity:
                 self.audit.append(session, who, "releases.vouch", {"reason": reason, "releases": sealed})
             session.commit()
         return sealed
-
-
-def _may_vouch(who: Principal, reason: str) -> None:
-    """Vouching for rows stored before they had MACs is an admin's act, with a reason."""
-    if who.role != "admin":
-        raise Forbidden("vouching for stored rows (flask audit vouch) needs an admin key")
-    if not reason.strip():
-        raise InvalidInput("say why the rows are vouched for (--reason): what was checked")

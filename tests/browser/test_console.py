@@ -269,16 +269,11 @@ def test_a_decision_whose_rules_were_edited_in_the_database_says_so_and_quotes_n
                                                                                    decided):
     """The stored rule version of a decision edited in the database: the page shows the decision
     from its own row, an alert instead of the rule texts, and the version's page refuses (409)."""
-    from app.storage.models import PolicyVersion
-    from support.tamper import as_insider
+    from support.tamper import edit_version_files
     services(app).accounts.create("li.wei", "compliance", PASSWORD)
     wanted = decided["decline_overdue_pattern"]["decision_id"]
     policy_hash = services(app).records.row(wanted).policy_hash
-    with services(app).database.session() as session:
-        as_insider(session)
-        row = session.get(PolicyVersion, policy_hash)
-        row.files = {path: body.replace("连三累六", "连五累十") for path, body in row.files.items()}
-        session.commit()
+    edit_version_files(services(app), policy_hash, "连三累六", "连五累十")
     sign_in(browser, live_server, "li.wei")
     at(browser, "/console/decisions")
     browser.get(f"{live_server}/console/decisions/{wanted}")

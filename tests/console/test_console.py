@@ -171,15 +171,10 @@ def test_rules_edited_in_the_database_are_not_quoted_and_the_page_says_so(compli
     """The rule text shown beside a decision is its stored version's; edited in the database (its
     files no longer hash to the version the decision names), no rule is quoted, the page says
     why, and the version's own page refuses (409) instead of showing the edited files."""
-    from app.storage.models import PolicyVersion
-    from support.tamper import as_insider
+    from support.tamper import edit_version_files
     decision_id = decided["decline_overdue_pattern"]["decision_id"]
     policy_hash = services(app).records.row(decision_id).policy_hash
-    with services(app).database.session() as session:
-        as_insider(session)
-        row = session.get(PolicyVersion, policy_hash)
-        row.files = {path: body.replace("连三累六", "连五累十") for path, body in row.files.items()}
-        session.commit()
+    edit_version_files(services(app), policy_hash, "连三累六", "连五累十")
     html = text(compliance.get(f"/console/decisions/{decision_id}"))
     assert 'id="rules-altered"' in html
     assert "连五累十" not in html and "max_consecutive_overdue_24m &gt;=" not in html  # no rule quoted

@@ -20,7 +20,7 @@ from app.services.errors import Conflict
 from app.services.releases import ReleaseFiles
 from app.storage.models import PolicyVersion, Release, ReleaseEvent
 from support.http import POLICY, set_parameter, set_version
-from support.tamper import as_insider
+from support.tamper import as_insider, edit_version_files
 from support.settings import make_settings
 
 ANN = Principal("ann", "approver")
@@ -121,13 +121,9 @@ def test_an_activation_inserted_in_the_database_activates_nothing(firefly, polic
 def test_a_stored_policy_version_edited_in_the_database_is_not_shown_nor_replayed(firefly, policy_root):
     served = firefly.registry.served(POLICY)
     with firefly.database.session() as session:
-        as_insider(session)
         row = session.get(PolicyVersion, served.hash)
         assert policy_hash(dict(row.files), row.version) == row.hash  # as stored: intact
-        files = dict(row.files)
-        files[APPLICATION] = files[APPLICATION].replace(APPROVED_CAP, EDITED_CAP)
-        row.files = files
-        session.commit()
+    edit_version_files(firefly, served.hash, APPROVED_CAP, EDITED_CAP)
     for read in (firefly.versions.files, lambda h: firefly.versions.diff(h, h),
                  # what replay, backtest and the rebuild read the version by
                  lambda h: firefly.policy_store.matching(POLICY, policy_hash=h)):

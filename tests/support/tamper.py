@@ -21,3 +21,15 @@ def tamper(database_url, *statements):
         for statement, params in statements:
             conn.execute(text(statement), params)
     engine.dispose()
+
+
+def edit_version_files(firefly, policy_hash, old, new):
+    """A stored policy version's files edited in the database (every `old` made `new`), its hash
+    left as it was."""
+    from app.storage.models import PolicyVersion
+    with firefly.database.session() as session:
+        as_insider(session)
+        row = session.get(PolicyVersion, policy_hash)
+        assert any(old in body for body in row.files.values())  # the edit changes something
+        row.files = {path: body.replace(old, new) for path, body in row.files.items()}
+        session.commit()
