@@ -52,6 +52,7 @@ SUBMITTERS = ("author", "approver")
 APPROVERS = ("approver",)
 OPERATORS = ("approver", "admin")  # activate and roll back
 MAX_REASON = 2000
+_PAGE = 8  # activations read at a time when looking for the newest genuine one
 
 
 @dataclass(frozen=True)
@@ -217,14 +218,14 @@ class Releases:
     # -- reading -----------------------------------------------------------------------------
     def active(self) -> Release | None:
         with self.database.session() as session:
-            history = self._activations(session)
-            return store.by_id(session, history[0].release_id) if history else None
+            newest = self._newest_activation(session)
+            return store.by_id(session, newest.release_id) if newest else None
 
     def active_id(self) -> str | None:
         """The release of the newest genuine activation or rollback (every worker asks each poll)."""
         with self.database.session() as session:
-            history = self._activations(session)
-            return history[0].release_id if history else None
+            newest = self._newest_activation(session)
+            return newest.release_id if newest else None
 
     def folder_allowed(self) -> bool:
         """Whether the folder may still be served (imported as a bootstrap release): development,
@@ -341,6 +342,20 @@ class Releases:
             raise Conflict("several releases match; give more characters", code="ambiguous_release",
                            details=[r.id for r in found])
         return found[0]
+
+    def _newest_activation(self, session: Any) -> ReleaseEvent | None:
+        """The newest genuine activation or rollback. Every worker asks on each poll, so the
+        history is read newest first a page at a time, and only as far as the first genuine
+        event: the work is bounded by the forged events above it, not by the release history."""
+        below = None
+        while True:
+            page = store.activations(session, limit=_PAGE, below=below)
+            genuine = self._genuine(page)
+            if genuine:
+                return genuine[0]
+            if len(page) < _PAGE:
+                return None
+            below = page[-1].seq
 
     def _activations(self, session: Any) -> list[ReleaseEvent]:
         """Activations and rollbacks, newest first, that this service made (genuine)."""

@@ -44,7 +44,13 @@ def events(session: Session, release_id: str | None = None) -> list[ReleaseEvent
     return list(session.scalars(statement))
 
 
-def activations(session: Session) -> list[ReleaseEvent]:
-    """Activations and rollbacks, newest first."""
-    return list(session.scalars(select(ReleaseEvent).where(ReleaseEvent.action.in_(("activated", "rolled_back")))
-                                .order_by(ReleaseEvent.seq.desc())))
+def activations(session: Session, limit: int | None = None, below: int | None = None) -> list[ReleaseEvent]:
+    """Activations and rollbacks, newest first: all, or `limit` of them older than sequence
+    number `below`."""
+    statement = select(ReleaseEvent).where(ReleaseEvent.action.in_(("activated", "rolled_back")))
+    if below is not None:
+        statement = statement.where(ReleaseEvent.seq < below)
+    statement = statement.order_by(ReleaseEvent.seq.desc())
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list(session.scalars(statement))

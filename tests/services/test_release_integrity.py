@@ -118,6 +118,34 @@ def test_an_activation_inserted_in_the_database_activates_nothing(firefly, polic
     assert firefly.registry.reload().ok and firefly.registry.served(POLICY).hash == serving
 
 
+def test_the_active_release_is_found_past_forged_activations_without_reading_the_whole_history(
+        firefly, policy_root, monkeypatch):
+    """Every worker asks for the active release on each poll (every 2 s): the answer is the newest
+    genuine activation, however many forged ones sit above it, and finding it checks the newest
+    events only, not a history that grows with every release."""
+    first = approve_and_activate(firefly, policy_root, "2099.1")
+    second = approve_and_activate(firefly, policy_root, "2099.2")
+    for turn in range(12):  # a long history: the two releases activated in turn
+        firefly.releases.activate((first if turn % 2 == 0 else second)["id"], BOB, f"turn {turn}")
+    assert firefly.releases.active_id() == second["id"]
+    checked = []
+    real = firefly.releases.personal.mac_matches
+    monkeypatch.setattr(firefly.releases.personal, "mac_matches",
+                        lambda *args: checked.append(args) or real(*args))
+    assert firefly.releases.active_id() == second["id"]
+    assert len(checked) <= 8  # one page of activations, newest first, out of 14
+    with firefly.database.session() as session:  # ten forged activations of the other release above it
+        latest = max(session.scalars(select(ReleaseEvent)).all(), key=lambda e: e.seq or 0)
+        for n in range(10):
+            session.add(ReleaseEvent(id=f"{n:x}" * 32, release_id=first["id"], action="activated",
+                                     actor="bob", role="approver", reason="forged",
+                                     created_at=latest.created_at, seq=latest.seq + 1 + n,
+                                     content_hash="0" * 64, row_mac="0" * 16))
+        session.commit()
+    assert firefly.releases.active_id() == second["id"]
+    assert firefly.releases.active().id == second["id"]
+
+
 def test_a_stored_policy_version_edited_in_the_database_is_not_shown_nor_replayed(firefly, policy_root):
     served = firefly.registry.served(POLICY)
     with firefly.database.session() as session:
