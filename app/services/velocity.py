@@ -327,10 +327,16 @@ class Velocity:
         at = now.timestamp()
         unique = self.marks(policy, typed, decision.outcome, decision.reason_codes, decision_id,
                             self._keys_for(at, MAX_WINDOW_SECONDS), self._keys_for(at, MAX_DAYS_SINCE_SECONDS))
-        if unique and self.shared.record(at, unique) is None:
-            self._owe(decision_id, now)
+        refused = bool(unique) and self.shared.record(at, unique) is None
+        # The look-up could not count this application (the store was down): its events are owed
+        # too, whatever its outcome. Else a ring's applications sent during an outage (referred
+        # VELOCITY_UNAVAILABLE, no marks) were never counted, and its next burst after the store
+        # came back read from 1. The owed row is written from the stored decision, events and marks.
+        uncounted = UNAVAILABLE in decision.trace.sources.values()
+        if refused or uncounted:
+            self._owe(decision_id, now, "marks" if refused else "events")
 
-    def _owe(self, decision_id: str, now: datetime.datetime) -> None:
+    def _owe(self, decision_id: str, now: datetime.datetime, what: str = "marks") -> None:
         """Note in the database that a stored decision's marks are owed (its id and moment); if
         that fails too, say from when a rebuild must start (the decision is stored: `flask velocity
         rebuild --since` writes them)."""
@@ -346,9 +352,9 @@ class Velocity:
                       extra={"event": "shared_marks_lost", "decision_id": decision_id, "since": since,
                              "error": type(error).__name__})
             return
-        log.error("a stored decision's anti-fraud marks were not recorded: shared state unavailable; "
+        log.error(f"a stored decision's anti-fraud {what} were not recorded: shared state unavailable; "
                   "owed, written by the next look-up that reaches it", extra={
-                      "event": "shared_marks_owed", "decision_id": decision_id})
+                      "event": "shared_marks_owed", "decision_id": decision_id, "owed": what})
         self._owed_next = 0.0  # this worker looks at its next look-up, not a check interval later
 
     def _pay_owed(self, now: float) -> None:

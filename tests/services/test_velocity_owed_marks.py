@@ -125,6 +125,39 @@ def test_marks_owed_while_redis_is_down_are_written_by_another_worker_after_the_
     live.close()
 
 
+def test_applications_decided_while_redis_is_down_are_counted_once_it_is_back(
+        database_url, redis_url, clean_state, clock, caplog):
+    """A ring sends its burst while the store is down: each application is referred
+    VELOCITY_UNAVAILABLE (no decline, so no marks). Its events are owed all the same, and written
+    by the next look-up that reaches the store: the ring's next application, on another worker,
+    reads the burst. Before, nothing was owed for them and the next application read from 1."""
+    live = build(make_settings(database_url, redis_url), clock=clock)
+    live.deciding.velocity.monotonic = lambda: clock.now.timestamp()
+    decide(live, clock, 0, "DEV-OTHER-0000", person=70)  # the store's memory began before the outage
+    clock.now += datetime.timedelta(minutes=1)
+    down = build(make_settings(database_url, DEAD_REDIS), clock=clock)
+    burst = []
+    for n in range(1, 4):
+        clock.now += datetime.timedelta(minutes=1)
+        answer = decide(down, clock, n, "DEV-RING-0001", person=70 + n)
+        assert answer["outcome"] == "REFER"
+        assert "VELOCITY_UNAVAILABLE" in [r["code"] for r in answer["reasons"]]
+        burst.append(answer["decision_id"])
+    assert owed(database_url) == sorted(burst)
+    assert [r.owed for r in logged(caplog, "shared_marks_owed")] == ["events"] * 3
+    down.close()
+
+    clock.now += datetime.timedelta(minutes=10)
+    after = decide(live, clock, 4, "DEV-RING-0001", person=74)
+    shared = values(after)
+    assert shared["shared.device_applications_24h"] == 4
+    assert shared["shared.ids_per_device_7d"] == 4
+    assert after["outcome"] == "DECLINE"
+    assert "DEVICE_MANY_IDS" in [r["code"] for r in after["reasons"]]
+    assert owed(database_url) == []
+    live.close()
+
+
 def test_the_worker_that_owed_marks_writes_them_at_its_next_look_up(firefly, clock, caplog):
     """Redis back within the check interval: the worker that owed the marks writes them at its
     next look-up, before it reads (the interval only bounds how soon the others look)."""
