@@ -28,9 +28,11 @@ def app_on_own_redis(database_url, clean_state, own_redis):
     services(app).close()
 
 
-def _body(n: int) -> dict:
+def _body(n: int, mobile: str | None = None) -> dict:
     body = as_of(examples("approve_salaried")["approve_salaried"], business_date(utc_now()))
     body["device"]["device_id"] = f"DEV-DOWN-{n:04d}"
+    if mobile is not None:  # a phone the tests before did not count
+        body["applicant"]["mobile"] = mobile
     return body
 
 
@@ -73,12 +75,14 @@ def test_a_full_redis_that_refuses_writes_refers_like_a_redis_down(app_on_own_re
     evicting the anti-fraud memory; the service treats the refusal as Redis down."""
     client = app_on_own_redis.test_client()
     headers = {"X-API-Key": KEYS["channel"]}
-    assert client.post(URL, json=_body(10), headers=headers).get_json()["outcome"] == "APPROVE"
+    phone = "13900000010"
+    first = client.post(URL, json=_body(10, phone), headers=headers).get_json()
+    assert first["outcome"] == "APPROVE", [r["code"] for r in first["reasons"]]
     admin = redis.Redis.from_url(own_redis.url)
     admin.config_set("maxmemory-policy", "noeviction")
     admin.config_set("maxmemory", 1)  # below what it holds: every write is refused (OOM)
     try:
-        full = client.post(URL, json=_body(11), headers=headers)
+        full = client.post(URL, json=_body(11, phone), headers=headers)
         assert full.status_code == 201  # decided and stored, never a 500
         answer = full.get_json()
         assert answer["outcome"] == "REFER"
@@ -89,10 +93,16 @@ def test_a_full_redis_that_refuses_writes_refers_like_a_redis_down(app_on_own_re
     finally:
         admin.config_set("maxmemory", 0)
         admin.close()
-    # writes accepted again: counting goes on (the refused application was not recorded)
-    again = client.post(URL, json=_body(10), headers=headers).get_json()
-    device = {e["name"]: e for e in again["trace"]["shared"]}["shared.device_applications_1h"]
+    # writes accepted again: counting goes on, and the refused application, owed in the database,
+    # is written first (at its own moment) and counted once
+    again = client.post(URL, json=_body(10, phone), headers=headers).get_json()
+    shared = {e["name"]: e for e in again["trace"]["shared"]}
+    device = shared["shared.device_applications_1h"]
     assert (device["value"], device["source"]) == (2, "redis")
+    assert shared["shared.phone_applications_24h"]["value"] == 3
+    refused_device = {e["name"]: e["value"] for e in client.post(
+        URL, json=_body(11, phone), headers=headers).get_json()["trace"]["shared"]}
+    assert refused_device["shared.device_applications_1h"] == 2
 
 
 class _Clock:
