@@ -107,8 +107,13 @@ def _verify_lists() -> bool:
     for entry in result["no_mac"]:
         click.echo(f"lists: NO_MAC: entry {entry['id']} ({entry['list']} {entry['kind']} {entry['value']}): "
                    "no MAC yet (made before migration 0026: check it, then `flask audit vouch`)")
-    findings = len(result["failed"]) + len(result["no_mac"])
-    state = "OK" if not findings else f"FAILED ({len(result['failed'])} MAC failed, {len(result['no_mac'])} without a MAC yet)"
+    for entry in result["deleted"]:
+        click.echo(f"lists: DELETED: entry {entry['id']} ({entry['list']} {entry['kind']} {entry['value'] or ''}): "
+                   f"in force by the access log ({entry['logged']} by {entry['by']} at {entry['at']}, "
+                   f"event {entry['event']}) but not stored: deleted outside the service")
+    findings = len(result["failed"]) + len(result["no_mac"]) + len(result["deleted"])
+    state = "OK" if not findings else (f"FAILED ({len(result['failed'])} MAC failed, {len(result['no_mac'])} "
+                                       f"without a MAC yet, {len(result['deleted'])} deleted outside the service)")
     click.echo(f"lists: {state}: {result['checked']} entries checked")
     return not findings
 

@@ -47,6 +47,7 @@ from app.services.access import Principal
 from app.services.access_audit import AccessAudit
 from app.services.clock import CHINA, Clock, iso_utc, utc_now
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from app.storage import access_events
 from app.storage import lists as stored
 from app.storage.db import Database
 from app.storage.models import ListChange, ListEntry
@@ -535,18 +536,30 @@ class Lists:
         return bad
 
     def verify_entries(self) -> dict[str, Any]:
-        """Check every entry's row MAC: {"checked", "failed": entries whose MAC does not match
-        (written or altered outside the service), "no_mac": entries without one (made before
-        migration 0026 and not MACed since: `flask audit vouch`)}, entries shown masked."""
-        checked, failed, no_mac = 0, [], []
+        """Check every entry's row MAC, and the entries against the access log: {"checked",
+        "failed": entries whose MAC does not match (written or altered outside the service),
+        "no_mac": entries without one (made before migration 0026 and not MACed since: `flask
+        audit vouch`), "deleted": entries the access log says are in force that are not stored
+        (deleted outside the service)}, entries shown masked.
+
+        A MAC proves a stored row is the service's; only the log can say a row is missing. Every
+        change to the lists is logged in its own transaction (lists.add, lists.update,
+        lists.remove, lists.import, an approved change, a vouch), so replaying those records in
+        order gives the entries in force: a blacklist entry a DBA deleted (and which every worker
+        then forgets at its next start) is named here, with the record that last put it in force."""
+        checked, failed, no_mac, stored_ids = 0, [], [], set()
         with self.database.session() as session:
             for row in stored.every_entry(session):
                 checked += 1
+                stored_ids.add(row.id)
                 if row.row_mac is None:
                     no_mac.append(_shown(row))
                 elif not self._trusted(row):
                     failed.append(_shown(row))
-        return {"checked": checked, "failed": failed, "no_mac": no_mac}
+            in_force = _in_force(access_events.with_actions(session, ENTRY_ACTIONS))
+        deleted = [{"id": entry_id, **logged} for entry_id, logged in sorted(in_force.items())
+                   if entry_id not in stored_ids]
+        return {"checked": checked, "failed": failed, "no_mac": no_mac, "deleted": deleted}
 
     def mac_unmarked(self, who: Principal, reason: str, request_id: str | None = None) -> list[dict[str, Any]]:
         """Give the entries without a row MAC (made before migration 0026) theirs, recorded in the
@@ -625,3 +638,38 @@ def _applies(entries: dict[tuple[str, str, str], datetime.datetime | None], key:
         return False
     expires = entries[key]
     return expires is None or expires > now
+
+
+# The access-log actions that put list entries in force or take them out (`_in_force`).
+ENTRY_ACTIONS = ("lists.add", "lists.update", "lists.remove", "lists.import", "lists.change.approve",
+                 "lists.mac")
+
+
+def _in_force(events: Any) -> dict[int, dict[str, Any]]:
+    """{entry id: what the log said of it, and the record that last put it in force} for the
+    entries the access log's list records, replayed in order, leave in force."""
+    in_force: dict[int, dict[str, Any]] = {}
+
+    def put(entry_id: Any, about: dict[str, Any], event: Any) -> None:
+        if isinstance(entry_id, int):
+            in_force[entry_id] = {"list": about.get("list"), "kind": about.get("kind"),
+                                  "value": about.get("masked"), "logged": event.action,
+                                  "event": event.id, "by": event.actor,
+                                  "at": iso_utc(_utc(event.created_at))}
+
+    for event in events:
+        details = event.details or {}
+        action = event.action
+        if action in ("lists.add", "lists.update"):
+            put(details.get("entry"), details, event)
+        elif action == "lists.remove":
+            in_force.pop(details.get("entry"), None)
+        elif action == "lists.change.approve":
+            if details.get("result") == "removed":
+                in_force.pop(details.get("entry"), None)
+            else:
+                put(details.get("entry"), details, event)
+        else:  # lists.import (entries added or updated), lists.mac (entries vouched for)
+            for item in details.get("entries") or []:
+                put(item.get("entry"), item, event)
+    return in_force

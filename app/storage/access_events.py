@@ -15,6 +15,19 @@ def append(session: Session, event: AccessEvent, commit: bool = True) -> None:
     chain.insert_entry(session, "access", event, commit)
 
 
+def with_actions(session: Session, actions: tuple[str, ...], page: int = 1000):
+    """The events of the given actions in the order they were logged (sequence), a page at a time."""
+    after = 0
+    while True:
+        rows = list(session.scalars(select(AccessEvent).where(AccessEvent.action.in_(actions),
+                                                              AccessEvent.seq > after)
+                                    .order_by(AccessEvent.seq).limit(page)))
+        yield from rows
+        if len(rows) < page:
+            return
+        after = rows[-1].seq
+
+
 def search(session: Session, *, limit: int, before_id: str | None = None, actor: str | None = None,
            action: str | None = None, decision_id: str | None = None,
            created_from: datetime.datetime | None = None,
