@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from app.engine import BACKENDS
+from app.state.rate_limits import RateLimitError, parse_by_key, parse_limits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,6 +84,11 @@ def from_environment() -> dict[str, Any]:
         # Its session cookie is Secure (sent over HTTPS only; browsers also send it to
         # http://localhost and 127.0.0.1); 0 only for a plain-HTTP test host.
         "SESSION_COOKIE_SECURE": _env("FIREFLY_CONSOLE_SECURE_COOKIE", "1") == "1",
+        # Requests each API key may send (app/state/rate_limits.py): "100/second;3000/minute" for
+        # every key, "none" for no limit (a gateway in front limits each channel); per key name:
+        # "partner-a=20/second,branch=5/second". Production requires FIREFLY_RATE_LIMIT to be said.
+        "FIREFLY_RATE_LIMIT": _env("FIREFLY_RATE_LIMIT", ""),
+        "FIREFLY_RATE_LIMITS_BY_KEY": _env("FIREFLY_RATE_LIMITS_BY_KEY", ""),
     }
 
 
@@ -110,6 +116,8 @@ class Settings:
     backtest_workers: int = 1
     console_idle_minutes: int = 15
     list_check_seconds: float = 1.0  # how stale a worker's copy of the lists may be (app/services/lists.py)
+    rate_limit: str = ""          # every key's request limits ("" or "none": none)
+    rate_limits_by_key: str = ""  # a key name's own: "partner-a=20/second,..."
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -131,7 +139,9 @@ class Settings:
                    idempotency_wait_ms=int(config.get("FIREFLY_IDEMPOTENCY_WAIT_MS", 5000)),
                    backtest_workers=int(config.get("FIREFLY_BACKTEST_WORKERS", 1)),
                    console_idle_minutes=int(config.get("FIREFLY_CONSOLE_IDLE_MINUTES", 15)),
-                   list_check_seconds=float(config.get("FIREFLY_LIST_CHECK_SECONDS", 1.0)))
+                   list_check_seconds=float(config.get("FIREFLY_LIST_CHECK_SECONDS", 1.0)),
+                   rate_limit=config.get("FIREFLY_RATE_LIMIT") or "",
+                   rate_limits_by_key=config.get("FIREFLY_RATE_LIMITS_BY_KEY") or "")
 
     @property
     def production(self) -> bool:
@@ -144,9 +154,19 @@ def check_production(config: Mapping[str, Any]) -> None:
     if config.get("FIREFLY_ENGINE") not in (None, *BACKENDS):
         raise ConfigError(f"FIREFLY_ENGINE must be one of {', '.join(BACKENDS)}, "
                           f"not {config['FIREFLY_ENGINE']!r}")
+    try:
+        parse_limits(config.get("FIREFLY_RATE_LIMIT") or "")
+        parse_by_key(config.get("FIREFLY_RATE_LIMITS_BY_KEY") or "")
+    except RateLimitError as error:
+        raise ConfigError(f"FIREFLY_RATE_LIMIT(S_BY_KEY): {error}") from None
     if config.get("FIREFLY_ENV") != "production":
         return
     problems = []
+    if not (config.get("FIREFLY_RATE_LIMIT") or "").strip():
+        # one channel's flood (a retry loop, a stolen key) takes the workers from every other
+        problems.append("FIREFLY_RATE_LIMIT must be set in production: the requests each API key may "
+                        "send (such as 100/second;3000/minute), or none when a gateway in front "
+                        "limits each channel")
     if config["SECRET_KEY"] in (DEV_SECRET_KEY, None) or len(config["SECRET_KEY"]) < 32:
         problems.append("FIREFLY_SECRET_KEY must be set to a random value of at least 32 characters")
     if config["FIREFLY_HMAC_KEY"] in (DEV_HMAC_KEY, DEV_SECRET_KEY, None) or len(config["FIREFLY_HMAC_KEY"]) < 32:

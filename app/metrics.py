@@ -24,6 +24,8 @@ REQUESTS = Counter("firefly_http_requests_total", "HTTP requests by route and st
 # not match) where it was about to be used: alert on any increase (docs/controls.md).
 TAMPERING = Counter("firefly_tampering_detected_total",
                     "Stored records refused because they are not what the service made, by kind", ["kind"])
+RATE_LIMITED = Counter("firefly_rate_limited_total",
+                       "Requests refused (429) because their API key sent more than its limit", ["key"])
 
 # 1 when the dependency answered the last readiness probe of a worker, else 0 (the least over live workers).
 DEPENDENCY_UP = Gauge("firefly_dependency_up", "Whether a dependency answered the last readiness probe",
@@ -47,6 +49,11 @@ def observe_tampering(kind: str) -> None:
     """A stored record refused where it was to be used: decision, release, release_event,
     policy_version, api_key, console_account, console_session, list_entry."""
     TAMPERING.labels(kind).inc()
+
+
+def observe_rate_limited(key_name: str) -> None:
+    """A request refused for its key's limit (app/state/rate_limits.py), by key name (few)."""
+    RATE_LIMITED.labels(key_name).inc()
 
 
 def observe_dependency(name: str, up: bool) -> None:

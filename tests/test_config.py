@@ -13,13 +13,14 @@ def production(**overrides):
     config.update(FIREFLY_ENV="production", SECRET_KEY=STRONG, FIREFLY_HMAC_KEY="y" * 40,
                   DATABASE_URL="postgresql+psycopg://db/firefly",
                   REDIS_URL="redis://:a-long-redis-password@cache:6379/0",
-                  FIREFLY_API_KEYS="")
+                  FIREFLY_API_KEYS="", FIREFLY_RATE_LIMIT="100/second;3000/minute")
     config.update(overrides)
     return config
 
 
 def test_production_with_real_secrets_passes():
     check_production(production())
+    check_production(production(FIREFLY_RATE_LIMIT="none"))  # a gateway in front limits: said
 
 
 @pytest.mark.parametrize("overrides, complaint", [
@@ -34,6 +35,8 @@ def test_production_with_real_secrets_passes():
     # an unauthenticated Redis: anyone who reaches it can erase a fraud ring's counts
     ({"REDIS_URL": "redis://cache:6379/0"}, "REDIS_URL must carry a password"),
     ({"REDIS_URL": "rediss://reader@cache:6380/0"}, "REDIS_URL must carry a password"),
+    # one channel's flood takes the workers from every other: say each key's limit (or none)
+    ({"FIREFLY_RATE_LIMIT": ""}, "FIREFLY_RATE_LIMIT must be set in production"),
 ])
 def test_production_refuses_defaults(overrides, complaint):
     with pytest.raises(ConfigError, match=complaint):

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from flask import g, request
 
+from app import metrics
 from app.api.errors import ApiError
 from app.extensions import services
 from app.services.access import Principal
@@ -19,9 +20,16 @@ def authenticate() -> Principal:
     key = request.headers.get(HEADER, "")
     if not key:
         raise ApiError(401, "unauthorized", f"missing API key: send it in the {HEADER} header")
-    principal = services().access.authenticate(key)
+    firefly = services()
+    principal = firefly.access.authenticate(key)
     if principal is None:
         raise ApiError(401, "unauthorized", "unknown API key")
+    wait = firefly.rate_limits.admit(principal.name) if firefly.rate_limits is not None else None
+    if wait is not None:  # refused before anything is read, counted or decided
+        metrics.observe_rate_limited(principal.name)
+        raise ApiError(429, "too_many_requests", f"this API key sent more requests than its limit "
+                       f"({'; '.join(str(i) for i in firefly.rate_limits.limits_of(principal.name))}); "
+                       f"retry after {wait} s", headers={"Retry-After": str(wait)})
     g.principal = principal
     return principal
 

@@ -36,6 +36,7 @@ from app.services.reviews import ReviewDesk
 from app.services.simulation import Simulating
 from app.services.versions import PolicyVersions
 from app.state import State, open_state
+from app.state.rate_limits import RateLimits
 from app.storage.db import Database
 
 
@@ -69,6 +70,7 @@ class Services:
     rebuilding: Rebuilding | None = None   # set by build: the anti-fraud memory from stored decisions
     integrity: Integrity | None = None     # set by build: releases and policy versions as approved
     identities: Identities | None = None   # set by build: stored keys and console accounts as made here
+    rate_limits: RateLimits | None = None  # set by build: the requests each API key may send
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry, self.deciding.velocity)
@@ -119,6 +121,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     services.rebuilding = Rebuilding(velocity, database, store, personal, access_audit, clock)
     services.integrity = Integrity(database, personal, access_audit)
     services.identities = Identities(database, personal, access_audit)
+    services.rate_limits = RateLimits(settings.rate_limit, settings.rate_limits_by_key, state.client)
     velocity.pay_owed = services.rebuilding.pay_owed  # the marks owed: written as a rebuild writes them
     if load_policies:
         registry.start()
