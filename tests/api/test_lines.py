@@ -105,3 +105,31 @@ def test_the_access_log_masks_a_line_id_in_the_path(client, auth, caplog):
         client.get(f"/v1/lines/{LINE}/decisions", headers=auth("compliance"))
     paths = [record.path for record in caplog.records if hasattr(record, "path")]
     assert paths == ["/v1/lines/************0315/decisions"]
+
+
+def test_drawdowns_are_counted_by_the_service_whatever_the_channel_says(client, auth):
+    """A stolen line drained in a burst: the channel reports no drawdowns before each one (its
+    signals say 0), but the service counts the line's drawdowns itself (drawdown 2026.12.2): the
+    4th in 24 hours is referred (DS-11), the count in the trace. One device drawing on a third
+    line within 24 hours is declined (DS-12)."""
+    today = business_date(utc_now())
+    grant = granted(client, auth)
+    answers = [post(client, auth, DRAWDOWN + "?trace=true",
+                    drawdown_body(today, grant, line="ZSD2026113000901", amount=10000)) for _ in range(4)]
+    assert [a["outcome"] for a in answers] == ["APPROVE", "APPROVE", "APPROVE", "REFER"]
+    fourth = answers[-1]
+    assert [r["code"] for r in fourth["reasons"]] == ["DRAWDOWN_VELOCITY"]
+    assert [r["rule"] for r in fourth["reasons"]] == ["DS-11"]
+    counted = {e["name"]: e for e in fourth["trace"]["shared"]}
+    assert counted["shared.line_drawdowns_24h"]["value"] == 4
+    assert counted["shared.line_drawdowns_24h"]["key"] == {"line.line_id": "************0901"}
+
+    def on_device(line):
+        body = drawdown_body(today, grant, line=line)
+        body["drawdown"]["device_id"] = "DEV-DD-RING-01"
+        return post(client, auth, DRAWDOWN + "?trace=true", body)
+    assert on_device("ZSD2026113000911")["outcome"] == "APPROVE"
+    assert on_device("ZSD2026113000912")["outcome"] == "APPROVE"
+    third = on_device("ZSD2026113000913")
+    assert third["outcome"] == "DECLINE" and [r["rule"] for r in third["reasons"]] == ["DS-12"]
+    assert {e["name"]: e["value"] for e in third["trace"]["shared"]}["shared.lines_per_device_24h"] == 3
