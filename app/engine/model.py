@@ -248,6 +248,9 @@ class Cap:
     value: Callable[[dict], Any]
     condition: Condition | None = None
     location: Location | None = None
+    # an underwriter closing a referral may approve above it (a cap that stands for a check the
+    # rules could not make, such as income not yet verified); every other cap binds them too
+    review_may_lift: bool = False
 
 
 @dataclass

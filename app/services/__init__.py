@@ -106,7 +106,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
                           claim_wait=settings.idempotency_wait_ms / 1000, velocity=velocity),
         replaying=Replaying(records, registry, store, personal, settings.engine),
         audit_log=AuditLog(database, personal, clock), access_audit=access_audit, releases=releases,
-        reviews=ReviewDesk(database, personal, records, access_audit, clock),
+        reviews=ReviewDesk(database, personal, records, access_audit, clock, registry, store),
         simulating=Simulating(settings.policy_root, settings.engine, releases),
         backtesting=Backtesting(database, personal, store, registry, settings.engine, clock,
                                 settings.backtest_workers, releases),

@@ -11,15 +11,19 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from decimal import ROUND_FLOOR, Decimal
+
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.privacy import PersonalData
-from app.services import records
+from app.services import compiling, records
 from app.services.access import Principal
 from app.services.access_audit import AccessAudit
 from app.services.clock import Clock, iso_utc, utc_now
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
+from app.services.policy_store import PolicyStore
 from app.services.records import Records
+from app.services.registry import PolicyRegistry
 from app.storage import chain, reviews
 from app.storage.db import Database
 from app.storage.models import DecisionReview
@@ -43,12 +47,15 @@ class Review:
 
 class ReviewDesk:
     def __init__(self, database: Database, personal: PersonalData, records_: Records, audit: AccessAudit,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, registry: PolicyRegistry | None = None,
+                 store: PolicyStore | None = None) -> None:
         self.database = database
         self.personal = personal
         self.records = records_
         self.audit = audit
         self.clock = clock
+        self.registry = registry  # the served policies: the version that decided, most often
+        self.store = store        # else the stored version, compiled once
 
     def close_referral(self, decision_id: str, review: Review, who: Principal,
                        request_id: str | None = None) -> dict[str, Any]:
@@ -61,6 +68,8 @@ class ReviewDesk:
         if not records.intact(row, self.personal):
             raise Conflict(f"decision {row.id} fails its integrity check; it is not reviewed", code="record_altered")
         _check(review)
+        if review.outcome == "APPROVE":
+            _within_policy(review, records.loaded(row.trace), self._liftable(row))
         body = {"outcome": review.outcome, "limit": review.limit, "reason_codes": list(review.reason_codes),
                 "comment": review.comment}
         note = self._append(row.id, "review", who, body, closes=row.id)
@@ -68,6 +77,25 @@ class ReviewDesk:
             raise Conflict(f"decision {row.id} was closed by review already", code="already_reviewed")
         self.audit.record(who, "decision.review", [row.id], {"outcome": review.outcome}, request_id)
         return records.review_note(note)
+
+    def _liftable(self, row: Any) -> frozenset[str]:
+        """The caps of the deciding version an underwriter may approve above (`review_may_lift`);
+        none when the version cannot be had (every cap then binds)."""
+        policy = None
+        if self.registry is not None:
+            try:
+                served = self.registry.served(row.policy_name)
+            except Exception:  # noqa: BLE001 - a policy no longer served: its stored version below
+                served = None
+            policy = served if served is not None and served.hash == row.policy_hash else None
+        if policy is None and self.store is not None:
+            try:
+                [version] = self.store.matching(row.policy_name, policy_hash=row.policy_hash)
+                policy = compiling.load_version(version.name, dict(version.files), row.engine)
+            except Exception:  # noqa: BLE001 - missing, altered or unloadable: nothing is lifted
+                policy = None
+        spec = policy.parts.limit if policy is not None else None
+        return frozenset(cap.id for cap in spec.caps if cap.review_may_lift) if spec else frozenset()
 
     def record_request(self, decision_id: str, kind: str, text: str, who: Principal,
                        received_at: datetime.datetime | None = None, request_id: str | None = None) -> dict[str, Any]:
@@ -131,6 +159,38 @@ def _check(review: Review) -> None:
         problems["comment"] = ["say why"]
     if problems:
         raise InvalidInput("the review is incomplete", code="invalid_review", details=problems)
+
+
+def _within_policy(review: Review, trace: dict[str, Any] | None, liftable: frozenset[str]) -> None:
+    """An underwriter approves at most the limit the policy would have computed without the caps
+    they may lift (`review_may_lift`: a cap standing for a check the rules could not make, such as
+    income not yet verified): the base, under every other cap (income multiple, debt, channel,
+    region), rounded down as the policy rounds. A referral is for checking what the rules could
+    not, not for lending past the caps: before, an approval took any limit (5,000,000 on a product
+    capped at 500,000). A larger limit, or one the policy could not compute (data missing), needs
+    the application decided again on the completed data. A policy without a limit bounds nothing."""
+    if not trace or "limit" not in trace:
+        return
+    computed = trace.get("limit") or {}
+    base = computed.get("base")
+    if base is None:
+        raise InvalidInput("the policy computed no limit for this application (data it needs was missing): "
+                           "decide it again with the data completed", code="limit_undetermined",
+                           details={"limit": ["the policy computed no limit: decide the application again "
+                                              "with the data completed"]})
+    bound = Decimal(str(base))
+    binding = None
+    for cap in computed.get("caps") or []:
+        if cap.get("value") is not None and cap.get("id") not in liftable and Decimal(str(cap["value"])) < bound:
+            bound, binding = Decimal(str(cap["value"])), cap.get("id")
+    step = int(computed.get("round_down_to") or 1)
+    most = max(0, int(bound.to_integral_value(rounding=ROUND_FLOOR)) // step * step)
+    if review.limit is not None and review.limit > most:
+        under = f"under {binding}" if binding else "its base"
+        raise InvalidInput(f"the limit {review.limit} is above the {most} the policy allows for this application "
+                           f"({under})", code="limit_above_policy",
+                           details={"limit": [f"at most {most} ({under}); a larger limit needs the application "
+                                              "decided again"]})
 
 
 def _text(value: str, field: str) -> str:

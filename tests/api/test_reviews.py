@@ -1,6 +1,10 @@
 """Human decisions: an underwriter closes a REFER (once, with a complete review), shown with the
 decision and chained; an applicant's PIPL art. 24 request and its answer are recorded."""
+import pytest
+
 from app.extensions import services
+from app.services.errors import InvalidInput
+from app.services.reviews import Review, _within_policy
 from support.applicants import examples
 
 
@@ -13,7 +17,7 @@ def refer_id(decide):
 def test_an_underwriter_closes_a_referral_once(client, auth, decide, app):
     decision_id = refer_id(decide)
     url = f"/v1/decisions/{decision_id}/review"
-    review = {"outcome": "APPROVE", "limit": 80000, "reason_codes": ["MANUAL_INCOME_VERIFIED"],
+    review = {"outcome": "APPROVE", "limit": 50000, "reason_codes": ["MANUAL_INCOME_VERIFIED"],
               "comment": "payslips checked by phone"}
     assert client.post(url, json=review, headers=auth("compliance")).status_code == 403
     done = client.post(url, json=review, headers=auth("underwriter"))
@@ -23,10 +27,56 @@ def test_an_underwriter_closes_a_referral_once(client, auth, decide, app):
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_reviewed"
     shown = client.get(f"/v1/decisions/{decision_id}", headers=auth("compliance")).get_json()
     assert shown["outcome"] == "REFER"  # the automatic decision stays what it was
-    assert [(n["kind"], n["outcome"], n["limit"]) for n in shown["reviews"]] == [("review", "APPROVE", 80000)]
+    assert [(n["kind"], n["outcome"], n["limit"]) for n in shown["reviews"]] == [("review", "APPROVE", 50000)]
     audit = services(app).audit_log
     audit.seal()
     assert audit.verify("reviews").ok and audit.verify("reviews").checked == 1
+
+
+def test_an_underwriter_approves_within_the_policys_caps_and_may_lift_only_the_unverified_income_cap(
+        client, auth, decide):
+    """Before, an approval on review took any limit: 5,000,000 on a product capped at 500,000. Now
+    at most what the policy would compute without the caps marked `review_may_lift` (the reference
+    policy: CAP-UNVERIFIED, which an underwriter who verified the income lifts): here the base
+    (200,000) binds, not the unverified-income cap (50,000) the automatic decision applied."""
+    body = examples()["approve_salaried"]
+    body["bank"]["payroll"] = False  # no source verifies the income ...
+    body["employment"].update(provident_fund_months=0, social_insurance_months=3)
+    body["applicant"]["mobile_in_service_months"] = 3  # ... and a new mobile number is referred
+    answer = decide(body).get_json()
+    assert answer["outcome"] == "REFER" and answer["outputs"]["indicative_limit"] == 50000
+    url = f"/v1/decisions/{answer['decision_id']}/review"
+    review = {"outcome": "APPROVE", "reason_codes": ["MANUAL_INCOME_VERIFIED"], "comment": "payslips seen"}
+    for limit in (5_000_000, 200_001):
+        refused = client.post(url, json={**review, "limit": limit}, headers=auth("underwriter"))
+        assert refused.status_code == 422, refused.get_json()
+        error = refused.get_json()["error"]
+        assert error["code"] == "limit_above_policy"
+        assert error["details"]["limit"] == ["at most 200000 (its base); a larger limit needs the application "
+                                             "decided again"]
+    done = client.post(url, json={**review, "limit": 200_000}, headers=auth("underwriter"))
+    assert done.status_code == 201, done.get_json()
+
+
+def test_an_approval_on_review_needs_a_limit_the_policy_could_compute():
+    """The bound, on the stored trace's limit: none computed (a base that was missing: the
+    referral says LIMIT_UNDETERMINED) is no approval; a policy without a limit bounds nothing;
+    the bound is rounded down as the policy rounds."""
+    approve = Review("APPROVE", 10_000, ("MANUAL",), "checked")
+    with pytest.raises(InvalidInput) as refused:
+        _within_policy(approve, {"limit": {"base": None, "caps": [], "round_down_to": 1000, "limit": None}},
+                       frozenset())
+    assert refused.value.code == "limit_undetermined"
+    _within_policy(Review("APPROVE", 10**9, ("MANUAL",), "x"), {"stages": []}, frozenset())  # no limit: none
+    trace = {"limit": {"base": 300000, "round_down_to": 1000, "limit": 50000,
+                       "caps": [{"id": "CAP-DTI", "value": "123456.78"}, {"id": "CAP-UNVERIFIED", "value": 50000}]}}
+    _within_policy(Review("APPROVE", 123_000, ("MANUAL",), "x"), trace, frozenset({"CAP-UNVERIFIED"}))
+    with pytest.raises(InvalidInput) as above:
+        _within_policy(Review("APPROVE", 123_001, ("MANUAL",), "x"), trace, frozenset({"CAP-UNVERIFIED"}))
+    assert above.value.details == {"limit": ["at most 123000 (under CAP-DTI); a larger limit needs the "
+                                             "application decided again"]}
+    with pytest.raises(InvalidInput):  # not liftable in the version that decided: it binds
+        _within_policy(Review("APPROVE", 50_001, ("MANUAL",), "x"), trace, frozenset())
 
 
 def test_only_a_refer_is_reviewed_and_the_review_is_complete(client, auth, decide):

@@ -59,7 +59,7 @@ def _caps(ctx: BuildContext, caps_node: Node | None) -> list[m.Cap]:
         if not cap_node.is_map:
             ctx.error("CAP_SHAPE", "a cap is a mapping with id, name and value", cap_node.location)
             continue
-        ctx.unknown_keys(cap_node, {"id", "name", "value", "when"}, "a cap")
+        ctx.unknown_keys(cap_node, {"id", "name", "value", "when", "review_may_lift"}, "a cap")
         id_node = cap_node.get("id")
         cap_id = ctx.claim_id(id_node.value if id_node else None,
                               (id_node or cap_node).location, "a cap")
@@ -74,8 +74,22 @@ def _caps(ctx: BuildContext, caps_node: Node | None) -> list[m.Cap]:
         ctx.cap_exprs[cap_id] = expr
         caps.append(m.Cap(cap_id, ctx.text(cap_node.get("name")),
                           ctx.builder.compile_function("v", code), condition,
-                          (id_node or cap_node).location))
+                          (id_node or cap_node).location, _review_may_lift(ctx, cap_node, cap_id)))
     return caps
+
+
+def _review_may_lift(ctx: BuildContext, cap_node: Node, cap_id: str) -> bool:
+    """`review_may_lift: true`: an underwriter closing a referral may approve above this cap (it
+    stands for a check the rules could not make, such as income not yet verified). Every other
+    cap binds the underwriter too (app/services/reviews.py)."""
+    node = cap_node.get("review_may_lift")
+    if node is None:
+        return False
+    if not isinstance(node.value, bool):
+        ctx.error("CAP_REVIEW", f"cap {cap_id}: review_may_lift is true or false (true: an underwriter "
+                  "closing a referral may approve above this cap)", node.location)
+        return False
+    return node.value
 
 
 def _number(ctx: BuildContext, node: Node | None, what: str, parent: Node) -> Expr | None:
