@@ -1,6 +1,6 @@
 """Reading a JSON request body strictly: 415 for another content type, 413 when too large (also a
 chunked body, which announces no length), 408 when the client stops sending before the end, 400
-when it is not a JSON object."""
+when it is not a JSON object (or names a member of an object twice)."""
 from __future__ import annotations
 
 import json
@@ -15,6 +15,26 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class _NamedTwice(ValueError):
+    """An object of the body gives a member's name more than once."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose members each have their own name. A name given twice means what the
+    reader makes of it (Python keeps the last value; many gateways, WAFs and other parsers the
+    first), so the service could decide on a value that a component in front of it, or the
+    channel's own record of the request, reads differently: refused, naming the member (never
+    its values)."""
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise _NamedTwice(ascii(name[:64]))
+            seen.add(name)
+    return members
+
+
 def json_object(required: bool = True) -> dict[str, Any]:
     """The request body as a dict, or {} when optional and empty."""
     data = body_bytes()
@@ -23,7 +43,10 @@ def json_object(required: bool = True) -> dict[str, Any]:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     try:
-        body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_object)
+    except _NamedTwice as error:
+        raise ApiError(400, "malformed_json", f"the body gives the member {error} more than once in one "
+                       "object; which value is meant depends on the reader: send each member once") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ApiError(400, "malformed_json", f"the body is not valid UTF-8 JSON: {error}") from None
     if not isinstance(body, dict):
