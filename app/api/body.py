@@ -1,6 +1,7 @@
 """Reading a JSON request body strictly: 415 for another content type, 413 when too large (also a
 chunked body, which announces no length), 408 when the client stops sending before the end, 400
-when it is not a JSON object (or names a member of an object twice)."""
+when it is not a JSON object (or names a member of an object twice, or nests deeper than any
+input)."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,11 @@ from typing import Any
 from flask import current_app, g, request
 
 from app.api.errors import ApiError
+
+# Levels of objects and lists a body may nest (the body itself is level 1). An input nests a
+# few levels (sections, lists of records); a body nested near Python's recursion limit was read,
+# then failed as a 500 when written again for the request's fingerprint, further down the stack.
+MAX_NESTING = 32
 
 
 def _reject_constant(name: str) -> Any:
@@ -51,9 +57,24 @@ def json_object(required: bool = True) -> dict[str, Any]:
         raise ApiError(400, "malformed_json", f"the body is not valid UTF-8 JSON: {error}") from None
     if not isinstance(body, dict):
         raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    if _deeper_than(body, MAX_NESTING):
+        raise ApiError(400, "malformed_json", f"the body nests objects and lists more than {MAX_NESTING} "
+                       "levels deep")
     if b"\\ud" in data.lower():
         _reject_lone_surrogates(body)
     return body
+
+
+def _deeper_than(body: Any, most: int) -> bool:
+    """Whether objects and lists nest more than `most` levels (walked without recursion)."""
+    level = [body]
+    for _ in range(most):
+        level = [child for node in level
+                 for child in (node.values() if node.__class__ is dict else node)
+                 if child.__class__ is dict or child.__class__ is list]
+        if not level:
+            return False
+    return True
 
 
 def body_bytes() -> bytes:
