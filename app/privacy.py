@@ -161,6 +161,8 @@ class PersonalData:
         """`key id:HMAC` of a request (the policy and the body's canonical JSON), for Idempotency-Key;
         under the key named by `kid` (to compare with a stored one), else the current key."""
         key = self._key(kid) if kid else self._current
+        # default=str: a body's Decimal numbers (api/body.py) hash as their text, as the same number
+        # sent as a string does; a decimal input reads both as one value, any other input refuses one
         text = json.dumps([policy_name, raw], sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                           default=str)
         return f"{key.id}:" + hmac.digest(key.request_key, text.encode("utf-8"), "sha256").hex()

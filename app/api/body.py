@@ -5,6 +5,7 @@ input)."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app, g, request
@@ -49,7 +50,12 @@ def json_object(required: bool = True) -> dict[str, Any]:
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     try:
-        body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_object)
+        # A number with a point or an exponent is read as the Decimal it writes, never a float: a
+        # decimal input is exact to 18 digits either side of the point (engine/validation.py), and a
+        # float had rounded 12345678901234567.25 before validation saw it. An integer input still
+        # refuses it (1.0 is no JSON integer), as it refused the float.
+        body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant, parse_float=Decimal,
+                          object_pairs_hook=_object)
     except _NamedTwice as error:
         raise ApiError(400, "malformed_json", f"the body gives the member {error} more than once in one "
                        "object; which value is meant depends on the reader: send each member once") from None
@@ -127,7 +133,7 @@ def _reject_lone_surrogates(body: dict[str, Any]) -> None:
     """JSON may escape half of a UTF-16 pair (\\ud800) alone; that is no character and cannot be
     stored or hashed, so it is the client's error, not the server's."""
     try:
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
+        json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")  # default: Decimal numbers
     except UnicodeEncodeError:
         raise ApiError(400, "malformed_json", "the body holds a lone UTF-16 surrogate escape "
                        "(such as \\ud800), which is not a character") from None
