@@ -8,7 +8,7 @@ from typing import Any, Iterator
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .errors import InputError
-from .schema import FieldSpec, InputSchema
+from .schema import FieldSpec, InputSchema, full_match_pattern
 from .types import BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, LIST, RECORD, STRING, TIME, Type
 
 # The type of a policy's request schema, for modules that hold one without importing marshmallow.
@@ -168,8 +168,8 @@ def _field(spec: FieldSpec, *, as_item: bool = False) -> fields.Field:
     if spec.max_length is not None:
         validators.append(validate.Length(max=spec.max_length))
     if spec.pattern:
-        # The whole value must match (re.match would let '$' accept a trailing newline).
-        validators.append(validate.Regexp(f"(?:{spec.pattern})\\Z",
+        # The whole value must match, \d and \w read as ASCII (schema.full_match_pattern).
+        validators.append(validate.Regexp(full_match_pattern(spec.pattern),
                                           error="must match " + spec.pattern.replace(
                                               "{", "{{").replace("}", "}}")))
     options: dict[str, Any] = {"validate": validators}
