@@ -1,7 +1,7 @@
-"""Reading a JSON request body strictly: 415 for another content type, 413 when too large (also a
-chunked body, which announces no length), 408 when the client stops sending before the end, 400
-when it is not a JSON object (or names a member of an object twice, or nests deeper than any
-input)."""
+"""Reading a JSON request body strictly: 415 for another content type or a content coding, 413
+when too large (also a chunked body, which announces no length), 408 when the client stops sending
+before the end, 400 when it is not a JSON object (or names a member of an object twice, or nests
+deeper than any input)."""
 from __future__ import annotations
 
 import json
@@ -49,6 +49,12 @@ def json_object(required: bool = True) -> dict[str, Any]:
         return {}
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    codings = [c.strip().lower() for c in request.headers.get("Content-Encoding", "").split(",")]
+    if any(coding not in ("", "identity") for coding in codings):
+        # Read as it came, a body marked gzip was decided on as plain JSON: one a gateway could not
+        # decompress (so did not inspect) reached the engine. No coding is read here.
+        raise ApiError(415, "unsupported_media_type", "send the body without a Content-Encoding "
+                       "(identity): the service decodes none", headers={"Accept-Encoding": "identity"})
     try:
         # A number with a point or an exponent is read as the Decimal it writes, never a float: a
         # decimal input is exact to 18 digits either side of the point (engine/validation.py), and a

@@ -63,3 +63,23 @@ def test_any_repeated_member_is_refused_whatever_its_values(client, auth, count_
 def test_a_body_with_every_member_once_is_decided(client, auth):
     response = post_text(client, auth, json.dumps(application(), ensure_ascii=False))
     assert response.status_code == 201 and response.get_json()["outcome"] == "APPROVE"
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "identity, gzip"])
+def test_a_body_in_a_content_coding_is_415_and_nothing_is_decided(client, auth, count_rows, coding):
+    """The service reads no content coding: a body marked gzip was read as plain JSON, so a body
+    that a gateway could not decompress (and so did not inspect) was decided on as sent."""
+    response = client.post(URL, data=json.dumps(application()).encode(),
+                           headers={**auth("channel"), "Content-Type": "application/json",
+                                    "Content-Encoding": coding})
+    assert response.status_code == 415
+    assert response.get_json()["error"]["code"] == "unsupported_media_type"
+    assert "Content-Encoding" in response.get_json()["error"]["message"]
+    assert count_rows() == 0
+
+
+def test_a_body_marked_identity_is_read(client, auth):
+    response = client.post(URL, data=json.dumps(application()).encode(),
+                           headers={**auth("channel"), "Content-Type": "application/json",
+                                    "Content-Encoding": "identity"})
+    assert response.status_code == 201
