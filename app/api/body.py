@@ -5,7 +5,7 @@ deeper than any input)."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app, g, request
@@ -24,6 +24,16 @@ def _reject_constant(name: str) -> Any:
 
 class _NamedTwice(ValueError):
     """An object of the body gives a member's name more than once."""
+
+
+def _number(text: str) -> Decimal:
+    """A JSON number with a point or an exponent, exactly as written. One whose exponent is beyond
+    what Decimal holds (1e999999999999999999999) is infinite: no input takes it (422 naming the
+    field), as none took the float infinity it was read as before."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return Decimal("-Infinity" if text.startswith("-") else "Infinity")
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -60,7 +70,7 @@ def json_object(required: bool = True) -> dict[str, Any]:
         # decimal input is exact to 18 digits either side of the point (engine/validation.py), and a
         # float had rounded 12345678901234567.25 before validation saw it. An integer input still
         # refuses it (1.0 is no JSON integer), as it refused the float.
-        body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant, parse_float=Decimal,
+        body = json.loads(data.decode("utf-8"), parse_constant=_reject_constant, parse_float=_number,
                           object_pairs_hook=_object)
     except _NamedTwice as error:
         raise ApiError(400, "malformed_json", f"the body gives the member {error} more than once in one "

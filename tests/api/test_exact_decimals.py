@@ -45,7 +45,8 @@ def test_a_decimal_input_is_decided_on_the_number_as_written(client, auth, with_
     assert Decimal(str(response.get_json()["trace"]["input"]["quoted_rate"])) == Decimal(number)
 
 
-@pytest.mark.parametrize("number", ["0.1000000000000000000001", "1e400", "1234567890123456789.5"])
+@pytest.mark.parametrize("number", ["0.1000000000000000000001", "1e400", "1234567890123456789.5",
+                                    "1e999999999999999999999", "-1E-999999999999999999999"])
 def test_a_decimal_input_beyond_18_digits_is_422_naming_it(client, auth, with_decimal_input, count_rows, number):
     response = post_with_rate(client, auth, number)
     assert response.status_code == 422, response.get_json()
