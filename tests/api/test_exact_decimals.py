@@ -72,3 +72,10 @@ def test_a_decimal_beside_an_escaped_character_pair_is_decided(client, auth, wit
     response = client.post(URL, data=(text[:-1] + ', "quoted_rate": 0.25}').encode(),
                            headers={**auth("channel"), "Content-Type": "application/json"})
     assert response.status_code == 201, response.get_json()
+
+
+def test_a_decision_on_an_exact_decimal_replays_identical(client, auth, with_decimal_input):
+    decided = post_with_rate(client, auth, "12345678901234567.25").get_json()
+    replayed = client.post(f"/v1/decisions/{decided['decision_id']}/replay", headers=auth("compliance"))
+    assert replayed.status_code == 200, replayed.get_json()
+    assert replayed.get_json()["identical"] is True
