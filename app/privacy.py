@@ -38,11 +38,32 @@ def normalise(value: Any) -> str:
     letters are the ASCII ones), white space removed, upper case. The same number typed in
     full-width digits is the same key for velocity, links, lists and search. An IP address is
     written one way first: `::ffff:10.1.2.3` is `10.1.2.3`, and `2001:0DB8:0:0::1` is `2001:db8::1`,
-    so that a channel (or a client behind it) writing one address two ways counts once."""
-    text = "".join(unicodedata.normalize("NFKC", str(value)).split())
+    so that a channel (or a client behind it) writing one address two ways counts once.
+    Characters that show nothing are removed too (control and format characters such as the
+    zero-width space, the soft hyphen and the byte order mark; variation selectors, fillers): NFKC
+    keeps them, and one inside a device id or an employer's name made a new key that no screen
+    shows, so a burst from one device counted once per "device" and a listed name was not on the list."""
+    text = unicodedata.normalize("NFKC", str(value))
+    if not text.isascii() or not text.isprintable():
+        text = _visible(text)
+    text = "".join(text.split())
     if ("." in text or ":" in text) and len(text) <= 64:
         text = _ip_address(text)
     return text.upper()
+
+
+# Control (Cc) and format (Cf) characters, and the other default-ignorable code points of Unicode
+# (combining grapheme joiner, Hangul fillers, Khmer inherent vowels, Mongolian free variation
+# selectors, variation selectors, tags): characters a renderer shows as nothing.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf"})
+_IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f"
+                        "\uffa0\U000e0000-\U000e0fff]")
+
+
+def _visible(text: str) -> str:
+    """`text` without the characters that show nothing."""
+    text = "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE_CATEGORIES)
+    return _IGNORABLE.sub("", text)
 
 
 def _ip_address(text: str) -> str:
@@ -140,6 +161,8 @@ class PersonalData:
         """`key id:HMAC` of a request (the policy and the body's canonical JSON), for Idempotency-Key;
         under the key named by `kid` (to compare with a stored one), else the current key."""
         key = self._key(kid) if kid else self._current
+        # default=str: a body's Decimal numbers (api/body.py) hash as their text, as the same number
+        # sent as a string does; a decimal input reads both as one value, any other input refuses one
         text = json.dumps([policy_name, raw], sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                           default=str)
         return f"{key.id}:" + hmac.digest(key.request_key, text.encode("utf-8"), "sha256").hex()

@@ -94,3 +94,41 @@ def _flattener(tree: dict) -> Callable[[dict], dict]:
     namespace: dict[str, Any] = {"_EMPTY": {}, "_tuple": lambda x: None if x is None else tuple(x)}
     exec(compile(source, "<input schema>", "exec"), namespace)  # noqa: S102 - declared names only
     return namespace["flatten"]
+
+
+# \d and \w as the published JSON Schema (ECMA-262) reads them: ASCII only. Python's re reads them
+# as any Unicode digit or letter, so `^\d{6}$` took "٣٣٠١٠٠" (Arabic-Indic) and "３３０１００"
+# (full-width), text that passed the schema and then matched no region, prefix or list entry.
+# \s stays Unicode, as it is in ECMA-262 too. Inside a character class \D and \W are left as
+# Python reads them: they then refuse more than ECMA-262 would, never less.
+_ASCII_CLASSES = {"d": ("[0-9]", "0-9"), "w": ("[A-Za-z0-9_]", "A-Za-z0-9_"),
+                  "D": ("[^0-9]", None), "W": ("[^A-Za-z0-9_]", None)}
+
+
+def full_match_pattern(pattern: str) -> str:
+    """A field's `pattern` as the Python regular expression that must match the whole value."""
+    out: list[str] = []
+    in_class = False
+    index = 0
+    while index < len(pattern):
+        character = pattern[index]
+        if character == "\\" and index + 1 < len(pattern):
+            escaped = pattern[index + 1]
+            outside, inside = _ASCII_CLASSES.get(escaped, (None, None))
+            replacement = inside if in_class else outside
+            out.append(replacement if replacement is not None else character + escaped)
+            index += 2
+            continue
+        if character == "[" and not in_class:
+            in_class = True
+            if pattern.startswith("[^]", index) or pattern.startswith("[]", index):
+                close = index + (3 if pattern[index + 1] == "^" else 2)  # a leading ] is a member
+                out.append(pattern[index:close])
+                index = close
+                continue
+        elif character == "]" and in_class:
+            in_class = False
+        out.append(character)
+        index += 1
+    # The whole value must match: re.match would let '$' accept a trailing newline.
+    return f"(?:{''.join(out)})\\Z"

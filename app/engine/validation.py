@@ -3,12 +3,13 @@ from a policy's input declaration, and parsing with every error keyed by field p
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any, Iterator
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .errors import InputError
-from .schema import FieldSpec, InputSchema
+from .schema import FieldSpec, InputSchema, full_match_pattern
 from .types import BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, LIST, RECORD, STRING, TIME, Type
 
 # The type of a policy's request schema, for modules that hold one without importing marshmallow.
@@ -161,6 +162,22 @@ class StrictString(fields.String):
         return value
 
 
+class FullMatch(validate.Regexp):
+    """A field's pattern: the whole value must match, \\d and \\w read as ASCII
+    (schema.full_match_pattern; re.match would let '$' accept a trailing newline). `regex` is the
+    pattern as the policy declares it, which the published JSON Schema shows (apispec reads it):
+    the expression matched here ends in \\Z, which ECMA-262 does not have."""
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__(pattern, error="must match " + pattern.replace("{", "{{").replace("}", "}}"))
+        self.whole = re.compile(full_match_pattern(pattern))
+
+    def __call__(self, value: Any) -> Any:
+        if self.whole.match(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 def _field(spec: FieldSpec, *, as_item: bool = False) -> fields.Field:
     validators: list[Any] = []
     if spec.minimum is not None or spec.maximum is not None:
@@ -168,10 +185,7 @@ def _field(spec: FieldSpec, *, as_item: bool = False) -> fields.Field:
     if spec.max_length is not None:
         validators.append(validate.Length(max=spec.max_length))
     if spec.pattern:
-        # The whole value must match (re.match would let '$' accept a trailing newline).
-        validators.append(validate.Regexp(f"(?:{spec.pattern})\\Z",
-                                          error="must match " + spec.pattern.replace(
-                                              "{", "{{").replace("}", "}}")))
+        validators.append(FullMatch(spec.pattern))
     options: dict[str, Any] = {"validate": validators}
     if not as_item:
         options.update(required=spec.required, allow_none=not spec.required)

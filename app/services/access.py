@@ -16,7 +16,7 @@ from typing import Any
 from app.config import DEV_API_KEYS, ConfigError
 from app.privacy import PersonalData
 from app.services import identity
-from app.services.errors import Conflict, NotFound
+from app.services.errors import Conflict, InvalidInput, NotFound
 from app.storage import api_keys
 from app.storage.db import Database
 from app.storage.models import ApiKey
@@ -27,6 +27,10 @@ from app.storage.models import ApiKey
 ROLES = ("channel", "compliance", "admin", "author", "approver", "underwriter")
 _BIND_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+$")
 _BOUND_ROLE = re.compile(r"^([a-z]+)\[(.+)\]$")
+# A stored key's name: it scopes the key's Idempotency-Keys and velocity events as
+# `<name>:<Idempotency-Key>` (services/deciding.py), so it may hold no ':' (`bank:app` + `7` and
+# `bank` + `app:7` were one scope), nor anything a log or a list shows ambiguously.
+_KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 
 # A key bound to values of input fields: {"device.channel": ("PARTNER",)} as a sorted tuple of
@@ -131,6 +135,13 @@ class Access:
         is shown once and never stored."""
         if role not in ROLES:
             raise NotFound(f"no role {role!r}; roles: {', '.join(ROLES)}", code="unknown_role")
+        if not _KEY_NAME.match(name):
+            raise InvalidInput("a key's name is 1 to 64 ASCII letters, digits, '.', '_' and '-', starting "
+                               "with a letter or digit", code="invalid_key_name")
+        if any(principal.name == name for principal in self._keys.values()):
+            # the same name is the same scope: a stored key would share a configured key's
+            raise Conflict(f"a configured key (FIREFLY_API_KEYS) is named {name!r}; choose another name",
+                           code="key_exists")
         key = "ff_" + secrets.token_urlsafe(32)
         row = ApiKey(name=name, role=role, key_hash=hash_key(key), binds=binds_json(binds))
         row.row_mac = identity.key_mac(self.personal, row)

@@ -156,3 +156,19 @@ def test_normalise_leaves_what_is_no_ip_address_as_it_was():
     for text in ["13812345678", "dev-001", "010.1.2.3", "1.2", "Shanghai Co., Ltd.", "a:b", "12:30"]:
         assert normalise(text) == "".join(text.split()).upper()
     assert normalise(" ::ffff:10.1.2.3 ") == "10.1.2.3"
+
+
+_SHOW_NOTHING = st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e",
+                                 "\u034f", "\ufe0f", "\u3164", "\U000e0041", "\x00", "\x7f", "\x9f"])
+
+
+@given(text=st.text(st.characters(categories=("Lu", "Ll", "Nd", "Pd", "Lo")), min_size=1, max_size=20),
+       marks=st.lists(st.tuples(st.integers(0, 20), _SHOW_NOTHING), max_size=4))
+def test_characters_that_show_nothing_are_no_part_of_a_key(text, marks):
+    """A zero-width space, a soft hyphen, a byte order mark or a control character inside a device
+    id or an employer's name made a new velocity key and missed the lists (tests/api/
+    test_invisible_characters.py): a key is what a screen shows."""
+    written = text
+    for place, mark in marks:
+        written = written[:place] + mark + written[place:]
+    assert normalise(written) == normalise(text)
