@@ -676,3 +676,22 @@ def test_a_zip_of_other_files_or_binary_files_is_refused(client, accounts, app):
                 archive.writestr(name, data)
         answer = submit_zip(client, buffer.getvalue())
         assert answer.status_code == 422 and problem in text(answer), text(answer)[-1500:]
+
+
+def test_repeated_wrong_passwords_hold_a_username_back_without_saying_whether_it_exists(client, accounts, app):
+    """Guessing one account's password: after MAX_FAILED_SIGN_INS wrong ones the username is held
+    back for a while, even with the right password; a username that does not exist is held back
+    the same way, with the same page (no telling which exist); other people sign in as before."""
+    from app.services.accounts import MAX_FAILED_SIGN_INS
+    pages = {}
+    for username in ("li.wei", "no.such.person"):
+        for _ in range(MAX_FAILED_SIGN_INS):
+            assert sign_in(client, username, "a wrong password").status_code == 401
+        held = sign_in(client, username)           # the right password (for li.wei) now
+        assert held.status_code == 429, username
+        assert int(held.headers["Retry-After"]) > 0
+        assert "登录失败次数过多" in text(held)
+        pages[username] = re.sub(r'value="[^"]*"', "", text(held)).replace(username, "")
+    assert pages["li.wei"] == pages["no.such.person"]
+    assert client.get("/console/decisions").status_code == 302            # li.wei not signed in
+    assert sign_in(client, accounts["underwriter"]).status_code == 303    # zhao.min is not held back
