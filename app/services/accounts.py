@@ -179,6 +179,10 @@ class Accounts:
             if now - _aware(row.last_seen) > self.idle_timeout:
                 accounts.end_session(session, digest)
                 return None
+            if account.username.startswith("key:") and not self.access.holds_key(
+                    account.username.removeprefix("key:"), account.role):   # the key was revoked
+                accounts.end_session(session, digest)
+                return None
             accounts.touch_session(session, digest, now)
             return Person(account.username, account.role)
 

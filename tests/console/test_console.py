@@ -695,3 +695,40 @@ def test_repeated_wrong_passwords_hold_a_username_back_without_saying_whether_it
     assert pages["li.wei"] == pages["no.such.person"]
     assert client.get("/console/decisions").status_code == 302            # li.wei not signed in
     assert sign_in(client, accounts["underwriter"]).status_code == 303    # zhao.min is not held back
+
+
+def test_a_console_session_opened_with_an_api_key_ends_when_the_key_is_revoked(client, app):
+    """Revoking a key takes away what it opened: the console session it was exchanged for ends
+    (the session, not only the key, was being kept alive by its use)."""
+    key = services(app).access.create("audit-desk", "compliance")
+    page = client.get("/console/sign-in")
+    opened = client.post("/console/sign-in", data={"key-csrf_token": csrf_token(text(page)), "key-api_key": key})
+    assert opened.status_code == 303
+    assert client.get("/console/decisions").status_code == 200
+    services(app).access.revoke("audit-desk")
+    assert client.get("/console/decisions").status_code == 302
+    # a key made again under the same name is another key: the old session stays ended
+    services(app).access.create("audit-desk", "compliance")
+    assert client.get("/console/decisions").status_code == 302
+
+
+def test_a_console_session_of_a_configured_key_ends_when_the_service_no_longer_has_the_key(
+        client, app, database_url, redis_url):
+    """A key taken out of FIREFLY_API_KEYS (and the service restarted) opens nothing any more,
+    not even the console session it was exchanged for before."""
+    from app import create_app
+    from support.keys import TEST_API_KEYS
+    from support.settings import make_config
+    page = client.get("/console/sign-in")
+    assert client.post("/console/sign-in", data={"key-csrf_token": csrf_token(text(page)),
+                                                 "key-api_key": KEYS["compliance"]}).status_code == 303
+    assert client.get("/console/decisions").status_code == 200
+    without = ",".join(k for k in TEST_API_KEYS.split(",") if not k.startswith("test-compliance:"))
+    restarted = create_app(make_config(database_url, redis_url, FIREFLY_API_KEYS=without))
+    again = restarted.test_client()
+    again.set_cookie("firefly_console", client.get_cookie("firefly_console", path="/console").value,
+                     path="/console")
+    try:
+        assert again.get("/console/decisions").status_code == 302
+    finally:
+        services(restarted).close()
