@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from app.extensions import services
-from app.services.clock import utc_now
+from app.services.clock import business_date, utc_now
 from app.storage.models import ConsoleSession
 from support.keys import KEYS
 from tests.console.conftest import PASSWORD, csrf_token, post_form, sign_in
@@ -732,3 +732,23 @@ def test_a_console_session_of_a_configured_key_ends_when_the_service_no_longer_h
         assert again.get("/console/decisions").status_code == 302
     finally:
         services(restarted).close()
+
+
+def test_no_page_can_be_framed_and_no_answer_carrying_decisions_is_kept_in_a_cache(compliance, decided):
+    """Clickjacking: every console page refuses to be framed in CSP (frame-ancestors) and for
+    browsers that know only X-Frame-Options, that too. The API's answers hold decisions and
+    personal data (the explorer at /docs calls it from a browser): none is stored by a cache."""
+    decision_id = decided["decline_overdue_pattern"]["decision_id"]
+    for path in ("/console/sign-in", "/console/decisions", f"/console/decisions/{decision_id}",
+                 f"/console/decisions/{decision_id}/print", "/console/policies"):
+        answer = compliance.get(path)
+        assert answer.status_code == 200, path
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"], path
+        assert answer.headers["X-Frame-Options"] == "DENY", path
+    read = compliance.get(f"/v1/decisions/{decision_id}", headers={"X-API-Key": KEYS["compliance"]})
+    assert read.status_code == 200 and read.headers["Cache-Control"] == "no-store"
+    from support.applicants import as_of, examples
+    from support.http import URL
+    body = as_of(examples()["decline_overdue_pattern"], business_date(utc_now()))
+    made = compliance.post(URL, json=body, headers={"X-API-Key": KEYS["channel"]})
+    assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
