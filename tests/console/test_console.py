@@ -752,3 +752,44 @@ def test_no_page_can_be_framed_and_no_answer_carrying_decisions_is_kept_in_a_cac
     body = as_of(examples()["decline_overdue_pattern"], business_date(utc_now()))
     made = compliance.post(URL, json=body, headers={"X-API-Key": KEYS["channel"]})
     assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
+
+
+HOSTILE_TEXT = ('<img src=x onerror=alert(1)>', '</script><script>alert(2)</script>', '"><svg onload=alert(3)>')
+
+
+def test_text_written_by_channels_underwriters_and_policy_authors_is_shown_as_text(client, accounts, app, policy_root):
+    """Stored XSS: what a channel sends (employer_name, device_id), what an underwriter writes (a
+    review's comment) and what a policy author writes (a rule's name) reaches the decision page,
+    its printable view and the policy file page escaped, never as markup."""
+    rules = policy_root / "rules" / "anti_fraud.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace(
+        "name: {zh: 身份证号码校验位无效,", f"name: {{zh: '{HOSTILE_TEXT[0]}',", 1), encoding="utf-8")
+    registry = services(app).registry
+    registry.root, registry.run_tests = str(policy_root), False
+    assert registry.reload().ok
+    from support.applicants import as_of, examples
+    from support.http import URL
+    body = as_of(examples()["refer_thin_file"], business_date(utc_now()))
+    body.setdefault("employment", {})["employer_name"] = HOSTILE_TEXT[1]
+    body.setdefault("device", {})["device_id"] = HOSTILE_TEXT[2]
+    made = client.post(URL, json=body, headers={"X-API-Key": KEYS["channel"]})
+    assert made.status_code == 201, made.get_json()
+    refer_id = made.get_json()["decision_id"]
+    sign_in(client, accounts["underwriter"])
+    page = f"/console/decisions/{refer_id}"
+    closed = post_form(client, page, f"{page}/review", {
+        "outcome": "DECLINE", "reason_codes": "MANUAL_DECLINED", "comment": " ".join(HOSTILE_TEXT)})
+    assert closed.status_code == 303, text(closed)
+    shown = []
+    for path in (page, f"{page}/print"):
+        html = text(client.get(path))
+        shown.append(html)
+        for hostile in HOSTILE_TEXT:
+            assert hostile not in html, (path, hostile)
+        assert "&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in html        # the employer's name
+        assert "&#34;&gt;&lt;svg onload=alert(3)&gt;" in html or "&quot;&gt;&lt;svg" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in shown[0]   # the rule's name, where the page quotes it
+    version = registry.current().policies["zhishandai.application"].hash
+    sign_in(client, accounts["compliance"])
+    files = text(client.get(f"/console/policies/{version}"))
+    assert HOSTILE_TEXT[0] not in files and "&lt;img src=x onerror=alert(1)&gt;" in files
