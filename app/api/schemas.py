@@ -369,8 +369,12 @@ class ListEntryBody(Schema):
     value = fields.String(required=True, validate=validate.Length(min=1, max=100),
                           metadata={"description": "in clear here; stored as a keyed hash and a masked form "
                                                    "(a resident ID must pass its check digit: 422 otherwise)"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    source = fields.String(validate=validate.Length(min=1, max=100))
+    # shown to the checker, in the console and in `flask lists changes` (one change a line): no
+    # tab, newline or escape sequence to forge a line or rewrite a terminal
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=200),
+                                                    validate.Regexp(PRINTABLE, error="must not hold control characters")])
+    source = fields.String(validate=[validate.Length(min=1, max=100),
+                                     validate.Regexp(PRINTABLE, error="must not hold control characters")])
     expires = fields.Date(metadata={"description": "the last day the entry applies (Beijing time)"})
 
 

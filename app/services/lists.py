@@ -191,6 +191,10 @@ def problem(entry: NewEntry) -> str | None:
         return "give a reason (at most 200 characters)"
     if len(entry.source) > 100:
         return "the source is longer than 100 characters"
+    # A reason is read by the checker (`flask lists changes`, one change a line): a tab, a newline
+    # or an escape sequence could forge a line (another maker, another change) or rewrite the terminal.
+    if not (entry.reason.isprintable() and entry.source.isprintable()):
+        return "the reason and the source must not hold control characters (tab, newline, escape)"
     return None
 
 
