@@ -61,13 +61,15 @@ def _aware(moment: datetime.datetime) -> datetime.datetime:
 
 class Accounts:
     def __init__(self, database: Database, access: Access, clock: Clock,
-                 idle_timeout: datetime.timedelta, sign_ins: SignIns | None = None) -> None:
+                 idle_timeout: datetime.timedelta, sign_ins: SignIns | None = None,
+                 longest_session: datetime.timedelta = datetime.timedelta(hours=12)) -> None:
         self.database = database
         self.access = access
         self.personal = access.personal  # rows carry a MAC of who they are (app/services/identity.py)
         self.clock = clock
         self.idle_timeout = idle_timeout
         self.sign_ins = sign_ins or InProcessSignIns(SIGN_IN_WINDOW)
+        self.longest_session = longest_session   # from sign-in, however busy the session is
 
     def create(self, username: str, role: str, password: str) -> None:
         """A new account; the password is stored as a scrypt hash only."""
@@ -165,8 +167,8 @@ class Accounts:
         return token
 
     def person(self, token: str) -> Person | None:
-        """Who holds this session token, or None when it is unknown or idle too long (then it ends);
-        a session in use is kept alive."""
+        """Who holds this session token, or None when it is unknown, idle too long or older than
+        `longest_session` (then it ends); a session in use is kept alive until then."""
         digest = _token_hash(token)
         now = self.clock()
         with self.database.session() as session:
@@ -176,7 +178,8 @@ class Accounts:
             row, account = found
             if not identity.genuine_session(self.personal, row, account):  # made in the database, not here
                 return None
-            if now - _aware(row.last_seen) > self.idle_timeout:
+            if now - _aware(row.last_seen) > self.idle_timeout or \
+                    now - _aware(row.started_at) > self.longest_session:
                 accounts.end_session(session, digest)
                 return None
             if account.username.startswith("key:") and not self.access.holds_key(

@@ -1,5 +1,6 @@
 """The console through Flask's test client: sign-in, roles, CSRF, the idle timeout, search with
 personal data hashed and kept out of addresses, one decision explained, replay, language, policies."""
+import datetime
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -793,3 +794,18 @@ def test_text_written_by_channels_underwriters_and_policy_authors_is_shown_as_te
     sign_in(client, accounts["compliance"])
     files = text(client.get(f"/console/policies/{version}"))
     assert HOSTILE_TEXT[0] not in files and "&lt;img src=x onerror=alert(1)&gt;" in files
+
+
+def test_a_session_in_constant_use_still_ends_after_its_longest_life(client, accounts, app):
+    """The idle timeout alone lets a session (or a stolen cookie) that is used every few minutes
+    live for ever: a session ends FIREFLY_CONSOLE_MAX_HOURS after it began, however busy."""
+    sign_in(client, "li.wei")
+    assert client.get("/console/decisions").status_code == 200
+    longest = services(app).accounts.longest_session
+    with services(app).database.session() as session:
+        session.execute(update(ConsoleSession).values(started_at=utc_now() - longest - datetime.timedelta(minutes=1),
+                                                      last_seen=utc_now()))
+        session.commit()
+    ended = client.get("/console/decisions")
+    assert ended.status_code == 302 and "ended=ended" in ended.headers["Location"]
+    assert client.get("/console/decisions").status_code == 302       # the row is gone, not only refused
