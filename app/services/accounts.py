@@ -128,7 +128,9 @@ class Accounts:
     def _check(self, username: str, password: str) -> str | None:
         with self.database.session() as session:
             account = accounts.by_username(session, username)
-            if account is None:
+            # No account, or one with no password (an API key's, "!"): the same scrypt work as a
+            # wrong password, so the time of the answer does not tell which usernames exist.
+            if account is None or not account.password_hash.startswith("scrypt:"):
                 password_matches(_DUMMY_HASH, password)
                 return None
             if not password_matches(account.password_hash, password):
