@@ -5,6 +5,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from app.services.lists import UNSHOWABLE
 from app.services.reviews import CLOSING_OUTCOMES
 from app.engine.model import OUTCOME_NAME
 
@@ -92,6 +93,8 @@ class DecisionPage(Schema):
 # Text a caller may send in a query or path: no control characters (a NUL byte is no character
 # PostgreSQL can store or compare, and a newline has no place in an id or a code).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+# A list entry's reason and source, read by the checker on a terminal: the lists use case's check.
+SHOWABLE = f"^[^{UNSHOWABLE}]*$"
 
 
 def Text(max_length: int, min_length: int = 0, **metadata: Any) -> fields.String:
@@ -372,9 +375,9 @@ class ListEntryBody(Schema):
     # shown to the checker, in the console and in `flask lists changes` (one change a line): no
     # tab, newline or escape sequence to forge a line or rewrite a terminal
     reason = fields.String(required=True, validate=[validate.Length(min=1, max=200),
-                                                    validate.Regexp(PRINTABLE, error="must not hold control characters")])
+                                                    validate.Regexp(SHOWABLE, error="must not hold control characters")])
     source = fields.String(validate=[validate.Length(min=1, max=100),
-                                     validate.Regexp(PRINTABLE, error="must not hold control characters")])
+                                     validate.Regexp(SHOWABLE, error="must not hold control characters")])
     expires = fields.Date(metadata={"description": "the last day the entry applies (Beijing time)"})
 
 

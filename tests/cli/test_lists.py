@@ -58,6 +58,8 @@ def test_a_pending_change_can_be_rejected_from_the_shell(runner, tmp_path):
 FORGED = ("whitelisted after review\t2099-12-31\tby someone.else\n"
           "99\tpending\tadd\twhitelist\tdevice\t****9999\tlooks fine")
 ESCAPES = "branch tablet\x1b[2J\x1b]8;;https://attacker.example/\x07click\x1b]8;;\x07"
+# what a C1 terminal reads as ESC [ (CSI), and a right-to-left override that reorders the line
+C1_AND_BIDI = ("tablet\x9b2J", "tablet \u202enimda-tset yb")
 
 
 def test_a_reason_with_control_characters_is_refused_by_the_import_and_the_api(runner, tmp_path, client):
@@ -68,8 +70,10 @@ def test_a_reason_with_control_characters_is_refused_by_the_import_and_the_api(r
         writer.writerow(["list", "kind", "value", "reason"])
         writer.writerow(["whitelist", "device", "DEV-CLI-0003", FORGED])
         writer.writerow(["whitelist", "device", "DEV-CLI-0004", ESCAPES])
+        for number, reason in enumerate(C1_AND_BIDI):
+            writer.writerow(["whitelist", "device", f"DEV-CLI-001{number}", reason])
     done = runner.invoke(args=["lists", "import", str(path), "--key", KEYS["admin"]])
-    assert done.exit_code == 1 and "0 added" in done.output and "2 rejected" in done.output, done.output
+    assert done.exit_code == 1 and "0 added" in done.output and "4 rejected" in done.output, done.output
     assert "control characters" in done.output
     answer = client.post("/v1/lists/whitelist/entries", headers={"X-API-Key": KEYS["admin"]},
                          json={"kind": "device", "value": "DEV-CLI-0005", "reason": ESCAPES})
