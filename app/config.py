@@ -78,6 +78,8 @@ def from_environment() -> dict[str, Any]:
         "FIREFLY_BACKTEST_WORKERS": _int_env("FIREFLY_BACKTEST_WORKERS", 1),
         # The console (app/console): a session ends after this many minutes without a request.
         "FIREFLY_CONSOLE_IDLE_MINUTES": _int_env("FIREFLY_CONSOLE_IDLE_MINUTES", 15),
+        # ... and this many hours after it began however busy (a stolen cookie in use does not live for ever).
+        "FIREFLY_CONSOLE_MAX_HOURS": _int_env("FIREFLY_CONSOLE_MAX_HOURS", 12),
         # Seconds a worker's copy of the anti-fraud lists may go without checking the lists' version
         # (an entry added elsewhere is matched everywhere within this bound; 0: checked every decision).
         "FIREFLY_LIST_CHECK_SECONDS": float(_env("FIREFLY_LIST_CHECK_SECONDS", "1")),
@@ -115,6 +117,7 @@ class Settings:
     idempotency_wait_ms: int = 5000
     backtest_workers: int = 1
     console_idle_minutes: int = 15
+    console_max_hours: int = 12
     list_check_seconds: float = 1.0  # how stale a worker's copy of the lists may be (app/services/lists.py)
     rate_limit: str = ""          # every key's request limits ("" or "none": none)
     rate_limits_by_key: str = ""  # a key name's own: "partner-a=20/second,..."
@@ -139,6 +142,7 @@ class Settings:
                    idempotency_wait_ms=int(config.get("FIREFLY_IDEMPOTENCY_WAIT_MS", 5000)),
                    backtest_workers=int(config.get("FIREFLY_BACKTEST_WORKERS", 1)),
                    console_idle_minutes=int(config.get("FIREFLY_CONSOLE_IDLE_MINUTES", 15)),
+                   console_max_hours=int(config.get("FIREFLY_CONSOLE_MAX_HOURS", 12)),
                    list_check_seconds=float(config.get("FIREFLY_LIST_CHECK_SECONDS", 1.0)),
                    rate_limit=config.get("FIREFLY_RATE_LIMIT") or "",
                    rate_limits_by_key=config.get("FIREFLY_RATE_LIMITS_BY_KEY") or "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache, partial
@@ -21,6 +22,20 @@ from typing import Any, Callable, ClassVar, Iterator, Mapping
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
            ".pq": "parquet"}
+
+
+# A spreadsheet reads a cell that starts with one of these as a formula (=HYPERLINK(...) sends what
+# is beside it away; +cmd|... runs a program through DDE); a tab or a carriage return first hides one.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def spreadsheet_safe(cell: Any) -> Any:
+    """A CSV cell people open in a spreadsheet: text that would start a formula gets a leading `'`
+    (shown as written, never run); a number, negative too, and anything not text stay as they are."""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
 
 
 class FileProblem(Exception):

@@ -4,7 +4,8 @@ changed decision a line) and one self-contained HTML page for people.
 The page carries its data and plotly.js inline, so it opens offline from a file or a mail; every
 chart is a Plotly figure (built with plotly's Python API, drawn by plotly.js), its data kept in a
 <script type="application/json" class="chart-data"> beside it, so what a chart shows can be read
-back and checked against report.json. Labels are Chinese and English. An adapter: it renders and
+back and checked against report.json (its labels HTML-escaped, as plotly.js reads them; no `<` in
+it, so no text from a policy or a channel can end or reopen the script element). Labels are Chinese and English. An adapter: it renders and
 writes what it is given and decides nothing.
 """
 from __future__ import annotations
@@ -57,6 +58,30 @@ def render_html(report: dict[str, Any], changed: list[dict[str, Any]]) -> str:
             f"{body}\n<script>{get_plotlyjs()}</script>\n<script>{_DRAW}</script>\n</body></html>\n")
 
 
+def _script_json(value: Any) -> str:
+    """JSON to sit inside a <script> element: with no `<`, `>` or `&` at all, so that no text in
+    it (a reason code, a group's name, a value a channel sent) can end the element (`</script`)
+    or keep it open past its end tag (`<!--<script>`); JSON.parse reads the same values back."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# A trace's texts that come from a policy or the data (a group's name, a reason code, an outcome):
+# plotly.js reads them as its own HTML (<a href>, <span style>, <br>), so they go to it escaped and
+# it shows them as written (it turns &lt; &gt; &amp; back into < > &).
+_TRACE_TEXTS = ("x", "y", "name", "text")
+
+
+def _as_text(trace: dict[str, Any]) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, str):
+            return html.escape(value, quote=False)
+        if isinstance(value, (list, tuple)):
+            return [plain(item) for item in value]
+        return value
+    return {key: plain(value) if key in _TRACE_TEXTS else value for key, value in trace.items()}
+
+
 def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
@@ -83,7 +108,9 @@ class _Page:
         self.charts += 1
         figure.update_layout(template="simple_white", margin={"l": 60, "r": 20, "t": 50, "b": 60},
                              height=360, font={"family": "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"})
-        data = json.dumps(figure.to_plotly_json(), ensure_ascii=False, default=str).replace("</", "<\\/")
+        drawn = figure.to_plotly_json()
+        drawn["data"] = [_as_text(trace) for trace in drawn["data"]]
+        data = _script_json(drawn)
         return (f"<div class=\"chart\" id=\"chart-{name}\"></div>"
                 f"<script type=\"application/json\" class=\"chart-data\" data-chart=\"{name}\" "
                 f"data-target=\"chart-{name}\">{data}</script>")

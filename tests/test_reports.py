@@ -1,5 +1,6 @@
 """The HTML report page (app/reports.py): self-contained, charts present, and what the charts and
 tables show equal to report.json."""
+import html
 import json
 from html.parser import HTMLParser
 
@@ -100,3 +101,34 @@ def test_the_pages_tables_hold_report_jsons_numbers(written):
     changes = page.tables["changes"][1:]
     assert [row[0] for row in changes] == ["2", "4"]
     assert "EL-17" in changes[0][-1]
+
+
+# What a policy author (reason codes, outcome names, customer groups) or a channel (a value it sends
+# that the page groups by) may write, and the page shows in its charts' data.
+HOSTILE = ("<!--<script>", "</script><img src=x onerror=alert(1)>", "</SCRIPT ><script>alert(2)</script>")
+
+
+def test_text_in_the_charts_data_cannot_end_or_swallow_its_script_element(written):
+    """A chart's JSON sits in a <script> element: `</script` would end it early (and what follows
+    would run), `<!--<script>` would keep it open past its own end tag, swallowing the charts and
+    tables after it. No `<` at all in the data: the JSON escapes it, and reads back the same."""
+    from app import reports
+    report = json.loads((written / "report.json").read_text(encoding="utf-8"))
+    for side in ("baseline", "candidate"):
+        by_group = report[side]["by"]["customer_group"]
+        for name, hostile in zip(list(by_group), HOSTILE):
+            by_group[hostile] = by_group.pop(name)
+        for reason, hostile in zip(report[side]["reasons"], HOSTILE):
+            reason["code"] = hostile
+    text = reports.render_html(report, [])
+    page = Page()
+    page.feed(text)
+    charts = text.split('<script type="application/json" class="chart-data"')[1:]
+    assert len(charts) == len(page.charts) >= 8
+    for chart in charts:
+        data = chart.split(">", 1)[1].split("</script>", 1)[0]
+        assert "<" not in data, data[:200]
+    # plotly.js reads a label as its own HTML: the labels go to it escaped, and it shows them as written
+    shown = {html.unescape(label) for label in page.charts["by-customer_group"]["data"][0]["x"]}
+    assert set(HOSTILE) <= shown and "<" not in "".join(page.charts["by-customer_group"]["data"][0]["x"])
+    assert set(HOSTILE) <= {html.unescape(label) for label in page.charts["reasons"]["data"][0]["y"]}

@@ -11,12 +11,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from werkzeug.exceptions import HTTPException
 
-from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, Unavailable
+from app.services.errors import (Conflict, Forbidden, InvalidInput, NotFound, ServiceError, TooManyAttempts,
+                                 Unavailable)
 
 log = logging.getLogger("firefly.api")
 
 # Domain errors -> HTTP status; a code whose status differs from its class's says so here.
-STATUS_BY_ERROR = {NotFound: 404, Conflict: 409, InvalidInput: 422, Unavailable: 503, Forbidden: 403}
+STATUS_BY_ERROR = {NotFound: 404, Conflict: 409, InvalidInput: 422, Unavailable: 503, Forbidden: 403,
+                   TooManyAttempts: 429}
 STATUS_BY_CODE = {"invalid_idempotency_key": 400}  # a malformed header is the request's syntax
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",

@@ -26,6 +26,10 @@ def _start_request() -> None:
 
 def _finish_request(response: Response) -> Response:
     response.headers["X-Request-Id"] = request.firefly_request_id  # type: ignore[attr-defined]
+    if request.path.startswith("/v1/") and "Cache-Control" not in response.headers:
+        # every answer of the API is for its caller alone, and many hold decisions and personal
+        # data: no browser (the explorer at /docs) or proxy keeps a copy
+        response.headers["Cache-Control"] = "no-store"
     principal = g.get("principal")
     access_log.info("request", extra={
         "request_id": request.firefly_request_id,  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from app.services.lists import UNSHOWABLE
 from app.services.reviews import CLOSING_OUTCOMES
 from app.engine.model import OUTCOME_NAME
 
@@ -92,6 +93,8 @@ class DecisionPage(Schema):
 # Text a caller may send in a query or path: no control characters (a NUL byte is no character
 # PostgreSQL can store or compare, and a newline has no place in an id or a code).
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+# A list entry's reason and source, read by the checker on a terminal: the lists use case's check.
+SHOWABLE = f"^[^{UNSHOWABLE}]*$"
 
 
 def Text(max_length: int, min_length: int = 0, **metadata: Any) -> fields.String:
@@ -369,8 +372,12 @@ class ListEntryBody(Schema):
     value = fields.String(required=True, validate=validate.Length(min=1, max=100),
                           metadata={"description": "in clear here; stored as a keyed hash and a masked form "
                                                    "(a resident ID must pass its check digit: 422 otherwise)"})
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    source = fields.String(validate=validate.Length(min=1, max=100))
+    # shown to the checker, in the console and in `flask lists changes` (one change a line): no
+    # tab, newline or escape sequence to forge a line or rewrite a terminal
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=200),
+                                                    validate.Regexp(SHOWABLE, error="must not hold control characters")])
+    source = fields.String(validate=[validate.Length(min=1, max=100),
+                                     validate.Regexp(SHOWABLE, error="must not hold control characters")])
     expires = fields.Date(metadata={"description": "the last day the entry applies (Beijing time)"})
 
 

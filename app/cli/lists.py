@@ -11,6 +11,14 @@ from app.extensions import services
 from app.services.lists import CHANGE_STATES, LISTS
 from app.services.errors import ServiceError
 
+def shown(text: str | None) -> str:
+    """Stored text on one line of the terminal: a control character (a tab or newline that would
+    forge a column or a line, an escape sequence the terminal would run) is shown escaped, as \\t,
+    \\n or \\x1b. (New reasons cannot hold one; one stored before the check, or written into the
+    database, still shows this way.)"""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text or "")
+
+
 lists_cli = AppGroup("lists", help="Anti-fraud lists: import entries from a CSV file, show a list, "
                                    "approve or reject changes that relax a control.")
 
@@ -54,8 +62,8 @@ def show_command(name: str) -> None:
     while True:
         page = services().lists.entries(name, after, 500)
         for item in page["items"]:
-            click.echo(f"{item['id']}\t{item['kind']}\t{item['value']}\t{item['reason']}\t"
-                       f"{item['source']}\t{item['expires_at'] or '-'}")
+            click.echo(f"{item['id']}\t{item['kind']}\t{item['value']}\t{shown(item['reason'])}\t"
+                       f"{shown(item['source'])}\t{item['expires_at'] or '-'}")
         after = page["next_after"]
         if after is None:
             break
@@ -70,8 +78,8 @@ def changes_command(state: str) -> None:
         page = services().lists.changes(None if state == "all" else state, after, 500)
         for item in page["items"]:
             click.echo(f"{item['id']}\t{item['state']}\t{item['action']}\t{item['list']}\t{item['kind']}\t"
-                       f"{item['value']}\t{item['reason']}\t{item['expires_at'] or '-'}\tby {item['maker']}"
-                       + (f"\t{item['state']} by {item['checker']}" if item["checker"] else ""))
+                       f"{item['value']}\t{shown(item['reason'])}\t{item['expires_at'] or '-'}\tby {shown(item['maker'])}"
+                       + (f"\t{item['state']} by {shown(item['checker'])}" if item["checker"] else ""))
         after = page["next_after"]
         if after is None:
             break

@@ -52,6 +52,7 @@ def check_csrf() -> None:
 def headers(response: Response) -> Response:
     if "Content-Security-Policy" not in response.headers:  # a backtest report sets its own sandbox
         response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Frame-Options"] = "DENY"  # frame-ancestors 'none' for browsers without CSP 2
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"

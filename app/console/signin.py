@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length
 from app.console.access import READ_DECISIONS, _local, current
 from app.console.blueprint import bp
 from app.extensions import services
+from app.services.errors import TooManyAttempts
 
 
 class SignInForm(FlaskForm):
@@ -36,7 +37,12 @@ def sign_in() -> str | Response:
         else:
             problem = "sign_in.key_failed"
     elif form.validate_on_submit():
-        token = services().accounts.sign_in(form.username.data, form.password.data)
+        try:
+            token = services().accounts.sign_in(form.username.data, form.password.data)
+        except TooManyAttempts as error:
+            page = render_template("console/sign_in.html", form=form, key_form=key_form,
+                                   problem="sign_in.held_back", next=_local(request.args.get("next", "")))
+            return page, 429, {"Retry-After": str(error.retry_after)}
         if token:
             return _start(token)
         problem = "sign_in.failed"

@@ -25,6 +25,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sign_in.lead": ("请使用个人账户登录。账户由管理员用 flask accounts create 创建。",
                      "Sign in with your personal account. An administrator creates it with flask accounts create."),
     "sign_in.failed": ("用户名或密码不正确。", "Wrong username or password."),
+    "sign_in.held_back": ("登录失败次数过多，此用户名暂时不能登录，请约 15 分钟后再试。",
+                          "Too many failed sign-ins: this username is held back for now; try again in about 15 minutes."),
     "sign_in.key_failed": ("API 密钥无效。", "Unknown API key."),
     "sign_in.channel_key": ("渠道密钥只能调用决策接口，不能打开控制台。",
                             "A channel key calls the decision API; it cannot open the console."),

@@ -111,7 +111,8 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         backtesting=Backtesting(database, personal, store, registry, settings.engine, clock,
                                 settings.backtest_workers, releases),
         accounts=Accounts(database, access, clock,
-                          datetime.timedelta(minutes=settings.console_idle_minutes)),
+                          datetime.timedelta(minutes=settings.console_idle_minutes), state.sign_ins,
+                          datetime.timedelta(hours=settings.console_max_hours)),
         versions=PolicyVersions(database))
     services.monitoring = Monitoring(database)
     services.comparing = Comparing(database, registry)

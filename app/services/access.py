@@ -17,7 +17,7 @@ from app.config import DEV_API_KEYS, ConfigError
 from app.privacy import PersonalData
 from app.services import identity
 from app.services.errors import Conflict, InvalidInput, NotFound
-from app.storage import api_keys
+from app.storage import accounts, api_keys
 from app.storage.db import Database
 from app.storage.models import ApiKey
 
@@ -163,11 +163,23 @@ class Access:
                     for k in api_keys.all_keys(session)]
 
     def revoke(self, name: str) -> None:
+        """Delete the stored key NAME, and the console account it was exchanged for with its
+        sessions (app/services/accounts.py): what the key opened ends with it."""
         self.record_change("key.revoke", {"name": name})
         with self.database.session() as session:
             if not api_keys.delete(session, name):
                 raise NotFound(f"no stored key named {name!r} (see `flask keys list`)",
                                code="unknown_key")
+            accounts.delete_account(session, f"key:{name}")
+
+    def holds_key(self, name: str, role: str) -> bool:
+        """Whether a key NAME of ROLE is still configured or stored (a console session exchanged
+        for a key lasts only as long as the key)."""
+        if any(p.name == name and p.role == role for p in self._keys.values()):
+            return True
+        with self.database.session() as session:
+            row = api_keys.by_name(session, name)
+            return row is not None and row.role == role and identity.genuine_key(self.personal, row)
 
     @property
     def uses_development_keys(self) -> bool:

@@ -16,13 +16,20 @@ from app.privacy import hash_password, password_matches
 from app.services import identity
 from app.services.access import Access
 from app.services.clock import Clock
-from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
+from app.state import SIGN_IN_WINDOW
+from app.state.sign_ins import InProcessSignIns, SignIns
 from app.storage import accounts
 from app.storage.db import Database
 from app.storage.models import ConsoleAccount, ConsoleSession
 
 CONSOLE_ROLES = ("compliance", "underwriter", "author", "approver", "admin")
 MIN_PASSWORD = 12
+# Wrong passwords for one username before it is held back (counted over one to two windows of
+# SIGN_IN_WINDOW): a guesser gets this many tries per window, not a million; a person
+# who mistypes gets plenty. Counted per username typed, whether or not it exists, so that being
+# held back says nothing about which usernames exist.
+MAX_FAILED_SIGN_INS = 10
 # A username that does not exist is checked against this hash, so that a wrong username costs
 # the same time as a wrong password.
 _DUMMY_HASH = hash_password(secrets.token_hex(16))
@@ -54,12 +61,15 @@ def _aware(moment: datetime.datetime) -> datetime.datetime:
 
 class Accounts:
     def __init__(self, database: Database, access: Access, clock: Clock,
-                 idle_timeout: datetime.timedelta) -> None:
+                 idle_timeout: datetime.timedelta, sign_ins: SignIns | None = None,
+                 longest_session: datetime.timedelta = datetime.timedelta(hours=12)) -> None:
         self.database = database
         self.access = access
         self.personal = access.personal  # rows carry a MAC of who they are (app/services/identity.py)
         self.clock = clock
         self.idle_timeout = idle_timeout
+        self.sign_ins = sign_ins or InProcessSignIns(SIGN_IN_WINDOW)
+        self.longest_session = longest_session   # from sign-in, however busy the session is
 
     def create(self, username: str, role: str, password: str) -> None:
         """A new account; the password is stored as a scrypt hash only."""
@@ -102,10 +112,25 @@ class Accounts:
             return [AccountInfo(a.username, a.role, a.created_at) for a in accounts.all_accounts(session)]
 
     def sign_in(self, username: str, password: str) -> str | None:
-        """A new session token for the right username and password, else None."""
+        """A new session token for the right username and password, else None; TooManyAttempts,
+        without checking the password, once the username had MAX_FAILED_SIGN_INS wrong ones lately."""
+        counted = self.personal.mac(f"console-sign-in:{username}")   # no username in clear in Redis
+        now = self.clock().timestamp()
+        if (self.sign_ins.failures(counted, now) or 0) >= MAX_FAILED_SIGN_INS:
+            window = self.sign_ins.window
+            raise TooManyAttempts("too many failed sign-ins for this username; try again later",
+                                  retry_after=int(window - now % window) + 1)
+        token = self._check(username, password)
+        if token is None:
+            self.sign_ins.failed(counted, now)
+        return token
+
+    def _check(self, username: str, password: str) -> str | None:
         with self.database.session() as session:
             account = accounts.by_username(session, username)
-            if account is None:
+            # No account, or one with no password (an API key's, "!"): the same scrypt work as a
+            # wrong password, so the time of the answer does not tell which usernames exist.
+            if account is None or not account.password_hash.startswith("scrypt:"):
                 password_matches(_DUMMY_HASH, password)
                 return None
             if not password_matches(account.password_hash, password):
@@ -144,8 +169,8 @@ class Accounts:
         return token
 
     def person(self, token: str) -> Person | None:
-        """Who holds this session token, or None when it is unknown or idle too long (then it ends);
-        a session in use is kept alive."""
+        """Who holds this session token, or None when it is unknown, idle too long or older than
+        `longest_session` (then it ends); a session in use is kept alive until then."""
         digest = _token_hash(token)
         now = self.clock()
         with self.database.session() as session:
@@ -155,7 +180,12 @@ class Accounts:
             row, account = found
             if not identity.genuine_session(self.personal, row, account):  # made in the database, not here
                 return None
-            if now - _aware(row.last_seen) > self.idle_timeout:
+            if now - _aware(row.last_seen) > self.idle_timeout or \
+                    now - _aware(row.started_at) > self.longest_session:
+                accounts.end_session(session, digest)
+                return None
+            if account.username.startswith("key:") and not self.access.holds_key(
+                    account.username.removeprefix("key:"), account.role):   # the key was revoked
                 accounts.end_session(session, digest)
                 return None
             accounts.touch_session(session, digest, now)

@@ -48,6 +48,13 @@ class Forbidden(ServiceError):
     default_code = "forbidden"
 
 
+class TooManyAttempts(ServiceError):
+    """Too many failed attempts of this kind lately (wrong passwords for one console username):
+    refused without being checked until `retry_after` seconds have passed."""
+
+    default_code = "too_many_attempts"
+
+
 class Unavailable(ServiceError):
     """A resource the use case needs is down; nothing was stored; retry later."""
 

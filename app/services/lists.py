@@ -173,6 +173,13 @@ def _change_shown(row: ListChange) -> dict[str, Any]:
             "decision_reason": row.decision_reason}
 
 
+# What a list entry's reason and source may not hold: C0 and C1 control characters (a tab, a
+# newline, ESC and CSI start what a terminal runs) and the bidirectional overrides that reorder
+# what follows on the line. The API's schema refuses the same (app/api/schemas.py).
+UNSHOWABLE = r"\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"   # a regex class, as in OpenAPI
+_UNSHOWABLE = re.compile(f"[{UNSHOWABLE}]")
+
+
 def problem(entry: NewEntry) -> str | None:
     """What is wrong with an entry, in words a list keeper can act on; None when it is fine."""
     if entry.list_name not in LISTS:
@@ -192,6 +199,10 @@ def problem(entry: NewEntry) -> str | None:
         return "give a reason (at most 200 characters)"
     if len(entry.source) > 100:
         return "the source is longer than 100 characters"
+    # A reason is read by the checker (`flask lists changes`, one change a line): a tab, a newline
+    # or an escape sequence could forge a line (another maker, another change) or rewrite the terminal.
+    if _UNSHOWABLE.search(entry.reason) or _UNSHOWABLE.search(entry.source):
+        return "the reason and the source must not hold control characters (tab, newline, escape)"
     return None
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from app import files
 from app.engine import InputError, Policy, load_policies
 from app.engine.scorecard_import import CardImportError, card_inputs, card_yaml, read_card, reasons_yaml
 from app.services.errors import InvalidInput
@@ -142,9 +143,11 @@ def _drop_none(tree: dict) -> dict:
 
 
 def write_csv(scored: ScoredTable) -> str:
+    """The scored rows as CSV for a spreadsheet: an input cell that would be a formula is echoed
+    as text (files.spreadsheet_safe)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, scored.columns, lineterminator="\n")
     writer.writeheader()
     for row in scored.rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        writer.writerow({k: ("" if v is None else files.spreadsheet_safe(v)) for k, v in row.items()})
     return out.getvalue()

@@ -11,6 +11,10 @@ import redis
 
 from app.state.idempotency import Claims, DatabaseOnlyClaims, RedisClaims
 from app.state.shared import InProcessShared, RedisShared, SharedState
+from app.state.sign_ins import InProcessSignIns, RedisSignIns, SignIns
+
+# Failed console sign-ins are counted over windows of this many seconds (app/state/sign_ins.py).
+SIGN_IN_WINDOW = 15 * 60
 
 log = logging.getLogger("firefly.state")
 
@@ -23,10 +27,14 @@ class State:
     claims: Claims
     client: redis.Redis | None = None
     shared: SharedState | None = None  # anti-fraud counters, links and last-seen facts
+    sign_ins: SignIns | None = None    # failed console sign-ins per username
 
     def __post_init__(self) -> None:
         if self.shared is None:
             self.shared = RedisShared(self.client) if self.client is not None else InProcessShared()
+        if self.sign_ins is None:
+            self.sign_ins = (RedisSignIns(self.client, SIGN_IN_WINDOW) if self.client is not None
+                             else InProcessSignIns(SIGN_IN_WINDOW))
 
     def ping(self) -> None:
         """Raise if the shared store is configured and cannot answer."""

@@ -12,6 +12,10 @@ def by_hash(session: Session, key_hash: str) -> ApiKey | None:
     return session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
 
 
+def by_name(session: Session, name: str) -> ApiKey | None:
+    return session.scalar(select(ApiKey).where(ApiKey.name == name))
+
+
 def add(session: Session, key: ApiKey) -> bool:
     """Insert a key; False when its name is taken."""
     return add_unique(session, key)

@@ -284,3 +284,16 @@ def test_a_decision_whose_rules_were_edited_in_the_database_says_so_and_quotes_n
     shot(browser, "console-rules-altered.png", full=False)
     browser.get(f"{live_server}/console/policies/{policy_hash}")
     assert "连五累十" not in browser.page_source
+
+
+def test_a_username_held_back_after_wrong_passwords_is_told_so_and_not_signed_in(live_server, browser, app):
+    from app.services.accounts import MAX_FAILED_SIGN_INS
+    services(app).accounts.create("li.wei", "compliance", PASSWORD)
+    for _ in range(MAX_FAILED_SIGN_INS):
+        assert services(app).accounts.sign_in("li.wei", "a wrong password") is None
+    sign_in(browser, live_server, "li.wei")                 # the right password, too late
+    problem = wait(browser).until(lambda b: b.find_element(By.ID, "problem"))
+    assert "登录失败次数过多" in problem.text
+    shot(browser, "console-sign-in-held-back.png", full=False)
+    browser.get(live_server + "/console/decisions")
+    at(browser, "/console/sign-in")

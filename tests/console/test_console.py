@@ -1,5 +1,6 @@
 """The console through Flask's test client: sign-in, roles, CSRF, the idle timeout, search with
 personal data hashed and kept out of addresses, one decision explained, replay, language, policies."""
+import datetime
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -7,7 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from app.extensions import services
-from app.services.clock import utc_now
+from app.services.clock import business_date, utc_now
 from app.storage.models import ConsoleSession
 from support.keys import KEYS
 from tests.console.conftest import PASSWORD, csrf_token, post_form, sign_in
@@ -676,3 +677,135 @@ def test_a_zip_of_other_files_or_binary_files_is_refused(client, accounts, app):
                 archive.writestr(name, data)
         answer = submit_zip(client, buffer.getvalue())
         assert answer.status_code == 422 and problem in text(answer), text(answer)[-1500:]
+
+
+def test_repeated_wrong_passwords_hold_a_username_back_without_saying_whether_it_exists(client, accounts, app):
+    """Guessing one account's password: after MAX_FAILED_SIGN_INS wrong ones the username is held
+    back for a while, even with the right password; a username that does not exist is held back
+    the same way, with the same page (no telling which exist); other people sign in as before."""
+    from app.services.accounts import MAX_FAILED_SIGN_INS
+    pages = {}
+    for username in ("li.wei", "no.such.person"):
+        for _ in range(MAX_FAILED_SIGN_INS):
+            assert sign_in(client, username, "a wrong password").status_code == 401
+        held = sign_in(client, username)           # the right password (for li.wei) now
+        assert held.status_code == 429, username
+        assert int(held.headers["Retry-After"]) > 0
+        assert "登录失败次数过多" in text(held)
+        pages[username] = re.sub(r'value="[^"]*"', "", text(held)).replace(username, "")
+    assert pages["li.wei"] == pages["no.such.person"]
+    assert client.get("/console/decisions").status_code == 302            # li.wei not signed in
+    assert sign_in(client, accounts["underwriter"]).status_code == 303    # zhao.min is not held back
+
+
+def test_a_console_session_opened_with_an_api_key_ends_when_the_key_is_revoked(client, app):
+    """Revoking a key takes away what it opened: the console session it was exchanged for ends
+    (the session, not only the key, was being kept alive by its use)."""
+    key = services(app).access.create("audit-desk", "compliance")
+    page = client.get("/console/sign-in")
+    opened = client.post("/console/sign-in", data={"key-csrf_token": csrf_token(text(page)), "key-api_key": key})
+    assert opened.status_code == 303
+    assert client.get("/console/decisions").status_code == 200
+    services(app).access.revoke("audit-desk")
+    assert client.get("/console/decisions").status_code == 302
+    # a key made again under the same name is another key: the old session stays ended
+    services(app).access.create("audit-desk", "compliance")
+    assert client.get("/console/decisions").status_code == 302
+
+
+def test_a_console_session_of_a_configured_key_ends_when_the_service_no_longer_has_the_key(
+        client, app, database_url, redis_url):
+    """A key taken out of FIREFLY_API_KEYS (and the service restarted) opens nothing any more,
+    not even the console session it was exchanged for before."""
+    from app import create_app
+    from support.keys import TEST_API_KEYS
+    from support.settings import make_config
+    page = client.get("/console/sign-in")
+    assert client.post("/console/sign-in", data={"key-csrf_token": csrf_token(text(page)),
+                                                 "key-api_key": KEYS["compliance"]}).status_code == 303
+    assert client.get("/console/decisions").status_code == 200
+    without = ",".join(k for k in TEST_API_KEYS.split(",") if not k.startswith("test-compliance:"))
+    restarted = create_app(make_config(database_url, redis_url, FIREFLY_API_KEYS=without))
+    again = restarted.test_client()
+    again.set_cookie("firefly_console", client.get_cookie("firefly_console", path="/console").value,
+                     path="/console")
+    try:
+        assert again.get("/console/decisions").status_code == 302
+    finally:
+        services(restarted).close()
+
+
+def test_no_page_can_be_framed_and_no_answer_carrying_decisions_is_kept_in_a_cache(compliance, decided):
+    """Clickjacking: every console page refuses to be framed in CSP (frame-ancestors) and for
+    browsers that know only X-Frame-Options, that too. The API's answers hold decisions and
+    personal data (the explorer at /docs calls it from a browser): none is stored by a cache."""
+    decision_id = decided["decline_overdue_pattern"]["decision_id"]
+    for path in ("/console/sign-in", "/console/decisions", f"/console/decisions/{decision_id}",
+                 f"/console/decisions/{decision_id}/print", "/console/policies"):
+        answer = compliance.get(path)
+        assert answer.status_code == 200, path
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"], path
+        assert answer.headers["X-Frame-Options"] == "DENY", path
+    read = compliance.get(f"/v1/decisions/{decision_id}", headers={"X-API-Key": KEYS["compliance"]})
+    assert read.status_code == 200 and read.headers["Cache-Control"] == "no-store"
+    from support.applicants import as_of, examples
+    from support.http import URL
+    body = as_of(examples()["decline_overdue_pattern"], business_date(utc_now()))
+    made = compliance.post(URL, json=body, headers={"X-API-Key": KEYS["channel"]})
+    assert made.status_code == 201 and made.headers["Cache-Control"] == "no-store"
+
+
+HOSTILE_TEXT = ('<img src=x onerror=alert(1)>', '</script><script>alert(2)</script>', '"><svg onload=alert(3)>')
+
+
+def test_text_written_by_channels_underwriters_and_policy_authors_is_shown_as_text(client, accounts, app, policy_root):
+    """Stored XSS: what a channel sends (employer_name, device_id), what an underwriter writes (a
+    review's comment) and what a policy author writes (a rule's name) reaches the decision page,
+    its printable view and the policy file page escaped, never as markup."""
+    rules = policy_root / "rules" / "anti_fraud.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace(
+        "name: {zh: 身份证号码校验位无效,", f"name: {{zh: '{HOSTILE_TEXT[0]}',", 1), encoding="utf-8")
+    registry = services(app).registry
+    registry.root, registry.run_tests = str(policy_root), False
+    assert registry.reload().ok
+    from support.applicants import as_of, examples
+    from support.http import URL
+    body = as_of(examples()["refer_thin_file"], business_date(utc_now()))
+    body.setdefault("employment", {})["employer_name"] = HOSTILE_TEXT[1]
+    body.setdefault("device", {})["device_id"] = HOSTILE_TEXT[2]
+    made = client.post(URL, json=body, headers={"X-API-Key": KEYS["channel"]})
+    assert made.status_code == 201, made.get_json()
+    refer_id = made.get_json()["decision_id"]
+    sign_in(client, accounts["underwriter"])
+    page = f"/console/decisions/{refer_id}"
+    closed = post_form(client, page, f"{page}/review", {
+        "outcome": "DECLINE", "reason_codes": "MANUAL_DECLINED", "comment": " ".join(HOSTILE_TEXT)})
+    assert closed.status_code == 303, text(closed)
+    shown = []
+    for path in (page, f"{page}/print"):
+        html = text(client.get(path))
+        shown.append(html)
+        for hostile in HOSTILE_TEXT:
+            assert hostile not in html, (path, hostile)
+        assert "&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in html        # the employer's name
+        assert "&#34;&gt;&lt;svg onload=alert(3)&gt;" in html or "&quot;&gt;&lt;svg" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in shown[0]   # the rule's name, where the page quotes it
+    version = registry.current().policies["zhishandai.application"].hash
+    sign_in(client, accounts["compliance"])
+    files = text(client.get(f"/console/policies/{version}"))
+    assert HOSTILE_TEXT[0] not in files and "&lt;img src=x onerror=alert(1)&gt;" in files
+
+
+def test_a_session_in_constant_use_still_ends_after_its_longest_life(client, accounts, app):
+    """The idle timeout alone lets a session (or a stolen cookie) that is used every few minutes
+    live for ever: a session ends FIREFLY_CONSOLE_MAX_HOURS after it began, however busy."""
+    sign_in(client, "li.wei")
+    assert client.get("/console/decisions").status_code == 200
+    longest = services(app).accounts.longest_session
+    with services(app).database.session() as session:
+        session.execute(update(ConsoleSession).values(started_at=utc_now() - longest - datetime.timedelta(minutes=1),
+                                                      last_seen=utc_now()))
+        session.commit()
+    ended = client.get("/console/decisions")
+    assert ended.status_code == 302 and "ended=ended" in ended.headers["Location"]
+    assert client.get("/console/decisions").status_code == 302       # the row is gone, not only refused

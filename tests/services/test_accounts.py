@@ -82,3 +82,21 @@ def test_password_hashes_are_werkzeugs_scrypt_format():
     assert check_password_hash(made, PASSWORD) and not check_password_hash(made, PASSWORD + "!")
     assert password_matches(generate_password_hash(PASSWORD, method="scrypt"), PASSWORD)
     assert not password_matches("!", PASSWORD) and not password_matches("pbkdf2:x$y$z", PASSWORD)
+
+
+def test_a_failed_sign_in_costs_one_scrypt_whatever_the_username(firefly, monkeypatch):
+    """Username enumeration by timing: a wrong password, a username that does not exist and the
+    account of an API key (which has no password) all cost the same work, one scrypt derivation,
+    so that no answer comes back sooner for one kind of name. (Counted, not timed: the real
+    derivation runs each time.)"""
+    from app import privacy
+    firefly.accounts.create("li.wei", "compliance", PASSWORD)
+    token, _ = firefly.accounts.sign_in_with_key(KEYS["compliance"])
+    assert token                                     # the account key:test-compliance exists now
+    derived = []
+    real = privacy._scrypt
+    monkeypatch.setattr(privacy, "_scrypt", lambda *args: derived.append(1) or real(*args))
+    for username in ("li.wei", "nobody", "key:test-compliance"):
+        derived.clear()
+        assert firefly.accounts.sign_in(username, "a wrong password") is None
+        assert len(derived) == 1, username

