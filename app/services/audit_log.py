@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from app import metrics
 from app.privacy import PersonalData
 from app.services.clock import Clock, utc_now
 from app.services.errors import InvalidInput
@@ -29,6 +30,10 @@ BATCH = 500
 # Links (and their entries, some 25 KB of JSON each, read back as Python values) that verify
 # holds at a time.
 VERIFY_PAGE = 100
+
+
+def _checkpoint_text(body: dict[str, Any]) -> str:
+    return "checkpoint|" + chain.dumps(body)
 
 
 def link_text(log_name: str, position: int, entry_id: str, seq: int, content_hash: str, prev_hash: str) -> str:
@@ -50,11 +55,22 @@ class Finding:
         return f"{self.kind.upper()}: {where} (id {self.entry_id}, seq {self.seq}): {self.detail}"
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """A log's head as recorded somewhere else (a checkpoint, a ticket): the position of its last
+    link and that link's keyed hash. The chain alone cannot see its newest links cut off, nor an
+    entry deleted with every seal after it and the rest chained again; a recorded head can."""
+
+    position: int
+    head: str
+
+
 @dataclass
 class Verification:
     log: str
     checked: int = 0
     head: str | None = None          # the entry hash of the last link checked (record it to anchor)
+    position: int = 0                # the position of that link
     unsealed: int = 0                # entries not sealed yet, their MAC intact
     # of those, entries below the sealer's late-commit window (a commit delayed past it): the
     # workers' passes no longer look there; `flask audit seal` (the whole log) seals them
@@ -64,6 +80,10 @@ class Verification:
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    def anchor(self) -> Anchor | None:
+        """The head this run vouched for, to record elsewhere (None: nothing sealed yet)."""
+        return Anchor(self.position, self.head) if self.head else None
 
 
 class AuditLog:
@@ -75,6 +95,15 @@ class AuditLog:
         self.clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The head each log had when this process last sealed or looked at it: a later pass whose
+        # head went back or changed means links were deleted (a sealer that went on would chain
+        # what is left again, hiding the deletion); it seals nothing more of that log and alerts.
+        self._heads: dict[str, Anchor] = {}
+        self._lost: set[str] = set()
+
+    def head_lost(self, log_name: str) -> bool:
+        """Whether this process saw the log's head go back or change (it no longer seals it)."""
+        return log_name in self._lost
 
     @staticmethod
     def logs() -> list[str]:
@@ -104,6 +133,8 @@ class AuditLog:
             if not chain.lock_sealer(session, log_name):
                 return 0, 0  # another worker is sealing this log now
             last = chain.head(session, log_name)
+            if not self._head_kept(session, log_name, last):
+                return 0, 0
             position, prev = (last.position, last.entry_hash) if last else (0, "")
             after = 0 if whole else max(0, (last.seq if last else 0) - chain.LATE_COMMIT_WINDOW)
             count = 0
@@ -129,7 +160,31 @@ class AuditLog:
             except IntegrityError:  # another sealer took these positions first: its links stand
                 session.rollback()
                 return 0, 0
+            if position:
+                self._heads[log_name] = Anchor(position, prev)
             return count, len(pending)
+
+    def _head_kept(self, session: Any, log_name: str, last: LogSeal | None) -> bool:
+        """Whether the link this process saw last as the log's head is still in the chain, as it
+        was (an index probe on the seals' primary key)."""
+        if log_name in self._lost:
+            return False
+        seen = self._heads.get(log_name)
+        if seen is None:
+            return True
+        if last is not None and last.position == seen.position:
+            kept = last.entry_hash == seen.head
+        else:
+            link = chain.seal_at(session, log_name, seen.position)
+            kept = link is not None and link.entry_hash == seen.head
+        if not kept:
+            self._lost.add(log_name)
+            metrics.observe_tampering("log_head")
+            log.critical("the log's head went back or changed: links were deleted; not sealing it any more "
+                         "(run flask audit verify against the last recorded head)", extra={
+                             "event": "log_head_lost", "log": log_name, "position": seen.position,
+                             "now": last.position if last else 0})
+        return kept
 
     def start(self, interval: float) -> None:
         """Seal in a background thread every `interval` seconds (one per worker; they take turns)."""
@@ -150,9 +205,11 @@ class AuditLog:
         self._stop.set()
 
     # -- verifying ----------------------------------------------------------------------------
-    def verify(self, log_name: str = "decisions", first: int | None = None, last: int | None = None) -> Verification:
+    def verify(self, log_name: str = "decisions", first: int | None = None, last: int | None = None,
+               anchor: Anchor | None = None) -> Verification:
         """Recompute the chain from entry `first` to `last` (positions, 1-based; all by default) and
-        name every entry edited, deleted, inserted or reordered, and every link altered."""
+        name every entry edited, deleted, inserted or reordered, and every link altered; with an
+        `anchor` (a head recorded elsewhere), name a log cut off before it or chained again."""
         if log_name not in chain.CHAINED:
             raise InvalidInput(f"no chained log {log_name!r}; logs: {', '.join(chain.CHAINED)}",
                                code="unknown_log")
@@ -181,6 +238,9 @@ class AuditLog:
                 del rows  # before the next page is read, not after
                 session.expunge_all()
             result.head = prev or None
+            result.position = expected - 1 if prev else 0
+            if anchor is not None:
+                self._check_anchor(result, session, anchor)
             whole = first == 1 and last is None
             if whole:
                 low = high = None
@@ -198,6 +258,21 @@ class AuditLog:
                     result.findings.append(Finding("inserted", None, entry.id, entry.seq,
                                                    "not written by the service: its MAC does not match"))
         return result
+
+    @staticmethod
+    def _check_anchor(result: Verification, session: Any, anchor: Anchor) -> None:
+        link = chain.seal_at(session, result.log, anchor.position)
+        if link is None:
+            end = chain.head(session, result.log)
+            result.findings.append(Finding(
+                "truncated", anchor.position, None, None,
+                f"the log ends at position {end.position if end else 0}, before the head recorded at "
+                f"position {anchor.position}: the entries after it were cut off with their seals"))
+        elif link.entry_hash != anchor.head:
+            result.findings.append(Finding(
+                "rewritten", anchor.position, link.entry_id, link.seq,
+                "the link at the recorded head's position is not the one recorded: entries before it "
+                "were deleted with their seals and the rest chained again"))
 
     def _check_link(self, result: Verification, link: LogSeal, expected: int, prev: str) -> None:
         if link.position != expected:
@@ -227,6 +302,28 @@ class AuditLog:
         if getattr(row, "pii_sealed", None) is not None and chain.sha256(row.pii_sealed) != row.pii_digest:
             result.findings.append(Finding("edited", link.position, row.id, link.seq,
                                            "its sealed personal data is not the one it was stored with"))
+
+    # -- checkpoints: heads recorded outside the database -------------------------------------
+    def checkpoint(self, heads: dict[str, Anchor]) -> dict[str, Any]:
+        """A checkpoint of the logs' heads, MACed under the log key (a file's reader who can edit
+        it cannot make one that this service accepts)."""
+        body = {"heads": {name: {"position": a.position, "head": a.head} for name, a in sorted(heads.items())},
+                "written_at": self.clock().isoformat()}
+        return {**body, "mac": self.personal.mac(_checkpoint_text(body))}
+
+    def read_checkpoint(self, data: Any) -> tuple[dict[str, Anchor], str]:
+        """The heads a checkpoint recorded and when; InvalidInput if it is not one this service
+        wrote (its MAC fails, or it is not a checkpoint at all)."""
+        try:
+            body = {"heads": data["heads"], "written_at": str(data["written_at"])}
+            heads = {str(name): Anchor(int(a["position"]), str(a["head"])) for name, a in data["heads"].items()}
+            genuine = self.personal.mac_matches(str(data["mac"]), _checkpoint_text(body))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            genuine = False
+        if not genuine:
+            raise InvalidInput("the checkpoint was not written by this service (its MAC does not match: "
+                               "edited, or forged)", code="checkpoint_forged")
+        return heads, body["written_at"]
 
     # -- retention ----------------------------------------------------------------------------
     def purge_personal_data(self, retention_days: int) -> int:

@@ -5,17 +5,21 @@ import datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from prometheus_client import REGISTRY
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from app.services import build
 from app.services.access import Principal
+from app.services.audit_log import Anchor, AuditLog
 from app.services.deciding import DecisionRequest
 from app.services.errors import Conflict
 from app.services.records import Search
 from app.services.replay import Target
 from support.applicants import examples
 from support.http import POLICY
+from support.settings import make_settings
 from support.tamper import tamper
 
 CHANNEL = Principal("test-channel", "channel")
@@ -112,9 +116,12 @@ def test_a_removed_seal_breaks_the_chain(firefly, database_url):
 @given(operations=st.lists(st.sampled_from(["keep", "edit", "delete"]), min_size=3, max_size=6))
 def test_verify_names_exactly_the_entries_tampered_with(firefly, database_url, operations):
     """Whatever is edited or deleted, verify names those entries and no other."""
-    firefly.audit_log.seal()
+    # a sealer of its own per example: the log is emptied after each, which the workers' sealer
+    # (remembering the head it sealed) would rightly refuse to seal after
+    audit_log = AuditLog(firefly.database, firefly.personal)
+    audit_log.seal()
     ids = decide_many(firefly, len(operations))
-    firefly.audit_log.seal()
+    audit_log.seal()
     statements, expected = [], set()
     for decision_id, operation in zip(ids, operations):
         if operation == "edit":
@@ -262,3 +269,58 @@ def test_an_entry_renumbered_after_sealing_neither_stops_the_sealer_nor_goes_unn
     assert result.checked == 5 and result.unsealed == 0
     assert {(f.kind, f.entry_id) for f in result.findings} == {("reordered", ids[0])}
     assert len(later) == 2
+
+
+def test_an_entry_deleted_with_every_seal_after_it_is_not_chained_again_by_a_sealer_that_remembers(
+        firefly, database_url):
+    """An insider deletes a decision and every seal from its position on: the entries after it look
+    pending, and a sealer that trusted the table would chain them again, one position earlier, so
+    that verify found a whole, shorter log. A sealer remembers the head it sealed last: it refuses
+    a head that went back or changed (critical log, tampering counter) and seals nothing."""
+    ids = decide_many(firefly, 5)
+    assert firefly.audit_log.seal("decisions") == 5
+    tamper(database_url, ("DELETE FROM log_seals WHERE log = 'decisions' AND position >= 3", {}),
+           ("DELETE FROM decisions WHERE id = :i", {"i": ids[2]}))
+    before = REGISTRY.get_sample_value("firefly_tampering_detected_total", {"kind": "log_head"}) or 0
+    assert firefly.audit_log.seal("decisions") == 0
+    assert firefly.audit_log.head_lost("decisions")
+    assert REGISTRY.get_sample_value("firefly_tampering_detected_total", {"kind": "log_head"}) == before + 1
+    assert firefly.audit_log.seal("decisions") == 0  # nor on the passes after (counted once)
+    result = firefly.audit_log.verify("decisions")
+    assert result.checked == 2 and result.unsealed == 2  # left as the insider left it, for verify to name
+
+
+def test_a_head_anchored_elsewhere_names_a_truncated_or_rechained_log(firefly, database_url):
+    """The chain alone cannot see its newest entries cut off with their seals (or an entry deleted
+    and the rest chained again by a sealer that did not remember): against a head recorded
+    elsewhere (position and link hash) verify names it."""
+    ids = decide_many(firefly, 5)
+    firefly.audit_log.seal("decisions")
+    anchor = firefly.audit_log.verify("decisions").anchor()
+    assert anchor == Anchor(5, firefly.audit_log.verify("decisions").head)
+    assert firefly.audit_log.verify("decisions", anchor=anchor).ok
+    # the newest two cut off with their seals
+    tamper(database_url, ("DELETE FROM log_seals WHERE log = 'decisions' AND position >= 4", {}),
+           ("DELETE FROM decisions WHERE id IN (:a, :b)", {"a": ids[3], "b": ids[4]}))
+    assert firefly.audit_log.verify("decisions").ok  # the chain alone: a whole log of 3
+    truncated = firefly.audit_log.verify("decisions", anchor=anchor)
+    assert [(f.kind, f.position) for f in truncated.findings] == [("truncated", 5)]
+    # one in the middle deleted, the rest chained again by a sealer without memory (a new process)
+    more = decide_many(firefly, 3)
+    fresh = build(make_settings(database_url, None))
+    try:
+        fresh.audit_log.seal("decisions")
+        anchor = fresh.audit_log.verify("decisions").anchor()
+        tamper(database_url, ("DELETE FROM log_seals WHERE log = 'decisions' AND position >= 4", {}),
+               ("DELETE FROM decisions WHERE id = :i", {"i": more[0]}))
+        decide_many(firefly, 1)  # and the log grows on past the recorded head
+        again = build(make_settings(database_url, None))
+        try:
+            assert again.audit_log.seal("decisions") == 3  # no memory: it chains the rest again
+            assert again.audit_log.verify("decisions").ok
+            rechained = again.audit_log.verify("decisions", anchor=anchor)
+            assert [(f.kind, f.position) for f in rechained.findings] == [("rewritten", 6)]
+        finally:
+            again.close()
+    finally:
+        fresh.close()
