@@ -324,3 +324,23 @@ def test_a_head_anchored_elsewhere_names_a_truncated_or_rechained_log(firefly, d
             again.close()
     finally:
         fresh.close()
+
+
+def test_an_idempotent_retry_is_not_answered_from_a_row_edited_since(firefly, database_url):
+    """The channel retries with the same Idempotency-Key and is answered from the stored row: an
+    insider who turned that DECLINE into an APPROVE at 500,000 must not have the channel's system
+    book the loan. The retry is refused (409 record_altered), counted as tampering."""
+    body = examples()["decline_overdue_pattern"]
+    request = DecisionRequest(POLICY, body, CHANNEL, "req-1", idempotency_key="loan-42")
+    first = firefly.deciding.decide(request)
+    assert first.answer["outcome"] == "DECLINE"
+    assert firefly.deciding.decide(request).answer["outcome"] == "DECLINE"  # an honest retry
+    tamper(database_url, ('UPDATE decisions SET outcome = \'APPROVE\', "limit" = 500000, '
+                          "result = :r WHERE id = :i",
+                          {"i": first.decision_id,
+                           "r": __import__("json").dumps({**first.answer, "outcome": "APPROVE", "limit": 500000})}))
+    before = REGISTRY.get_sample_value("firefly_tampering_detected_total", {"kind": "decision"}) or 0
+    with pytest.raises(Conflict) as raised:
+        firefly.deciding.decide(request)
+    assert raised.value.code == "record_altered"
+    assert REGISTRY.get_sample_value("firefly_tampering_detected_total", {"kind": "decision"}) == before + 1
