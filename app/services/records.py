@@ -231,10 +231,25 @@ def answer(row: DecisionRow, trace: str) -> dict[str, Any]:
     return body
 
 
-def review_note(note: DecisionReview) -> dict[str, Any]:
-    """A human step on a decision as compliance reads it (app/services/reviews.py writes them)."""
+def entry_intact(log_name: str, row: Any, personal: PersonalData) -> bool:
+    """Whether an entry of a chained log (a review, an access event) is what the service wrote:
+    its content hashes to the hash its MAC covers."""
+    content_hash = chain.CHAINED[log_name].content_hash(row)
+    return content_hash == row.content_hash and personal.mac_matches(
+        row.row_mac, chain.mac_text(log_name, row.id, content_hash))
+
+
+def review_note(note: DecisionReview, personal: PersonalData) -> dict[str, Any]:
+    """A human step on a decision as compliance reads it (app/services/reviews.py writes them),
+    with whether it is what the service wrote: the final outcome and limit are the underwriter's
+    only while `intact`."""
+    ok = entry_intact("reviews", note, personal)
+    if not ok:
+        metrics.observe_tampering("review")
+        log.error("a stored review fails its integrity check",
+                  extra={"event": "record_altered", "review_id": note.id, "decision_id": note.decision_id})
     return {**dict(note.body), "id": note.id, "kind": note.kind, "actor": note.actor, "role": note.role,
-            "at": iso_utc(note.created_at), "answers": note.answers}
+            "at": iso_utc(note.created_at), "answers": note.answers, "intact": ok}
 
 
 @dataclass(frozen=True)
@@ -300,7 +315,7 @@ class Records:
             if row.arm == "champion":  # champion/challenger: the challenger's decision beside it
                 body["shadow_id"] = decisions.shadow_id(session, row.id)
         if notes:  # an underwriter's review, an applicant's requests and their answers
-            body["reviews"] = [review_note(n) for n in notes]
+            body["reviews"] = [review_note(n, self.personal) for n in notes]
         self.audit.record(who, "decision.read", [body["decision_id"]], {}, request_id)
         return body
 
