@@ -145,3 +145,20 @@ def test_intact_releases_and_versions_verify_clean(firefly, policy_root):
     with firefly.database.session() as session:
         assert session.scalars(select(Release.row_mac)).all() and all(
             mac for mac in session.scalars(select(Release.row_mac)).all())
+
+
+def test_a_policy_version_deleted_in_the_database_is_named_by_verify(firefly, database_url):
+    """Every decision names its version under its own MAC; an insider who deletes the version's
+    row (the foreign key switched off with the triggers) leaves decisions that can no longer be
+    replayed nor their rules shown. Verify names the versions decisions name that are not stored."""
+    from app.services.deciding import DecisionRequest
+    from support.applicants import examples
+    from support.tamper import tamper
+    decided = firefly.deciding.decide(DecisionRequest(POLICY, examples()["approve_salaried"],
+                                                      Principal("test-channel", "channel"), "req-1"))
+    version = decided.answer["policy"]["hash"]
+    assert firefly.integrity.verify()["policy_versions"] == []
+    tamper(database_url, ("DELETE FROM policy_versions WHERE hash = :h", {"h": version}))
+    found = firefly.integrity.verify()["policy_versions"]
+    assert [(f["hash"], f["problem"]) for f in found] == [
+        (version, "is named by 1 decisions but not stored (deleted in the database): they cannot be replayed")]
