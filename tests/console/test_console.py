@@ -387,6 +387,19 @@ def test_an_underwriter_closes_a_referral_from_the_queue(client, accounts, decid
     assert len(services(app).reviews.notes(refer_id)) == 1
 
 
+def test_a_decision_edited_in_the_database_is_marked_in_the_search_list(client, accounts, decided, database_url):
+    """The list compliance browses shows each row's outcome and limit: one edited in the database
+    (a DECLINE made an APPROVE) is marked there, not only on its own page."""
+    from support.tamper import tamper
+    declined = decided["decline_overdue_pattern"]["decision_id"]
+    sign_in(client, accounts["compliance"])
+    assert 'class="missing row-altered"' not in text(client.get("/console/decisions"))
+    tamper(database_url, ("UPDATE decisions SET outcome = 'APPROVE' WHERE id = :i", {"i": declined}))
+    listed = text(client.get("/console/decisions?outcome=APPROVE"))
+    row = next(r for r in listed.split("<tr") if declined[:12] in r)
+    assert 'class="missing row-altered"' in row
+
+
 def test_a_final_decision_edited_in_the_database_is_shown_as_altered(client, accounts, decided, app, database_url):
     """The page shows the underwriter's final outcome and limit beside the automatic decision: a
     review raised in the database (30,000 to 300,000) is marked as failing its integrity check,
