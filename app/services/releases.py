@@ -149,6 +149,13 @@ class Releases:
             raise Forbidden("maker-checker: the approver must be another person than the submitter "
                             f"({submitter})", code="own_release")
         integrity.refuse_altered_release(release, self.personal)  # approve what was submitted, only
+        # The stored report and its flag are not under the release's MAC (the files are): the
+        # checks are run again on the files being approved, so a failed release marked passed in
+        # the database is not approved on the flag's word.
+        report, ok = self.check(ReleaseFiles(dict(release.files), dict(release.test_files)))
+        if not ok:
+            raise Conflict(f"release {release.id} fails its checks when run again at approval (see the "
+                           "report); it cannot be approved", code="release_failed_checks", details=report)
         self._event(release.id, "approved", who, _reason(reason))
         self.audit.record(who, "release.approve", [], {"release": release.id}, request_id)
         return self.get(release.id)
