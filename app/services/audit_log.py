@@ -14,22 +14,28 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app import metrics
 from app.privacy import PersonalData
+from app.services.access_audit import AccessAudit
 from app.services.clock import Clock, utc_now
 from app.services.errors import InvalidInput
 from app.storage import chain
 from app.storage.db import Database
-from app.storage.models import Decision, LogSeal
+from app.storage.models import AccessEvent, Decision, LogSeal
 
 log = logging.getLogger("firefly.audit")
 BATCH = 500
 # Links (and their entries, some 25 KB of JSON each, read back as Python values) that verify
 # holds at a time.
 VERIFY_PAGE = 100
+
+
+def _utc(moment: datetime.datetime) -> datetime.datetime:
+    """An aware UTC time (SQLite gives times back naive, in UTC)."""
+    return moment.replace(tzinfo=datetime.timezone.utc) if moment.tzinfo is None else moment
 
 
 def _checkpoint_text(body: dict[str, Any]) -> str:
@@ -44,14 +50,16 @@ def link_text(log_name: str, position: int, entry_id: str, seq: int, content_has
 class Finding:
     """Something `verify` found wrong with one entry or link."""
 
-    kind: str       # edited, deleted, inserted, reordered, seal_edited, seal_missing, chain_broken
+    kind: str       # edited, deleted, inserted, reordered, seal_edited, seal_missing, chain_broken;
+                    # truncated, rewritten (against a recorded head); purged (no recorded purge covers it)
     position: int | None
     entry_id: str | None
     seq: int | None
     detail: str
 
     def __str__(self) -> str:
-        where = f"entry {self.position}" if self.position is not None else "unsealed entry"
+        where = (f"entry {self.position}" if self.position is not None
+                 else "decision" if self.kind == "purged" else "unsealed entry")
         return f"{self.kind.upper()}: {where} (id {self.entry_id}, seq {self.seq}): {self.detail}"
 
 
@@ -89,10 +97,13 @@ class Verification:
 class AuditLog:
     """Sealing and verifying the chained logs (decisions; access events)."""
 
-    def __init__(self, database: Database, personal: PersonalData, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, personal: PersonalData, clock: Clock = utc_now,
+                 audit: AccessAudit | None = None, retention_days: int = 0) -> None:
         self.database = database
         self.personal = personal
         self.clock = clock
+        self.audit = audit or AccessAudit(database, personal, clock)  # where a purge is recorded
+        self.retention_days = retention_days  # FIREFLY_PII_RETENTION_DAYS: rows older may be purged
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # The head each log had when this process last sealed or looked at it: a later pass whose
@@ -257,7 +268,44 @@ class AuditLog:
                 else:
                     result.findings.append(Finding("inserted", None, entry.id, entry.seq,
                                                    "not written by the service: its MAC does not match"))
+            if log_name == "decisions" and whole:
+                self._check_purges(result, session)
         return result
+
+    PURGE = "decisions.purge"  # the access log's record of a retention purge
+
+    def _check_purges(self, result: Verification, session: Any) -> None:
+        """Name every decision whose sealed personal data is gone though no purge recorded in the
+        access log (nor the configured retention) covers it. The append-only trigger lets the
+        purge's update through for any row, to anyone who may update decisions; the chain covers
+        the data's digest, not the data, so only this sees a recent decision made unreplayable."""
+        floor = self._purged_before(session)
+        emptied = (select(Decision.id, Decision.seq, Decision.created_at)
+                   .where(Decision.pii_digest.is_not(None), Decision.pii_sealed.is_(None))
+                   .order_by(Decision.seq).execution_options(yield_per=VERIFY_PAGE))
+        for decision_id, seq, created_at in session.execute(emptied):
+            if floor is None or _utc(created_at) >= floor:
+                result.findings.append(Finding(
+                    "purged", None, decision_id, seq,
+                    "its sealed personal data was removed, and no recorded purge covers it "
+                    f"(purges cover decisions made before {floor.isoformat() if floor else 'none'})"))
+
+    def _purged_before(self, session: Any) -> datetime.datetime | None:
+        """The latest moment before which a decision's personal data may be gone: the cutoff of the
+        latest purge recorded (an access event the service wrote), or the configured retention."""
+        floors = []
+        if self.retention_days:
+            floors.append(self.clock() - datetime.timedelta(days=self.retention_days))
+        for event in session.scalars(select(AccessEvent).where(AccessEvent.action == self.PURGE)):
+            digest = chain.access_content_hash(event)
+            if digest != event.content_hash or not self.personal.mac_matches(
+                    event.row_mac, chain.mac_text("access", event.id, digest)):
+                continue  # a purge written by someone else covers nothing
+            try:
+                floors.append(datetime.datetime.fromisoformat(str(event.details["cutoff"])))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return max(_utc(moment) for moment in floors) if floors else None
 
     @staticmethod
     def _check_anchor(result: Verification, session: Any, anchor: Anchor) -> None:
@@ -336,6 +384,9 @@ class AuditLog:
             purged = session.execute(update(Decision).where(Decision.created_at < cutoff,
                                                             Decision.pii_sealed.is_not(None))
                                      .values(pii_sealed=None)).rowcount
+            # recorded with the purge, or neither: verify tells a purge from a row emptied by hand
+            self.audit.append(session, None, self.PURGE, {"retention_days": retention_days,
+                                                          "cutoff": cutoff.isoformat(), "rows": purged})
             session.commit()
         log.info("sealed personal data purged", extra={"event": "pii_purged", "rows": purged,
                                                        "retention_days": retention_days})

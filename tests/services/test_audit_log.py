@@ -15,6 +15,7 @@ from app.services.access import Principal
 from app.services.audit_log import Anchor, AuditLog
 from app.services.deciding import DecisionRequest
 from app.services.errors import Conflict
+from app.services.access_audit import AuditSearch as AccessSearch
 from app.services.records import Search
 from app.services.replay import Target
 from support.applicants import examples
@@ -166,7 +167,8 @@ def test_postgresql_refuses_updates_and_deletes_but_the_purge(firefly, database_
     with engine.begin() as conn:
         assert conn.execute(text("UPDATE decisions SET pii_sealed = NULL WHERE id = :i"), {"i": ids[0]}).rowcount == 1
     engine.dispose()
-    assert firefly.audit_log.verify("decisions").ok
+    # the chain still verifies (it covers the digest), but no recorded purge covers this row
+    assert {(f.kind, f.entry_id) for f in firefly.audit_log.verify("decisions").findings} == {("purged", ids[0])}
 
 
 def test_one_call_seals_every_pending_entry_batch_after_batch(firefly, monkeypatch):
@@ -344,3 +346,33 @@ def test_an_idempotent_retry_is_not_answered_from_a_row_edited_since(firefly, da
         firefly.deciding.decide(request)
     assert raised.value.code == "record_altered"
     assert REGISTRY.get_sample_value("firefly_tampering_detected_total", {"kind": "decision"}) == before + 1
+
+
+def test_sealed_personal_data_removed_without_a_recorded_purge_is_named(firefly, database_url, clock):
+    """The append-only trigger lets anyone who may update decisions (the application's role, no
+    superuser needed) set a row's sealed personal data to NULL, the one update a retention purge
+    makes: a decision made yesterday could no longer be replayed, and the chain (which covers the
+    digest, not the data) still verified. A purge is now recorded in the access log with its
+    cutoff, and verify names a row emptied that no recorded purge (nor the configured retention)
+    covers."""
+    old = decide_many(firefly, 2)
+    clock.now += datetime.timedelta(days=31)
+    assert firefly.audit_log.purge_personal_data(30) == 2
+    events, _ = firefly.access_audit.search(AccessSearch(action="decisions.purge"))
+    assert [(e["details"]["retention_days"], e["details"]["rows"]) for e in events] == [(30, 2)]
+    recent = decide_many(firefly, 2)
+    firefly.audit_log.seal()
+    assert firefly.audit_log.verify("decisions").ok
+    engine = create_engine(database_url)
+    with engine.begin() as conn:  # no trigger to switch off: the purge's own update
+        conn.execute(text("UPDATE decisions SET pii_sealed = NULL WHERE id = :i"), {"i": recent[1]})
+    engine.dispose()
+    result = firefly.audit_log.verify("decisions")
+    assert {(f.kind, f.entry_id) for f in result.findings} == {("purged", recent[1])}
+    assert len(old) == 2
+    # a purge event forged in the database (no MAC) covers nothing
+    tamper(database_url, ("INSERT INTO access_events (id, created_at, actor, role, action, decision_ids, details) "
+                          "VALUES ('f' || substr(:i, 2), :t, 'service', 'internal', 'decisions.purge', '[]', :d)",
+                          {"i": events[0]["id"], "t": clock.now,
+                           "d": '{"cutoff": "2099-01-01T00:00:00+00:00", "retention_days": 1, "rows": 1}'}))
+    assert {(f.kind, f.entry_id) for f in firefly.audit_log.verify("decisions").findings} == {("purged", recent[1])}
