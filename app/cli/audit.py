@@ -78,7 +78,7 @@ def vouch_command(key: str, reason: str) -> None:
 @click.option("--from", "first", type=click.IntRange(min=1), default=None, help="first entry (position, 1-based)")
 @click.option("--to", "last", type=click.IntRange(min=1), default=None, help="last entry (position)")
 @click.option("--checkpoint", "checkpoint", envvar="FIREFLY_AUDIT_CHECKPOINT", type=click.Path(dir_okay=False),
-              default=None, help=CHECKPOINT_HELP + "; a clean run of whole logs moves it on to their heads")
+              default=None, help=CHECKPOINT_HELP + "; a run of whole logs moves each clean log's head on")
 def verify_command(log_name: str | None, first: int | None, last: int | None, checkpoint: str | None) -> None:
     """Recompute the chain; name every entry edited, deleted, inserted or reordered (exit status 1).
     Check every anti-fraud list entry's row MAC: name the entries written or altered outside the
@@ -86,6 +86,7 @@ def verify_command(log_name: str | None, first: int | None, last: int | None, ch
     longer reaches the head recorded there, and record the heads of a clean run."""
     failed = False
     anchors: dict[str, Anchor] = {}
+    readable = True
     if checkpoint is not None:
         anchors, readable = _read_checkpoint(Path(checkpoint))
         failed = not readable
@@ -107,7 +108,7 @@ def verify_command(log_name: str | None, first: int | None, last: int | None, ch
         click.echo(f"{name}: {state}: {result.checked} sealed entries checked, {result.unsealed} not sealed "
                    f"yet{behind}; head {result.head or '-'} (position {result.position})")
         failed = failed or not result.ok
-        if result.anchor() is not None:
+        if result.ok and result.anchor() is not None:  # a log with a finding keeps its recorded head
             heads[name] = result.anchor()
     if not log_name:  # the rules: releases and stored policy versions as approved (app/services/integrity.py)
         found = services().integrity.verify()
@@ -129,8 +130,12 @@ def verify_command(log_name: str | None, first: int | None, last: int | None, ch
                    f"{people['checked']['accounts']} console accounts checked")
         failed = failed or bool(people["findings"])
     if checkpoint is not None:
-        if failed or first is not None or last is not None:
-            click.echo(f"checkpoint: {checkpoint} left as it was (moved on only by a clean run of whole logs)")
+        # Each log's head moves on only when that log verified clean, whole, against the head
+        # recorded before (a log with a finding keeps its old head, so every run goes on failing);
+        # a file that is not this service's is left for someone to look at.
+        if not readable or first is not None or last is not None:
+            click.echo(f"checkpoint: {checkpoint} left as it was (written only by a run of whole logs "
+                       "against a checkpoint this service wrote)")
         else:
             _write_checkpoint(Path(checkpoint), {**anchors, **heads})
     if failed:
