@@ -68,8 +68,9 @@ class Replaying:
             raise Conflict(f"the stored files of {version.hash[:12]} no longer load with this engine: "
                            f"{type(error).__name__}: {error}", code="policy_version_unloadable") from None
         if row.pii_digest is not None and row.pii_sealed is None:
-            raise Conflict(f"the personal data of {row.id} was purged after the retention period; it "
-                           "cannot be replayed", code="personal_data_purged")
+            raise Conflict(f"the personal data of {row.id} was removed (a retention purge; `flask audit "
+                           "verify` names a removal no recorded purge covers); it cannot be replayed",
+                           code="personal_data_purged")
         try:
             clear = self.personal.unseal(row.pii_sealed) if row.pii_sealed else {}
         except KeyError as error:
