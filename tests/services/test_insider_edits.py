@@ -96,3 +96,21 @@ def test_an_access_event_edited_in_one_column_is_named(firefly, database_url, co
     tamper(database_url, (f"UPDATE access_events SET {column} = {expression} WHERE action = 'decision.read'", {}))
     findings = firefly.audit_log.verify("access").findings
     assert [f.kind for f in findings] == ["edited"]
+
+
+def test_a_forged_decision_with_a_plausible_id_is_read_as_altered_and_not_replayed(firefly, database_url):
+    """A row inserted by hand (a genuine row's columns, MAC included, under an id that sorts among
+    the others) is not what the service wrote: the read says so, replay refuses it, the sealer
+    leaves it out and verify names it."""
+    genuine = firefly.deciding.decide(DecisionRequest(POLICY, examples()["approve_salaried"], CHANNEL, "r")).decision_id
+    forged = genuine[:-1] + ("0" if genuine[-1] != "0" else "1")
+    columns = ", ".join(f'"{c}"' for c in (*chain.DECISION_COLUMNS[1:], *chain.DECISION_DOCUMENTS, "pii_sealed",
+                                           "content_hash", "row_mac") if c != "idempotency_key")
+    tamper(database_url, (f"INSERT INTO decisions (id, seq, {columns}) SELECT :f, seq + 1, {columns} "
+                          "FROM decisions WHERE id = :g", {"f": forged, "g": genuine}))
+    assert firefly.records.get(forged, COMPLIANCE)["record"]["intact"] is False
+    with pytest.raises(Conflict) as raised:
+        firefly.replaying.replay(forged, Target(), COMPLIANCE)
+    assert raised.value.code == "record_altered"
+    assert firefly.audit_log.seal("decisions") == 1  # the genuine one only
+    assert {(f.kind, f.entry_id) for f in firefly.audit_log.verify("decisions").findings} == {("inserted", forged)}
