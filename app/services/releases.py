@@ -227,10 +227,11 @@ class Releases:
             history = self._activations(session)
             return store.by_id(session, history[0].release_id) if history else None
 
-    def active_id(self) -> str | None:
-        """The release of the newest genuine activation or rollback (every worker asks each poll)."""
+    def active_id(self, strict: bool = True) -> str | None:
+        """The release of the newest genuine activation or rollback (every worker asks each poll);
+        `strict=False`: as the events stored say, even on an incomplete history (to show it)."""
         with self.database.session() as session:
-            history = self._activations(session)
+            history = self._activations(session, strict)
             return history[0].release_id if history else None
 
     def folder_allowed(self) -> bool:
@@ -239,18 +240,18 @@ class Releases:
         if self.production:
             return False
         with self.database.session() as session:
-            activated = {e.release_id for e in self._activations(session)}
+            activated = {e.release_id for e in self._activations(session, strict=False)}
             return all(store.by_id(session, rid).bootstrap for rid in activated)
 
     def list(self) -> list[dict[str, Any]]:
         with self.database.session() as session:
             rows = store.all_releases(session)
             events = self._genuine(store.events(session))
-        active = self.active_id()
+        active = self.active_id(strict=False)  # listed even on an incomplete history, to look into it
         return [_summary(r, _state_of(r.id, events, active)) for r in rows]
 
     def get(self, ref: str) -> dict[str, Any]:
-        release, state, _ = self._state(ref)
+        release, state, _ = self._state(ref, strict=False)
         with self.database.session() as session:
             events = store.events(session, release.id)
         body = _summary(release, state)
@@ -349,8 +350,21 @@ class Releases:
                            details=[r.id for r in found])
         return found[0]
 
-    def _activations(self, session: Any) -> list[ReleaseEvent]:
-        """Activations and rollbacks, newest first, that this service made (genuine)."""
+    def _activations(self, session: Any, strict: bool = True) -> list[ReleaseEvent]:
+        """Activations and rollbacks, newest first, that this service made (genuine). `strict`:
+        Conflict (`record_altered`) if an event the chained log sealed is gone, for then the newest
+        activation may be the one deleted (every worker would switch back to the release before,
+        unrecorded) or a rejection (a rejected release approvable again)."""
+        if strict:
+            missing = store.sealed_but_missing(session)
+            if missing:
+                metrics.observe_tampering("release_event")
+                log.critical("sealed release events are no longer stored; the releases' history is "
+                             "incomplete", extra={"event": "release_event_deleted", "release_events": missing[:20]})
+                raise Conflict(f"{len(missing)} release event(s) sealed in the chained log are no longer stored "
+                               f"(deleted in the database: {', '.join(missing[:5])}); nothing is served, approved, "
+                               "activated or rolled back on an incomplete history (flask audit verify)",
+                               code="record_altered")
         return self._genuine(store.activations(session))
 
     def _genuine(self, events: list[ReleaseEvent]) -> list[ReleaseEvent]:
@@ -369,13 +383,13 @@ class Releases:
                     "action": event.action})
         return genuine
 
-    def _state(self, ref: str) -> tuple[Release, str, str | None]:
-        """The release, its state and who submitted it."""
+    def _state(self, ref: str, strict: bool = True) -> tuple[Release, str, str | None]:
+        """The release, its state and who submitted it (`strict`: as active_id)."""
         release = self._find(ref)
         with self.database.session() as session:
             events = self._genuine(store.events(session, release.id))
         submitter = next((e.actor for e in events if e.action == "submitted"), None)
-        return release, _state_of(release.id, events, self.active_id()), submitter
+        return release, _state_of(release.id, events, self.active_id(strict)), submitter
 
 
 def _backend_report(policies: dict[str, Any], cases: list[Any]) -> dict[str, Any]:
