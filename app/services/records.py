@@ -302,6 +302,16 @@ class Records:
         if DECISION_ID.fullmatch(decision_id):  # anything else (a NUL byte) never reaches the database
             with self.database.session() as session:
                 row = decisions.by_id(session, decision_id)
+                # Not stored, but sealed: it existed, and was deleted behind the service's back
+                # ("no such decision" would let whoever deleted it say it never was).
+                seal = chain.seal_of(session, "decisions", decision_id) if row is None else None
+            if seal is not None:
+                metrics.observe_tampering("decision")
+                log.error("a sealed decision is no longer stored", extra={
+                    "event": "record_deleted", "decision_id": decision_id, "position": seal.position})
+                raise NotFound(f"decision {decision_id} was sealed in the decision log (entry {seal.position}) "
+                               "and is no longer stored: deleted in the database (flask audit verify)",
+                               code="record_deleted")
         if row is None:
             raise NotFound(f"no decision {decision_id!r}", code="unknown_decision")
         return row

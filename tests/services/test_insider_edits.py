@@ -114,3 +114,20 @@ def test_a_forged_decision_with_a_plausible_id_is_read_as_altered_and_not_replay
     assert raised.value.code == "record_altered"
     assert firefly.audit_log.seal("decisions") == 1  # the genuine one only
     assert {(f.kind, f.entry_id) for f in firefly.audit_log.verify("decisions").findings} == {("inserted", forged)}
+
+
+def test_a_sealed_decision_deleted_in_the_database_is_said_deleted_not_unknown(firefly, database_url):
+    """Compliance asks for a decision an insider deleted: "no such decision" would let the insider
+    say it never existed. Its seal is still in the chained log, so the read says it was deleted."""
+    from app.services.errors import NotFound
+    decision_id = firefly.deciding.decide(DecisionRequest(POLICY, examples()["approve_salaried"], CHANNEL, "r")).decision_id
+    firefly.audit_log.seal("decisions")
+    tamper(database_url, ("DELETE FROM decisions WHERE id = :i", {"i": decision_id}))
+    for read in (lambda: firefly.records.get(decision_id, COMPLIANCE),
+                 lambda: firefly.replaying.replay(decision_id, Target(), COMPLIANCE)):
+        with pytest.raises(NotFound) as raised:
+            read()
+        assert raised.value.code == "record_deleted" and "deleted in the database" in raised.value.message
+    with pytest.raises(NotFound) as unknown:
+        firefly.records.get("0" * 32, COMPLIANCE)
+    assert unknown.value.code == "unknown_decision"
