@@ -46,8 +46,9 @@ def observe_reload(ok: bool) -> None:
 
 
 def observe_tampering(kind: str) -> None:
-    """A stored record refused where it was to be used: decision, release, release_event,
-    policy_version, api_key, console_account, console_session, list_entry."""
+    """A stored record refused where it was to be used (or shown as altered): decision, release,
+    release_event, log_head, review, access_event, policy_version, api_key, console_account,
+    console_session, list_entry."""
     TAMPERING.labels(kind).inc()
 
 

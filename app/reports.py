@@ -130,6 +130,8 @@ class _Page:
             rows.append([SIDE_LABELS[side], shown])
         if "not_reproduced" in source:
             rows.append(["未能按存储结果重现 Not reproduced as stored", len(source["not_reproduced"])])
+        if source.get("altered"):
+            rows.append(["未通过完整性校验，未计入 Failing their integrity check, left out", len(source["altered"])])
         return "<section id=\"summary\"><h2>概要 Summary</h2>" + _table(["", ""], rows, "summary") + \
             f"<p class=\"note\">{_e(r['rounding'])}</p></section>"
 

@@ -244,6 +244,8 @@ class AccessEventOut(Schema):
     details = fields.Dict(required=True)
     request_id = fields.String(allow_none=True)
     seq = fields.Integer(allow_none=True)
+    intact = fields.Boolean(required=True, metadata={
+        "description": "whether the event is what the service wrote (false: altered in the database)"})
 
 
 class AccessEventPage(Schema):
@@ -341,6 +343,8 @@ class ReviewOut(Schema):
     role = fields.String(required=True)
     at = fields.DateTime(required=True)
     answers = fields.String(allow_none=True)
+    intact = fields.Boolean(required=True, metadata={
+        "description": "whether the note is what the service wrote (false: altered in the database)"})
 
 
 class ComparisonQuery(Schema):

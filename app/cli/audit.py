@@ -2,22 +2,45 @@
 retention, and say what each hashing key is still needed for."""
 from __future__ import annotations
 
+import json
+import os
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import AppGroup
 
 from app.cli.caller import KEY_HELP, who
 from app.extensions import services
+from app.services.audit_log import Anchor
 from app.services.errors import ServiceError
 
 audit_cli = AppGroup("audit", help="The tamper-evident logs: seal, verify, purge personal data; the hashing keys in use.")
 
 
+CHECKPOINT_HELP = ("a file of the logs' heads, MACed (FIREFLY_AUDIT_CHECKPOINT): kept where the database's "
+                   "insiders cannot write, it shows a log cut off behind the head it recorded")
+
+
 @audit_cli.command("seal")
-def seal_command() -> None:
+@click.option("--checkpoint", "checkpoint", envvar="FIREFLY_AUDIT_CHECKPOINT", type=click.Path(dir_okay=False),
+              default=None, help=CHECKPOINT_HELP + "; nothing is sealed if a log no longer reaches it")
+def seal_command(checkpoint: str | None) -> None:
     """Seal every entry not sealed yet, anywhere in the logs (the workers do it every
     FIREFLY_SEAL_INTERVAL seconds within the last entries; this reads each log whole)."""
+    if checkpoint is not None:
+        # A log whose recorded head is gone had entries deleted with their seals: sealing what is
+        # left would chain it again, and the deletion would be harder to see.
+        anchors, ok = _read_checkpoint(Path(checkpoint))
+        for name, anchor in anchors.items():
+            found = services().audit_log.verify(name, anchor.position, anchor.position, anchor=anchor)
+            for finding in found.findings:
+                click.echo(f"{name}: {finding}")
+            ok = ok and found.ok
+        if not ok:
+            click.echo("not sealing: a log no longer reaches the head its checkpoint recorded (flask audit verify)")
+            sys.exit(1)
     click.echo(f"sealed {services().audit_log.seal(whole=True)} entries")
 
 
@@ -54,18 +77,27 @@ def vouch_command(key: str, reason: str) -> None:
               help="one log: decisions, access, ..., or lists (the anti-fraud list entries' row MACs); default: all")
 @click.option("--from", "first", type=click.IntRange(min=1), default=None, help="first entry (position, 1-based)")
 @click.option("--to", "last", type=click.IntRange(min=1), default=None, help="last entry (position)")
-def verify_command(log_name: str | None, first: int | None, last: int | None) -> None:
+@click.option("--checkpoint", "checkpoint", envvar="FIREFLY_AUDIT_CHECKPOINT", type=click.Path(dir_okay=False),
+              default=None, help=CHECKPOINT_HELP + "; a run of whole logs moves each clean log's head on")
+def verify_command(log_name: str | None, first: int | None, last: int | None, checkpoint: str | None) -> None:
     """Recompute the chain; name every entry edited, deleted, inserted or reordered (exit status 1).
     Check every anti-fraud list entry's row MAC: name the entries written or altered outside the
-    service, and those without a MAC yet (exit status 1)."""
+    service, and those without a MAC yet (exit status 1). With a checkpoint, name a log that no
+    longer reaches the head recorded there, and record the heads of a clean run."""
     failed = False
+    anchors: dict[str, Anchor] = {}
+    readable = True
+    if checkpoint is not None:
+        anchors, readable = _read_checkpoint(Path(checkpoint))
+        failed = not readable
+    heads: dict[str, Anchor] = {}
     if log_name in (None, "lists"):
-        failed = not _verify_lists()
+        failed = not _verify_lists() or failed
         if log_name == "lists":
             sys.exit(1 if failed else 0)
     for name in [log_name] if log_name else services().audit_log.logs():
         try:
-            result = services().audit_log.verify(name, first, last)
+            result = services().audit_log.verify(name, first, last, anchor=anchors.get(name))
         except ServiceError as error:
             raise click.ClickException(error.message) from None
         for finding in result.findings:
@@ -74,8 +106,10 @@ def verify_command(log_name: str | None, first: int | None, last: int | None) ->
         behind = (f" ({result.behind_window} committed too late for the workers' sealing: "
                   f"`flask audit seal` seals them)" if result.behind_window else "")
         click.echo(f"{name}: {state}: {result.checked} sealed entries checked, {result.unsealed} not sealed "
-                   f"yet{behind}; head {result.head or '-'}")
+                   f"yet{behind}; head {result.head or '-'} (position {result.position})")
         failed = failed or not result.ok
+        if result.ok and result.anchor() is not None:  # a log with a finding keeps its recorded head
+            heads[name] = result.anchor()
     if not log_name:  # the rules: releases and stored policy versions as approved (app/services/integrity.py)
         found = services().integrity.verify()
         for release in found["releases"]:
@@ -95,8 +129,47 @@ def verify_command(log_name: str | None, first: int | None, last: int | None) ->
         click.echo(f"identities: {state}: {people['checked']['api_keys']} stored API keys and "
                    f"{people['checked']['accounts']} console accounts checked")
         failed = failed or bool(people["findings"])
+    if checkpoint is not None:
+        # Each log's head moves on only when that log verified clean, whole, against the head
+        # recorded before (a log with a finding keeps its old head, so every run goes on failing);
+        # a file that is not this service's is left for someone to look at.
+        if not readable or first is not None or last is not None:
+            click.echo(f"checkpoint: {checkpoint} left as it was (written only by a run of whole logs "
+                       "against a checkpoint this service wrote)")
+        else:
+            _write_checkpoint(Path(checkpoint), {**anchors, **heads})
     if failed:
         sys.exit(1)
+
+
+def _read_checkpoint(path: Path) -> tuple[dict[str, Anchor], bool]:
+    """The heads a checkpoint file recorded, and whether it could be trusted (a missing file is
+    the first run's; one that is not this service's is a finding)."""
+    if not path.exists():
+        click.echo(f"checkpoint: none at {path} yet; a clean run writes the first (a file that "
+                   "disappears is a finding to look into)")
+        return {}, True
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        anchors, written_at = services().audit_log.read_checkpoint(data)
+    except (OSError, ValueError) as error:
+        click.echo(f"checkpoint: FORGED: {path} cannot be read as a checkpoint ({type(error).__name__})")
+        return {}, False
+    except ServiceError as error:
+        click.echo(f"checkpoint: FORGED: {path}: {error.message}")
+        return {}, False
+    click.echo(f"checkpoint: heads recorded at {written_at}: " + ", ".join(
+        f"{name} position {anchor.position}" for name, anchor in sorted(anchors.items())))
+    return anchors, True
+
+
+def _write_checkpoint(path: Path, heads: dict[str, Anchor]) -> None:
+    """Replace the file at once (a crash leaves the old one or the new one, never half of one)."""
+    body = json.dumps(services().audit_log.checkpoint(heads), sort_keys=True, indent=1)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(body + "\n", encoding="utf-8")
+    os.replace(partial, path)
+    click.echo(f"checkpoint: heads written to {path}")
 
 
 def _verify_lists() -> bool:

@@ -312,5 +312,9 @@ def backtest(candidate: str, policy_name: str | None, created_from: Any, created
     if not_reproduced:
         click.echo(f"{len(not_reproduced)} stored decision(s) not reproduced on their own version: "
                    f"{', '.join(not_reproduced[:10])}", err=True)
+    altered = result.report["source"].get("altered") or []
+    if altered:
+        click.echo(f"{len(altered)} stored decision(s) fail their integrity check and were left out "
+                   f"(flask audit verify): {', '.join(altered[:10])}", err=True)
     for path in result.written:
         click.echo(f"wrote {path}")

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.privacy import PersonalData
 from app.services.access import Principal
 from app.services.clock import Clock, iso_utc, utc_now
@@ -104,10 +105,19 @@ class AccessAudit:
         page, more = rows[:query.limit], len(rows) > query.limit
         self.record(who, "audit.search", [], {k: v for k, v in vars(query).items() if k != "limit"},
                     request_id)
-        return [_event(row) for row in page], page[-1].id if more else None
+        return [self._shown(row) for row in page], page[-1].id if more else None
 
-
-def _event(row: AccessEvent) -> dict[str, Any]:
-    return {"id": row.id, "created_at": iso_utc(row.created_at), "actor": row.actor, "role": row.role,
-            "action": row.action, "decision_ids": list(row.decision_ids), "details": dict(row.details),
-            "request_id": row.request_id, "seq": row.seq}
+    def _shown(self, row: AccessEvent) -> dict[str, Any]:
+        """An access event as compliance reads it, with whether it is what the service wrote (who
+        looked at a person is the question the log answers: an actor renamed in the database must
+        not read as the log's)."""
+        content_hash = chain.access_content_hash(row)
+        ok = content_hash == row.content_hash and self.personal.mac_matches(
+            row.row_mac, chain.mac_text("access", row.id, content_hash))
+        if not ok:
+            metrics.observe_tampering("access_event")
+            log.error("a stored access event fails its integrity check",
+                      extra={"event": "record_altered", "access_event_id": row.id})
+        return {"id": row.id, "created_at": iso_utc(row.created_at), "actor": row.actor, "role": row.role,
+                "action": row.action, "decision_ids": list(row.decision_ids), "details": dict(row.details),
+                "request_id": row.request_id, "seq": row.seq, "intact": ok}

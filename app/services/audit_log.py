@@ -14,21 +14,32 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from app import metrics
 from app.privacy import PersonalData
+from app.services.access_audit import AccessAudit
 from app.services.clock import Clock, utc_now
 from app.services.errors import InvalidInput
 from app.storage import chain
 from app.storage.db import Database
-from app.storage.models import Decision, LogSeal
+from app.storage.models import AccessEvent, Decision, LogSeal
 
 log = logging.getLogger("firefly.audit")
 BATCH = 500
 # Links (and their entries, some 25 KB of JSON each, read back as Python values) that verify
 # holds at a time.
 VERIFY_PAGE = 100
+
+
+def _utc(moment: datetime.datetime) -> datetime.datetime:
+    """An aware UTC time (SQLite gives times back naive, in UTC)."""
+    return moment.replace(tzinfo=datetime.timezone.utc) if moment.tzinfo is None else moment
+
+
+def _checkpoint_text(body: dict[str, Any]) -> str:
+    return "checkpoint|" + chain.dumps(body)
 
 
 def link_text(log_name: str, position: int, entry_id: str, seq: int, content_hash: str, prev_hash: str) -> str:
@@ -39,15 +50,27 @@ def link_text(log_name: str, position: int, entry_id: str, seq: int, content_has
 class Finding:
     """Something `verify` found wrong with one entry or link."""
 
-    kind: str       # edited, deleted, inserted, reordered, seal_edited, seal_missing, chain_broken
+    kind: str       # edited, deleted, inserted, reordered, seal_edited, seal_missing, chain_broken;
+                    # truncated, rewritten (against a recorded head); purged (no recorded purge covers it)
     position: int | None
     entry_id: str | None
     seq: int | None
     detail: str
 
     def __str__(self) -> str:
-        where = f"entry {self.position}" if self.position is not None else "unsealed entry"
+        where = (f"entry {self.position}" if self.position is not None
+                 else "decision" if self.kind == "purged" else "unsealed entry")
         return f"{self.kind.upper()}: {where} (id {self.entry_id}, seq {self.seq}): {self.detail}"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A log's head as recorded somewhere else (a checkpoint, a ticket): the position of its last
+    link and that link's keyed hash. The chain alone cannot see its newest links cut off, nor an
+    entry deleted with every seal after it and the rest chained again; a recorded head can."""
+
+    position: int
+    head: str
 
 
 @dataclass
@@ -55,6 +78,7 @@ class Verification:
     log: str
     checked: int = 0
     head: str | None = None          # the entry hash of the last link checked (record it to anchor)
+    position: int = 0                # the position of that link
     unsealed: int = 0                # entries not sealed yet, their MAC intact
     # of those, entries below the sealer's late-commit window (a commit delayed past it): the
     # workers' passes no longer look there; `flask audit seal` (the whole log) seals them
@@ -65,16 +89,32 @@ class Verification:
     def ok(self) -> bool:
         return not self.findings
 
+    def anchor(self) -> Anchor | None:
+        """The head this run vouched for, to record elsewhere (None: nothing sealed yet)."""
+        return Anchor(self.position, self.head) if self.head else None
+
 
 class AuditLog:
     """Sealing and verifying the chained logs (decisions; access events)."""
 
-    def __init__(self, database: Database, personal: PersonalData, clock: Clock = utc_now) -> None:
+    def __init__(self, database: Database, personal: PersonalData, clock: Clock = utc_now,
+                 audit: AccessAudit | None = None, retention_days: int = 0) -> None:
         self.database = database
         self.personal = personal
         self.clock = clock
+        self.audit = audit or AccessAudit(database, personal, clock)  # where a purge is recorded
+        self.retention_days = retention_days  # FIREFLY_PII_RETENTION_DAYS: rows older may be purged
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The head each log had when this process last sealed or looked at it: a later pass whose
+        # head went back or changed means links were deleted (a sealer that went on would chain
+        # what is left again, hiding the deletion); it seals nothing more of that log and alerts.
+        self._heads: dict[str, Anchor] = {}
+        self._lost: set[str] = set()
+
+    def head_lost(self, log_name: str) -> bool:
+        """Whether this process saw the log's head go back or change (it no longer seals it)."""
+        return log_name in self._lost
 
     @staticmethod
     def logs() -> list[str]:
@@ -104,6 +144,8 @@ class AuditLog:
             if not chain.lock_sealer(session, log_name):
                 return 0, 0  # another worker is sealing this log now
             last = chain.head(session, log_name)
+            if not self._head_kept(session, log_name, last):
+                return 0, 0
             position, prev = (last.position, last.entry_hash) if last else (0, "")
             after = 0 if whole else max(0, (last.seq if last else 0) - chain.LATE_COMMIT_WINDOW)
             count = 0
@@ -129,7 +171,31 @@ class AuditLog:
             except IntegrityError:  # another sealer took these positions first: its links stand
                 session.rollback()
                 return 0, 0
+            if position:
+                self._heads[log_name] = Anchor(position, prev)
             return count, len(pending)
+
+    def _head_kept(self, session: Any, log_name: str, last: LogSeal | None) -> bool:
+        """Whether the link this process saw last as the log's head is still in the chain, as it
+        was (an index probe on the seals' primary key)."""
+        if log_name in self._lost:
+            return False
+        seen = self._heads.get(log_name)
+        if seen is None:
+            return True
+        if last is not None and last.position == seen.position:
+            kept = last.entry_hash == seen.head
+        else:
+            link = chain.seal_at(session, log_name, seen.position)
+            kept = link is not None and link.entry_hash == seen.head
+        if not kept:
+            self._lost.add(log_name)
+            metrics.observe_tampering("log_head")
+            log.critical("the log's head went back or changed: links were deleted; not sealing it any more "
+                         "(run flask audit verify against the last recorded head)", extra={
+                             "event": "log_head_lost", "log": log_name, "position": seen.position,
+                             "now": last.position if last else 0})
+        return kept
 
     def start(self, interval: float) -> None:
         """Seal in a background thread every `interval` seconds (one per worker; they take turns)."""
@@ -150,9 +216,11 @@ class AuditLog:
         self._stop.set()
 
     # -- verifying ----------------------------------------------------------------------------
-    def verify(self, log_name: str = "decisions", first: int | None = None, last: int | None = None) -> Verification:
+    def verify(self, log_name: str = "decisions", first: int | None = None, last: int | None = None,
+               anchor: Anchor | None = None) -> Verification:
         """Recompute the chain from entry `first` to `last` (positions, 1-based; all by default) and
-        name every entry edited, deleted, inserted or reordered, and every link altered."""
+        name every entry edited, deleted, inserted or reordered, and every link altered; with an
+        `anchor` (a head recorded elsewhere), name a log cut off before it or chained again."""
         if log_name not in chain.CHAINED:
             raise InvalidInput(f"no chained log {log_name!r}; logs: {', '.join(chain.CHAINED)}",
                                code="unknown_log")
@@ -181,6 +249,9 @@ class AuditLog:
                 del rows  # before the next page is read, not after
                 session.expunge_all()
             result.head = prev or None
+            result.position = expected - 1 if prev else 0
+            if anchor is not None:
+                self._check_anchor(result, session, anchor)
             whole = first == 1 and last is None
             if whole:
                 low = high = None
@@ -197,7 +268,59 @@ class AuditLog:
                 else:
                     result.findings.append(Finding("inserted", None, entry.id, entry.seq,
                                                    "not written by the service: its MAC does not match"))
+            if log_name == "decisions" and whole:
+                self._check_purges(result, session)
         return result
+
+    PURGE = "decisions.purge"  # the access log's record of a retention purge
+
+    def _check_purges(self, result: Verification, session: Any) -> None:
+        """Name every decision whose sealed personal data is gone though no purge recorded in the
+        access log (nor the configured retention) covers it. The append-only trigger lets the
+        purge's update through for any row, to anyone who may update decisions; the chain covers
+        the data's digest, not the data, so only this sees a recent decision made unreplayable."""
+        floor = self._purged_before(session)
+        emptied = (select(Decision.id, Decision.seq, Decision.created_at)
+                   .where(Decision.pii_digest.is_not(None), Decision.pii_sealed.is_(None))
+                   .order_by(Decision.seq).execution_options(yield_per=VERIFY_PAGE))
+        for decision_id, seq, created_at in session.execute(emptied):
+            if floor is None or _utc(created_at) >= floor:
+                result.findings.append(Finding(
+                    "purged", None, decision_id, seq,
+                    "its sealed personal data was removed, and no recorded purge covers it "
+                    f"(purges cover decisions made before {floor.isoformat() if floor else 'none'})"))
+
+    def _purged_before(self, session: Any) -> datetime.datetime | None:
+        """The latest moment before which a decision's personal data may be gone: the cutoff of the
+        latest purge recorded (an access event the service wrote), or the configured retention."""
+        floors = []
+        if self.retention_days:
+            floors.append(self.clock() - datetime.timedelta(days=self.retention_days))
+        for event in session.scalars(select(AccessEvent).where(AccessEvent.action == self.PURGE)):
+            digest = chain.access_content_hash(event)
+            if digest != event.content_hash or not self.personal.mac_matches(
+                    event.row_mac, chain.mac_text("access", event.id, digest)):
+                continue  # a purge written by someone else covers nothing
+            try:
+                floors.append(datetime.datetime.fromisoformat(str(event.details["cutoff"])))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return max(_utc(moment) for moment in floors) if floors else None
+
+    @staticmethod
+    def _check_anchor(result: Verification, session: Any, anchor: Anchor) -> None:
+        link = chain.seal_at(session, result.log, anchor.position)
+        if link is None:
+            end = chain.head(session, result.log)
+            result.findings.append(Finding(
+                "truncated", anchor.position, None, None,
+                f"the log ends at position {end.position if end else 0}, before the head recorded at "
+                f"position {anchor.position}: the entries after it were cut off with their seals"))
+        elif link.entry_hash != anchor.head:
+            result.findings.append(Finding(
+                "rewritten", anchor.position, link.entry_id, link.seq,
+                "the link at the recorded head's position is not the one recorded: entries before it "
+                "were deleted with their seals and the rest chained again"))
 
     def _check_link(self, result: Verification, link: LogSeal, expected: int, prev: str) -> None:
         if link.position != expected:
@@ -228,6 +351,28 @@ class AuditLog:
             result.findings.append(Finding("edited", link.position, row.id, link.seq,
                                            "its sealed personal data is not the one it was stored with"))
 
+    # -- checkpoints: heads recorded outside the database -------------------------------------
+    def checkpoint(self, heads: dict[str, Anchor]) -> dict[str, Any]:
+        """A checkpoint of the logs' heads, MACed under the log key (a file's reader who can edit
+        it cannot make one that this service accepts)."""
+        body = {"heads": {name: {"position": a.position, "head": a.head} for name, a in sorted(heads.items())},
+                "written_at": self.clock().isoformat()}
+        return {**body, "mac": self.personal.mac(_checkpoint_text(body))}
+
+    def read_checkpoint(self, data: Any) -> tuple[dict[str, Anchor], str]:
+        """The heads a checkpoint recorded and when; InvalidInput if it is not one this service
+        wrote (its MAC fails, or it is not a checkpoint at all)."""
+        try:
+            body = {"heads": data["heads"], "written_at": str(data["written_at"])}
+            heads = {str(name): Anchor(int(a["position"]), str(a["head"])) for name, a in data["heads"].items()}
+            genuine = self.personal.mac_matches(str(data["mac"]), _checkpoint_text(body))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            genuine = False
+        if not genuine:
+            raise InvalidInput("the checkpoint was not written by this service (its MAC does not match: "
+                               "edited, or forged)", code="checkpoint_forged")
+        return heads, body["written_at"]
+
     # -- retention ----------------------------------------------------------------------------
     def purge_personal_data(self, retention_days: int) -> int:
         """Remove the sealed personal data of decisions older than `retention_days`; their digest
@@ -239,6 +384,9 @@ class AuditLog:
             purged = session.execute(update(Decision).where(Decision.created_at < cutoff,
                                                             Decision.pii_sealed.is_not(None))
                                      .values(pii_sealed=None)).rowcount
+            # recorded with the purge, or neither: verify tells a purge from a row emptied by hand
+            self.audit.append(session, None, self.PURGE, {"retention_days": retention_days,
+                                                          "cutoff": cutoff.isoformat(), "rows": purged})
             session.commit()
         log.info("sealed personal data purged", extra={"event": "pii_purged", "rows": purged,
                                                        "retention_days": retention_days})

@@ -3,7 +3,8 @@ they were stored, each on its own decision date) decided again on the version th
 and on a candidate; the same comparison report as a simulation.
 
 The baseline is what was decided: each row is re-decided on its stored version, and a row whose
-result is not reproduced exactly is listed in the report (`source.not_reproduced`). Run at once
+result is not reproduced exactly is listed in the report (`source.not_reproduced`); a row that fails
+its integrity check is not re-decided and is listed apart (`source.altered`). Run at once
 (`run`, the CLI) or as a background job (`start`, then `job`, `job_report`; the API).
 """
 from __future__ import annotations
@@ -19,10 +20,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from app import privacy, reports
+from app import metrics, privacy, reports
 from app.engine import Policy, PolicyError
 from app.privacy import PersonalData
-from app.services import batch, compiling, reporting
+from app.services import batch, compiling, records, reporting
 from app.services.batch import Item, Job, Progress, VersionSpec
 from app.services.reporting import ComparisonResult
 from app.services.clock import Clock, iso_utc
@@ -150,13 +151,14 @@ class Backtesting:
         stored = {h: self._stored_version(request.policy, h) for h in hashes}
         versions = {**stored, candidate.hash: VersionSpec.of(candidate, self.engine)}
         rows = backtests.decisions_between(self.database, request.policy, request.created_from, request.created_to)
+        altered: list[str] = []  # filled as the rows are read (in this process, whatever the workers)
         merged = batch.run(Job(versions, candidate.hash, request.keep_rows),
-                           batch.chunked(self._items(rows, stored), request.chunk_rows), workers=request.workers,
-                           dask=request.dask, progress=progress)
+                           batch.chunked(self._items(rows, stored, altered), request.chunk_rows),
+                           workers=request.workers, dask=request.dask, progress=progress)
         baselines = [spec.load() for spec in stored.values()]
         report = reporting.build(
             merged, kind="backtest",
-            source={"selection": _selection(request), "policy": request.policy},
+            source={"selection": _selection(request), "policy": request.policy, "altered": altered},
             versions={"baseline": [spec.identity() for spec in stored.values()],
                       "candidate": versions[candidate.hash].identity()},
             coverage={"baseline": _union(coverage_items(p) for p in baselines),
@@ -168,11 +170,20 @@ class Backtesting:
             result.written = write(request.out, report, merged.changed)
         return result
 
-    def _items(self, rows: Iterator[DecisionRow], stored: dict[str, VersionSpec]) -> Iterator[Item]:
+    def _items(self, rows: Iterator[DecisionRow], stored: dict[str, VersionSpec],
+               altered: list[str]) -> Iterator[Item]:
         """Each stored decision as an Item: the input restored (personal data unsealed), its
-        decision date, its stored version, what it decided."""
+        decision date, its stored version, what it decided. A row that is not what the service
+        wrote is left out and its id added to `altered`: an input and result swapped in the
+        database reproduce on their version, and would skew the comparison unseen."""
         for row in rows:
             if row.policy_hash not in stored:  # decided while the backtest read the rows
+                continue
+            if not records.intact(row, self.personal):
+                metrics.observe_tampering("decision")
+                log.error("a stored decision fails its integrity check; left out of the backtest",
+                          extra={"event": "record_altered", "decision_id": row.id})
+                altered.append(row.id)
                 continue
             clear = self.personal.unseal(row.pii_sealed) if row.pii_sealed else {}
             result = row.result if isinstance(row.result, dict) else json.loads(row.result)

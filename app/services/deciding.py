@@ -144,6 +144,14 @@ class Deciding:
             row = decisions.by_idempotency_key(session, key)
         if row is not None and not self.personal.same_request(row.request_hash, policy_name, body):
             raise _other_body()
+        if row is not None and not records.intact(row, self.personal):
+            # The channel books what a retry answers: a row edited since it was stored (a DECLINE
+            # made an APPROVE) is not answered, as a compliance read says and a replay refuses.
+            metrics.observe_tampering("decision")
+            log.error("an idempotent retry found its stored decision altered", extra={
+                "event": "record_altered", "decision_id": row.id})
+            raise Conflict(f"the decision {row.id} stored under this Idempotency-Key fails its integrity "
+                           "check (edited since it was stored); it is not answered", code="record_altered")
         return row
 
     def _decide_and_store(self, policy: Policy, request: DecisionRequest, key: str | None,

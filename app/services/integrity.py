@@ -96,6 +96,12 @@ class Integrity:
                         if (problem := release_problem(r, self.personal))]
             versions = [{"hash": v.hash, "name": v.name, "version": v.version, "problem": problem}
                         for v in stored_versions if (problem := version_problem(v))]
+            # a version deleted leaves no row to check: the decisions that name it (under their
+            # MACs) say it was there
+            versions += [{"hash": h, "name": name, "version": version,
+                          "problem": f"is named by {count} decisions but not stored (deleted in the database): "
+                                     "they cannot be replayed"}
+                         for h, name, version, count in policy_versions.named_but_missing(session)]
         return {"releases": releases, "policy_versions": versions,
                 "checked": {"releases": len(stored_releases), "policy_versions": len(stored_versions)}}
 

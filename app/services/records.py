@@ -231,10 +231,25 @@ def answer(row: DecisionRow, trace: str) -> dict[str, Any]:
     return body
 
 
-def review_note(note: DecisionReview) -> dict[str, Any]:
-    """A human step on a decision as compliance reads it (app/services/reviews.py writes them)."""
+def entry_intact(log_name: str, row: Any, personal: PersonalData) -> bool:
+    """Whether an entry of a chained log (a review, an access event) is what the service wrote:
+    its content hashes to the hash its MAC covers."""
+    content_hash = chain.CHAINED[log_name].content_hash(row)
+    return content_hash == row.content_hash and personal.mac_matches(
+        row.row_mac, chain.mac_text(log_name, row.id, content_hash))
+
+
+def review_note(note: DecisionReview, personal: PersonalData) -> dict[str, Any]:
+    """A human step on a decision as compliance reads it (app/services/reviews.py writes them),
+    with whether it is what the service wrote: the final outcome and limit are the underwriter's
+    only while `intact`."""
+    ok = entry_intact("reviews", note, personal)
+    if not ok:
+        metrics.observe_tampering("review")
+        log.error("a stored review fails its integrity check",
+                  extra={"event": "record_altered", "review_id": note.id, "decision_id": note.decision_id})
     return {**dict(note.body), "id": note.id, "kind": note.kind, "actor": note.actor, "role": note.role,
-            "at": iso_utc(note.created_at), "answers": note.answers}
+            "at": iso_utc(note.created_at), "answers": note.answers, "intact": ok}
 
 
 @dataclass(frozen=True)
@@ -287,6 +302,16 @@ class Records:
         if DECISION_ID.fullmatch(decision_id):  # anything else (a NUL byte) never reaches the database
             with self.database.session() as session:
                 row = decisions.by_id(session, decision_id)
+                # Not stored, but sealed: it existed, and was deleted behind the service's back
+                # ("no such decision" would let whoever deleted it say it never was).
+                seal = chain.seal_of(session, "decisions", decision_id) if row is None else None
+            if seal is not None:
+                metrics.observe_tampering("decision")
+                log.error("a sealed decision is no longer stored", extra={
+                    "event": "record_deleted", "decision_id": decision_id, "position": seal.position})
+                raise NotFound(f"decision {decision_id} was sealed in the decision log (entry {seal.position}) "
+                               "and is no longer stored: deleted in the database (flask audit verify)",
+                               code="record_deleted")
         if row is None:
             raise NotFound(f"no decision {decision_id!r}", code="unknown_decision")
         return row
@@ -300,7 +325,7 @@ class Records:
             if row.arm == "champion":  # champion/challenger: the challenger's decision beside it
                 body["shadow_id"] = decisions.shadow_id(session, row.id)
         if notes:  # an underwriter's review, an applicant's requests and their answers
-            body["reviews"] = [review_note(n) for n in notes]
+            body["reviews"] = [review_note(n, self.personal) for n in notes]
         self.audit.record(who, "decision.read", [body["decision_id"]], {}, request_id)
         return body
 

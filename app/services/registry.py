@@ -24,7 +24,7 @@ from app.engine import Policy
 from app.engine.testing import load_cases, run_policy_tests
 from app.services import compiling
 from app.services.clock import utc_now
-from app.services.errors import InvalidInput, NotFound
+from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.policy_store import PolicyStore
 from app.services.releases import ReleaseFiles, Releases
 
@@ -93,8 +93,9 @@ class PolicyRegistry:
         result = self.reload()
         if result.ok:
             return True
-        if any(d.get("code") == "release_altered" for d in result.diagnostics):
-            log.critical("no policies served: the active release is not the one approved", extra={
+        if any(d.get("code") in ("release_altered", "release_history_altered") for d in result.diagnostics):
+            log.critical("no policies served: the active release is not the one approved, or the "
+                         "releases' history is incomplete", extra={
                 "event": "policy_start_failed", "diagnostics": result.diagnostics})
             return False
         if self._serve_active_release() or self.serve_last_good():
@@ -119,7 +120,11 @@ class PolicyRegistry:
         """Load the active release (or, in development before any governed release, the folder,
         validated, tested and imported as a bootstrap release); swap it in only if all passes."""
         with self._lock:
-            result = self._prepare_source(root or self.root)
+            try:
+                result = self._prepare_source(root or self.root)
+            except Conflict as error:  # the releases' history is incomplete: nothing new is served
+                result = ReloadResult(False, [{"code": "release_history_altered", "severity": "error",
+                                               "message": error.message}])
             if result.ok and result.policy_set is not None:
                 self._current = result.policy_set
                 if root:
@@ -199,6 +204,8 @@ class PolicyRegistry:
                     active = self.releases.active_id()
                 except SQLAlchemyError:
                     continue  # the database is down: keep serving, look again later
+                except Conflict:
+                    continue  # the releases' history is incomplete (logged, counted): keep serving
                 if active is not None and active != self._current.release_id:
                     self.reload()
         self._watcher = threading.Thread(target=run, name="firefly-release-watch", daemon=True)

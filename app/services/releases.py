@@ -150,6 +150,13 @@ class Releases:
             raise Forbidden("maker-checker: the approver must be another person than the submitter "
                             f"({submitter})", code="own_release")
         integrity.refuse_altered_release(release, self.personal)  # approve what was submitted, only
+        # The stored report and its flag are not under the release's MAC (the files are): the
+        # checks are run again on the files being approved, so a failed release marked passed in
+        # the database is not approved on the flag's word.
+        report, ok = self.check(ReleaseFiles(dict(release.files), dict(release.test_files)))
+        if not ok:
+            raise Conflict(f"release {release.id} fails its checks when run again at approval (see the "
+                           "report); it cannot be approved", code="release_failed_checks", details=report)
         self._event(release.id, "approved", who, _reason(reason))
         self.audit.record(who, "release.approve", [], {"release": release.id}, request_id)
         return self.get(release.id)
@@ -221,10 +228,11 @@ class Releases:
             newest = self._newest_activation(session)
             return store.by_id(session, newest.release_id) if newest else None
 
-    def active_id(self) -> str | None:
-        """The release of the newest genuine activation or rollback (every worker asks each poll)."""
+    def active_id(self, strict: bool = True) -> str | None:
+        """The release of the newest genuine activation or rollback (every worker asks each poll);
+        `strict=False`: as the events stored say, even on an incomplete history (to show it)."""
         with self.database.session() as session:
-            newest = self._newest_activation(session)
+            newest = self._newest_activation(session, strict)
             return newest.release_id if newest else None
 
     def folder_allowed(self) -> bool:
@@ -233,18 +241,18 @@ class Releases:
         if self.production:
             return False
         with self.database.session() as session:
-            activated = {e.release_id for e in self._activations(session)}
+            activated = {e.release_id for e in self._activations(session, strict=False)}
             return all(store.by_id(session, rid).bootstrap for rid in activated)
 
     def list(self) -> list[dict[str, Any]]:
         with self.database.session() as session:
             rows = store.all_releases(session)
             events = self._genuine(store.events(session))
-        active = self.active_id()
+        active = self.active_id(strict=False)  # listed even on an incomplete history, to look into it
         return [_summary(r, _state_of(r.id, events, active)) for r in rows]
 
     def get(self, ref: str) -> dict[str, Any]:
-        release, state, _ = self._state(ref)
+        release, state, _ = self._state(ref, strict=False)
         with self.database.session() as session:
             events = store.events(session, release.id)
         body = _summary(release, state)
@@ -343,10 +351,13 @@ class Releases:
                            details=[r.id for r in found])
         return found[0]
 
-    def _newest_activation(self, session: Any) -> ReleaseEvent | None:
+    def _newest_activation(self, session: Any, strict: bool = True) -> ReleaseEvent | None:
         """The newest genuine activation or rollback. Every worker asks on each poll, so the
         history is read newest first a page at a time, and only as far as the first genuine
-        event: the work is bounded by the forged events above it, not by the release history."""
+        event: the work is bounded by the forged events above it, not by the release history.
+        `strict`: as `_activations`."""
+        if strict:
+            self._refuse_incomplete(session)
         below = None
         while True:
             page = store.activations(session, limit=_PAGE, below=below)
@@ -357,8 +368,25 @@ class Releases:
                 return None
             below = page[-1].seq
 
-    def _activations(self, session: Any) -> list[ReleaseEvent]:
-        """Activations and rollbacks, newest first, that this service made (genuine)."""
+    def _refuse_incomplete(self, session: Any) -> None:
+        """Conflict (`record_altered`) if an event the chained log sealed is gone, for then the
+        newest activation may be the one deleted (every worker would switch back to the release
+        before, unrecorded) or a rejection (a rejected release approvable again)."""
+        missing = store.sealed_but_missing(session)
+        if missing:
+            metrics.observe_tampering("release_event")
+            log.critical("sealed release events are no longer stored; the releases' history is "
+                         "incomplete", extra={"event": "release_event_deleted", "release_events": missing[:20]})
+            raise Conflict(f"{len(missing)} release event(s) sealed in the chained log are no longer stored "
+                           f"(deleted in the database: {', '.join(missing[:5])}); nothing is served, approved, "
+                           "activated or rolled back on an incomplete history (flask audit verify)",
+                           code="record_altered")
+
+    def _activations(self, session: Any, strict: bool = True) -> list[ReleaseEvent]:
+        """Activations and rollbacks, newest first, that this service made (genuine). `strict`:
+        refused on an incomplete history (`_refuse_incomplete`)."""
+        if strict:
+            self._refuse_incomplete(session)
         return self._genuine(store.activations(session))
 
     def _genuine(self, events: list[ReleaseEvent]) -> list[ReleaseEvent]:
@@ -377,13 +405,13 @@ class Releases:
                     "action": event.action})
         return genuine
 
-    def _state(self, ref: str) -> tuple[Release, str, str | None]:
-        """The release, its state and who submitted it."""
+    def _state(self, ref: str, strict: bool = True) -> tuple[Release, str, str | None]:
+        """The release, its state and who submitted it (`strict`: as active_id)."""
         release = self._find(ref)
         with self.database.session() as session:
             events = self._genuine(store.events(session, release.id))
         submitter = next((e.actor for e in events if e.action == "submitted"), None)
-        return release, _state_of(release.id, events, self.active_id()), submitter
+        return release, _state_of(release.id, events, self.active_id(strict)), submitter
 
 
 def _backend_report(policies: dict[str, Any], cases: list[Any]) -> dict[str, Any]:

@@ -44,6 +44,14 @@ class Replaying:
         # Recorded before the personal data is unsealed: an attempt counts as access.
         self.records.audit.record(who, "decision.replay", [row.id],
                                   {"hash": target.hash, "version": target.version}, request_id)
+        # A row whose MAC this service can check and that fails it was altered: said so before
+        # the sealing key it names is looked up (an insider's key id would send the operator
+        # looking for a key that never existed).
+        mac_key_known = self.personal.knows((row.row_mac or "").split(":", 1)[0])
+        if mac_key_known and not records.intact(row, self.personal):
+            metrics.observe_tampering("decision")
+            raise Conflict(f"the stored decision {row.id} fails its integrity check (edited since it was "
+                           "stored: see `flask audit verify`); it is not replayed", code="record_altered")
         if not self.personal.knows(row.key_id):
             raise Conflict(f"the decision {row.id} was sealed with the key {row.key_id}, which is not "
                            "configured (FIREFLY_HMAC_OLD_KEYS)", code="sealing_key_missing")
@@ -60,8 +68,9 @@ class Replaying:
             raise Conflict(f"the stored files of {version.hash[:12]} no longer load with this engine: "
                            f"{type(error).__name__}: {error}", code="policy_version_unloadable") from None
         if row.pii_digest is not None and row.pii_sealed is None:
-            raise Conflict(f"the personal data of {row.id} was purged after the retention period; it "
-                           "cannot be replayed", code="personal_data_purged")
+            raise Conflict(f"the personal data of {row.id} was removed (a retention purge; `flask audit "
+                           "verify` names a removal no recorded purge covers); it cannot be replayed",
+                           code="personal_data_purged")
         try:
             clear = self.personal.unseal(row.pii_sealed) if row.pii_sealed else {}
         except KeyError as error:

@@ -76,7 +76,7 @@ class ReviewDesk:
         if note is None:
             raise Conflict(f"decision {row.id} was closed by review already", code="already_reviewed")
         self.audit.record(who, "decision.review", [row.id], {"outcome": review.outcome}, request_id)
-        return records.review_note(note)
+        return records.review_note(note, self.personal)
 
     def _liftable(self, row: Any) -> frozenset[str]:
         """The caps of the deciding version an underwriter may approve above (`review_may_lift`);
@@ -109,7 +109,7 @@ class ReviewDesk:
                 "received_at": iso_utc(received_at) if received_at else iso_utc(self.clock())}
         note = self._append(row.id, "request", who, body)
         self.audit.record(who, "decision.applicant_request", [row.id], {"kind": kind}, request_id)
-        return records.review_note(note)
+        return records.review_note(note, self.personal)
 
     def answer_request(self, decision_id: str, request_ref: str, answer: str, who: Principal,
                        request_id: str | None = None) -> dict[str, Any]:
@@ -124,11 +124,11 @@ class ReviewDesk:
         if note is None:
             raise Conflict(f"request {asked.id} was answered already", code="already_answered")
         self.audit.record(who, "decision.applicant_answer", [decision_id], {"request": asked.id}, request_id)
-        return records.review_note(note)
+        return records.review_note(note, self.personal)
 
     def notes(self, decision_id: str) -> list[dict[str, Any]]:
         with self.database.session() as session:
-            return [records.review_note(n) for n in reviews.for_decision(session, decision_id)]
+            return [records.review_note(n, self.personal) for n in reviews.for_decision(session, decision_id)]
 
     def _append(self, decision_id: str, kind: str, who: Principal, body: dict[str, Any],
                 closes: str | None = None, answers: str | None = None) -> DecisionReview | None:

@@ -222,6 +222,11 @@ def seal_pages(session: Session, log: str, first: int, last: int | None, size: i
         start = page[-1].position + 1
 
 
+def seal_of(session: Session, log: str, entry_id: str) -> LogSeal | None:
+    """The seal of an entry, by its id (ux_log_seals_entry), whether or not the entry is stored."""
+    return session.scalar(select(LogSeal).where(LogSeal.log == log, LogSeal.entry_id == entry_id))
+
+
 def seal_at(session: Session, log: str, position: int) -> LogSeal | None:
     return session.get(LogSeal, (log, position))
 

@@ -1,11 +1,11 @@
 """Queries on the policy_versions table: every version that was served, with all its files."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.storage.db import add_unique
-from app.storage.models import PolicyVersion
+from app.storage.models import Decision, PolicyVersion
 
 
 def exists(session: Session, policy_hash: str) -> bool:
@@ -39,3 +39,14 @@ def all_versions(session: Session) -> list[PolicyVersion]:
 
 def by_hash(session: Session, policy_hash: str) -> PolicyVersion | None:
     return session.get(PolicyVersion, policy_hash)
+
+
+def named_but_missing(session: Session) -> list[tuple[str, str, str, int]]:
+    """(hash, policy name, version string, how many decisions) of the versions stored decisions
+    name that are not stored: one pass over the decisions (verify reads the whole log anyway),
+    anti-joined to the versions' primary key."""
+    stored = select(PolicyVersion.hash).where(PolicyVersion.hash == Decision.policy_hash)
+    statement = (select(Decision.policy_hash, func.min(Decision.policy_name), func.min(Decision.policy_version),
+                        func.count())
+                 .where(~stored.exists()).group_by(Decision.policy_hash).order_by(Decision.policy_hash))
+    return [tuple(row) for row in session.execute(statement)]

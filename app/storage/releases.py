@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from app.storage import chain
 from app.storage.db import add_unique
-from app.storage.models import Release, ReleaseEvent
+from app.storage.models import LogSeal, Release, ReleaseEvent
 
 
 def add(session: Session, release: Release) -> bool:
@@ -54,3 +54,11 @@ def activations(session: Session, limit: int | None = None, below: int | None = 
     if limit is not None:
         statement = statement.limit(limit)
     return list(session.scalars(statement))
+
+
+def sealed_but_missing(session: Session) -> list[str]:
+    """The ids of release events the chained log sealed that are no longer stored (the releases
+    log is short: its seals are read whole, an index range on the seals' primary key)."""
+    stored = select(ReleaseEvent.id).where(ReleaseEvent.id == LogSeal.entry_id)
+    return list(session.scalars(select(LogSeal.entry_id).where(LogSeal.log == "releases", ~stored.exists())
+                                .order_by(LogSeal.position)))

@@ -1,11 +1,14 @@
 """Human decisions: an underwriter closes a REFER (once, with a complete review), shown with the
 decision and chained; an applicant's PIPL art. 24 request and its answer are recorded."""
+import json
+
 import pytest
 
 from app.extensions import services
 from app.services.errors import InvalidInput
 from app.services.reviews import Review, _within_policy
 from support.applicants import examples
+from support.tamper import tamper
 
 
 def refer_id(decide):
@@ -110,3 +113,38 @@ def test_an_applicants_request_and_its_answer_are_recorded(client, auth, decide)
     assert unknown.status_code == 404
     shown = client.get(f"/v1/decisions/{decision_id}", headers=auth("compliance")).get_json()
     assert [n["kind"] for n in shown["reviews"]] == ["request", "answer"]
+
+
+def test_a_review_edited_or_forged_in_the_database_is_shown_as_altered(client, auth, decide, database_url):
+    """What the bank finally decided is the underwriter's review: an insider who raises its limit
+    (50,000 to 800,000) or inserts a closing review of their own must not have compliance read it
+    as the underwriter's. Each note says whether it is what the service wrote."""
+    decision_id = refer_id(decide)
+    review = {"outcome": "APPROVE", "limit": 50000, "reason_codes": ["MANUAL_INCOME_VERIFIED"],
+              "comment": "payslips checked by phone"}
+    note = client.post(f"/v1/decisions/{decision_id}/review", json=review, headers=auth("underwriter")).get_json()
+    asked = client.post(f"/v1/decisions/{decision_id}/requests", headers=auth("compliance"),
+                        json={"kind": "explanation", "text": "why"}).get_json()
+    shown = client.get(f"/v1/decisions/{decision_id}", headers=auth("compliance")).get_json()
+    assert [n["intact"] for n in shown["reviews"]] == [True, True]
+    body = json.dumps({**review, "limit": 800000})
+    tamper(database_url, ("UPDATE decision_reviews SET body = :b WHERE id = :i", {"b": body, "i": note["id"]}))
+    shown = client.get(f"/v1/decisions/{decision_id}", headers=auth("compliance")).get_json()
+    assert [(n["id"], n["limit"], n["intact"]) for n in shown["reviews"] if n["kind"] == "review"] == [
+        (note["id"], 800000, False)]
+    assert [n["intact"] for n in shown["reviews"] if n["id"] == asked["id"]] == [True]
+
+
+def test_an_access_event_edited_in_the_database_is_shown_as_altered(client, auth, decide, database_url):
+    """The access log answers "who looked at this person": an insider who renames the actor of
+    their own read must not have compliance read the new name as the log's."""
+    decision_id = decide(examples()["decline_overdue_pattern"]).get_json()["decision_id"]
+    assert client.get(f"/v1/decisions/{decision_id}", headers=auth("compliance")).status_code == 200
+    page = client.get(f"/v1/audit?action=decision.read&decision_id={decision_id}",
+                      headers=auth("compliance")).get_json()
+    assert [(e["actor"], e["intact"]) for e in page["items"]] == [("test-compliance", True)]
+    tamper(database_url, ("UPDATE access_events SET actor = 'someone-else' WHERE id = :i",
+                          {"i": page["items"][0]["id"]}))
+    page = client.get(f"/v1/audit?action=decision.read&decision_id={decision_id}",
+                      headers=auth("compliance")).get_json()
+    assert [(e["actor"], e["intact"]) for e in page["items"]] == [("someone-else", False)]

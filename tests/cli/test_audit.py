@@ -1,4 +1,6 @@
 """`flask audit seal|verify|vouch|purge`: the operator's view of the tamper-evident logs."""
+import json
+
 from sqlalchemy import create_engine, text
 
 from app import create_app
@@ -160,3 +162,43 @@ def test_verify_names_an_edited_release_and_vouch_gives_a_legacy_release_its_mac
     assert f"releases: {release_id} its files do not hash to its content hash" in edited.output
     assert "rules: FAILED (1 findings)" in edited.output
     assert "vouched for 0 releases" in runner.invoke(args=vouch + [KEYS["admin"]]).output  # an edited one is not
+
+
+def test_verify_keeps_a_signed_checkpoint_of_the_heads_and_names_a_log_cut_off_behind_it(
+        runner, client, auth, database_url, tmp_path):
+    """A hash chain cannot see its newest entries cut off with their seals. `verify --checkpoint
+    FILE` (kept where the database's insiders cannot write) records each log's head under the log
+    key after it verified clean, and the next run names a log that no longer reaches it; a log's
+    head is not moved on past a finding, and a file edited or forged is refused."""
+    checkpoint = tmp_path / "heads.json"
+    ids = [client.post(URL, json=examples()["approve_salaried"], headers=auth("channel")).get_json()["decision_id"]
+           for _ in range(3)]
+    runner.invoke(args=["audit", "seal"])
+    first = runner.invoke(args=["audit", "verify", "--checkpoint", str(checkpoint)])
+    assert first.exit_code == 0, first.output
+    assert f"checkpoint: none at {checkpoint} yet" in first.output
+    assert "decisions: OK: 3 sealed entries checked, 0 not sealed yet; head " in first.output
+    assert "(position 3)" in first.output and f"checkpoint: heads written to {checkpoint}" in first.output
+    recorded = json.loads(checkpoint.read_text())
+    assert recorded["heads"]["decisions"]["position"] == 3
+    engine = create_engine(database_url)
+    with engine.begin() as conn:  # the newest decision cut off, with its seal
+        as_insider(conn)
+        conn.execute(text("DELETE FROM log_seals WHERE log = 'decisions' AND position = 3"))
+        conn.execute(text("DELETE FROM decisions WHERE id = :i"), {"i": ids[2]})
+    engine.dispose()
+    assert runner.invoke(args=["audit", "verify", "--log", "decisions"]).exit_code == 0  # the chain alone
+    cut = runner.invoke(args=["audit", "verify", "--checkpoint", str(checkpoint)])
+    assert cut.exit_code == 1
+    assert "decisions: TRUNCATED: entry 3" in cut.output and "the log ends at position 2" in cut.output
+    # the cut log's recorded head stays until someone looks (the other logs' move on)
+    assert json.loads(checkpoint.read_text())["heads"]["decisions"] == recorded["heads"]["decisions"]
+    recorded = json.loads(checkpoint.read_text())
+    assert runner.invoke(args=["audit", "verify", "--checkpoint", str(checkpoint)]).exit_code == 1
+    sealing = runner.invoke(args=["audit", "seal", "--checkpoint", str(checkpoint)])
+    assert sealing.exit_code == 1 and "not sealing" in sealing.output
+    # a checkpoint edited to fit the cut log is not this service's
+    recorded["heads"]["decisions"]["position"] = 2
+    checkpoint.write_text(json.dumps(recorded))
+    forged = runner.invoke(args=["audit", "verify", "--checkpoint", str(checkpoint)])
+    assert forged.exit_code == 1 and "checkpoint: FORGED" in forged.output

@@ -388,6 +388,40 @@ def test_an_underwriter_closes_a_referral_from_the_queue(client, accounts, decid
     assert len(services(app).reviews.notes(refer_id)) == 1
 
 
+def test_a_decision_edited_in_the_database_is_marked_in_the_search_list(client, accounts, decided, database_url):
+    """The list compliance browses shows each row's outcome and limit: one edited in the database
+    (a DECLINE made an APPROVE) is marked there, not only on its own page."""
+    from support.tamper import tamper
+    declined = decided["decline_overdue_pattern"]["decision_id"]
+    sign_in(client, accounts["compliance"])
+    assert 'class="missing row-altered"' not in text(client.get("/console/decisions"))
+    tamper(database_url, ("UPDATE decisions SET outcome = 'APPROVE' WHERE id = :i", {"i": declined}))
+    listed = text(client.get("/console/decisions?outcome=APPROVE"))
+    row = next(r for r in listed.split("<tr") if declined[:12] in r)
+    assert 'class="missing row-altered"' in row
+
+
+def test_a_final_decision_edited_in_the_database_is_shown_as_altered(client, accounts, decided, app, database_url):
+    """The page shows the underwriter's final outcome and limit beside the automatic decision: a
+    review raised in the database (30,000 to 300,000) is marked as failing its integrity check,
+    not shown as the underwriter's."""
+    import json
+    from app.services.reviews import Review
+    from app.services.access import Principal
+    from support.tamper import tamper
+    refer_id = decided["refer_thin_file"]["decision_id"]
+    note = services(app).reviews.close_referral(refer_id, Review("APPROVE", 30000, ("MANUAL_VERIFIED",), "seen"),
+                                                Principal("zhao.min", "underwriter"))
+    sign_in(client, accounts["compliance"])
+    page = f"/console/decisions/{refer_id}"
+    html = text(client.get(page))
+    assert 'id="final-decision"' in html and 'id="review-altered"' not in html
+    body = json.dumps({"outcome": "APPROVE", "limit": 300000, "reason_codes": ["MANUAL_VERIFIED"], "comment": "seen"})
+    tamper(database_url, ("UPDATE decision_reviews SET body = :b WHERE id = :i", {"b": body, "i": note["id"]}))
+    html = text(client.get(page))
+    assert 'id="review-altered"' in html and "300,000" in html
+
+
 @pytest.mark.parametrize("fields, status, problem", [
     ({"outcome": "APPROVE", "reason_codes": "OK", "comment": "fine"}, 422, "an approval needs a limit"),
     ({"outcome": "DECLINE", "limit": "5000", "reason_codes": "NO", "comment": "no"}, 422, "a decline has no limit"),

@@ -5,17 +5,22 @@ import datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from prometheus_client import REGISTRY
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from app.services import build
 from app.services.access import Principal
+from app.services.audit_log import Anchor, AuditLog
 from app.services.deciding import DecisionRequest
 from app.services.errors import Conflict
+from app.services.access_audit import AuditSearch as AccessSearch
 from app.services.records import Search
 from app.services.replay import Target
 from support.applicants import examples
 from support.http import POLICY
+from support.settings import make_settings
 from support.tamper import tamper
 
 CHANNEL = Principal("test-channel", "channel")
@@ -112,9 +117,12 @@ def test_a_removed_seal_breaks_the_chain(firefly, database_url):
 @given(operations=st.lists(st.sampled_from(["keep", "edit", "delete"]), min_size=3, max_size=6))
 def test_verify_names_exactly_the_entries_tampered_with(firefly, database_url, operations):
     """Whatever is edited or deleted, verify names those entries and no other."""
-    firefly.audit_log.seal()
+    # a sealer of its own per example: the log is emptied after each, which the workers' sealer
+    # (remembering the head it sealed) would rightly refuse to seal after
+    audit_log = AuditLog(firefly.database, firefly.personal)
+    audit_log.seal()
     ids = decide_many(firefly, len(operations))
-    firefly.audit_log.seal()
+    audit_log.seal()
     statements, expected = [], set()
     for decision_id, operation in zip(ids, operations):
         if operation == "edit":
@@ -159,7 +167,8 @@ def test_postgresql_refuses_updates_and_deletes_but_the_purge(firefly, database_
     with engine.begin() as conn:
         assert conn.execute(text("UPDATE decisions SET pii_sealed = NULL WHERE id = :i"), {"i": ids[0]}).rowcount == 1
     engine.dispose()
-    assert firefly.audit_log.verify("decisions").ok
+    # the chain still verifies (it covers the digest), but no recorded purge covers this row
+    assert {(f.kind, f.entry_id) for f in firefly.audit_log.verify("decisions").findings} == {("purged", ids[0])}
 
 
 def test_one_call_seals_every_pending_entry_batch_after_batch(firefly, monkeypatch):
@@ -262,3 +271,108 @@ def test_an_entry_renumbered_after_sealing_neither_stops_the_sealer_nor_goes_unn
     assert result.checked == 5 and result.unsealed == 0
     assert {(f.kind, f.entry_id) for f in result.findings} == {("reordered", ids[0])}
     assert len(later) == 2
+
+
+def test_an_entry_deleted_with_every_seal_after_it_is_not_chained_again_by_a_sealer_that_remembers(
+        firefly, database_url):
+    """An insider deletes a decision and every seal from its position on: the entries after it look
+    pending, and a sealer that trusted the table would chain them again, one position earlier, so
+    that verify found a whole, shorter log. A sealer remembers the head it sealed last: it refuses
+    a head that went back or changed (critical log, tampering counter) and seals nothing."""
+    ids = decide_many(firefly, 5)
+    assert firefly.audit_log.seal("decisions") == 5
+    tamper(database_url, ("DELETE FROM log_seals WHERE log = 'decisions' AND position >= 3", {}),
+           ("DELETE FROM decisions WHERE id = :i", {"i": ids[2]}))
+    before = REGISTRY.get_sample_value("firefly_tampering_detected_total", {"kind": "log_head"}) or 0
+    assert firefly.audit_log.seal("decisions") == 0
+    assert firefly.audit_log.head_lost("decisions")
+    assert REGISTRY.get_sample_value("firefly_tampering_detected_total", {"kind": "log_head"}) == before + 1
+    assert firefly.audit_log.seal("decisions") == 0  # nor on the passes after (counted once)
+    result = firefly.audit_log.verify("decisions")
+    assert result.checked == 2 and result.unsealed == 2  # left as the insider left it, for verify to name
+
+
+def test_a_head_anchored_elsewhere_names_a_truncated_or_rechained_log(firefly, database_url):
+    """The chain alone cannot see its newest entries cut off with their seals (or an entry deleted
+    and the rest chained again by a sealer that did not remember): against a head recorded
+    elsewhere (position and link hash) verify names it."""
+    ids = decide_many(firefly, 5)
+    firefly.audit_log.seal("decisions")
+    anchor = firefly.audit_log.verify("decisions").anchor()
+    assert anchor == Anchor(5, firefly.audit_log.verify("decisions").head)
+    assert firefly.audit_log.verify("decisions", anchor=anchor).ok
+    # the newest two cut off with their seals
+    tamper(database_url, ("DELETE FROM log_seals WHERE log = 'decisions' AND position >= 4", {}),
+           ("DELETE FROM decisions WHERE id IN (:a, :b)", {"a": ids[3], "b": ids[4]}))
+    assert firefly.audit_log.verify("decisions").ok  # the chain alone: a whole log of 3
+    truncated = firefly.audit_log.verify("decisions", anchor=anchor)
+    assert [(f.kind, f.position) for f in truncated.findings] == [("truncated", 5)]
+    # one in the middle deleted, the rest chained again by a sealer without memory (a new process)
+    more = decide_many(firefly, 3)
+    fresh = build(make_settings(database_url, None))
+    try:
+        fresh.audit_log.seal("decisions")
+        anchor = fresh.audit_log.verify("decisions").anchor()
+        tamper(database_url, ("DELETE FROM log_seals WHERE log = 'decisions' AND position >= 4", {}),
+               ("DELETE FROM decisions WHERE id = :i", {"i": more[0]}))
+        decide_many(firefly, 1)  # and the log grows on past the recorded head
+        again = build(make_settings(database_url, None))
+        try:
+            assert again.audit_log.seal("decisions") == 3  # no memory: it chains the rest again
+            assert again.audit_log.verify("decisions").ok
+            rechained = again.audit_log.verify("decisions", anchor=anchor)
+            assert [(f.kind, f.position) for f in rechained.findings] == [("rewritten", 6)]
+        finally:
+            again.close()
+    finally:
+        fresh.close()
+
+
+def test_an_idempotent_retry_is_not_answered_from_a_row_edited_since(firefly, database_url):
+    """The channel retries with the same Idempotency-Key and is answered from the stored row: an
+    insider who turned that DECLINE into an APPROVE at 500,000 must not have the channel's system
+    book the loan. The retry is refused (409 record_altered), counted as tampering."""
+    body = examples()["decline_overdue_pattern"]
+    request = DecisionRequest(POLICY, body, CHANNEL, "req-1", idempotency_key="loan-42")
+    first = firefly.deciding.decide(request)
+    assert first.answer["outcome"] == "DECLINE"
+    assert firefly.deciding.decide(request).answer["outcome"] == "DECLINE"  # an honest retry
+    tamper(database_url, ('UPDATE decisions SET outcome = \'APPROVE\', "limit" = 500000, '
+                          "result = :r WHERE id = :i",
+                          {"i": first.decision_id,
+                           "r": __import__("json").dumps({**first.answer, "outcome": "APPROVE", "limit": 500000})}))
+    before = REGISTRY.get_sample_value("firefly_tampering_detected_total", {"kind": "decision"}) or 0
+    with pytest.raises(Conflict) as raised:
+        firefly.deciding.decide(request)
+    assert raised.value.code == "record_altered"
+    assert REGISTRY.get_sample_value("firefly_tampering_detected_total", {"kind": "decision"}) == before + 1
+
+
+def test_sealed_personal_data_removed_without_a_recorded_purge_is_named(firefly, database_url, clock):
+    """The append-only trigger lets anyone who may update decisions (the application's role, no
+    superuser needed) set a row's sealed personal data to NULL, the one update a retention purge
+    makes: a decision made yesterday could no longer be replayed, and the chain (which covers the
+    digest, not the data) still verified. A purge is now recorded in the access log with its
+    cutoff, and verify names a row emptied that no recorded purge (nor the configured retention)
+    covers."""
+    old = decide_many(firefly, 2)
+    clock.now += datetime.timedelta(days=31)
+    assert firefly.audit_log.purge_personal_data(30) == 2
+    events, _ = firefly.access_audit.search(AccessSearch(action="decisions.purge"))
+    assert [(e["details"]["retention_days"], e["details"]["rows"]) for e in events] == [(30, 2)]
+    recent = decide_many(firefly, 2)
+    firefly.audit_log.seal()
+    assert firefly.audit_log.verify("decisions").ok
+    engine = create_engine(database_url)
+    with engine.begin() as conn:  # no trigger to switch off: the purge's own update
+        conn.execute(text("UPDATE decisions SET pii_sealed = NULL WHERE id = :i"), {"i": recent[1]})
+    engine.dispose()
+    result = firefly.audit_log.verify("decisions")
+    assert {(f.kind, f.entry_id) for f in result.findings} == {("purged", recent[1])}
+    assert len(old) == 2
+    # a purge event forged in the database (no MAC) covers nothing
+    tamper(database_url, ("INSERT INTO access_events (id, created_at, actor, role, action, decision_ids, details) "
+                          "VALUES ('f' || substr(:i, 2), :t, 'service', 'internal', 'decisions.purge', '[]', :d)",
+                          {"i": events[0]["id"], "t": clock.now,
+                           "d": '{"cutoff": "2099-01-01T00:00:00+00:00", "retention_days": 1, "rows": 1}'}))
+    assert {(f.kind, f.entry_id) for f in firefly.audit_log.verify("decisions").findings} == {("purged", recent[1])}

@@ -111,3 +111,17 @@ def test_a_release_is_a_candidate_by_its_id(firefly, stored, tmp_path):
     assert simulated.report["versions"]["candidate"] == by_release.report["versions"]["candidate"]
     with pytest.raises(InvalidInput, match="neither a file or folder nor a release"):
         firefly.simulating.simulate(SimulationRequest(POLICY, path, candidate="abcdef123456"))
+
+
+def test_a_stored_decision_altered_in_the_database_is_left_out_and_named(firefly, stored, database_url):
+    """An insider who gives a stored decision another applicant's input and result (so that it
+    reproduces on its version) skews what a backtest says of a candidate. A backtest re-decides only
+    rows that are what the service wrote, and names the others (`source.altered`)."""
+    from support.tamper import tamper
+    victim, donor = stored[0]["decision_id"], stored[1]["decision_id"]
+    tamper(database_url, ("UPDATE decisions SET input_masked = (SELECT input_masked FROM decisions WHERE id = :d), "
+                          "result = (SELECT result FROM decisions WHERE id = :d) WHERE id = :v",
+                          {"d": donor, "v": victim}))
+    report = firefly.backtesting.run(BacktestRequest(POLICY, Candidate(hash=stored[0]["policy"]["hash"][:10]))).report
+    assert report["source"]["altered"] == [victim]
+    assert report["source"]["rows"] == len(stored) - 1 and report["source"]["not_reproduced"] == []

@@ -173,3 +173,53 @@ def test_intact_releases_and_versions_verify_clean(firefly, policy_root):
     with firefly.database.session() as session:
         assert session.scalars(select(Release.row_mac)).all() and all(
             mac for mac in session.scalars(select(Release.row_mac)).all())
+
+
+def test_a_policy_version_deleted_in_the_database_is_named_by_verify(firefly, database_url):
+    """Every decision names its version under its own MAC; an insider who deletes the version's
+    row (the foreign key switched off with the triggers) leaves decisions that can no longer be
+    replayed nor their rules shown. Verify names the versions decisions name that are not stored."""
+    from app.services.deciding import DecisionRequest
+    from support.applicants import examples
+    from support.tamper import tamper
+    decided = firefly.deciding.decide(DecisionRequest(POLICY, examples()["approve_salaried"],
+                                                      Principal("test-channel", "channel"), "req-1"))
+    version = decided.answer["policy"]["hash"]
+    assert firefly.integrity.verify()["policy_versions"] == []
+    tamper(database_url, ("DELETE FROM policy_versions WHERE hash = :h", {"h": version}))
+    found = firefly.integrity.verify()["policy_versions"]
+    assert [(f["hash"], f["problem"]) for f in found] == [
+        (version, "is named by 1 decisions but not stored (deleted in the database): they cannot be replayed")]
+
+
+def test_an_activation_deleted_in_the_database_rolls_nothing_back(firefly, policy_root, database_url, redis_url):
+    """The active release is the one activated last: an insider who deletes the newest activation
+    (its seal left in place) would have every worker switch back to the release before, unrecorded
+    (a tightened policy quietly undone). A sealed release event missing from the table means the
+    history is incomplete: nothing is switched to, approved, activated or rolled back on it, and
+    a worker that starts is not ready."""
+    from support.tamper import tamper
+    first = approve_and_activate(firefly, policy_root, "2099.1")
+    second = approve_and_activate(firefly, policy_root, "2099.2")
+    serving = firefly.registry.served(POLICY).hash
+    firefly.audit_log.seal("releases")
+    with firefly.database.session() as session:
+        activation = max((e for e in session.scalars(select(ReleaseEvent)) if e.release_id == second["id"]
+                          and e.action == "activated"), key=lambda e: e.seq)
+    before = tampering("release_event")
+    tamper(database_url, ("DELETE FROM release_events WHERE id = :i", {"i": activation.id}))
+    with pytest.raises(Conflict) as refused:
+        firefly.releases.active_id()
+    assert refused.value.code == "record_altered"
+    assert tampering("release_event") > before
+    assert not firefly.registry.reload().ok and firefly.registry.served(POLICY).hash == serving
+    for step in (lambda: firefly.releases.activate(first["id"], BOB, "again"),
+                 lambda: firefly.releases.rollback(BOB, "back")):
+        with pytest.raises(Conflict):
+            step()
+    restarted = build(make_settings(database_url, redis_url))  # a worker that starts
+    try:
+        assert restarted.registry.current().policies == {} and not restarted.readiness().ready
+    finally:
+        restarted.close()
+    assert [r["id"] for r in firefly.releases.list()]  # compliance can still list them to look

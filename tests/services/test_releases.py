@@ -83,6 +83,26 @@ def test_a_failing_rule_test_fails_the_release(firefly, policy_root):
     assert not release["checks_passed"] and release["report"]["tests"]["failed"]
 
 
+def test_a_failed_release_marked_passed_in_the_database_still_cannot_be_approved(firefly, policy_root, database_url):
+    """The stored report and its `report_ok` sit beside the release's MAC, not under it: an insider
+    who marks a release whose rule tests failed as passed must not have an approver, who reads
+    "checks passed", approve rules that fail their own tests. The checks are run again on the
+    approved files at approval."""
+    import json
+    from support.http import set_parameter
+    from support.tamper import tamper
+    set_parameter(policy_root, "region_cap_developed", 400000)
+    release = firefly.releases.submit(ReleaseFiles.from_folder(policy_root), ALICE, "lower the cap")
+    assert not release["checks_passed"]
+    tamper(database_url, ("UPDATE releases SET report_ok = :t, report = :r WHERE id = :i",
+                          {"t": True, "r": json.dumps({"ok": True, "diagnostics": []}), "i": release["id"]}))
+    assert firefly.releases.get(release["id"])["checks_passed"]  # what the approver reads
+    with pytest.raises(Conflict) as raised:
+        firefly.releases.approve(release["id"], BOB, "the report says it passed")
+    assert raised.value.code == "release_failed_checks"
+    assert raised.value.details["tests"]["failed"]  # the report of the checks run now
+
+
 def test_the_diff_names_files_and_rules(firefly, policy_root):
     eligibility = policy_root / "rules" / "eligibility.yaml"
     text = eligibility.read_text(encoding="utf-8")
