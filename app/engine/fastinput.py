@@ -17,6 +17,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Sequence
 
+from .patterns import anchored
 from .schema import FieldSpec, InputSchema
 from .types import BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, LIST, RECORD, STRING
 
@@ -175,7 +176,7 @@ def _leaf(spec: FieldSpec) -> Callable[[Any], Any]:
         raise ValueError(f"no fast path for {kind}")  # _handled keeps this from happening
     allowed = frozenset(spec.type.values or ()) if kind == ENUM else None
     longest = spec.max_length
-    pattern = re.compile(f"(?:{spec.pattern})\\Z") if spec.pattern else None
+    pattern = re.compile(anchored(spec.pattern)) if spec.pattern else None
 
     def string(value: Any) -> str:
         if value.__class__ is not str or (longest is not None and len(value) > longest):
@@ -326,7 +327,7 @@ def _check_lines(spec: FieldSpec, target: str, indent: str, namespace: dict[str,
         namespace[f"_in{tag}"] = frozenset(spec.type.values or ())
         tests.append(f"v in _in{tag}")
     if spec.pattern:
-        namespace[f"_re{tag}"] = re.compile(f"(?:{spec.pattern})\\Z").match
+        namespace[f"_re{tag}"] = re.compile(anchored(spec.pattern)).match
         tests.append(f"_re{tag}(v) is not None")
     return [f"{indent}{target} = v if {' and '.join(tests)} else _f{tag}(v)"]
 

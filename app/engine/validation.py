@@ -8,6 +8,7 @@ from typing import Any, Iterator
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .errors import InputError
+from .patterns import anchored
 from .schema import FieldSpec, InputSchema
 from .types import BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, LIST, RECORD, STRING, TIME, Type
 
@@ -147,6 +148,21 @@ class TimeOfDay(fields.Time):
         return result
 
 
+class _Pattern(validate.Regexp):
+    """A field's pattern, not run on a value longer than the field's max_length (which the
+    Length validator reports): the loader bounded the pattern's work by that length only
+    (patterns.py), and marshmallow runs every validator even after one has failed."""
+
+    def __init__(self, regex: str, longest: int | None, error: str) -> None:
+        super().__init__(regex, error=error)
+        self.longest = longest
+
+    def __call__(self, value: Any) -> Any:
+        if self.longest is not None and isinstance(value, str) and len(value) > self.longest:
+            return value
+        return super().__call__(value)
+
+
 class StrictString(fields.String):
     """A string; rejects numbers (a region code must be sent as "330100", not 330100) and text
     that is not valid Unicode (a lone UTF-16 surrogate cannot be stored or logged)."""
@@ -169,9 +185,8 @@ def _field(spec: FieldSpec, *, as_item: bool = False) -> fields.Field:
         validators.append(validate.Length(max=spec.max_length))
     if spec.pattern:
         # The whole value must match (re.match would let '$' accept a trailing newline).
-        validators.append(validate.Regexp(f"(?:{spec.pattern})\\Z",
-                                          error="must match " + spec.pattern.replace(
-                                              "{", "{{").replace("}", "}}")))
+        validators.append(_Pattern(anchored(spec.pattern), spec.max_length,
+                                   error="must match " + spec.pattern.replace("{", "{{").replace("}", "}}")))
     options: dict[str, Any] = {"validate": validators}
     if not as_item:
         options.update(required=spec.required, allow_none=not spec.required)
