@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
 from app import metrics
 from app.engine import read_policy_root
 from app.engine import InputError
+from app.engine.source import parse_yaml
 from app.engine.testing import backend_disagreements, load_cases, read_test_files, run_policy_tests
 from app.privacy import PersonalData
 from app.services import compiling, integrity
@@ -438,10 +437,16 @@ def _rule_ids(files: dict[str, str]) -> dict[str, str]:
             for value in node:
                 walk(value, path)
     for path, text in sorted(files.items()):
-        try:
-            walk(yaml.safe_load(text), path)
-        except yaml.YAMLError:
+        # Read as the engine reads (never yaml.safe_load): a release that failed its checks is
+        # stored and diffed too, and its files may hold an alias bomb, nesting past the stack or
+        # an impossible date; the engine's reader refuses those bounded, without expanding them.
+        node, _ = parse_yaml(text, path)
+        if node is None:
             continue  # the report names the broken file; the diff shows it changed
+        try:
+            walk(node.plain(), path)
+        except RecursionError:
+            continue
     return found
 
 
