@@ -26,7 +26,7 @@ from typing import Any, Iterable
 
 from app import metrics
 from app.engine import read_policy_root
-from app.engine import InputError
+from app.engine import InputError, PolicyError
 from app.engine.source import parse_yaml
 from app.engine.testing import backend_disagreements, load_cases, read_test_files, run_policy_tests
 from app.privacy import PersonalData
@@ -60,7 +60,11 @@ class ReleaseFiles:
 
     @classmethod
     def from_folder(cls, root: str | Path) -> "ReleaseFiles":
-        return cls(read_policy_root(root), read_test_files(root))
+        try:
+            return cls(read_policy_root(root), read_test_files(root))
+        except PolicyError as error:  # a file that is not UTF-8 text
+            raise InvalidInput("the folder's files cannot be read: " + "; ".join(str(d) for d in error.diagnostics),
+                               code="invalid_release_files", details=[d.to_dict() for d in error.diagnostics]) from None
 
     @classmethod
     def from_mapping(cls, files: dict[str, str]) -> "ReleaseFiles":
