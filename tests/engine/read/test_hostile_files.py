@@ -108,3 +108,19 @@ def test_a_computation_that_fails_on_some_input_is_missing_not_an_exception(tmp_
         hostile = decision.trace.to_dict()["features"]["hostile"]
         assert (hostile is None) == (abs(a) > 10 ** 6), (a, hostile)
     assert datetime.date  # the feature yields a date for ordinary inputs (checked above)
+
+
+@pytest.mark.parametrize("tagged", [
+    "values: !!python/object/apply:os.system ['echo hi']",
+    "values: !!python/name:os.system",
+    "values: !custom [U]",
+    "values: !!binary aGk=",
+    "values: !!set {U: null}",
+])
+def test_a_yaml_tag_is_a_located_error_not_a_value_read_as_untagged(tmp_path, tagged):
+    """A tag was ignored: the list read as if untagged, while a reviewer reading the file saw an
+    object to be built (or a tag meaning something to another tool)."""
+    unused = f"list: unused\ntype: string\n{tagged}\n"
+    problem = located(load_files(tmp_path, rules__unused_yaml=unused), "YAML_TAG")
+    assert (problem.location.line, problem.location.column) == (3, 9)
+    assert "remove" in problem.message
