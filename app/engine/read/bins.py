@@ -18,7 +18,12 @@ from typing import Any, Iterable
 
 from .. import model as m
 from ..language import conditions as c
-from ..types import DECIMAL, ENUM, INTEGER
+from ..types import DATE, DECIMAL, ENUM, INTEGER
+
+
+# Pairs of rows are compared: a table longer than this (a generated grid) is not judged, so that
+# loading stays quick whatever a file holds.
+MAX_JUDGED = 300
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ def _spans(condition: c.Condition, kind: str) -> tuple[Span, ...] | frozenset | 
 def bin_problems(bins: list[m.Bin], kind: str, enum_values: tuple[str, ...] = ()) -> list[tuple[m.Bin, str, str]]:
     """(bin, code, what is wrong) for every bin overlapping one above it, and, on the last bin, the
     values no bin takes. Empty when the bins partition the values, or cannot be judged."""
-    if kind not in (INTEGER, DECIMAL, ENUM) or not bins:
+    if kind not in (INTEGER, DECIMAL, ENUM) or not bins or len(bins) > MAX_JUDGED:
         return []
     read = [_spans(b.condition, kind) for b in bins]
     if any(r is None for r in read):
@@ -186,3 +191,97 @@ def _show(span: Span, whole: bool) -> str:
         return f"{'>=' if span.low_in else '>'} {span.low}"
     return f"{'[' if span.low_in else '('}{span.low}, {span.high}{']' if span.high_in else ')'}"
 
+
+
+# --- table rows --------------------------------------------------------------------------------
+# A row is a box: one set of values per input. With hit_policy first, a row inside the box of one
+# row above it never matches (dead, while a reviewer reads it as live: an error); with unique, two
+# boxes that meet are a conflict, REFERred, for every application in both, known before any is
+# decided (a warning: the engine's answer to it is safe, and a policy may mean it).
+
+@dataclass(frozen=True)
+class _Cell:
+    missing: bool  # the cell matches a missing value
+    present: Any   # "all", spans (numbers, dates) or a frozenset (other values)
+
+
+def _cell(condition: c.Condition, kind: str, universe: frozenset | None) -> _Cell | None:
+    spans_kind = kind in (INTEGER, DECIMAL, DATE)
+    nothing = () if spans_kind else frozenset()
+    if isinstance(condition, c.Always):
+        return _Cell(True, "all") if condition.value else _Cell(False, nothing)
+    if isinstance(condition, c.Presence):
+        return _Cell(False, "all") if condition.present else _Cell(True, nothing)
+    if isinstance(condition, c.Member):
+        if spans_kind and not condition.negated:
+            return _Cell(False, tuple(Span(v, True, v, True) for v in condition.values))
+        if not spans_kind and not condition.negated:
+            return _Cell(False, frozenset(condition.values))
+        if not spans_kind and universe is not None:
+            return _Cell(False, universe - condition.values)
+        return None
+    if spans_kind:
+        found = _spans(condition, INTEGER if kind == INTEGER else DECIMAL)
+        return _Cell(False, found) if isinstance(found, tuple) else None
+    if isinstance(condition, c.Compare) and isinstance(condition.right, c.Const):
+        if condition.op == "==":
+            return _Cell(False, frozenset([condition.right.value]))
+        if condition.op == "!=" and universe is not None:
+            return _Cell(False, universe - {condition.right.value})
+    return None
+
+
+def _contains(outer: _Cell, inner: _Cell, kind: str, universe: frozenset | None) -> bool:
+    if inner.missing and not outer.missing:
+        return False
+    if outer.present == "all":
+        return True
+    whole = kind == INTEGER
+    if isinstance(outer.present, frozenset):
+        values = universe if inner.present == "all" else inner.present
+        return values is not None and values <= outer.present
+    left = list(_ALL) if inner.present == "all" else list(inner.present)
+    for span in outer.present:
+        left = _minus(left, span, whole)
+    return not left
+
+
+def _meets(one: _Cell, other: _Cell, kind: str, universe: frozenset | None) -> bool:
+    if one.missing and other.missing:
+        return True
+    a, b = one.present, other.present
+    if a == "all" or b == "all":
+        rest = b if a == "all" else a
+        return rest == "all" or bool(rest) and (not isinstance(rest, frozenset) or universe is None
+                                                 or bool(rest & universe))
+    if isinstance(a, frozenset):
+        return bool(a & b)
+    return bool(_meet(a, b, kind == INTEGER))
+
+
+def row_problems(rows: list, cells: dict[str, list[c.Condition]], kinds: list[tuple[str, frozenset | None]],
+                 hit_policy: str) -> list[tuple[Any, str, str]]:
+    """(row, code, message) for every row no application can reach (first), or every pair of
+    rows some application matches both of (unique). Empty when a cell cannot be judged."""
+    if hit_policy not in ("first", "unique") or len(rows) > MAX_JUDGED:
+        return []
+    boxes = []
+    for row in rows:
+        box = [_cell(cond, kind, universe) for cond, (kind, universe) in zip(cells[row.id], kinds)]
+        if any(b is None for b in box):
+            return []
+        boxes.append(box)
+    problems = []
+    for j, (row, box) in enumerate(zip(rows, boxes)):
+        for earlier, other in zip(rows[:j], boxes[:j]):
+            if hit_policy == "first" and all(_contains(o, b, k, u) for o, b, (k, u) in zip(other, box, kinds)):
+                problems.append((row, "ROW_UNREACHABLE", f"row {row.id} never matches: row {earlier.id} "
+                                 "above it matches every application it does, and the first matching "
+                                 f"row counts; remove {row.id} or move it above {earlier.id}"))
+                break
+            if hit_policy == "unique" and all(_meets(o, b, k, u) for o, b, (k, u) in zip(other, box, kinds)):
+                problems.append((row, "ROW_OVERLAP", f"rows {earlier.id} and {row.id} both match some "
+                                 "applications, which hit_policy unique REFERs as a conflict; make "
+                                 "their cells exclusive, or use hit_policy first"))
+                break
+    return problems
