@@ -184,7 +184,10 @@ def _read_field(node: Node, path: str, diagnostics: list[Diagnostic]) -> FieldSp
     if type_.name == LIST and type_.item.name == RECORD and items is not None:
         item_fields = read_record(items, path + "[]", [])[1]  # problems were reported by read_type
     if not _constraints_hold(node, path, type_.name, diagnostics):
-        return None
+        # The field is kept, without its constraints, so that the expressions reading it are
+        # checked and no error follows from this one (the policy does not load either way).
+        return FieldSpec(path, type_, pii=pii, location=node.location, max_items=max_items,
+                         item_fields=item_fields)
     return FieldSpec(path, type_, required=bool(value("required")), minimum=value("min"),
                      maximum=value("max"), max_length=value("max_length"),
                      pattern=value("pattern"), pii=pii, location=node.location,
@@ -194,8 +197,8 @@ def _read_field(node: Node, path: str, diagnostics: list[Diagnostic]) -> FieldSp
 def _constraints_hold(node: Node, path: str, kind: str, diagnostics: list[Diagnostic]) -> bool:
     """Whether the field's constraints can be what validation checks: each of the right kind for
     the field's type, and a pattern that is valid and quick to check (patterns.py). Each problem
-    is reported at its value; a field with one is left out of the schema (the policy does not
-    load), never served with a constraint that raises on the first application, or is ignored."""
+    is reported at its value, and the policy does not load: never served with a constraint that
+    raises on the first application, or is ignored."""
     problems = len(diagnostics)
 
     def problem(key: str, message: str, code: str = "INPUT_CONSTRAINT") -> None:
