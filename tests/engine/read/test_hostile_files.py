@@ -124,3 +124,12 @@ def test_a_yaml_tag_is_a_located_error_not_a_value_read_as_untagged(tmp_path, ta
     problem = located(load_files(tmp_path, rules__unused_yaml=unused), "YAML_TAG")
     assert (problem.location.line, problem.location.column) == (3, 9)
     assert "remove" in problem.message
+
+
+def test_an_id_of_a_hundred_thousand_characters_is_refused(tmp_path):
+    """Ids name rules in every stored decision's hits, the trace, the console and the rule-hit
+    metric's labels: one from a pasted paragraph loaded before."""
+    result = load_files(tmp_path, rules__checks_yaml=CHECKS.replace("C-1", "C-" + "x" * 100_000))
+    problem = located(result, "ID_INVALID")
+    assert "at most 64 characters" in problem.message
+    assert load_files(tmp_path, rules__checks_yaml=CHECKS.replace("C-1", "C-" + "x" * 62)).ok
