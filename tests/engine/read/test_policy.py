@@ -409,3 +409,18 @@ def test_a_group_output_not_called_customer_group_is_a_warning(tmp_path, output,
         assert found[0].severity == "warning" and found[0].location.line > 0
     decision = run(result.policies["p.x"], a=9)
     assert decision.customer_group == ("SALARIED" if output == "customer_group" else None)
+
+
+@pytest.mark.parametrize("written", ["1e5", "1.0e5", "-.5", "1,000", "01", "12:30", "0o17"])
+def test_a_parameter_written_as_a_number_yaml_reads_as_text_is_an_error_at_it(tmp_path, written):
+    """YAML 1.1 reads 1e5 and 1.0e5 (no sign in the exponent), -.5, 1,000 and 0o17 as text: the
+    expression using the parameter was then the error ("the right side is string"), pointing away
+    from the value to fix."""
+    from engine.read.samples import POLICY, load_files
+    policy = POLICY.replace("double: a * 2", "double: a * params.big") + f"parameters:\n  big: {written}\n"
+    [problem] = [d for d in load_files(tmp_path, policies__p__x_yaml=policy).diagnostics if d.code == "PARAMETER_NUMBER"]
+    assert problem.severity == "error" and (problem.location.line, problem.location.column) == (
+        policy.count("\n"), 8)
+    assert "quote it" in problem.message
+    quoted = POLICY + f"parameters:\n  code: \"{written}\"\n"
+    assert not [d for d in load_files(tmp_path, policies__p__x_yaml=quoted).diagnostics if d.code == "PARAMETER_NUMBER"]
