@@ -424,3 +424,18 @@ def test_a_parameter_written_as_a_number_yaml_reads_as_text_is_an_error_at_it(tm
     assert "quote it" in problem.message
     quoted = POLICY + f"parameters:\n  code: \"{written}\"\n"
     assert not [d for d in load_files(tmp_path, policies__p__x_yaml=quoted).diagnostics if d.code == "PARAMETER_NUMBER"]
+
+
+@pytest.mark.parametrize("text", ["'Reason {big:50000000}'", "'Reason {big:.90000000f}'", "'Reason {big:>9999}'",
+                                  "'" + "很长" * 600 + "'"])
+def test_a_reason_text_cannot_be_made_huge(tmp_path, text):
+    """A format width in a placeholder ({big:50000000}) was applied: a text of 50 MB (or GBs) in
+    memory at load, then in every decision carrying the reason and every stored one."""
+    from engine.read.samples import POLICY, load_files
+    from engine.support import reasons_text
+    catalogue = reasons_text().replace("en: Reason R1,", f"en: {text},")
+    result = load_files(tmp_path, policies__p__x_yaml=POLICY + "parameters:\n  big: 5\n",
+                        rules__reason_codes_yaml=catalogue)
+    [problem] = [d for d in result.diagnostics if d.code in ("REASON_PLACEHOLDER", "REASON_TEXT")]
+    assert problem.severity == "error" and problem.location.file == "rules/reason_codes.yaml"
+    assert "R1" in problem.message
