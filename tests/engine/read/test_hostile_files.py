@@ -133,3 +133,30 @@ def test_an_id_of_a_hundred_thousand_characters_is_refused(tmp_path):
     problem = located(result, "ID_INVALID")
     assert "at most 64 characters" in problem.message
     assert load_files(tmp_path, rules__checks_yaml=CHECKS.replace("C-1", "C-" + "x" * 62)).ok
+
+
+@pytest.mark.parametrize("when, masked", [
+    ('idn == "11010519491231002X"', "11**************2X"),
+    ('idn in ["11010519491231002X", "X"]', "11**************2X"),
+    ('ph == "13812345678"', "138****5678"),
+    ('s == "6222020200112233446"', "622202*********3446"),  # Luhn-valid
+])
+def test_personal_data_in_a_rule_file_is_an_error_masked(tmp_path, when, masked):
+    """A rule naming one applicant by ID, phone or card loaded: the number then stored in clear in
+    every release and policy version, shown in the console and diffs, past the lists' keyed hashes
+    and four eyes."""
+    policy = POLICY.replace("  s: string\n", "  s: string\n  idn: {type: string, pii: resident_id}\n"
+                            "  ph: {type: string, pii: phone}\n")
+    result = load_files(tmp_path, policies__p__x_yaml=policy,
+                        rules__checks_yaml=with_when(f"'{when}'"))
+    problem = located(result, "PERSONAL_DATA")
+    assert problem.severity == "error" and masked in problem.message and "in_list" in problem.message
+    clear = when.split('"')[1]
+    assert clear not in problem.message
+
+
+def test_numbers_that_are_no_personal_data_still_load(tmp_path):
+    """Prefixes, region codes, amounts and an ID-shaped number whose check digit is wrong."""
+    result = load_files(tmp_path, rules__checks_yaml=with_when(
+        '\'s in ["170", "1700", "330100", "11010519491231002Y", "1234567890123456"]\''))
+    assert "PERSONAL_DATA" not in codes(result), [str(d) for d in result.diagnostics]
