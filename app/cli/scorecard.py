@@ -69,7 +69,7 @@ def score(card: str, input_file: str, out: str) -> None:
     """Score every row of --input with CARD alone: score and points per characteristic."""
     try:
         scored = scorecards.score_table(Path(card).read_text(encoding="utf-8"),
-                                        Path(input_file).read_text(encoding="utf-8"))
+                                        Path(input_file).read_text(encoding="utf-8"), Path(card).name)
     except ServiceError as error:
         raise click.ClickException(error.message) from None
     Path(out).write_text(scorecards.write_csv(scored), encoding="utf-8")

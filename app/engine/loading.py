@@ -25,9 +25,25 @@ class LoadResult:
         return not self.errors
 
 
+def read_rule_file(path: Path, relative: str) -> str:
+    """A rule file's text. One that is not UTF-8 (an editor saving in GBK, as Windows does for
+    Chinese) raises a PolicyError located at its first undecodable byte, never UnicodeDecodeError."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = data[:error.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+        raise PolicyError([Diagnostic(
+            "FILE_ENCODING", f"the file is not UTF-8 text (byte 0x{data[error.start]:02x} here): save "
+            "it as UTF-8 (in the editor's encoding menu; GBK or GB 2312 is not read)",
+            Location(relative, line, column))]) from None
+
+
 def read_policy_root(root: str | Path) -> dict[str, str]:
     """{relative path: text} of every YAML file under root/policies and root/rules, except rule
-    tests (which are not part of any policy version)."""
+    tests (which are not part of any policy version). A file that is not UTF-8 raises PolicyError."""
     base = Path(root)
     files = {}
     for folder in ("policies", "rules"):
@@ -35,14 +51,18 @@ def read_policy_root(root: str | Path) -> dict[str, str]:
             relative = path.relative_to(base).as_posix()
             if folder == "policies" and "/tests/" in relative:
                 continue
-            files[relative] = path.read_text(encoding="utf-8")
+            files[relative] = read_rule_file(path, relative)
     return files
 
 
 def load_policy_root(root: str | Path, engine: str | None = None) -> LoadResult:
     """Load and validate every policy under a root holding policies/ and rules/. `engine`
     (compiled or durable) overrides the backend the policies name."""
-    return load_policies(read_policy_root(root), engine, root=str(root))
+    try:
+        files = read_policy_root(root)
+    except PolicyError as error:
+        return LoadResult({}, error.diagnostics, str(root))
+    return load_policies(files, engine, root=str(root))
 
 
 def load_policies(files: dict[str, str], engine: str | None = None, root: str = "") -> LoadResult:

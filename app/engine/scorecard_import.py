@@ -219,8 +219,12 @@ def card_inputs(document: dict) -> dict[str, str]:
     """{input path: "decimal" or "string"} of a card read as plain YAML, in card order: decimal
     where a bin tests a number. What a policy around the card alone declares as its input."""
     inputs: dict[str, str] = {}
-    for characteristic in document.get("characteristics") or []:
-        bins = characteristic.get("bins") or []
+    characteristics = document.get("characteristics")
+    for characteristic in characteristics if isinstance(characteristics, list) else []:
+        if not isinstance(characteristic, dict):
+            continue  # loading the card reports it, located
+        bins = characteristic.get("bins")
+        bins = bins if isinstance(bins, list) else []
         numeric = any(_tests_a_number(b.get("when")) for b in bins if isinstance(b, dict))
         inputs[str(characteristic.get("input"))] = "decimal" if numeric else "string"
     return inputs

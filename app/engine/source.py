@@ -209,8 +209,18 @@ def _location(node: yaml.Node, file: str) -> Location:
     return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+# The tags YAML gives untagged values; any other was written in the file (!!python/object,
+# !!binary, !custom) and means something the engine does not do.
+_PLAIN_TAGS = {_INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP, "tag:yaml.org,2002:str", "tag:yaml.org,2002:map",
+               "tag:yaml.org,2002:seq", "tag:yaml.org,2002:merge"}
+
+
 def _convert(node: yaml.Node, file: str, diagnostics: list[Diagnostic]) -> Node:
     location = _location(node, file)
+    if node.tag not in _PLAIN_TAGS:
+        shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+        diagnostics.append(Diagnostic("YAML_TAG", f"the YAML tag '{shown[:60]}' is not read in rule "
+                                      "files (nothing is built from a file): remove it", location))
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, Node] = {}
         keys: dict[str, Location] = {}

@@ -14,6 +14,7 @@ from typing import Any
 
 from .decision import HEADLINE, Decision, canonical_json
 from .errors import Diagnostic, InputError, Location, did_you_mean
+from .loading import read_rule_file
 from .policy import Policy
 from .source import Node, parse_yaml
 
@@ -59,7 +60,7 @@ def deep_merge(base: dict, override: dict) -> dict:
 def read_test_files(root: str | Path) -> dict[str, str]:
     """{relative path: text} of every rule-test file under root/policies/**/tests/."""
     base = Path(root)
-    return {path.relative_to(base).as_posix(): path.read_text(encoding="utf-8")
+    return {path.relative_to(base).as_posix(): read_rule_file(path, path.relative_to(base).as_posix())
             for path in sorted((base / "policies").rglob("tests/*.y*ml"))}
 
 

@@ -168,11 +168,17 @@ class FullMatch(validate.Regexp):
     pattern as the policy declares it, which the published JSON Schema shows (apispec reads it):
     the expression matched here ends in \\Z, which ECMA-262 does not have."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, longest: int | None = None) -> None:
         super().__init__(pattern, error="must match " + pattern.replace("{", "{{").replace("}", "}}"))
         self.whole = re.compile(full_match_pattern(pattern))
+        self.longest = longest
 
     def __call__(self, value: Any) -> Any:
+        # Not run on a value longer than the field's max_length (which the Length validator
+        # reports): the loader bounded the pattern's work by that length only (patterns.py), and
+        # marshmallow runs every validator even after one has failed.
+        if self.longest is not None and isinstance(value, str) and len(value) > self.longest:
+            return value
         if self.whole.match(value) is None:
             raise ValidationError(self._format_error(value))
         return value
@@ -185,7 +191,7 @@ def _field(spec: FieldSpec, *, as_item: bool = False) -> fields.Field:
     if spec.max_length is not None:
         validators.append(validate.Length(max=spec.max_length))
     if spec.pattern:
-        validators.append(FullMatch(spec.pattern))
+        validators.append(FullMatch(spec.pattern, spec.max_length))
     options: dict[str, Any] = {"validate": validators}
     if not as_item:
         options.update(required=spec.required, allow_none=not spec.required)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from app.engine import Diagnostic, InputError, LoadResult, canonical_json
+from app.engine import Diagnostic, InputError, LoadResult, PolicyError, canonical_json
 from app.engine.testing import (
     CaseResult,
     TestCase,
@@ -27,7 +27,11 @@ def check(root: Path) -> LoadResult:
 
 def _cases_under(root: Path, target: Path) -> tuple[list[TestCase], list[Diagnostic]]:
     """The rule-test cases in files at or below `target`, and the problems of the test files."""
-    cases, problems = load_cases(read_test_files(root))
+    try:
+        files = read_test_files(root)
+    except PolicyError as error:  # a test file that is not UTF-8
+        return [], error.diagnostics
+    cases, problems = load_cases(files)
     inside = [c for c in cases if target == root or (root / c.location.file).resolve().is_relative_to(target)]
     return inside, problems
 

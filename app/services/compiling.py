@@ -11,7 +11,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from app.engine import LoadResult, Policy, load_policies, load_policy_files, read_policy_root
+from app.engine import LoadResult, Policy, PolicyError, load_policies, load_policy_files, read_policy_root
 
 _SIZE = 32
 _cache: OrderedDict[tuple, Any] = OrderedDict()
@@ -43,7 +43,10 @@ def _cached(key: tuple, build: Any) -> Any:
 def load_root(root: str | Path, engine: str | None = None) -> LoadResult:
     """Every policy of a folder holding policies/ and rules/, read once and compiled (or taken
     from the cache when those exact files were compiled before)."""
-    files = read_policy_root(root)
+    try:
+        files = read_policy_root(root)
+    except PolicyError as error:  # a file that is not UTF-8: its diagnostic, located
+        return LoadResult({}, error.diagnostics, str(root))
     return _cached(("root", str(root), _digest(files), engine), lambda: load_policies(files, engine, root=str(root)))
 
 

@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
 from app import metrics
 from app.engine import read_policy_root
-from app.engine import InputError
+from app.engine import InputError, PolicyError
+from app.engine.source import parse_yaml
 from app.engine.testing import backend_disagreements, load_cases, read_test_files, run_policy_tests
 from app.privacy import PersonalData
 from app.services import compiling, integrity
@@ -62,7 +61,11 @@ class ReleaseFiles:
 
     @classmethod
     def from_folder(cls, root: str | Path) -> "ReleaseFiles":
-        return cls(read_policy_root(root), read_test_files(root))
+        try:
+            return cls(read_policy_root(root), read_test_files(root))
+        except PolicyError as error:  # a file that is not UTF-8 text
+            raise InvalidInput("the folder's files cannot be read: " + "; ".join(str(d) for d in error.diagnostics),
+                               code="invalid_release_files", details=[d.to_dict() for d in error.diagnostics]) from None
 
     @classmethod
     def from_mapping(cls, files: dict[str, str]) -> "ReleaseFiles":
@@ -481,10 +484,16 @@ def _rule_ids(files: dict[str, str]) -> dict[str, str]:
             for value in node:
                 walk(value, path)
     for path, text in sorted(files.items()):
-        try:
-            walk(yaml.safe_load(text), path)
-        except yaml.YAMLError:
+        # Read as the engine reads (never yaml.safe_load): a release that failed its checks is
+        # stored and diffed too, and its files may hold an alias bomb, nesting past the stack or
+        # an impossible date; the engine's reader refuses those bounded, without expanding them.
+        node, _ = parse_yaml(text, path)
+        if node is None:
             continue  # the report names the broken file; the diff shows it changed
+        try:
+            walk(node.plain(), path)
+        except RecursionError:
+            continue
     return found
 
 

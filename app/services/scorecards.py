@@ -12,6 +12,7 @@ import yaml
 
 from app import files
 from app.engine import InputError, Policy, load_policies
+from app.engine.source import parse_yaml
 from app.engine.scorecard_import import CardImportError, card_inputs, card_yaml, read_card, reasons_yaml
 from app.services.errors import InvalidInput
 
@@ -58,24 +59,32 @@ def _nest(paths: dict[str, str]) -> dict:
 
 
 def _reason_codes(document: dict) -> set[str]:
+    """The codes the card names; any shape that is not a card's is left to loading to report."""
+    def mappings(value: Any) -> list[dict]:
+        return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
     codes = set()
-    for characteristic in document.get("characteristics") or []:
-        for bin_ in characteristic.get("bins") or []:
-            if bin_.get("reason"):
-                codes.add(str(bin_["reason"]))
-    for band in document.get("bands") or []:
+    for characteristic in mappings(document.get("characteristics")):
+        for bin_ in mappings(characteristic.get("bins")):
+            if isinstance(bin_.get("reason"), str):
+                codes.add(bin_["reason"])
+    for band in mappings(document.get("bands")):
         reason = band.get("reason")
-        codes.update([reason] if isinstance(reason, str) else reason or [])
+        listed = [reason] if isinstance(reason, str) else reason if isinstance(reason, list) else []
+        codes.update(r for r in listed if isinstance(r, str))
     return codes
 
 
-def scoring_policy(card: str) -> tuple[Policy, list[str]]:
+def scoring_policy(card: str, file: str = "scorecard.yaml") -> tuple[Policy, list[str]]:
     """A policy around the card alone: its inputs are the characteristics' inputs (decimal where
     a bin tests a number, text otherwise). Returns it with the input paths in card order."""
-    try:
-        document = yaml.safe_load(card)
-    except yaml.YAMLError as error:
-        raise InvalidInput(f"the scorecard is not YAML: {error}") from None
+    # Read as the engine reads rule files (bounded aliases and nesting, dates that exist), so a
+    # broken card is file:line:column, never a traceback.
+    node, problems = parse_yaml(card, file)
+    errors = [d for d in problems if d.severity == "error"]
+    if node is None or errors:
+        raise InvalidInput("the scorecard cannot be read: " + "; ".join(str(d) for d in errors))
+    document = node.plain()
     if not isinstance(document, dict) or "scorecard" not in document:
         raise InvalidInput("not a scorecard file: it has no 'scorecard:' key")
     inputs = card_inputs(document)
@@ -96,11 +105,11 @@ def scoring_policy(card: str) -> tuple[Policy, list[str]]:
     return loaded.policies[SCORING_POLICY], list(inputs)
 
 
-def score_table(card: str, table: str) -> ScoredTable:
+def score_table(card: str, table: str, file: str = "scorecard.yaml") -> ScoredTable:
     """Every row of a CSV of raw characteristic values (columns named after the inputs; an empty
     cell is missing, and NA or NaN in a numeric column), scored: the input columns, `score`, then the points of each
     characteristic (`points_<id>`)."""
-    policy, inputs = scoring_policy(card)
+    policy, inputs = scoring_policy(card, file)
     reader = csv.DictReader(io.StringIO(table))
     absent = [path for path in inputs if path not in (reader.fieldnames or [])]
     if absent:

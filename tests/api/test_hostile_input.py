@@ -156,3 +156,33 @@ def test_a_nul_byte_in_a_consent_reference_is_422_naming_it_and_nothing_is_store
     both = decide(body).get_json()["error"]["details"]
     assert set(both) == {f"consent.{field}", "requested_term_months"}
     assert count_rows() == 0
+
+
+@pytest.mark.parametrize("declaration, code", [
+    ("{type: string, pii: resident_id, required: true, max_length: 18, pattern: '([0-9'}", "INPUT_PATTERN"),
+    ("{type: string, pii: resident_id, required: true, max_length: 18, pattern: '^([0-9X]+)+$'}", "INPUT_PATTERN"),
+    ("{type: string, pii: resident_id, required: true, max_length: eighteen}", "INPUT_CONSTRAINT"),
+])
+def test_a_release_with_a_broken_field_constraint_is_stored_failed_and_the_served_one_decides_on(
+        client, auth, decide, bodies, declaration, code):
+    """POST /v1/releases answered 500 (re.error or TypeError out of the checks) for these; now
+    the release is stored with its located diagnostic, cannot be approved, and nothing changes
+    for the channel."""
+    from pathlib import Path
+    from app.services.releases import ReleaseFiles
+    folder = ReleaseFiles.from_folder(Path(__file__).resolve().parents[2])
+    files = {**folder.files, **folder.test_files}
+    path = "policies/zhishandai/application.yaml"
+    old = "{type: string, pii: resident_id, required: true, max_length: 18}"
+    assert old in files[path]
+    files[path] = files[path].replace(old, declaration)
+    submitted = client.post("/v1/releases", json={"files": files, "reason": "hostile constraint"},
+                            headers=auth("author"))
+    assert submitted.status_code == 201, submitted.get_json()
+    release = submitted.get_json()
+    assert not release["checks_passed"]
+    [problem] = [d for d in release["report"]["diagnostics"] if d["severity"] == "error"]
+    assert (problem["code"], problem["file"]) == (code, path) and problem["line"] > 0 and problem["column"] > 0
+    approve = client.post(f"/v1/releases/{release['id']}/approve", json={"reason": "r"}, headers=auth("approver"))
+    assert approve.status_code == 409
+    assert decide(bodies[0]).status_code == 201

@@ -130,3 +130,18 @@ def test_backtest_re_decides_stored_decisions_and_writes_the_report(client, auth
     later = runner.invoke(args=["policy", "backtest", "--candidate", str(candidate), "--out", str(out),
                                 "--policy", "zhishandai.application", "--from", "2099-01-01"])
     assert later.exit_code == 0 and "0 rows: 0 decided" in later.output
+
+
+@pytest.mark.parametrize("command", ["check", "test", "submit"])
+def test_a_file_that_is_not_utf8_is_a_located_error_not_a_traceback(runner, policy_copy, command):
+    """A rule file saved in the Windows Chinese encoding (GBK) by an editor: UnicodeDecodeError
+    escaped from the folder reader before, as a traceback."""
+    bad = policy_copy / "rules" / "developed_cities.yaml"
+    text = bad.read_text(encoding="utf-8")
+    bad.write_bytes(text.encode("utf-8") + "# 中文\n".encode("gbk"))
+    line = text.count("\n") + 1
+    args = ["policy", command, str(policy_copy)] + (["--reason", "r", "--key", "x"] if command == "submit" else [])
+    result = runner.invoke(args=args)
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, repr(result.exception)
+    assert f"rules/developed_cities.yaml:{line}:3: error FILE_ENCODING" in result.output, result.output
+    assert "save it as UTF-8" in result.output

@@ -156,3 +156,22 @@ def test_the_scored_csv_never_hands_a_spreadsheet_a_formula(runner, tmp_path):
         out = list(csv.DictReader(handle))
     assert [row["job"] for row in out] == ["'" + cell for cell in hostile]
     assert {row["age"] for row in out} == {"-5"}
+
+
+@pytest.mark.parametrize("card, words", [
+    ("scorecard: c\nbase_points: 500\nreviewed: 2026-02-30\n", "c.yaml:3:11: error YAML_DATE"),
+    ("scorecard: c\nbase_points: 500\ncharacteristics: [5]\n", "characteristic"),
+    ("scorecard: c\nbase_points: 500\ncharacteristics: 5\n", "characteristics"),
+    ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(6))
+     + "scorecard: c\n", "YAML_TOO_LARGE"),
+])
+def test_a_broken_card_is_a_located_error_not_a_traceback(runner, tmp_path, card, words):
+    """The card was read with yaml.safe_load: an impossible date raised ValueError, a
+    characteristic that is not a mapping AttributeError or TypeError, and aliases expanded."""
+    (tmp_path / "c.yaml").write_text(card, encoding="utf-8")
+    (tmp_path / "in.csv").write_text("age\n31\n", encoding="utf-8")
+    result = runner.invoke(args=["scorecard", "score", str(tmp_path / "c.yaml"), "--input",
+                                 str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), repr(result.exception)
+    assert words in result.output

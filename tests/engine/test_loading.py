@@ -87,3 +87,13 @@ def test_load_policy_files_errors(tmp_path):
         load_policy_files("p.x", files)
     assert [d.code for d in broken.value.diagnostics] == ["EXPR_UNKNOWN_NAME"]
     assert "rules/checks.yaml:" in str(broken.value)
+
+
+def test_a_file_that_is_not_utf8_is_a_located_error(tmp_path):
+    write(tmp_path, base_files())
+    (tmp_path / "rules" / "unused.yaml").write_bytes(b"list: unused\ntype: string\nvalues: ['" + "中".encode("gbk") + b"']\n")
+    result = load_policy_root(tmp_path)
+    assert not result.policies
+    [problem] = [d for d in result.diagnostics if d.severity == "error"]
+    assert (problem.code, problem.location.file, problem.location.line, problem.location.column) == \
+        ("FILE_ENCODING", "rules/unused.yaml", 3, 11)

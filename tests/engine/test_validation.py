@@ -48,6 +48,23 @@ def test_string_pattern_must_match_the_whole_value(tmp_path):
     assert "city" in error.value.errors
 
 
+def test_a_pattern_never_runs_on_a_value_longer_than_max_length(tmp_path):
+    """The loader bounds a pattern's work by the field's max_length (app/engine/patterns.py), so
+    the pattern must not run past it: marshmallow runs every validator, and a 60 KB value is
+    within a request's body limit. Seen by what is reported: the length, not the pattern."""
+    files = base_files()
+    files["policies/p/x.yaml"] = POLICY.replace(
+        "  s: string\n", '  s: string\n  code: {type: string, max_length: 8, pattern: "^[A-Z]+-[0-9]+$"}\n')
+    policy = load_policy_root(write(tmp_path, files)).policies["p.x"]
+    assert policy.parse_input({"decision_date": "2026-11-28", "code": "AB-12"})["code"] == "AB-12"
+    with pytest.raises(InputError) as error:
+        policy.parse_input({"decision_date": "2026-11-28", "code": "a" * 60_000})
+    assert error.value.errors["code"] == ["Longer than maximum length 8."]
+    with pytest.raises(InputError) as error:
+        policy.parse_input({"decision_date": "2026-11-28", "code": "ab-12"})
+    assert error.value.errors["code"] == ["must match ^[A-Z]+-[0-9]+$"]
+
+
 # --- inputs that parse must decide ---------------------------------------------------------------
 def _parse_or_refuse(policy, raw):
     """The typed input, or None when parse_input refuses it with an InputError."""

@@ -116,6 +116,23 @@ def test_the_diff_names_files_and_rules(firefly, policy_root):
     assert changes["rules"]["changed"] and not changes["rules"]["added"] and first_rule
 
 
+def test_the_diff_of_a_hostile_release_is_bounded_and_never_raises(firefly, policy_root):
+    """Any author may submit files that fail their checks; the diff of such a release (a reader's
+    API call, and the console's page of the release) must still answer. It read the files with
+    yaml.safe_load: aliases expanded without bound (each level below multiplies by ten: 10**6
+    rules here, 10**9 with three levels more) and 2026-02-30 raised ValueError (a 500)."""
+    bomb = "a: &a [{id: BOMB-1, when: a > 1}]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(6))
+    (policy_root / "rules" / "bomb.yaml").write_text(bomb, encoding="utf-8")
+    (policy_root / "rules" / "dated.yaml").write_text(
+        "ruleset: dated\nrules:\n  - {id: DATED-1, when: a > 1, starts: 2026-02-30}\n", encoding="utf-8")
+    release = firefly.releases.submit(ReleaseFiles.from_folder(policy_root), ALICE, "hostile")
+    assert not release["checks_passed"]
+    changes = firefly.releases.diff(release["id"])
+    assert changes["files"]["added"] == ["rules/bomb.yaml", "rules/dated.yaml"]
+    assert changes["rules"]["added"] == ["DATED-1"]  # the bomb is refused unexpanded, as the engine refuses it
+
+
 def test_production_refuses_the_bootstrap(firefly, database_url, redis_url, clean_state):
     production = build(make_settings(database_url, redis_url, FIREFLY_ENV="production"))
     try:

@@ -23,6 +23,7 @@ from .input_schema import read_type
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+MAX_ID = 64  # ids are in every stored decision's hits, the trace and the rule-hit metric's labels
 _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,]*?)\s*,\s*([^,]*?)\s*([\])])\s*$")
 _NAME_START = re.compile(r"^[A-Za-z_(]")
 _COMPARISON = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(.+?)\s*$")
@@ -91,9 +92,9 @@ class BuildContext:
 
     def claim_id(self, identifier: Any, location: Location, what: str) -> str | None:
         """The id, if it is well formed and not yet used anywhere in the policy."""
-        if not isinstance(identifier, str) or not _ID.match(identifier):
+        if not isinstance(identifier, str) or not _ID.match(identifier) or len(identifier) > MAX_ID:
             self.error("ID_INVALID", f"{what} needs an id of letters, digits, '-', '_' or '.', "
-                       "starting with a letter", location)
+                       f"starting with a letter, at most {MAX_ID} characters", location)
             return None
         if identifier in self.ids:
             first = self.ids[identifier]

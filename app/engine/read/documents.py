@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..errors import Diagnostic
 from ..source import Node, parse_yaml
+from .personal_literals import personal_literals
 
 KINDS = ("policy", "ruleset", "table", "scorecard", "list", "reason_codes")
 _POLICY_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -47,6 +48,7 @@ def read_documents(files: dict[str, str], diagnostics: list[Diagnostic]) -> Cata
         diagnostics.extend(problems)
         if node is None:
             continue
+        personal_literals(node, diagnostics)
         document = _document(node, path, diagnostics)
         if document is not None:
             _index(document, catalogue, diagnostics)

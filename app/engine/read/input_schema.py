@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import datetime
+from decimal import Decimal
+
 from ..errors import Diagnostic, did_you_mean
+from ..patterns import pattern_problem
 from ..privacy import PII_KINDS
 from ..schema import FieldSpec, InputSchema
 from ..source import Node
-from ..types import DATE, ENUM, LIST, RECORD, STRING, TYPE_ALIASES, TYPE_NAMES, Type
+from ..types import DATE, DECIMAL, ENUM, INTEGER, LIST, RECORD, STRING, TYPE_ALIASES, TYPE_NAMES, Type
 
 _FIELD_KEYS = {"type", "values", "items", "required", "min", "max", "max_length", "pattern", "pii",
                "description", "max_items"}
@@ -18,6 +22,10 @@ _FIELD_KEYS = {"type", "values", "items", "required", "min", "max", "max_length"
 DEFAULT_MAX_ITEMS = 200
 MAX_ITEMS_CEILING = 5000
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# What the items of a list of values may declare: their type (and an enum's values). A constraint
+# there (min, max, max_length, pattern) would never be checked, so it is refused, not ignored.
+_ITEM_KEYS = {"type", "values", "items", "fields", "description"}
+_TEXT = (STRING, ENUM)  # the types max_length and pattern apply to
 
 
 def read_input_schema(node: Node, diagnostics: list[Diagnostic]) -> InputSchema:
@@ -86,6 +94,12 @@ def read_type(node: Node, path: str, diagnostics: list[Diagnostic]) -> Type | No
             diagnostics.append(Diagnostic("INPUT_LIST", f"list field '{path}' needs 'items' "
                                           "(the element type)", raw.location))
             return None
+        for key in items.keys():
+            if key not in _ITEM_KEYS:
+                diagnostics.append(Diagnostic(
+                    "INPUT_CONSTRAINT", f"'{key}' is not checked on the items of list '{path}': a "
+                    "list's items declare only their type (and an enum's values); remove it, or "
+                    "check the items in a rule", items.key_location(key)))
         item = read_type(items, path + "[]", diagnostics)
         return Type(LIST, item=item) if item else None
     return Type(name)
@@ -169,7 +183,60 @@ def _read_field(node: Node, path: str, diagnostics: list[Diagnostic]) -> FieldSp
     item_fields: tuple[FieldSpec, ...] = ()
     if type_.name == LIST and type_.item.name == RECORD and items is not None:
         item_fields = read_record(items, path + "[]", [])[1]  # problems were reported by read_type
+    if not _constraints_hold(node, path, type_.name, diagnostics):
+        # The field is kept, without its constraints, so that the expressions reading it are
+        # checked and no error follows from this one (the policy does not load either way).
+        return FieldSpec(path, type_, pii=pii, location=node.location, max_items=max_items,
+                         item_fields=item_fields)
     return FieldSpec(path, type_, required=bool(value("required")), minimum=value("min"),
                      maximum=value("max"), max_length=value("max_length"),
                      pattern=value("pattern"), pii=pii, location=node.location,
                      max_items=max_items, item_fields=item_fields)
+
+
+def _constraints_hold(node: Node, path: str, kind: str, diagnostics: list[Diagnostic]) -> bool:
+    """Whether the field's constraints can be what validation checks: each of the right kind for
+    the field's type, and a pattern that is valid and quick to check (patterns.py). Each problem
+    is reported at its value, and the policy does not load: never served with a constraint that
+    raises on the first application, or is ignored."""
+    problems = len(diagnostics)
+
+    def problem(key: str, message: str, code: str = "INPUT_CONSTRAINT") -> None:
+        diagnostics.append(Diagnostic(code, message, node.get(key).location))
+
+    required = node.get("required")
+    if required is not None and not isinstance(required.value, bool):
+        problem("required", f"required of '{path}' must be true or false (without quotes)")
+    bounds = {key: node.get(key) for key in ("min", "max") if node.get(key) is not None}
+    for key, child in bounds.items():
+        bound = child.value
+        if kind in (INTEGER, DECIMAL):
+            if not isinstance(bound, (int, Decimal)) or isinstance(bound, bool):
+                problem(key, f"{key} of '{path}' must be a number (without quotes)")
+        elif kind == DATE:
+            if not isinstance(bound, datetime.date):
+                problem(key, f"{key} of '{path}' must be a date such as 2026-01-01")
+        else:
+            problem(key, f"min and max apply to integer, decimal or date fields; '{path}' is {kind}")
+    if len(diagnostics) == problems and len(bounds) == 2 and bounds["min"].value > bounds["max"].value:
+        problem("min", f"min {bounds['min'].value} is above max {bounds['max'].value} for "
+                f"'{path}': no value could be accepted")
+    longest = node.get("max_length")
+    if longest is not None:
+        if kind not in _TEXT:
+            problem("max_length", f"max_length applies to string fields; '{path}' is {kind}")
+        elif not isinstance(longest.value, int) or isinstance(longest.value, bool) or longest.value < 1:
+            problem("max_length", f"max_length of '{path}' must be a whole number from 1 (the most "
+                    "characters a value may have)")
+    pattern = node.get("pattern")
+    if pattern is not None:
+        if kind not in _TEXT:
+            problem("pattern", f"pattern applies to string fields; '{path}' is {kind}")
+        elif not isinstance(pattern.value, str) or not pattern.value:
+            problem("pattern", f"pattern of '{path}' must be text in quotes, such as "
+                    "\"^1[0-9]{10}$\"")
+        elif len(diagnostics) == problems:
+            found = pattern_problem(pattern.value, longest.value if longest is not None else None)
+            if found is not None:
+                problem("pattern", f"pattern of '{path}': {found}", "INPUT_PATTERN")
+    return len(diagnostics) == problems

@@ -4,6 +4,7 @@ reads every policy of a set of files and returns every problem at once, never on
 from __future__ import annotations
 
 import ast
+import re
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -171,6 +172,12 @@ def _parameters(ctx: BuildContext, node: Node | None) -> dict[str, Any]:
         ctx.error("PARAMETERS_SHAPE", "parameters must be a mapping of name: value", node.location)
         return params
     for name, child in node.items():
+        for item in child.value if child.is_list else [child]:
+            if isinstance(item.value, str) and not item.quoted and _NUMBER_AS_TEXT.match(item.value):
+                ctx.error("PARAMETER_NUMBER", f"parameter '{name}': YAML reads {item.value} as text, "
+                          "not a number; write the number in full (100000, 0.5: a decimal needs a "
+                          "digit before the point, an exponent a sign, 1.0e+5), or quote it if text "
+                          "is meant", item.location)
         value = tuple(item.value for item in child.value) if child.is_list else child.value
         kind = _parameter_type(value)
         if not NAME.match(name) or kind is None:
@@ -181,6 +188,12 @@ def _parameters(ctx: BuildContext, node: Node | None) -> dict[str, Any]:
         params[name] = value
         ctx.scope.params[name] = (value, kind)
     return params
+
+
+# What reads as a number to a person but as text to YAML 1.1: 1e5 and 1.0e5 (an exponent needs a
+# point and a sign), -.5, 1,000, 01, 0o17, 12:30 (a base-60 number when valid, else text).
+_NUMBER_AS_TEXT = re.compile(r"^[-+]?(?:(?:\d[\d_,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+                             r"|0[oObBxX][0-9a-fA-F_]+|\d+(?::\d+)+(?:\.\d*)?)$")
 
 
 def _parameter_type(value: Any) -> Type | None:

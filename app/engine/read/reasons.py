@@ -15,6 +15,10 @@ from .context import BuildContext
 
 # A reason code: a name such as DTI_HIGH, as an id is (never a spreadsheet formula, never markup).
 CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,99}$")
+# A reason is one short sentence, copied into every decision that gives it: a width or precision in
+# a placeholder ({cap:50000000}) is applied before anything else could bound it.
+MAX_FORMAT_WIDTH = 40
+MAX_REASON_TEXT = 500
 
 
 def read_reasons(ctx: BuildContext, node: Node | None,
@@ -105,6 +109,11 @@ def _fill(ctx: BuildContext, node: Node, parameters: dict[str, Any], code: str) 
                       f"{did_you_mean(name, parameters)}", node.location)
             return text
         value = parameters[name]
+        if any(int(digits) > MAX_FORMAT_WIDTH for digits in re.findall(r"\d+", spec or "")):
+            ctx.error("REASON_PLACEHOLDER", f"reason code {code}: '{{{name}:{spec}}}' pads or "
+                      f"rounds to more than {MAX_FORMAT_WIDTH} characters; a reason is one short "
+                      "sentence", node.location)
+            return text
         try:
             values[name] = (", ".join(map(str, value)) if isinstance(value, tuple)
                             else format(value, spec or ""))
@@ -113,7 +122,12 @@ def _fill(ctx: BuildContext, node: Node, parameters: dict[str, Any], code: str) 
                       f"format for {value!r}", node.location)
             return text
     # every field is now a plain name with its value already formatted
-    return Formatter().vformat(_plain_fields(text), (), values)
+    filled = Formatter().vformat(_plain_fields(text), (), values)
+    if len(filled) > MAX_REASON_TEXT:
+        ctx.error("REASON_TEXT", f"reason code {code}: the text has {len(filled)} characters; a reason "
+                  f"is one short sentence, at most {MAX_REASON_TEXT} (it is in every decision that "
+                  "gives it)", node.location)
+    return filled
 
 
 def _plain_fields(text: str) -> str:

@@ -3,12 +3,13 @@ bands, into a Stage whose matcher is one generated function picking a bin per ch
 from __future__ import annotations
 
 from .. import model as m
-from ..errors import Location
+from ..errors import ERROR, WARNING, Location
 from ..language.expressions import Ref
 from ..source import Node
 from decimal import Decimal
 
 from ..types import ENUM, T_DECIMAL, T_INTEGER, Type
+from .bins import bin_problems
 from .context import BuildContext
 from .documents import Document
 
@@ -129,6 +130,10 @@ def _characteristic(ctx: BuildContext, node: Node, what: str) -> m.Characteristi
     bins = [b for b in (_bin(ctx, bin_node, ref) for bin_node in bins_node.value) if b]
     if not bins or ref is None or char_id is None:
         return None
+    if len(bins) == len(bins_node.value):  # (a bin in error would show as a gap)
+        for bin_, code, message in bin_problems(bins, ref.type.name, ref.type.values or ()):
+            ctx.error(code, f"characteristic {char_id}: {message}", bin_.location,
+                      WARNING if code == "BIN_GAP" else ERROR)
     best = max(b.points for b in bins)
     for bin_ in bins:
         if bin_.points < best and not bin_.reason:

@@ -3,10 +3,11 @@ matcher is one generated function (the first matching row, or a flag per row).""
 from __future__ import annotations
 
 from .. import model as m
-from ..errors import Location
+from ..errors import ERROR, WARNING, Location
 from ..language.expressions import Ref
 from ..source import Node
-from ..types import Type
+from ..types import BOOLEAN, ENUM, Type
+from .bins import row_problems
 from .context import BuildContext, all_of
 from .documents import Document
 
@@ -28,10 +29,16 @@ def read_table(ctx: BuildContext, document: Document, stage_id: str,
         ctx.error("TABLE_OUTPUTS", f"{what} needs outputs", node.location)
     rows = []
     rows_node = node.get("rows")
-    for row_node in (rows_node.value if rows_node and rows_node.is_list else []):
-        row = _row(ctx, row_node, inputs, outputs, what)
+    cells: dict[str, list] = {}
+    row_nodes = rows_node.value if rows_node and rows_node.is_list else []
+    for row_node in row_nodes:
+        row = _row(ctx, row_node, inputs, outputs, what, cells)
         if row:
             rows.append(row)
+    if len(rows) == len(row_nodes) and all(inputs):  # (a row in error is judged once fixed)
+        kinds = [(i.type.name, _universe(i.type)) for i in inputs]
+        for row, code, message in row_problems(rows, cells, kinds, hit_policy):
+            ctx.error(code, f"{what}: {message}", row.location, WARNING if code == "ROW_OVERLAP" else ERROR)
     if not rows:
         ctx.error("TABLE_ROWS", f"{what} needs rows", node.location)
         return None
@@ -67,8 +74,15 @@ def _inputs(ctx: BuildContext, node: Node, what: str) -> list[Ref | None] | None
     return inputs
 
 
+def _universe(kind: Type) -> frozenset | None:
+    """Every value an input may hold, where that is a few: an enum's values, true and false."""
+    if kind.name == ENUM:
+        return frozenset(kind.values or ())
+    return frozenset((True, False)) if kind.name == BOOLEAN else None
+
+
 def _row(ctx: BuildContext, node: Node, inputs: list[Ref | None], outputs: dict[str, Type],
-         what: str) -> m.TableRow | None:
+         what: str, cells_of: dict[str, list]) -> m.TableRow | None:
     if not node.is_map:
         ctx.error("ROW_SHAPE", f"{what}: a row is a mapping with id, when and then",
                   node.location)
@@ -95,4 +109,5 @@ def _row(ctx: BuildContext, node: Node, inputs: list[Ref | None], outputs: dict[
                   f"{', '.join(missing or sorted(outputs))} in 'then'", (then or node).location)
     if row_id is None or any(cell is None for cell in cells):
         return None
+    cells_of[row_id] = cells
     return m.TableRow(row_id, all_of(cells), values, (id_node or node).location)

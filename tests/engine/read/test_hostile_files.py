@@ -108,3 +108,55 @@ def test_a_computation_that_fails_on_some_input_is_missing_not_an_exception(tmp_
         hostile = decision.trace.to_dict()["features"]["hostile"]
         assert (hostile is None) == (abs(a) > 10 ** 6), (a, hostile)
     assert datetime.date  # the feature yields a date for ordinary inputs (checked above)
+
+
+@pytest.mark.parametrize("tagged", [
+    "values: !!python/object/apply:os.system ['echo hi']",
+    "values: !!python/name:os.system",
+    "values: !custom [U]",
+    "values: !!binary aGk=",
+    "values: !!set {U: null}",
+])
+def test_a_yaml_tag_is_a_located_error_not_a_value_read_as_untagged(tmp_path, tagged):
+    """A tag was ignored: the list read as if untagged, while a reviewer reading the file saw an
+    object to be built (or a tag meaning something to another tool)."""
+    unused = f"list: unused\ntype: string\n{tagged}\n"
+    problem = located(load_files(tmp_path, rules__unused_yaml=unused), "YAML_TAG")
+    assert (problem.location.line, problem.location.column) == (3, 9)
+    assert "remove" in problem.message
+
+
+def test_an_id_of_a_hundred_thousand_characters_is_refused(tmp_path):
+    """Ids name rules in every stored decision's hits, the trace, the console and the rule-hit
+    metric's labels: one from a pasted paragraph loaded before."""
+    result = load_files(tmp_path, rules__checks_yaml=CHECKS.replace("C-1", "C-" + "x" * 100_000))
+    problem = located(result, "ID_INVALID")
+    assert "at most 64 characters" in problem.message
+    assert load_files(tmp_path, rules__checks_yaml=CHECKS.replace("C-1", "C-" + "x" * 62)).ok
+
+
+@pytest.mark.parametrize("when, masked", [
+    ('idn == "11010519491231002X"', "11**************2X"),
+    ('idn in ["11010519491231002X", "X"]', "11**************2X"),
+    ('ph == "13812345678"', "138****5678"),
+    ('s == "6222020200112233446"', "622202*********3446"),  # Luhn-valid
+])
+def test_personal_data_in_a_rule_file_is_an_error_masked(tmp_path, when, masked):
+    """A rule naming one applicant by ID, phone or card loaded: the number then stored in clear in
+    every release and policy version, shown in the console and diffs, past the lists' keyed hashes
+    and four eyes."""
+    policy = POLICY.replace("  s: string\n", "  s: string\n  idn: {type: string, pii: resident_id}\n"
+                            "  ph: {type: string, pii: phone}\n")
+    result = load_files(tmp_path, policies__p__x_yaml=policy,
+                        rules__checks_yaml=with_when(f"'{when}'"))
+    problem = located(result, "PERSONAL_DATA")
+    assert problem.severity == "error" and masked in problem.message and "in_list" in problem.message
+    clear = when.split('"')[1]
+    assert clear not in problem.message
+
+
+def test_numbers_that_are_no_personal_data_still_load(tmp_path):
+    """Prefixes, region codes, amounts and an ID-shaped number whose check digit is wrong."""
+    result = load_files(tmp_path, rules__checks_yaml=with_when(
+        '\'s in ["170", "1700", "330100", "11010519491231002Y", "1234567890123456"]\''))
+    assert "PERSONAL_DATA" not in codes(result), [str(d) for d in result.diagnostics]

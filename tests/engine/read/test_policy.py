@@ -424,3 +424,33 @@ def test_a_reason_code_is_a_name_never_a_formula_or_markup(tmp_path, code):
     assert not result.ok
     found = [d for d in errors(result) if d.code == "REASON_CODE"]
     assert found and found[0].location.file == "rules/reason_codes.yaml", [str(d) for d in errors(result)]
+
+
+@pytest.mark.parametrize("written", ["1e5", "1.0e5", "-.5", "1,000", "01", "12:30", "0o17"])
+def test_a_parameter_written_as_a_number_yaml_reads_as_text_is_an_error_at_it(tmp_path, written):
+    """YAML 1.1 reads 1e5 and 1.0e5 (no sign in the exponent), -.5, 1,000 and 0o17 as text: the
+    expression using the parameter was then the error ("the right side is string"), pointing away
+    from the value to fix."""
+    from engine.read.samples import POLICY, load_files
+    policy = POLICY.replace("double: a * 2", "double: a * params.big") + f"parameters:\n  big: {written}\n"
+    [problem] = [d for d in load_files(tmp_path, policies__p__x_yaml=policy).diagnostics if d.code == "PARAMETER_NUMBER"]
+    assert problem.severity == "error" and (problem.location.line, problem.location.column) == (
+        policy.count("\n"), 8)
+    assert "quote it" in problem.message
+    quoted = POLICY + f"parameters:\n  code: \"{written}\"\n"
+    assert not [d for d in load_files(tmp_path, policies__p__x_yaml=quoted).diagnostics if d.code == "PARAMETER_NUMBER"]
+
+
+@pytest.mark.parametrize("text", ["'Reason {big:50000000}'", "'Reason {big:.90000000f}'", "'Reason {big:>9999}'",
+                                  "'" + "很长" * 600 + "'"])
+def test_a_reason_text_cannot_be_made_huge(tmp_path, text):
+    """A format width in a placeholder ({big:50000000}) was applied: a text of 50 MB (or GBs) in
+    memory at load, then in every decision carrying the reason and every stored one."""
+    from engine.read.samples import POLICY, load_files
+    from engine.support import reasons_text
+    catalogue = reasons_text().replace("en: Reason R1,", f"en: {text},")
+    result = load_files(tmp_path, policies__p__x_yaml=POLICY + "parameters:\n  big: 5\n",
+                        rules__reason_codes_yaml=catalogue)
+    [problem] = [d for d in result.diagnostics if d.code in ("REASON_PLACEHOLDER", "REASON_TEXT")]
+    assert problem.severity == "error" and problem.location.file == "rules/reason_codes.yaml"
+    assert "R1" in problem.message

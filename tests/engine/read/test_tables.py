@@ -64,3 +64,31 @@ def test_a_table_row_must_give_its_outputs(tmp_path, row):
     assert not result.ok
     [error] = [d for d in result.diagnostics if d.severity == "error"]
     assert error.location.file == "rules/t.yaml"
+
+
+# A row no application can reach (hit_policy first), or two rows some application matches both of
+# (hit_policy unique: a conflict, REFERred), loaded silently before.
+def _problems(tmp_path, grade, code):
+    result = load_files(tmp_path, rules__grade_yaml=grade)
+    return [d for d in result.diagnostics if d.code == code]
+
+
+def test_a_row_below_one_matching_all_it_does_is_unreachable(tmp_path):
+    grade = GRADE.replace('  - {id: G-2, when: ["-"], then: {grade: G2}}',
+                          '  - {id: G-2, when: ["-"], then: {grade: G2}}\n  - {id: G-3, when: [[RED, BLUE]], then: {grade: G1}}')
+    [dead] = _problems(tmp_path, grade, "ROW_UNREACHABLE")
+    assert dead.severity == "error" and "row G-3 never matches: row G-2" in dead.message
+    assert dead.location.line == 9
+    # a row above a broader one is the point of first
+    assert not _problems(tmp_path, GRADE, "ROW_UNREACHABLE")
+
+
+def test_rows_that_meet_under_unique_are_a_conflict(tmp_path):
+    unique = GRADE.replace("hit_policy: first", "hit_policy: unique")
+    [overlap] = _problems(tmp_path, unique, "ROW_OVERLAP")
+    assert overlap.severity == "warning" and "rows G-1 and G-2 both match" in overlap.message
+    exclusive = unique.replace('when: ["-"]', "when: [[GREEN, BLUE]]")
+    assert not _problems(tmp_path, exclusive, "ROW_OVERLAP")
+    by_number = unique.replace("inputs: [e]", "inputs: [a]").replace("when: [RED]", 'when: ["< 10"]')
+    assert _problems(tmp_path, by_number.replace('when: ["-"]', 'when: ["[5, 20)"]'), "ROW_OVERLAP")
+    assert not _problems(tmp_path, by_number.replace('when: ["-"]', 'when: [">= 10"]'), "ROW_OVERLAP")
