@@ -21,7 +21,7 @@ from engine.support import DECISION_DATE, make_policy
 INPUT = {"decision_date": {"type": "date", "required": True},
          "region": {"type": "string", "pattern": "^\\d{6}$"},
          "code": {"type": "string", "pattern": "^\\w{2,8}$"},
-         "note": {"type": "string", "pattern": "^\\S+$"}}
+         "note": {"type": "string", "pattern": "^\\S+$", "max_length": 40}}
 
 NOT_ASCII = [("region", "٣٣٠١٠٠"), ("region", "３３０１００"), ("region", "33010٠"), ("region", "۳۳۰۱۰۰"),
              ("code", "ab١"), ("code", "ＡＢＣ"), ("code", "张三"), ("note", "a\u3000b"), ("note", "a\u00a0b")]
