@@ -152,6 +152,9 @@ class Settings:
         return self.env == "production"
 
 
+MIN_PRODUCTION_KEY = 32  # characters of a configured API key in production
+
+
 def check_production(config: Mapping[str, Any]) -> None:
     """Refuse to run with an unknown engine, or in production with development secrets or keys,
     SQLite, no Redis or the benchmark endpoint."""
@@ -177,6 +180,14 @@ def check_production(config: Mapping[str, Any]) -> None:
         problems.append("FIREFLY_HMAC_KEY must be set to a random value of at least 32 characters")
     if "dev-" in (config.get("FIREFLY_API_KEYS") or "") and "-key" in config["FIREFLY_API_KEYS"]:
         problems.append("FIREFLY_API_KEYS holds development keys")
+    # A key is the caller's whole identity, tried online by anyone who reaches the API or the
+    # console's key sign-in: as long as the other secrets (flask keys create makes 43 characters)
+    short = [item.split(":", 1)[0] for item in filter(None, (p.strip() for p in
+                                                              (config.get("FIREFLY_API_KEYS") or "").split(",")))
+             if len(item.split(":", 2)[-1]) < MIN_PRODUCTION_KEY]
+    if short:
+        problems.append(f"FIREFLY_API_KEYS: the keys of {', '.join(short)} are shorter than {MIN_PRODUCTION_KEY} "
+                        "characters (make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
     if config["DATABASE_URL"].startswith("sqlite"):
         problems.append("DATABASE_URL must name a server database (PostgreSQL) in production")
     if not config.get("REDIS_URL"):

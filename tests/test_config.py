@@ -20,6 +20,7 @@ def production(**overrides):
 
 def test_production_with_real_secrets_passes():
     check_production(production())
+    check_production(production(FIREFLY_API_KEYS="bank-app:channel:" + "k" * 32))
     check_production(production(FIREFLY_RATE_LIMIT="none"))  # a gateway in front limits: said
 
 
@@ -37,6 +38,9 @@ def test_production_with_real_secrets_passes():
     ({"REDIS_URL": "rediss://reader@cache:6380/0"}, "REDIS_URL must carry a password"),
     # one channel's flood takes the workers from every other: say each key's limit (or none)
     ({"FIREFLY_RATE_LIMIT": ""}, "FIREFLY_RATE_LIMIT must be set in production"),
+    # a key is tried online by anyone who reaches the API: as long as the other secrets
+    ({"FIREFLY_API_KEYS": "bank-app:channel:" + "k" * 40 + ",partner-a:channel[device.channel=PARTNER]:short-key-1"},
+     "the keys of partner-a are shorter than 32 characters"),
 ])
 def test_production_refuses_defaults(overrides, complaint):
     with pytest.raises(ConfigError, match=complaint):
