@@ -181,7 +181,7 @@ def check_production(config: Mapping[str, Any]) -> None:
     if "dev-" in (config.get("FIREFLY_API_KEYS") or "") and "-key" in config["FIREFLY_API_KEYS"]:
         problems.append("FIREFLY_API_KEYS holds development keys")
     # A key is the caller's whole identity, tried online by anyone who reaches the API or the
-    # console's key sign-in: as long as the other secrets (flask keys create makes 43 characters)
+    # console's key sign-in: as long as the other secrets (flask keys create makes 46 characters)
     short = [item.split(":", 1)[0] for item in filter(None, (p.strip() for p in
                                                               (config.get("FIREFLY_API_KEYS") or "").split(",")))
              if len(item.split(":", 2)[-1]) < MIN_PRODUCTION_KEY]
