@@ -8,7 +8,7 @@ import pytest
 
 from app.services.simulation import Simulating, SimulationRequest
 from support.settings import POLICY_ROOT
-from support.simulation import CANDIDATE_EDITS, POLICY, candidate_folder, example_rows, write_jsonl
+from support.simulation import CANDIDATE_EDITS, POLICY, candidate_folder, example_rows, rename_in_report, write_jsonl
 
 
 class Page(HTMLParser):
@@ -114,12 +114,7 @@ def test_text_in_the_charts_data_cannot_end_or_swallow_its_script_element(writte
     tables after it. No `<` at all in the data: the JSON escapes it, and reads back the same."""
     from app import reports
     report = json.loads((written / "report.json").read_text(encoding="utf-8"))
-    for side in ("baseline", "candidate"):
-        by_group = report[side]["by"]["customer_group"]
-        for name, hostile in zip(list(by_group), HOSTILE):
-            by_group[hostile] = by_group.pop(name)
-        for reason, hostile in zip(report[side]["reasons"], HOSTILE):
-            reason["code"] = hostile
+    rename_in_report(report, HOSTILE)
     text = reports.render_html(report, [])
     page = Page()
     page.feed(text)

@@ -10,7 +10,8 @@ from selenium.webdriver.common.by import By
 from app import reports
 from app.services.simulation import Simulating, SimulationRequest
 from support.settings import POLICY_ROOT
-from support.simulation import CANDIDATE_EDITS, POLICY, candidate_folder, example_rows, write_jsonl
+from support.simulation import (CANDIDATE_EDITS, POLICY, candidate_folder, example_rows, rename_in_report,
+                                write_jsonl)
 from tests.browser.test_console import shot, wait
 
 # Names a policy author gives (reason codes, customer groups) that the page shows in its charts.
@@ -24,12 +25,7 @@ def hostile_report(tmp_path):
     Simulating(POLICY_ROOT, None).simulate(
         SimulationRequest(POLICY, path, candidate=str(candidate), out=tmp_path / "out"))
     report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
-    for side in ("baseline", "candidate"):
-        by_group = report[side]["by"]["customer_group"]
-        for name, hostile in zip(list(by_group), HOSTILE):
-            by_group[hostile] = by_group.pop(name)
-        for reason, hostile in zip(report[side]["reasons"], HOSTILE):
-            reason["code"] = hostile
+    rename_in_report(report, HOSTILE)
     return reports.write_html(tmp_path / "hostile.html", report, [])
 
 

@@ -113,3 +113,15 @@ def candidate_folder(tmp_path: Path, replacements: dict[str, str]) -> Path:
 # 500,000 comes down), local residents' income floor 60,000 (the local resident is declined).
 CANDIDATE_EDITS = {"  region_cap_developed: 500000": "  region_cap_developed: 400000",
                    "  min_income_local: 3000 ": "  min_income_local: 60000 "}
+
+
+def rename_in_report(report: dict, names) -> dict:
+    """A report.json whose customer groups and reason codes are renamed to `names` (as many as
+    there are names), in both versions: text an author or a channel chose, shown by the report."""
+    for side in ("baseline", "candidate"):
+        by_group = report[side]["by"]["customer_group"]
+        for name, new in zip(list(by_group), names):
+            by_group[new] = by_group.pop(name)
+        for reason, new in zip(report[side]["reasons"], names):
+            reason["code"] = new
+    return report
