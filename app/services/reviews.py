@@ -85,7 +85,7 @@ class ReviewDesk:
         if self.registry is not None:
             try:
                 served = self.registry.served(row.policy_name)
-            except Exception:  # noqa: BLE001 - a policy no longer served: its stored version below
+            except NotFound:  # a policy no longer served: its stored version below
                 served = None
             policy = served if served is not None and served.hash == row.policy_hash else None
         if policy is None and self.store is not None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Mapping
-
 import redis
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, RedisStorage
@@ -57,10 +55,9 @@ class RateLimits:
     def __init__(self, default: str, by_key: str = "", client: redis.Redis | None = None) -> None:
         self.default = parse_limits(default)
         self.by_key = parse_by_key(by_key)
-        self.enabled = bool(self.default) or any(self.by_key.values())
         self._local = MovingWindowRateLimiter(MemoryStorage())
         self._shared = None
-        if client is not None and self.enabled:
+        if client is not None and (self.default or any(self.by_key.values())):
             storage = RedisStorage("redis://", connection_pool=client.connection_pool, key_prefix="firefly:limits")
             self._shared = MovingWindowRateLimiter(storage)
         self._down_until = 0.0  # monotonic time until which Redis is not asked again
@@ -104,9 +101,3 @@ class RateLimits:
             self._down = True
             log.warning("Redis unreachable: request limits counted in this worker only",
                         extra={"event": "rate_limits_local"})
-
-    def describe(self) -> Mapping[str, str]:
-        """The limits in force, for start-up logs and docs: {"default" or key name: text}."""
-        shown = {"default": ";".join(str(i) for i in self.default) or "none"}
-        shown.update({name: ";".join(str(i) for i in items) or "none" for name, items in self.by_key.items()})
-        return shown
