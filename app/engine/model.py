@@ -100,10 +100,11 @@ class OutputExpr:
     """An output a rule or table row computes (`{expr: ...}`) instead of writing a constant:
     called with the values when the rule or row is chosen."""
 
-    __slots__ = ("text", "function", "nullable")
+    __slots__ = ("text", "function", "nullable", "expr")
 
-    def __init__(self, text: str, function: Callable[[dict], Any], nullable: bool):
+    def __init__(self, text: str, function: Callable[[dict], Any], nullable: bool, expr: Any = None):
         self.text, self.function, self.nullable = text, function, nullable
+        self.expr = expr  # the checked tree (columnar/ evaluates it over a chunk of rows)
 
     def __repr__(self) -> str:
         return f"OutputExpr({self.text!r})"
@@ -236,6 +237,7 @@ class Stage:
     # features declared `after:` this stage, computed once it has run
     then_features: Callable[[dict], None] | None = None
     pd_name: str | None = None      # a scorecard with scaling: its probability of default
+    then_names: tuple[str, ...] = ()  # the names then_features computes, in order
 
 
 @dataclass
@@ -251,6 +253,7 @@ class Cap:
     # an underwriter closing a referral may approve above it (a cap that stands for a check the
     # rules could not make, such as income not yet verified); every other cap binds them too
     review_may_lift: bool = False
+    expr: Any = None   # the value's checked tree, before `condition` (columnar/ evaluates it)
 
 
 @dataclass
@@ -262,6 +265,8 @@ class LimitSpec:
     below_minimum: Effect
     when_missing: Effect
     result: str | None = None  # the value name under which the computed limit is kept
+    base_expr: Any = None      # the checked trees of base and minimum (columnar/ evaluates them)
+    minimum_expr: Any = None
 
 
 @dataclass
@@ -365,6 +370,7 @@ class Feature:
     # The kind of personal data this feature is computed from, if any (traces mask it when the
     # feature is text, a date or a list, which could reveal the data).
     pii: str | None = None
+    expr: Any = None   # the checked tree (columnar/ evaluates it over a chunk of rows)
 
 
 @dataclass

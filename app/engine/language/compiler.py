@@ -222,7 +222,7 @@ def lower_condition(expr: Expr, builder: "CodeBuilder", negate: bool = False) ->
         # the missing-data rule holds for each item's atoms as for the rule's.
         atom = builder.computed(expr, negate)
         return c.Computed(atom.source, atom.python, atom.fields, atom.negated, atom.location,
-                          over=expr.source.text)
+                          over=expr.source.text, expr=atom.expr)
     return builder.computed(expr, negate)
 
 
@@ -467,7 +467,7 @@ class CodeBuilder:
     def computed(self, expr: Expr, negate: bool) -> c.Computed:
         """A Computed atom for an expression no simpler atom can express."""
         return c.Computed(expr.text, self.value(expr), tuple(referenced_paths(expr)), negate,
-                          expr.location)
+                          expr.location, expr=expr)
 
     # --- conditions ------------------------------------------------------------------------
     def condition(self, cond: c.Condition) -> str:

@@ -12,7 +12,7 @@ backend into durable_rules JSON. Values are already typed: integers are `int`, d
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 from ..errors import Location
@@ -88,6 +88,8 @@ class Computed:
     negated: bool
     location: Location
     over: str | None = None  # a quantifier (any/all/none) over this list: a rule may test it
+    # the checked tree itself (columnar/ evaluates it over a chunk of rows); not part of equality
+    expr: Any = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -287,7 +287,7 @@ class BuildContext:
                        node.text_location)
             return None
         function = self.builder.compile_function("v", self.builder.value(expr))
-        return m.OutputExpr(expr.text, function, expr.nullable)
+        return m.OutputExpr(expr.text, function, expr.nullable, expr)
 
     # --- table cells and scorecard bins --------------------------------------------------------
     def cell(self, node: Node, ref: Ref, what: str) -> c.Condition | None:

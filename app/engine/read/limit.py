@@ -36,7 +36,7 @@ def read_limit(ctx: BuildContext, node: Node | None) -> m.LimitSpec | None:
     value = ctx.builder.value
     return m.LimitSpec(ctx.builder.compile_function("v", value(base)), caps, round_to,
                        ctx.builder.compile_function("v", value(minimum)), below, missing,
-                       _result(ctx, node.get("result")))
+                       _result(ctx, node.get("result")), base, minimum)
 
 
 def _result(ctx: BuildContext, node: Node | None) -> str | None:
@@ -74,7 +74,8 @@ def _caps(ctx: BuildContext, caps_node: Node | None) -> list[m.Cap]:
         ctx.cap_exprs[cap_id] = expr
         caps.append(m.Cap(cap_id, ctx.text(cap_node.get("name")),
                           ctx.builder.compile_function("v", code), condition,
-                          (id_node or cap_node).location, _review_may_lift(ctx, cap_node, cap_id)))
+                          (id_node or cap_node).location, _review_may_lift(ctx, cap_node, cap_id),
+                          expr))
     return caps
 
 

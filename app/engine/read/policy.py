@@ -299,7 +299,7 @@ def _feature_lines(ctx: BuildContext, entries: dict[str, Node], features: list[m
         if pii:
             ctx.pii_sources[name] = pii
         ctx.feature_exprs[name] = expr
-        features.append(m.Feature(name, expr.type, expression_node.location, pii))
+        features.append(m.Feature(name, expr.type, expression_node.location, pii, expr))
         # A computation that fails on some input (a date out of the calendar) is missing data,
         # like a division by zero: evaluation never raises.
         lines += ["try:", f"    v[{name!r}] = {ctx.builder.value(expr)}",
@@ -375,7 +375,9 @@ def _stages(ctx: BuildContext, node: Node | None,
             stages.append(stage)
             deferred = ctx.deferred_features.pop(stage_id, None)
             if deferred:
+                before = len(features)
                 stage.then_features = _feature_lines(ctx, deferred, features)[1]
+                stage.then_names = tuple(f.name for f in features[before:])
     for stage_id, entries in ctx.deferred_features.items():
         for name in entries:
             ctx.error("FEATURE_AFTER", f"feature '{name}' is computed after stage '{stage_id}', "

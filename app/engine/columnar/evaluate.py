@@ -1,0 +1,858 @@
+"""Evaluating checked expression trees and conditions over a chunk of rows, one column at a time.
+
+The row engine (language/compiler.py) computes one decision's values in Python; this module
+computes the same values for many decisions at once as Polars columns, so that a batch run
+(`policy simulate`, a backtest) pays Python's per-value cost once per chunk, not once per row.
+
+The values must be the row engine's exactly. Three rules keep them so:
+- Types map to columns that hold their values exactly: integer Int64, text and enums String,
+  booleans Boolean (null is missing, and `&`, `|`, `~` are three-valued like the language's),
+  dates Date, times of day Time. Datetimes keep their own UTC offsets, which a Polars column
+  would not: they stay Python objects (`Py`).
+- Decimals are Polars decimals (exact, with a fixed scale) while they are added, subtracted,
+  multiplied, compared and floored. A quotient (and a decimal a function gives with more digits
+  than 38 hold) is a Float64 instead: a float is within a few units in the last place of the exact
+  decimal, so a comparison can come out otherwise only when its two sides are that close; every
+  comparison, floor and rounding of a float marks the rows where the two sides are within a
+  relative 1e-9 as *unsure*, and the row engine decides those rows. So does an integer whose
+  magnitude could overflow 64 bits.
+- A function without a column form is called through its own Python implementation
+  (language/functions.py), once per distinct tuple of arguments in the chunk. A call that raises
+  marks its rows unsure (the row engine then says what a failing feature gives).
+
+Anything this module does not handle (a list inside a list, a decimal handed to a Python
+function, a list built in a value) raises Unsupported: the caller decides the chunk row by row.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable
+
+import polars as pl
+
+from ..language import conditions as c
+from ..language.compiler import DECIMAL_CONTEXT
+from ..language.expressions import (QUANTIFIERS, Arith, Call, Cmp, Expr, IfElse, ItemRef, ListLit,
+                                    Lit, Logic, Member, NamedList, Not, Over, Ref, Unary)
+from ..language.functions import FUNCTIONS
+from ..types import (BOOLEAN, DATE, DATETIME, DECIMAL, ENUM, INTEGER, LIST, NULL, RECORD, STRING,
+                     TIME)
+
+# Relative distance within which a float's comparison or floor is not trusted (floats here are
+# within about 1e-15 of the exact decimal; the margin is wide so that error carried through a few
+# operations stays inside it).
+TOLERANCE = 1e-9
+# Integers past this magnitude may have wrapped in 64 bits: such rows are decided row by row.
+INT_LIMIT = float(2 ** 62)
+
+MAX_SCALE = 18  # decimal places kept exactly (38 digits in all: 20 before the point)
+DTYPES = {INTEGER: pl.Int64, DECIMAL: pl.Decimal(38, 0), STRING: pl.String, ENUM: pl.String,
+          BOOLEAN: pl.Boolean, DATE: pl.Date, TIME: pl.Time, NULL: pl.Null}
+
+
+class Unsupported(Exception):
+    """A construct the column evaluator does not handle: decide row by row."""
+
+
+@dataclass
+class Py:
+    """A column of Python objects (datetimes, whose UTC offsets a Polars column would drop)."""
+
+    values: list
+
+
+@dataclass
+class Items:
+    """A list-valued column: `present` (Boolean, false where the list is missing) and its items in
+    one long frame, `_row` giving each item's row and its fields as columns (`_item` for a list of
+    scalars), in row then item order."""
+
+    present: pl.Series
+    frame: pl.DataFrame
+
+
+Column = Any  # pl.Series | Py | Items
+
+
+def dtype_of(type_name: str) -> Any:
+    dtype = DTYPES.get(type_name)
+    if dtype is None:
+        raise Unsupported(f"values of type {type_name}")
+    return dtype
+
+
+def is_decimal(series: pl.Series) -> bool:
+    return isinstance(series.dtype, pl.Decimal)
+
+
+def decimals(values: list) -> pl.Series:
+    """Exact decimals (Decimal, int or None) as a decimal column, or as floats when they need
+    more digits than a column holds."""
+    scale = 0
+    for value in values:
+        if isinstance(value, Decimal):
+            sign, digits, exponent = value.as_tuple()
+            if not isinstance(exponent, int):  # NaN or infinity: never an exact decimal
+                raise Unsupported("a decimal that is not a number")
+            scale = max(scale, -exponent)
+            if len(digits) + exponent > 38 - MAX_SCALE:
+                return pl.Series([None if v is None else float(v) for v in values], dtype=pl.Float64)
+    if scale > MAX_SCALE:
+        return pl.Series([None if v is None else float(v) for v in values], dtype=pl.Float64)
+    return pl.Series(values, dtype=pl.Decimal(38, scale))
+
+
+class Scope:
+    """Where an expression is evaluated: the rows of a chunk, or the items of a list (`ItemScope`).
+    Collects the rows that must be decided row by row (`unsure`)."""
+
+    n: int
+
+    def value(self, path: str) -> Column:
+        raise NotImplementedError
+
+    def item(self, var: str, name: str | None) -> pl.Series:
+        raise Unsupported("an item outside its comprehension")
+
+    def mark(self, mask: pl.Series) -> None:
+        raise NotImplementedError
+
+    def constant(self, value: Any, type_name: str) -> Column:
+        """A column repeating one constant (a literal, a parameter)."""
+        if isinstance(value, datetime.datetime) or (value is None and type_name == DATETIME):
+            return Py([value] * self.n)
+        if value is None:
+            dtype = DTYPES.get(type_name, pl.Null)
+        elif isinstance(value, bool):
+            dtype = pl.Boolean
+        elif isinstance(value, int):
+            dtype = pl.Int64
+        elif isinstance(value, Decimal):
+            return decimals([value]).new_from_index(0, self.n)
+        elif isinstance(value, str):
+            dtype = pl.String
+        elif isinstance(value, datetime.date):
+            dtype = pl.Date
+        elif isinstance(value, datetime.time):
+            dtype = pl.Time
+        else:
+            raise Unsupported(f"a constant {value!r}")
+        return pl.Series([value], dtype=dtype).new_from_index(0, self.n)
+
+
+class RowScope(Scope):
+    """The rows of a chunk: `values` holds every column computed so far, by value name."""
+
+    def __init__(self, n: int, values: dict[str, Column]):
+        self.n = n
+        self.values = values
+        # how to get some rows of a float column exactly (a quotient: as the row engine divides)
+        self.exact: dict[int, tuple[pl.Series, Callable[[pl.Series], list]]] = {}
+        self.unsure = pl.Series([False], dtype=pl.Boolean).new_from_index(0, n)
+
+    def value(self, path: str) -> Column:
+        try:
+            return self.values[path]
+        except KeyError:
+            raise Unsupported(f"no column for {path}") from None
+
+    def mark(self, mask: pl.Series) -> None:
+        self.unsure = self.unsure | mask.fill_null(False)
+
+
+class ItemScope(Scope):
+    """The items of one list, selected by a comprehension's `if`: `rows` gives each item's row."""
+
+    def __init__(self, parent: RowScope, var: str, frame: pl.DataFrame):
+        self.parent, self.var, self.frame = parent, var, frame
+        self.rows = frame["_row"]
+        self.n = frame.height
+        # how to get some rows of a float column exactly (a quotient: as the row engine divides)
+        self.exact: dict[int, tuple[pl.Series, Callable[[pl.Series], list]]] = {}
+
+    def value(self, path: str) -> Column:
+        column = self.parent.value(path)
+        if isinstance(column, Items):
+            raise Unsupported("a list read inside a comprehension")
+        if isinstance(column, Py):
+            return Py([column.values[i] for i in self.rows.to_list()])
+        return column.gather(self.rows)
+
+    def item(self, var: str, name: str | None) -> pl.Series:
+        if var != self.var:
+            raise Unsupported("a comprehension inside a comprehension")
+        return self.frame[name or "_item"]
+
+    def mark(self, mask: pl.Series) -> None:
+        hit = self.rows.filter(mask.fill_null(False)).unique()
+        if hit.len():
+            flags = pl.Series([False], dtype=pl.Boolean).new_from_index(0, self.parent.n)
+            self.parent.mark(flags.scatter(hit, True))
+
+
+# --- values -------------------------------------------------------------------------------------
+def evaluate(expr: Expr, scope: Scope) -> Column:
+    """The column of an expression's values (null where missing)."""
+    handler = _HANDLERS.get(type(expr))
+    if handler is None:
+        raise Unsupported(f"{type(expr).__name__} expressions")
+    return handler(expr, scope)
+
+
+def _lit(expr: Lit, scope: Scope) -> Column:
+    return scope.constant(expr.value, expr.type.name)
+
+
+def _ref(expr: Ref, scope: Scope) -> Column:
+    return scope.value(expr.path)
+
+
+def _item_ref(expr: ItemRef, scope: Scope) -> Column:
+    return scope.item(expr.var, expr.field)
+
+
+def _series(column: Column, what: str) -> pl.Series:
+    if not isinstance(column, pl.Series):
+        raise Unsupported(what)
+    return column
+
+
+def _numbers(left: pl.Series, right: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Both sides as types that combine exactly: integers and decimals as they are (Polars mixes
+    them exactly), either as Float64 when the other is one."""
+    if left.dtype == pl.Float64 or right.dtype == pl.Float64:
+        return left.cast(pl.Float64), right.cast(pl.Float64)
+    return left, right
+
+
+def near(left: pl.Series, right: pl.Series) -> pl.Series:
+    """Where two floats are too close for their order or equality to be trusted."""
+    a, b = left.abs(), right.abs()
+    scale = a.zip_with((a >= b).fill_null(True), b).fill_null(1.0).clip(lower_bound=1.0)
+    return ((left - right).abs() <= scale * TOLERANCE).fill_null(False)
+
+
+def near_whole(values: pl.Series) -> pl.Series:
+    """Where a float is too close to a whole number for its floor to be trusted."""
+    return near(values, values.round(0))
+
+
+def _guard_int(result: pl.Series, estimate: pl.Series, scope: Scope) -> pl.Series:
+    scope.mark(estimate.abs() > INT_LIMIT)
+    return result
+
+
+def _unary(expr: Unary, scope: Scope) -> Column:
+    operand = _series(evaluate(expr.operand, scope), "a sign on a datetime")
+    if expr.op == "+":
+        return operand
+    if operand.dtype == pl.Int64:
+        return _guard_int(-operand, operand.cast(pl.Float64), scope)
+    return -operand
+
+
+def _arith(expr: Arith, scope: Scope) -> Column:
+    if not (expr.left.type.numeric or expr.left.type.name == NULL) or not (
+            expr.right.type.numeric or expr.right.type.name == NULL):
+        raise Unsupported(f"arithmetic on {expr.left.type} and {expr.right.type}")
+    left = _series(evaluate(expr.left, scope), "arithmetic")
+    right = _series(evaluate(expr.right, scope), "arithmetic")
+    op = expr.op
+    if op == "/":  # always a decimal; missing when dividing by zero
+        result = _null_where(left.cast(pl.Float64) / right.cast(pl.Float64), right == 0)
+        if left.dtype != pl.Float64 and right.dtype != pl.Float64:  # exact parts, for close calls
+            scope.exact[id(result)] = (result, lambda rows: [
+                divide(a, b) for a, b in zip(left.gather(rows).to_list(), right.gather(rows).to_list())])
+        return result
+    left, right = _numbers(left, right)
+    whole = left.dtype == pl.Int64
+    if op in ("//", "%"):
+        zero = right == 0
+        if whole:
+            safe = right.zip_with(~zero.fill_null(False), pl.Series([1], dtype=pl.Int64).new_from_index(0, len(right)))
+            quotient = left // safe
+            result = quotient if op == "//" else left - safe * quotient
+            return _null_where(result, zero)
+        if left.dtype == pl.Float64:
+            ratio = left / right
+            scope.mark(near_whole(ratio) & ~zero.fill_null(False))
+            floored = ratio.floor()
+        else:  # decimals: Polars floors exactly
+            one = decimals([Decimal(1)]).new_from_index(0, len(right))
+            floored = left // right.zip_with(~zero.fill_null(False), one.cast(right.dtype) if is_decimal(right) else one)
+        result = floored if op == "//" else left - right * floored
+        return _null_where(_limited(result), zero)
+    if op == "+":
+        result = left + right
+    elif op == "-":
+        result = left - right
+    elif op == "*":
+        result = left * right
+    else:
+        raise Unsupported(f"operator {op}")
+    if whole:
+        estimate = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}[op](
+            left.cast(pl.Float64), right.cast(pl.Float64))
+        return _guard_int(result, estimate, scope)
+    return _limited(result)
+
+
+def _limited(result: pl.Series) -> pl.Series:
+    """A decimal result whose scale grew past what is kept exactly becomes a float."""
+    if is_decimal(result) and (result.dtype.scale or 0) > MAX_SCALE:
+        return result.cast(pl.Float64)
+    return result
+
+
+def _null_where(series: pl.Series, mask: pl.Series, scope: Scope | None = None) -> pl.Series:
+    """The column with nulls where `mask` holds (a float keeps its exact values, if known)."""
+    mask = mask.fill_null(False)
+    result = series.zip_with(~mask, series.clear(len(series))) if mask.any() else series
+    known = scope.exact.get(id(series)) if scope is not None else None
+    if known is not None and known[0] is series:
+        scope.exact[id(result)] = (result, known[1])
+    return result
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def compare(left: Column, op: str, right: Column, scope: Scope) -> Column:
+    """`left op right`, null where either is missing."""
+    if isinstance(left, Py) or isinstance(right, Py):
+        return _python_compare(left, op, right, scope)
+    if isinstance(left, Items) or isinstance(right, Items):
+        raise Unsupported("comparing lists")
+    if left.dtype.is_numeric() and right.dtype.is_numeric():
+        if left.dtype == pl.Float64 or right.dtype == pl.Float64:
+            return _float_compare(left, op, right, scope)
+        if is_decimal(left) and is_decimal(right) and left.dtype.scale != right.dtype.scale:
+            scale = max(left.dtype.scale or 0, right.dtype.scale or 0)
+            left, right = left.cast(pl.Decimal(38, scale)), right.cast(pl.Decimal(38, scale))
+    elif left.dtype == pl.Null or right.dtype == pl.Null:
+        return pl.Series([None], dtype=pl.Boolean).new_from_index(0, scope.n)
+    return _COMPARE[op](left, right)
+
+
+def _float_compare(left: pl.Series, op: str, right: pl.Series, scope: Scope) -> pl.Series:
+    """A comparison with a float side: by the floats, except where the sides are too close to
+    trust them; there, when both sides are exact or quotients of exact values, by the row
+    engine's own decimal arithmetic (else the rows are unsure)."""
+    lf, rf = left.cast(pl.Float64), right.cast(pl.Float64)
+    result = _COMPARE[op](lf, rf)
+    close = near(lf, rf)
+    if not close.any():
+        return result
+    rows = close.arg_true()
+    lefts, rights = exact_values(left, scope, rows), exact_values(right, scope, rows)
+    if lefts is None or rights is None:
+        scope.mark(close)
+        return result
+    test = _COMPARE[op]
+    decided = [None if a is None or b is None else test(a, b) for a, b in zip(lefts, rights)]
+    return result.scatter(rows, pl.Series(decided, dtype=pl.Boolean))
+
+
+def exact_values(column: pl.Series, scope: Scope, rows: pl.Series) -> list | None:
+    """Some rows of a column as the row engine holds them (Decimal, int): an exact column's own
+    values, a quotient's computed as the row engine divides; None for any other float."""
+    if column.dtype != pl.Float64:
+        return column.gather(rows).to_list()
+    known = scope.exact.get(id(column))
+    if known is None or known[0] is not column:
+        return None
+    return known[1](rows)
+
+
+def divide(a: Any, b: Any) -> Decimal | None:
+    """The row engine's division (language/compiler.py `_div`)."""
+    if a is None or b is None or b == 0:
+        return None
+    return DECIMAL_CONTEXT.divide(Decimal(a), Decimal(b))
+
+
+def _python_compare(left: Column, op: str, right: Column, scope: Scope) -> Py | pl.Series:
+    lefts, rights = _python_values(left, scope), _python_values(right, scope)
+    test = _COMPARE[op]
+    out = []
+    for a, b in zip(lefts, rights):
+        if a is None or b is None:
+            out.append(None)
+        else:
+            try:
+                out.append(test(a, b))
+            except TypeError:
+                raise Unsupported("a comparison the row engine refuses") from None
+    return pl.Series(out, dtype=pl.Boolean)
+
+
+def _python_values(column: Column, scope: Scope) -> list:
+    if isinstance(column, Py):
+        return column.values
+    if isinstance(column, pl.Series):
+        if column.dtype == pl.Float64:
+            raise Unsupported("a decimal handed to Python")
+        return column.to_list()
+    raise Unsupported("a list handed to Python")
+
+
+def _cmp(expr: Cmp, scope: Scope) -> Column:
+    return compare(evaluate(expr.left, scope), expr.op, evaluate(expr.right, scope), scope)
+
+
+def _logic(expr: Logic, scope: Scope) -> Column:
+    items = [_series(evaluate(item, scope), "logic") for item in expr.items]
+    result = items[0]
+    for item in items[1:]:
+        result = (result & item) if expr.op == "and" else (result | item)
+    return result
+
+
+def _not(expr: Not, scope: Scope) -> Column:
+    return ~_series(evaluate(expr.operand, scope), "not")
+
+
+def constant_values(container: Expr) -> frozenset:
+    if isinstance(container, NamedList):
+        return container.values
+    return frozenset(item.value for item in container.items)
+
+
+def member(column: Column, values: frozenset, negated: bool) -> pl.Series:
+    """`x in values` (null where x is missing)."""
+    column = _series(column, "a datetime in a list")
+    if column.dtype == pl.Float64 or is_decimal(column) or any(isinstance(v, (Decimal, float)) for v in values):
+        raise Unsupported("a decimal in a list")
+    if column.dtype == pl.Null:
+        return pl.Series([None], dtype=pl.Boolean).new_from_index(0, len(column))
+    found = column.is_in(pl.Series(sorted(values, key=repr), dtype=column.dtype).implode(), nulls_equal=False)
+    return ~found if negated else found
+
+
+def _member(expr: Member, scope: Scope) -> Column:
+    if not isinstance(expr.container, (ListLit, NamedList)) or (
+            isinstance(expr.container, ListLit) and not all(isinstance(i, Lit) for i in expr.container.items)):
+        raise Unsupported("membership in a computed list")
+    return member(evaluate(expr.item, scope), constant_values(expr.container), expr.negated)
+
+
+def _common(columns: list[pl.Series]) -> list[pl.Series]:
+    """Columns cast to one type, as Python mixes them: integers with decimals are decimals; a
+    column of nulls takes the others' type."""
+    kinds = {s.dtype for s in columns if s.dtype != pl.Null}
+    if not kinds:
+        return columns
+    numeric = all(k.is_numeric() for k in kinds)
+    if numeric and pl.Float64 in kinds:
+        target = pl.Float64
+    elif numeric and any(isinstance(k, pl.Decimal) for k in kinds):
+        target = pl.Decimal(38, max((k.scale or 0) for k in kinds if isinstance(k, pl.Decimal)))
+    elif len(kinds) == 1:
+        target = kinds.pop()
+    else:
+        raise Unsupported(f"values of types {kinds} together")
+    return [s if s.dtype == target else s.cast(target) for s in columns]
+
+
+def _if_else(expr: IfElse, scope: Scope) -> Column:
+    test = _series(evaluate(expr.test, scope), "a datetime test")
+    body, orelse = evaluate(expr.body, scope), evaluate(expr.orelse, scope)
+    if isinstance(body, Py) or isinstance(orelse, Py):
+        tests = test.to_list()
+        bodies, elses = _python_values(body, scope), _python_values(orelse, scope)
+        return Py([None if t is None else (b if t else e) for t, b, e in zip(tests, bodies, elses)])
+    body, orelse = _common([_series(body, "a list"), _series(orelse, "a list")])
+    chosen = body.zip_with(test.fill_null(False), orelse)
+    return _null_where(chosen, test.is_null()) if test.null_count() else chosen
+
+
+# --- lists --------------------------------------------------------------------------------------
+def _list_of(expr: Expr, scope: Scope) -> Items:
+    if not isinstance(scope, RowScope):
+        raise Unsupported("a comprehension inside a comprehension")
+    column = evaluate(expr, scope)
+    if not isinstance(column, Items):
+        raise Unsupported("a comprehension over a computed list")
+    return column
+
+
+def _selected(expr: Over, scope: Scope) -> tuple[Items, ItemScope]:
+    """The list an Over goes over, and the scope of the items its `if` selects."""
+    items = _list_of(expr.source, scope)
+    inner = ItemScope(scope, expr.var, items.frame)
+    if expr.where is not None:
+        where = _series(evaluate(expr.where, inner), "a datetime test")
+        inner = ItemScope(scope, expr.var, items.frame.filter(where.fill_null(False)))
+    return items, inner
+
+
+def _per_row(items: Items, inner: ItemScope, value: pl.Series | None, aggregate: Callable[[pl.Expr], list[pl.Expr]],
+             n: int) -> pl.DataFrame:
+    """Aggregates per row of a chunk over the selected items: one row per chunk row (rows without
+    items get nulls; the caller fills them)."""
+    frame = pl.DataFrame({"_row": inner.rows, "x": value if value is not None else pl.Series([0] * inner.n)})
+    grouped = frame.group_by("_row").agg(aggregate(pl.col("x")))
+    every = pl.DataFrame({"_row": pl.int_range(0, n, dtype=inner.rows.dtype, eager=True)})
+    return every.join(grouped, on="_row", how="left").sort("_row")
+
+
+def _over(expr: Over, scope: Scope) -> Column:
+    items, inner = _selected(expr, scope)
+    missing = ~items.present
+    kind = expr.kind
+    n = scope.n
+    if kind in QUANTIFIERS:
+        test = inner.item(inner.var, None) if not expr.var else _series(evaluate(expr.body, inner), "a test")
+        seek = kind != "all"  # any/none look for a True, all for a False
+        agg = _per_row(items, inner, test, lambda x: [
+            (x == seek).fill_null(False).any().alias("hit"), x.is_null().any().alias("unknown")], n)
+        hit, unknown = agg["hit"].fill_null(False), agg["unknown"].fill_null(False)
+        decided = pl.Series([seek], dtype=pl.Boolean).new_from_index(0, n)
+        result = pl.select(pl.when(pl.lit(hit)).then(pl.lit(decided)).when(pl.lit(unknown)).then(None)
+                           .otherwise(~pl.lit(decided))).to_series()
+        if kind == "none":
+            result = ~result
+        return _null_where(result, missing)
+    if kind == "count":
+        agg = _per_row(items, inner, None, lambda x: [x.len().alias("count")], n)
+        return _null_where(agg["count"].fill_null(0).cast(pl.Int64), missing)
+    if kind in ("sum", "min", "max", "avg"):
+        value = inner.item(inner.var, None) if not expr.var or expr.body is None else _series(
+            evaluate(expr.body, inner), "an aggregate of datetimes")
+        if value.dtype == pl.Null:
+            raise Unsupported("an aggregate of nulls")
+        whole = value.dtype == pl.Int64
+        agg = _per_row(items, inner, value, lambda x: [
+            getattr(x, "sum" if kind in ("sum", "avg") else kind)().alias("v"), x.len().alias("k"),
+            x.is_null().any().alias("unknown")] + ([x.cast(pl.Float64).abs().sum().alias("size")] if whole else []), n)
+        count, unknown = agg["k"].fill_null(0), agg["unknown"].fill_null(False)
+        result = agg["v"]
+        if kind == "sum":
+            result = result.fill_null(0).cast(value.dtype)
+            if whole:
+                scope.mark(agg["size"] > INT_LIMIT)
+        elif kind == "avg":
+            result = result.cast(pl.Float64) / count.cast(pl.Float64)
+        empty = (count == 0) if kind != "sum" else pl.Series([False] * n)
+        return _null_where(result, missing | unknown | empty)
+    raise Unsupported(f"{kind}(...) as a value")
+
+
+def _len_of(arg: Expr, scope: Scope, distinct: bool) -> Column:
+    """len(list), len(distinct(list)): counted per row without building the lists."""
+    if isinstance(arg, Over) and arg.kind in ("map", "filter"):
+        items, inner = _selected(arg, scope)
+        value = None
+        if distinct:
+            value = inner.item(inner.var, None) if arg.kind == "filter" or arg.body is None else _series(
+                evaluate(arg.body, inner), "distinct datetimes")
+            if value.dtype == pl.Float64 or is_decimal(value):
+                raise Unsupported("distinct decimals")
+        agg = _per_row(items, inner, value, lambda x: [(x.n_unique() if distinct else x.len()).alias("count")],
+                       scope.n)
+        return _null_where(agg["count"].fill_null(0).cast(pl.Int64), ~items.present)
+    if isinstance(arg, Ref) and arg.type.name == LIST and not distinct:
+        items = _list_of(arg, scope)
+        counts = items.frame.group_by("_row").len()
+        every = pl.DataFrame({"_row": pl.int_range(0, scope.n, dtype=items.frame["_row"].dtype, eager=True)})
+        joined = every.join(counts, on="_row", how="left").sort("_row")["len"].fill_null(0).cast(pl.Int64)
+        return _null_where(joined, ~items.present)
+    raise Unsupported("len of this list")
+
+
+# --- function calls -----------------------------------------------------------------------------
+def _call(expr: Call, scope: Scope) -> Column:
+    name, args = expr.name, expr.args
+    native = _NATIVE.get(name)
+    if native is not None:
+        result = native(expr, scope)
+        if result is not None:
+            return result
+    return apply(FUNCTIONS[name].implementation, [_argument(a, scope) for a in args], expr.type.name, scope)
+
+
+def _argument(arg: Expr, scope: Scope) -> Any:
+    """A function's argument: a constant list stays one Python value; else its column."""
+    if isinstance(arg, NamedList):
+        return _Constant(tuple(sorted(arg.values, key=repr)))
+    if isinstance(arg, ListLit) and all(isinstance(i, Lit) for i in arg.items):
+        return _Constant(tuple(i.value for i in arg.items))
+    if isinstance(arg, Lit):
+        return _Constant(arg.value)
+    return evaluate(arg, scope)
+
+
+@dataclass
+class _Constant:
+    value: Any
+
+
+def apply(function: Callable, arguments: list[Any], type_name: str, scope: Scope) -> Column:
+    """A Python function called once per distinct tuple of column arguments; a call that raises
+    marks its rows unsure (and gives null)."""
+    constants = [a.value if isinstance(a, _Constant) else None for a in arguments]
+    if any(isinstance(c, float) for c in constants):
+        raise Unsupported("a float handed to Python")
+    columns = [a for a in arguments if not isinstance(a, _Constant)]
+    for column in columns:
+        if isinstance(column, Items) or (isinstance(column, pl.Series) and column.dtype == pl.Float64):
+            raise Unsupported("a list or a float handed to Python")
+
+    def call(row: tuple) -> Any:
+        it = iter(row)
+        try:
+            return function(*[next(it) if not isinstance(a, _Constant) else a.value for a in arguments])
+        except (ArithmeticError, ValueError, TypeError):
+            return _FAILED
+
+    if any(isinstance(column, Py) for column in columns):  # datetimes: one call per row
+        results = [call(row) for row in zip(*[c.values if isinstance(c, Py) else c.to_list() for c in columns])]
+    elif not columns:
+        results = [call(())] * scope.n
+    else:
+        names = [f"a{i}" for i in range(len(columns))]
+        frame = pl.DataFrame(dict(zip(names, columns)))
+        distinct = frame.unique()
+        found = [call(row) for row in distinct.iter_rows()]
+        failed = [value is _FAILED for value in found]
+        found = [None if value is _FAILED else value for value in found]
+        result = _column(found, type_name)
+        if isinstance(result, Py):
+            raise Unsupported("a function giving datetimes")
+        table = distinct.with_columns(result.alias("_value"), pl.Series("_failed", failed, dtype=pl.Boolean))
+        joined = frame.join(table, on=names, how="left", nulls_equal=True, maintain_order="left")
+        scope.mark(joined["_failed"])
+        return joined["_value"]
+    failed_rows = [i for i, value in enumerate(results) if value is _FAILED]
+    if failed_rows:
+        scope.mark(pl.Series([False] * scope.n, dtype=pl.Boolean).scatter(failed_rows, True))
+    return _column([None if v is _FAILED else v for v in results], type_name)
+
+
+_FAILED = object()
+
+
+def _column(values: list, type_name: str) -> Column:
+    if type_name == DATETIME:
+        return Py(values)
+    if type_name == DECIMAL:
+        return decimals(values)
+    if type_name in (LIST, RECORD):
+        raise Unsupported("a function giving a list")
+    if type_name == NULL:
+        return pl.Series(values, dtype=pl.Null)
+    try:
+        return pl.Series(values, dtype=dtype_of(type_name))
+    except (TypeError, OverflowError, pl.exceptions.PolarsError):
+        raise Unsupported(f"values a function gave as {type_name}") from None
+
+
+def _native_presence(present: bool):
+    def run(expr: Call, scope: Scope) -> Column | None:
+        column = evaluate(expr.args[0], scope)
+        if isinstance(column, Items):
+            return column.present if present else ~column.present
+        if isinstance(column, Py):
+            return pl.Series([(v is not None) == present for v in column.values], dtype=pl.Boolean)
+        return column.is_not_null() if present else column.is_null()
+    return run
+
+
+def _native_coalesce(expr: Call, scope: Scope) -> Column | None:
+    columns = [evaluate(a, scope) for a in expr.args]
+    if not all(isinstance(col, pl.Series) for col in columns):
+        return None
+    columns = _common(columns)
+    return pl.select(pl.coalesce([pl.lit(s) for s in columns])).to_series()
+
+
+def _native_extreme(kind: str):
+    def run(expr: Call, scope: Scope) -> Column | None:
+        columns = [evaluate(a, scope) for a in expr.args]
+        if not all(isinstance(col, pl.Series) for col in columns):
+            return None
+        columns = _common(columns)
+        if columns[0].dtype == pl.Float64 and len(columns) > 1:
+            # which side is larger can be wrong only where they are that close: then the value is
+            # either side's, which differ by less than the margin; later comparisons guard it
+            pass
+        combine = pl.min_horizontal if kind == "min" else pl.max_horizontal
+        return pl.select(combine([pl.lit(s) for s in columns])).to_series()
+    return run
+
+
+def _native_len(expr: Call, scope: Scope) -> Column | None:
+    arg = expr.args[0]
+    if arg.type.name == LIST:
+        if isinstance(arg, Call) and arg.name == "distinct":
+            return _len_of(arg.args[0], scope, True)
+        return _len_of(arg, scope, False)
+    return None  # text: Python's len (code points) through apply
+
+
+def _native_days_between(expr: Call, scope: Scope) -> Column | None:
+    start, end = (evaluate(a, scope) for a in expr.args)
+    if not (isinstance(start, pl.Series) and isinstance(end, pl.Series)) or start.dtype != pl.Date \
+            or end.dtype != pl.Date:
+        return None
+    return (end - start).dt.total_days().cast(pl.Int64)
+
+
+def _native_affix(starts: bool):
+    def run(expr: Call, scope: Scope) -> Column | None:
+        text, affix = expr.args
+        if not isinstance(affix, (NamedList, Lit, ListLit)):
+            return None
+        column = evaluate(text, scope)
+        if not isinstance(column, pl.Series) or column.dtype != pl.String:
+            return None
+        value = _argument(affix, scope).value
+        if value is None:
+            return pl.Series([None], dtype=pl.Boolean).new_from_index(0, scope.n)
+        affixes = value if isinstance(value, tuple) else (value,)
+        test = column.str.starts_with if starts else column.str.ends_with
+        result = pl.Series([False], dtype=pl.Boolean).new_from_index(0, scope.n)
+        for one in affixes:
+            result = result | test(one)
+        return _null_where(result, column.is_null())
+    return run
+
+
+def _native_floor(ceiling: bool):
+    def run(expr: Call, scope: Scope) -> Column | None:
+        column = evaluate(expr.args[0], scope)
+        if not isinstance(column, pl.Series):
+            return None
+        if column.dtype == pl.Int64:
+            return column
+        if column.dtype == pl.Float64:
+            scope.mark(near_whole(column))
+        elif not is_decimal(column):
+            return None
+        return (column.ceil() if ceiling else column.floor()).cast(pl.Int64)
+    return run
+
+
+def _native_abs(expr: Call, scope: Scope) -> Column | None:
+    column = evaluate(expr.args[0], scope)
+    return column.abs() if isinstance(column, pl.Series) and column.dtype.is_numeric() else None
+
+
+# --- resident identity card numbers (language/resident_id.py), column by column ------------------
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def _text_column(expr: Call, scope: Scope, position: int = 0) -> pl.Series | None:
+    column = evaluate(expr.args[position], scope)
+    return column if isinstance(column, pl.Series) and column.dtype == pl.String else None
+
+
+def birth_dates(numbers: pl.Series) -> pl.Series:
+    """resident_id.birth_date: 18 characters, the first 17 ASCII digits, a real date (years 1 to
+    9999, as Python's dates) at 6 to 14; else null."""
+    shaped = ((numbers.str.len_chars() == 18) & numbers.str.contains(r"^[0-9]{17}")).fill_null(False)
+    digits = numbers.str.slice(6, 8)
+    # eight ASCII digits (shaped saw to it); year 0 is no date in Python's calendar
+    dates = digits.str.to_date("%Y%m%d", strict=False, exact=True)
+    return _null_where(dates, ~shaped | (digits.str.slice(0, 4) == "0000").fill_null(True))
+
+
+def _native_birth_date(expr: Call, scope: Scope) -> Column | None:
+    numbers = _text_column(expr, scope)
+    return None if numbers is None else birth_dates(numbers)
+
+
+def _native_id_valid(expr: Call, scope: Scope) -> Column | None:
+    numbers = _text_column(expr, scope)
+    if numbers is None:
+        return None
+    total = pl.Series([0] * len(numbers), dtype=pl.Int64)
+    for position, weight in enumerate(_WEIGHTS):
+        digit = numbers.str.slice(position, 1).cast(pl.Int64, strict=False).fill_null(0)
+        total = total + digit * weight
+    expected = (total % 11).replace_strict(list(range(11)), list("10X98765432"), return_dtype=pl.String)
+    last = numbers.str.slice(17, 1)
+    right = (last == expected) | ((last == "x") & (expected == "X"))
+    valid = birth_dates(numbers).is_not_null() & right.fill_null(False)
+    return _null_where(valid, numbers.is_null())
+
+
+def _native_id_region(expr: Call, scope: Scope) -> Column | None:
+    numbers = _text_column(expr, scope)
+    if numbers is None:
+        return None
+    shaped = (numbers.str.len_chars() == 18) & numbers.str.contains(r"^[0-9]{6}")
+    return _null_where(numbers.str.slice(0, 6), ~shaped.fill_null(False))
+
+
+def _native_age_at(expr: Call, scope: Scope) -> Column | None:
+    born = evaluate(expr.args[0], scope)
+    on = evaluate(expr.args[1], scope)
+    if not (isinstance(born, pl.Series) and isinstance(on, pl.Series)) or on.dtype != pl.Date:
+        return None
+    if born.dtype == pl.String:
+        born = birth_dates(born)
+    elif born.dtype != pl.Date:
+        return None
+    before = (on.dt.month() < born.dt.month()) | (
+        (on.dt.month() == born.dt.month()) & (on.dt.day() < born.dt.day()))
+    return (on.dt.year().cast(pl.Int64) - born.dt.year().cast(pl.Int64) - before.cast(pl.Int64))
+
+
+_NATIVE: dict[str, Callable[[Call, Scope], Column | None]] = {
+    "resident_id_birth_date": _native_birth_date, "resident_id_valid": _native_id_valid,
+    "resident_id_region": _native_id_region, "age_at": _native_age_at,
+    "exists": _native_presence(True), "missing": _native_presence(False),
+    "coalesce": _native_coalesce, "min": _native_extreme("min"), "max": _native_extreme("max"),
+    "len": _native_len, "days_between": _native_days_between,
+    "starts_with": _native_affix(True), "ends_with": _native_affix(False),
+    "floor": _native_floor(False), "ceil": _native_floor(True), "abs": _native_abs,
+}
+
+_HANDLERS: dict[type, Callable[[Any, Scope], Column]] = {
+    Lit: _lit, Ref: _ref, ItemRef: _item_ref, Unary: _unary, Arith: _arith, Cmp: _cmp,
+    Logic: _logic, Not: _not, Member: _member, IfElse: _if_else, Over: _over, Call: _call,
+}
+
+
+# --- conditions ---------------------------------------------------------------------------------
+def matches(condition: c.Condition, scope: RowScope) -> pl.Series:
+    """Where a condition holds (never null: an atom that reads a missing value is false)."""
+    n = scope.n
+    if isinstance(condition, c.Always):
+        return pl.Series([condition.value], dtype=pl.Boolean).new_from_index(0, n)
+    if isinstance(condition, (c.AllOf, c.AnyOf)):
+        parts = [matches(item, scope) for item in condition.items]
+        result = parts[0]
+        for part in parts[1:]:
+            result = (result & part) if isinstance(condition, c.AllOf) else (result | part)
+        return result
+    if isinstance(condition, c.Presence):
+        column = scope.value(condition.field.path)
+        present = (column.present if isinstance(column, Items)
+                   else pl.Series([v is not None for v in column.values], dtype=pl.Boolean)
+                   if isinstance(column, Py) else column.is_not_null())
+        return present if condition.present else ~present
+    if isinstance(condition, c.Member):
+        return member(scope.value(condition.field.path), condition.values,
+                      condition.negated).fill_null(False)
+    if isinstance(condition, c.Compare):
+        left = scope.value(condition.left.path)
+        right = condition.right
+        if isinstance(right, c.Const):
+            right_column = scope.constant(right.value, right.type_name)
+        else:
+            right_column = scope.value(right.path)
+        return _series(compare(left, condition.op, right_column, scope), "a comparison").fill_null(False)
+    if isinstance(condition, c.Computed):
+        if condition.expr is None:
+            raise Unsupported("a computed condition without its tree")
+        value = _series(evaluate(condition.expr, scope), "a datetime condition")
+        if value.dtype == pl.Null:
+            return pl.Series([False], dtype=pl.Boolean).new_from_index(0, n)
+        return (value == (not condition.negated)).fill_null(False)
+    raise Unsupported(f"condition {type(condition).__name__}")
