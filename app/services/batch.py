@@ -19,14 +19,18 @@ from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from app.engine import InputError, Policy, SharedValueError
+from app.engine.columnar import ColumnarPolicy, columnar_policy
 from app.engine.fastinput import cells_parser
 from app.files import CsvLayout, FilePart, JsonLayout, ParquetLayout, Row, RowError, part_cells
 from app.services import compiling
 from app.services.errors import Unavailable
 from app.services.records import with_decision_date
+from app.engine.types import to_json
 from app.services.tally import Invalid, Partial, changed_record, fired, headline
 
-CHUNK_ROWS = 1000
+# Rows per chunk: a chunk is decided column by column (app/engine/columnar), whose cost per chunk
+# is about that of a few hundred rows decided one by one, so chunks are large.
+CHUNK_ROWS = 10_000
 Progress = Callable[[int], None]  # called with the number of rows just finished
 
 
@@ -103,7 +107,7 @@ def decide_chunk(job: Job, items: list[Item]) -> Partial:
     chunk = _Chunk(job)
     for item in items:
         chunk.item(item)
-    return chunk.partial
+    return chunk.finish()
 
 
 class _Chunk:
@@ -117,6 +121,9 @@ class _Chunk:
         self.partial = partial = Partial()
         self.base_tally = partial.tally("baseline")
         self.cand_tally = partial.tally("candidate") if self.candidate else None
+        # rows waiting to be decided column by column, by baseline version
+        self.waiting: dict[int, tuple[Policy, list[tuple]]] = {}
+        self.cand_columns = _columns_of(self.candidate) if self.candidate else None
 
     def item(self, item: Item) -> None:
         """One row as an Item: typed by each version (a row a version refuses is listed invalid
@@ -138,6 +145,19 @@ class _Chunk:
                values_base: dict | None = None, values_cand: dict | None = None) -> None:
         """One row typed by every version (with its flat values, when read from cells): decided
         on each, counted and compared."""
+        if stored is None and (self.candidate is None or self.cand_columns is not None) \
+                and _columns_of(baseline) is not None:
+            self.waiting.setdefault(id(baseline), (baseline, []))[1].append(
+                (ref, typed_base, typed_cand, shared, values_base, values_cand))
+            if len(self.waiting[id(baseline)][1]) >= CHUNK_ROWS:
+                self.flush()
+            return
+        self.decide_row(ref, baseline, typed_base, typed_cand, shared, stored, values_base, values_cand)
+
+    def decide_row(self, ref: Any, baseline: Policy, typed_base: dict, typed_cand: dict | None,
+                   shared: dict[str, Any] | None, stored: dict[str, Any] | None = None,
+                   values_base: dict | None = None, values_cand: dict | None = None) -> None:
+        """One row decided by the row engine on each version, counted and compared."""
         partial, candidate, keep = self.partial, self.candidate, self.job.keep_rows
         version = "baseline"
         try:  # every version decides before anything is counted: a row is counted whole or not at all
@@ -159,6 +179,69 @@ class _Chunk:
                 partial.changed.append(changed_record(ref, decided, made))
         if keep:
             partial.rows.append((ref, line, other))
+
+
+    def finish(self) -> Partial:
+        """The chunk's Partial, once the rows waiting are decided."""
+        self.flush()
+        return self.partial
+
+    def flush(self) -> None:
+        """Decide the waiting rows column by column: each version decides them all at once; the
+        rows either version is not sure of (columnar.ChunkDecisions.unsure) go to the row engine,
+        and so do the changed rows' details (the changes file shows both decisions' reasons and
+        rules)."""
+        waiting, self.waiting = self.waiting, {}
+        for baseline, rows in waiting.values():
+            self._decide_columns(baseline, rows)
+
+    def _decide_columns(self, baseline: Policy, rows: list[tuple]) -> None:
+        partial, candidate, keep = self.partial, self.candidate, self.job.keep_rows
+        refs = [row[0] for row in rows]
+        shared = [row[3] for row in rows]
+        base = _columns_of(baseline).decide(
+            [row[4] if row[4] is not None else baseline.input_schema.flatten(row[1]) for row in rows], shared)
+        unsure = set(base.unsure_rows())
+        cand = None
+        if candidate is not None:
+            cand = self.cand_columns.decide(
+                [row[5] if row[5] is not None else candidate.input_schema.flatten(row[2]) for row in rows], shared)
+            unsure.update(cand.unsure_rows())
+        sure = [i for i in range(len(rows)) if i not in unsure]
+        self.base_tally.add_columns(base, sure)
+        if candidate is not None or keep:
+            base_lines = base.headlines()
+            cand_lines = cand.headlines() if cand is not None else None
+            for i in sure:
+                line = _shown_line(base_lines[i])
+                other = None
+                if cand_lines is not None:
+                    other = _shown_line(cand_lines[i])
+                    if partial.comparison.add(line, other):
+                        ref, typed_base, typed_cand, row_shared = rows[i][:4]
+                        partial.changed.append(changed_record(
+                            ref, baseline.decide(typed_base, shared=row_shared),
+                            candidate.decide(typed_cand, shared=row_shared)))
+                if keep:
+                    partial.rows.append((refs[i], line, other))
+        if cand is not None:
+            self.cand_tally.add_columns(cand, sure)
+        for i in sorted(unsure):
+            ref, typed_base, typed_cand, row_shared, values_base, values_cand = rows[i]
+            self.decide_row(ref, baseline, typed_base, typed_cand, row_shared,
+                            values_base=values_base, values_cand=values_cand)
+
+
+def _columns_of(policy: Policy) -> ColumnarPolicy | None:
+    """A version's column evaluator, when it decides with the compiled engine (the durable one
+    is checked against it row by row elsewhere) and uses nothing the evaluator does not handle."""
+    return columnar_policy(policy.parts) if policy.engine == "compiled" else None
+
+
+def _shown_line(line: dict[str, Any]) -> dict[str, Any]:
+    """A headline from the columns, as tally.headline gives a decision's (the score as JSON)."""
+    line["score"] = to_json(line["score"])
+    return line
 
 
 def _typed(partial: Partial, item: Item, policy: Policy, version: str) -> dict | None:
@@ -274,7 +357,7 @@ def decide_cells(job: Job, layout: CsvLayout | ParquetLayout | JsonLayout, first
     if not all(makers):  # a layout the direct way does not handle: every row the nested way
         for row in layout.rows(first, cells):
             chunk.item(file_item(row, baseline, shared))
-        return chunk.partial
+        return chunk.finish()
     base_rows = makers[0]
     base_policy = chunk.policies[baseline]
     cand_rows = makers[1] if len(makers) > 1 else None
@@ -289,7 +372,7 @@ def decide_cells(job: Job, layout: CsvLayout | ParquetLayout | JsonLayout, first
         partial.read += 1
         chunk.decide(number, base_policy, base[0], cand[0] if cand else None, base_rows.shared(row),
                      values_base=base[1], values_cand=cand[1] if cand else None)
-    return chunk.partial
+    return chunk.finish()
 
 
 class CellRows:

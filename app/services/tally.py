@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any, Iterable
 
+import polars as pl
+
 from app.engine import Decision, Policy
+from app.engine.columnar import ChunkDecisions
 from app.engine import model as m
 from app.engine.stages import RulesetResult, TableResult
 from app.engine.types import to_json
@@ -103,6 +106,45 @@ class Tally:
         self.scores[to_json(decision.score)] += 1
         self.hits.update(set(hits))
         self.reasons.update(decision.reason_codes)
+
+    def add_columns(self, decisions: ChunkDecisions, rows: list[int]) -> None:
+        """Count some rows of a chunk decided column by column (app/engine/columnar), as add()
+        counts each of them."""
+        if not rows:
+            return
+        if len(rows) == decisions.n:
+            pick = None
+        else:
+            pick = pl.Series(rows, dtype=pl.Int64)
+        def chosen(column: pl.Series) -> pl.Series:
+            return column if pick is None else column.gather(pick)
+        self.decided += len(rows)
+        outcomes = chosen(decisions.outcome)
+        self.outcomes.update(dict(outcomes.value_counts().iter_rows()))
+        for name, path in DIMENSIONS.items():
+            values = decisions.column(path)
+            shown = pl.Series([NONE if v is None else str(v) for v in values], dtype=pl.String) \
+                if values is not None else pl.Series([NONE] * decisions.n, dtype=pl.String)
+            pairs = pl.DataFrame({"v": chosen(shown), "o": outcomes}).group_by(["v", "o"]).len()
+            self.by[name].update({(v, o): k for v, o, k in pairs.iter_rows()})
+        if decisions.limit is not None:
+            limits = chosen(decisions.limit).drop_nulls()
+            self.limits.update(dict(limits.value_counts().iter_rows()))
+        stage = decisions.score_stage
+        scores = decisions.column(stage.score_name) if stage else None
+        if scores is None:
+            self.scores[None] += len(rows)
+        else:
+            picked = [scores[i] for i in rows]
+            self.scores.update(Counter(to_json(s) for s in picked))
+        for identifier, flags in decisions.fired:
+            count = int(chosen(flags).sum())
+            if count:
+                self.hits[identifier] += count
+        for code, flags in decisions.reason_codes().items():
+            count = int(chosen(flags).sum())
+            if count:
+                self.reasons[code] += count
 
     def merge(self, other: "Tally") -> None:
         self.decided += other.decided
