@@ -29,8 +29,9 @@ from app.engine.types import to_json
 from app.services.tally import Invalid, Partial, changed_record, fired, headline
 
 # Rows per chunk: a chunk is decided column by column (app/engine/columnar), whose cost per chunk
-# is about that of a few hundred rows decided one by one, so chunks are large.
-CHUNK_ROWS = 10_000
+# is about that of a few hundred rows decided one by one, so chunks are large (measured in
+# docs/performance.md: a row cost about 1.5 times as much in chunks of 10,000 as of 50,000).
+CHUNK_ROWS = 25_000
 Progress = Callable[[int], None]  # called with the number of rows just finished
 
 
@@ -145,10 +146,9 @@ class _Chunk:
                values_base: dict | None = None, values_cand: dict | None = None) -> None:
         """One row typed by every version (with its flat values, when read from cells): decided
         on each, counted and compared."""
-        if stored is None and (self.candidate is None or self.cand_columns is not None) \
-                and _columns_of(baseline) is not None:
+        if (self.candidate is None or self.cand_columns is not None) and _columns_of(baseline) is not None:
             self.waiting.setdefault(id(baseline), (baseline, []))[1].append(
-                (ref, typed_base, typed_cand, shared, values_base, values_cand))
+                (ref, typed_base, typed_cand, shared, values_base, values_cand, stored))
             if len(self.waiting[id(baseline)][1]) >= CHUNK_ROWS:
                 self.flush()
             return
@@ -209,11 +209,14 @@ class _Chunk:
             unsure.update(cand.unsure_rows())
         sure = [i for i in range(len(rows)) if i not in unsure]
         self.base_tally.add_columns(base, sure)
-        if candidate is not None or keep:
+        stored = [row[6] for row in rows]
+        if candidate is not None or keep or any(line is not None for line in stored):
             base_lines = base.headlines()
             cand_lines = cand.headlines() if cand is not None else None
             for i in sure:
                 line = _shown_line(base_lines[i])
+                if stored[i] is not None and stored[i] != line:
+                    partial.baseline_mismatches.append(refs[i])
                 other = None
                 if cand_lines is not None:
                     other = _shown_line(cand_lines[i])
@@ -227,8 +230,8 @@ class _Chunk:
         if cand is not None:
             self.cand_tally.add_columns(cand, sure)
         for i in sorted(unsure):
-            ref, typed_base, typed_cand, row_shared, values_base, values_cand = rows[i]
-            self.decide_row(ref, baseline, typed_base, typed_cand, row_shared,
+            ref, typed_base, typed_cand, row_shared, values_base, values_cand, row_stored = rows[i]
+            self.decide_row(ref, baseline, typed_base, typed_cand, row_shared, row_stored,
                             values_base=values_base, values_cand=values_cand)
 
 

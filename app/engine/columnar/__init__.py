@@ -18,13 +18,17 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+import numpy
 import polars as pl
 
 from .. import model as m
+from ..language import conditions as c
 from ..stages import CONFLICT, REQUIRES_INDEX, probability_of_default
 from ..types import BOOLEAN, DATETIME, DECIMAL, INTEGER, LIST
 from .evaluate import (INT_LIMIT, Column, Items, Py, RowScope, Unsupported, _common, _null_where,
-                       apply, compare, decimals, dtype_of, evaluate, exact_values, matches, near_whole)
+                       apply, compare, decimals, dtype_of, evaluate, exact_values, filled, known,
+                       match_all, matches,
+                       near_whole)
 
 __all__ = ["ChunkDecisions", "ColumnarPolicy", "Unsupported", "columnar_policy"]
 
@@ -78,14 +82,13 @@ class ChunkDecisions:
 
     def reasons(self) -> list[list[str]]:
         """Each row's reason codes in the order of its decision's reasons, each once."""
-        if not self.contributions:
-            return [[] for _ in range(self.n)]
-        frame = pl.DataFrame({f"c{i}": c.active for i, c in enumerate(self.contributions)})
-        codes = frame.select(pl.concat_list([
-            pl.when(pl.col(f"c{i}")).then(pl.lit(c.code)).otherwise(None)
-            for i, c in enumerate(self.contributions)]).list.drop_nulls().list.unique(maintain_order=True)
-            .alias("codes"))
-        return codes["codes"].to_list()
+        codes: list[list[str]] = [[] for _ in range(self.n)]
+        for contribution in self.contributions:  # in the order of reasons
+            if contribution.active.any():
+                code = contribution.code
+                for row in contribution.active.arg_true().to_list():
+                    codes[row].append(code)
+        return [list(dict.fromkeys(row)) if len(row) > 1 else row for row in codes]
 
     def headlines(self) -> list[dict[str, Any]]:
         """Each row's headline as Decision.headline() gives it (score as decided: int or Decimal)."""
@@ -134,9 +137,14 @@ class ColumnarPolicy:
         run.requirements()
         vocabulary = parts.outcomes
         default = len(vocabulary.order) - 1
-        ranks = [pl.when(pl.lit(c.active)).then(pl.lit(c.key[0])) for c in run.contributions]
-        rank = (pl.select(pl.min_horizontal(ranks).fill_null(default)).to_series()
-                if ranks else pl.Series([default] * n))
+        # the most severe action any reason gives (the lowest rank), else the default outcome
+        acting: dict[int, pl.Series] = {}
+        for contribution in run.contributions:
+            rank = contribution.key[0]
+            acting[rank] = contribution.active if rank not in acting else acting[rank] | contribution.active
+        rank = filled(default, pl.Int64, n)
+        for level in sorted(acting, reverse=True):
+            rank = filled(level, pl.Int64, n).zip_with(acting[level], rank)
         outcome = rank.replace_strict(list(range(len(vocabulary.order))), list(vocabulary.order),
                                       return_dtype=pl.String)
         if limit is not None:
@@ -197,33 +205,57 @@ def _columns(parts: m.PolicyParts, rows: list[dict], shared: list[dict | None]) 
         else:
             values[path] = _scalars(kind, raw, unsure)
     for declared in parts.shared:
-        raw = []
         boolean = declared.type_name == BOOLEAN
-        for index, given in enumerate(shared):
-            value = None if given is None else given.get(declared.name)
+        name = declared.name
+        raw = [None if given is None else given.get(name) for given in shared]
+        column = None
+        try:  # plainly valid values straight in (a boolean in a count column is refused here)
+            column = pl.Series(raw, dtype=pl.Boolean if boolean else pl.Int64, strict=True)
+        except (TypeError, OverflowError, ValueError, pl.exceptions.PolarsError):
+            pass
+        if column is not None and not boolean and any(v.__class__ is bool for v in raw):
+            column = None
+        if column is not None and (boolean or not ((column < 0) | (column >= INT_LIMIT)).any()):
+            values[name] = column.fill_null(False) if boolean else column
+            continue
+        checked = []
+        for index, value in enumerate(raw):
             if value is None:
                 value = False if boolean else None
             elif boolean and value.__class__ is not bool or not boolean and (
                     value.__class__ is not int or value < 0 or value >= INT_LIMIT):
                 unsure[index] = True  # the row engine refuses it, or it is too large for a column
                 value = None
-            raw.append(value)
-        values[declared.name] = pl.Series(raw, dtype=pl.Boolean if boolean else pl.Int64)
+            checked.append(value)
+        values[name] = pl.Series(checked, dtype=pl.Boolean if boolean else pl.Int64)
     return values, pl.Series(unsure, dtype=pl.Boolean)
 
 
 def _scalars(kind: str, raw: list, unsure: list[bool]) -> pl.Series:
-    if kind == INTEGER:
-        for index, value in enumerate(raw):
-            if value is not None and not -INT_LIMIT < value < INT_LIMIT:
-                unsure[index] = True
-                raw[index] = None
-    elif kind == DECIMAL:
+    """A column of one input field's values; an integer too large for exact arithmetic in 64 bits
+    is left out (null) and its row marked unsure."""
+    if kind == DECIMAL:
         return decimals(raw)
     try:
-        return pl.Series(raw, dtype=dtype_of(kind))
+        column = pl.Series(raw, dtype=dtype_of(kind))
     except (TypeError, OverflowError, pl.exceptions.PolarsError):
-        raise Unsupported(f"input values of type {kind}") from None
+        if kind != INTEGER:
+            raise Unsupported(f"input values of type {kind}") from None
+        column = None
+    if kind == INTEGER:
+        if column is None:  # past 64 bits: the large ones out, one by one
+            raw = list(raw)
+            for index, value in enumerate(raw):
+                if value is not None and not -INT_LIMIT < value < INT_LIMIT:
+                    unsure[index] = True
+                    raw[index] = None
+            return pl.Series(raw, dtype=pl.Int64)
+        large = (column.abs() >= INT_LIMIT).fill_null(False)
+        if large.any():
+            for index in large.arg_true().to_list():
+                unsure[index] = True
+            column = _null_where(column, large)
+    return column
 
 
 def _items(spec: Any, raw: list, unsure: list[bool]) -> Items:
@@ -235,33 +267,42 @@ def _items(spec: Any, raw: list, unsure: list[bool]) -> Items:
         fields = [("_item", item_type.name if item_type else "null")]
     if any(kind in (LIST, DATETIME) for _, kind in fields):
         raise Unsupported("a list of lists or of datetimes")
-    row_index: list[int] = []
-    columns: dict[str, list] = {name: [] for name, _ in fields}
-    for index, items in enumerate(raw):
-        if not items:
-            continue
-        for item in items:
-            row_index.append(index)
-            if scalar:
-                columns["_item"].append(item)
-            else:
-                for name, _ in fields:
-                    columns[name].append(item.get(name))
-    frame = {"_row": pl.Series(row_index, dtype=pl.Int64)}
-    item_unsure = [False] * len(row_index)
-    for name, kind in fields:
-        frame[name] = _scalars(kind, columns[name], item_unsure)
-    for position, flagged in enumerate(item_unsure):
-        if flagged:
-            unsure[row_index[position]] = True
-    present = pl.Series([items is not None for items in raw], dtype=pl.Boolean)
-    return Items(present, pl.DataFrame(frame))
+    counts = [len(items) if items else 0 for items in raw]
+    flat = [item for items in raw if items for item in items]
+    row_index = pl.Series(numpy.repeat(numpy.arange(len(raw), dtype=numpy.int64), counts), dtype=pl.Int64)
+    item_unsure = [False] * len(flat)
+    items = None
+    if not scalar and all(kind != DECIMAL for _, kind in fields):
+        try:  # records straight into a frame (Polars reads the dicts), the common case
+            items = pl.DataFrame(flat, schema={name: dtype_of(kind) for name, kind in fields})
+        except (TypeError, OverflowError, ValueError, pl.exceptions.PolarsError):
+            items = None
+        if items is not None:
+            for name, kind in fields:
+                if kind == INTEGER:
+                    large = (items[name].abs() >= INT_LIMIT).fill_null(False)
+                    for position in large.arg_true().to_list():
+                        item_unsure[position] = True
+            items = items.insert_column(0, row_index.alias("_row"))
+    if items is None:  # field by field (decimals; integers past 64 bits)
+        frame = {"_row": row_index}
+        for name, kind in fields:
+            values = flat if scalar else [item.get(name) for item in flat]
+            frame[name] = _scalars(kind, values, item_unsure)
+        items = pl.DataFrame(frame)
+    if any(item_unsure):
+        rows = row_index.to_list()
+        for position, flagged in enumerate(item_unsure):
+            if flagged:
+                unsure[rows[position]] = True
+    present = pl.Series([given is not None for given in raw], dtype=pl.Boolean)
+    return Items(present, items)
 
 
 # --- stages, limit, requirements ----------------------------------------------------------------
 def _first(flags: list[pl.Series], n: int) -> list[pl.Series]:
     """Each flag where no earlier flag is set: the first match."""
-    seen = pl.Series([False] * n, dtype=pl.Boolean)
+    seen = filled(False, pl.Boolean, n)
     first = []
     for flag in flags:
         first.append(flag & ~seen)
@@ -270,7 +311,7 @@ def _first(flags: list[pl.Series], n: int) -> list[pl.Series]:
 
 
 def _any(flags: list[pl.Series], n: int) -> pl.Series:
-    result = pl.Series([False] * n, dtype=pl.Boolean)
+    result = filled(False, pl.Boolean, n)
     for flag in flags:
         result = result | flag
     return result
@@ -278,7 +319,7 @@ def _any(flags: list[pl.Series], n: int) -> pl.Series:
 
 def _count(flags: list[pl.Series], n: int) -> pl.Series:
     if not flags:
-        return pl.Series([0] * n, dtype=pl.Int64)
+        return filled(0, pl.Int64, n)
     return pl.select(pl.sum_horizontal([pl.lit(f).cast(pl.Int64) for f in flags])).to_series()
 
 
@@ -304,7 +345,7 @@ class _Run:
         self.parts, self.scope, self.n = parts, scope, scope.n
         self.contributions: list[Contribution] = []
         self.fired: list[tuple[str, pl.Series]] = []
-        self.false = pl.Series([False] * self.n, dtype=pl.Boolean)
+        self.false = filled(False, pl.Boolean, self.n)
 
     def give(self, effect: m.Effect, stage_index: int, position: int, active: pl.Series) -> None:
         for order, code in enumerate(effect.reasons):
@@ -331,7 +372,7 @@ class _Run:
     def ruleset(self, stage: m.Stage, index: int) -> None:
         ruleset: m.RuleSet = stage.target
         rules, n = ruleset.rules, self.n
-        matched = [matches(rule.condition, self.scope) for rule in rules]
+        matched = match_all([rule.condition for rule in rules], self.scope)
         first = _first(matched, n)
         hit = _any(matched, n)
         policy = ruleset.hit_policy
@@ -368,7 +409,7 @@ class _Run:
     def table(self, stage: m.Stage, index: int) -> None:
         table: m.Table = stage.target
         rows, n = table.rows, self.n
-        matched = [matches(row.condition, self.scope) for row in rows]
+        matched = match_all([row.condition for row in rows], self.scope)
         first = _first(matched, n)
         if table.hit_policy == "first":
             used, conflict = first, self.false
@@ -389,10 +430,11 @@ class _Run:
     def scorecard(self, stage: m.Stage, index: int) -> None:
         card: m.Scorecard = stage.target
         n = self.n
-        score = pl.Series([card.base_points] * n, dtype=pl.Int64)
+        score = filled(card.base_points, pl.Int64, n)
         picked: list[list[pl.Series]] = []
+        every = iter(match_all([b.condition for ch in card.characteristics for b in ch.bins], self.scope))
         for characteristic in card.characteristics:
-            chosen = _first([matches(b.condition, self.scope) for b in characteristic.bins], n)
+            chosen = _first([next(every) for _ in characteristic.bins], n)
             picked.append(chosen)
             for bin_, flag in zip(characteristic.bins, chosen):
                 if bin_.points:
@@ -401,7 +443,7 @@ class _Run:
         values = self.scope.values
         values[stage.score_name] = score
         bands = card.bands
-        remaining = pl.Series([True] * n, dtype=pl.Boolean)
+        remaining = filled(True, pl.Boolean, n)
         in_band = []
         for position, band in enumerate(bands):
             if position == len(bands) - 1:
@@ -412,9 +454,9 @@ class _Run:
                 flag = remaining & _series_true(compare(score, ">=", self.scope.constant(band.minimum, DECIMAL if isinstance(band.minimum, Decimal) else INTEGER), self.scope))
             in_band.append(flag)
             remaining = remaining & ~flag
-        band_column = pl.Series([None] * n, dtype=pl.String)
+        band_column = filled(None, pl.String, n)
         for band, flag in zip(bands, in_band):
-            band_column = pl.Series([band.band] * n, dtype=pl.String).zip_with(flag, band_column)
+            band_column = filled(band.band, pl.String, n).zip_with(flag, band_column)
         values[stage.band_name] = band_column
         if stage.pd_name is not None:
             scaling = card.scaling
@@ -422,7 +464,7 @@ class _Run:
         # scorecard reasons: the characteristics that lost most points against their best bin
         losses, eligible = [], []
         for characteristic, chosen in zip(card.characteristics, picked):
-            loss = pl.Series([0] * n, dtype=pl.Int64)
+            loss = filled(0, pl.Int64, n)
             flag = self.false
             for bin_, bin_flag in zip(characteristic.bins, chosen):
                 lost = characteristic.best_points - bin_.points
@@ -457,7 +499,7 @@ class _Run:
         # The amount is the smallest of the base and the caps present (a cap binds when strictly
         # smaller); each is rounded down on its own, exactly, and the binding one's kept.
         sources = [base]
-        chosen = pl.Series([0] * self.n, dtype=pl.Int64)  # which of the sources the amount is
+        chosen = filled(0, pl.Int64, self.n)  # which of the sources the amount is
         amount, rounded = base, self.floor_to(base, step)
         for cap in spec.caps:
             value = _numeric(evaluate(cap.expr, scope))
@@ -465,7 +507,7 @@ class _Run:
                 value = _null_where(value, ~matches(cap.condition, scope), scope)
             take = _series_true(compare(value, "<", amount, scope))
             sources.append(value)
-            chosen = pl.Series([len(sources) - 1] * self.n, dtype=pl.Int64).zip_with(take, chosen)
+            chosen = filled(len(sources) - 1, pl.Int64, self.n).zip_with(take, chosen)
             common = _common([value, amount])
             amount = common[0].zip_with(take, common[1])
             if amount.dtype == pl.Float64:
@@ -499,12 +541,12 @@ class _Run:
         return result.scatter(rows, pl.Series(floors, dtype=pl.Int64))
 
     def requirements(self) -> None:
-        for position, requirement in enumerate(self.parts.requirements):
-            met = pl.Series([True] * self.n, dtype=pl.Boolean)
-            for path in requirement.fields:
-                met = met & _present(self.scope.value(path))
-            applies = matches(requirement.condition, self.scope) if requirement.condition is not None \
-                else pl.Series([True] * self.n, dtype=pl.Boolean)
+        requirements = self.parts.requirements
+        conditions = match_all([r.condition or c.Always(True) for r in requirements], self.scope)
+        presence = match_all([c.AllOf(tuple(c.Presence(c.FieldRef(path, ""), True, None) for path in r.fields))
+                              for r in requirements], self.scope)
+        for position, requirement in enumerate(requirements):
+            met, applies = presence[position], conditions[position]
             unmet = applies & ~met
             self.give(requirement.effect, REQUIRES_INDEX, position, unmet)
             self.fired.append((requirement.id, unmet))
@@ -515,15 +557,17 @@ class _Run:
 
 
 def _chosen_exact(sources: list[pl.Series], chosen: pl.Series, scope: RowScope):
-    """Exact values of an amount made of several sources, row by row from the one it took."""
+    """Exact values of an amount made of several sources: each row's from the source it took."""
     def values(rows: pl.Series) -> list | None:
-        picks = chosen.gather(rows).to_list()
-        out = []
-        for row, pick in zip(rows.to_list(), picks):
-            found = exact_values(sources[pick], scope, pl.Series([row], dtype=rows.dtype))
+        picks = chosen.gather(rows)
+        out: list = [None] * len(rows)
+        for source in picks.unique().to_list():
+            where = (picks == source).arg_true()
+            found = exact_values(sources[source], scope, rows.gather(where))
             if found is None:
                 return None
-            out.append(found[0])
+            for position, value in zip(where.to_list(), found):
+                out[position] = value
         return out
     return values
 
@@ -531,7 +575,7 @@ def _chosen_exact(sources: list[pl.Series], chosen: pl.Series, scope: RowScope):
 def _series_true(column: Column) -> pl.Series:
     if not isinstance(column, pl.Series):
         raise Unsupported("a datetime where a number is")
-    return column.fill_null(False)
+    return known(column)
 
 
 def _numeric(column: Column) -> pl.Series:

@@ -76,6 +76,17 @@ class Items:
 Column = Any  # pl.Series | Py | Items
 
 
+def filled(value: Any, dtype: Any, n: int) -> pl.Series:
+    """A column of n copies of one value (made in Polars, not from a Python list of n)."""
+    return pl.Series([value], dtype=dtype).new_from_index(0, n)
+
+
+def known(flags: pl.Series) -> pl.Series:
+    """Boolean flags with missing read as false (without Polars' expression machinery, which
+    costs a query per call)."""
+    return flags if flags.null_count() == 0 else flags & flags.is_not_null()
+
+
 def dtype_of(type_name: str) -> Any:
     dtype = DTYPES.get(type_name)
     if dtype is None:
@@ -159,7 +170,7 @@ class RowScope(Scope):
             raise Unsupported(f"no column for {path}") from None
 
     def mark(self, mask: pl.Series) -> None:
-        self.unsure = self.unsure | mask.fill_null(False)
+        self.unsure = self.unsure | known(mask)
 
 
 class ItemScope(Scope):
@@ -186,7 +197,7 @@ class ItemScope(Scope):
         return self.frame[name or "_item"]
 
     def mark(self, mask: pl.Series) -> None:
-        hit = self.rows.filter(mask.fill_null(False)).unique()
+        hit = self.rows.filter(known(mask)).unique()
         if hit.len():
             flags = pl.Series([False], dtype=pl.Boolean).new_from_index(0, self.parent.n)
             self.parent.mark(flags.scatter(hit, True))
@@ -229,9 +240,10 @@ def _numbers(left: pl.Series, right: pl.Series) -> tuple[pl.Series, pl.Series]:
 
 def near(left: pl.Series, right: pl.Series) -> pl.Series:
     """Where two floats are too close for their order or equality to be trusted."""
-    a, b = left.abs(), right.abs()
-    scale = a.zip_with((a >= b).fill_null(True), b).fill_null(1.0).clip(lower_bound=1.0)
-    return ((left - right).abs() <= scale * TOLERANCE).fill_null(False)
+    a, b = pl.col("a"), pl.col("b")
+    scale = pl.max_horizontal(a.abs(), b.abs(), pl.lit(1.0))
+    return pl.DataFrame({"a": left, "b": right}).select(
+        ((a - b).abs() <= scale * TOLERANCE).fill_null(False)).to_series()
 
 
 def near_whole(values: pl.Series) -> pl.Series:
@@ -271,17 +283,17 @@ def _arith(expr: Arith, scope: Scope) -> Column:
     if op in ("//", "%"):
         zero = right == 0
         if whole:
-            safe = right.zip_with(~zero.fill_null(False), pl.Series([1], dtype=pl.Int64).new_from_index(0, len(right)))
+            safe = right.zip_with(~known(zero), pl.Series([1], dtype=pl.Int64).new_from_index(0, len(right)))
             quotient = left // safe
             result = quotient if op == "//" else left - safe * quotient
             return _null_where(result, zero)
         if left.dtype == pl.Float64:
             ratio = left / right
-            scope.mark(near_whole(ratio) & ~zero.fill_null(False))
+            scope.mark(near_whole(ratio) & ~known(zero))
             floored = ratio.floor()
         else:  # decimals: Polars floors exactly
             one = decimals([Decimal(1)]).new_from_index(0, len(right))
-            floored = left // right.zip_with(~zero.fill_null(False), one.cast(right.dtype) if is_decimal(right) else one)
+            floored = left // right.zip_with(~known(zero), one.cast(right.dtype) if is_decimal(right) else one)
         result = floored if op == "//" else left - right * floored
         return _null_where(_limited(result), zero)
     if op == "+":
@@ -308,11 +320,11 @@ def _limited(result: pl.Series) -> pl.Series:
 
 def _null_where(series: pl.Series, mask: pl.Series, scope: Scope | None = None) -> pl.Series:
     """The column with nulls where `mask` holds (a float keeps its exact values, if known)."""
-    mask = mask.fill_null(False)
-    result = series.zip_with(~mask, series.clear(len(series))) if mask.any() else series
-    known = scope.exact.get(id(series)) if scope is not None else None
-    if known is not None and known[0] is series:
-        scope.exact[id(result)] = (result, known[1])
+    mask = known(mask)
+    result = series.zip_with(~mask, filled(None, series.dtype, len(series))) if mask.any() else series
+    exact = scope.exact.get(id(series)) if scope is not None else None
+    if exact is not None and exact[0] is series:
+        scope.exact[id(result)] = (result, exact[1])
     return result
 
 
@@ -466,7 +478,7 @@ def _if_else(expr: IfElse, scope: Scope) -> Column:
         bodies, elses = _python_values(body, scope), _python_values(orelse, scope)
         return Py([None if t is None else (b if t else e) for t, b, e in zip(tests, bodies, elses)])
     body, orelse = _common([_series(body, "a list"), _series(orelse, "a list")])
-    chosen = body.zip_with(test.fill_null(False), orelse)
+    chosen = body.zip_with(known(test), orelse)
     return _null_where(chosen, test.is_null()) if test.null_count() else chosen
 
 
@@ -486,18 +498,19 @@ def _selected(expr: Over, scope: Scope) -> tuple[Items, ItemScope]:
     inner = ItemScope(scope, expr.var, items.frame)
     if expr.where is not None:
         where = _series(evaluate(expr.where, inner), "a datetime test")
-        inner = ItemScope(scope, expr.var, items.frame.filter(where.fill_null(False)))
+        inner = ItemScope(scope, expr.var, items.frame.filter(known(where)))
     return items, inner
 
 
 def _per_row(items: Items, inner: ItemScope, value: pl.Series | None, aggregate: Callable[[pl.Expr], list[pl.Expr]],
-             n: int) -> pl.DataFrame:
-    """Aggregates per row of a chunk over the selected items: one row per chunk row (rows without
-    items get nulls; the caller fills them)."""
-    frame = pl.DataFrame({"_row": inner.rows, "x": value if value is not None else pl.Series([0] * inner.n)})
+             n: int) -> dict[str, pl.Series]:
+    """Aggregates per row of a chunk over the selected items: a column per aggregate, one value
+    per chunk row (null for rows without items: the caller fills them)."""
+    frame = pl.DataFrame({"_row": inner.rows, "x": value if value is not None else filled(0, pl.Int64, inner.n)})
     grouped = frame.group_by("_row").agg(aggregate(pl.col("x")))
-    every = pl.DataFrame({"_row": pl.int_range(0, n, dtype=inner.rows.dtype, eager=True)})
-    return every.join(grouped, on="_row", how="left").sort("_row")
+    rows = grouped["_row"]
+    return {name: filled(None, grouped[name].dtype, n).scatter(rows, grouped[name])
+            for name in grouped.columns if name != "_row"}
 
 
 def _over(expr: Over, scope: Scope) -> Column:
@@ -510,7 +523,7 @@ def _over(expr: Over, scope: Scope) -> Column:
         seek = kind != "all"  # any/none look for a True, all for a False
         agg = _per_row(items, inner, test, lambda x: [
             (x == seek).fill_null(False).any().alias("hit"), x.is_null().any().alias("unknown")], n)
-        hit, unknown = agg["hit"].fill_null(False), agg["unknown"].fill_null(False)
+        hit, unknown = known(agg["hit"]), known(agg["unknown"])
         decided = pl.Series([seek], dtype=pl.Boolean).new_from_index(0, n)
         result = pl.select(pl.when(pl.lit(hit)).then(pl.lit(decided)).when(pl.lit(unknown)).then(None)
                            .otherwise(~pl.lit(decided))).to_series()
@@ -529,7 +542,7 @@ def _over(expr: Over, scope: Scope) -> Column:
         agg = _per_row(items, inner, value, lambda x: [
             getattr(x, "sum" if kind in ("sum", "avg") else kind)().alias("v"), x.len().alias("k"),
             x.is_null().any().alias("unknown")] + ([x.cast(pl.Float64).abs().sum().alias("size")] if whole else []), n)
-        count, unknown = agg["k"].fill_null(0), agg["unknown"].fill_null(False)
+        count, unknown = agg["k"].fill_null(0), known(agg["unknown"])
         result = agg["v"]
         if kind == "sum":
             result = result.fill_null(0).cast(value.dtype)
@@ -537,7 +550,7 @@ def _over(expr: Over, scope: Scope) -> Column:
                 scope.mark(agg["size"] > INT_LIMIT)
         elif kind == "avg":
             result = result.cast(pl.Float64) / count.cast(pl.Float64)
-        empty = (count == 0) if kind != "sum" else pl.Series([False] * n)
+        empty = (count == 0) if kind != "sum" else filled(False, pl.Boolean, n)
         return _null_where(result, missing | unknown | empty)
     raise Unsupported(f"{kind}(...) as a value")
 
@@ -629,7 +642,7 @@ def apply(function: Callable, arguments: list[Any], type_name: str, scope: Scope
         return joined["_value"]
     failed_rows = [i for i, value in enumerate(results) if value is _FAILED]
     if failed_rows:
-        scope.mark(pl.Series([False] * scope.n, dtype=pl.Boolean).scatter(failed_rows, True))
+        scope.mark(filled(False, pl.Boolean, scope.n).scatter(failed_rows, True))
     return _column([None if v is _FAILED else v for v in results], type_name)
 
 
@@ -702,6 +715,20 @@ def _native_days_between(expr: Call, scope: Scope) -> Column | None:
     return (end - start).dt.total_days().cast(pl.Int64)
 
 
+def _native_months_between(expr: Call, scope: Scope) -> Column | None:
+    """functions._months_between: whole months from start to end, column by column."""
+    start, end = (evaluate(a, scope) for a in expr.args)
+    if not (isinstance(start, pl.Series) and isinstance(end, pl.Series)) or start.dtype != pl.Date \
+            or end.dtype != pl.Date:
+        return None
+    s, e = pl.col("s"), pl.col("e")
+    months = ((e.dt.year().cast(pl.Int64) - s.dt.year().cast(pl.Int64)) * 12
+              + e.dt.month().cast(pl.Int64) - s.dt.month().cast(pl.Int64))
+    back = ((months > 0) & (e.dt.day() < s.dt.day())).cast(pl.Int64)
+    forward = ((months < 0) & (e.dt.day() > s.dt.day())).cast(pl.Int64)
+    return pl.DataFrame({"s": start, "e": end}).select(months - back + forward).to_series()
+
+
 def _native_affix(starts: bool):
     def run(expr: Call, scope: Scope) -> Column | None:
         text, affix = expr.args
@@ -754,11 +781,13 @@ def _text_column(expr: Call, scope: Scope, position: int = 0) -> pl.Series | Non
 def birth_dates(numbers: pl.Series) -> pl.Series:
     """resident_id.birth_date: 18 characters, the first 17 ASCII digits, a real date (years 1 to
     9999, as Python's dates) at 6 to 14; else null."""
-    shaped = ((numbers.str.len_chars() == 18) & numbers.str.contains(r"^[0-9]{17}")).fill_null(False)
-    digits = numbers.str.slice(6, 8)
+    x = pl.col("x")
+    shaped = ((x.str.len_chars() == 18) & x.str.contains(r"^[0-9]{17}")).fill_null(False)
+    digits = x.str.slice(6, 8)
     # eight ASCII digits (shaped saw to it); year 0 is no date in Python's calendar
-    dates = digits.str.to_date("%Y%m%d", strict=False, exact=True)
-    return _null_where(dates, ~shaped | (digits.str.slice(0, 4) == "0000").fill_null(True))
+    return pl.DataFrame({"x": numbers}).select(
+        pl.when(shaped & (digits.str.slice(0, 4) != "0000"))
+        .then(digits.str.to_date("%Y%m%d", strict=False, exact=True)).otherwise(None)).to_series()
 
 
 def _native_birth_date(expr: Call, scope: Scope) -> Column | None:
@@ -770,23 +799,25 @@ def _native_id_valid(expr: Call, scope: Scope) -> Column | None:
     numbers = _text_column(expr, scope)
     if numbers is None:
         return None
-    total = pl.Series([0] * len(numbers), dtype=pl.Int64)
-    for position, weight in enumerate(_WEIGHTS):
-        digit = numbers.str.slice(position, 1).cast(pl.Int64, strict=False).fill_null(0)
-        total = total + digit * weight
+    x = pl.col("x")
+    total = pl.sum_horizontal([x.str.slice(position, 1).cast(pl.Int64, strict=False).fill_null(0) * weight
+                               for position, weight in enumerate(_WEIGHTS)])
     expected = (total % 11).replace_strict(list(range(11)), list("10X98765432"), return_dtype=pl.String)
-    last = numbers.str.slice(17, 1)
-    right = (last == expected) | ((last == "x") & (expected == "X"))
-    valid = birth_dates(numbers).is_not_null() & right.fill_null(False)
-    return _null_where(valid, numbers.is_null())
+    last = x.str.slice(17, 1)
+    right = ((last == expected) | ((last == "x") & (expected == "X"))).fill_null(False)
+    checked = pl.DataFrame({"x": numbers, "born": birth_dates(numbers)}).select(
+        pl.when(x.is_null()).then(None).otherwise(pl.col("born").is_not_null() & right)).to_series()
+    return checked
 
 
 def _native_id_region(expr: Call, scope: Scope) -> Column | None:
     numbers = _text_column(expr, scope)
     if numbers is None:
         return None
-    shaped = (numbers.str.len_chars() == 18) & numbers.str.contains(r"^[0-9]{6}")
-    return _null_where(numbers.str.slice(0, 6), ~shaped.fill_null(False))
+    x = pl.col("x")
+    shaped = ((x.str.len_chars() == 18) & x.str.contains(r"^[0-9]{6}")).fill_null(False)
+    return pl.DataFrame({"x": numbers}).select(
+        pl.when(shaped).then(x.str.slice(0, 6)).otherwise(None)).to_series()
 
 
 def _native_age_at(expr: Call, scope: Scope) -> Column | None:
@@ -798,9 +829,10 @@ def _native_age_at(expr: Call, scope: Scope) -> Column | None:
         born = birth_dates(born)
     elif born.dtype != pl.Date:
         return None
-    before = (on.dt.month() < born.dt.month()) | (
-        (on.dt.month() == born.dt.month()) & (on.dt.day() < born.dt.day()))
-    return (on.dt.year().cast(pl.Int64) - born.dt.year().cast(pl.Int64) - before.cast(pl.Int64))
+    b, o = pl.col("b"), pl.col("o")
+    before = (o.dt.month() < b.dt.month()) | ((o.dt.month() == b.dt.month()) & (o.dt.day() < b.dt.day()))
+    return pl.DataFrame({"b": born, "o": on}).select(
+        o.dt.year().cast(pl.Int64) - b.dt.year().cast(pl.Int64) - before.cast(pl.Int64)).to_series()
 
 
 _NATIVE: dict[str, Callable[[Call, Scope], Column | None]] = {
@@ -808,7 +840,7 @@ _NATIVE: dict[str, Callable[[Call, Scope], Column | None]] = {
     "resident_id_region": _native_id_region, "age_at": _native_age_at,
     "exists": _native_presence(True), "missing": _native_presence(False),
     "coalesce": _native_coalesce, "min": _native_extreme("min"), "max": _native_extreme("max"),
-    "len": _native_len, "days_between": _native_days_between,
+    "len": _native_len, "days_between": _native_days_between, "months_between": _native_months_between,
     "starts_with": _native_affix(True), "ends_with": _native_affix(False),
     "floor": _native_floor(False), "ceil": _native_floor(True), "abs": _native_abs,
 }
@@ -838,8 +870,7 @@ def matches(condition: c.Condition, scope: RowScope) -> pl.Series:
                    if isinstance(column, Py) else column.is_not_null())
         return present if condition.present else ~present
     if isinstance(condition, c.Member):
-        return member(scope.value(condition.field.path), condition.values,
-                      condition.negated).fill_null(False)
+        return known(member(scope.value(condition.field.path), condition.values, condition.negated))
     if isinstance(condition, c.Compare):
         left = scope.value(condition.left.path)
         right = condition.right
@@ -847,12 +878,92 @@ def matches(condition: c.Condition, scope: RowScope) -> pl.Series:
             right_column = scope.constant(right.value, right.type_name)
         else:
             right_column = scope.value(right.path)
-        return _series(compare(left, condition.op, right_column, scope), "a comparison").fill_null(False)
+        return known(_series(compare(left, condition.op, right_column, scope), "a comparison"))
     if isinstance(condition, c.Computed):
         if condition.expr is None:
             raise Unsupported("a computed condition without its tree")
         value = _series(evaluate(condition.expr, scope), "a datetime condition")
         if value.dtype == pl.Null:
             return pl.Series([False], dtype=pl.Boolean).new_from_index(0, n)
-        return (value == (not condition.negated)).fill_null(False)
+        return known(value == (not condition.negated))
     raise Unsupported(f"condition {type(condition).__name__}")
+
+
+def match_all(conditions: list[c.Condition], scope: RowScope) -> list[pl.Series]:
+    """Where each condition holds, as `matches` gives it, in one Polars query for all of them:
+    an atom over a plain column (an integer, a decimal, text, a date, a boolean) becomes an
+    expression; any other atom (a float's comparison, which guards its close calls; a datetime;
+    a computed atom) is evaluated on its own first and read as a column."""
+    columns: dict[str, pl.Series] = {}
+    names: dict[int, str] = {}
+
+    def column(path: str) -> pl.Expr | None:
+        value = scope.value(path)
+        if isinstance(value, Items):
+            value = value.present
+            path = "present:" + path
+        if not isinstance(value, pl.Series) or value.dtype == pl.Float64:
+            return None
+        columns.setdefault(path, value)
+        return pl.col(path)
+
+    def eager(atom: c.Condition) -> pl.Expr:
+        key = id(atom)
+        if key not in names:
+            names[key] = f"_atom{len(names)}"
+            columns[names[key]] = matches(atom, scope)
+        return pl.col(names[key])
+
+    def build(condition: c.Condition) -> pl.Expr:
+        if isinstance(condition, c.Always):
+            return pl.lit(condition.value, dtype=pl.Boolean)
+        if isinstance(condition, (c.AllOf, c.AnyOf)):
+            parts = [build(item) for item in condition.items]
+            return pl.all_horizontal(parts) if isinstance(condition, c.AllOf) else pl.any_horizontal(parts)
+        if isinstance(condition, c.Presence):
+            value = scope.value(condition.field.path)
+            if isinstance(value, Items):
+                read = column(condition.field.path)
+                return read if condition.present else ~read
+            read = column(condition.field.path)
+            if read is None:
+                return eager(condition)
+            return read.is_not_null() if condition.present else read.is_null()
+        if isinstance(condition, c.Member):
+            read = column(condition.field.path)
+            value = scope.value(condition.field.path)
+            if read is None or isinstance(value, Items) or is_decimal(value) or value.dtype == pl.Null \
+                    or any(isinstance(v, (Decimal, float)) for v in condition.values):
+                return eager(condition)
+            found = read.is_in(pl.Series(sorted(condition.values, key=repr), dtype=value.dtype).implode(),
+                               nulls_equal=False)
+            return (~found if condition.negated else found).fill_null(False)
+        if isinstance(condition, c.Compare):
+            left = scope.value(condition.left.path)
+            read = column(condition.left.path)
+            right = condition.right
+            if read is None or isinstance(left, Items) or left.dtype == pl.Null:
+                return eager(condition)
+            if isinstance(right, c.Const):
+                if isinstance(right.value, (float, datetime.datetime)) or right.value is None:
+                    return eager(condition)
+                if isinstance(right.value, Decimal):
+                    constant = pl.lit(decimals([right.value]))
+                    if not (left.dtype.is_numeric()):
+                        return eager(condition)
+                else:
+                    constant = pl.lit(right.value)
+                other = constant
+            else:
+                other = column(right.path)
+                value = scope.value(right.path)
+                if other is None or isinstance(value, Items) or value.dtype == pl.Null:
+                    return eager(condition)
+            return _COMPARE[condition.op](read, other).fill_null(False)
+        return eager(condition)  # a computed atom
+
+    expressions = [build(condition).alias(f"_m{i}") for i, condition in enumerate(conditions)]
+    frame = pl.DataFrame(columns) if columns else pl.DataFrame({"_n": filled(0, pl.Int64, scope.n)})
+    result = frame.select(expressions)
+    return [known(result[f"_m{i}"]) if result[f"_m{i}"].len() == scope.n
+            else filled(bool(result[f"_m{i}"][0]), pl.Boolean, scope.n) for i in range(len(conditions))]
