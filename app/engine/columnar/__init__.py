@@ -195,7 +195,26 @@ def _columns(parts: m.PolicyParts, rows: list[dict], shared: list[dict | None]) 
     n = len(rows)
     unsure = [False] * n
     values: dict[str, Column] = {}
-    for path, spec in parts.input_schema.fields.items():
+    fields = parts.input_schema.fields
+    plain = {path: dtype_of(spec.type.name) for path, spec in fields.items()
+             if spec.type.name not in (LIST, DATETIME, DECIMAL)}
+    try:  # the plain fields straight into a frame (Polars reads the dicts)
+        frame = pl.DataFrame(rows, schema=plain) if plain else None
+    except (TypeError, OverflowError, ValueError, pl.exceptions.PolarsError):
+        frame = None  # an integer past 64 bits: field by field below
+    if frame is not None:
+        for path, dtype in plain.items():
+            column = frame[path]
+            if dtype == pl.Int64 and column.null_count() < n:
+                large = known(column.abs() >= INT_LIMIT)
+                if large.any():
+                    for index in large.arg_true().to_list():
+                        unsure[index] = True
+                    column = _null_where(column, large)
+            values[path] = column
+    for path, spec in fields.items():
+        if path in values:
+            continue
         raw = [row[path] for row in rows]
         kind = spec.type.name
         if kind == LIST:
