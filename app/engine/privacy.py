@@ -6,6 +6,10 @@ decisions), so a value is never shown two different ways.
 """
 from __future__ import annotations
 
+import unicodedata
+
+from .language.resident_id import check_character
+
 # `line`: a credit line's id or an account number at the bank (授信编号、账号): it names one
 # person's account, so it is personal data like a phone number (shown by its last four characters).
 PII_KINDS = ("resident_id", "phone", "name", "birth_date", "bank_card", "line")
@@ -17,13 +21,16 @@ def mask(kind: str, value: str) -> str:
     """Mask personal data for display, always hiding at least one character:
     33**************71, 138****5678, 张*, ****-**-**, ********0042 (a line id or account
     number keeps its last four characters, as bank statements print them); anything not a known kind (such as a value
-    derived from personal data): ****.
+    derived from personal data): ****. A free text (kind TEXT) keeps its words and shows each
+    personal number typed inside it masked by the rule of its kind (`redact`).
 
     A resident ID keeps its province and its last two characters only: with four digits at each end
     and the birth date beside it, the region list and the check digit left one candidate, the true
     number (docs/controls.md). A birth date keeps its shape and nothing else (the trace shows the
     age, a feature, instead)."""
     size = len(value)
+    if kind == TEXT:
+        return redact(value)
     if kind == "birth_date":
         return "".join("*" if character.isdigit() else character for character in value)
     if kind == "resident_id":
@@ -40,3 +47,167 @@ def mask(kind: str, value: str) -> str:
     else:
         return "****"
     return value[:head] + "*" * (size - head - tail) + value[size - tail:] if size else value
+
+
+# --- Personal data typed inside free text ------------------------------------------------------
+# A free-text field (a string with no `pii:` kind and no restrictive pattern: an employer's name, a
+# device id, a note) is not personal data by declaration, yet a channel may fill it with some: a
+# resident ID, a mobile or a bank card number typed into `employment.employer_name`. What is
+# stored and shown of such a field has these numbers masked by the rule of their kind (`redact`);
+# the engine still reads the field as sent. Digits are read as app/privacy.py's normalise reads
+# them (NFKC: full-width ０-９ are 0-9; characters that show nothing are skipped), and a number may
+# be written in groups (138 1234 5678, 6222-0212-3456-7890, full-width spaces and dashes too).
+
+TEXT = "text"   # the kind a stored copy gives a free-text value that held personal data (mask: redact)
+
+_MAX_GAP = 3    # separator characters allowed between two groups of one number
+_SEPARATORS = frozenset(" -._/\u2010\u2011\u2012\u2013\u2014\u2015\u2212")  # after NFKC (no white space)
+_INVISIBLE = frozenset({"Cc", "Cf"})
+_IGNORABLE_RANGES = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F),
+                     (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xE0000, 0xE0FFF))
+
+
+def _character_class(character: str) -> tuple[str, str]:
+    """('d', digits) | ('x', 'X') | ('s', '') separator | ('t', '') shows nothing | ('o', '') other."""
+    if "0" <= character <= "9":
+        return "d", character
+    if character.isascii():
+        if character in "xX":
+            return "x", "X"
+        if character in _SEPARATORS or character.isspace():
+            return "s", ""
+        return ("o", "") if character.isprintable() else ("t", "")
+    category = unicodedata.category(character)
+    code = ord(character)
+    if category in _INVISIBLE or any(low <= code <= high for low, high in _IGNORABLE_RANGES):
+        return "t", ""
+    folded = unicodedata.normalize("NFKC", character)
+    if folded and folded.isascii() and folded.isdigit():
+        return "d", folded
+    if folded in ("x", "X"):
+        return "x", "X"
+    if folded and (folded.isspace() or all(c in _SEPARATORS for c in folded)):
+        return "s", ""
+    return "o", ""
+
+
+def _digit_count(text: str) -> int:
+    """How many digits the text holds as normalise reads it (an upper bound is enough)."""
+    if text.isascii():
+        return sum(1 for c in text if "0" <= c <= "9")
+    folded = unicodedata.normalize("NFKC", text)
+    return sum(1 for c in folded if "0" <= c <= "9")
+
+
+def resident_id_valid(number: str) -> bool:
+    """An 18-character resident ID whose check character is right (GB 11643)."""
+    if len(number) != 18 or not number[:17].isdigit():
+        return False
+    return check_character(number[:17]) == number[17].upper()
+
+
+def luhn_valid(number: str) -> bool:
+    """Whether a digit string passes the Luhn check (bank card numbers do)."""
+    total = 0
+    for position, digit in enumerate(reversed(number)):
+        value = int(digit)
+        if position % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _kind_of(number: str) -> str | None:
+    """The kind of personal number a run of digits (an 18-character ID may end in X) is, or None."""
+    size = len(number)
+    if size == 18 and (number.endswith("X") or resident_id_valid(number)):
+        return "resident_id"
+    if not number.isdigit():
+        return None
+    if size == 15 and "01" <= number[8:10] <= "12" and "01" <= number[10:12] <= "31":
+        return "resident_id"   # a first-generation ID: area, YYMMDD, sequence
+    if 13 <= size <= 19 and luhn_valid(number):
+        return "bank_card"
+    if size == 11 and number[0] == "1" and number[1] in "3456789":
+        return "phone"
+    return None
+
+
+def embedded(text: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, kind, number) of every resident ID, mainland mobile and bank card number typed
+    inside a text: a run of digits (in groups split by up to three spaces, dashes or dots) that is
+    an 18-character ID with its check character right or 17 digits and X, a 15-digit old ID, 13 to
+    19 digits passing the Luhn check, or a mobile (1[3-9] and 9 digits). A number is a whole run of
+    digits, never part of a longer one (the middle of a 20-digit reference is no mobile), but a
+    run split by separators is tried group by group too ("0 13812345678" still shows a mobile)."""
+    if len(text) < 11 or _digit_count(text) < 11:
+        return []
+    groups: list[list] = []     # [start, end, digits, ends in X, run]
+    run = 0
+    current: list | None = None  # the group being read
+    gap: int | None = None       # separators since the last group of this run (None: no run)
+    for index, character in enumerate(text):
+        kind, digits = _character_class(character)
+        if kind == "d":
+            if current is not None and not current[3]:
+                current[1], current[2] = index + 1, current[2] + digits
+                continue
+            if current is not None or gap is None:   # after an X, or no run: a new run
+                run += 1
+            current = [index, index + 1, digits, False, run]
+            groups.append(current)
+            gap = 0
+        elif kind == "t":
+            continue                 # shows nothing: read as normalise reads it, not there
+        elif kind == "x" and current is not None and not current[3]:
+            current[1], current[2], current[3] = index + 1, current[2] + "X", True
+        elif kind == "x" and current is None and gap is not None and not groups[-1][3]:
+            current = [index, index + 1, "X", True, run]   # a check character set apart: "…000 X"
+            groups.append(current)
+            gap = 0
+        elif kind == "s" and gap is not None:
+            current, gap = None, gap + 1
+            if gap > _MAX_GAP:
+                gap = None
+        else:                        # any other character ends the run
+            current, gap = None, None
+    found: list[tuple[int, int, str, str]] = []
+    index = 0
+    while index < len(groups):
+        match = None
+        for last in range(min(len(groups), index + 19) - 1, index - 1, -1):
+            chosen = groups[index:last + 1]
+            if chosen[-1][4] != chosen[0][4] or any(g[3] for g in chosen[:-1]):
+                continue
+            number = "".join(g[2] for g in chosen)
+            if len(number) > 19:
+                continue
+            kind, end = _kind_of(number), chosen[-1][1]
+            if kind is None and number.endswith("X"):   # an X after a mobile or a card is a letter
+                number = number[:-1]
+                kind = _kind_of(number)
+                end = chosen[-2][1] if chosen[-1][2] == "X" and len(chosen) > 1 else end - 1
+            if kind is not None and number:
+                match = (chosen[0][0], end, kind, number, last)
+                break
+        if match is None:
+            index += 1
+            continue
+        found.append(match[:4])
+        index = match[4] + 1
+    return found
+
+
+def redact(text: str) -> str:
+    """A free text with every personal number typed inside it masked by the rule of its kind
+    (`embedded` says which); the text itself when it holds none."""
+    found = embedded(text)
+    if not found:
+        return text
+    parts, position = [], 0
+    for start, end, kind, number in found:
+        parts.append(text[position:start])
+        parts.append(mask(kind, number))
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from app import metrics, privacy
 from app.engine import Decision, InputError, Policy, PolicyRef
-from app.engine.privacy import mask
+from app.engine.privacy import TEXT, mask
 from app.engine.render import FULL, NONE, at_level
 from app.privacy import PersonalData
 from app.services.access import Principal
@@ -120,6 +120,12 @@ def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
     (deciding: the velocity use case; a replay: the values stored in the trace)."""
     kinds = policy.pii_fields()
     clear = privacy.extract(raw, kinds)
+    # Personal data typed inside free text (an ID in the employer's name) is stored as a personal
+    # field is: masked in the stored input and trace, sealed whole for a replay; the engine reads
+    # the text as sent, so the decision is the same.
+    texts = privacy.free_text(raw, policy.free_text_fields())
+    if texts:
+        clear, kinds = {**clear, **texts}, {**kinds, **dict.fromkeys(texts, TEXT)}
     # A consent reference is stored in its own text column, which cannot hold the NUL character
     # (PostgreSQL refuses it: "could not be stored", a 503 for the caller's mistake): refused with
     # the schema's errors, before deciding, so a refused request records no velocity event.
