@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from app import metrics, privacy
 from app.engine import Decision, InputError, Policy, PolicyRef
-from app.engine.privacy import TEXT, mask
+from app.engine.privacy import TEXT, mask, redact
 from app.engine.render import FULL, NONE, at_level
 from app.privacy import PersonalData
 from app.services.access import Principal
@@ -159,8 +159,15 @@ def _consent(raw: Mapping[str, Any]) -> dict[str, str | None]:
     found = {}
     for column, path in CONSENT_FIELDS.items():
         value = privacy.get_path(raw, path)
-        found[column] = value[:100] if isinstance(value, str) and value else None
+        found[column] = consent_reference(value) if isinstance(value, str) and value else None
     return found
+
+
+def consent_reference(value: str) -> str:
+    """A consent reference as its column keeps it and a search looks it up: at most 100 characters,
+    any resident ID, mobile or card number typed inside masked (the stored input masks it too), so
+    that the same reference searched for finds the row."""
+    return redact(value)[:100]
 
 
 def _granted_by(raw: Mapping[str, Any]) -> str | None:
@@ -400,6 +407,8 @@ class Records:
             policy_version=search.version, policy_hash=search.hash, outcome=search.outcome,
             customer_group=search.group, channel=search.channel, arm=search.arm,
             awaiting_review=search.awaiting_review,
-            pipl_consent_id=search.consent_id, bureau_authorisation_id=search.bureau_authorisation_id,
+            pipl_consent_id=search.consent_id and consent_reference(search.consent_id),
+            bureau_authorisation_id=search.bureau_authorisation_id and consent_reference(
+                search.bureau_authorisation_id),
             resident_id_hash=personal(search.id_number, search.id_number_hash),
             phone_hash=personal(search.phone, search.phone_hash))

@@ -2,7 +2,9 @@
 masked in everything stored and shown: the stored input, trace and result, the API's answers, the
 console's pages and its print export. The engine still reads the text as sent (the replay, which
 unseals it, is identical), and an ordinary employer's name is stored as it was typed."""
+import io
 import json
+import logging
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -164,3 +166,55 @@ def test_the_detector_finds_every_generated_number(number, before, after, data):
 def test_runs_that_are_no_personal_number_are_left(text):
     assert not resident_id_valid(text) and not (13 <= len(text) <= 19 and luhn_valid(text))
     assert redact(f"单位{text}号") == f"单位{text}号"
+
+
+MOBILE, CARD, RESIDENT_ID = "13912345678", "6222021234567890128", "11010519491231002X"
+
+
+def test_no_free_text_field_keeps_a_personal_number_anywhere_in_the_database_or_logs(
+        compliance, application, database_url):
+    """Every free-text field of the reference policy, the list of records' too, and the consent
+    references' own search columns: the database holds none of the numbers, nor do the logs; the
+    consent reference is still found by what the channel sent; the replay is identical."""
+    from api.test_privacy import database_text
+    from app.logs import JsonFormatter
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root, level = logging.getLogger(), logging.getLogger().level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        check_nothing_kept_in_clear(compliance, application, database_url, database_text, stream.getvalue)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def check_nothing_kept_in_clear(compliance, application, database_url, database_text, log_text):
+    assert luhn_valid(CARD) and resident_id_valid(RESIDENT_ID)
+    body = json.loads(json.dumps(application))
+    body["employment"]["employer_name"] = f"某某公司（联系人 {MOBILE[:3]} {MOBILE[3:7]} {MOBILE[7:]}）"
+    body["device"]["device_id"] = f"card:{CARD}"
+    body["consent"] = {"pipl_consent_id": f"PIPL-{RESIDENT_ID}", "bureau_authorisation_id": f"BA {MOBILE}"}
+    body["bureau"]["accounts"] = [{**body["bureau"]["accounts"][0], "lender": f"L{CARD}"}] \
+        if body.get("bureau", {}).get("accounts") else [
+        {"type": "LOAN", "lender": f"L{CARD}", "lender_type": "BANK", "opened": "2020-01-01"}]
+    body["bureau"]["has_record"] = True
+    answer = compliance.post(URL + "?trace=full", json=body, headers={"X-API-Key": KEYS["channel"]})
+    assert answer.status_code == 201, answer.get_json()
+    decision_id = answer.get_json()["decision_id"]
+    stored, logged = database_text(database_url), log_text()
+    assert decision_id[:8] in stored and "zhishandai.application" in logged   # both were read
+    for number in (MOBILE, CARD, RESIDENT_ID):
+        assert number not in stored and number not in logged and number not in answer.get_data(as_text=True)
+    shown = answer.get_json()["trace"]["input"]
+    assert shown["device"]["device_id"] == "card:622202*********0128"
+    assert shown["bureau"]["accounts"][0]["lender"] == "L622202*********0128"
+    assert shown["consent"]["pipl_consent_id"] == "PIPL-11**************2X"
+    found = compliance.get("/v1/decisions", query_string={"consent_id": f"PIPL-{RESIDENT_ID}"},
+                           headers={"X-API-Key": KEYS["compliance"]})
+    assert found.status_code == 200, found.get_json()
+    assert [item["decision_id"] for item in found.get_json()["items"]] == [decision_id]
+    replay = compliance.post(f"/v1/decisions/{decision_id}/replay", headers={"X-API-Key": KEYS["compliance"]})
+    assert replay.get_json()["identical"], replay.get_json()
