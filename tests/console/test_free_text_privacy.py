@@ -218,3 +218,21 @@ def check_nothing_kept_in_clear(compliance, application, database_url, database_
     assert [item["decision_id"] for item in found.get_json()["items"]] == [decision_id]
     replay = compliance.post(f"/v1/decisions/{decision_id}/replay", headers={"X-API-Key": KEYS["compliance"]})
     assert replay.get_json()["identical"], replay.get_json()
+
+
+def test_the_engine_reads_the_text_as_sent_and_only_the_stored_copy_is_masked(app, application):
+    """The decision is made on the text the channel sent (its rules and anti-fraud counts read it);
+    the stored copy is masked and the clear text goes only into the sealed values."""
+    import datetime
+
+    from app.services import records
+    policy = services(app).registry.current().policies[URL.rsplit("/", 1)[1]]
+    body = json.loads(json.dumps(application))
+    text = f"某某公司 {MOBILE}"
+    body["employment"]["employer_name"] = text
+    made = records.make(policy, body, datetime.date.fromisoformat(body["decision_date"]) if body.get(
+        "decision_date") else datetime.date.today())
+    assert made.typed["employment"]["employer_name"] == text
+    assert made.input_masked["employment"]["employer_name"] == "某某公司 139****5678"
+    assert made.clear["employment.employer_name"] == text and made.kinds["employment.employer_name"] == "text"
+    assert body["employment"]["employer_name"] == text   # the body itself is left as it was
