@@ -6,6 +6,7 @@ decisions), so a value is never shown two different ways.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from .language.resident_id import check_character
@@ -133,68 +134,84 @@ def _kind_of(number: str) -> str | None:
     return None
 
 
+class _Classes(dict):
+    """str.translate's table from a character to its class: a digit to the ASCII digit, an X to X,
+    a separator to '-', a character that shows nothing to '~', any other to '#' (filled in as
+    characters are met, so that a text is classed in C)."""
+
+    def __missing__(self, code: int) -> str:
+        kind, digits = _character_class(chr(code))
+        shown = {"d": digits if len(digits) == 1 else "#", "x": "X", "s": "-", "t": "~"}.get(kind, "#")
+        self[code] = shown
+        return shown
+
+
+_CLASSES = _Classes()
+_RUN = re.compile(r"[0-9]+X?(?:-{1,%d}(?:[0-9]+X?|X))*" % _MAX_GAP)   # groups of one number
+_GROUP = re.compile(r"[0-9]+X?|X")
+MAX_GROUPS = 40   # a run of more groups is digit soup: its digits are masked whole
+
+
 def embedded(text: str) -> list[tuple[int, int, str, str]]:
     """(start, end, kind, number) of every resident ID, mainland mobile and bank card number typed
     inside a text: a run of digits (in groups split by up to three spaces, dashes or dots) that is
     an 18-character ID with its check character right or 17 digits and X, a 15-digit old ID, 13 to
     19 digits passing the Luhn check, or a mobile (1[3-9] and 9 digits). A number is a whole run of
     digits, never part of a longer one (the middle of a 20-digit reference is no mobile), but a
-    run split by separators is tried group by group too ("0 13812345678" still shows a mobile)."""
+    run split by separators is tried group by group too ("0 13812345678" still shows a mobile).
+    A run of more than MAX_GROUPS groups is given whole (kind "digits", masked ****). Linear in
+    the text: it is classed by str.translate and cut into runs by a regular expression."""
     if len(text) < 11 or _digit_count(text) < 11:
         return []
-    groups: list[list] = []     # [start, end, digits, ends in X, run]
-    run = 0
-    current: list | None = None  # the group being read
-    gap: int | None = None       # separators since the last group of this run (None: no run)
-    for index, character in enumerate(text):
-        kind, digits = _character_class(character)
-        if kind == "d":
-            if current is not None and not current[3]:
-                current[1], current[2] = index + 1, current[2] + digits
-                continue
-            if current is not None or gap is None:   # after an X, or no run: a new run
-                run += 1
-            current = [index, index + 1, digits, False, run]
-            groups.append(current)
-            gap = 0
-        elif kind == "t":
-            continue                 # shows nothing: read as normalise reads it, not there
-        elif kind == "x" and current is not None and not current[3]:
-            current[1], current[2], current[3] = index + 1, current[2] + "X", True
-        elif kind == "x" and current is None and gap is not None and not groups[-1][3]:
-            current = [index, index + 1, "X", True, run]   # a check character set apart: "…000 X"
-            groups.append(current)
-            gap = 0
-        elif kind == "s" and gap is not None:
-            current, gap = None, gap + 1
-            if gap > _MAX_GAP:
-                gap = None
-        else:                        # any other character ends the run
-            current, gap = None, None
+    if len(_CLASSES) > 20_000:            # the characters met so far: bounded
+        _CLASSES.clear()
+    classes = text.translate(_CLASSES)
+    positions = None                      # where each kept class is in the text
+    if "~" in classes:                    # characters that show nothing are not there
+        positions = [index for index, shown in enumerate(classes) if shown != "~"]
+        classes = classes.replace("~", "")
     found: list[tuple[int, int, str, str]] = []
+    for run in _RUN.finditer(classes):
+        if run.end() - run.start() < 11:
+            continue
+        groups = [(g.start(), g.end(), g.group()) for g in _GROUP.finditer(classes, run.start(), run.end())]
+        if len(groups) > MAX_GROUPS:
+            found.append((run.start(), run.end(), "digits", "".join(g[2] for g in groups)))
+        else:
+            found.extend(_numbers(groups))
+    if positions is not None:
+        found = [(positions[start], positions[end - 1] + 1, kind, number) for start, end, kind, number in found]
+    return found
+
+
+def _numbers(groups: list[tuple[int, int, str]]) -> list[tuple[int, int, str, str]]:
+    """The personal numbers of one run of groups: from each group on, the longest whole groups
+    that make one (an X only at the end), the search going on after it."""
+    found = []
     index = 0
     while index < len(groups):
-        match = None
-        for last in range(min(len(groups), index + 19) - 1, index - 1, -1):
-            chosen = groups[index:last + 1]
-            if chosen[-1][4] != chosen[0][4] or any(g[3] for g in chosen[:-1]):
-                continue
-            number = "".join(g[2] for g in chosen)
-            if len(number) > 19:
-                continue
-            kind, end = _kind_of(number), chosen[-1][1]
-            if kind is None and number.endswith("X"):   # an X after a mobile or a card is a letter
-                number = number[:-1]
-                kind = _kind_of(number)
-                end = chosen[-2][1] if chosen[-1][2] == "X" and len(chosen) > 1 else end - 1
-            if kind is not None and number:
-                match = (chosen[0][0], end, kind, number, last)
+        best, number = None, ""
+        for last in range(index, min(len(groups), index + 19)):
+            if groups[last][2] == "X" and last == index:
                 break
-        if match is None:
+            if last > index and groups[last - 1][2].endswith("X"):
+                break
+            number += groups[last][2]
+            if len(number) > 20:
+                break
+            candidate, end = number, groups[last][1]
+            kind = _kind_of(candidate)
+            if kind is None and candidate.endswith("X"):   # an X after a mobile or a card is a letter
+                candidate = candidate[:-1]
+                kind = _kind_of(candidate)
+                end = groups[last - 1][1] if groups[last][2] == "X" else end - 1
+            if kind is not None:
+                best = (groups[index][0], end, kind, candidate, last)
+        if best is None:
             index += 1
             continue
-        found.append(match[:4])
-        index = match[4] + 1
+        found.append(best[:4])
+        index = best[4] + 1
     return found
 
 

@@ -120,12 +120,6 @@ def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
     (deciding: the velocity use case; a replay: the values stored in the trace)."""
     kinds = policy.pii_fields()
     clear = privacy.extract(raw, kinds)
-    # Personal data typed inside free text (an ID in the employer's name) is stored as a personal
-    # field is: masked in the stored input and trace, sealed whole for a replay; the engine reads
-    # the text as sent, so the decision is the same.
-    texts = privacy.free_text(raw, policy.free_text_fields())
-    if texts:
-        clear, kinds = {**clear, **texts}, {**kinds, **dict.fromkeys(texts, TEXT)}
     # A consent reference is stored in its own text column, which cannot hold the NUL character
     # (PostgreSQL refuses it: "could not be stored", a 503 for the caller's mistake): refused with
     # the schema's errors, before deciding, so a refused request records no velocity event.
@@ -137,6 +131,13 @@ def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
         raise InputError({**refused, **error.errors}) from None
     if refused:
         raise InputError(refused)
+    # Personal data typed inside free text (an ID in the employer's name) is stored as a personal
+    # field is: masked in the stored input and trace, sealed whole for a replay; the engine reads
+    # the text as sent, so the decision is the same. (Looked for once the input fits its schema:
+    # each text within its max_length.)
+    texts = privacy.free_text(raw, policy.free_text_fields())
+    if texts:
+        clear, kinds = {**clear, **texts}, {**kinds, **dict.fromkeys(texts, TEXT)}
     given = shared(typed) if callable(shared) else shared
     started = time.perf_counter()
     decision = policy.decide(typed, shared=given.values if given else None,

@@ -236,3 +236,18 @@ def test_the_engine_reads_the_text_as_sent_and_only_the_stored_copy_is_masked(ap
     assert made.input_masked["employment"]["employer_name"] == "某某公司 139****5678"
     assert made.clear["employment.employer_name"] == text and made.kinds["employment.employer_name"] == "text"
     assert body["employment"]["employer_name"] == text   # the body itself is left as it was
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("某某科技有限公司13812345678", "某某科技有限公司138****5678"),
+    ("ACME 138 1234 5678 ltd", "ACME 138****5678 ltd"),        # groups split by spaces
+    ("１３８１２３４５６７８", "138****5678"),                    # full-width digits
+    ("138\u200b12345678", "138****5678"),                      # a zero-width space inside
+    ("13812345678 0", "138****5678 0"),                        # a digit set apart is no longer run
+    ("13812345678x", "138****5678x"),                          # an X after a mobile is a letter
+    ("1 10 1 0119400102000 X", "11**************0X"),          # an ID's X set apart
+    ("2026-11-30 13812345678", "2026-11-30 138****5678"),
+    ("1-" * 60 + "1", "****"),                                 # digit soup: masked whole
+])
+def test_how_numbers_inside_text_are_shown(text, shown):
+    assert redact(text) == shown
