@@ -6,6 +6,7 @@ import os
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import api, cli, console, extensions, logs
 from app import config as config_module
@@ -27,6 +28,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("TESTING"):
         logs.configure_once(logs.level_named(os.environ.get("FIREFLY_LOG_LEVEL"),
                                              logging.ERROR if command_line else logging.INFO))
+    proxies = config_module.trusted_proxies(app.config)
+    if proxies:  # the client's address (counted for wrong API keys) from X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
     extensions.init_app(app, use_cases.build(config_module.Settings.from_mapping(app.config),
                                              load_policies=not command_line))
     api.init_app(app)

@@ -91,6 +91,14 @@ def from_environment() -> dict[str, Any]:
         # "partner-a=20/second,branch=5/second". Production requires FIREFLY_RATE_LIMIT to be said.
         "FIREFLY_RATE_LIMIT": _env("FIREFLY_RATE_LIMIT", ""),
         "FIREFLY_RATE_LIMITS_BY_KEY": _env("FIREFLY_RATE_LIMITS_BY_KEY", ""),
+        # Wrong API keys one client address may send (app/state/auth_failures.py) before it is
+        # refused (429) whatever key it sends, in moving windows: "10/minute;100/hour", "none" for
+        # no count. Unset: AUTH_FAILURE_LIMIT_PRODUCTION in production, none elsewhere.
+        "FIREFLY_AUTH_FAILURE_LIMIT": _env("FIREFLY_AUTH_FAILURE_LIMIT"),
+        # Proxies in front that append the client's address to X-Forwarded-For (deploy/nginx.conf:
+        # 1). 0: the client connects directly. Production requires it to be said: behind a proxy
+        # left at 0, every client has the proxy's address, and one guesser's wrong keys lock out all.
+        "FIREFLY_TRUSTED_PROXIES": _env("FIREFLY_TRUSTED_PROXIES"),
     }
 
 
@@ -121,6 +129,7 @@ class Settings:
     list_check_seconds: float = 1.0  # how stale a worker's copy of the lists may be (app/services/lists.py)
     rate_limit: str = ""          # every key's request limits ("" or "none": none)
     rate_limits_by_key: str = ""  # a key name's own: "partner-a=20/second,..."
+    auth_failure_limit: str = ""  # wrong API keys per client address ("" or "none": not counted)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -145,7 +154,8 @@ class Settings:
                    console_max_hours=int(config.get("FIREFLY_CONSOLE_MAX_HOURS", 12)),
                    list_check_seconds=float(config.get("FIREFLY_LIST_CHECK_SECONDS", 1.0)),
                    rate_limit=config.get("FIREFLY_RATE_LIMIT") or "",
-                   rate_limits_by_key=config.get("FIREFLY_RATE_LIMITS_BY_KEY") or "")
+                   rate_limits_by_key=config.get("FIREFLY_RATE_LIMITS_BY_KEY") or "",
+                   auth_failure_limit=auth_failure_limit(config))
 
     @property
     def production(self) -> bool:
@@ -153,6 +163,31 @@ class Settings:
 
 
 MIN_PRODUCTION_KEY = 32  # characters of a configured API key in production
+# Wrong API keys per client address when FIREFLY_AUTH_FAILURE_LIMIT is not set in production: a
+# channel that mistypes its key a few times is not held back, a guesser gets 100 tries an hour.
+AUTH_FAILURE_LIMIT_PRODUCTION = "10/minute;100/hour"
+
+
+def auth_failure_limit(config: Mapping[str, Any]) -> str:
+    """FIREFLY_AUTH_FAILURE_LIMIT, or its default: on in production, off elsewhere."""
+    value = config.get("FIREFLY_AUTH_FAILURE_LIMIT")
+    if value is None or not str(value).strip():
+        return AUTH_FAILURE_LIMIT_PRODUCTION if config.get("FIREFLY_ENV") == "production" else ""
+    return str(value)
+
+
+def trusted_proxies(config: Mapping[str, Any]) -> int:
+    """FIREFLY_TRUSTED_PROXIES as a count of proxies (0 when not set)."""
+    value = config.get("FIREFLY_TRUSTED_PROXIES")
+    if value is None or str(value).strip() == "":
+        return 0
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= 5:
+        raise ConfigError(f"FIREFLY_TRUSTED_PROXIES must be a number of proxies from 0 to 5, not {value!r}")
+    return count
 
 
 def check_production(config: Mapping[str, Any]) -> None:
@@ -166,6 +201,11 @@ def check_production(config: Mapping[str, Any]) -> None:
         parse_by_key(config.get("FIREFLY_RATE_LIMITS_BY_KEY") or "")
     except RateLimitError as error:
         raise ConfigError(f"FIREFLY_RATE_LIMIT(S_BY_KEY): {error}") from None
+    try:
+        parse_limits(auth_failure_limit(config))
+    except RateLimitError as error:
+        raise ConfigError(f"FIREFLY_AUTH_FAILURE_LIMIT: {error}") from None
+    trusted_proxies(config)
     if config.get("FIREFLY_ENV") != "production":
         return
     problems = []
@@ -174,6 +214,14 @@ def check_production(config: Mapping[str, Any]) -> None:
         problems.append("FIREFLY_RATE_LIMIT must be set in production: the requests each API key may "
                         "send (such as 100/second;3000/minute), or none when a gateway in front "
                         "limits each channel")
+    if str(config.get("FIREFLY_TRUSTED_PROXIES") or "").strip() == "" \
+            and config.get("FIREFLY_TRUSTED_PROXIES") != 0:
+        # the wrong keys are counted per client address: behind a proxy, read from X-Forwarded-For
+        problems.append("FIREFLY_TRUSTED_PROXIES must be set in production: the number of proxies in "
+                        "front that add the client's address to X-Forwarded-For (1 behind "
+                        "deploy/nginx.conf, 0 when clients connect directly); wrong API keys are "
+                        "counted per client address, and behind a proxy left unsaid every client has "
+                        "the proxy's")
     if config["SECRET_KEY"] in (DEV_SECRET_KEY, None) or len(config["SECRET_KEY"]) < 32:
         problems.append("FIREFLY_SECRET_KEY must be set to a random value of at least 32 characters")
     if config["FIREFLY_HMAC_KEY"] in (DEV_HMAC_KEY, DEV_SECRET_KEY, None) or len(config["FIREFLY_HMAC_KEY"]) < 32:

@@ -26,6 +26,12 @@ TAMPERING = Counter("firefly_tampering_detected_total",
                     "Stored records refused because they are not what the service made, by kind", ["kind"])
 RATE_LIMITED = Counter("firefly_rate_limited_total",
                        "Requests refused (429) because their API key sent more than its limit", ["key"])
+# Wrong API keys (the API's X-API-Key, the console's key sign-in), and attempts refused (429)
+# because their address sent too many wrong ones lately (FIREFLY_AUTH_FAILURE_LIMIT): someone is
+# guessing keys, or a channel was given a revoked one.
+AUTH_FAILURES = Counter("firefly_auth_failures_total", "Requests with a wrong API key, by interface", ["where"])
+AUTH_REFUSED = Counter("firefly_auth_refused_total",
+                       "Attempts refused (429) because their address sent too many wrong API keys", ["where"])
 
 # 1 when the dependency answered the last readiness probe of a worker, else 0 (the least over live workers).
 DEPENDENCY_UP = Gauge("firefly_dependency_up", "Whether a dependency answered the last readiness probe",
@@ -55,6 +61,16 @@ def observe_tampering(kind: str) -> None:
 def observe_rate_limited(key_name: str) -> None:
     """A request refused for its key's limit (app/state/rate_limits.py), by key name (few)."""
     RATE_LIMITED.labels(key_name).inc()
+
+
+def observe_auth_failure(where: str) -> None:
+    """A wrong API key (app/services/key_attempts.py), by interface (api, console)."""
+    AUTH_FAILURES.labels(where).inc()
+
+
+def observe_auth_refused(where: str) -> None:
+    """An attempt refused for its address's wrong keys (app/services/key_attempts.py)."""
+    AUTH_REFUSED.labels(where).inc()
 
 
 def observe_dependency(name: str, up: bool) -> None:

@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from app.engine.privacy import SEARCHABLE_KINDS, mask
+from app.engine.privacy import SEARCHABLE_KINDS, TEXT, embedded, mask
 
 
 def normalise(value: Any) -> str:
@@ -249,6 +249,30 @@ def extract(raw: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, Any]:
     return found
 
 
+def free_text(raw: Mapping[str, Any], paths: Iterable[str]) -> dict[str, str]:
+    """{path: clear text} of the free-text values of a request body that hold personal data typed
+    inside them (app/engine/privacy.py's `embedded`). They are stored as the personal fields are:
+    masked (kind TEXT: only the numbers inside are) and sealed whole, so that a replay gives the
+    engine the text it read. A field of a list of records (`list[].field`) is found per item, at
+    `list[i].field`."""
+    found: dict[str, str] = {}
+    for path in paths:
+        head, marker, field = path.partition("[].")
+        if not marker:
+            value = get_path(raw, path)
+            if isinstance(value, str) and embedded(value):
+                found[path] = value
+            continue
+        items = get_path(raw, head)
+        if not isinstance(items, list):
+            continue
+        for index, item in enumerate(items):
+            value = item.get(field) if isinstance(item, dict) else None
+            if isinstance(value, str) and embedded(value):
+                found[f"{head}[{index}].{field}"] = value
+    return found
+
+
 def masked_copy(raw: Mapping[str, Any], clear: Mapping[str, Any], kinds: Mapping[str, str]) -> dict:
     """The request body with every personal field masked (the body itself is left untouched)."""
     return _replaced(raw, {path: mask(kinds[path], str(value)) for path, value in clear.items()})
@@ -264,12 +288,27 @@ def _replaced(data: Mapping[str, Any], values: Mapping[str, Any]) -> dict:
     paths are copied."""
     result = dict(data)
     for path, value in values.items():
-        node, parts = result, path.split(".")
-        for part in parts[:-1]:
-            node[part] = dict(node[part])
-            node = node[part]
-        node[parts[-1]] = value
+        node: Any = result
+        steps = _steps(path)
+        for step in steps[:-1]:
+            child = node[step]
+            node[step] = list(child) if isinstance(child, list) else dict(child)
+            node = node[step]
+        node[steps[-1]] = value
     return result
+
+
+_ITEM = re.compile(r"^(.*)\[(\d+)\]$")
+
+
+def _steps(path: str) -> list[str | int]:
+    """The keys and list indexes of a path: `bureau.accounts[2].lender` is
+    ["bureau", "accounts", 2, "lender"]."""
+    steps: list[str | int] = []
+    for part in path.split("."):
+        item = _ITEM.match(part) if part.endswith("]") else None
+        steps.extend((item.group(1), int(item.group(2))) if item else (part,))
+    return steps
 
 
 def scrub_json(text: str, clear: Mapping[str, Any], kinds: Mapping[str, str]) -> str:
@@ -294,7 +333,12 @@ def scrub_json(text: str, clear: Mapping[str, Any], kinds: Mapping[str, str]) ->
         whole[value] = masked
         if kinds[path] in SEARCHABLE_KINDS and len(value) >= 6:
             inside.append((value, masked))
-    if "\\u" not in text and not any(_may_occur(value, text) for value in whole):
+        elif kinds[path] == TEXT:  # a free text's numbers, as typed and as digits, wherever copied
+            for start, end, kind, number in embedded(value):
+                shown = mask(kind, number)
+                inside.extend((form, shown) for form in dict.fromkeys((value[start:end], number)))
+    if "\\u" not in text and not any(_may_occur(value, text) for value in whole) \
+            and not any(value in text for value, _ in inside):
         return text
     return _scrub_parsed(text, whole, inside)
 

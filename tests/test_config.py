@@ -13,7 +13,8 @@ def production(**overrides):
     config.update(FIREFLY_ENV="production", SECRET_KEY=STRONG, FIREFLY_HMAC_KEY="y" * 40,
                   DATABASE_URL="postgresql+psycopg://db/firefly",
                   REDIS_URL="redis://:a-long-redis-password@cache:6379/0",
-                  FIREFLY_API_KEYS="", FIREFLY_RATE_LIMIT="100/second;3000/minute")
+                  FIREFLY_API_KEYS="", FIREFLY_RATE_LIMIT="100/second;3000/minute",
+                  FIREFLY_TRUSTED_PROXIES="1")
     config.update(overrides)
     return config
 
@@ -38,6 +39,10 @@ def test_production_with_real_secrets_passes():
     ({"REDIS_URL": "rediss://reader@cache:6380/0"}, "REDIS_URL must carry a password"),
     # one channel's flood takes the workers from every other: say each key's limit (or none)
     ({"FIREFLY_RATE_LIMIT": ""}, "FIREFLY_RATE_LIMIT must be set in production"),
+    # wrong keys are counted per client address: behind a proxy left unsaid, all share the proxy's
+    ({"FIREFLY_TRUSTED_PROXIES": None}, "FIREFLY_TRUSTED_PROXIES must be set in production"),
+    ({"FIREFLY_TRUSTED_PROXIES": "nginx"}, "FIREFLY_TRUSTED_PROXIES must be a number"),
+    ({"FIREFLY_AUTH_FAILURE_LIMIT": "ten a minute"}, "FIREFLY_AUTH_FAILURE_LIMIT"),
     # a key is tried online by anyone who reaches the API: as long as the other secrets
     ({"FIREFLY_API_KEYS": "bank-app:channel:" + "k" * 40 + ",partner-a:channel[device.channel=PARTNER]:short-key-1"},
      "the keys of partner-a are shorter than 32 characters"),
@@ -45,6 +50,15 @@ def test_production_with_real_secrets_passes():
 def test_production_refuses_defaults(overrides, complaint):
     with pytest.raises(ConfigError, match=complaint):
         check_production(production(**overrides))
+
+
+def test_the_wrong_key_count_is_on_by_default_in_production_only():
+    from app.config import AUTH_FAILURE_LIMIT_PRODUCTION, Settings
+    assert Settings.from_mapping(production()).auth_failure_limit == AUTH_FAILURE_LIMIT_PRODUCTION
+    assert Settings.from_mapping(production(FIREFLY_AUTH_FAILURE_LIMIT="none")).auth_failure_limit == "none"
+    assert Settings.from_mapping({**production(), "FIREFLY_ENV": "development"}).auth_failure_limit == ""
+    check_production(production(FIREFLY_TRUSTED_PROXIES="0"))
+    check_production(production(FIREFLY_TRUSTED_PROXIES=0))
 
 
 def test_create_app_refuses_development_keys_in_production():

@@ -21,7 +21,9 @@ def authenticate() -> Principal:
     if not key:
         raise ApiError(401, "unauthorized", f"missing API key: send it in the {HEADER} header")
     firefly = services()
-    principal = firefly.access.authenticate(key)
+    # a wrong key counts against the client's address; past FIREFLY_AUTH_FAILURE_LIMIT the address
+    # is 429 (TooManyAttempts, Retry-After) whatever key it sends (app/services/key_attempts.py)
+    principal = firefly.key_attempts.authenticate(key, request.remote_addr, "api")
     if principal is None:
         raise ApiError(401, "unauthorized", "unknown API key")
     wait = firefly.rate_limits.admit(principal.name) if firefly.rate_limits is not None else None

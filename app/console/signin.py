@@ -30,7 +30,12 @@ def sign_in() -> str | Response:
     problem = "session_ended" if request.args.get("ended") else None
     if request.method == "POST" and "key-api_key" in request.form:
         if key_form.validate_on_submit():
-            token, who = services().accounts.sign_in_with_key(key_form.api_key.data)
+            try:
+                token, who = services().accounts.sign_in_with_key(key_form.api_key.data, request.remote_addr)
+            except TooManyAttempts as error:   # this address sent too many wrong keys lately
+                page = render_template("console/sign_in.html", form=form, key_form=key_form,
+                                       problem="sign_in.key_held_back", next=_local(request.args.get("next", "")))
+                return page, 429, {"Retry-After": str(error.retry_after)}
             if token:
                 return _start(token)
             problem = "sign_in.channel_key" if who is not None else "sign_in.key_failed"

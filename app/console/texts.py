@@ -28,6 +28,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sign_in.held_back": ("登录失败次数过多，此用户名暂时不能登录，请约 15 分钟后再试。",
                           "Too many failed sign-ins: this username is held back for now; try again in about 15 minutes."),
     "sign_in.key_failed": ("API 密钥无效。", "Unknown API key."),
+    "sign_in.key_held_back": ("此地址输入错误的 API 密钥次数过多，暂时不能用密钥登录，请稍后再试。",
+                              "Too many wrong API keys from this address: try again later."),
     "sign_in.channel_key": ("渠道密钥只能调用决策接口，不能打开控制台。",
                             "A channel key calls the decision API; it cannot open the console."),
     "signed_out": ("已退出登录。", "You are signed out."),

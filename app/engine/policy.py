@@ -65,6 +65,10 @@ class Policy:
         """{input path: personal data kind} of the declared input."""
         return self.input_schema.pii_fields()
 
+    def free_text_fields(self) -> tuple[str, ...]:
+        """The input paths of free text (strings with no `pii:` kind and no restrictive pattern)."""
+        return self.input_schema.free_text_fields()
+
     # --- deciding ------------------------------------------------------------------------------
     def decide(self, typed: dict, backend: str | None = None,
                shared: Mapping[str, Any] | None = None,

@@ -3,13 +3,14 @@ values, and masking its personal data. (Validating JSON against it is validation
 reading the `input:` section of a policy is read/input_schema.py's.)"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
 from .errors import Location
 from .privacy import mask
-from .types import LIST, Type, to_json
+from .types import LIST, STRING, Type, to_json
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class InputSchema:
     tree: dict = field(default_factory=dict)  # name -> FieldSpec | dict (a section)
     fields: dict[str, FieldSpec] = field(default_factory=dict)  # path -> FieldSpec
     _flatten: Callable[[dict], dict] | None = field(default=None, repr=False, compare=False)
+    _free_text: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     def sections(self) -> set[str]:
         """Every section path ("applicant", "bureau", ...)."""
@@ -69,6 +71,38 @@ class InputSchema:
 
     def pii_fields(self) -> dict[str, str]:
         return {path: spec.pii for path, spec in self.fields.items() if spec.pii}
+
+    def free_text_fields(self) -> tuple[str, ...]:
+        """The paths of the free-text fields: strings with no `pii:` kind and no restrictive
+        pattern, where a channel may type personal data the declaration does not name
+        (privacy.redact masks it in what is stored and shown). A field of a list of records is
+        named `list[].field`."""
+        if self._free_text is None:
+            found = []
+            for spec in self.fields.values():
+                found.extend(spec.path for spec in (spec, *spec.item_fields) if is_free_text(spec))
+            self._free_text = tuple(found)
+        return self._free_text
+
+
+# Free text a pattern still lets through: words around a mobile number. A pattern that refuses all
+# of these (a code, a date, a status string) makes its field an identifier, not free text.
+_FREE_TEXT_PROBES = ("某某科技有限公司 13800138000", "某某科技有限公司13800138000", "ACME Ltd 13800138000",
+                     "ACME Ltd, 6222021234567890128")
+
+
+def is_free_text(spec: FieldSpec) -> bool:
+    """Whether a declared field is free text: a string, no personal-data kind, no pattern or a
+    pattern that accepts words around a number."""
+    if spec.type.name != STRING or spec.pii:
+        return False
+    if not spec.pattern:
+        return True
+    try:
+        whole = re.compile(full_match_pattern(spec.pattern))
+    except re.error:
+        return True
+    return any(whole.match(probe) for probe in _FREE_TEXT_PROBES)
 
 
 def _flattener(tree: dict) -> Callable[[dict], dict]:

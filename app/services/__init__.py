@@ -21,6 +21,7 @@ from app.services.clock import Clock, utc_now
 from app.services.deciding import Deciding
 from app.services.challengers import Comparing
 from app.services.health import Readiness, readiness
+from app.services.key_attempts import KeyAttempts
 from app.services.key_use import KeyInventory
 from app.services.lists import Lists
 from app.services.velocity import Velocity
@@ -36,6 +37,7 @@ from app.services.reviews import ReviewDesk
 from app.services.simulation import Simulating
 from app.services.versions import PolicyVersions
 from app.state import State, open_state
+from app.state.auth_failures import AuthFailures
 from app.state.rate_limits import RateLimits
 from app.storage.db import Database
 
@@ -71,6 +73,7 @@ class Services:
     integrity: Integrity | None = None     # set by build: releases and policy versions as approved
     identities: Identities | None = None   # set by build: stored keys and console accounts as made here
     rate_limits: RateLimits | None = None  # set by build: the requests each API key may send
+    key_attempts: KeyAttempts | None = None  # set by build: wrong API keys counted per address
 
     def readiness(self) -> Readiness:
         return readiness(self.database, self.state, self.registry, self.deciding.velocity)
@@ -98,6 +101,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     access = Access(database, settings.api_keys, settings.production, personal, access_audit)
     lists = Lists(database, personal, clock, settings.list_check_seconds, audit=access_audit)
     velocity = Velocity(state.shared, lists, personal, database, access_audit)
+    key_attempts = KeyAttempts(access, AuthFailures(settings.auth_failure_limit, state.client))
     services = Services(
         settings=settings, database=database, state=state, personal=personal,
         access=access,
@@ -113,7 +117,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
                                 settings.backtest_workers, releases),
         accounts=Accounts(database, access, clock,
                           datetime.timedelta(minutes=settings.console_idle_minutes), state.sign_ins,
-                          datetime.timedelta(hours=settings.console_max_hours)),
+                          datetime.timedelta(hours=settings.console_max_hours), key_attempts),
         versions=PolicyVersions(database))
     services.monitoring = Monitoring(database)
     services.comparing = Comparing(database, registry)
@@ -123,6 +127,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     services.rebuilding = Rebuilding(velocity, database, store, personal, access_audit, clock)
     services.integrity = Integrity(database, personal, access_audit)
     services.identities = Identities(database, personal, access_audit)
+    services.key_attempts = key_attempts
     services.rate_limits = RateLimits(settings.rate_limit, settings.rate_limits_by_key, state.client)
     velocity.pay_owed = services.rebuilding.pay_owed  # the marks owed: written as a rebuild writes them
     if load_policies:

@@ -17,6 +17,7 @@ from app.services import identity
 from app.services.access import Access
 from app.services.clock import Clock
 from app.services.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
+from app.services.key_attempts import KeyAttempts
 from app.state import SIGN_IN_WINDOW
 from app.state.sign_ins import InProcessSignIns, SignIns
 from app.storage import accounts
@@ -62,9 +63,12 @@ def _aware(moment: datetime.datetime) -> datetime.datetime:
 class Accounts:
     def __init__(self, database: Database, access: Access, clock: Clock,
                  idle_timeout: datetime.timedelta, sign_ins: SignIns | None = None,
-                 longest_session: datetime.timedelta = datetime.timedelta(hours=12)) -> None:
+                 longest_session: datetime.timedelta = datetime.timedelta(hours=12),
+                 key_attempts: KeyAttempts | None = None) -> None:
         self.database = database
         self.access = access
+        # wrong keys counted per client address, as the API counts them (app/services/key_attempts.py)
+        self.key_attempts = key_attempts or KeyAttempts(access)
         self.personal = access.personal  # rows carry a MAC of who they are (app/services/identity.py)
         self.clock = clock
         self.idle_timeout = idle_timeout
@@ -139,11 +143,13 @@ class Accounts:
                 return None
             return self._start(session, account)
 
-    def sign_in_with_key(self, key: str) -> tuple[str | None, Person | None]:
+    def sign_in_with_key(self, key: str, address: str | None = None) -> tuple[str | None, Person | None]:
         """Exchange an API key of a console role for a session under an account named after the
         key (made on first use, with no password): (token, person); a channel key or an unknown
-        key gives (None, the key's principal or None)."""
-        principal = self.access.authenticate(key)
+        key gives (None, the key's principal or None). An unknown key counts against the client
+        `address`, and an address with too many is refused (TooManyAttempts) before its key is
+        looked at (app/services/key_attempts.py)."""
+        principal = self.key_attempts.authenticate(key, address, "console")
         if principal is None or principal.role not in CONSOLE_ROLES:
             return None, (Person(principal.name, principal.role) if principal else None)
         username = f"key:{principal.name}"

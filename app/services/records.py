@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 from app import metrics, privacy
 from app.engine import Decision, InputError, Policy, PolicyRef
-from app.engine.privacy import mask
+from app.engine.privacy import TEXT, mask, redact
 from app.engine.render import FULL, NONE, at_level
 from app.privacy import PersonalData
 from app.services.access import Principal
@@ -131,6 +131,13 @@ def make(policy: Policy, raw: Mapping[str, Any], decision_date: datetime.date,
         raise InputError({**refused, **error.errors}) from None
     if refused:
         raise InputError(refused)
+    # Personal data typed inside free text (an ID in the employer's name) is stored as a personal
+    # field is: masked in the stored input and trace, sealed whole for a replay; the engine reads
+    # the text as sent, so the decision is the same. (Looked for once the input fits its schema:
+    # each text within its max_length.)
+    texts = privacy.free_text(raw, policy.free_text_fields())
+    if texts:
+        clear, kinds = {**clear, **texts}, {**kinds, **dict.fromkeys(texts, TEXT)}
     given = shared(typed) if callable(shared) else shared
     started = time.perf_counter()
     decision = policy.decide(typed, shared=given.values if given else None,
@@ -153,8 +160,15 @@ def _consent(raw: Mapping[str, Any]) -> dict[str, str | None]:
     found = {}
     for column, path in CONSENT_FIELDS.items():
         value = privacy.get_path(raw, path)
-        found[column] = value[:100] if isinstance(value, str) and value else None
+        found[column] = consent_reference(value) if isinstance(value, str) and value else None
     return found
+
+
+def consent_reference(value: str) -> str:
+    """A consent reference as its column keeps it and a search looks it up: at most 100 characters,
+    any resident ID, mobile or card number typed inside masked (the stored input masks it too), so
+    that the same reference searched for finds the row."""
+    return redact(value)[:100]
 
 
 def _granted_by(raw: Mapping[str, Any]) -> str | None:
@@ -394,6 +408,8 @@ class Records:
             policy_version=search.version, policy_hash=search.hash, outcome=search.outcome,
             customer_group=search.group, channel=search.channel, arm=search.arm,
             awaiting_review=search.awaiting_review,
-            pipl_consent_id=search.consent_id, bureau_authorisation_id=search.bureau_authorisation_id,
+            pipl_consent_id=search.consent_id and consent_reference(search.consent_id),
+            bureau_authorisation_id=search.bureau_authorisation_id and consent_reference(
+                search.bureau_authorisation_id),
             resident_id_hash=personal(search.id_number, search.id_number_hash),
             phone_hash=personal(search.phone, search.phone_hash))

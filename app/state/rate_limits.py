@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+
 import redis
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, RedisStorage
@@ -51,46 +52,53 @@ def parse_by_key(text: str) -> dict[str, list[RateLimitItem]]:
     return limits
 
 
-class RateLimits:
-    def __init__(self, default: str, by_key: str = "", client: redis.Redis | None = None) -> None:
-        self.default = parse_limits(default)
-        self.by_key = parse_by_key(by_key)
+class MovingWindows:
+    """Counts in moving windows (the `limits` library): in Redis when a client is given (one count
+    for every worker and host), else in this process. With Redis unreachable a worker counts alone
+    (logged once) and asks Redis again after RETRY_SECONDS: a limit that holds per worker, never a
+    500 and never every request refused for want of a counter. `what` names the counts in the log
+    ("request limits"), `event` its events (`<event>_local`, `<event>_shared`)."""
+
+    def __init__(self, client: redis.Redis | None, what: str, event: str) -> None:
+        self.what, self.event = what, event
         self._local = MovingWindowRateLimiter(MemoryStorage())
         self._shared = None
-        if client is not None and (self.default or any(self.by_key.values())):
+        if client is not None:
             storage = RedisStorage("redis://", connection_pool=client.connection_pool, key_prefix="firefly:limits")
             self._shared = MovingWindowRateLimiter(storage)
         self._down_until = 0.0  # monotonic time until which Redis is not asked again
         self._down = False
 
-    def limits_of(self, key_name: str) -> list[RateLimitItem]:
-        return self.by_key.get(key_name, self.default)
+    def hit(self, item: RateLimitItem, namespace: str, key: str) -> bool:
+        """Count one under `key`; False when the limit was already reached (nothing counted)."""
+        return self._use(lambda limiter: limiter.hit(item, namespace, key))
 
-    def admit(self, key_name: str) -> int | None:
-        """Count a request of the key; None when every limit of the key admits it, else the whole
-        seconds until the refusing limit admits one again (Retry-After)."""
-        for item in self.limits_of(key_name):
-            limiter = self._limiter()
-            try:
-                admitted = limiter.hit(item, NAMESPACE, key_name)
-            except redis.RedisError:
-                self._fall_back()
-                limiter = self._local
-                admitted = limiter.hit(item, NAMESPACE, key_name)
-            if not admitted:
-                try:
-                    reset = limiter.get_window_stats(item, NAMESPACE, key_name).reset_time
-                except redis.RedisError:
-                    reset = time.time() + item.get_expiry()
-                return max(1, math.ceil(reset - time.time()))
-        return None
+    def test(self, item: RateLimitItem, namespace: str, key: str) -> bool:
+        """Whether one more would be admitted under `key` (nothing counted)."""
+        return self._use(lambda limiter: limiter.test(item, namespace, key))
+
+    def retry_after(self, item: RateLimitItem, namespace: str, key: str) -> int:
+        """Whole seconds until the limit admits one more under `key` again (at least 1)."""
+        try:
+            reset = self._limiter().get_window_stats(item, namespace, key).reset_time
+        except redis.RedisError:
+            reset = time.time() + item.get_expiry()
+        return max(1, math.ceil(reset - time.time()))
+
+    def _use(self, counting):
+        limiter = self._limiter()
+        try:
+            return counting(limiter)
+        except redis.RedisError:
+            self._fall_back()
+            return counting(self._local)
 
     def _limiter(self) -> MovingWindowRateLimiter:
         if self._shared is None or time.monotonic() < self._down_until:
             return self._local
         if self._down:
             self._down = False
-            log.info("request limits counted in Redis again", extra={"event": "rate_limits_shared"})
+            log.info(f"{self.what} counted in Redis again", extra={"event": f"{self.event}_shared"})
         return self._shared
 
     def _fall_back(self) -> None:
@@ -99,5 +107,24 @@ class RateLimits:
         self._down_until = time.monotonic() + RETRY_SECONDS
         if not self._down:
             self._down = True
-            log.warning("Redis unreachable: request limits counted in this worker only",
-                        extra={"event": "rate_limits_local"})
+            log.warning(f"Redis unreachable: {self.what} counted in this worker only",
+                        extra={"event": f"{self.event}_local"})
+
+
+class RateLimits:
+    def __init__(self, default: str, by_key: str = "", client: redis.Redis | None = None) -> None:
+        self.default = parse_limits(default)
+        self.by_key = parse_by_key(by_key)
+        limited = self.default or any(self.by_key.values())
+        self._windows = MovingWindows(client if limited else None, "request limits", "rate_limits")
+
+    def limits_of(self, key_name: str) -> list[RateLimitItem]:
+        return self.by_key.get(key_name, self.default)
+
+    def admit(self, key_name: str) -> int | None:
+        """Count a request of the key; None when every limit of the key admits it, else the whole
+        seconds until the refusing limit admits one again (Retry-After)."""
+        for item in self.limits_of(key_name):
+            if not self._windows.hit(item, NAMESPACE, key_name):
+                return self._windows.retry_after(item, NAMESPACE, key_name)
+        return None
