@@ -19,7 +19,7 @@ from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from app.engine import InputError, Policy, SharedValueError
-from app.engine.columnar import ColumnarPolicy, columnar_policy
+from app.engine.columnar import ColumnarPolicy, Unsupported, columnar_policy
 from app.engine.fastinput import cells_parser
 from app.files import CsvLayout, FilePart, JsonLayout, ParquetLayout, Row, RowError, part_cells
 from app.services import compiling
@@ -199,13 +199,20 @@ class _Chunk:
         partial, candidate, keep = self.partial, self.candidate, self.job.keep_rows
         refs = [row[0] for row in rows]
         shared = [row[3] for row in rows]
-        base = _columns_of(baseline).decide(
-            [row[4] if row[4] is not None else baseline.input_schema.flatten(row[1]) for row in rows], shared)
+        try:
+            base = _columns_of(baseline).decide(
+                [row[4] if row[4] is not None else baseline.input_schema.flatten(row[1]) for row in rows], shared)
+            cand = None
+            if candidate is not None:
+                cand = self.cand_columns.decide(
+                    [row[5] if row[5] is not None else candidate.input_schema.flatten(row[2]) for row in rows], shared)
+        except Unsupported:  # what the evaluator meets only on these values: the chunk row by row
+            for ref, typed_base, typed_cand, row_shared, values_base, values_cand in rows:
+                self.decide_row(ref, baseline, typed_base, typed_cand, row_shared,
+                                values_base=values_base, values_cand=values_cand)
+            return
         unsure = set(base.unsure_rows())
-        cand = None
-        if candidate is not None:
-            cand = self.cand_columns.decide(
-                [row[5] if row[5] is not None else candidate.input_schema.flatten(row[2]) for row in rows], shared)
+        if cand is not None:
             unsure.update(cand.unsure_rows())
         sure = [i for i in range(len(rows)) if i not in unsure]
         self.base_tally.add_columns(base, sure)

@@ -7,7 +7,12 @@ values, and gives `ChunkDecisions`: a column per headline field, a Boolean colum
 bin and requirement (fired or not) and per reason code. Rows it cannot vouch for (`unsure`: a
 decimal too close to a threshold, an integer that could overflow, a function that raised, a shared
 value its declaration refuses) are left to the row engine; the caller decides those with
-`Policy.decide`. A policy using what this does not handle gives None from `columnar_policy`.
+`Policy.decide`. A policy using what this does not handle gives None from `columnar_policy`; what
+shows only on use (a construct inside an expression, a function's values) raises `Unsupported`
+from `decide`, and the caller decides that chunk row by row.
+
+tests/engine/test_columnar.py proves the two equal (tests/engine/columnar_audit.py, a pytest
+plugin, checks every decision another test run makes).
 
 The order of evaluation, the hit policies, the missing-data rule and the ranking of reasons are
 stages.py's and policy.py's, written over columns; evaluate.py says how values stay exact.

@@ -16,24 +16,36 @@ The values must be the row engine's exactly. Three rules keep them so:
   comparison, floor and rounding of a float marks the rows where the two sides are within a
   relative 1e-9 as *unsure*, and the row engine decides those rows. So does an integer whose
   magnitude could overflow 64 bits.
+  A float's close rows are worked out exactly where its operands can be (a quotient of exact
+  values, or a sum, difference, product, floor or remainder of such): there the row engine's own
+  arithmetic (compiler.DECIMAL_CONTEXT) gives the value. A float sum or difference much smaller
+  than its operands (they cancel) has lost the accuracy the margin assumes: its rows are worked out
+  exactly so, or are unsure.
+- The row engine's decimal arithmetic keeps 28 significant digits (a column keeps up to 38): a
+  decimal sum, difference, product, negation, abs, floor division or remainder that needs more is
+  rounded as the row engine rounds it, row by row; a list's decimal sum that may need more (the
+  row engine rounds each addition) is unsure. text() of a decimal is refused: a decimal column
+  holds values, not the exponent a Decimal carries ("1.50", or an integer made a decimal by
+  coalesce or min), which text() shows.
 - A function without a column form is called through its own Python implementation
   (language/functions.py), once per distinct tuple of arguments in the chunk. A call that raises
   marks its rows unsure (the row engine then says what a failing feature gives).
 
-Anything this module does not handle (a list inside a list, a decimal handed to a Python
-function, a list built in a value) raises Unsupported: the caller decides the chunk row by row.
+Anything this module does not handle (a list inside a list, a float handed to a Python
+function, a list built in a value, text() of a decimal) raises Unsupported: the caller decides
+the chunk row by row (app/services/batch.py `_Chunk._decide_columns`).
 """
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, Callable
 
 import polars as pl
 
 from ..language import conditions as c
-from ..language.compiler import DECIMAL_CONTEXT
+from ..language.compiler import DECIMAL_CONTEXT, _floordiv, _mod
 from ..language.expressions import (QUANTIFIERS, Arith, Call, Cmp, Expr, IfElse, ItemRef, ListLit,
                                     Lit, Logic, Member, NamedList, Not, Over, Ref, Unary)
 from ..language.functions import FUNCTIONS
@@ -183,6 +195,8 @@ class ItemScope(Scope):
     def item(self, var: str, name: str | None) -> pl.Series:
         if var != self.var:
             raise Unsupported("a comprehension inside a comprehension")
+        if (name or "_item") not in self.frame.columns:
+            raise Unsupported("a whole record as a value")
         return self.frame[name or "_item"]
 
     def mark(self, mask: pl.Series) -> None:
@@ -250,7 +264,7 @@ def _unary(expr: Unary, scope: Scope) -> Column:
         return operand
     if operand.dtype == pl.Int64:
         return _guard_int(-operand, operand.cast(pl.Float64), scope)
-    return -operand
+    return _rounded(-operand) if is_decimal(operand) else -operand
 
 
 def _arith(expr: Arith, scope: Scope) -> Column:
@@ -262,12 +276,13 @@ def _arith(expr: Arith, scope: Scope) -> Column:
     op = expr.op
     if op == "/":  # always a decimal; missing when dividing by zero
         result = _null_where(left.cast(pl.Float64) / right.cast(pl.Float64), right == 0)
-        if left.dtype != pl.Float64 and right.dtype != pl.Float64:  # exact parts, for close calls
-            scope.exact[id(result)] = (result, lambda rows: [
-                divide(a, b) for a, b in zip(left.gather(rows).to_list(), right.gather(rows).to_list())])
+        hook = _exact_pair(left, right, scope, divide)  # exact parts, for close calls
+        if hook is not None:
+            scope.exact[id(result)] = (result, hook)
         return result
+    exact_left, exact_right = left, right
     left, right = _numbers(left, right)
-    whole = left.dtype == pl.Int64
+    whole = left.dtype == pl.Int64 and right.dtype == pl.Int64
     if op in ("//", "%"):
         zero = right == 0
         if whole:
@@ -276,14 +291,30 @@ def _arith(expr: Arith, scope: Scope) -> Column:
             result = quotient if op == "//" else left - safe * quotient
             return _null_where(result, zero)
         if left.dtype == pl.Float64:
+            hook = _exact_pair(exact_left, exact_right, scope, _floordiv if op == "//" else _mod)
             ratio = left / right
-            scope.mark(near_whole(ratio) & ~zero.fill_null(False))
             floored = ratio.floor()
-        else:  # decimals: Polars floors exactly
-            one = decimals([Decimal(1)]).new_from_index(0, len(right))
-            floored = left // right.zip_with(~zero.fill_null(False), one.cast(right.dtype) if is_decimal(right) else one)
+            result = floored if op == "//" else left - right * floored
+            # a floor is not trusted near a whole number, nor a remainder that cancelled
+            doubt = near_whole(ratio)
+            if op == "%":
+                doubt = doubt | _cancelling(result, left.abs())
+            result = _settled(result, doubt & ~zero.fill_null(False), hook, scope)
+            return _null_where(result, zero, scope)
+        # decimals: Polars floors exactly; the row engine floors its 28-digit quotient (and
+        # rounds the remainder's product and difference), which differs only where the quotient
+        # is within its last digit of a whole number or the values have more than 28 digits:
+        # those rows are computed as the row engine computes them
+        one = decimals([Decimal(1)]).new_from_index(0, len(right))
+        floored = left // right.zip_with(~zero.fill_null(False), one.cast(right.dtype) if is_decimal(right) else one)
         result = floored if op == "//" else left - right * floored
-        return _null_where(_limited(result), zero)
+        result = _limited(result)
+        if is_decimal(result):
+            ratio = left.cast(pl.Float64) / right.cast(pl.Float64)
+            close = near_whole(ratio) | _long(left) | _long(right) | _long(right * floored)
+            result = _as_row_engine(result, close & ~zero.fill_null(False), left, right,
+                                    _floordiv if op == "//" else _mod)
+        return _null_where(result, zero)
     if op == "+":
         result = left + right
     elif op == "-":
@@ -296,7 +327,110 @@ def _arith(expr: Arith, scope: Scope) -> Column:
         estimate = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}[op](
             left.cast(pl.Float64), right.cast(pl.Float64))
         return _guard_int(result, estimate, scope)
-    return _limited(result)
+    if result.dtype == pl.Float64:
+        hook = _exact_pair(exact_left, exact_right, scope, {"+": _add, "-": _subtract, "*": _multiply}[op])
+        # a sum or difference far smaller than its operands has lost the float's relative accuracy
+        doubt = _cancelling(result, left.abs() + right.abs()) if op in ("+", "-") else None
+        return _settled(result, doubt, hook, scope)
+    result = _limited(result)
+    if is_decimal(result):  # the row engine rounds a result to 28 digits
+        result = _rounded(result)
+    return result
+
+
+# Decimal arithmetic in the row engine keeps 28 significant digits (compiler.DECIMAL_CONTEXT);
+# a column keeps up to 38.
+PRECISION = DECIMAL_CONTEXT.prec
+# A float sum or difference far smaller than its operands (cancellation) has lost the relative
+# accuracy the comparisons' margin assumes: rows where it is smaller by more than this factor are
+# left to the row engine.
+CANCELLING = 1e-3
+
+
+def _cancelling(result: pl.Series, size: pl.Series) -> pl.Series:
+    """Where a float result is much smaller than the operands it came from."""
+    return ((result.abs() < size * CANCELLING) & (size > 0)).fill_null(False)
+
+
+def _guard_cancelling(result: pl.Series, size: pl.Series, scope: Scope) -> None:
+    scope.mark(_cancelling(result, size))
+
+
+def _add(a: Any, b: Any) -> Any:
+    return DECIMAL_CONTEXT.add(Decimal(a), Decimal(b))
+
+
+def _subtract(a: Any, b: Any) -> Any:
+    return DECIMAL_CONTEXT.subtract(Decimal(a), Decimal(b))
+
+
+def _multiply(a: Any, b: Any) -> Any:
+    return DECIMAL_CONTEXT.multiply(Decimal(a), Decimal(b))
+
+
+def _exact_pair(left: pl.Series, right: pl.Series, scope: Scope,
+                function: Callable[[Any, Any], Any]) -> Callable[[pl.Series], list | None] | None:
+    """How to get some rows of a float result as the row engine computes it (`function` of the
+    exact operands, missing where either is), when both operands can be had exactly."""
+    for side in (left, right):
+        if side.dtype == pl.Float64 and (id(side) not in scope.exact or scope.exact[id(side)][0] is not side):
+            return None
+
+    def values(rows: pl.Series) -> list | None:
+        lefts, rights = exact_values(left, scope, rows), exact_values(right, scope, rows)
+        if lefts is None or rights is None:
+            return None
+        with localcontext(DECIMAL_CONTEXT):
+            return [None if a is None or b is None else function(a, b) for a, b in zip(lefts, rights)]
+    return values
+
+
+def _settled(result: pl.Series, doubt: pl.Series | None, hook: Callable[[pl.Series], list | None] | None,
+             scope: Scope) -> pl.Series:
+    """A float result whose doubtful rows are computed exactly (as the row engine does) when its
+    operands can be had exactly, else left unsure; it keeps the way to its exact values."""
+    if doubt is not None and doubt.any():
+        rows = doubt.arg_true()
+        exact = hook(rows) if hook is not None else None
+        if exact is None:
+            scope.mark(doubt)
+        else:
+            result = result.scatter(rows, pl.Series([None if v is None else float(v) for v in exact],
+                                                    dtype=pl.Float64))
+    if hook is not None:
+        scope.exact[id(result)] = (result, hook)
+    return result
+
+
+def _long(column: pl.Series) -> pl.Series:
+    """Where a decimal column's value may have more significant digits than the row engine keeps."""
+    if not is_decimal(column):
+        return pl.Series([False] * len(column), dtype=pl.Boolean)
+    scale = column.dtype.scale or 0
+    bound = decimals([Decimal(10) ** (PRECISION - scale)])[0]
+    return (column.abs() >= bound).fill_null(False)
+
+
+def _rounded(column: pl.Series) -> pl.Series:
+    """A decimal result as the row engine holds it: rounded to 28 significant digits."""
+    long = _long(column)
+    if not long.any():
+        return column
+    rows = long.arg_true()
+    found = [None if v is None else DECIMAL_CONTEXT.plus(v) for v in column.gather(rows).to_list()]
+    return column.scatter(rows, pl.Series(found, dtype=pl.Decimal(38, column.dtype.scale or 0)))
+
+
+def _as_row_engine(result: pl.Series, rows_mask: pl.Series, left: pl.Series, right: pl.Series,
+                   function: Callable[[Any, Any], Any]) -> pl.Series:
+    """Some rows of a decimal result computed by the row engine's own function."""
+    rows_mask = rows_mask.fill_null(False)
+    if not rows_mask.any():
+        return result
+    rows = rows_mask.arg_true()
+    with localcontext(DECIMAL_CONTEXT):
+        found = [function(a, b) for a, b in zip(left.gather(rows).to_list(), right.gather(rows).to_list())]
+    return result.scatter(rows, pl.Series(found, dtype=pl.Decimal(38, result.dtype.scale or 0)))
 
 
 def _limited(result: pl.Series) -> pl.Series:
@@ -526,15 +660,22 @@ def _over(expr: Over, scope: Scope) -> Column:
         if value.dtype == pl.Null:
             raise Unsupported("an aggregate of nulls")
         whole = value.dtype == pl.Int64
+        sized = kind in ("sum", "avg")
         agg = _per_row(items, inner, value, lambda x: [
             getattr(x, "sum" if kind in ("sum", "avg") else kind)().alias("v"), x.len().alias("k"),
-            x.is_null().any().alias("unknown")] + ([x.cast(pl.Float64).abs().sum().alias("size")] if whole else []), n)
+            x.is_null().any().alias("unknown")] + ([x.cast(pl.Float64).abs().sum().alias("size")] if sized else [])
+            + ([x.abs().sum().alias("exact_size")] if sized and is_decimal(value) else []), n)
         count, unknown = agg["k"].fill_null(0), agg["unknown"].fill_null(False)
         result = agg["v"]
-        if kind == "sum":
-            result = result.fill_null(0).cast(value.dtype)
+        if sized:
             if whole:
                 scope.mark(agg["size"] > INT_LIMIT)
+            elif value.dtype == pl.Float64:  # a sum far smaller than its terms: cancelled
+                _guard_cancelling(result.fill_null(0.0), agg["size"].fill_null(0.0), scope)
+            else:  # the row engine adds decimals at 28 digits: a sum that may need more is unsure
+                scope.mark(_long(agg["exact_size"].cast(value.dtype)) & ~missing)
+        if kind == "sum":
+            result = result.fill_null(0).cast(value.dtype)
         elif kind == "avg":
             result = result.cast(pl.Float64) / count.cast(pl.Float64)
         empty = (count == 0) if kind != "sum" else pl.Series([False] * n)
@@ -555,6 +696,14 @@ def _len_of(arg: Expr, scope: Scope, distinct: bool) -> Column:
         agg = _per_row(items, inner, value, lambda x: [(x.n_unique() if distinct else x.len()).alias("count")],
                        scope.n)
         return _null_where(agg["count"].fill_null(0).cast(pl.Int64), ~items.present)
+    if isinstance(arg, Ref) and arg.type.name == LIST and distinct and "_item" in _list_of(arg, scope).frame.columns:
+        items = _list_of(arg, scope)  # a list of scalars: its distinct items (None counts once, as in a dict)
+        value = items.frame["_item"]
+        if value.dtype == pl.Float64 or is_decimal(value):
+            raise Unsupported("distinct decimals")
+        inner = ItemScope(scope, "", items.frame)
+        agg = _per_row(items, inner, value, lambda x: [x.n_unique().alias("count")], scope.n)
+        return _null_where(agg["count"].fill_null(0).cast(pl.Int64), ~items.present)
     if isinstance(arg, Ref) and arg.type.name == LIST and not distinct:
         items = _list_of(arg, scope)
         counts = items.frame.group_by("_row").len()
@@ -567,6 +716,10 @@ def _len_of(arg: Expr, scope: Scope, distinct: bool) -> Column:
 # --- function calls -----------------------------------------------------------------------------
 def _call(expr: Call, scope: Scope) -> Column:
     name, args = expr.name, expr.args
+    if name in EXPONENT_SHOWN and any(a.type.name == DECIMAL for a in args):
+        # a decimal column holds a value, not the exponent the row engine's Decimal carries
+        # ("1.5" beside "1.50", an integer made a decimal by coalesce or min)
+        raise Unsupported(f"{name}(...) of a decimal")
     native = _NATIVE.get(name)
     if native is not None:
         result = native(expr, scope)
@@ -584,6 +737,10 @@ def _argument(arg: Expr, scope: Scope) -> Any:
     if isinstance(arg, Lit):
         return _Constant(arg.value)
     return evaluate(arg, scope)
+
+
+# Functions whose result shows a decimal's exponent (its written form), not only its value.
+EXPONENT_SHOWN = frozenset({"text"})
 
 
 @dataclass
@@ -609,7 +766,7 @@ def apply(function: Callable, arguments: list[Any], type_name: str, scope: Scope
         except (ArithmeticError, ValueError, TypeError):
             return _FAILED
 
-    if any(isinstance(column, Py) for column in columns):  # datetimes: one call per row
+    if type_name == DATETIME or any(isinstance(column, Py) for column in columns):  # datetimes: one call per row
         results = [call(row) for row in zip(*[c.values if isinstance(c, Py) else c.to_list() for c in columns])]
     elif not columns:
         results = [call(())] * scope.n
@@ -739,7 +896,9 @@ def _native_floor(ceiling: bool):
 
 def _native_abs(expr: Call, scope: Scope) -> Column | None:
     column = evaluate(expr.args[0], scope)
-    return column.abs() if isinstance(column, pl.Series) and column.dtype.is_numeric() else None
+    if not isinstance(column, pl.Series) or not column.dtype.is_numeric():
+        return None
+    return _rounded(column.abs()) if is_decimal(column) else column.abs()
 
 
 # --- resident identity card numbers (language/resident_id.py), column by column ------------------

@@ -1,0 +1,352 @@
+"""The column evaluator (app/engine/columnar) decides a chunk of rows as the row engine
+(`Policy.decide`) decides each: same headline (outcome, limit, group, score, band, reasons in
+order), same ids fired, same reason codes, for every row it does not leave to the row engine
+(`unsure_rows`). Rows the row engine refuses (shared values their declaration does not allow)
+must come out unsure.
+
+Differential tests on the reference policy (schema-drawn and realistic applicants, random shared
+values), then targeted cases on small policies: exact quotients at thresholds, limits at a
+multiple of the rounding step, integers near 64 bits, failing functions, many decimal places,
+negative floor division, empty and missing lists, datetimes at other offsets."""
+from __future__ import annotations
+
+import datetime
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.engine import load_policy_root
+from app.engine.columnar import columnar_policy
+from app.engine.columnar.evaluate import Unsupported, birth_dates
+from app.engine.language import resident_id
+from app.engine.testing import load_cases, read_test_files, shared_values
+from engine.columnar_support import compare_chunk
+from engine.strategies import reference_applicants
+from engine.support import DECISION_DATE, LIMIT, REPO, SCORECARD, dump, make_policy, reference_root, ruleset
+from support.applicants import generate, generate_shared
+
+CHUNKS = settings(max_examples=25, deadline=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+# What a shared count may be handed: whole numbers (0, small, around the policy's thresholds,
+# past 64 bits), missing, and what the row engine refuses (negative, a boolean, text, a float).
+ODD_COUNTS = [-1, True, False, 2 ** 70, 2 ** 62, "3", 1.5]
+COUNTS = st.one_of(st.none(), st.sampled_from([0, 1, 2, 3, 4, 5, 6, 7, 10, 12, 20, 29, 30, 31, 89, 90]),
+                   st.integers(min_value=0, max_value=2 ** 40))
+ODD_FLAGS = [0, 1, "true", 2 ** 70]
+
+
+def drawn_shared(policy):
+    """One row's shared values: each declared value given (valid or not), missing, or left out;
+    now and then none at all (None) or an empty dict."""
+    entries = {}
+    for declared in policy.parts.shared:
+        if declared.type_name == "boolean":
+            valid = st.one_of(st.none(), st.booleans())
+            odd = st.sampled_from(ODD_FLAGS)
+        else:
+            valid, odd = COUNTS, st.sampled_from(ODD_COUNTS)
+        entries[declared.name] = st.one_of(valid, valid, valid, valid, valid, valid, valid, odd)
+    row = st.fixed_dictionaries({}, optional=entries)
+    return st.one_of(st.none(), st.just({}), row, row, row, row)
+
+
+@CHUNKS
+@given(data=st.data())
+def test_a_chunk_of_drawn_applicants_is_decided_as_each_row(reference, data):
+    raws = data.draw(st.lists(reference_applicants(reference), min_size=1, max_size=25))
+    shared = data.draw(st.lists(drawn_shared(reference), min_size=len(raws), max_size=len(raws)))
+    typed = [reference.parse_input(raw) for raw in raws]
+    compare_chunk(reference, typed, shared)
+
+
+def _without_some_fields(raw: dict, rng: random.Random) -> dict:
+    out = {}
+    for key, value in raw.items():
+        if rng.random() < 0.1:
+            continue
+        out[key] = _without_some_fields(value, rng) if isinstance(value, dict) else value
+    return out
+
+
+def test_realistic_applicants_with_fields_dropped_are_decided_as_each_row(reference):
+    rng = random.Random(20261130)
+    typed, shared = [], []
+    for raw, values in zip(generate(1000, 11), generate_shared(1000, 11)):
+        if rng.random() < 0.5:
+            raw = _without_some_fields(raw, rng)
+            raw.setdefault("decision_date", "2026-11-28")
+        try:
+            typed.append(reference.parse_input(raw))
+        except Exception:
+            continue  # a removed required field
+        shared.append(values)
+    assert len(typed) > 700
+    result = compare_chunk(reference, typed, shared)
+    # unsure is rare on realistic data
+    assert len(result["unsure"]) <= len(typed) // 100, sorted(result["unsure"])[:20]
+    outcomes = set(result["chunk"].outcome.to_list())
+    assert {"APPROVE", "DECLINE", "REFER"} <= outcomes
+
+
+def test_the_reference_policy_is_decided_by_columns(reference):
+    assert columnar_policy(reference.parts) is not None
+
+
+# --- targeted cases on small policies -----------------------------------------------------------
+
+
+def probe_policy(root, features: dict[str, str], whens: list[str], **policy):
+    """A policy with the given features and one collect rule per condition (R0, R1, ...: DECLINE
+    with reason R1 .. R5 in turn), so that what fired shows each condition's value."""
+    rules = [{"id": f"R{i}", "when": when, "then": {"action": "DECLINE", "reason": f"R{i % 5 + 1}"}}
+             for i, when in enumerate(whens)]
+    return make_policy(root, {"r": ruleset("r", rules)}, stages=[{"id": "r", "ruleset": "r"}],
+                       features=features, **policy)
+
+
+def typed_rows(policy, rows: list[dict]) -> list[dict]:
+    return [policy.parse_input({"decision_date": DECISION_DATE, **row}) for row in rows]
+
+
+def fired_of(result, i: int) -> set[str]:
+    return {identifier for identifier, flags in result["chunk"].fired if flags[i]}
+
+
+def test_a_quotient_exactly_at_a_threshold_is_decided_exactly_and_not_unsure(tmp_path):
+    policy = probe_policy(tmp_path, {"dti": "d / d2", "ratio": "a / b"},
+                          ["dti >= 0.55", "dti > 0.55", "dti == 0.55", "ratio >= 0.55", "ratio < 0.55",
+                           "ratio == 0.55", "a / b * 100 >= 55"])
+    rows = [{"d": "55", "d2": "100", "a": 55, "b": 100}, {"d": "0.11", "d2": "0.2", "a": 11, "b": 20},
+            {"d": "5500000.00", "d2": "10000000", "a": 550000, "b": 1000000},
+            {"d": "1", "d2": "3", "a": 1, "b": 3}, {"d": "0.5500000000000001", "d2": "1", "a": 0, "b": 0}]
+    result = compare_chunk(policy, typed_rows(policy, rows))
+    # the quotients at exactly 0.55 are decided (a product of a quotient may be left unsure)
+    assert not result["unsure"] - {0, 1, 2}
+    for i in (0, 1, 2):
+        assert {"R0", "R2", "R3", "R5"} <= fired_of(result, i) and not {"R1", "R4"} & fired_of(result, i)
+    assert fired_of(result, 4) & {"R0", "R1"} == {"R0", "R1"}
+
+
+def test_a_score_bin_bound_met_exactly_by_a_quotient_is_not_unsure(tmp_path):
+    card = dict(SCORECARD, characteristics=[
+        {"id": "CH-U", "input": "utilisation", "bins": [
+            {"id": "U-1", "when": "< 0.5", "points": 30},
+            {"id": "U-2", "when": "[0.5, 0.8)", "points": 10, "reason": "SC_C"},
+            {"id": "U-3", "when": ">= 0.8", "points": 0, "reason": "SC_C"}]}])
+    policy = make_policy(tmp_path, {"card": dump(card)}, stages=[{"id": "sc", "scorecard": "card"}],
+                         features={"utilisation": "a / b"})
+    rows = [{"a": 1, "b": 2}, {"a": 4, "b": 5}, {"a": 8, "b": 10}, {"a": 49999, "b": 100000},
+            {"a": 79999999, "b": 100000000}, {"a": 1}]
+    result = compare_chunk(policy, typed_rows(policy, rows), allow_unsure=False)
+    assert [sorted(fired_of(result, i)) for i in range(4)] == [["U-2"], ["U-3"], ["U-3"], ["U-1"]]
+
+
+def test_a_cap_from_a_division_at_a_multiple_of_the_rounding_step(tmp_path):
+    limit = dict(LIMIT, caps=[{"id": "CAP-THIRD", "name": {"en": "A third"}, "value": "b / 3"},
+                              {"id": "CAP-D", "name": {"en": "Decimal"}, "value": "d * 1000",
+                               "when": "flag == true"}])
+    policy = make_policy(tmp_path, limit=limit, parameters={"minimum_limit": 1000})
+    rows = [{"a": 100000, "b": 30000}, {"a": 100000, "b": 29999}, {"a": 100000, "b": 3000000},
+            {"a": 100000, "b": 2999}, {"a": 100000, "b": 30003, "d": "10.000", "flag": True},
+            {"a": 100000, "b": 30003, "d": "9.999999", "flag": True}, {"a": 100000, "d": "9", "flag": False},
+            {"b": 30000}, {"a": 12345, "b": -3}]
+    result = compare_chunk(policy, typed_rows(policy, rows), allow_unsure=False)
+    assert result["chunk"].limit.to_list() == [10000, 9000, 100000, None, 10000, 9000, 100000, None, None]
+
+
+def test_integers_near_64_bits_are_unsure_never_wrong(tmp_path):
+    policy = probe_policy(tmp_path, {"f": "a * b", "g": "a + b + c", "h": "-a * b", "k": "sum(x for x in nums)"},
+                          ["f > 0", "g > 0", "h < 0", "k > 0", "f == 999999999999999999"])
+    big = 10 ** 18 - 1
+    rows = [{"a": big, "b": 10}, {"a": big, "b": big, "c": big}, {"a": 3, "b": 4, "c": 5},
+            {"a": -big, "b": -big}, {"nums": [big] * 6}, {"a": big, "b": 1}, {"nums": [big, -big]}]
+    result = compare_chunk(policy, typed_rows(policy, rows))
+    assert {0, 1, 3, 4} <= result["unsure"] and not {2, 5, 6} & result["unsure"]
+
+
+@pytest.mark.parametrize("value", [2 ** 62, 2 ** 63 - 1, 2 ** 63, 2 ** 70, -1, True, 1.0, "1"])
+def test_a_shared_count_past_64_bits_or_refused_is_unsure(reference, value):
+    name = next(d.name for d in reference.parts.shared if d.type_name != "boolean")
+    typed = reference.parse_input(generate(1, 3)[0])
+    shared = [dict(generate_shared(1, 3)[0], **{name: value}), generate_shared(1, 3)[0]]
+    result = compare_chunk(reference, [typed, typed], shared)
+    assert result["unsure"] == {0}
+
+
+def test_a_function_that_raises_leaves_its_row_unsure(tmp_path):
+    """round(d, -1000000) overflows the decimal context: the row engine makes the whole feature
+    missing (not only the call), so the column path cannot say what it is."""
+    policy = probe_policy(tmp_path, {"r": "coalesce(round(d, a), 5)"}, ["r > 1"])
+    typed = typed_rows(policy, [{"d": "1.55", "a": 1}, {"d": "1.55", "a": -1000000}, {"d": "0.5"}])
+    columns = columnar_policy(policy.parts)
+    chunk = columns.decide([policy.input_schema.flatten(t) for t in typed], [None] * 3)
+    assert chunk.unsure_rows() == [1]
+    # the row engine gives the failing feature missing (a feature that raises is missing)
+    assert policy.decide(typed[1]).trace.values["r"] is None
+    assert compare_chunk(policy, typed)["unsure"] == {1}
+
+
+def test_decimals_with_many_places_are_decided_as_the_row_engine_rounds_them(tmp_path):
+    """The row engine's decimal arithmetic keeps 28 significant digits; a column keeps 38."""
+    policy = probe_policy(tmp_path, {"f": "d + 0", "g": "d // 1", "h": "d % 1", "m": "-d", "p": "d * d2",
+                                     "q": "abs(d)", "sn": "sum(x for x in nums) + d"},
+                          ["f >= 100000000000", "g >= 100000000000", "h == 0", "m <= -100000000000",
+                           "p >= 100000000000", "q >= 100000000000", "sn >= 100000000001"])
+    nines = "99999999999.999999999999999999"
+    rows = [{"d": nines, "d2": "1"}, {"d": "-" + nines, "d2": "-1"}, {"d": "0.000000000000000001", "d2": nines},
+            {"d": "123456789012345678.123456789012345678", "d2": "0.000000000000000001"},
+            {"d": nines, "nums": [1]}, {"d": "1.5", "d2": "2.25"}, {"d": "100000000000", "d2": "1"}]
+    result = compare_chunk(policy, typed_rows(policy, rows))
+    assert not result["unsure"] & {0, 1, 5, 6}
+    assert {"R0", "R1", "R4", "R5"} <= fired_of(result, 0)
+
+
+def test_text_of_a_decimal_is_left_to_the_row_engine(tmp_path):
+    """A decimal column holds values, not the exponent text() shows ("1.5", not "1.50")."""
+    policy = probe_policy(tmp_path, {"t": "text(d)", "m": "text(min(a, d))"}, ["t == '1.5'", "m == '5'"])
+    typed = typed_rows(policy, [{"d": "1.5"}, {"d": "1.25"}, {"a": 5, "d": "5.0"}])
+    assert [policy.decide(t).trace.matched()["R0"] for t in typed] == [True, False, False]
+    with pytest.raises(Unsupported):
+        columnar_policy(policy.parts).decide([policy.input_schema.flatten(t) for t in typed], [None] * 3)
+
+
+def test_floats_that_cancel_are_unsure_never_wrong(tmp_path):
+    policy = probe_policy(tmp_path, {"f": "a / 3 - b / 3", "g": "d / 7 + d2 / 7", "h": "d / 3 % 1",
+                                     "k": "sum(x / 3 for x in nums)"},
+                          ["f >= 0.35", "f > 0.3333", "g > 0", "g < 0", "h > 0.3", "k > 0.3"])
+    rows = [{"a": 10 ** 15 + 1, "b": 10 ** 15}, {"a": 10 ** 17 + 1, "b": 10 ** 17},
+            {"d": "100000000000000", "d2": "-99999999999999.99"}, {"d": "1000000000000000.999"},
+            {"nums": [10 ** 17 + 1, -(10 ** 17)]}, {"a": 2, "b": 1, "d": "1", "d2": "1", "nums": [1, 2]}]
+    result = compare_chunk(policy, typed_rows(policy, rows))
+    assert 5 not in result["unsure"]
+
+
+def test_negative_numbers_floor_divide_and_keep_the_divisors_sign(tmp_path):
+    policy = probe_policy(tmp_path, {"q": "a // b", "r": "a % b", "dq": "d // d2", "dr": "d % d2",
+                                     "mq": "a // d2", "mr": "a % d2", "nq": "d // b", "nr": "d % b"},
+                          ["q == -4", "q == 3", "r == 1", "r == -1", "missing(q)", "dq == -4", "dr > 0",
+                           "dr < 0", "dr == 0", "missing(dr)", "mq == -3", "mq == 2", "mr == 2", "mr > 0",
+                           "mr < 0", "missing(mr)", "nq == -4", "nr > 0", "nr < 0", "nr == 0.5"])
+    rows = [{"a": a, "b": b, "d": d, "d2": d2} for a, b, d, d2 in [
+        (-7, 2, "-7.5", "2"), (7, -2, "7.5", "-2"), (-7, -2, "-7.5", "-2.5"), (7, 0, "7", "0"),
+        (6, 2, "-0.000001", "1"), (-1, 3, "1", "-0.3")]]
+    compare_chunk(policy, typed_rows(policy, rows), allow_unsure=False)
+
+
+def test_empty_and_missing_lists(tmp_path):
+    policy = probe_policy(tmp_path, {
+        "f": "any(x > 1 for x in nums)", "g": "all(x > 1 for x in nums)", "h": "none(x > 1 for x in nums)",
+        "k": "count(x for x in nums if x > 1)", "sm": "sum(x for x in nums)", "mn": "min(x for x in nums)",
+        "mx": "max(x for x in nums)", "ld": "len(distinct(nums))", "ln": "len(nums)",
+        "lt": "len(distinct(tags))", "av": "avg(x for x in nums)"},
+        ["f", "not f", "g", "not g", "h", "not h", "k == 0", "sm == 0", "missing(mn)", "missing(mx)",
+         "ld == 0", "ln == 0", "missing(sm)", "missing(k)", "missing(ld)", "ld == 2", "lt == 2", "missing(lt)",
+         "missing(av)", "av > 1"])
+    rows = [{"nums": [], "tags": []}, {}, {"nums": None, "tags": None}, {"nums": [1, 2, 2], "tags": ["a", "b", "b"]},
+            {"nums": [0], "tags": ["a"]}, {"nums": [2, 3], "tags": ["x", "y"]}]
+    result = compare_chunk(policy, typed_rows(policy, rows))
+    assert not result["unsure"]
+
+
+def test_datetimes_at_other_offsets_through_time_and_date(tmp_path):
+    policy = probe_policy(tmp_path, {
+        "t": "time(s)", "dt": "datetime(s)", "hr": "hour(datetime(s))", "dd": "date(datetime(s))",
+        "wk": "day_of_week(datetime(s))", "td": "time(datetime(s))",
+        "mb": "minutes_between(datetime(s), datetime('2026-11-28T00:00:00+08:00'))"},
+        ["t < time('05:00')", "td < time('05:00')", "hr < 5", "dd == decision_date", "wk == 6", "mb > 0",
+         "missing(dt)", "dt < datetime('2026-11-28T00:00:00+08:00')"])
+    moments = ["2026-11-28T04:59:59+08:00", "2026-11-27T21:00:00Z", "2026-11-28T04:59:59-05:00",
+               "2026-11-27T16:00:00+00:00", "2026-11-28T00:00:00+08:00", "05:00", "bad", "2026-11-28T04:59:59"]
+    compare_chunk(policy, typed_rows(policy, [{"s": m} for m in moments]), allow_unsure=False)
+
+
+# --- resident identity card numbers: the column versions against resident_id.py -------------------
+ID_CHARACTERS = st.sampled_from(list("0123456789") * 3 + ["x", "X", "１", "٣", " ", "-", "a", "²"])
+
+
+def _ids():
+    def compose(region, day, seq):  # resident_id.compose, with years before 1000 written in four digits
+        first17 = f"{region}{day.year:04d}{day.month:02d}{day.day:02d}{seq:03d}"
+        return first17 + resident_id.check_character(first17)
+    composed = st.builds(compose,
+                         st.sampled_from(["110105", "330106", "000000"]),
+                         st.dates(min_value=datetime.date(1, 1, 1)), st.integers(0, 999))
+    leap = st.builds(lambda y, tail: f"110105{y:04d}0229{tail}", st.integers(0, 9999),
+                     st.text(ID_CHARACTERS, min_size=4, max_size=4))
+    shaped = st.builds(lambda y, md, tail: f"110105{y:04d}{md}{tail}", st.integers(0, 9999),
+                       st.sampled_from(["0101", "1231", "0230", "1301", "0001", "0431", "0229"]),
+                       st.text(ID_CHARACTERS, min_size=3, max_size=5))
+    return st.one_of(st.text(ID_CHARACTERS, max_size=20), composed, leap, shaped,
+                     composed.map(lambda n: n[:17] + n[17].lower()), composed.map(lambda n: n[:17] + "x"))
+
+
+@pytest.fixture(scope="module")
+def id_policy(tmp_path_factory):
+    return probe_policy(tmp_path_factory.mktemp("ids"), {
+        "v": "resident_id_valid(s)", "r": "resident_id_region(s)", "bd": "resident_id_birth_date(s)",
+        "g": "age_at(s, day)", "g2": "age_at(resident_id_birth_date(s), day)"},
+        ["v", "not v", "missing(v)", "r == '110105'", "missing(r)", "bd < day", "missing(bd)", "g >= 18",
+         "missing(g)", "g2 < 0"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(numbers=st.lists(st.one_of(st.none(), _ids()), min_size=1, max_size=30),
+       on=st.dates(min_value=datetime.date(1, 1, 1)))
+def test_resident_id_columns_match_resident_id_py(id_policy, numbers, on):
+    """birth_dates, _native_id_valid, _native_id_region and _native_age_at give, value for value,
+    what resident_id.py gives: any 0-20 characters (full-width and other Unicode digits, x and X,
+    29 February, year 0000)."""
+    typed = typed_rows(id_policy, [{"s": n, "day": on.isoformat()} for n in numbers])
+    flat = [id_policy.input_schema.flatten(t) for t in typed]
+    chunk = columnar_policy(id_policy.parts).decide(flat, [None] * len(flat))
+    assert not chunk.unsure_rows()
+    for name in ("v", "r", "bd", "g", "g2"):
+        expected = [id_policy.decide(t).trace.values[name] for t in typed]
+        assert chunk.column(name) == expected, name
+    assert birth_dates(chunk.values["s"]).to_list() == [resident_id.birth_date(n) for n in numbers]
+
+
+# --- the repository's own policies and rule-test cases --------------------------------------------
+
+
+def test_every_rule_test_case_is_decided_as_the_row_engine_decides_it():
+    """The cases of policies/*/tests (what `flask policy test` runs), each policy's as one chunk."""
+    policies = reference_root().policies
+    cases, problems = load_cases(read_test_files(REPO))
+    assert cases and not [p for p in problems if p.severity == "error"]
+    by_policy: dict[str, list] = {}
+    for case in cases:
+        by_policy.setdefault(case.policy, []).append(case)
+    assert {"zhishandai.application", "zhishandai.drawdown", "zhishandai.review"} <= set(by_policy)
+    for name, found in by_policy.items():
+        policy = policies[name]
+        typed, shared = [], []
+        for case in found:
+            try:
+                typed.append(policy.parse_input(case.input))
+            except Exception:  # noqa: BLE001 - a case about a refused input
+                continue
+            shared.append(shared_values(policy, case.shared)[0])
+        result = compare_chunk(policy, typed, shared)
+        assert len(result["unsure"]) <= len(typed) // 10, (name, sorted(result["unsure"]))
+
+
+def test_the_mini_benchmark_policy_is_decided_by_columns():
+    loaded = load_policy_root(REPO / "bench" / "mini")
+    policy = loaded.policies["mini.application"]
+    cases, _ = load_cases(read_test_files(REPO / "bench" / "mini"))
+    typed = [policy.parse_input(case.input) for case in cases if case.policy == policy.name]
+    assert typed
+    compare_chunk(policy, typed, allow_unsure=False)
+
+
+# --- what the evaluator refuses is what its documentation says it does not handle ----------------
+def test_a_scorecard_with_decimal_points_is_refused(tmp_path):
+    card = dict(SCORECARD, base_points=100.5)
+    policy = make_policy(tmp_path, {"card": dump(card)}, stages=[{"id": "sc", "scorecard": "card"}])
+    assert columnar_policy(policy.parts) is None
+    whole = make_policy(tmp_path / "whole", {"card": dump(SCORECARD)}, stages=[{"id": "sc", "scorecard": "card"}])
+    assert columnar_policy(whole.parts) is not None
