@@ -350,3 +350,27 @@ def test_a_scorecard_with_decimal_points_is_refused(tmp_path):
     assert columnar_policy(policy.parts) is None
     whole = make_policy(tmp_path / "whole", {"card": dump(SCORECARD)}, stages=[{"id": "sc", "scorecard": "card"}])
     assert columnar_policy(whole.parts) is not None
+
+
+RECORDS_INPUT = {"decision_date": {"type": "date", "required": True},
+                 "recs": {"type": "list", "items": {"fields": {
+                     "amt": {"type": "decimal"}, "n": {"type": "integer"}, "k": {"type": "string"}}}}}
+
+
+def test_aggregates_of_quotients_at_a_threshold_are_exact_and_not_unsure(tmp_path):
+    """A sum, average, minimum or maximum of quotients at exactly its threshold (0 for an empty
+    list's sum, 0.5 as 1/2 and 4/8, terms that cancel) is decided as the row engine adds them."""
+    policy = probe_policy(tmp_path, {
+        "total": "sum(x.amt / 3 for x in recs)", "top": "max(x.amt / x.n for x in recs)",
+        "low": "min(x.amt / x.n for x in recs if x.k != 'z')", "mean": "avg(x.amt for x in recs)",
+        "mean_share": "avg(x.amt / x.n for x in recs)", "many": "count(x for x in recs if x.n > 1)"},
+        ["total > 0", "total == 0", "total < 0", "top >= 0.5", "top < 0.5", "low <= 0.5", "mean >= 2.5",
+         "mean_share == 0.5", "missing(total)", "missing(top)", "many == 1"], input=RECORDS_INPUT)
+    rows = [{"recs": [{"amt": "5", "n": 1, "k": "a"}, {"amt": "5.5", "n": 2}]}, {"recs": []},
+            {"recs": [{"amt": None, "n": 10}]}, {"recs": [{"amt": "1", "n": 2, "k": "z"}, {"amt": "4", "n": 8, "k": "b"}]},
+            {}, {"recs": [{"amt": "1.5", "n": 0}]}, {"recs": [{"amt": "3", "n": 3, "k": "a"}, {"amt": "-3", "n": 3}]},
+            {"recs": [{"amt": "100000000000000001", "n": 3}, {"amt": "-100000000000000000", "n": 3}]},
+            {"recs": [{"amt": "2", "n": 4}, {"amt": "3", "n": 6}]}]
+    result = compare_chunk(policy, typed_rows(policy, rows), allow_unsure=False)
+    assert {"R0", "R3", "R5", "R6", "R7"} <= fired_of(result, 3) and "R4" not in fired_of(result, 3)
+    assert "R1" in fired_of(result, 1) and "R1" in fired_of(result, 6)

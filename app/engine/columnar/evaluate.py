@@ -352,10 +352,6 @@ def _cancelling(result: pl.Series, size: pl.Series) -> pl.Series:
     return ((result.abs() < size * CANCELLING) & (size > 0)).fill_null(False)
 
 
-def _guard_cancelling(result: pl.Series, size: pl.Series, scope: Scope) -> None:
-    scope.mark(_cancelling(result, size))
-
-
 def _add(a: Any, b: Any) -> Any:
     return DECIMAL_CONTEXT.add(Decimal(a), Decimal(b))
 
@@ -670,8 +666,8 @@ def _over(expr: Over, scope: Scope) -> Column:
         if sized:
             if whole:
                 scope.mark(agg["size"] > INT_LIMIT)
-            elif value.dtype == pl.Float64:  # a sum far smaller than its terms: cancelled
-                _guard_cancelling(result.fill_null(0.0), agg["size"].fill_null(0.0), scope)
+            elif value.dtype == pl.Float64:
+                pass  # a sum far smaller than its terms (cancelled): settled below
             else:  # the row engine adds decimals at 28 digits: a sum that may need more is unsure
                 scope.mark(_long(agg["exact_size"].cast(value.dtype)) & ~missing)
         if kind == "sum":
@@ -679,8 +675,44 @@ def _over(expr: Over, scope: Scope) -> Column:
         elif kind == "avg":
             result = result.cast(pl.Float64) / count.cast(pl.Float64)
         empty = (count == 0) if kind != "sum" else pl.Series([False] * n)
-        return _null_where(result, missing | unknown | empty)
+        result = _null_where(result, missing | unknown | empty)
+        if result.dtype == pl.Float64:  # close rows from the items' exact values, as the row engine folds them
+            doubt = _cancelling(result, agg["size"].fill_null(0.0)) if sized and value.dtype == pl.Float64 else None
+            result = _settled(result, doubt, _items_exact(kind, value, inner), scope)
+        return result
     raise Unsupported(f"{kind}(...) as a value")
+
+
+def _items_exact(kind: str, value: pl.Series, inner: "ItemScope") -> Callable[[pl.Series], list | None]:
+    """How to get some rows of a float aggregate as the row engine computes it: from the exact
+    values of each row's selected items (None when they cannot be had exactly)."""
+    def values(rows: pl.Series) -> list | None:
+        wanted = rows.to_list()
+        positions: dict[int, list[int]] = {r: [] for r in wanted}
+        for position, row in enumerate(inner.rows.to_list()):
+            if row in positions:
+                positions[row].append(position)
+        flat = [p for r in wanted for p in positions[r]]
+        found = exact_values(value, inner, pl.Series(flat, dtype=pl.Int64)) if flat else []
+        if found is None:
+            return None
+        out, start = [], 0
+        with localcontext(DECIMAL_CONTEXT):
+            for row in wanted:
+                items = found[start:start + len(positions[row])]
+                start += len(items)
+                if None in items:
+                    out.append(None)
+                elif kind == "sum":
+                    out.append(sum(items, Decimal(0)))
+                elif not items:
+                    out.append(None)
+                elif kind == "avg":
+                    out.append(DECIMAL_CONTEXT.divide(Decimal(sum(items)), Decimal(len(items))))
+                else:
+                    out.append(min(items) if kind == "min" else max(items))
+        return out
+    return values
 
 
 def _len_of(arg: Expr, scope: Scope, distinct: bool) -> Column:
