@@ -56,7 +56,7 @@ def compare_chunk(policy, typed_rows: list[dict], shared: list[dict | None] | No
         if expected != got:
             mismatches.append((i, typed, values, expected, got))
     assert not mismatches, "rows where the columns and the rows disagree:\n" + "\n".join(
-        f"row {i}: input {typed!r} shared {values!r}\n  rows    {e}\n  columns {g}"
+        f"row {i}: input {repr(typed)[:800]} shared {values!r}\n  rows    {e}\n  columns {g}"
         for i, typed, values, e, g in mismatches[:3])
     if not allow_unsure:
         assert not unsure, f"unsure rows {sorted(unsure)}"

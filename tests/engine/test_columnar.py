@@ -374,3 +374,28 @@ def test_aggregates_of_quotients_at_a_threshold_are_exact_and_not_unsure(tmp_pat
     result = compare_chunk(policy, typed_rows(policy, rows), allow_unsure=False)
     assert {"R0", "R3", "R5", "R6", "R7"} <= fired_of(result, 3) and "R4" not in fired_of(result, 3)
     assert "R1" in fired_of(result, 1) and "R1" in fired_of(result, 6)
+
+
+def test_products_of_decimals_keep_every_place(tmp_path):
+    """Polars multiplies decimals at the larger of their scales (1.25 * 1.25 = 1.56): a product
+    must keep every place the row engine keeps, and one past 38 digits must not stop the chunk."""
+    policy = probe_policy(tmp_path, {"p": "d * d2", "q": "a * d", "r": "d * d2 * d2"},
+                          ["p >= 4320.9845", "p > 4320.98", "p == 1.5625", "p > 0", "q > 0", "q < 0",
+                           "r > 0.000001", "p == 0.0001"])
+    big = "123456789012345678.123456789012345678"
+    rows = [{"d": "12345.67", "d2": "0.35"}, {"d": "1.25", "d2": "1.25"}, {"d": "0.01", "d2": "0.01"},
+            {"d": "12345.67", "d2": "0.349999"}, {"d": big, "d2": big, "a": 999999999999999999},
+            {"d": big, "d2": "-1", "a": -999999999999999999}, {"d": "0.001", "d2": "0.001"}]
+    result = compare_chunk(policy, typed_rows(policy, rows))
+    assert not result["unsure"] & {0, 1, 2, 3, 6}
+    assert {"R0", "R1", "R3"} <= fired_of(result, 0) and "R0" not in fired_of(result, 3)
+    assert "R2" in fired_of(result, 1) and {"R3", "R7"} <= fired_of(result, 2)
+
+
+def test_a_decimal_sum_past_38_digits_is_unsure_never_wrapped(tmp_path):
+    policy = probe_policy(tmp_path, {"total": "sum(x.amt for x in recs)"}, ["total > 0", "total < 0"],
+                          input=RECORDS_INPUT)
+    huge = {"amt": "999999999999999999.999999999999999999"}
+    rows = [{"recs": [huge] * 200}, {"recs": [{"amt": "1.5"}, {"amt": "-0.5"}]}]
+    result = compare_chunk(policy, typed_rows(policy, rows))
+    assert result["unsure"] == {0}

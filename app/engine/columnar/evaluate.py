@@ -320,7 +320,7 @@ def _arith(expr: Arith, scope: Scope) -> Column:
     elif op == "-":
         result = left - right
     elif op == "*":
-        result = left * right
+        result = _times(left, right)
     else:
         raise Unsupported(f"operator {op}")
     if whole:
@@ -427,6 +427,22 @@ def _as_row_engine(result: pl.Series, rows_mask: pl.Series, left: pl.Series, rig
     with localcontext(DECIMAL_CONTEXT):
         found = [function(a, b) for a, b in zip(left.gather(rows).to_list(), right.gather(rows).to_list())]
     return result.scatter(rows, pl.Series(found, dtype=pl.Decimal(38, result.dtype.scale or 0)))
+
+
+def _times(left: pl.Series, right: pl.Series) -> pl.Series:
+    """A product, exact: Polars gives a product of decimals the larger of their two scales (1.25 *
+    1.25 is 1.56), so one side is first widened to both scales together; a product that needs
+    more places than a column keeps exactly, or more than 38 digits, is a float (whose close rows
+    the row engine's multiplication settles)."""
+    if not (is_decimal(left) or is_decimal(right)):
+        return left * right
+    scale = sum(side.dtype.scale or 0 for side in (left, right) if is_decimal(side))
+    if scale <= MAX_SCALE:
+        try:
+            return left.cast(pl.Decimal(38, scale)) * right
+        except pl.exceptions.PolarsError:  # more than 38 digits
+            pass
+    return left.cast(pl.Float64) * right.cast(pl.Float64)
 
 
 def _limited(result: pl.Series) -> pl.Series:
@@ -660,7 +676,7 @@ def _over(expr: Over, scope: Scope) -> Column:
         agg = _per_row(items, inner, value, lambda x: [
             getattr(x, "sum" if kind in ("sum", "avg") else kind)().alias("v"), x.len().alias("k"),
             x.is_null().any().alias("unknown")] + ([x.cast(pl.Float64).abs().sum().alias("size")] if sized else [])
-            + ([x.abs().sum().alias("exact_size")] if sized and is_decimal(value) else []), n)
+, n)
         count, unknown = agg["k"].fill_null(0), agg["unknown"].fill_null(False)
         result = agg["v"]
         if sized:
@@ -669,7 +685,9 @@ def _over(expr: Over, scope: Scope) -> Column:
             elif value.dtype == pl.Float64:
                 pass  # a sum far smaller than its terms (cancelled): settled below
             else:  # the row engine adds decimals at 28 digits: a sum that may need more is unsure
-                scope.mark(_long(agg["exact_size"].cast(value.dtype)) & ~missing)
+                # (measured in floats: a decimal sum past 38 digits wraps in Polars)
+                bound = 10.0 ** (PRECISION - (value.dtype.scale or 0)) * (1 - TOLERANCE)
+                scope.mark((agg["size"] >= bound).fill_null(False) & ~missing)
         if kind == "sum":
             result = result.fill_null(0).cast(value.dtype)
         elif kind == "avg":
