@@ -87,3 +87,18 @@ def test_a_policy_the_evaluator_gives_up_on_mid_run_is_decided_row_by_row(tmp_pa
     (report, _, _), (row_report, _, _) = _both_ways(tmp_path, monkeypatch, root, policy.name, path, chunk_rows=15)
     assert report == row_report
     assert report["baseline"]["outcomes"]["DECLINE"]["count"] == 10
+
+
+def test_a_report_broken_down_by_a_decimal_value_is_the_row_engines(tmp_path, monkeypatch):
+    """The report's breakdowns show each value as text (str): a decimal column would show 1.50
+    where the row engine's Decimal shows 1.5, so such a policy is decided row by row."""
+    root = tmp_path / "root"
+    policy = make_policy(root, {"r": ruleset("r", [
+        {"id": "BIG", "when": "a > 10", "then": {"action": "REFER", "reason": "R2"}}])},
+        stages=[{"id": "r", "ruleset": "r"}], features={"region_tier": "d * 1", "customer_group": "s"})
+    assert columnar_policy(policy.parts) is not None and batch._columns_of(policy) is None
+    rows = [{"decision_date": DECISION_DATE, "a": i, "d": d, "s": "G"} for i, d in enumerate(["1.5", "1.25", "2"] * 5)]
+    path = write_jsonl(tmp_path / "p.jsonl", rows)
+    (report, _, _), (row_report, _, _) = _both_ways(tmp_path, monkeypatch, root, policy.name, path)
+    assert report == row_report
+    assert set(report["baseline"]["by"]["region_tier"]) == {"1.5", "1.25", "2"}
