@@ -28,7 +28,7 @@ import polars as pl
 from .. import model as m
 from ..stages import CONFLICT, REQUIRES_INDEX, probability_of_default
 from ..types import BOOLEAN, DATETIME, DECIMAL, INTEGER, LIST
-from .evaluate import (INT_LIMIT, Column, Items, Py, RowScope, Unsupported, _common, _null_where,
+from .evaluate import (INT_LIMIT, Column, Items, Py, RowScope, Unsupported, _common, _null_where, _whole,
                        apply, compare, decimals, dtype_of, evaluate, exact_values, matches, near_whole)
 
 __all__ = ["ChunkDecisions", "ColumnarPolicy", "Unsupported", "columnar_policy"]
@@ -491,7 +491,7 @@ class _Run:
         if column.dtype != pl.Float64:
             return (column // step).cast(pl.Int64) * step
         ratio = column / step
-        result = _null_where(ratio, ratio.is_nan() | ratio.is_infinite()).floor().cast(pl.Int64) * step
+        result = _whole(_null_where(ratio, ratio.is_nan() | ratio.is_infinite()).floor(), self.scope) * step
         close = near_whole(ratio)
         if not close.any():
             return result
@@ -500,7 +500,8 @@ class _Run:
         if exact is None:
             self.scope.mark(close)
             return result
-        floors = [None if v is None else int(v.to_integral_value(rounding=ROUND_FLOOR)) // step * step for v in exact]
+        floors = [None if v is None or abs(v) > INT_LIMIT else int(v.to_integral_value(rounding=ROUND_FLOOR)) // step * step
+                  for v in exact]  # past 64 bits: the row is unsure already (_whole)
         return result.scatter(rows, pl.Series(floors, dtype=pl.Int64))
 
     def requirements(self) -> None:

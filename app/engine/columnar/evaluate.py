@@ -264,6 +264,8 @@ def _unary(expr: Unary, scope: Scope) -> Column:
         return operand
     if operand.dtype == pl.Int64:
         return _guard_int(-operand, operand.cast(pl.Float64), scope)
+    if operand.dtype == pl.Float64:
+        return _settled(-operand, None, _exact_of([operand], scope, lambda a: None if a is None else -a), scope)
     return _rounded(-operand) if is_decimal(operand) else -operand
 
 
@@ -290,30 +292,26 @@ def _arith(expr: Arith, scope: Scope) -> Column:
             quotient = left // safe
             result = quotient if op == "//" else left - safe * quotient
             return _null_where(result, zero)
+        function = _floordiv if op == "//" else _mod
         if left.dtype == pl.Float64:
-            hook = _exact_pair(exact_left, exact_right, scope, _floordiv if op == "//" else _mod)
-            ratio = left / right
-            floored = ratio.floor()
-            result = floored if op == "//" else left - right * floored
-            # a floor is not trusted near a whole number, nor a remainder that cancelled
-            doubt = near_whole(ratio)
-            if op == "%":
-                doubt = doubt | _cancelling(result, left.abs())
-            result = _settled(result, doubt & ~zero.fill_null(False), hook, scope)
-            return _null_where(result, zero, scope)
+            return _float_floor(op, left, right, zero, _exact_pair(exact_left, exact_right, scope, function), scope)
         # decimals: Polars floors exactly; the row engine floors its 28-digit quotient (and
         # rounds the remainder's product and difference), which differs only where the quotient
         # is within its last digit of a whole number or the values have more than 28 digits:
         # those rows are computed as the row engine computes them
         one = decimals([Decimal(1)]).new_from_index(0, len(right))
-        floored = left // right.zip_with(~zero.fill_null(False), one.cast(right.dtype) if is_decimal(right) else one)
-        result = floored if op == "//" else left - right * floored
+        try:
+            floored = left // right.zip_with(~zero.fill_null(False), one.cast(right.dtype) if is_decimal(right) else one)
+            product = right * floored  # exact: the floor is whole
+            result = floored if op == "//" else left - product
+        except pl.exceptions.PolarsError:  # a quotient past 38 digits: as floats, close rows exactly
+            return _float_floor(op, left.cast(pl.Float64), right.cast(pl.Float64), zero,
+                                _exact_pair(exact_left, exact_right, scope, function), scope)
         result = _limited(result)
         if is_decimal(result):
             ratio = left.cast(pl.Float64) / right.cast(pl.Float64)
-            close = near_whole(ratio) | _long(left) | _long(right) | _long(right * floored)
-            result = _as_row_engine(result, close & ~zero.fill_null(False), left, right,
-                                    _floordiv if op == "//" else _mod)
+            close = near_whole(ratio) | _long(left) | _long(right) | _long(product)
+            result = _as_row_engine(result, close & ~zero.fill_null(False), left, right, function)
         return _null_where(result, zero)
     if op == "+":
         result = left + right
@@ -368,16 +366,23 @@ def _exact_pair(left: pl.Series, right: pl.Series, scope: Scope,
                 function: Callable[[Any, Any], Any]) -> Callable[[pl.Series], list | None] | None:
     """How to get some rows of a float result as the row engine computes it (`function` of the
     exact operands, missing where either is), when both operands can be had exactly."""
-    for side in (left, right):
+    return _exact_of([left, right], scope, lambda a, b: None if a is None or b is None else function(a, b))
+
+
+def _exact_of(columns: list[pl.Series], scope: Scope,
+              function: Callable[..., Any]) -> Callable[[pl.Series], list | None] | None:
+    """How to get some rows of a float result as the row engine computes it (`function` of each
+    row's exact values, None where missing), when every column can be had exactly."""
+    for side in columns:
         if side.dtype == pl.Float64 and (id(side) not in scope.exact or scope.exact[id(side)][0] is not side):
             return None
 
     def values(rows: pl.Series) -> list | None:
-        lefts, rights = exact_values(left, scope, rows), exact_values(right, scope, rows)
-        if lefts is None or rights is None:
+        found = [exact_values(side, scope, rows) for side in columns]
+        if any(f is None for f in found):
             return None
         with localcontext(DECIMAL_CONTEXT):
-            return [None if a is None or b is None else function(a, b) for a, b in zip(lefts, rights)]
+            return [function(*row) for row in zip(*found)]
     return values
 
 
@@ -427,6 +432,20 @@ def _as_row_engine(result: pl.Series, rows_mask: pl.Series, left: pl.Series, rig
     with localcontext(DECIMAL_CONTEXT):
         found = [function(a, b) for a, b in zip(left.gather(rows).to_list(), right.gather(rows).to_list())]
     return result.scatter(rows, pl.Series(found, dtype=pl.Decimal(38, result.dtype.scale or 0)))
+
+
+def _float_floor(op: str, left: pl.Series, right: pl.Series, zero: pl.Series,
+                 hook: Callable[[pl.Series], list | None] | None, scope: Scope) -> pl.Series:
+    """Floor division or remainder of floats: a floor near a whole number, or a remainder that
+    cancelled, is worked out exactly when it can be, else unsure."""
+    ratio = left / right
+    floored = ratio.floor()
+    result = floored if op == "//" else left - right * floored
+    doubt = near_whole(ratio)
+    if op == "%":
+        doubt = doubt | _cancelling(result, left.abs())
+    result = _settled(result, doubt & ~zero.fill_null(False), hook, scope)
+    return _null_where(result, zero, scope)
 
 
 def _times(left: pl.Series, right: pl.Series) -> pl.Series:
@@ -611,9 +630,13 @@ def _if_else(expr: IfElse, scope: Scope) -> Column:
         tests = test.to_list()
         bodies, elses = _python_values(body, scope), _python_values(orelse, scope)
         return Py([None if t is None else (b if t else e) for t, b, e in zip(tests, bodies, elses)])
-    body, orelse = _common([_series(body, "a list"), _series(orelse, "a list")])
+    originals = [_series(body, "a list"), _series(orelse, "a list")]
+    body, orelse = _common(originals)
     chosen = body.zip_with(test.fill_null(False), orelse)
-    return _null_where(chosen, test.is_null()) if test.null_count() else chosen
+    if chosen.dtype == pl.Float64:  # either side's exact value, as the test chose
+        chosen = _settled(chosen, None, _exact_of([test] + originals, scope, lambda t, b, e: None if t is None else (
+            b if t else e)), scope)
+    return _null_where(chosen, test.is_null(), scope) if test.null_count() else chosen
 
 
 # --- lists --------------------------------------------------------------------------------------
@@ -696,16 +719,19 @@ def _over(expr: Over, scope: Scope) -> Column:
         result = _null_where(result, missing | unknown | empty)
         if result.dtype == pl.Float64:  # close rows from the items' exact values, as the row engine folds them
             doubt = _cancelling(result, agg["size"].fill_null(0.0)) if sized and value.dtype == pl.Float64 else None
-            result = _settled(result, doubt, _items_exact(kind, value, inner), scope)
+            result = _settled(result, doubt, _items_exact(kind, value, inner, items.present), scope)
         return result
     raise Unsupported(f"{kind}(...) as a value")
 
 
-def _items_exact(kind: str, value: pl.Series, inner: "ItemScope") -> Callable[[pl.Series], list | None]:
+def _items_exact(kind: str, value: pl.Series, inner: "ItemScope",
+                 present: pl.Series) -> Callable[[pl.Series], list | None]:
     """How to get some rows of a float aggregate as the row engine computes it: from the exact
-    values of each row's selected items (None when they cannot be had exactly)."""
+    values of each row's selected items (missing where the list is; None when they cannot be had
+    exactly)."""
     def values(rows: pl.Series) -> list | None:
         wanted = rows.to_list()
+        listed = present.gather(rows).to_list()
         positions: dict[int, list[int]] = {r: [] for r in wanted}
         for position, row in enumerate(inner.rows.to_list()):
             if row in positions:
@@ -716,10 +742,10 @@ def _items_exact(kind: str, value: pl.Series, inner: "ItemScope") -> Callable[[p
             return None
         out, start = [], 0
         with localcontext(DECIMAL_CONTEXT):
-            for row in wanted:
+            for row, has in zip(wanted, listed):
                 items = found[start:start + len(positions[row])]
                 start += len(items)
-                if None in items:
+                if not has or None in items:
                     out.append(None)
                 elif kind == "sum":
                     out.append(sum(items, Decimal(0)))
@@ -873,8 +899,12 @@ def _native_coalesce(expr: Call, scope: Scope) -> Column | None:
     columns = [evaluate(a, scope) for a in expr.args]
     if not all(isinstance(col, pl.Series) for col in columns):
         return None
-    columns = _common(columns)
-    return pl.select(pl.coalesce([pl.lit(s) for s in columns])).to_series()
+    originals, columns = columns, _common(columns)
+    result = pl.select(pl.coalesce([pl.lit(s) for s in columns])).to_series()
+    if result.dtype == pl.Float64:  # the first present value, exactly
+        result = _settled(result, None, _exact_of(originals, scope, lambda *v: next(
+            (x for x in v if x is not None), None)), scope)
+    return result
 
 
 def _native_extreme(kind: str):
@@ -882,13 +912,16 @@ def _native_extreme(kind: str):
         columns = [evaluate(a, scope) for a in expr.args]
         if not all(isinstance(col, pl.Series) for col in columns):
             return None
-        columns = _common(columns)
-        if columns[0].dtype == pl.Float64 and len(columns) > 1:
-            # which side is larger can be wrong only where they are that close: then the value is
-            # either side's, which differ by less than the margin; later comparisons guard it
-            pass
+        originals, columns = columns, _common(columns)
         combine = pl.min_horizontal if kind == "min" else pl.max_horizontal
-        return pl.select(combine([pl.lit(s) for s in columns])).to_series()
+        result = pl.select(combine([pl.lit(s) for s in columns])).to_series()
+        if result.dtype == pl.Float64:
+            # which side is smaller can be wrong only where they are that close: then the value is
+            # either side's, within the margin; a close comparison takes the exact values
+            pick = min if kind == "min" else max
+            result = _settled(result, None, _exact_of(originals, scope, lambda *v: pick(
+                (x for x in v if x is not None), default=None)), scope)
+        return result
     return run
 
 
@@ -936,18 +969,32 @@ def _native_floor(ceiling: bool):
             return None
         if column.dtype == pl.Int64:
             return column
-        if column.dtype == pl.Float64:
-            scope.mark(near_whole(column))
-        elif not is_decimal(column):
+        if column.dtype == pl.Float64:  # near a whole number: the exact value's floor, if it can be had
+            whole = column.ceil() if ceiling else column.floor()
+            function = FUNCTIONS["ceil" if ceiling else "floor"].implementation
+            whole = _settled(whole, near_whole(column), _exact_of([column], scope, function), scope)
+            return _whole(whole, scope)
+        if not is_decimal(column):
             return None
         return (column.ceil() if ceiling else column.floor()).cast(pl.Int64)
     return run
+
+
+def _whole(column: pl.Series, scope: Scope) -> pl.Series:
+    """Whole floats as integers; one past 64 bits leaves its row to the row engine."""
+    big = (column.abs() > INT_LIMIT).fill_null(False)
+    if big.any():
+        scope.mark(big)
+        column = _null_where(column, big)
+    return column.cast(pl.Int64)
 
 
 def _native_abs(expr: Call, scope: Scope) -> Column | None:
     column = evaluate(expr.args[0], scope)
     if not isinstance(column, pl.Series) or not column.dtype.is_numeric():
         return None
+    if column.dtype == pl.Float64:
+        return _settled(column.abs(), None, _exact_of([column], scope, FUNCTIONS["abs"].implementation), scope)
     return _rounded(column.abs()) if is_decimal(column) else column.abs()
 
 
