@@ -28,7 +28,7 @@ from engine.strategies import reference_applicants
 from engine.support import DECISION_DATE, LIMIT, REPO, SCORECARD, dump, make_policy, reference_root, ruleset
 from support.applicants import generate, generate_shared
 
-CHUNKS = settings(max_examples=25, deadline=None,
+CHUNKS = settings(max_examples=20, deadline=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # What a shared count may be handed: whole numbers (0, small, around the policy's thresholds,
@@ -57,7 +57,7 @@ def drawn_shared(policy):
 @CHUNKS
 @given(data=st.data())
 def test_a_chunk_of_drawn_applicants_is_decided_as_each_row(reference, data):
-    raws = data.draw(st.lists(reference_applicants(reference), min_size=1, max_size=25))
+    raws = data.draw(st.lists(reference_applicants(reference), min_size=1, max_size=20))
     shared = data.draw(st.lists(drawn_shared(reference), min_size=len(raws), max_size=len(raws)))
     typed = [reference.parse_input(raw) for raw in raws]
     compare_chunk(reference, typed, shared)
@@ -408,9 +408,9 @@ def test_floats_through_minus_abs_min_max_coalesce_if_and_floor_are_settled_exac
     policy = probe_policy(tmp_path, {
         "neg": "-(a / b)", "pos": "abs(a / b)", "low": "min(a / b, x / y)", "high": "max(a / b, 0.5)",
         "first": "coalesce(x / y, a / b)", "pick": "a / b if flag else x / y", "whole": "floor(a / b * 3)",
-        "up": "ceil(a / b)", "huge": "floor(x / y)"},
+        "up": "ceil(a / b)", "huge": "floor(x / y)", "big": "floor(x * 100)"},
         ["neg == -0.5", "pos >= 0.5", "low == 0.5", "high <= 0.5", "first == 0.5", "pick >= 0.5",
-         "whole == 1", "up == 1", "huge > 0", "neg < -0.5"],
+         "whole == 1", "up == 1", "huge > 0", "neg < -0.5", "big > 0"],
         input={"decision_date": {"type": "date", "required": True}, "a": "integer", "b": "integer",
                "x": "decimal", "y": "decimal", "flag": "boolean"})
     rows = [{"a": 1, "b": 2, "x": "0.5", "y": "1", "flag": True}, {"a": 1, "b": 3, "x": "1", "y": "2", "flag": False},

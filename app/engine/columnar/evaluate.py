@@ -976,13 +976,13 @@ def _native_floor(ceiling: bool):
             return _whole(whole, scope)
         if not is_decimal(column):
             return None
-        return (column.ceil() if ceiling else column.floor()).cast(pl.Int64)
+        return _whole(column.ceil() if ceiling else column.floor(), scope)
     return run
 
 
 def _whole(column: pl.Series, scope: Scope) -> pl.Series:
-    """Whole floats as integers; one past 64 bits leaves its row to the row engine."""
-    big = (column.abs() > INT_LIMIT).fill_null(False)
+    """Whole floats or decimals as integers; one past 64 bits leaves its row to the row engine."""
+    big = (column.cast(pl.Float64).abs() > INT_LIMIT).fill_null(False)
     if big.any():
         scope.mark(big)
         column = _null_where(column, big)
