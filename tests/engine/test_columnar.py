@@ -509,3 +509,19 @@ def test_random_arithmetic_at_exact_thresholds_is_decided_as_the_row_engine_deci
         compare_chunk(policy, typed)
     except Unsupported as error:  # documented: a float handed to a Python function (round(x / y))
         assert "handed to Python" in str(error), (features, error)
+
+
+def test_a_limit_amount_past_64_bits_is_unsure_never_wrapped(tmp_path):
+    """A cap of -10**21 (a quotient or a product) is rounded down in 64-bit integers only if it
+    fits: past 64 bits the row is the row engine's (which gives 0, below the minimum)."""
+    limit = dict(LIMIT, caps=[{"id": "CAP-Q", "name": {"en": "Quotient"}, "value": "d / d2"},
+                              {"id": "CAP-P", "name": {"en": "Product"}, "value": "b * c"}])
+    policy = make_policy(tmp_path, limit=limit, parameters={"minimum_limit": 1000})
+    rows = [{"a": 100000, "d": "-1000", "d2": "0.000000000000000001"},
+            {"a": 100000, "b": -999999999999999999, "c": 10000},
+            {"a": 100000, "d": "-1000", "d2": "0.001"}, {"a": 100000, "d": "30000", "d2": "3"}]
+    typed = typed_rows(policy, rows)
+    assert [policy.decide(t).outcome for t in typed] == ["DECLINE", "DECLINE", "DECLINE", "APPROVE"]
+    result = compare_chunk(policy, typed)
+    assert result["unsure"] == {0, 1}
+    assert result["chunk"].limit.to_list()[3] == 10000

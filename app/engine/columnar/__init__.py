@@ -487,7 +487,12 @@ class _Run:
 
     def floor_to(self, column: pl.Series, step: int) -> pl.Series:
         """floor(value) // step * step, as the row engine rounds a limit down (exact for integers
-        and decimals; a float's close calls by the row engine's decimal division)."""
+        and decimals; a float's close calls by the row engine's decimal division). An amount past
+        64 bits leaves its row to the row engine."""
+        big = (column.cast(pl.Float64).abs() > INT_LIMIT).fill_null(False)
+        if big.any():
+            self.scope.mark(big)
+            column = _null_where(column, big, self.scope)
         if column.dtype != pl.Float64:
             return (column // step).cast(pl.Int64) * step
         ratio = column / step
@@ -500,8 +505,12 @@ class _Run:
         if exact is None:
             self.scope.mark(close)
             return result
-        floors = [None if v is None or abs(v) > INT_LIMIT else int(v.to_integral_value(rounding=ROUND_FLOOR)) // step * step
-                  for v in exact]  # past 64 bits: the row is unsure already (_whole)
+        floors = [None if v is None else int(v.to_integral_value(rounding=ROUND_FLOOR)) // step * step for v in exact]
+        past = [f is not None and not -2 ** 63 <= f < 2 ** 63 for f in floors]
+        if any(past):  # left to the row engine (marked above, unless the float was just inside)
+            self.scope.mark(pl.Series([False] * self.n, dtype=pl.Boolean).scatter(
+                [r for r, p in zip(rows.to_list(), past) if p], True))
+            floors = [None if p else f for f, p in zip(floors, past)]
         return result.scatter(rows, pl.Series(floors, dtype=pl.Int64))
 
     def requirements(self) -> None:
