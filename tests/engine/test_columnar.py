@@ -525,3 +525,15 @@ def test_a_limit_amount_past_64_bits_is_unsure_never_wrapped(tmp_path):
     result = compare_chunk(policy, typed)
     assert result["unsure"] == {0, 1}
     assert result["chunk"].limit.to_list()[3] == 10000
+
+
+def test_decimals_compared_past_38_digits_at_a_common_scale(tmp_path):
+    """x * 1000 (21 digits before the point) against a value with 18 places: 39 digits at one
+    scale. Compared as floats, the close rows exactly, never a failed chunk."""
+    policy = probe_policy(tmp_path, {"big": "d * 1000", "m": "coalesce(d2, d * 1000)"},
+                          ["big > d2", "big == d2", "m >= 1", "big < d2"])
+    rows = [{"d": "123456789012345678.123", "d2": "0.000000000000000001"},
+            {"d": "-123456789012345678.123", "d2": "0.000000000000000001"},
+            {"d": "0.001", "d2": "1.000000000000000000"}, {"d": "123456789012345678.123"}]
+    result = compare_chunk(policy, typed_rows(policy, rows), allow_unsure=False)
+    assert [sorted(fired_of(result, i)) for i in range(4)] == [["R0"], ["R3"], ["R1", "R2"], ["R2"]]

@@ -497,7 +497,10 @@ def compare(left: Column, op: str, right: Column, scope: Scope) -> Column:
             return _float_compare(left, op, right, scope)
         if is_decimal(left) and is_decimal(right) and left.dtype.scale != right.dtype.scale:
             scale = max(left.dtype.scale or 0, right.dtype.scale or 0)
-            left, right = left.cast(pl.Decimal(38, scale)), right.cast(pl.Decimal(38, scale))
+            try:
+                left, right = left.cast(pl.Decimal(38, scale)), right.cast(pl.Decimal(38, scale))
+            except pl.exceptions.PolarsError:  # past 38 digits at the larger scale: as floats, close rows exactly
+                return _float_compare(left, op, right, scope)
     elif left.dtype == pl.Null or right.dtype == pl.Null:
         return pl.Series([None], dtype=pl.Boolean).new_from_index(0, scope.n)
     return _COMPARE[op](left, right)
@@ -620,7 +623,10 @@ def _common(columns: list[pl.Series]) -> list[pl.Series]:
         target = kinds.pop()
     else:
         raise Unsupported(f"values of types {kinds} together")
-    return [s if s.dtype == target else s.cast(target) for s in columns]
+    try:
+        return [s if s.dtype == target else s.cast(target) for s in columns]
+    except pl.exceptions.PolarsError:  # decimals past 38 digits at the larger scale: floats
+        return [s.cast(pl.Float64) for s in columns]
 
 
 def _if_else(expr: IfElse, scope: Scope) -> Column:
