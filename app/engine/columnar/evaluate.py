@@ -10,15 +10,18 @@ The values must be the row engine's exactly. Three rules keep them so:
   dates Date, times of day Time. Datetimes keep their own UTC offsets, which a Polars column
   would not: they stay Python objects (`Py`).
 - Decimals are Polars decimals (exact, with a fixed scale) while they are added, subtracted,
-  multiplied, compared and floored. A quotient (and a decimal a function gives with more digits
-  than 38 hold) is a Float64 instead: a float is within a few units in the last place of the exact
+  multiplied (one side widened first: Polars keeps only the larger scale of a product), compared
+  and floored. A quotient (and a decimal a function gives with more digits than 38 hold, or a
+  product, floor division or common scale that would pass 38 digits) is a Float64 instead: a
+  float is within a few units in the last place of the exact
   decimal, so a comparison can come out otherwise only when its two sides are that close; every
   comparison, floor and rounding of a float marks the rows where the two sides are within a
   relative 1e-9 as *unsure*, and the row engine decides those rows. So does an integer whose
-  magnitude could overflow 64 bits.
+  magnitude could overflow 64 bits (a sum, product or floor, a limit amount).
   A float's close rows are worked out exactly where its operands can be (a quotient of exact
-  values, or a sum, difference, product, floor or remainder of such): there the row engine's own
-  arithmetic (compiler.DECIMAL_CONTEXT) gives the value. A float sum or difference much smaller
+  values, or a sum, difference, product, floor, remainder, negation, abs, min, max, coalesce,
+  if-else or list aggregate of such): there the row engine's own arithmetic
+  (compiler.DECIMAL_CONTEXT) gives the value (`scope.exact`, `_settled`). A float sum or difference much smaller
   than its operands (they cancel) has lost the accuracy the margin assumes: its rows are worked out
   exactly so, or are unsure.
 - The row engine's decimal arithmetic keeps 28 significant digits (a column keeps up to 38): a
