@@ -537,3 +537,23 @@ def test_decimals_compared_past_38_digits_at_a_common_scale(tmp_path):
             {"d": "0.001", "d2": "1.000000000000000000"}, {"d": "123456789012345678.123"}]
     result = compare_chunk(policy, typed_rows(policy, rows), allow_unsure=False)
     assert [sorted(fired_of(result, i)) for i in range(4)] == [["R0"], ["R3"], ["R1", "R2"], ["R2"]]
+
+
+def test_a_floor_past_2_to_the_53_is_the_exact_integer(tmp_path):
+    """ceil(a / 0.35 - b / 0.35) near 2.9e17: a float holds that integer only to a multiple of 32;
+    the floor is taken of the exact value, as an integer."""
+    policy = probe_policy(tmp_path, {"up": "ceil((a / 0.35) - (b / 0.35))", "down": "floor(a / 3)"},
+                          ["up == 285714285714217406", "up > 285714285714217406", "down == 33333333333333333"])
+    rows = [{"a": 100000000000000000, "b": 23908}, {"a": 100000000000000000, "b": 23907}, {"a": 1, "b": 2}]
+    result = compare_chunk(policy, typed_rows(policy, rows), allow_unsure=False)
+    assert {"R0", "R2"} <= fired_of(result, 0) and "R1" not in fired_of(result, 0)
+
+
+def test_a_limit_cap_made_of_an_integer_and_a_quotient(tmp_path):
+    """max(7000, b / a) as a cap: its exact value may be an integer (the row engine's max keeps 7000)."""
+    limit = dict(LIMIT, caps=[{"id": "CAP-MAX", "name": {"en": "Max"}, "value": "max(7000, b / c)"}])
+    policy = make_policy(tmp_path, limit=limit, parameters={"minimum_limit": 1000})
+    rows = [{"a": 100000, "b": 7000, "c": 1}, {"a": 100000, "b": 21000, "c": 3}, {"a": 100000, "b": 30000, "c": 3},
+            {"a": 100000, "b": 1, "c": 3}]
+    result = compare_chunk(policy, typed_rows(policy, rows), allow_unsure=False)
+    assert result["chunk"].limit.to_list() == [7000, 7000, 10000, 7000]

@@ -505,7 +505,8 @@ class _Run:
         if exact is None:
             self.scope.mark(close)
             return result
-        floors = [None if v is None else int(v.to_integral_value(rounding=ROUND_FLOOR)) // step * step for v in exact]
+        floors = [None if v is None else int(Decimal(v).to_integral_value(rounding=ROUND_FLOOR)) // step * step
+                  for v in exact]
         past = [f is not None and not -2 ** 63 <= f < 2 ** 63 for f in floors]
         if any(past):  # left to the row engine (marked above, unless the float was just inside)
             self.scope.mark(pl.Series([False] * self.n, dtype=pl.Boolean).scatter(

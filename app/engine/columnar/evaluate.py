@@ -979,10 +979,9 @@ def _native_floor(ceiling: bool):
         if column.dtype == pl.Int64:
             return column
         if column.dtype == pl.Float64:  # near a whole number: the exact value's floor, if it can be had
-            whole = column.ceil() if ceiling else column.floor()
             function = FUNCTIONS["ceil" if ceiling else "floor"].implementation
-            whole = _settled(whole, near_whole(column), _exact_of([column], scope, function), scope)
-            return _whole(whole, scope)
+            whole = _whole(column.ceil() if ceiling else column.floor(), scope)
+            return _exact_integers(whole, near_whole(column), _exact_of([column], scope, function), scope)
         if not is_decimal(column):
             return None
         return _whole(column.ceil() if ceiling else column.floor(), scope)
@@ -996,6 +995,27 @@ def _whole(column: pl.Series, scope: Scope) -> pl.Series:
         scope.mark(big)
         column = _null_where(column, big)
     return column.cast(pl.Int64)
+
+
+def _exact_integers(column: pl.Series, doubt: pl.Series, hook: Callable[[pl.Series], list | None] | None,
+                    scope: Scope) -> pl.Series:
+    """An integer column whose doubtful rows take the row engine's exact integers (never through a
+    float, which holds integers exactly only to 2**53), else are unsure; past 64 bits, unsure."""
+    doubt = doubt.fill_null(False)
+    if not doubt.any():
+        return column
+    rows = doubt.arg_true()
+    exact = hook(rows) if hook is not None else None
+    if exact is None:
+        scope.mark(doubt)
+        return column
+    found = [None if v is None else int(v) for v in exact]
+    past = [v is not None and not -2 ** 63 <= v < 2 ** 63 for v in found]
+    if any(past):
+        scope.mark(pl.Series([False] * scope.n, dtype=pl.Boolean).scatter(
+            [r for r, p in zip(rows.to_list(), past) if p], True))
+        found = [None if p else v for v, p in zip(found, past)]
+    return column.scatter(rows, pl.Series(found, dtype=pl.Int64))
 
 
 def _native_abs(expr: Call, scope: Scope) -> Column | None:
