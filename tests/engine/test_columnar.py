@@ -24,8 +24,10 @@ from app.engine.columnar.evaluate import Unsupported, birth_dates
 from app.engine.language import resident_id
 from app.engine.testing import load_cases, read_test_files, shared_values
 from engine.columnar_support import compare_chunk
+from engine.strategies import applicants as schema_applicants
 from engine.strategies import reference_applicants
-from engine.support import DECISION_DATE, LIMIT, REPO, SCORECARD, dump, make_policy, reference_root, ruleset
+from engine.support import (DECISION_DATE, LEVEL, LIMIT, REPO, SCORECARD, TIERS, act, dump, make_policy,
+                            reference_root, ruleset, sets, table)
 from support.applicants import generate, generate_shared
 
 CHUNKS = settings(max_examples=20, deadline=None,
@@ -557,3 +559,62 @@ def test_a_limit_cap_made_of_an_integer_and_a_quotient(tmp_path):
             {"a": 100000, "b": 1, "c": 3}]
     result = compare_chunk(policy, typed_rows(policy, rows), allow_unsure=False)
     assert result["chunk"].limit.to_list() == [7000, 7000, 10000, 7000]
+
+
+# --- every stage kind and hit policy in one policy, on drawn chunks --------------------------------
+
+
+@pytest.fixture(scope="module")
+def every_stage(tmp_path_factory):
+    """Rule sets of every hit policy (with conflicts and when_none), tables unique and any (with
+    conflicts), a scaled scorecard with bands and reasons, a limit with a conditional cap and
+    quotient caps, and requirements with a `when`."""
+    level_out = {"outputs": LEVEL}
+    rules = {
+        "first": ruleset("first", [{"id": "F-1", "when": "a > d * 10", "then": act("REFER", "R1", level="LOW")},
+                                   {"id": "F-2", "when": "a / b >= 0.5", "then": sets(level="MID")}],
+                         hit_policy="first", **level_out),
+        "prio": ruleset("prio", [{"id": "P-1", "priority": 10, "when": "a > 0", "then": sets(grade="LOW")},
+                                 {"id": "P-2", "priority": 50, "when": "a > 5", "then": act("REFER", "R2", grade="MID")},
+                                 {"id": "P-3", "priority": 50, "when": "a > 6", "then": act("REFER", "R3", grade="HIGH")}],
+                        hit_policy="priority", outputs={"grade": LEVEL["level"]},
+                        when_none={"action": "REFER", "reason": "NONE"}),
+        "uniq": ruleset("uniq", [{"id": "U-1", "when": "b > 100", "then": act("DECLINE", "R4")},
+                                 {"id": "U-2", "when": "b > 200", "then": act("DECLINE", "R5")}], hit_policy="unique"),
+        "anyr": ruleset("anyr", [{"id": "AN-1", "when": "flag == true", "then": act("REFER", "R1")},
+                                 {"id": "AN-2", "when": "flag2 == true", "then": act("REFER", "R1")},
+                                 {"id": "AN-3", "when": "e == \"RED\"", "then": act("REFER", "R2")}], hit_policy="any"),
+        "coll": ruleset("coll", [{"id": "CO-1", "when": "len(tags) > 1", "then": act("REFER", "R3")},
+                                 {"id": "CO-2", "when": "any(x > 2 for x in nums)", "then": act("DECLINE", "R5")},
+                                 {"id": "CO-3", "when": "d2 / d >= 0.55", "then": act("REFER", "R4")}]),
+        "tu": table("tu", ["a", "e"], [{"id": "T-1", "when": [">= 700", "RED"], "then": {"tier": "T1"}},
+                                       {"id": "T-2", "when": ["[600, 800)", "-"], "then": {"tier": "T2"}},
+                                       {"id": "T-3", "when": ["missing", "-"], "then": {"tier": "T3"}}],
+                    hit_policy="unique", when_none={"action": "REFER", "reason": "NONE"}),
+        "ta": table("ta", ["c"], [{"id": "X-1", "when": ["> 0"], "then": {"tier2": "T1"}},
+                                  {"id": "X-2", "when": ["> 10"], "then": {"tier2": "T1"}},
+                                  {"id": "X-3", "when": ["> 100"], "then": {"tier2": "T2"}}],
+                    hit_policy="any", outputs={"tier2": TIERS}),
+        "card": dump(dict(SCORECARD, scaling={"pdo": 20, "odds": 50, "points": 150})),
+    }
+    limit = dict(LIMIT, caps=[{"id": "CAP-INCOME", "name": {"en": "Income"}, "value": "b * 10"},
+                              {"id": "CAP-THIRD", "name": {"en": "Third"}, "value": "c / 3", "when": "flag == true"},
+                              {"id": "CAP-D", "name": {"en": "Decimal"}, "value": "d2 * 1000"}])
+    requires = [{"id": "RQ-FLAG", "name": {"zh": "标志", "en": "Flag"}, "fields": ["flag"],
+                 "else": {"action": "REFER", "reason": "R3"}},
+                {"id": "RQ-RED", "when": 'e == "RED"', "fields": ["d", "day"], "else": {"action": "DECLINE", "reason": "R4"}}]
+    stages = [{"id": name, "ruleset": name} for name in ("first", "prio", "uniq", "anyr", "coll")]
+    stages += [{"id": "tu", "table": "tu"}, {"id": "ta", "table": "ta"}, {"id": "sc", "scorecard": "card"}]
+    return make_policy(tmp_path_factory.mktemp("every"), rules, stages=stages, limit=limit,
+                       parameters={"minimum_limit": 10000}, features={"customer_group": "text(e)"},
+                       extra={"requires": requires})
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_every_stage_kind_and_hit_policy_on_drawn_chunks(every_stage, data):
+    raws = data.draw(st.lists(schema_applicants(every_stage), min_size=1, max_size=30))
+    typed = [every_stage.parse_input(raw) for raw in raws]
+    result = compare_chunk(every_stage, typed)
+    assert len(result["unsure"]) <= max(1, len(typed) // 5)
