@@ -30,7 +30,7 @@ from engine.support import (DECISION_DATE, LEVEL, LIMIT, REPO, SCORECARD, TIERS,
                             reference_root, ruleset, sets, table)
 from support.applicants import generate, generate_shared
 
-CHUNKS = settings(max_examples=20, deadline=None,
+CHUNKS = settings(max_examples=15, deadline=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # What a shared count may be handed: whole numbers (0, small, around the policy's thresholds,
@@ -295,7 +295,7 @@ def id_policy(tmp_path_factory):
          "missing(g)", "g2 < 0"])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(numbers=st.lists(st.one_of(st.none(), _ids()), min_size=1, max_size=30),
        on=st.dates(min_value=datetime.date(1, 1, 1)))
 def test_resident_id_columns_match_resident_id_py(id_policy, numbers, on):
