@@ -19,14 +19,14 @@ from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from app.engine import InputError, Policy, SharedValueError
-from app.engine.columnar import ColumnarPolicy, columnar_policy
+from app.engine.columnar import ColumnarPolicy, Unsupported, columnar_policy
 from app.engine.fastinput import cells_parser
 from app.files import CsvLayout, FilePart, JsonLayout, ParquetLayout, Row, RowError, part_cells
 from app.services import compiling
 from app.services.errors import Unavailable
 from app.services.records import with_decision_date
 from app.engine.types import to_json
-from app.services.tally import Invalid, Partial, changed_record, fired, headline
+from app.services.tally import DIMENSIONS, Invalid, Partial, changed_record, fired, headline
 
 # Rows per chunk: a chunk is decided column by column (app/engine/columnar), whose cost per chunk
 # is about that of a few hundred rows decided one by one, so chunks are large (measured in
@@ -199,13 +199,20 @@ class _Chunk:
         partial, candidate, keep = self.partial, self.candidate, self.job.keep_rows
         refs = [row[0] for row in rows]
         shared = [row[3] for row in rows]
-        base = _columns_of(baseline).decide(
-            [row[4] if row[4] is not None else baseline.input_schema.flatten(row[1]) for row in rows], shared)
+        try:
+            base = _columns_of(baseline).decide(
+                [row[4] if row[4] is not None else baseline.input_schema.flatten(row[1]) for row in rows], shared)
+            cand = None
+            if candidate is not None:
+                cand = self.cand_columns.decide(
+                    [row[5] if row[5] is not None else candidate.input_schema.flatten(row[2]) for row in rows], shared)
+        except Unsupported:  # what the evaluator meets only on these values: the chunk row by row
+            for ref, typed_base, typed_cand, row_shared, values_base, values_cand, row_stored in rows:
+                self.decide_row(ref, baseline, typed_base, typed_cand, row_shared, row_stored,
+                                values_base=values_base, values_cand=values_cand)
+            return
         unsure = set(base.unsure_rows())
-        cand = None
-        if candidate is not None:
-            cand = self.cand_columns.decide(
-                [row[5] if row[5] is not None else candidate.input_schema.flatten(row[2]) for row in rows], shared)
+        if cand is not None:
             unsure.update(cand.unsure_rows())
         sure = [i for i in range(len(rows)) if i not in unsure]
         self.base_tally.add_columns(base, sure)
@@ -237,8 +244,36 @@ class _Chunk:
 
 def _columns_of(policy: Policy) -> ColumnarPolicy | None:
     """A version's column evaluator, when it decides with the compiled engine (the durable one
-    is checked against it row by row elsewhere) and uses nothing the evaluator does not handle."""
-    return columnar_policy(policy.parts) if policy.engine == "compiled" else None
+    is checked against it row by row elsewhere), uses nothing the evaluator does not handle and
+    breaks the report down by values whose text a column gives as the row engine's does."""
+    if policy.engine != "compiled":
+        return None
+    parts = policy.parts
+    shown = parts.__dict__.get("_dimensions_shown")
+    if shown is None:
+        shown = parts.__dict__["_dimensions_shown"] = _dimensions_shown(parts)
+    return columnar_policy(parts) if shown else None
+
+
+# The types whose values a column holds as the row engine does, so that str() of each is the same
+# (a decimal column holds values, not the exponent str() of a Decimal shows: "1.50", not "1.5").
+_SHOWN_ALIKE = frozenset({"string", "enum", "integer", "boolean", "date", "time", "datetime"})
+
+
+def _dimensions_shown(parts: Any) -> bool:
+    """Whether every value a report breaks down by (tally.DIMENSIONS) is of a type in _SHOWN_ALIKE."""
+    types = {path: spec.type.name for path, spec in parts.input_schema.fields.items()}
+    types.update({f.name: f.type.name for f in parts.features})
+    for stage in parts.stages:
+        types.update({name: kind.name for name, kind in stage.outputs.items()})
+        if stage.kind == "scorecard":
+            types.update({stage.score_name: "integer", stage.band_name: "string"})
+            if stage.pd_name is not None:
+                types[stage.pd_name] = "decimal"
+    types.update({d.name: "boolean" if d.type_name == "boolean" else "integer" for d in parts.shared})
+    if parts.limit is not None and parts.limit.result is not None:
+        types[parts.limit.result] = "integer"
+    return all(types.get(path, "string") in _SHOWN_ALIKE for path in DIMENSIONS.values())
 
 
 def _shown_line(line: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,12 @@ values, and gives `ChunkDecisions`: a column per headline field, a Boolean colum
 bin and requirement (fired or not) and per reason code. Rows it cannot vouch for (`unsure`: a
 decimal too close to a threshold, an integer that could overflow, a function that raised, a shared
 value its declaration refuses) are left to the row engine; the caller decides those with
-`Policy.decide`. A policy using what this does not handle gives None from `columnar_policy`.
+`Policy.decide`. A policy using what this does not handle gives None from `columnar_policy`; what
+shows only on use (a construct inside an expression, a function's values) raises `Unsupported`
+from `decide`, and the caller decides that chunk row by row.
+
+tests/engine/test_columnar.py proves the two equal (tests/engine/columnar_audit.py, a pytest
+plugin, checks every decision another test run makes).
 
 The order of evaluation, the hit policies, the missing-data rule and the ranking of reasons are
 stages.py's and policy.py's, written over columns; evaluate.py says how values stay exact.
@@ -25,10 +30,9 @@ from .. import model as m
 from ..language import conditions as c
 from ..stages import CONFLICT, REQUIRES_INDEX, probability_of_default
 from ..types import BOOLEAN, DATETIME, DECIMAL, INTEGER, LIST
-from .evaluate import (INT_LIMIT, Column, Items, Py, RowScope, Unsupported, _common, _null_where,
+from .evaluate import (INT_LIMIT, Column, Items, Py, RowScope, Unsupported, _common, _null_where, _whole,
                        apply, compare, decimals, dtype_of, evaluate, exact_values, filled, known,
-                       match_all, matches,
-                       near_whole)
+                       match_all, matches, near_whole)
 
 __all__ = ["ChunkDecisions", "ColumnarPolicy", "Unsupported", "columnar_policy"]
 
@@ -543,11 +547,16 @@ class _Run:
 
     def floor_to(self, column: pl.Series, step: int) -> pl.Series:
         """floor(value) // step * step, as the row engine rounds a limit down (exact for integers
-        and decimals; a float's close calls by the row engine's decimal division)."""
+        and decimals; a float's close calls by the row engine's decimal division). An amount past
+        64 bits leaves its row to the row engine."""
+        big = (column.cast(pl.Float64).abs() > INT_LIMIT).fill_null(False)
+        if big.any():
+            self.scope.mark(big)
+            column = _null_where(column, big, self.scope)
         if column.dtype != pl.Float64:
             return (column // step).cast(pl.Int64) * step
         ratio = column / step
-        result = _null_where(ratio, ratio.is_nan() | ratio.is_infinite()).floor().cast(pl.Int64) * step
+        result = _whole(_null_where(ratio, ratio.is_nan() | ratio.is_infinite()).floor(), self.scope) * step
         close = near_whole(ratio)
         if not close.any():
             return result
@@ -556,7 +565,13 @@ class _Run:
         if exact is None:
             self.scope.mark(close)
             return result
-        floors = [None if v is None else int(v.to_integral_value(rounding=ROUND_FLOOR)) // step * step for v in exact]
+        floors = [None if v is None else int(Decimal(v).to_integral_value(rounding=ROUND_FLOOR)) // step * step
+                  for v in exact]
+        past = [f is not None and not -2 ** 63 <= f < 2 ** 63 for f in floors]
+        if any(past):  # left to the row engine (marked above, unless the float was just inside)
+            self.scope.mark(pl.Series([False] * self.n, dtype=pl.Boolean).scatter(
+                [r for r, p in zip(rows.to_list(), past) if p], True))
+            floors = [None if p else f for f, p in zip(floors, past)]
         return result.scatter(rows, pl.Series(floors, dtype=pl.Int64))
 
     def requirements(self) -> None:

@@ -10,30 +10,45 @@ The values must be the row engine's exactly. Three rules keep them so:
   dates Date, times of day Time. Datetimes keep their own UTC offsets, which a Polars column
   would not: they stay Python objects (`Py`).
 - Decimals are Polars decimals (exact, with a fixed scale) while they are added, subtracted,
-  multiplied, compared and floored. A quotient (and a decimal a function gives with more digits
-  than 38 hold) is a Float64 instead: a float is within a few units in the last place of the exact
+  multiplied (one side widened first: Polars keeps only the larger scale of a product), compared
+  and floored. A quotient (and a decimal a function gives with more digits than 38 hold, or a
+  product, floor division or common scale that would pass 38 digits) is a Float64 instead: a
+  float is within a few units in the last place of the exact
   decimal, so a comparison can come out otherwise only when its two sides are that close; every
   comparison, floor and rounding of a float marks the rows where the two sides are within a
   relative 1e-9 as *unsure*, and the row engine decides those rows. So does an integer whose
-  magnitude could overflow 64 bits.
+  magnitude could overflow 64 bits (a sum, product or floor, a limit amount).
+  A float's close rows are worked out exactly where its operands can be (a quotient of exact
+  values, or a sum, difference, product, floor, remainder, negation, abs, min, max, coalesce,
+  if-else or list aggregate of such): there the row engine's own arithmetic
+  (compiler.DECIMAL_CONTEXT) gives the value (`scope.exact`, `_settled`). A float sum or difference much smaller
+  than its operands (they cancel) has lost the accuracy the margin assumes: its rows are worked out
+  exactly so, or are unsure.
+- The row engine's decimal arithmetic keeps 28 significant digits (a column keeps up to 38): a
+  decimal sum, difference, product, negation, abs, floor division or remainder that needs more is
+  rounded as the row engine rounds it, row by row; a list's decimal sum that may need more (the
+  row engine rounds each addition) is unsure. text() of a decimal is refused: a decimal column
+  holds values, not the exponent a Decimal carries ("1.50", or an integer made a decimal by
+  coalesce or min), which text() shows.
 - A function without a column form is called through its own Python implementation
   (language/functions.py), once per distinct tuple of arguments in the chunk. A call that raises
   marks its rows unsure (the row engine then says what a failing feature gives).
 
-Anything this module does not handle (a list inside a list, a decimal handed to a Python
-function, a list built in a value) raises Unsupported: the caller decides the chunk row by row.
+Anything this module does not handle (a list inside a list, a float handed to a Python
+function, a list built in a value, text() of a decimal) raises Unsupported: the caller decides
+the chunk row by row (app/services/batch.py `_Chunk._decide_columns`).
 """
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, Callable
 
 import polars as pl
 
 from ..language import conditions as c
-from ..language.compiler import DECIMAL_CONTEXT
+from ..language.compiler import DECIMAL_CONTEXT, _floordiv, _mod
 from ..language.expressions import (QUANTIFIERS, Arith, Call, Cmp, Expr, IfElse, ItemRef, ListLit,
                                     Lit, Logic, Member, NamedList, Not, Over, Ref, Unary)
 from ..language.functions import FUNCTIONS
@@ -194,6 +209,8 @@ class ItemScope(Scope):
     def item(self, var: str, name: str | None) -> pl.Series:
         if var != self.var:
             raise Unsupported("a comprehension inside a comprehension")
+        if (name or "_item") not in self.frame.columns:
+            raise Unsupported("a whole record as a value")
         return self.frame[name or "_item"]
 
     def mark(self, mask: pl.Series) -> None:
@@ -262,7 +279,9 @@ def _unary(expr: Unary, scope: Scope) -> Column:
         return operand
     if operand.dtype == pl.Int64:
         return _guard_int(-operand, operand.cast(pl.Float64), scope)
-    return -operand
+    if operand.dtype == pl.Float64:
+        return _settled(-operand, None, _exact_of([operand], scope, lambda a: None if a is None else -a), scope)
+    return _rounded(-operand) if is_decimal(operand) else -operand
 
 
 def _arith(expr: Arith, scope: Scope) -> Column:
@@ -274,12 +293,13 @@ def _arith(expr: Arith, scope: Scope) -> Column:
     op = expr.op
     if op == "/":  # always a decimal; missing when dividing by zero
         result = _null_where(left.cast(pl.Float64) / right.cast(pl.Float64), right == 0)
-        if left.dtype != pl.Float64 and right.dtype != pl.Float64:  # exact parts, for close calls
-            scope.exact[id(result)] = (result, lambda rows: [
-                divide(a, b) for a, b in zip(left.gather(rows).to_list(), right.gather(rows).to_list())])
+        hook = _exact_pair(left, right, scope, divide)  # exact parts, for close calls
+        if hook is not None:
+            scope.exact[id(result)] = (result, hook)
         return result
+    exact_left, exact_right = left, right
     left, right = _numbers(left, right)
-    whole = left.dtype == pl.Int64
+    whole = left.dtype == pl.Int64 and right.dtype == pl.Int64
     if op in ("//", "%"):
         zero = right == 0
         if whole:
@@ -287,28 +307,176 @@ def _arith(expr: Arith, scope: Scope) -> Column:
             quotient = left // safe
             result = quotient if op == "//" else left - safe * quotient
             return _null_where(result, zero)
+        function = _floordiv if op == "//" else _mod
         if left.dtype == pl.Float64:
-            ratio = left / right
-            scope.mark(near_whole(ratio) & ~known(zero))
-            floored = ratio.floor()
-        else:  # decimals: Polars floors exactly
-            one = decimals([Decimal(1)]).new_from_index(0, len(right))
-            floored = left // right.zip_with(~known(zero), one.cast(right.dtype) if is_decimal(right) else one)
-        result = floored if op == "//" else left - right * floored
-        return _null_where(_limited(result), zero)
+            return _float_floor(op, left, right, zero, _exact_pair(exact_left, exact_right, scope, function), scope)
+        # decimals: Polars floors exactly; the row engine floors its 28-digit quotient (and
+        # rounds the remainder's product and difference), which differs only where the quotient
+        # is within its last digit of a whole number or the values have more than 28 digits:
+        # those rows are computed as the row engine computes them
+        one = decimals([Decimal(1)]).new_from_index(0, len(right))
+        try:
+            floored = left // right.zip_with(~zero.fill_null(False), one.cast(right.dtype) if is_decimal(right) else one)
+            product = right * floored  # exact: the floor is whole
+            result = floored if op == "//" else left - product
+        except pl.exceptions.PolarsError:  # a quotient past 38 digits: as floats, close rows exactly
+            return _float_floor(op, left.cast(pl.Float64), right.cast(pl.Float64), zero,
+                                _exact_pair(exact_left, exact_right, scope, function), scope)
+        result = _limited(result)
+        if is_decimal(result):
+            ratio = left.cast(pl.Float64) / right.cast(pl.Float64)
+            close = near_whole(ratio) | _long(left) | _long(right) | _long(product)
+            result = _as_row_engine(result, close & ~zero.fill_null(False), left, right, function)
+        return _null_where(result, zero)
     if op == "+":
         result = left + right
     elif op == "-":
         result = left - right
     elif op == "*":
-        result = left * right
+        result = _times(left, right)
     else:
         raise Unsupported(f"operator {op}")
     if whole:
         estimate = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}[op](
             left.cast(pl.Float64), right.cast(pl.Float64))
         return _guard_int(result, estimate, scope)
-    return _limited(result)
+    if result.dtype == pl.Float64:
+        hook = _exact_pair(exact_left, exact_right, scope, {"+": _add, "-": _subtract, "*": _multiply}[op])
+        # a sum or difference far smaller than its operands has lost the float's relative accuracy
+        doubt = _cancelling(result, left.abs() + right.abs()) if op in ("+", "-") else None
+        return _settled(result, doubt, hook, scope)
+    result = _limited(result)
+    if is_decimal(result):  # the row engine rounds a result to 28 digits
+        result = _rounded(result)
+    return result
+
+
+# Decimal arithmetic in the row engine keeps 28 significant digits (compiler.DECIMAL_CONTEXT);
+# a column keeps up to 38.
+PRECISION = DECIMAL_CONTEXT.prec
+# A float sum or difference far smaller than its operands (cancellation) has lost the relative
+# accuracy the comparisons' margin assumes: rows where it is smaller by more than this factor are
+# left to the row engine.
+CANCELLING = 1e-3
+
+
+def _cancelling(result: pl.Series, size: pl.Series) -> pl.Series:
+    """Where a float result is much smaller than the operands it came from."""
+    return ((result.abs() < size * CANCELLING) & (size > 0)).fill_null(False)
+
+
+def _add(a: Any, b: Any) -> Any:
+    return DECIMAL_CONTEXT.add(Decimal(a), Decimal(b))
+
+
+def _subtract(a: Any, b: Any) -> Any:
+    return DECIMAL_CONTEXT.subtract(Decimal(a), Decimal(b))
+
+
+def _multiply(a: Any, b: Any) -> Any:
+    return DECIMAL_CONTEXT.multiply(Decimal(a), Decimal(b))
+
+
+def _exact_pair(left: pl.Series, right: pl.Series, scope: Scope,
+                function: Callable[[Any, Any], Any]) -> Callable[[pl.Series], list | None] | None:
+    """How to get some rows of a float result as the row engine computes it (`function` of the
+    exact operands, missing where either is), when both operands can be had exactly."""
+    return _exact_of([left, right], scope, lambda a, b: None if a is None or b is None else function(a, b))
+
+
+def _exact_of(columns: list[pl.Series], scope: Scope,
+              function: Callable[..., Any]) -> Callable[[pl.Series], list | None] | None:
+    """How to get some rows of a float result as the row engine computes it (`function` of each
+    row's exact values, None where missing), when every column can be had exactly."""
+    for side in columns:
+        if side.dtype == pl.Float64 and (id(side) not in scope.exact or scope.exact[id(side)][0] is not side):
+            return None
+
+    def values(rows: pl.Series) -> list | None:
+        found = [exact_values(side, scope, rows) for side in columns]
+        if any(f is None for f in found):
+            return None
+        with localcontext(DECIMAL_CONTEXT):
+            return [function(*row) for row in zip(*found)]
+    return values
+
+
+def _settled(result: pl.Series, doubt: pl.Series | None, hook: Callable[[pl.Series], list | None] | None,
+             scope: Scope) -> pl.Series:
+    """A float result whose doubtful rows are computed exactly (as the row engine does) when its
+    operands can be had exactly, else left unsure; it keeps the way to its exact values."""
+    if doubt is not None and doubt.any():
+        rows = doubt.arg_true()
+        exact = hook(rows) if hook is not None else None
+        if exact is None:
+            scope.mark(doubt)
+        else:
+            result = result.scatter(rows, pl.Series([None if v is None else float(v) for v in exact],
+                                                    dtype=pl.Float64))
+    if hook is not None:
+        scope.exact[id(result)] = (result, hook)
+    return result
+
+
+def _long(column: pl.Series) -> pl.Series:
+    """Where a decimal column's value may have more significant digits than the row engine keeps."""
+    if not is_decimal(column):
+        return pl.Series([False] * len(column), dtype=pl.Boolean)
+    scale = column.dtype.scale or 0
+    bound = decimals([Decimal(10) ** (PRECISION - scale)])[0]
+    return (column.abs() >= bound).fill_null(False)
+
+
+def _rounded(column: pl.Series) -> pl.Series:
+    """A decimal result as the row engine holds it: rounded to 28 significant digits."""
+    long = _long(column)
+    if not long.any():
+        return column
+    rows = long.arg_true()
+    found = [None if v is None else DECIMAL_CONTEXT.plus(v) for v in column.gather(rows).to_list()]
+    return column.scatter(rows, pl.Series(found, dtype=pl.Decimal(38, column.dtype.scale or 0)))
+
+
+def _as_row_engine(result: pl.Series, rows_mask: pl.Series, left: pl.Series, right: pl.Series,
+                   function: Callable[[Any, Any], Any]) -> pl.Series:
+    """Some rows of a decimal result computed by the row engine's own function."""
+    rows_mask = rows_mask.fill_null(False)
+    if not rows_mask.any():
+        return result
+    rows = rows_mask.arg_true()
+    with localcontext(DECIMAL_CONTEXT):
+        found = [function(a, b) for a, b in zip(left.gather(rows).to_list(), right.gather(rows).to_list())]
+    return result.scatter(rows, pl.Series(found, dtype=pl.Decimal(38, result.dtype.scale or 0)))
+
+
+def _float_floor(op: str, left: pl.Series, right: pl.Series, zero: pl.Series,
+                 hook: Callable[[pl.Series], list | None] | None, scope: Scope) -> pl.Series:
+    """Floor division or remainder of floats: a floor near a whole number, or a remainder that
+    cancelled, is worked out exactly when it can be, else unsure."""
+    ratio = left / right
+    floored = ratio.floor()
+    result = floored if op == "//" else left - right * floored
+    doubt = near_whole(ratio)
+    if op == "%":
+        doubt = doubt | _cancelling(result, left.abs())
+    result = _settled(result, doubt & ~zero.fill_null(False), hook, scope)
+    return _null_where(result, zero, scope)
+
+
+def _times(left: pl.Series, right: pl.Series) -> pl.Series:
+    """A product, exact: Polars gives a product of decimals the larger of their two scales (1.25 *
+    1.25 is 1.56), so one side is first widened to both scales together; a product that needs
+    more places than a column keeps exactly, or more than 38 digits, is a float (whose close rows
+    the row engine's multiplication settles)."""
+    if not (is_decimal(left) or is_decimal(right)):
+        return left * right
+    scale = sum(side.dtype.scale or 0 for side in (left, right) if is_decimal(side))
+    if scale <= MAX_SCALE:
+        try:
+            return left.cast(pl.Decimal(38, scale)) * right
+        except pl.exceptions.PolarsError:  # more than 38 digits
+            pass
+    return left.cast(pl.Float64) * right.cast(pl.Float64)
 
 
 def _limited(result: pl.Series) -> pl.Series:
@@ -344,7 +512,10 @@ def compare(left: Column, op: str, right: Column, scope: Scope) -> Column:
             return _float_compare(left, op, right, scope)
         if is_decimal(left) and is_decimal(right) and left.dtype.scale != right.dtype.scale:
             scale = max(left.dtype.scale or 0, right.dtype.scale or 0)
-            left, right = left.cast(pl.Decimal(38, scale)), right.cast(pl.Decimal(38, scale))
+            try:
+                left, right = left.cast(pl.Decimal(38, scale)), right.cast(pl.Decimal(38, scale))
+            except pl.exceptions.PolarsError:  # past 38 digits at the larger scale: as floats, close rows exactly
+                return _float_compare(left, op, right, scope)
     elif left.dtype == pl.Null or right.dtype == pl.Null:
         return pl.Series([None], dtype=pl.Boolean).new_from_index(0, scope.n)
     return _COMPARE[op](left, right)
@@ -467,7 +638,10 @@ def _common(columns: list[pl.Series]) -> list[pl.Series]:
         target = kinds.pop()
     else:
         raise Unsupported(f"values of types {kinds} together")
-    return [s if s.dtype == target else s.cast(target) for s in columns]
+    try:
+        return [s if s.dtype == target else s.cast(target) for s in columns]
+    except pl.exceptions.PolarsError:  # decimals past 38 digits at the larger scale: floats
+        return [s.cast(pl.Float64) for s in columns]
 
 
 def _if_else(expr: IfElse, scope: Scope) -> Column:
@@ -477,9 +651,13 @@ def _if_else(expr: IfElse, scope: Scope) -> Column:
         tests = test.to_list()
         bodies, elses = _python_values(body, scope), _python_values(orelse, scope)
         return Py([None if t is None else (b if t else e) for t, b, e in zip(tests, bodies, elses)])
-    body, orelse = _common([_series(body, "a list"), _series(orelse, "a list")])
-    chosen = body.zip_with(known(test), orelse)
-    return _null_where(chosen, test.is_null()) if test.null_count() else chosen
+    originals = [_series(body, "a list"), _series(orelse, "a list")]
+    body, orelse = _common(originals)
+    chosen = body.zip_with(test.fill_null(False), orelse)
+    if chosen.dtype == pl.Float64:  # either side's exact value, as the test chose
+        chosen = _settled(chosen, None, _exact_of([test] + originals, scope, lambda t, b, e: None if t is None else (
+            b if t else e)), scope)
+    return _null_where(chosen, test.is_null(), scope) if test.null_count() else chosen
 
 
 # --- lists --------------------------------------------------------------------------------------
@@ -539,20 +717,68 @@ def _over(expr: Over, scope: Scope) -> Column:
         if value.dtype == pl.Null:
             raise Unsupported("an aggregate of nulls")
         whole = value.dtype == pl.Int64
+        sized = kind in ("sum", "avg")
         agg = _per_row(items, inner, value, lambda x: [
             getattr(x, "sum" if kind in ("sum", "avg") else kind)().alias("v"), x.len().alias("k"),
-            x.is_null().any().alias("unknown")] + ([x.cast(pl.Float64).abs().sum().alias("size")] if whole else []), n)
-        count, unknown = agg["k"].fill_null(0), known(agg["unknown"])
+            x.is_null().any().alias("unknown")] + ([x.cast(pl.Float64).abs().sum().alias("size")] if sized else [])
+, n)
+        count, unknown = agg["k"].fill_null(0), agg["unknown"].fill_null(False)
         result = agg["v"]
-        if kind == "sum":
-            result = result.fill_null(0).cast(value.dtype)
+        if sized:
             if whole:
                 scope.mark(agg["size"] > INT_LIMIT)
+            elif value.dtype == pl.Float64:
+                pass  # a sum far smaller than its terms (cancelled): settled below
+            else:  # the row engine adds decimals at 28 digits: a sum that may need more is unsure
+                # (measured in floats: a decimal sum past 38 digits wraps in Polars)
+                bound = 10.0 ** (PRECISION - (value.dtype.scale or 0)) * (1 - TOLERANCE)
+                scope.mark((agg["size"] >= bound).fill_null(False) & ~missing)
+        if kind == "sum":
+            result = result.fill_null(0).cast(value.dtype)
         elif kind == "avg":
             result = result.cast(pl.Float64) / count.cast(pl.Float64)
-        empty = (count == 0) if kind != "sum" else filled(False, pl.Boolean, n)
-        return _null_where(result, missing | unknown | empty)
+        empty = (count == 0) if kind != "sum" else pl.Series([False] * n)
+        result = _null_where(result, missing | unknown | empty)
+        if result.dtype == pl.Float64:  # close rows from the items' exact values, as the row engine folds them
+            doubt = _cancelling(result, agg["size"].fill_null(0.0)) if sized and value.dtype == pl.Float64 else None
+            result = _settled(result, doubt, _items_exact(kind, value, inner, items.present), scope)
+        return result
     raise Unsupported(f"{kind}(...) as a value")
+
+
+def _items_exact(kind: str, value: pl.Series, inner: "ItemScope",
+                 present: pl.Series) -> Callable[[pl.Series], list | None]:
+    """How to get some rows of a float aggregate as the row engine computes it: from the exact
+    values of each row's selected items (missing where the list is; None when they cannot be had
+    exactly)."""
+    def values(rows: pl.Series) -> list | None:
+        wanted = rows.to_list()
+        listed = present.gather(rows).to_list()
+        positions: dict[int, list[int]] = {r: [] for r in wanted}
+        for position, row in enumerate(inner.rows.to_list()):
+            if row in positions:
+                positions[row].append(position)
+        flat = [p for r in wanted for p in positions[r]]
+        found = exact_values(value, inner, pl.Series(flat, dtype=pl.Int64)) if flat else []
+        if found is None:
+            return None
+        out, start = [], 0
+        with localcontext(DECIMAL_CONTEXT):
+            for row, has in zip(wanted, listed):
+                items = found[start:start + len(positions[row])]
+                start += len(items)
+                if not has or None in items:
+                    out.append(None)
+                elif kind == "sum":
+                    out.append(sum(items, Decimal(0)))
+                elif not items:
+                    out.append(None)
+                elif kind == "avg":
+                    out.append(DECIMAL_CONTEXT.divide(Decimal(sum(items)), Decimal(len(items))))
+                else:
+                    out.append(min(items) if kind == "min" else max(items))
+        return out
+    return values
 
 
 def _len_of(arg: Expr, scope: Scope, distinct: bool) -> Column:
@@ -568,6 +794,14 @@ def _len_of(arg: Expr, scope: Scope, distinct: bool) -> Column:
         agg = _per_row(items, inner, value, lambda x: [(x.n_unique() if distinct else x.len()).alias("count")],
                        scope.n)
         return _null_where(agg["count"].fill_null(0).cast(pl.Int64), ~items.present)
+    if isinstance(arg, Ref) and arg.type.name == LIST and distinct and "_item" in _list_of(arg, scope).frame.columns:
+        items = _list_of(arg, scope)  # a list of scalars: its distinct items (None counts once, as in a dict)
+        value = items.frame["_item"]
+        if value.dtype == pl.Float64 or is_decimal(value):
+            raise Unsupported("distinct decimals")
+        inner = ItemScope(scope, "", items.frame)
+        agg = _per_row(items, inner, value, lambda x: [x.n_unique().alias("count")], scope.n)
+        return _null_where(agg["count"].fill_null(0).cast(pl.Int64), ~items.present)
     if isinstance(arg, Ref) and arg.type.name == LIST and not distinct:
         items = _list_of(arg, scope)
         counts = items.frame.group_by("_row").len()
@@ -580,6 +814,10 @@ def _len_of(arg: Expr, scope: Scope, distinct: bool) -> Column:
 # --- function calls -----------------------------------------------------------------------------
 def _call(expr: Call, scope: Scope) -> Column:
     name, args = expr.name, expr.args
+    if name in EXPONENT_SHOWN and any(a.type.name == DECIMAL for a in args):
+        # a decimal column holds a value, not the exponent the row engine's Decimal carries
+        # ("1.5" beside "1.50", an integer made a decimal by coalesce or min)
+        raise Unsupported(f"{name}(...) of a decimal")
     native = _NATIVE.get(name)
     if native is not None:
         result = native(expr, scope)
@@ -597,6 +835,10 @@ def _argument(arg: Expr, scope: Scope) -> Any:
     if isinstance(arg, Lit):
         return _Constant(arg.value)
     return evaluate(arg, scope)
+
+
+# Functions whose result shows a decimal's exponent (its written form), not only its value.
+EXPONENT_SHOWN = frozenset({"text"})
 
 
 @dataclass
@@ -622,7 +864,7 @@ def apply(function: Callable, arguments: list[Any], type_name: str, scope: Scope
         except (ArithmeticError, ValueError, TypeError):
             return _FAILED
 
-    if any(isinstance(column, Py) for column in columns):  # datetimes: one call per row
+    if type_name == DATETIME or any(isinstance(column, Py) for column in columns):  # datetimes: one call per row
         results = [call(row) for row in zip(*[c.values if isinstance(c, Py) else c.to_list() for c in columns])]
     elif not columns:
         results = [call(())] * scope.n
@@ -679,8 +921,12 @@ def _native_coalesce(expr: Call, scope: Scope) -> Column | None:
     columns = [evaluate(a, scope) for a in expr.args]
     if not all(isinstance(col, pl.Series) for col in columns):
         return None
-    columns = _common(columns)
-    return pl.select(pl.coalesce([pl.lit(s) for s in columns])).to_series()
+    originals, columns = columns, _common(columns)
+    result = pl.select(pl.coalesce([pl.lit(s) for s in columns])).to_series()
+    if result.dtype == pl.Float64:  # the first present value, exactly
+        result = _settled(result, None, _exact_of(originals, scope, lambda *v: next(
+            (x for x in v if x is not None), None)), scope)
+    return result
 
 
 def _native_extreme(kind: str):
@@ -688,13 +934,16 @@ def _native_extreme(kind: str):
         columns = [evaluate(a, scope) for a in expr.args]
         if not all(isinstance(col, pl.Series) for col in columns):
             return None
-        columns = _common(columns)
-        if columns[0].dtype == pl.Float64 and len(columns) > 1:
-            # which side is larger can be wrong only where they are that close: then the value is
-            # either side's, which differ by less than the margin; later comparisons guard it
-            pass
+        originals, columns = columns, _common(columns)
         combine = pl.min_horizontal if kind == "min" else pl.max_horizontal
-        return pl.select(combine([pl.lit(s) for s in columns])).to_series()
+        result = pl.select(combine([pl.lit(s) for s in columns])).to_series()
+        if result.dtype == pl.Float64:
+            # which side is smaller can be wrong only where they are that close: then the value is
+            # either side's, within the margin; a close comparison takes the exact values
+            pick = min if kind == "min" else max
+            result = _settled(result, None, _exact_of(originals, scope, lambda *v: pick(
+                (x for x in v if x is not None), default=None)), scope)
+        return result
     return run
 
 
@@ -756,17 +1005,53 @@ def _native_floor(ceiling: bool):
             return None
         if column.dtype == pl.Int64:
             return column
-        if column.dtype == pl.Float64:
-            scope.mark(near_whole(column))
-        elif not is_decimal(column):
+        if column.dtype == pl.Float64:  # near a whole number: the exact value's floor, if it can be had
+            function = FUNCTIONS["ceil" if ceiling else "floor"].implementation
+            whole = _whole(column.ceil() if ceiling else column.floor(), scope)
+            return _exact_integers(whole, near_whole(column), _exact_of([column], scope, function), scope)
+        if not is_decimal(column):
             return None
-        return (column.ceil() if ceiling else column.floor()).cast(pl.Int64)
+        return _whole(column.ceil() if ceiling else column.floor(), scope)
     return run
+
+
+def _whole(column: pl.Series, scope: Scope) -> pl.Series:
+    """Whole floats or decimals as integers; one past 64 bits leaves its row to the row engine."""
+    big = (column.cast(pl.Float64).abs() > INT_LIMIT).fill_null(False)
+    if big.any():
+        scope.mark(big)
+        column = _null_where(column, big)
+    return column.cast(pl.Int64)
+
+
+def _exact_integers(column: pl.Series, doubt: pl.Series, hook: Callable[[pl.Series], list | None] | None,
+                    scope: Scope) -> pl.Series:
+    """An integer column whose doubtful rows take the row engine's exact integers (never through a
+    float, which holds integers exactly only to 2**53), else are unsure; past 64 bits, unsure."""
+    doubt = doubt.fill_null(False)
+    if not doubt.any():
+        return column
+    rows = doubt.arg_true()
+    exact = hook(rows) if hook is not None else None
+    if exact is None:
+        scope.mark(doubt)
+        return column
+    found = [None if v is None else int(v) for v in exact]
+    past = [v is not None and not -2 ** 63 <= v < 2 ** 63 for v in found]
+    if any(past):
+        scope.mark(pl.Series([False] * scope.n, dtype=pl.Boolean).scatter(
+            [r for r, p in zip(rows.to_list(), past) if p], True))
+        found = [None if p else v for v, p in zip(found, past)]
+    return column.scatter(rows, pl.Series(found, dtype=pl.Int64))
 
 
 def _native_abs(expr: Call, scope: Scope) -> Column | None:
     column = evaluate(expr.args[0], scope)
-    return column.abs() if isinstance(column, pl.Series) and column.dtype.is_numeric() else None
+    if not isinstance(column, pl.Series) or not column.dtype.is_numeric():
+        return None
+    if column.dtype == pl.Float64:
+        return _settled(column.abs(), None, _exact_of([column], scope, FUNCTIONS["abs"].implementation), scope)
+    return _rounded(column.abs()) if is_decimal(column) else column.abs()
 
 
 # --- resident identity card numbers (language/resident_id.py), column by column ------------------
