@@ -29,6 +29,7 @@ from app.services.velocity import SharedInput, Velocity, path_value
 from app.state.idempotency import Claims, ClaimState
 from app.storage import decisions
 from app.storage.db import Database
+from app.storage.decisions import DecisionRecord
 from app.storage.models import Decision as DecisionRow
 
 log = logging.getLogger("firefly.decisions")
@@ -155,7 +156,7 @@ class Deciding:
         return row
 
     def _decide_and_store(self, policy: Policy, request: DecisionRequest, key: str | None,
-                          request_fingerprint: str) -> tuple[DecisionRow, list[str]]:
+                          request_fingerprint: str) -> tuple[DecisionRecord, list[str]]:
         now = self.clock()
         decision_date = business_date(now)
         # champion/challenger: the policy that answers (a split may send it to the challenger)
@@ -179,8 +180,8 @@ class Deciding:
                              arm=routed.arm, decision_id=decision_id)
         try:
             self.policy_store.record(policy)  # a stored decision always names a stored version
-            with self.database.session() as session:
-                decisions.insert(session, row)
+            with self.database.connection() as connection:  # one INSERT and its COMMIT: no ORM session
+                decisions.insert(connection, row)
         except IntegrityError:
             raise
         except SQLAlchemyError as error:

@@ -26,6 +26,7 @@ from app.services.errors import NotFound
 from app.services.velocity import SharedInput
 from app.storage import chain, decisions, reviews
 from app.storage.db import Database, RawJSON
+from app.storage.decisions import DecisionRecord
 from app.storage.models import Decision as DecisionRow
 from app.storage.models import DecisionReview
 
@@ -168,13 +169,13 @@ def _granted_by(raw: Mapping[str, Any]) -> str | None:
 def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime,
            decision_date: datetime.date, caller: Principal, request_id: str,
            idempotency_key: str | None, request_fingerprint: str, arm: str | None = None,
-           shadow_of: str | None = None, decision_id: str | None = None) -> DecisionRow:
+           shadow_of: str | None = None, decision_id: str | None = None) -> DecisionRecord:
     """The decision row, ready to insert (`arm`, `shadow_of`: champion/challenger; `decision_id`:
-    one made before deciding, else a new one)."""
+    one made before deciding, else a new one): a plain record of the columns, not an ORM object."""
     decision = made.decision
     hashes = personal.search_hashes(made.clear, made.kinds)
     sealed = personal.seal(made.clear) if made.clear else None
-    row = DecisionRow(
+    row = DecisionRecord(
         id=decision_id or new_decision_id(now), created_at=now, decision_date=decision_date,
         policy_name=decision.policy.name, policy_version=str(decision.policy.version),
         policy_hash=decision.policy.hash, engine=decision.backend, outcome=decision.outcome,
