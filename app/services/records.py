@@ -182,7 +182,10 @@ def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime
         limit=None if decision.limit is None else int(decision.limit),
         customer_group=decision.customer_group, score=decision.score, score_band=decision.score_band,
         reason_codes=list(decision.reason_codes), rule_hits=made.hits, result=made.result_text,
-        trace=made.trace_text, input_masked=made.input_masked,
+        trace=made.trace_text,
+        # canonical text once: the content hash reads it as it is and the INSERT stores it as it
+        # is (each serialised the dict again before; the text read back is the same dict)
+        input_masked=RawJSON(chain.dumps(made.input_masked)),
         pii_sealed=sealed, pii_digest=chain.sha256(sealed) if sealed else None,
         resident_id_hash=hashes.get("resident_id"), phone_hash=hashes.get("phone"),
         key_id=personal.key_id, **made.consent,
@@ -208,15 +211,17 @@ def loaded(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def answer(row: DecisionRow, trace: str) -> dict[str, Any]:
+def answer(row: DecisionRow | DecisionRecord, trace: str, result: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a caller reads: the decision, its id, date and policy, and the trace at the level asked
-    (`full`, `hits` or `none`: app/engine/render.py; the row keeps the full trace whatever is asked)."""
+    (`full`, `hits` or `none`: app/engine/render.py; the row keeps the full trace whatever is asked).
+    `result`: the row's result text already parsed (a decision just made: MadeDecision.result,
+    parsed from the very text the row stores), else it is parsed here."""
     body: dict[str, Any] = {
         "decision_id": row.id, "created_at": iso_utc(row.created_at),
         "decision_date": row.decision_date.isoformat() if row.decision_date else None,
         "policy": {"name": row.policy_name, "version": row.policy_version, "hash": row.policy_hash,
                    "engine": row.engine}}
-    body.update({k: v for k, v in loaded(row.result).items()
+    body.update({k: v for k, v in (loaded(row.result) if result is None else result).items()
                  if k not in body and k not in ("trace", "engine")})
     if row.pipl_consent_id or row.bureau_authorisation_id:  # a policy without consent shows none
         body["consent"] = {"pipl_consent_id": row.pipl_consent_id,
