@@ -32,6 +32,8 @@ def decide(policy_name: str) -> Response:
 
 def trace_level() -> str:
     """`?trace=full|hits|none` (true: full, false: none); none unless asked."""
+    if not request.query_string:  # what a channel sends: no query, no trace (nothing to read)
+        return TraceLevel.LEVELS["none"]
     only_query("trace")
     try:
         return TraceLevel().deserialize(request.args.get("trace", "none"))

@@ -12,7 +12,9 @@ The text is byte for byte `canonical_json` of the same `to_dict()`: a property t
 two on generated applicants (tests/engine/test_render.py). A value that is not a plain string,
 integer, decimal, boolean or null is handed to `canonical_json` itself, and so is every part
 that is small or rare (the limit, the models), so an unusual value is encoded exactly as before
-rather than by a second set of rules. The masked input is encoded by orjson when it holds only
+rather than by a second set of rules (by orjson where it writes the same bytes: `typed_json`).
+The shared anti-fraud values are rendered per declaration like a rule: name, kind, window and
+subject are constants, the value, its key fields and its source vary. The masked input is encoded by orjson when it holds only
 what validation gives (text, integers, decimals, dates, booleans, null), for which orjson's output
 is the standard library's (sorted keys, the same escapes); anything else, or anything orjson
 refuses (an integer beyond 64 bits, a lone surrogate), goes to `canonical_json`.
@@ -115,6 +117,20 @@ def _only_typed(document: dict) -> bool:
     return True
 
 
+def typed_json(obj: Any) -> str:
+    """canonical_json(obj), by orjson when obj is a dict or list holding only dicts with text
+    keys, lists and _TYPED values (what it encodes as json.dumps does), else by canonical_json:
+    the parts of a trace that vary and are encoded whole (the shared values, a probe's
+    positions, the limit). A float, an integer beyond 64 bits, a lone surrogate: canonical_json."""
+    cls = obj.__class__
+    if (cls is dict or cls is list) and _only_typed(obj):
+        try:
+            return orjson.dumps(obj, default=_typed_default, option=_ORJSON).decode()
+        except TypeError:  # orjson.JSONEncodeError
+            pass
+    return canonical_json(obj)
+
+
 def personal_paths(schema: InputSchema) -> tuple[tuple[list[str], str], ...]:
     """(keys of the path, kind) of every personal data field of an input declaration."""
     return tuple((path.split("."), kind) for path, kind in schema.pii_fields().items())
@@ -167,7 +183,8 @@ def value_json(value: Any) -> str:
         return "true"
     if value is False:
         return "false"
-    return canonical_json(to_json(value))
+    shown = to_json(value)  # a date as its text, a list of records as lists and dicts, ...
+    return _encode(shown) if shown.__class__ is str else typed_json(shown)
 
 
 # --- the generated renderer ---------------------------------------------------------------------
@@ -255,9 +272,12 @@ class _Generator:
             for index, requirement in enumerate(parts.requirements):
                 self.requirement(out, index, requirement)
             out.const("]")
-        if parts.shared:  # the anti-fraud values of shared state, small: encoded as to_dict has them
-            out.const(',"shared":')
-            out.expr("C(t._shared())")
+        if parts.shared:  # the anti-fraud values of shared state (Trace._shared)
+            out.const(',"shared":[')
+            self.lines.append("src = t.sources.get")
+            for index, declared in enumerate(parts.shared):
+                self.shared(out, index, declared)
+            out.const("]")
         out.const(',"stages":[')
         for index, stage in enumerate(parts.stages):
             out.const("," if index else "")
@@ -272,6 +292,30 @@ class _Generator:
         body = "".join(f"    {line}\n" for line in self.lines)
         return ("def render(t):\n    g = t.values.get\n    sh = t.shown\n    st = t.stages\n"
                 "    rq = t.requirements\n" + body + "    return " + out.code() + "\n")
+
+    def shared(self, out: _Source, index: int, declared: Any) -> None:
+        """One entry of Trace._shared: its name, kind, window and subject are constants; the
+        value, the key fields as shown and the source vary. Members in sorted order, as
+        canonical_json writes the dict."""
+        static: dict[str, Any] = {"name": declared.name, "kind": declared.kind, "window": declared.window}
+        if declared.kind == "list":
+            static["list"] = declared.subject
+        elif declared.kind in ("count", "distinct", "days_since"):
+            static[{"count": "events", "distinct": "distinct", "days_since": "outcome"}[declared.kind]] = \
+                declared.subject
+        members = sorted([*static, "value", "key", "source"])
+        out.const("," if index else "")
+        for number, member in enumerate(members):
+            out.const(("{" if number == 0 else ",") + _encode(member) + ":")
+            if member == "value":  # as the engine holds it (never masked): value_json of it
+                out.expr(f"V(g({declared.name!r}))")
+            elif member == "key":
+                self.reads(out, declared.keys)
+            elif member == "source":
+                out.expr(f"V(src({declared.name!r}))")
+            else:
+                out.const(value_json(static[member]))
+        out.const("}")
 
     def requirement(self, out: _Source, index: int, requirement: m.Requirement) -> None:
         head = ("," if index else "") + '{"applies":'
@@ -431,7 +475,7 @@ def _policy(ref: PolicyRef) -> str:
     return text
 
 
-_HELPERS = {"V": value_json, "C": canonical_json, "I": input_json, "E": _encode,
+_HELPERS = {"V": value_json, "C": typed_json, "I": input_json, "E": _encode,
             "X": _conflict, "S": _selected, "M": _missing, "P": _policy, "L": _limit,
             "R": int.__repr__}
 

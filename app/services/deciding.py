@@ -29,6 +29,7 @@ from app.services.velocity import SharedInput, Velocity, path_value
 from app.state.idempotency import Claims, ClaimState
 from app.storage import decisions
 from app.storage.db import Database
+from app.storage.decisions import DecisionRecord
 from app.storage.models import Decision as DecisionRow
 
 log = logging.getLogger("firefly.decisions")
@@ -81,7 +82,7 @@ class Deciding:
             earlier = self._earlier(key, policy.name, request.body)
             if earlier is None:
                 try:
-                    row, hits = self._decide_and_store(policy, request, key, request_fingerprint)
+                    row, made = self._decide_and_store(policy, request, key, request_fingerprint)
                 except IntegrityError:
                     # Another request stored a decision under the same key first: answer with it.
                     earlier = self._earlier(key, policy.name, request.body)
@@ -99,8 +100,8 @@ class Deciding:
             return Decided(records.answer(earlier, request.trace), earlier.id, True)
         if key is not None:
             self.claims.complete(key, request_fingerprint, row.id)
-        metrics.observe_decision(policy.name, row.outcome, hits, time.perf_counter() - started)
-        return Decided(records.answer(row, request.trace), row.id, False)
+        metrics.observe_decision(policy.name, row.outcome, made.hits, time.perf_counter() - started)
+        return Decided(records.answer(row, request.trace, made.result), row.id, False)
 
     @staticmethod
     def _scoped_key(request: DecisionRequest) -> str | None:
@@ -155,7 +156,7 @@ class Deciding:
         return row
 
     def _decide_and_store(self, policy: Policy, request: DecisionRequest, key: str | None,
-                          request_fingerprint: str) -> tuple[DecisionRow, list[str]]:
+                          request_fingerprint: str) -> tuple[DecisionRecord, records.MadeDecision]:
         now = self.clock()
         decision_date = business_date(now)
         # champion/challenger: the policy that answers (a split may send it to the challenger)
@@ -179,8 +180,8 @@ class Deciding:
                              arm=routed.arm, decision_id=decision_id)
         try:
             self.policy_store.record(policy)  # a stored decision always names a stored version
-            with self.database.session() as session:
-                decisions.insert(session, row)
+            with self.database.connection() as connection:  # one INSERT and its COMMIT: no ORM session
+                decisions.insert(connection, row)
         except IntegrityError:
             raise
         except SQLAlchemyError as error:
@@ -197,7 +198,7 @@ class Deciding:
                                             shared=SharedInput(trace.shared_values(), dict(trace.sources)))
             if shadow is not None:
                 challengers.store_shadow(self.database, self.policy_store, routed.shadow, shadow)
-        return row, made.hits
+        return row, made
 
 
 def _refuse_unbound(policy: Policy, request: DecisionRequest) -> None:

@@ -21,8 +21,8 @@ def store_floor_row(database: Database, registry: PolicyRegistry, policy_name: s
     now = utc_now()
     row = FloorRow(id=new_decision_id(now), created_at=now, body=body, trace={"pad": "x" * pad_bytes})
     try:
-        with database.session() as session:
-            insert_row(session, row)
+        with database.connection() as connection:  # as a decision is stored: no ORM session
+            insert_row(connection, row)
     except SQLAlchemyError:
         raise Unavailable("the row could not be stored") from None
     return row.id

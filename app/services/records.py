@@ -26,6 +26,7 @@ from app.services.errors import NotFound
 from app.services.velocity import SharedInput
 from app.storage import chain, decisions, reviews
 from app.storage.db import Database, RawJSON
+from app.storage.decisions import DecisionRecord
 from app.storage.models import Decision as DecisionRow
 from app.storage.models import DecisionReview
 
@@ -182,20 +183,23 @@ def _granted_by(raw: Mapping[str, Any]) -> str | None:
 def to_row(made: MadeDecision, *, personal: PersonalData, now: datetime.datetime,
            decision_date: datetime.date, caller: Principal, request_id: str,
            idempotency_key: str | None, request_fingerprint: str, arm: str | None = None,
-           shadow_of: str | None = None, decision_id: str | None = None) -> DecisionRow:
+           shadow_of: str | None = None, decision_id: str | None = None) -> DecisionRecord:
     """The decision row, ready to insert (`arm`, `shadow_of`: champion/challenger; `decision_id`:
-    one made before deciding, else a new one)."""
+    one made before deciding, else a new one): a plain record of the columns, not an ORM object."""
     decision = made.decision
     hashes = personal.search_hashes(made.clear, made.kinds)
     sealed = personal.seal(made.clear) if made.clear else None
-    row = DecisionRow(
+    row = DecisionRecord(
         id=decision_id or new_decision_id(now), created_at=now, decision_date=decision_date,
         policy_name=decision.policy.name, policy_version=str(decision.policy.version),
         policy_hash=decision.policy.hash, engine=decision.backend, outcome=decision.outcome,
         limit=None if decision.limit is None else int(decision.limit),
         customer_group=decision.customer_group, score=decision.score, score_band=decision.score_band,
         reason_codes=list(decision.reason_codes), rule_hits=made.hits, result=made.result_text,
-        trace=made.trace_text, input_masked=made.input_masked,
+        trace=made.trace_text,
+        # canonical text once: the content hash reads it as it is and the INSERT stores it as it
+        # is (each serialised the dict again before; the text read back is the same dict)
+        input_masked=RawJSON(chain.dumps(made.input_masked)),
         pii_sealed=sealed, pii_digest=chain.sha256(sealed) if sealed else None,
         resident_id_hash=hashes.get("resident_id"), phone_hash=hashes.get("phone"),
         key_id=personal.key_id, **made.consent,
@@ -221,15 +225,17 @@ def loaded(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def answer(row: DecisionRow, trace: str) -> dict[str, Any]:
+def answer(row: DecisionRow | DecisionRecord, trace: str, result: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a caller reads: the decision, its id, date and policy, and the trace at the level asked
-    (`full`, `hits` or `none`: app/engine/render.py; the row keeps the full trace whatever is asked)."""
+    (`full`, `hits` or `none`: app/engine/render.py; the row keeps the full trace whatever is asked).
+    `result`: the row's result text already parsed (a decision just made: MadeDecision.result,
+    parsed from the very text the row stores), else it is parsed here."""
     body: dict[str, Any] = {
         "decision_id": row.id, "created_at": iso_utc(row.created_at),
         "decision_date": row.decision_date.isoformat() if row.decision_date else None,
         "policy": {"name": row.policy_name, "version": row.policy_version, "hash": row.policy_hash,
                    "engine": row.engine}}
-    body.update({k: v for k, v in loaded(row.result).items()
+    body.update({k: v for k, v in (loaded(row.result) if result is None else result).items()
                  if k not in body and k not in ("trace", "engine")})
     if row.pipl_consent_id or row.bureau_authorisation_id:  # a policy without consent shows none
         body["consent"] = {"pipl_consent_id": row.pipl_consent_id,

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.storage.models import AccessEvent, Decision, DecisionReview, LogSeal, ReleaseEvent
@@ -126,17 +126,13 @@ def register(table: ChainedTable) -> None:
     CHAINED[table.log] = table
 
 
-def insert_entry(session: Session, log: str, row: Any, commit: bool = True) -> None:
+def insert_entry(session: Session | Connection, log: str, row: Any, commit: bool = True) -> None:
     """INSERT one entry with the next sequence number, and commit (rows are never updated);
-    `commit=False`: in the caller's transaction, stored with what it changes or not at all."""
+    `commit=False`: in the caller's transaction, stored with what it changes or not at all.
+    `session`: an ORM session or a Core connection (Database.connection: the hot decision row)."""
     chained = CHAINED[log]
-    table = chained.model.__table__
-    values = {column.key: getattr(row, column.key) for column in table.columns if column.key != "seq"}
-    if session.get_bind().dialect.name == "postgresql":
-        seq = text(f"nextval('{chained.sequence}')")
-    else:  # SQLite serialises writers: the largest number plus one is taken by this INSERT alone
-        seq = select(func.coalesce(func.max(table.c.seq), 0) + 1).scalar_subquery()
-    session.execute(table.insert().values(seq=seq), values)
+    statement, keys = _insert_of(chained, _dialect(session))
+    session.execute(statement, {key: getattr(row, key) for key in keys})
     if commit:
         session.commit()
 
@@ -144,19 +140,39 @@ def insert_entry(session: Session, log: str, row: Any, commit: bool = True) -> N
 def insert_entries(session: Session, log: str, rows: list[Any]) -> None:
     """INSERT entries in order, each with the next sequence number, and commit once: a batch is
     stored whole or not at all."""
-    chained = CHAINED[log]
-    table = chained.model.__table__
-    postgres = session.get_bind().dialect.name == "postgresql"
-    keys = [column.key for column in table.columns if column.key != "seq"]
-    seq = (text(f"nextval('{chained.sequence}')") if postgres
-           else select(func.coalesce(func.max(table.c.seq), 0) + 1).scalar_subquery())
+    statement, keys = _insert_of(CHAINED[log], _dialect(session))
     try:
         # one statement run for every row (executemany): the sequence is taken row by row, in order
-        session.execute(table.insert().values(seq=seq), [{key: getattr(row, key) for key in keys} for row in rows])
+        session.execute(statement, [{key: getattr(row, key) for key in keys} for row in rows])
         session.commit()
     except Exception:
         session.rollback()
         raise
+
+
+# The INSERT of each chained log per dialect, built once: a statement built anew for every entry
+# cost more than its execution's own Python (SQLAlchemy's cache key of a new statement is computed
+# again each time; a kept one keeps it).
+_INSERTS: dict[tuple[ChainedTable, str], tuple[Any, tuple[str, ...]]] = {}
+
+
+def _insert_of(chained: ChainedTable, dialect: str) -> tuple[Any, tuple[str, ...]]:
+    """The INSERT of a chained log's entry (its sequence number taken by the statement) and the
+    columns it binds by name (every column but `seq`)."""
+    found = _INSERTS.get((chained, dialect))
+    if found is None:
+        table = chained.model.__table__
+        if dialect == "postgresql":
+            seq: Any = text(f"nextval('{chained.sequence}')")
+        else:  # SQLite serialises writers: the largest number plus one is taken by this INSERT alone
+            seq = select(func.coalesce(func.max(table.c.seq), 0) + 1).scalar_subquery()
+        found = _INSERTS[(chained, dialect)] = (
+            table.insert().values(seq=seq), tuple(column.key for column in table.columns if column.key != "seq"))
+    return found
+
+
+def _dialect(executor: Session | Connection) -> str:
+    return executor.get_bind().dialect.name if isinstance(executor, Session) else executor.dialect.name
 
 
 def add_seals(session: Session, links: list[dict[str, Any]]) -> None:

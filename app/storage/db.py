@@ -5,7 +5,7 @@ import json
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,6 +52,14 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A Core connection for one statement and its commit, without a Session's bookkeeping
+        (the hot INSERT of a decision: app/storage/chain.py insert_entry); rolled back unless
+        committed, always returned to the pool."""
+        with self.engine.connect() as connection:
+            yield connection
+
     def ping(self) -> None:
         """Raise if the database cannot answer."""
         with self.session() as session:
@@ -61,7 +69,7 @@ class Database:
         self.engine.dispose()
 
 
-def insert_row(session: Session, row: Any) -> None:
+def insert_row(session: Session | Connection, row: Any) -> None:
     """Insert one mapped row with a plain INSERT (no unit-of-work bookkeeping), and commit."""
     table = type(row).__table__
     session.execute(table.insert(), [{column.key: getattr(row, column.key) for column in table.columns}])

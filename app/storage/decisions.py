@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, exists, func, select
+from sqlalchemy import ColumnElement, Connection, Text, cast, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
@@ -18,9 +18,27 @@ from app.storage import chain
 from app.storage.models import Decision, DecisionReview
 
 
-def insert(session: Session, row: Decision) -> None:
+class DecisionRecord:
+    """A decision row as made for its INSERT: every column of the table as an attribute (None
+    unless given), without the ORM's instrumentation. A decision is inserted by a plain INSERT
+    and never updated, so nothing needs an ORM object of it until it is read back (as a
+    `Decision`); building one cost more than hashing the row's 25 KB. Reads (the answer, its
+    content hash, a retry's check) use the same attribute names on either."""
+
+    def __init__(self, **values: Any) -> None:
+        unknown = values.keys() - _COLUMNS.keys()
+        if unknown:
+            raise TypeError(f"not a column of decisions: {', '.join(sorted(unknown))}")
+        self.__dict__.update(_COLUMNS)
+        self.__dict__.update(values)
+
+
+_COLUMNS: dict[str, None] = dict.fromkeys(column.key for column in Decision.__table__.columns)
+
+
+def insert(session: Session | Connection, row: Decision | DecisionRecord) -> None:
     """Insert one decision with the next sequence number of the chained log (rows are never
-    updated) and commit."""
+    updated) and commit (`session`: an ORM session, or a Core connection: Database.connection)."""
     chain.insert_entry(session, "decisions", row)
 
 
