@@ -29,6 +29,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import importlib.util  # noqa: E402
+from support.shared_state import clean_redis  # noqa: E402
 
 # bench/ itself stays off sys.path (its engine.py would shadow the tests' engine package)
 _spec = importlib.util.spec_from_file_location("http_load", BENCH / "http_load.py")
@@ -36,15 +37,6 @@ http_load = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(http_load)
 KEY, POLICY, SERVER_URL = http_load.KEY, http_load.POLICY, http_load.SERVER_URL
 decision_row_bytes, recreate_database = http_load.decision_row_bytes, http_load.recreate_database
-
-
-def clean_redis(url):
-    import redis
-    client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter("firefly:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def main():

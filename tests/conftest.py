@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -24,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `support` for every 
 
 from support.keys import KEYS  # noqa: E402
 from support.settings import POLICY_ROOT, make_config  # noqa: E402
+from support.shared_state import clean_redis  # noqa: E402
 
 
 def _worker(request) -> str:
@@ -83,14 +83,6 @@ def clean_database(url):
             conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " CASCADE"))
     engine.dispose()
-
-
-def clean_redis(url):
-    client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter("firefly:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from engine.strategies import applicants as schema_applicants
 from engine.strategies import reference_applicants
 from engine.support import (DECISION_DATE, LEVEL, LIMIT, REPO, SCORECARD, TIERS, act, dump, make_policy,
                             reference_root, ruleset, sets, table)
-from support.applicants import generate, generate_shared
+from support.applicants import generate, generate_shared, without_some_fields
 
 CHUNKS = settings(max_examples=15, deadline=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -65,21 +65,12 @@ def test_a_chunk_of_drawn_applicants_is_decided_as_each_row(reference, data):
     compare_chunk(reference, typed, shared)
 
 
-def _without_some_fields(raw: dict, rng: random.Random) -> dict:
-    out = {}
-    for key, value in raw.items():
-        if rng.random() < 0.1:
-            continue
-        out[key] = _without_some_fields(value, rng) if isinstance(value, dict) else value
-    return out
-
-
 def test_realistic_applicants_with_fields_dropped_are_decided_as_each_row(reference):
     rng = random.Random(20261130)
     typed, shared = [], []
     for raw, values in zip(generate(1000, 11), generate_shared(1000, 11)):
         if rng.random() < 0.5:
-            raw = _without_some_fields(raw, rng)
+            raw = without_some_fields(raw, rng)
             raw.setdefault("decision_date", "2026-11-28")
         try:
             typed.append(reference.parse_input(raw))

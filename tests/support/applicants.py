@@ -602,3 +602,14 @@ def as_of(body: dict, day: datetime.date) -> dict:
     """A request body re-dated for the service's `day`: examples/today.py's as_of, the one way to
     do it (its script prints an example re-dated for today, for the README's curl)."""
     return _today.as_of(body, day)
+
+
+def without_some_fields(raw: dict, rng: random.Random) -> dict:
+    """An application with about one field in ten removed, at every depth (missing data in
+    realistic files), chosen by `rng`."""
+    out = {}
+    for key, value in raw.items():
+        if rng.random() < 0.1:
+            continue
+        out[key] = without_some_fields(value, rng) if isinstance(value, dict) else value
+    return out

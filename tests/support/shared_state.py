@@ -63,3 +63,13 @@ def forget_shared_state(app) -> None:
         client.delete(*keys)
     # forgotten on purpose: the memory counts as whole from here (as `flask velocity accept-loss`)
     client.set(MEMORY_SINCE, "0")
+
+
+def clean_redis(url: str) -> None:
+    """Delete every key Firefly keeps in the Redis database at `url` (nothing else's)."""
+    import redis
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter("firefly:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()

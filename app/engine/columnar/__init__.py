@@ -584,10 +584,6 @@ class _Run:
             unmet = applies & ~met
             self.give(requirement.effect, REQUIRES_INDEX, position, unmet)
             self.fired.append((requirement.id, unmet))
-        # the requirements' ids come first among what fired, as Trace.unmet() lists them
-        count = len(self.parts.requirements)
-        if count:
-            self.fired = self.fired[-count:] + self.fired[:-count]
 
 
 def _chosen_exact(sources: list[pl.Series], chosen: pl.Series, scope: RowScope):

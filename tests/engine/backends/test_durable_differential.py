@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from app.engine import canonical_json
 from app.engine.backends.durable import check_expressible
 from engine.strategies import reference_applicants
-from support.applicants import generate
+from support.applicants import generate, without_some_fields
 
 DIFFERENTIAL = settings(max_examples=1500, deadline=None,
                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -54,21 +54,12 @@ def test_backends_agree_on_schema_generated_applicants(reference, data):
     assert_backends_agree(reference, data.draw(reference_applicants(reference)))
 
 
-def _without_some_fields(raw: dict, rng: random.Random) -> dict:
-    out = {}
-    for key, value in raw.items():
-        if rng.random() < 0.1:
-            continue
-        out[key] = _without_some_fields(value, rng) if isinstance(value, dict) else value
-    return out
-
-
 @settings(max_examples=1000, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=2 ** 32 - 1), drop=st.booleans())
 def test_backends_agree_on_realistic_applicants(reference, seed, drop):
     [raw] = generate(1, seed)
     if drop:
-        raw = _without_some_fields(raw, random.Random(seed))
+        raw = without_some_fields(raw, random.Random(seed))
         raw.setdefault("decision_date", "2026-11-28")
     try:
         reference.parse_input(raw)
