@@ -170,6 +170,16 @@ def test_a_shared_count_past_64_bits_or_refused_is_unsure(reference, value):
     assert result["unsure"] == {0}
 
 
+@pytest.mark.parametrize("value", [Decimal("-3.1712948926563914E-235"), 1, 0, "true", 2.5])
+def test_a_list_match_given_anything_but_a_boolean_is_unsure(reference, value):
+    # a file's list-match cell holding a decimal once made Polars panic mid-run
+    name = next(d.name for d in reference.parts.shared if d.type_name == "boolean")
+    typed = reference.parse_input(generate(1, 3)[0])
+    shared = [dict(generate_shared(1, 3)[0], **{name: value}), generate_shared(1, 3)[0]]
+    result = compare_chunk(reference, [typed, typed], shared)
+    assert result["unsure"] == {0}
+
+
 def test_a_function_that_raises_leaves_its_row_unsure(tmp_path):
     """round(d, -1000000) overflows the decimal context: the row engine makes the whole feature
     missing (not only the call), so the column path cannot say what it is."""

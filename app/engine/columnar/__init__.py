@@ -232,12 +232,14 @@ def _columns(parts: m.PolicyParts, rows: list[dict], shared: list[dict | None]) 
         name = declared.name
         raw = [None if given is None else given.get(name) for given in shared]
         column = None
-        try:  # plainly valid values straight in (a boolean in a count column is refused here)
-            column = pl.Series(raw, dtype=pl.Boolean if boolean else pl.Int64, strict=True)
-        except (TypeError, OverflowError, ValueError, pl.exceptions.PolarsError):
-            pass
-        if column is not None and not boolean and any(v.__class__ is bool for v in raw):
-            column = None
+        # Only values of the declared class go to Polars (a file's cell may hold anything: a
+        # decimal in a list match's column made Polars panic); anything else is checked below.
+        kind = bool if boolean else int
+        if all(v is None or v.__class__ is kind for v in raw):
+            try:
+                column = pl.Series(raw, dtype=pl.Boolean if boolean else pl.Int64, strict=True)
+            except (TypeError, OverflowError, pl.exceptions.PolarsError):  # an integer past 64 bits
+                column = None
         if column is not None and (boolean or not ((column < 0) | (column >= INT_LIMIT)).any()):
             values[name] = column.fill_null(False) if boolean else column
             continue
