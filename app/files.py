@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from functools import lru_cache, partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Mapping
+
+import numpy
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet",
            ".pq": "parquet"}
@@ -183,16 +186,158 @@ def csv_chunks(path: str | Path, types: Mapping[str, str], columns: set[str] | N
     path = Path(path)
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
-        if not header:
-            raise FileProblem(f"{path}: no header row (the first row names the columns)")
-        header = [name.strip() for name in header]
-        _check_columns(path, header, columns)
-        layout = CsvLayout.of(header, types)
+        try:
+            layout = _csv_layout(path, next(reader, None), types, columns)
+            first = 1
+            while chunk := list(islice(reader, size)):
+                yield layout, first, chunk
+                first += len(chunk)
+        except UnicodeDecodeError:
+            raise FileProblem(f"{path}: not UTF-8 text (save the file as UTF-8)") from None
+
+
+@dataclass(frozen=True)
+class CsvBlock:
+    """Consecutive whole rows of a CSV file as its bytes, and how many rows they hold: what a batch
+    run sends out instead of the rows' cells, so that the process reading the file does not split
+    it (`cells` does, where the rows are decided)."""
+
+    data: bytes
+    rows: int
+
+    def cells(self, first: int) -> list[list[str]]:
+        """The rows' cells, as csv_chunks reads them from the file (`first`: the first row's
+        number, for the error of a row that is not UTF-8 text)."""
+        try:
+            text = self.data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            row = first + int(_record_ends(self.data[:error.start], final=True)[0].size)
+            raise FileProblem(f"row {row} of the file is not UTF-8 text (save the file as UTF-8)") from None
+        cells = list(csv.reader(io.StringIO(text, newline="")))
+        if len(cells) != self.rows:  # csv_blocks counted otherwise: never split a file so
+            raise RuntimeError(f"a CSV block of {self.rows} rows read as {len(cells)}")
+        return cells
+
+
+# Bytes a quote that opens a quoted field may follow (a delimiter, a line break; or a quote: the
+# second of a doubled quote inside a quoted field).
+_OPENERS = numpy.zeros(256, dtype=bool)
+_OPENERS[[ord(","), ord("\n"), ord("\r"), ord('"')]] = True
+_BLOCK_BYTES = 64 << 20
+
+
+def _record_ends(data: bytes, final: bool) -> tuple[numpy.ndarray, bool]:
+    """Where the records of `data` (which starts at a row's start) end (offsets just past each
+    row's line break), and whether its quoting is plain enough to tell them from its bytes.
+
+    Plain: every quote that is not inside a quoted field by the count of quotes before it opens
+    one (it follows a delimiter, a line break or the start), or doubles a quote. Then a line break
+    is between rows exactly when an even number of quotes come before it, as Python's csv module
+    reads the file (a quote inside an unquoted field, which that module takes as text, makes the
+    file not plain). A CR LF ends one row; a lone CR or LF ends one too. When not `final`, a CR
+    that is the last byte is not counted (its LF may follow)."""
+    array = numpy.frombuffer(data, dtype=numpy.uint8)
+    quotes = numpy.flatnonzero(array == ord('"'))
+    opening = quotes[0::2]
+    follows = opening[opening > 0] - 1
+    if follows.size and not _OPENERS[array[follows]].all():
+        return numpy.zeros(0, dtype=numpy.int64), False
+    if b"\r" in data:
+        breaks = numpy.flatnonzero((array == ord("\n")) | (array == ord("\r")))
+    else:  # the common file: one pass fewer
+        breaks = numpy.flatnonzero(array == ord("\n"))
+    breaks = breaks[(numpy.searchsorted(quotes, breaks) & 1) == 0]
+    if breaks.size:
+        carriage = array[breaks] == ord("\r")
+        after = numpy.minimum(breaks + 1, array.size - 1)
+        joined = carriage & (breaks + 1 < array.size) & (array[after] == ord("\n"))
+        breaks = breaks[~joined]
+        if not final and breaks.size and breaks[-1] == array.size - 1 and array[-1] == ord("\r"):
+            breaks = breaks[:-1]
+    return breaks + 1, True
+
+
+def csv_blocks(path: str | Path, types: Mapping[str, str], columns: set[str] | None, size: int,
+               block_bytes: int = _BLOCK_BYTES) -> Iterator[tuple[CsvLayout, int, "CsvBlock | list[list[str]]"]]:
+    """csv_chunks' chunks (the same rows, `size` at a time, numbered alike) with each chunk's rows
+    as a CsvBlock of bytes, found without reading them into cells: rows are told apart by their
+    line breaks and the count of quotes before them (`_record_ends`). From the first stretch of
+    the file where that cannot be trusted (a quote inside an unquoted field, the file ending inside
+    a quoted one) to the end, the chunks are read into cells as csv_chunks reads them. The file is
+    read `block_bytes` at a time."""
+    path = Path(path)
+    with open(path, "rb") as handle:
+        data = handle.read(block_bytes)
+        final = len(data) < block_bytes
+        while True:
+            ends, plain = _record_ends(data, final)
+            if not plain or ends.size or final:
+                break
+            more = handle.read(block_bytes)  # a header longer than a block
+            final = not more
+            data += more
+        if not plain or not ends.size:  # the header row itself: as csv_chunks reads it
+            yield from csv_chunks(path, types, columns, size)
+            return
+        try:
+            text = data[:ends[0]].decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise FileProblem(f"{path}: the header row is not UTF-8 text (save the file as UTF-8)") from None
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
+        layout = _csv_layout(path, header, types, columns)
+        offset = int(ends[0])  # of data's start in the file
+        data = data[offset:]
+        ends = ends[1:] - offset  # the header's row is plain: so are the ends after it
         first = 1
-        while chunk := list(islice(reader, size)):
-            yield layout, first, chunk
-            first += len(chunk)
+        while True:
+            if plain and final and data and (ends.size == 0 or ends[-1] < len(data)):
+                if numpy.count_nonzero(numpy.frombuffer(data, dtype=numpy.uint8) == ord('"')) % 2:
+                    plain = False  # the file ends inside a quoted field
+                else:
+                    ends = numpy.append(ends, len(data))  # a last row without a line break
+            if not plain:
+                yield from _csv_rest(path, offset, layout, first, size)
+                return
+            start = 0
+            while ends.size >= size or (final and ends.size):
+                taken = ends[:size]
+                cut = int(taken[-1])
+                yield layout, first, CsvBlock(data[start:cut], int(taken.size))
+                first += int(taken.size)
+                ends = ends[size:]
+                start = cut
+            offset += start
+            data = data[start:]
+            if final:
+                return
+            more = handle.read(block_bytes)
+            final = len(more) < block_bytes
+            data += more
+            ends, plain = _record_ends(data, final)
+
+
+def _csv_rest(path: Path, offset: int, layout: "CsvLayout", first: int,
+              size: int) -> Iterator[tuple[CsvLayout, int, list[list[str]]]]:
+    """The rows from byte `offset` on (a row's start) read into cells, as csv_chunks reads them."""
+    with open(path, "rb") as raw:
+        raw.seek(offset)
+        with io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            try:
+                while chunk := list(islice(reader, size)):
+                    yield layout, first, chunk
+                    first += len(chunk)
+            except UnicodeDecodeError:
+                raise FileProblem(f"{path}: not UTF-8 text from row {first} on (save the file as UTF-8)") from None
+
+
+def _csv_layout(path: Path, header: list[str] | None, types: Mapping[str, str],
+                columns: set[str] | None) -> "CsvLayout":
+    if not header:
+        raise FileProblem(f"{path}: no header row (the first row names the columns)")
+    header = [name.strip() for name in header]
+    _check_columns(path, header, columns)
+    return CsvLayout.of(header, types)
 
 
 def _clashing(header: list[str]) -> bool:

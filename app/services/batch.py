@@ -10,29 +10,65 @@ pickles to another process or machine; Dask workers need this package installed 
 from __future__ import annotations
 
 import datetime
+import functools
+import gc
 import multiprocessing
 import os
 import weakref
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+import numpy
+import polars as pl
+
 from app.engine import InputError, Policy, SharedValueError
-from app.engine.columnar import ColumnarPolicy, Unsupported, columnar_policy
+from app.engine.columnar import ChunkDecisions, ColumnarPolicy, Unsupported, columnar_policy
+from app.engine.columnar.cells import CellTyper
 from app.engine.fastinput import cells_parser
-from app.files import CsvLayout, FilePart, JsonLayout, ParquetLayout, Row, RowError, part_cells
+from app.files import CsvBlock, CsvLayout, FilePart, JsonLayout, ParquetLayout, Row, RowError, part_cells
 from app.services import compiling
 from app.services.errors import Unavailable
 from app.services.records import with_decision_date
 from app.engine.types import to_json
 from app.services.tally import DIMENSIONS, Invalid, Partial, changed_record, fired, headline
 
-# Rows per chunk: a chunk is decided column by column (app/engine/columnar), and each of its
-# Polars calls has a fixed cost, so chunks are large: the first version of the evaluator cost
-# 89 us a row in chunks of 10,000 and 58 in chunks of 50,000 (one run each, loaded machine).
-CHUNK_ROWS = 25_000
+# Rows per chunk: a chunk is typed and decided column by column (app/engine/columnar), and each of
+# its Polars calls has a fixed cost, so chunks are large: a million reference rows on two worker
+# processes took 55.6 s in chunks of 25,000 and 48.2 / 46.5 s in chunks of 50,000 (2026-11-30,
+# one run each; docs/performance.md), a worker holding about 1.2 GB at most.
+CHUNK_ROWS = 50_000
 Progress = Callable[[int], None]  # called with the number of rows just finished
+
+
+@contextmanager
+def without_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector off while chunks are read and decided. A chunk makes millions of
+    objects (cells, typed inputs, records), and the collector runs every 700 new ones, walking
+    every object alive each time it reaches the oldest generation, the chunk's own included: a
+    quarter to a third of a batch run's time (a chunk of 25,000 reference rows: 121 and 104 us a
+    row with it, 78 and 75 without, one run each). What a chunk makes is freed by reference
+    counting when it is done; whatever cycles it leaves are collected once the collector is on
+    again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _chunk_work(function: Callable) -> Callable:
+    """A chunk's entry point (where it runs: a worker process, a Dask worker) without the cycle
+    collector."""
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with without_cycle_collection():
+            return function(*args, **kwargs)
+    return run
 
 
 @dataclass(frozen=True)
@@ -103,6 +139,7 @@ def split_shared(data: dict[str, Any], names: Any) -> tuple[dict[str, Any], dict
     return application, values
 
 
+@_chunk_work
 def decide_chunk(job: Job, items: list[Item]) -> Partial:
     """Decide every row of a chunk on its baseline and on the candidate, and count."""
     chunk = _Chunk(job)
@@ -125,6 +162,7 @@ class _Chunk:
         # rows waiting to be decided column by column, by baseline version
         self.waiting: dict[int, tuple[Policy, list[tuple]]] = {}
         self.cand_columns = _columns_of(self.candidate) if self.candidate else None
+        self.stored = False  # whether rows come with a stored headline to compare (a backtest)
 
     def item(self, item: Item) -> None:
         """One row as an Item: typed by each version (a row a version refuses is listed invalid
@@ -146,6 +184,8 @@ class _Chunk:
                values_base: dict | None = None, values_cand: dict | None = None) -> None:
         """One row typed by every version (with its flat values, when read from cells): decided
         on each, counted and compared."""
+        if stored is not None:
+            self.stored = True
         if (self.candidate is None or self.cand_columns is not None) and _columns_of(baseline) is not None:
             self.waiting.setdefault(id(baseline), (baseline, []))[1].append(
                 (ref, typed_base, typed_cand, shared, values_base, values_cand, stored))
@@ -182,9 +222,10 @@ class _Chunk:
 
 
     def finish(self) -> Partial:
-        """The chunk's Partial, once the rows waiting are decided."""
+        """The chunk's Partial, once the rows waiting are decided, its rows in file order
+        (whichever way each was decided)."""
         self.flush()
-        return self.partial
+        return self.partial.sort()
 
     def flush(self) -> None:
         """Decide the waiting rows column by column: each version decides them all at once; the
@@ -196,8 +237,7 @@ class _Chunk:
             self._decide_columns(baseline, rows)
 
     def _decide_columns(self, baseline: Policy, rows: list[tuple]) -> None:
-        partial, candidate, keep = self.partial, self.candidate, self.job.keep_rows
-        refs = [row[0] for row in rows]
+        candidate = self.candidate
         shared = [row[3] for row in rows]
         try:
             base = _columns_of(baseline).decide(
@@ -211,33 +251,45 @@ class _Chunk:
                 self.decide_row(ref, baseline, typed_base, typed_cand, row_shared, row_stored,
                                 values_base=values_base, values_cand=values_cand)
             return
+        self.count_columns(baseline, base, cand, rows.__getitem__, range(len(rows)))
+
+    def count_columns(self, baseline: Policy, base: ChunkDecisions, cand: ChunkDecisions | None,
+                      row_at: Callable[[int], tuple], rows: Iterable[int]) -> None:
+        """Count `rows` of a chunk decided column by column on each version; the rows either
+        version is not sure of go to the row engine, and so do the changed rows' details.
+        `row_at(i)` gives row i as (ref, typed_base, typed_cand, shared, values_base, values_cand,
+        stored); it is asked only for the rows that need more than their columns."""
+        partial, candidate, keep = self.partial, self.candidate, self.job.keep_rows
         unsure = set(base.unsure_rows())
         if cand is not None:
             unsure.update(cand.unsure_rows())
-        sure = [i for i in range(len(rows)) if i not in unsure]
+        rows = list(rows)
+        sure = [i for i in rows if i not in unsure]
         self.base_tally.add_columns(base, sure)
-        stored = [row[6] for row in rows]
-        if candidate is not None or keep or any(line is not None for line in stored):
+        if candidate is not None or keep or self.stored:
             base_lines = base.headlines()
             cand_lines = cand.headlines() if cand is not None else None
             for i in sure:
                 line = _shown_line(base_lines[i])
-                if stored[i] is not None and stored[i] != line:
-                    partial.baseline_mismatches.append(refs[i])
+                row = None
+                if self.stored:
+                    row = row_at(i)
+                    if row[6] is not None and row[6] != line:
+                        partial.baseline_mismatches.append(row[0])
                 other = None
                 if cand_lines is not None:
                     other = _shown_line(cand_lines[i])
                     if partial.comparison.add(line, other):
-                        ref, typed_base, typed_cand, row_shared = rows[i][:4]
+                        ref, typed_base, typed_cand, row_shared = (row or row_at(i))[:4]
                         partial.changed.append(changed_record(
                             ref, baseline.decide(typed_base, shared=row_shared),
                             candidate.decide(typed_cand, shared=row_shared)))
                 if keep:
-                    partial.rows.append((refs[i], line, other))
+                    partial.rows.append(((row or row_at(i))[0], line, other))
         if cand is not None:
             self.cand_tally.add_columns(cand, sure)
-        for i in sorted(unsure):
-            ref, typed_base, typed_cand, row_shared, values_base, values_cand, row_stored = rows[i]
+        for i in sorted(unsure.intersection(rows)):
+            ref, typed_base, typed_cand, row_shared, values_base, values_cand, row_stored = row_at(i)
             self.decide_row(ref, baseline, typed_base, typed_cand, row_shared, row_stored,
                             values_base=values_base, values_cand=values_cand)
 
@@ -313,16 +365,17 @@ def run(job: Job, chunks: Iterable[list[Item]] | Iterable[tuple[Callable, tuple]
     the Dask scheduler at `dask` (an address such as tcp://10.0.0.5:8786, or a Client)."""
     if dask is not None:
         return _on_dask(job, chunks, dask, progress)
-    if workers <= 1:
-        total = Partial()
-        for chunk in chunks:
-            function, arguments = _task(chunk)
-            partial = function(job, *arguments)
-            total.merge(partial)
-            if progress:
-                progress(partial.read)
-        return total.sort()
-    return _on_processes(job, chunks, workers, progress)
+    with without_cycle_collection():  # this process reads the file into chunks
+        if workers <= 1:
+            total = Partial()
+            for chunk in chunks:
+                function, arguments = _task(chunk)
+                partial = function(job, *arguments)
+                total.merge(partial)
+                if progress:
+                    progress(partial.read)
+            return total.sort()
+        return _on_processes(job, chunks, workers, progress)
 
 
 def _task(chunk: list[Item] | tuple[Callable, tuple]) -> tuple[Callable, tuple]:
@@ -359,6 +412,7 @@ def _collect(pending: set, total: Partial, progress: Progress | None) -> set:
     return pending
 
 
+@_chunk_work
 def decide_part(job: Job, part: FilePart, types: dict[str, str], baseline: str,
                 shared: Any = None) -> Partial:
     """Read one part of a Parquet file where it runs, and decide its rows as a chunk from their
@@ -367,6 +421,7 @@ def decide_part(job: Job, part: FilePart, types: dict[str, str], baseline: str,
     return decide_cells(job, layout, part.first, cells, baseline, shared)
 
 
+@_chunk_work
 def decide_batch(job: Job, layout: ParquetLayout | JsonLayout, first: int, data: Any, baseline: str,
                  shared: Any = None) -> Partial:
     """Decide a Parquet chunk (an Arrow record batch) or a JSON Lines chunk (its lines) where it
@@ -376,11 +431,13 @@ def decide_batch(job: Job, layout: ParquetLayout | JsonLayout, first: int, data:
     return decide_cells(job, layout, first, layout.cells(data), baseline, shared)
 
 
-def decide_cells(job: Job, layout: CsvLayout | ParquetLayout | JsonLayout, first: int, cells: Iterable[Sequence[Any]],
+@_chunk_work
+def decide_cells(job: Job, layout: CsvLayout | ParquetLayout | JsonLayout, first: int,
+                 cells: Iterable[Sequence[Any]] | CsvBlock,
                  baseline: str, shared: Any = None) -> Partial:
-    """Decide a chunk's rows from their cells where it runs: a CSV chunk's cells of text (the
-    process reading the file only splits it into cells, and a chunk of cells pickles faster than
-    one of inputs), or a Parquet chunk's values (ParquetLayout.cells).
+    """Decide a chunk's rows from their cells where it runs: a CSV chunk's bytes (a CsvBlock: the
+    process reading the file only finds where its chunks end, and they are split into cells
+    here), its cells of text, or a Parquet chunk's values (ParquetLayout.cells).
 
     A row goes straight from its cells to each version's typed input and its shared values
     (`CellRows`, made once per file layout and version) when it is plainly valid; any other row
@@ -388,6 +445,8 @@ def decide_cells(job: Job, layout: CsvLayout | ParquetLayout | JsonLayout, first
     takes the nested way (`layout.rows`, `file_item`, `Policy.parse_input`), which lists it invalid
     with today's messages. Both ways give the same typed input and shared values
     (tests/services/test_cell_rows.py, tests/services/test_parquet_rows.py)."""
+    if isinstance(cells, CsvBlock):
+        cells = cells.cells(first)
     chunk = _Chunk(job)
     makers = [cell_rows(chunk.policies[baseline], layout, shared)]
     if chunk.candidate is not None:
@@ -396,21 +455,95 @@ def decide_cells(job: Job, layout: CsvLayout | ParquetLayout | JsonLayout, first
         for row in layout.rows(first, cells):
             chunk.item(file_item(row, baseline, shared))
         return chunk.finish()
-    base_rows = makers[0]
-    base_policy = chunk.policies[baseline]
-    cand_rows = makers[1] if len(makers) > 1 else None
-    partial = chunk.partial
+    typers = _cell_typers(chunk, baseline, layout, shared)
+    if typers is not None:
+        cells = cells if isinstance(cells, list) else list(cells)
+        if _decide_typed(chunk, baseline, layout, first, cells, shared, makers, typers):
+            return chunk.finish()
     for number, row in enumerate(cells, start=first):
-        base = base_rows.typed(row)
-        cand = cand_rows.typed(row) if cand_rows is not None and base is not None else None
-        if base is None or (cand_rows is not None and cand is None):
-            for made in layout.rows(number, [row]):
-                chunk.item(file_item(made, baseline, shared))
-            continue
-        partial.read += 1
-        chunk.decide(number, base_policy, base[0], cand[0] if cand else None, base_rows.shared(row),
-                     values_base=base[1], values_cand=cand[1] if cand else None)
+        _decide_cell_row(chunk, baseline, layout, number, row, shared, makers)
     return chunk.finish()
+
+
+def _decide_cell_row(chunk: _Chunk, baseline: str, layout: Any, number: int, row: Sequence[Any],
+                     shared: Any, makers: list[CellRows]) -> None:
+    """One row from its cells: typed straight from them when plainly valid, else the nested way."""
+    base_rows = makers[0]
+    cand_rows = makers[1] if len(makers) > 1 else None
+    base = base_rows.typed(row)
+    cand = cand_rows.typed(row) if cand_rows is not None and base is not None else None
+    if base is None or (cand_rows is not None and cand is None):
+        for made in layout.rows(number, [row]):
+            chunk.item(file_item(made, baseline, shared))
+        return
+    chunk.partial.read += 1
+    chunk.decide(number, chunk.policies[baseline], base[0], cand[0] if cand else None, base_rows.shared(row),
+                 values_base=base[1], values_cand=cand[1] if cand else None)
+
+
+def _decide_typed(chunk: _Chunk, baseline: str, layout: CsvLayout, first: int, cells: list,
+                  shared: Any, makers: list[CellRows], typers: list[CellTyper]) -> bool:
+    """Decide a CSV chunk typed column by column (columnar.cells.CellTyper) and decided column by
+    column, every version at once; a row the typing is not sure of goes the row way
+    (_decide_cell_row), which types it, decides it or lists it invalid. False (nothing counted)
+    when the evaluator cannot decide these columns: the caller then decides every row the row way."""
+    policy = chunk.policies[baseline]
+    typed = [typer.type(cells) for typer in typers]
+    sure = typed[0].sure
+    for other in typed[1:]:
+        sure = sure & other.sure
+    unsure = pl.Series(~sure)
+    n = len(cells)
+    try:
+        base = _columns_of(policy).decide_columns(n, typed[0].values, unsure)
+        cand = chunk.cand_columns.decide_columns(n, typed[1].values, unsure) if len(typed) > 1 else None
+    except Unsupported:
+        return False
+    for index in numpy.flatnonzero(~sure).tolist():
+        _decide_cell_row(chunk, baseline, layout, first + index, cells[index], shared, makers)
+    picked = numpy.flatnonzero(sure).tolist()
+    chunk.partial.read += len(picked)
+
+    def row_at(index: int) -> tuple:
+        row = cells[index]
+        made = [maker.typed(row) for maker in makers]
+        if any(m is None for m in made):  # the column typing is sure only of rows this types too
+            raise RuntimeError(f"row {first + index}: typed by its columns but not by its cells")
+        cand_typed = made[1] if len(made) > 1 else (None, None)
+        return (first + index, made[0][0], cand_typed[0], makers[0].shared(row), made[0][1], cand_typed[1], None)
+
+    chunk.count_columns(policy, base, cand, row_at, picked)
+    return True
+
+
+def _cell_typers(chunk: _Chunk, baseline: str, layout: Any, shared: Any) -> list[CellTyper] | None:
+    """Each version's CellTyper for a CSV layout (made once per worker, layout and version), or
+    None when a version is not decided column by column or its input is not typed so."""
+    if not isinstance(layout, CsvLayout) or layout.clash:
+        return None
+    versions = [chunk.policies[baseline]] + ([chunk.candidate] if chunk.candidate is not None else [])
+    if any(_columns_of(policy) is None for policy in versions):
+        return None
+    names = dict(shared or {})
+    typers = []
+    for policy in versions:
+        known = _CELL_TYPERS.setdefault(policy, {})
+        key = (layout.key, tuple(names.items()))
+        if key not in known:
+            columns = [None if name in names else name for name in layout.header]
+            declared = {d.name: d.type_name for d in policy.parts.shared}
+            shared_cells = [(i, name, declared[name]) for i, name in enumerate(layout.header) if name in declared]
+            try:
+                known[key] = CellTyper(policy.input_schema, columns, shared_cells, declared.items())
+            except Unsupported:
+                known[key] = None
+        if known[key] is None:
+            return None
+        typers.append(known[key])
+    return typers
+
+
+_CELL_TYPERS: "weakref.WeakKeyDictionary[Policy, dict]" = weakref.WeakKeyDictionary()
 
 
 class CellRows:

@@ -134,8 +134,9 @@ class Simulating:
                 merged = batch.run_file_parts(job, parts, types, baseline.hash, request.dask, progress,
                                               shared=shared)
             elif files.file_format(request.input) == "csv":
-                # the cells of each chunk go out as they are: rows are made where they are decided
-                cells = files.csv_chunks(request.input, types, set(types), request.chunk_rows)
+                # each chunk goes out as its bytes (or, past a stretch whose rows cannot be told
+                # apart from its bytes, its cells): rows are read where they are decided
+                cells = files.csv_blocks(request.input, types, set(types), request.chunk_rows)
                 tasks = ((batch.decide_cells, (layout, first, chunk, baseline.hash, shared))
                          for layout, first, chunk in cells)
                 merged = batch.run(job, tasks, workers=request.workers, dask=request.dask, progress=progress)

@@ -12,62 +12,20 @@ from hypothesis import strategies as st
 
 from app.files import CsvLayout
 from app.services.batch import Job, VersionSpec, cell_rows, decide_cells, decide_chunk, file_item
-from support.applicants import generate, generate_shared
-from support.differential import (ODD_CELLS, ODD_ITEM_VALUES, assert_read_alike, exact, nested_typed,
-                                  two_versions)
-from support.simulation import flat
-
-def as_cell(value) -> str:
-    """A value as bench/simulate.py and the tests write it into a CSV cell."""
-    import json
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return str(value)
-
+from support.differential import (ODD_CELLS, assert_read_alike, exact, nested_typed, odd_rows,
+                                  reference_cells, two_versions)
 
 @pytest.fixture(scope="module")
 def setting(tmp_path_factory):
     baseline, candidate, types, shared = two_versions(tmp_path_factory.mktemp("narrow"))
-    flats = [{**flat(r), **s} for r, s in zip(generate(60, seed=31), generate_shared(60, seed=31))]
-    header = [c for c in [*baseline.input_schema.fields, *shared] if any(c in f for f in flats)]
-    pool = [[as_cell(f.get(c)) for c in header] for f in flats]
-    return baseline, candidate, CsvLayout.of(header, types), shared, pool
+    layout, pool = reference_cells(baseline, types, shared)
+    return baseline, candidate, layout, shared, pool
 
 
 def nested(policy, layout, shared, number, cells):
     """The nested way: (typed input, shared values), or (None, the errors or the RowError)."""
     [row] = layout.rows(number, [cells])
     return nested_typed(policy, shared, row)
-
-
-@st.composite
-def rows(draw, pool, width):
-    import json
-    cells = list(draw(st.sampled_from(pool)))
-    for _ in range(draw(st.integers(min_value=0, max_value=4))):
-        cells[draw(st.integers(min_value=0, max_value=width - 1))] = draw(ODD_CELLS)
-    # a list of records (the credit report's accounts, inquiries, ...) with an item changed
-    lists = [i for i, cell in enumerate(cells) if cell.startswith("[{")]
-    if lists and draw(st.booleans()):
-        index = draw(st.sampled_from(lists))
-        items = json.loads(cells[index])
-        item = items[draw(st.integers(min_value=0, max_value=len(items) - 1))]
-        key = draw(st.sampled_from([*item, "extra"]))
-        if draw(st.booleans()):
-            item.pop(key, None)
-        else:
-            item[key] = draw(ODD_ITEM_VALUES)
-        cells[index] = json.dumps(items, ensure_ascii=False)
-    change = draw(st.sampled_from(["none"] * 6 + ["add", "cut"]))
-    if change == "add":
-        cells.append(draw(ODD_CELLS))
-    elif change == "cut":
-        del cells[draw(st.integers(min_value=0, max_value=width - 1)):]
-    return cells
 
 
 def test_plainly_valid_rows_go_straight_from_their_cells(setting):
@@ -89,7 +47,7 @@ def test_plainly_valid_rows_go_straight_from_their_cells(setting):
 @settings(max_examples=300, deadline=None)
 def test_a_row_read_from_its_cells_is_the_row_read_the_nested_way(setting, data):
     baseline, candidate, layout, shared, pool = setting
-    cells = data.draw(rows(pool, len(layout.header)))
+    cells = data.draw(odd_rows(pool, len(layout.header)))
     for policy in (baseline, candidate):
         made = cell_rows(policy, layout, shared).typed(cells)
         event("straight from the cells" if made is not None else "the nested way")
@@ -108,7 +66,7 @@ def test_a_chunk_decided_from_its_cells_is_the_chunk_decided_the_nested_way(sett
     versions = (baseline, candidate) if with_candidate else (baseline,)
     job = Job({p.hash: VersionSpec.of(p) for p in versions}, candidate.hash if with_candidate else None,
               keep_rows=True)
-    chunk = data.draw(st.lists(rows(pool, len(layout.header)), min_size=1, max_size=5))
+    chunk = data.draw(st.lists(odd_rows(pool, len(layout.header)), min_size=1, max_size=5))
     first = data.draw(st.integers(min_value=1, max_value=10_000))
     direct = outcome(decide_cells, job, layout, first, chunk, baseline.hash, shared)
     old = outcome(lambda *_: decide_chunk(job, [file_item(row, baseline.hash, shared)

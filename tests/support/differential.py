@@ -4,9 +4,11 @@ they draw, and how they compare what the straight way and the nested way make.""
 from hypothesis import strategies as st
 
 from app.engine import InputError, load_policy_root
+from app.files import CsvLayout
 from app.services.batch import file_item
+from support.applicants import generate, generate_shared
 from support.settings import POLICY_ROOT
-from support.simulation import POLICY, candidate_folder
+from support.simulation import POLICY, candidate_folder, flat
 
 # A candidate whose input differs: a shorter longest term, so that some rows only it refuses.
 NARROWER_INPUT = {"requested_term_months: {type: integer, min: 1, max: 36}":
@@ -71,3 +73,52 @@ def nested_typed(policy, shared, row):
         return policy.parse_input(item.data), item.shared
     except InputError as error:
         return None, error.errors
+
+
+def as_cell(value) -> str:
+    """A value as bench/simulate.py and the tests write it into a CSV cell."""
+    import json
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def reference_cells(baseline, types, shared):
+    """Sixty generated applicants with their shared values as CSV cells: the layout (the columns
+    any of them fills) and the rows."""
+    flats = [{**flat(r), **s} for r, s in zip(generate(60, seed=31), generate_shared(60, seed=31))]
+    header = [c for c in [*baseline.input_schema.fields, *shared] if any(c in f for f in flats)]
+    pool = [[as_cell(f.get(c)) for c in header] for f in flats]
+    return CsvLayout.of(header, types), pool
+
+
+@st.composite
+def odd_rows(draw, pool, width):
+    """A row of a pool's cells with up to four cells replaced by odd text, a list of records' item
+    changed (a field dropped or given an odd value), and cells added or cut."""
+    import json
+    cells = list(draw(st.sampled_from(pool)))
+    for _ in range(draw(st.integers(min_value=0, max_value=4))):
+        cells[draw(st.integers(min_value=0, max_value=width - 1))] = draw(ODD_CELLS)
+    # a list of records (the credit report's accounts, inquiries, ...) with an item changed
+    lists = [i for i, cell in enumerate(cells) if cell.startswith("[{")]
+    if lists and draw(st.booleans()):
+        index = draw(st.sampled_from(lists))
+        items = json.loads(cells[index])
+        item = items[draw(st.integers(min_value=0, max_value=len(items) - 1))]
+        key = draw(st.sampled_from([*item, "extra"]))
+        if draw(st.booleans()):
+            item.pop(key, None)
+        else:
+            item[key] = draw(ODD_ITEM_VALUES)
+        cells[index] = json.dumps(items, ensure_ascii=False)
+    change = draw(st.sampled_from(["none"] * 6 + ["add", "cut"]))
+    if change == "add":
+        cells.append(draw(ODD_CELLS))
+    elif change == "cut":
+        del cells[draw(st.integers(min_value=0, max_value=width - 1)):]
+    return cells

@@ -120,9 +120,15 @@ class ColumnarPolicy:
     def decide(self, rows: list[dict], shared: list[dict | None]) -> ChunkDecisions:
         """Decide a chunk: `rows` are the flat values of each row's typed input, `shared` each
         row's shared values by name (None: all missing)."""
+        values, unsure = _columns(self.parts, rows, shared)
+        return self.decide_columns(len(rows), values, unsure)
+
+    def decide_columns(self, n: int, values: dict[str, Column], unsure: pl.Series) -> ChunkDecisions:
+        """Decide a chunk of n rows given as columns: one per input field (by path) and shared
+        value (by name), as `_columns` makes them from rows, or `cells.CellTyper` from a CSV
+        chunk's cells; `unsure` marks rows left to the row engine from the start. `values` gains
+        the chunk's computed values."""
         parts = self.parts
-        n = len(rows)
-        values, unsure = _columns(parts, rows, shared)
         scope = RowScope(n, values)
         scope.mark(unsure)
         for name in self.main_features:

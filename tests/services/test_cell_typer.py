@@ -1,0 +1,243 @@
+"""A CSV chunk typed column by column (app/engine/columnar/cells.py, CellTyper) is typed exactly as
+its rows are typed one by one (batch.cell_rows, fastinput.cells_parser): every row the column
+typing is sure of, the row way types too, to the same values and types; rows it is not sure of
+are left to the row way. Plain rows are all typed by their columns (else the column typing would
+be right only by never being sure). Cells are drawn from generated applicants with odd text put in,
+and for a small policy with every kind of field the column typing handles, from plain and odd text
+of each kind."""
+import datetime
+import json
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from app.engine.columnar.cells import CellTyper
+from app.engine.columnar.evaluate import Items, Py
+from app.files import CsvLayout
+from app.services.batch import cell_rows
+from support.differential import ODD_CELLS, ODD_ITEM_VALUES, odd_rows, reference_cells, two_versions
+
+
+def typer_for(policy, layout, shared):
+    declared = {d.name: d.type_name for d in policy.parts.shared}
+    columns = [None if name in shared else name for name in layout.header]
+    cells = [(i, name, declared[name]) for i, name in enumerate(layout.header) if name in declared]
+    return CellTyper(policy.input_schema, columns, cells, declared.items())
+
+
+def column_values(column, n):
+    """A typed column as one Python value per row (a list of records: a tuple of dicts, every
+    declared field of the record present)."""
+    if isinstance(column, Py):
+        return column.values
+    if isinstance(column, Items):
+        fields = [name for name in column.frame.columns if name != "_row"]
+        per_row = [[] for _ in range(n)]
+        for record in column.frame.iter_rows(named=True):
+            per_row[record.pop("_row")].append(record)
+        present = column.present.to_list()
+        return [tuple(per_row[i]) if present[i] else None for i in range(n)], fields
+    return column.to_list()
+
+
+def same(want, have):
+    """Equal values of the same type (a decimal by value: a column holds one scale for all rows)."""
+    if isinstance(want, Decimal) or isinstance(have, Decimal):
+        return type(want) is type(have) and want == have
+    if isinstance(want, datetime.datetime):
+        return isinstance(have, datetime.datetime) and want == have and want.utcoffset() == have.utcoffset()
+    return type(want) is type(have) and want == have
+
+
+def assert_typed_alike(policy, layout, shared, cells):
+    """Every row the column typing is sure of is typed by the row way to the same values; returns
+    how many rows it was sure of."""
+    typed = typer_for(policy, layout, shared).type(cells)
+    rows = cell_rows(policy, layout, shared)
+    n = len(cells)
+    columns = {name: column_values(column, n) for name, column in typed.values.items()}
+    declared = {d.name: d.type_name for d in policy.parts.shared}
+    for i in range(n):
+        if not typed.sure[i]:
+            continue
+        made = rows.typed(cells[i])
+        assert made is not None, f"row {i}: sure by its columns, refused by the row way: {cells[i]}"
+        flat = made[1]
+        for path in policy.input_schema.fields:
+            want = flat[path]
+            column = columns[path]
+            if isinstance(column, tuple):  # a list of records
+                values, fields = column
+                have = values[i]
+                want = None if want is None else tuple({f: item.get(f) for f in fields} for item in want)
+                assert want == have and all(
+                    same(a[f], b[f]) for a, b in zip(want or (), have or ()) for f in fields
+                    if a[f] is not None), (i, path, want, have)
+            else:
+                assert same(want, column[i]) or (want is None and column[i] is None), (i, path, want, column[i])
+        given_shared = rows.shared(cells[i]) or {}
+        for name, kind in declared.items():
+            want = given_shared.get(name)
+            if want is None and kind == "boolean":
+                want = False  # a list match missing: on no list
+            assert same(want, columns[name][i]) or (want is None and columns[name][i] is None), (i, name)
+    return int(typed.sure.sum())
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    baseline, candidate, types, shared = two_versions(tmp_path_factory.mktemp("narrow"))
+    layout, pool = reference_cells(baseline, types, shared)
+    return baseline, candidate, layout, shared, pool
+
+
+def test_plain_reference_rows_are_all_typed_by_their_columns(reference):
+    baseline, candidate, layout, shared, pool = reference
+    for policy in (baseline, candidate):
+        plain = [cells for cells in pool if cell_rows(policy, layout, shared).typed(cells) is not None]
+        assert len(plain) > 40  # the candidate refuses terms past 24 months
+        assert assert_typed_alike(policy, layout, shared, plain) == len(plain)
+
+
+@given(data=st.data())
+@settings(max_examples=150, deadline=None)
+def test_a_reference_chunk_typed_by_its_columns_is_typed_as_row_by_row(reference, data):
+    baseline, candidate, layout, shared, pool = reference
+    chunk = data.draw(st.lists(odd_rows(pool, len(layout.header)), min_size=1, max_size=6))
+    for policy in (baseline, candidate):
+        sure = assert_typed_alike(policy, layout, shared, chunk)
+        event(f"{'all' if sure == len(chunk) else 'some' if sure else 'no'} rows sure")
+
+
+# A small policy with every kind of field the column typing handles, bounds, a pattern, a length
+# and a list of records of every kind of record field.
+SMALL_INPUT = {
+    "decision_date": {"type": "date", "required": True},
+    "a": {"type": "integer", "min": 0, "max": 500},
+    "b": "integer",
+    "d": {"type": "decimal", "min": 0, "max": 1},
+    "d2": "decimal",
+    "s": {"type": "string", "max_length": 5, "pattern": "^[A-Z][0-9]+$"},
+    "t": {"type": "string", "required": True},
+    "e": {"type": "enum", "values": ["RED", "GREEN", "BLUE"]},
+    "flag": "boolean",
+    "day": "date",
+    "at": "datetime",
+    "loans": {"type": "list", "max_items": 3, "items": {"fields": {
+        "kind": {"type": "enum", "values": ["LOAN", "CARD"], "required": True},
+        "amount": {"type": "integer", "min": 0, "max": 1000},
+        "code": {"type": "string", "max_length": 4, "pattern": "^[A-Z]+$"},
+        "opened": {"type": "date"},
+        "secured": {"type": "boolean"}}}},
+}
+
+PLAIN = {
+    "decision_date": ["2026-11-28", "2026-02-28", "2024-02-29"],
+    "a": ["0", "5", "500", "42", ""], "b": ["-3", "0", "999999999999999999", "-999999999999999999", ""],
+    "d": ["0.35", "1", "0", "0.5000", "1.0", ""], "d2": ["12.50", "-7", "0.000000000000000001", "123456789012345678", ""],
+    "s": ["A1", "Z9999", ""], "t": ["abc", "\u674e\u521a", "x"], "e": ["RED", "BLUE", ""],
+    "flag": ["true", "false", "1", "0", "TRUE", "False", ""], "day": ["2026-11-28", "0001-01-01", "9999-12-31", ""],
+    "at": ["2026-11-01T10:00:00+08:00", "2026-11-01T10:00:00Z", ""],
+}
+ODD = ["1.5", "-0.0", "0.35", "1.0000000000000000001", "12345678901234567890.5", "0000000000000000000001",
+       "1e2", " 1", "1 ", "+1", "-1", "0.", ".5", "A12345", "a1", "A1\n", "\u0661", "RED ", "red", "yes",
+       "True ", "2026-1-01", "0000-01-01", "2026-02-29", "2026-11-01T10:00:00", "2026-11-01 10:00:00+08:00",
+       "20261101", "2026-11-01T25:00:00+08:00"]
+
+
+def record(draw):
+    record = {"kind": draw(st.sampled_from(["LOAN", "CARD"])), "amount": draw(st.sampled_from([0, 5, 1000, None])),
+              "code": draw(st.sampled_from(["AB", "XYZW", None])), "opened": draw(st.sampled_from(["2020-01-01", None])),
+              "secured": draw(st.sampled_from([True, False, None]))}
+    record = {k: v for k, v in record.items() if v is not None or draw(st.booleans())}
+    if draw(st.integers(min_value=0, max_value=3)) == 0:
+        key = draw(st.sampled_from([*record, "extra", "amount", "code"]))
+        record[key] = draw(st.one_of(ODD_ITEM_VALUES, st.sampled_from(
+            [1001, -1, 2 ** 63, 2 ** 64 + 1, 1.0, "12", "ab", "ABCDE", "2026-02-30", "2026-1-01", "0000-01-01", 0, 1])))
+    if draw(st.integers(min_value=0, max_value=9)) == 0:
+        record.pop(draw(st.sampled_from(list(record) or ["kind"])), None)
+    return record
+
+
+@st.composite
+def small_cell(draw, name, odd):
+    if name == "loans":
+        if odd:
+            return draw(st.sampled_from(["", "[]", "[null]", "[1]", "{}", "LOAN|CARD", " []", "[", '[{"kind": "LOAN"}] ',
+                                         '[{"kind": "LOAN", "amount": 1e2}]', '[{"kind": "LOAN", "kind": "CARD"}]',
+                                         '[{"kind": "LOAN", "amount": NaN}]', '[{"kind": "\\ud800"}]',
+                                         json.dumps([{"kind": "LOAN"}] * 4)]))
+        items = [record(draw) for _ in range(draw(st.integers(min_value=0, max_value=3)))]
+        return json.dumps(items, ensure_ascii=draw(st.booleans()))
+    if odd:
+        return draw(st.one_of(st.sampled_from(ODD), ODD_CELLS))
+    return draw(st.sampled_from(PLAIN[name]))
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    from engine.support import make_policy
+    policy = make_policy(tmp_path_factory.mktemp("typed"), input=SMALL_INPUT)
+    types = {path: spec.type.name for path, spec in policy.input_schema.fields.items()}
+    return policy, CsvLayout.of(list(types), types)
+
+
+@given(data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_every_kind_of_field_is_typed_by_its_columns_as_row_by_row(small, data):
+    policy, layout = small
+    chunk = []
+    for _ in range(data.draw(st.integers(min_value=1, max_value=5))):
+        # mostly one odd cell in a row of plain ones: a row is sure only if all its cells are
+        odd = set(data.draw(st.lists(st.sampled_from(layout.header), max_size=2)))
+        cells = [data.draw(small_cell(name, name in odd)) for name in layout.header]
+        change = data.draw(st.sampled_from(["none"] * 8 + ["add", "cut"]))
+        if change == "add":
+            cells.append("x")
+        elif change == "cut":
+            del cells[data.draw(st.integers(min_value=0, max_value=len(cells) - 1)):]
+        chunk.append(cells)
+    sure = assert_typed_alike(policy, layout, {}, chunk)
+    event(f"{'all' if sure == len(chunk) else 'some' if sure else 'no'} rows sure")
+
+
+def test_plain_rows_of_every_kind_are_typed_by_their_columns(small):
+    policy, layout = small
+    rows = [[PLAIN[name][i % len(PLAIN[name])] if name != "loans" else
+             json.dumps([{"kind": "LOAN", "amount": i, "code": "AB", "opened": "2020-01-01", "secured": True}] * (i % 4))
+             for name in layout.header] for i in range(12)]
+    assert assert_typed_alike(policy, layout, {}, rows) == 12
+
+
+def test_a_decimal_column_holds_every_row_exactly():
+    """Decimals of different scales in one column keep every digit (the column takes the largest)."""
+    from app.engine.schema import FieldSpec, InputSchema
+    from app.engine.types import Type
+    spec = FieldSpec("d", Type("decimal"))
+    typer = CellTyper(InputSchema(tree={"d": spec}, fields={"d": spec}), ["d"], [])
+    typed = typer.type([["0.000000000000000001"], ["123456789012345678"], ["-1.5"], [""]])
+    assert typed.sure.all()
+    assert typed.values["d"].to_list() == [Decimal("0.000000000000000001"), Decimal("123456789012345678"),
+                                           Decimal("-1.5"), None]
+    assert isinstance(typed.values["d"].dtype, pl.Decimal)
+
+
+def test_each_odd_cell_alone_in_a_plain_row_is_typed_as_row_by_row(small):
+    """Every odd text in every column, each in an otherwise plain row: one chunk, every case."""
+    policy, layout = small
+    plain = [PLAIN[name][0] if name != "loans" else "[]" for name in layout.header]
+    odd = ODD + ["", " ", "abc", "99999999999999999999", "1_000", "\uff13", "NaN", "[]", "[null]",
+                 '[{"kind": "LOAN", "amount": 1001}]', '[{"kind": "LOAN", "amount": 18446744073709551615}]',
+                 '[{"kind": "LOAN", "opened": "0000-01-01"}]', '[{"kind": "LOAN", "code": "ABCDE"}]',
+                 '[{"kind": "LOAN", "secured": 1}]', '[{"kind": "LOAN", "amount": true}]', '[{"kind": null}]']
+    chunk = [plain]
+    for index in range(len(layout.header)):
+        for text in odd:
+            cells = list(plain)
+            cells[index] = text
+            chunk.append(cells)
+    sure = assert_typed_alike(policy, layout, {}, chunk)
+    assert 0 < sure < len(chunk)

@@ -1,0 +1,71 @@
+"""A CSV file cut into chunks of bytes where its rows end (files.csv_blocks), without reading it
+into cells, gives the chunks csv_chunks reads with Python's csv module: the same rows, cells and
+numbers, whatever the quoting, line breaks, blank lines or byte order mark, and wherever a read
+of the file ends. A stretch whose row ends cannot be told from its bytes (a quote inside an
+unquoted field, a file ending inside a quoted field) is read into cells from there on. A file that
+is not UTF-8 is refused with the row it goes wrong in."""
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from app import files
+from app.files import CsvBlock, FileProblem
+from app.services.errors import InvalidInput
+from app.services.simulation import Simulating, SimulationRequest
+from support.settings import POLICY_ROOT
+from support.simulation import POLICY, example_rows, write_csv
+
+# Pieces a CSV file is made of: plain and quoted cells (doubled quotes, line breaks inside),
+# delimiters, every kind of line break, and the odd ones (a quote inside an unquoted cell, text
+# after a closing quote, a lone quote).
+PIECES = st.sampled_from([
+    "a", "b1", "\u674e\u521a", ",", ",", ",", "\n", "\n", "\r\n", "\r", '"x,y"', '"x""y"', '""', '"multi\nline"',
+    '"cr\r\nlf"', '"' + "z" * 30 + '"', " ", "1.5", '"', 'x"y', '"ab"c', "[{\"\"k\"\"\": 1}]"])
+
+
+def chunks_of(read, path, size, **options):
+    out = []
+    for layout, first, cells in read(path, {}, None, size, **options):
+        if isinstance(cells, CsvBlock):
+            cells = cells.cells(first)
+        out.append((layout.header, first, cells))
+    return out
+
+
+@given(pieces=st.lists(PIECES, max_size=60), header=st.sampled_from(["a,b\n", "a,b\r\n", "\ufeffa,b\n", '"a",b\n',
+                                                                       "a,b"]),
+       size=st.integers(min_value=1, max_value=4), block=st.integers(min_value=1, max_value=64))
+@settings(max_examples=400, deadline=None)
+def test_blocks_hold_the_rows_csv_chunks_reads(tmp_path_factory, pieces, header, size, block):
+    path = tmp_path_factory.mktemp("blocks") / "f.csv"
+    path.write_bytes((header + "".join(pieces)).encode("utf-8"))
+    expected = chunks_of(files.csv_chunks, path, size)
+    blocks = [c for _, _, c in files.csv_blocks(path, {}, None, size, block_bytes=block)]
+    event("all as bytes" if all(isinstance(c, CsvBlock) for c in blocks) else "some read into cells")
+    assert chunks_of(files.csv_blocks, path, size, block_bytes=block) == expected
+
+
+def test_a_plain_file_goes_out_as_bytes_and_an_odd_stretch_as_cells(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text('a,b\n1,"x\ny"\n2,3\n4,x"y\n5,6\n', encoding="utf-8")
+    kinds = [(first, type(cells).__name__) for _, first, cells in files.csv_blocks(path, {}, None, 1, block_bytes=16)]
+    # rows 1 and 2 as bytes; the stretch read at row 3 holds the quote inside a cell: cells from there
+    assert kinds == [(1, "CsvBlock"), (2, "CsvBlock"), (3, "list"), (4, "list")]
+    assert chunks_of(files.csv_blocks, path, 1, block_bytes=16) == chunks_of(files.csv_chunks, path, 1)
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_its_row(tmp_path):
+    rows = example_rows()
+    path = write_csv(tmp_path / "latin.csv", rows)
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = lines[3].rstrip(b"\r") + b"\xff\r"  # a byte UTF-8 never holds, in the third row's last cell
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(FileProblem, match="row 3 of the file is not UTF-8"):
+        for _, first, cells in files.csv_blocks(path, {}, None, 100):
+            cells.cells(first)
+    with pytest.raises(InvalidInput, match="row 3 of the file is not UTF-8"):
+        Simulating(POLICY_ROOT, None).simulate(SimulationRequest(POLICY, path))
+    header = tmp_path / "header.csv"
+    header.write_bytes(b"decision_date,applicant.n\xff\n2026-11-01,x\n")
+    with pytest.raises(InvalidInput, match="header row is not UTF-8"):
+        Simulating(POLICY_ROOT, None).simulate(SimulationRequest(POLICY, header))
