@@ -20,6 +20,7 @@ of text cells is typed here (Parquet values are typed the row way).
 """
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -305,8 +306,12 @@ def _record_checks(spec: FieldSpec):
     frame (a column per field) and where a record is not sure: not an object, an unknown field,
     a required field missing or null, a value of another JSON type, or one its field refuses."""
     fields = [(f.path.rsplit(".", 1)[-1], f) for f in spec.item_fields]
-    known = frozenset(name for name, _ in fields)
+    names = [name for name, _ in fields]
+    known = frozenset(names)
     checks = {name: _string_checks(field) for name, field in fields if field.type.name in (STRING, ENUM)}
+    # every record's values in declared order, in C: (every field None) | record, picked out
+    blank = dict.fromkeys(names)
+    picked = operator.itemgetter(*names) if len(names) > 1 else (lambda record: (record[names[0]],))
 
     def records(flat: list) -> tuple[pl.DataFrame, numpy.ndarray]:
         m = len(flat)
@@ -316,13 +321,14 @@ def _record_checks(spec: FieldSpec):
                 if item.__class__ is not dict:
                     bad[j] = True
             flat = [item if item.__class__ is dict else {} for item in flat]
-        for j, item in enumerate(flat):
-            if not item.keys() <= known:
-                bad[j] = True
+        if not all(map(known.issuperset, flat)):
+            for j, item in enumerate(flat):
+                if not item.keys() <= known:
+                    bad[j] = True
+        values = list(zip(*map(picked, map(blank.__or__, flat)))) if m else [()] * len(fields)
         columns = {}
-        for name, field in fields:
+        for (name, field), raw in zip(fields, values):
             kind = field.type.name
-            raw = [item.get(name) for item in flat]
             wanted = _TYPES[kind]
             if set(map(type, raw)) - {wanted, _NONE}:
                 for j, value in enumerate(raw):
@@ -352,8 +358,8 @@ def _record_checks(spec: FieldSpec):
             else:  # text
                 column = pl.Series(raw, dtype=pl.String)
                 good = checks[name](column).fill_null(True)
-            if field.required:  # missing, null (or of another JSON type: bad already)
-                bad |= numpy.fromiter((v is None for v in raw), dtype=bool, count=m)
+            if field.required:  # missing or null (or a value already found bad, left out)
+                bad |= column.is_null().to_numpy()
             if good is not None:
                 bad |= ~good.fill_null(False).to_numpy()
             columns[name] = column
