@@ -14,6 +14,7 @@ import functools
 import gc
 import multiprocessing
 import os
+import threading
 import weakref
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -51,7 +52,14 @@ def without_cycle_collection() -> Iterator[None]:
     quarter to a third of a batch run's time (a chunk of 25,000 reference rows: 121 and 104 us a
     row with it, 78 and 75 without, one run each). What a chunk makes is freed by reference
     counting when it is done; whatever cycles it leaves are collected once the collector is on
-    again."""
+    again.
+
+    Only in a process's main thread: there the process is a batch run's own (the CLI, a worker
+    process). A backtest job the API started runs in a thread of a service process whose requests
+    must keep their collector; so does a Dask worker's task thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -238,3 +238,26 @@ def test_any_partition_of_the_rows_merges_to_the_same_result(tmp_path_factory):
         assert merged.tallies == whole.tallies and merged.comparison == whole.comparison
 
     check()
+
+
+def test_the_cycle_collector_is_off_only_in_a_batch_process_main_thread():
+    """A run's own process (the CLI, a worker process) decides its chunks without the cycle
+    collector; a backtest job the API started runs in a thread of the service process, whose
+    requests keep it."""
+    import gc
+    import threading
+
+    from app.services import batch
+    assert gc.isenabled()
+    with batch.without_cycle_collection():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    seen = []
+
+    def job():
+        with batch.without_cycle_collection():
+            seen.append(gc.isenabled())
+    thread = threading.Thread(target=job)
+    thread.start()
+    thread.join()
+    assert seen == [True] and gc.isenabled()
