@@ -453,17 +453,22 @@ def decide_cells(job: Job, layout: CsvLayout | ParquetLayout | JsonLayout, first
     takes the nested way (`layout.rows`, `file_item`, `Policy.parse_input`), which lists it invalid
     with today's messages. Both ways give the same typed input and shared values
     (tests/services/test_cell_rows.py, tests/services/test_parquet_rows.py)."""
-    if isinstance(cells, CsvBlock):
-        cells = cells.cells(first)
     chunk = _Chunk(job)
     makers = [cell_rows(chunk.policies[baseline], layout, shared)]
     if chunk.candidate is not None:
         makers.append(cell_rows(chunk.candidate, layout, shared))
+    typers = _cell_typers(chunk, baseline, layout, shared) if all(makers) else None
+    if typers is not None and isinstance(cells, CsvBlock):
+        # split by Polars where it splits as the csv module does (CsvBlock.columns)
+        columns = cells.columns(len(layout.header))
+        if columns is not None and _decide_typed(chunk, baseline, layout, first, columns, shared, makers, typers):
+            return chunk.finish()
+    if isinstance(cells, CsvBlock):
+        cells = cells.cells(first)
     if not all(makers):  # a layout the direct way does not handle: every row the nested way
         for row in layout.rows(first, cells):
             chunk.item(file_item(row, baseline, shared))
         return chunk.finish()
-    typers = _cell_typers(chunk, baseline, layout, shared)
     if typers is not None:
         cells = cells if isinstance(cells, list) else list(cells)
         if _decide_typed(chunk, baseline, layout, first, cells, shared, makers, typers):
@@ -489,14 +494,18 @@ def _decide_cell_row(chunk: _Chunk, baseline: str, layout: Any, number: int, row
                  values_base=base[1], values_cand=cand[1] if cand else None)
 
 
-def _decide_typed(chunk: _Chunk, baseline: str, layout: CsvLayout, first: int, cells: list,
+def _decide_typed(chunk: _Chunk, baseline: str, layout: CsvLayout, first: int, cells: list | pl.DataFrame,
                   shared: Any, makers: list[CellRows], typers: list[CellTyper]) -> bool:
-    """Decide a CSV chunk typed column by column (columnar.cells.CellTyper) and decided column by
-    column, every version at once; a row the typing is not sure of goes the row way
-    (_decide_cell_row), which types it, decides it or lists it invalid. False (nothing counted)
-    when the evaluator cannot decide these columns: the caller then decides every row the row way."""
+    """Decide a CSV chunk (its rows' cells, or its columns of text) typed column by column
+    (columnar.cells.CellTyper) and decided column by column, every version at once; a row the
+    typing is not sure of goes the row way (_decide_cell_row), which types it, decides it or lists
+    it invalid. False (nothing counted) when the evaluator cannot decide these columns: the caller
+    then decides every row the row way."""
     policy = chunk.policies[baseline]
-    typed = [typer.type(cells) for typer in typers]
+    if isinstance(cells, pl.DataFrame):
+        frame = cells
+        cells = _FrameRows(frame)
+    typed = [typer.type(frame if isinstance(cells, _FrameRows) else cells) for typer in typers]
     sure = typed[0].sure
     for other in typed[1:]:
         sure = sure & other.sure
@@ -522,6 +531,19 @@ def _decide_typed(chunk: _Chunk, baseline: str, layout: CsvLayout, first: int, c
 
     chunk.count_columns(policy, base, cand, row_at, picked)
     return True
+
+
+class _FrameRows:
+    """A frame of text columns read as rows of cells (only the rows the row way needs)."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def __getitem__(self, index: int) -> tuple:
+        return self.frame.row(index)
 
 
 def _cell_typers(chunk: _Chunk, baseline: str, layout: Any, shared: Any) -> list[CellTyper] | None:

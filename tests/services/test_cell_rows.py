@@ -144,3 +144,28 @@ def test_every_kind_of_field_reads_from_its_cells_as_the_nested_way_reads_it(sma
     job = Job({policy.hash: VersionSpec.of(policy)}, None, keep_rows=True)
     assert decide_cells(job, layout, 3, [cells], policy.hash, {}) == decide_chunk(
         job, [file_item(row, policy.hash, {}) for row in layout.rows(3, [cells])])
+
+
+@given(data=st.data(), with_candidate=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_a_chunk_decided_from_its_bytes_is_the_chunk_decided_the_nested_way(setting, data, with_candidate):
+    """As a CSV file's chunk reaches a worker (files.CsvBlock): split by Polars where it splits as
+    the csv module does, typed and decided by columns; else split by the csv module."""
+    import csv
+    import io
+
+    from app.files import CsvBlock
+    baseline, candidate, layout, shared, pool = setting
+    versions = (baseline, candidate) if with_candidate else (baseline,)
+    job = Job({p.hash: VersionSpec.of(p) for p in versions}, candidate.hash if with_candidate else None,
+              keep_rows=True)
+    chunk = data.draw(st.lists(odd_rows(pool, len(layout.header)), min_size=1, max_size=5))
+    text = io.StringIO()
+    csv.writer(text, lineterminator=data.draw(st.sampled_from(["\n", "\r\n"]))).writerows(chunk)
+    read = list(csv.reader(io.StringIO(text.getvalue(), newline="")))
+    block = CsvBlock(text.getvalue().encode("utf-8"), len(read))
+    event("split by Polars" if block.columns(len(layout.header)) is not None else "split by the csv module")
+    first = data.draw(st.integers(min_value=1, max_value=10_000))
+    direct = decide_cells(job, layout, first, block, baseline.hash, shared)
+    old = decide_chunk(job, [file_item(row, baseline.hash, shared) for row in layout.rows(first, read)])
+    assert direct == old

@@ -69,3 +69,65 @@ def test_a_file_that_is_not_utf8_is_refused_with_its_row(tmp_path):
     header.write_bytes(b"decision_date,applicant.n\xff\n2026-11-01,x\n")
     with pytest.raises(InvalidInput, match="header row is not UTF-8"):
         Simulating(POLICY_ROOT, None).simulate(SimulationRequest(POLICY, header))
+
+
+def rows_of(body: bytes):
+    import csv
+    import io
+    return list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
+
+
+@given(pieces=st.lists(PIECES, min_size=1, max_size=60), width=st.integers(min_value=1, max_value=4))
+@settings(max_examples=500, deadline=None)
+def test_a_block_polars_splits_is_split_as_the_csv_module_splits_it(pieces, width):
+    body = "".join(pieces).encode("utf-8")
+    rows = rows_of(body)
+    if not rows:
+        return
+    columns = CsvBlock(body, len(rows)).columns(width)
+    event("split by Polars" if columns is not None else "split by the csv module")
+    if columns is not None:
+        assert [list(row) for row in columns.rows()] == rows
+        assert all(len(row) == width for row in rows)
+
+
+@pytest.mark.parametrize("body, width", [
+    (b"a,b\n\nc,d\n", 2),            # a blank line: no cells to the csv module
+    (b"\n", 1),
+    (b"a\r\n\r\nb\r\n", 1),
+    (b"a,b\rc,d\n", 2),              # a lone CR ends a row for the csv module only
+    (b'a,"b"c\n', 2),                # text after a closing quote
+    (b'a, "b"\n', 2),                # a quote not at a cell's start is text
+    (b"a,b,c\n", 2),                 # another width
+    (b"a,\xff\n", 2),                # not UTF-8
+    (b"a,b\x00\n", 2),
+    (b"\xef\xbb\xbfa,b\n", 2),       # a cell that starts with U+FEFF (Polars drops a BOM)
+])
+def test_blocks_polars_might_split_otherwise_are_left_to_the_csv_module(body, width):
+    rows = sum(1 for _ in body.split(b"\n")[:-1]) if body.endswith(b"\n") else None
+    assert CsvBlock(body, rows or 1).columns(width) is None
+
+
+def test_a_plain_file_is_split_by_polars(tmp_path):
+    path = write_csv(tmp_path / "plain.csv", example_rows())
+    [(layout, first, block)] = list(files.csv_blocks(path, {}, None, 100))
+    columns = block.columns(len(layout.header))
+    assert columns is not None and [list(row) for row in columns.rows()] == block.cells(first)
+
+
+@given(rows=st.lists(st.lists(st.text(alphabet=',"\n\r ab\u674e\u00e9\t', max_size=6), min_size=3, max_size=3),
+                     min_size=1, max_size=8),
+       ending=st.sampled_from(["\n", "\r\n"]), quoting=st.sampled_from(["minimal", "all"]))
+@settings(max_examples=300, deadline=None)
+def test_cells_written_by_a_csv_writer_are_split_by_polars_as_by_the_csv_module(rows, ending, quoting):
+    import csv
+    import io
+    text = io.StringIO()
+    csv.writer(text, lineterminator=ending,
+               quoting=csv.QUOTE_ALL if quoting == "all" else csv.QUOTE_MINIMAL).writerows(rows)
+    body = text.getvalue().encode("utf-8")
+    expected = rows_of(body)
+    columns = CsvBlock(body, len(expected)).columns(3)
+    event("split by Polars" if columns is not None else "split by the csv module")
+    if columns is not None:
+        assert [list(row) for row in columns.rows()] == expected

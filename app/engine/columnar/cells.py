@@ -92,16 +92,24 @@ class CellTyper:
                          if spec.type.name == LIST}
         self._moments = {path: _leaf(spec) for path, spec, _ in self.fields if spec.type.name == DATETIME}
 
-    def type(self, cells: Sequence[Sequence[str]]) -> TypedChunk:
-        n = len(cells)
+    def type(self, cells: Sequence[Sequence[str]] | pl.DataFrame) -> TypedChunk:
+        """Type a chunk given as its rows' cells, or as its columns of text (a frame of `width`
+        text columns, in the layout's order, every row of `width` cells)."""
         width = self.width
-        odd = [i for i, row in enumerate(cells) if len(row) != width]
-        if odd:  # a row of another width: the row way says what is wrong with it
-            blank = ("",) * width
-            cells = [blank if len(row) != width else row for row in cells]
-        by_column = list(zip(*cells)) if n else [()] * width
-        sure = numpy.ones(n, dtype=bool)
-        sure[odd] = False
+        sure = numpy.ones(len(cells), dtype=bool)
+        if isinstance(cells, pl.DataFrame):
+            if cells.width != width:
+                raise ValueError(f"{cells.width} columns, the layout has {width}")
+            n = cells.height
+            by_column: list = cells.get_columns()
+        else:
+            n = len(cells)
+            odd = [i for i, row in enumerate(cells) if len(row) != width]
+            if odd:  # a row of another width: the row way says what is wrong with it
+                blank = ("",) * width
+                cells = [blank if len(row) != width else row for row in cells]
+            by_column = list(zip(*cells)) if n else [()] * width
+            sure[odd] = False
         values: dict[str, Any] = {}
         for path, spec, index in self.fields:
             kind = spec.type.name
@@ -110,11 +118,11 @@ class CellTyper:
                 continue
             texts = by_column[index]
             if kind == DATETIME:
-                values[path], ok = self._datetimes(path, spec, texts)
+                values[path], ok = self._datetimes(path, spec, _python(texts))
             elif kind == LIST:
-                values[path], ok = self._lists(path, spec, texts)
+                values[path], ok = self._lists(path, spec, _python(texts))
             else:
-                text = pl.Series(texts, dtype=pl.String)
+                text = _text(texts)
                 present = text != ""
                 values[path], ok = self._scalars(path, spec, _null_where_not(text, present), present)
                 if spec.required:
@@ -122,7 +130,7 @@ class CellTyper:
                 ok = ok.to_numpy()
             sure &= ok
         for index, name, kind in self.shared:
-            text = pl.Series(by_column[index], dtype=pl.String)
+            text = _text(by_column[index])
             present = text != ""
             if kind == BOOLEAN:
                 column = text.replace_strict(list(_BOOLEANS), list(_BOOLEANS.values()), default=None,
@@ -220,6 +228,14 @@ class CellTyper:
             ok[numpy.unique(rows[bad_items])] = False
         frame = frame.insert_column(0, pl.Series("_row", rows, dtype=pl.Int64))
         return Items(pl.Series(present, dtype=pl.Boolean), frame), ok
+
+
+def _text(column: Sequence[str] | pl.Series) -> pl.Series:
+    return column if isinstance(column, pl.Series) else pl.Series(column, dtype=pl.String)
+
+
+def _python(column: Sequence[str] | pl.Series) -> Sequence[str]:
+    return column.to_list() if isinstance(column, pl.Series) else column
 
 
 def _absent(spec: FieldSpec, n: int) -> Any:
