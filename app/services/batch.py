@@ -533,8 +533,13 @@ def _cell_typers(chunk: _Chunk, baseline: str, layout: Any, shared: Any) -> list
             columns = [None if name in names else name for name in layout.header]
             declared = {d.name: d.type_name for d in policy.parts.shared}
             shared_cells = [(i, name, declared[name]) for i, name in enumerate(layout.header) if name in declared]
+            # the typer reads a cell as its version declares it; the row way as the layout's
+            # type for the column (the run's: the candidate's where two versions differ)
+            fields = policy.input_schema.fields
+            alike = all(layout.types.get(name) == fields[name].type.name for name in columns if name in fields) \
+                and all(layout.types.get(name) == kind for _, name, kind in shared_cells)
             try:
-                known[key] = CellTyper(policy.input_schema, columns, shared_cells, declared.items())
+                known[key] = CellTyper(policy.input_schema, columns, shared_cells, declared.items()) if alike else None
             except Unsupported:
                 known[key] = None
         if known[key] is None:

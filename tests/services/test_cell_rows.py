@@ -144,3 +144,27 @@ def test_every_kind_of_field_reads_from_its_cells_as_the_nested_way_reads_it(sma
     job = Job({policy.hash: VersionSpec.of(policy)}, None, keep_rows=True)
     assert decide_cells(job, layout, 3, [cells], policy.hash, {}) == decide_chunk(
         job, [file_item(row, policy.hash, {}) for row in layout.rows(3, [cells])])
+
+
+@pytest.mark.parametrize("keep_rows", [True, False])
+def test_a_field_the_versions_type_differently_is_decided_as_the_nested_way_decides_it(tmp_path, keep_rows):
+    """The run's layout types a column as the candidate declares it (a text x for both versions):
+    the baseline, which declares x an integer, is given text, which it refuses row by row; typed
+    by its columns as the baseline declares it, it was decided (or the run stopped)."""
+    from engine.support import make_policy, ruleset
+
+    def version(folder, kind, when):
+        rules = {"r": ruleset("r", [{"id": "HIT", "when": when, "then": {"action": "DECLINE", "reason": "HIT"}}])}
+        return make_policy(folder, rules, stages=[{"id": "r", "ruleset": "r"}],
+                           input={"decision_date": {"type": "date", "required": True}, "x": kind})
+
+    baseline = version(tmp_path / "b", "integer", "x > 3")
+    candidate = version(tmp_path / "c", "string", 'x == "1"')
+    types = {p: s.type.name for policy in (baseline, candidate) for p, s in policy.input_schema.fields.items()}
+    layout = CsvLayout.of(["decision_date", "x"], types)
+    job = Job({p.hash: VersionSpec.of(p) for p in (baseline, candidate)}, candidate.hash, keep_rows=keep_rows)
+    cells = [["2026-11-01", "5"], ["2026-11-01", "1"], ["2026-11-01", ""]]
+    direct = decide_cells(job, layout, 1, cells, baseline.hash, {})
+    old = decide_chunk(job, [file_item(row, baseline.hash, {}) for row in layout.rows(1, cells)])
+    assert [i.row for i in old.invalid] == [1, 2]
+    assert direct == old
