@@ -241,3 +241,30 @@ def test_each_odd_cell_alone_in_a_plain_row_is_typed_as_row_by_row(small):
             chunk.append(cells)
     sure = assert_typed_alike(policy, layout, {}, chunk)
     assert 0 < sure < len(chunk)
+
+
+# An integer field whose bounds are not whole (min: 0.5): the row way compares the integer with the
+# decimal bound; Polars would truncate the bound toward zero (0 >= 0.5 true), so the column typing
+# takes the integers inside the bounds. So do a record's integer fields.
+FRACTIONAL_BOUNDS = {
+    "decision_date": {"type": "date", "required": True},
+    "a": {"type": "integer", "min": 0.5, "max": 10.5},
+    "n": {"type": "integer", "min": -10.5, "max": -0.5},
+    "loans": {"type": "list", "items": {"fields": {
+        "kind": {"type": "enum", "values": ["LOAN", "CARD"], "required": True},
+        "amount": {"type": "integer", "min": 0.5, "max": 2.5}}}},
+}
+
+
+def test_integers_against_bounds_that_are_not_whole_are_typed_as_row_by_row(tmp_path):
+    from engine.support import make_policy
+    policy = make_policy(tmp_path, input=FRACTIONAL_BOUNDS)
+    types = {path: spec.type.name for path, spec in policy.input_schema.fields.items()}
+    layout = CsvLayout.of(list(types), types)
+    chunk = []
+    for a in ["0", "1", "10", "11", "-0"]:
+        for n in ["0", "-1", "-10", "-11"]:
+            for amount in [0, 1, 2, 3]:
+                chunk.append(["2026-11-28", a, n, json.dumps([{"kind": "LOAN", "amount": amount}])])
+    sure = assert_typed_alike(policy, layout, {}, chunk)
+    assert sure == 2 * 2 * 2  # a in 1..10, n in -10..-1, amount in 1..2
