@@ -168,3 +168,17 @@ def test_a_field_the_versions_type_differently_is_decided_as_the_nested_way_deci
     old = decide_chunk(job, [file_item(row, baseline.hash, {}) for row in layout.rows(1, cells)])
     assert [i.row for i in old.invalid] == [1, 2]
     assert direct == old
+
+
+def test_a_list_cell_nested_past_the_recursion_limit_is_an_invalid_row_not_a_stopped_run(setting):
+    """json.loads raises RecursionError (no ValueError) on arrays nested some thousands deep: the
+    cell stays text, which the list field refuses, in both ways; the run goes on."""
+    baseline, candidate, layout, shared, pool = setting
+    job = Job({p.hash: VersionSpec.of(p) for p in (baseline, candidate)}, candidate.hash, keep_rows=True)
+    index = layout.header.index("bureau.accounts")
+    cells = [list(pool[0]), list(pool[1])]
+    cells[0][index] = "[" * 100_000 + "]" * 100_000
+    direct = decide_cells(job, layout, 1, cells, baseline.hash, shared)
+    old = decide_chunk(job, [file_item(row, baseline.hash, shared) for row in layout.rows(1, cells)])
+    assert direct == old
+    assert [i.row for i in direct.invalid if i.version == "baseline"] == [1] and direct.read == 2
