@@ -488,7 +488,10 @@ def _decide_typed(chunk: _Chunk, baseline: str, layout: CsvLayout, first: int, c
     (_decide_cell_row), which types it, decides it or lists it invalid. False (nothing counted)
     when the evaluator cannot decide these columns: the caller then decides every row the row way."""
     policy = chunk.policies[baseline]
-    typed = [typer.type(cells) for typer in typers]
+    try:
+        typed = [typer.type(cells) for typer in typers]
+    except (Exception, pl.exceptions.PanicException):  # Polars refusing (or panicking at) a value no
+        return False  # test met: the rows the row way, never a stopped run (nothing is counted yet)
     sure = typed[0].sure
     for other in typed[1:]:
         sure = sure & other.sure

@@ -182,3 +182,24 @@ def test_a_list_cell_nested_past_the_recursion_limit_is_an_invalid_row_not_a_sto
     old = decide_chunk(job, [file_item(row, baseline.hash, shared) for row in layout.rows(1, cells)])
     assert direct == old
     assert [i.row for i in direct.invalid if i.version == "baseline"] == [1] and direct.read == 2
+
+
+def test_a_chunk_the_column_typing_fails_on_goes_the_row_way(setting):
+    """Whatever the column typing raises (here Polars: a bound past 64 bits, which a loaded
+    policy never has, compared with an integer column), nothing is counted and the caller types
+    every row the row way: a run never stops on it."""
+    from app.engine.columnar.cells import CellTyper
+    from app.engine.schema import FieldSpec, InputSchema
+    from app.engine.types import Type
+    from app.services.batch import _Chunk, _decide_typed
+    baseline, candidate, layout, shared, pool = setting
+    spec = FieldSpec("requested_amount", Type("integer"), maximum=10 ** 20)
+    typer = CellTyper(InputSchema(tree={"requested_amount": spec}, fields={"requested_amount": spec}),
+                      [name if name == "requested_amount" else None for name in layout.header], [])
+    with pytest.raises(OverflowError):
+        typer.type(pool[:2])
+    job = Job({baseline.hash: VersionSpec.of(baseline)}, None, keep_rows=True)
+    chunk = _Chunk(job)
+    makers = [cell_rows(baseline, layout, shared)]
+    assert not _decide_typed(chunk, baseline.hash, layout, 1, pool[:2], shared, makers, [typer])
+    assert chunk.finish() == decide_chunk(job, [])
