@@ -401,3 +401,55 @@ def test_edge_cells_of_each_kind_are_typed_as_row_by_row(wide, name, texts):
              "flag": "true", "day": "2026-01-01", "at": "", "sec.x": "x", "loans": "[]"}
     chunk = [[text if column == name else plain[column] for column in layout.header] for text in texts]
     assert assert_typed_alike(policy, layout, {}, chunk) > 0
+
+
+@pytest.fixture(scope="module")
+def wide_versions(tmp_path_factory):
+    """Two versions of WIDE_INPUT whose rules read every kind of field (thresholds one apart)."""
+    from engine.support import make_policy, ruleset
+
+    def version(step):
+        rules = [
+            {"id": "A", "when": f"a > {3 + step} or b < -5", "then": {"action": "DECLINE", "reason": "HIT"}},
+            {"id": "D", "when": f"d > 0.5 and d2 * 3 > {10.25 + step}", "then": {"action": "REFER", "reason": "HIT"}},
+            {"id": "Y", "when": "day < decision_date", "then": {"action": "REFER", "reason": "HIT"}},
+            {"id": "E", "when": 'e == "RED" or flag == true', "then": {"action": "DECLINE", "reason": "HIT"}},
+            {"id": "S", "when": 's == "ab" or sec.x == "x"', "then": {"action": "REFER", "reason": "HIT"}},
+            {"id": "L", "when": f"sum(l.amount for l in loans) > {10 + step} or any(l.secured == true for l in loans)",
+             "then": {"action": "DECLINE", "reason": "HIT"}}]
+        return make_policy(tmp_path_factory.mktemp("wide_rules"), {"r": ruleset("r", rules)},
+                           stages=[{"id": "r", "ruleset": "r"}], input=WIDE_INPUT)
+    baseline, candidate = version(0), version(1)
+    types = {path: spec.type.name for policy in (baseline, candidate) for path, spec in policy.input_schema.fields.items()}
+    return baseline, candidate, CsvLayout.of(list(types), types)
+
+
+# Cells a valid row of WIDE_INPUT is made of (decimals of many places, 18-digit integers).
+CLEAN = {**WIDE_PLAIN, "decision_date": st.sampled_from(["2026-11-28", "2024-02-29", "0001-01-01", "9999-12-31"]),
+         "d2": st.builds(lambda i, f: str(i) + ("." + f if f else ""), st.integers(-10 ** 6, 10 ** 6),
+                         st.text("0123456789", max_size=18)),
+         "s": st.sampled_from(["ab", "x", "abc", "\u674e", ""]), "e": st.sampled_from(["RED", "1", "\u00e9", ""]),
+         "flag": st.sampled_from(["true", "false", "1", "0", "TRUE", "False", ""]),
+         "sec.x": st.sampled_from(["x", "y", "\u674e\u521a"]), "at": st.sampled_from(["2026-11-01T10:00:00+08:00", ""]),
+         "loans": st.lists(PLAIN_RECORD.filter(lambda r: r.get("opened") not in ("2021-02-29", "0000-01-01")
+                                               and len(r.get("note2", "")) <= 2), max_size=3).map(json.dumps)}
+
+
+@given(data=st.data(), with_candidate=st.booleans(), keep_rows=st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_a_chunk_typed_by_its_columns_is_decided_as_its_rows_decided_the_nested_way(wide_versions, data,
+                                                                                    with_candidate, keep_rows):
+    from app.services.batch import Job, VersionSpec, decide_cells, decide_chunk, file_item
+    baseline, candidate, layout = wide_versions
+    versions = (baseline, candidate) if with_candidate else (baseline,)
+    job = Job({p.hash: VersionSpec.of(p) for p in versions}, candidate.hash if with_candidate else None,
+              keep_rows=keep_rows)
+    chunk = []
+    for _ in range(data.draw(st.integers(min_value=1, max_value=8))):
+        clean = data.draw(st.booleans())  # mostly valid cells, one odd one at most: rows decided
+        odd = data.draw(st.sampled_from(layout.header)) if clean and data.draw(st.booleans()) else None
+        chunk.append([data.draw(CLEAN[name] if clean and name != odd else wide_cell(name)) for name in layout.header])
+    direct = decide_cells(job, layout, 3, chunk, baseline.hash, {})
+    old = decide_chunk(job, [file_item(row, baseline.hash, {}) for row in layout.rows(3, chunk)])
+    assert direct == old
+    event(f"{'some' if direct.tallies['baseline'].decided else 'no'} rows decided")
