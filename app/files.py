@@ -427,7 +427,7 @@ def _boolean_cell(text: str) -> Any:
 def _list_cell(text: str) -> Any:
     try:
         return json.loads(text) if text.lstrip().startswith("[") else text.split("|")
-    except ValueError:
+    except (ValueError, RecursionError):  # arrays nested past Python's recursion limit: no list either
         return text
 
 

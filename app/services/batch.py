@@ -505,7 +505,12 @@ def _decide_typed(chunk: _Chunk, baseline: str, layout: CsvLayout, first: int, c
     if isinstance(cells, pl.DataFrame):
         frame = cells
         cells = _FrameRows(frame)
-    typed = [typer.type(frame if isinstance(cells, _FrameRows) else cells) for typer in typers]
+    try:
+        typed = [typer.type(frame if isinstance(cells, _FrameRows) else cells) for typer in typers]
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, ValueError, TypeError, OverflowError):
+        # Polars refusing (or panicking at) a value no test met: the rows go the row way, never a
+        # stopped run (nothing is counted yet); a bug of the typing itself still stops it
+        return False
     sure = typed[0].sure
     for other in typed[1:]:
         sure = sure & other.sure
@@ -563,8 +568,13 @@ def _cell_typers(chunk: _Chunk, baseline: str, layout: Any, shared: Any) -> list
             columns = [None if name in names else name for name in layout.header]
             declared = {d.name: d.type_name for d in policy.parts.shared}
             shared_cells = [(i, name, declared[name]) for i, name in enumerate(layout.header) if name in declared]
+            # the typer reads a cell as its version declares it; the row way as the layout's
+            # type for the column (the run's: the candidate's where two versions differ)
+            fields = policy.input_schema.fields
+            alike = all(layout.types.get(name) == fields[name].type.name for name in columns if name in fields) \
+                and all(layout.types.get(name) == kind for _, name, kind in shared_cells)
             try:
-                known[key] = CellTyper(policy.input_schema, columns, shared_cells, declared.items())
+                known[key] = CellTyper(policy.input_schema, columns, shared_cells, declared.items()) if alike else None
             except Unsupported:
                 known[key] = None
         if known[key] is None:

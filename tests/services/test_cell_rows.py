@@ -169,3 +169,62 @@ def test_a_chunk_decided_from_its_bytes_is_the_chunk_decided_the_nested_way(sett
     direct = decide_cells(job, layout, first, block, baseline.hash, shared)
     old = decide_chunk(job, [file_item(row, baseline.hash, shared) for row in layout.rows(first, read)])
     assert direct == old
+
+
+@pytest.mark.parametrize("keep_rows", [True, False])
+def test_a_field_the_versions_type_differently_is_decided_as_the_nested_way_decides_it(tmp_path, keep_rows):
+    """The run's layout types a column as the candidate declares it (a text x for both versions):
+    the baseline, which declares x an integer, is given text, which it refuses row by row; typed
+    by its columns as the baseline declares it, it was decided (or the run stopped)."""
+    from engine.support import make_policy, ruleset
+
+    def version(folder, kind, when):
+        rules = {"r": ruleset("r", [{"id": "HIT", "when": when, "then": {"action": "DECLINE", "reason": "HIT"}}])}
+        return make_policy(folder, rules, stages=[{"id": "r", "ruleset": "r"}],
+                           input={"decision_date": {"type": "date", "required": True}, "x": kind})
+
+    baseline = version(tmp_path / "b", "integer", "x > 3")
+    candidate = version(tmp_path / "c", "string", 'x == "1"')
+    types = {p: s.type.name for policy in (baseline, candidate) for p, s in policy.input_schema.fields.items()}
+    layout = CsvLayout.of(["decision_date", "x"], types)
+    job = Job({p.hash: VersionSpec.of(p) for p in (baseline, candidate)}, candidate.hash, keep_rows=keep_rows)
+    cells = [["2026-11-01", "5"], ["2026-11-01", "1"], ["2026-11-01", ""]]
+    direct = decide_cells(job, layout, 1, cells, baseline.hash, {})
+    old = decide_chunk(job, [file_item(row, baseline.hash, {}) for row in layout.rows(1, cells)])
+    assert [i.row for i in old.invalid] == [1, 2]
+    assert direct == old
+
+
+def test_a_list_cell_nested_past_the_recursion_limit_is_an_invalid_row_not_a_stopped_run(setting):
+    """json.loads raises RecursionError (no ValueError) on arrays nested some thousands deep: the
+    cell stays text, which the list field refuses, in both ways; the run goes on."""
+    baseline, candidate, layout, shared, pool = setting
+    job = Job({p.hash: VersionSpec.of(p) for p in (baseline, candidate)}, candidate.hash, keep_rows=True)
+    index = layout.header.index("bureau.accounts")
+    cells = [list(pool[0]), list(pool[1])]
+    cells[0][index] = "[" * 100_000 + "]" * 100_000
+    direct = decide_cells(job, layout, 1, cells, baseline.hash, shared)
+    old = decide_chunk(job, [file_item(row, baseline.hash, shared) for row in layout.rows(1, cells)])
+    assert direct == old
+    assert [i.row for i in direct.invalid if i.version == "baseline"] == [1] and direct.read == 2
+
+
+def test_a_chunk_the_column_typing_fails_on_goes_the_row_way(setting):
+    """Whatever the column typing raises (here Polars: a bound past 64 bits, which a loaded
+    policy never has, compared with an integer column), nothing is counted and the caller types
+    every row the row way: a run never stops on it."""
+    from app.engine.columnar.cells import CellTyper
+    from app.engine.schema import FieldSpec, InputSchema
+    from app.engine.types import Type
+    from app.services.batch import _Chunk, _decide_typed
+    baseline, candidate, layout, shared, pool = setting
+    spec = FieldSpec("requested_amount", Type("integer"), maximum=10 ** 20)
+    typer = CellTyper(InputSchema(tree={"requested_amount": spec}, fields={"requested_amount": spec}),
+                      [name if name == "requested_amount" else None for name in layout.header], [])
+    with pytest.raises(OverflowError):
+        typer.type(pool[:2])
+    job = Job({baseline.hash: VersionSpec.of(baseline)}, None, keep_rows=True)
+    chunk = _Chunk(job)
+    makers = [cell_rows(baseline, layout, shared)]
+    assert not _decide_typed(chunk, baseline.hash, layout, 1, pool[:2], shared, makers, [typer])
+    assert chunk.finish() == decide_chunk(job, [])

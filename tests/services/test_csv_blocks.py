@@ -131,3 +131,48 @@ def test_cells_written_by_a_csv_writer_are_split_by_polars_as_by_the_csv_module(
     event("split by Polars" if columns is not None else "split by the csv module")
     if columns is not None:
         assert [list(row) for row in columns.rows()] == expected
+
+
+# Bytes a CSV file may hold that the pieces above do not: a NUL, bytes that are no UTF-8 (alone,
+# or half of a character), a byte order mark after the start, line breaks Python's str.splitlines
+# knows but the csv module does not (NEL, LS, VT, FF), a backslash, a tab.
+BYTES = st.sampled_from([
+    b"a", b",", b",", b"\n", b"\r\n", b"\r", b'"', b'""', b'"x"', b'"x\r\ny"', b"\x00", b"\xff", b"\xe6\x9d\x8e",
+    b"\xe6\x9d", b"\x8e", b"\xef\xbb\xbf", b"\xc2\x85", b"\xe2\x80\xa8", b"\x0b", b"\x0c", b"\\", b"\t", b" ", b"'"])
+
+
+def read_or_refuse(read, path, size, **options):
+    """The chunks read, ending with "not UTF-8" if the file was refused as not UTF-8 text (csv_chunks
+    may refuse it before a chunk that csv_blocks gives, as its reads decode ahead)."""
+    out = []
+    try:
+        out.extend(chunks_of(read, path, size, **options))
+    except FileProblem as problem:
+        assert "UTF-8" in str(problem)
+        return "not UTF-8"
+    return out
+
+
+@given(pieces=st.lists(BYTES, max_size=80),
+       header=st.sampled_from([b"a,b\n", b"\xef\xbb\xbfa,b\r\n", b"a,b\r", b"a" * 70 + b",b\n", b'"a\nb",c\n',
+                               b"\xe6\x9d\x8e,b\n"]),
+       size=st.integers(min_value=1, max_value=5), block=st.integers(min_value=1, max_value=90))
+@settings(max_examples=500, deadline=None)
+def test_blocks_of_any_bytes_hold_the_rows_csv_chunks_reads_or_both_refuse_the_file(tmp_path_factory, pieces,
+                                                                                      header, size, block):
+    path = tmp_path_factory.mktemp("bytes") / "f.csv"
+    path.write_bytes(header + b"".join(pieces))
+    expected = read_or_refuse(files.csv_chunks, path, size)
+    assert read_or_refuse(files.csv_blocks, path, size, block_bytes=block) == expected
+
+
+@pytest.mark.parametrize("row", [b"1,x\r\n", '2,\u674e\u521a\U0001F600\r\n'.encode("utf-8"), b'3,"q\r\n""r"\r\n', b"4,\r"])
+def test_a_read_may_end_inside_any_row_s_line_break_or_character(tmp_path, row):
+    """Every block size up to twice the file: a CR LF, a character of four bytes, a quoted line
+    break cut between reads."""
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"a,b\r\n" + row * 3 + row.rstrip(b"\r\n"))
+    expected = chunks_of(files.csv_chunks, path, 2)
+    assert sum(len(cells) for _, _, cells in expected) == 4
+    for block in range(1, 2 * len(path.read_bytes()) + 1):
+        assert chunks_of(files.csv_blocks, path, 2, block_bytes=block) == expected, block

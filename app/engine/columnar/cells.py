@@ -20,6 +20,7 @@ of text cells is typed here (Parquet values are typed the row way).
 """
 from __future__ import annotations
 
+import math
 import operator
 import re
 from dataclasses import dataclass
@@ -256,8 +257,14 @@ def _null_where_not(series: pl.Series, good: pl.Series) -> pl.Series:
 
 
 def _within(column: pl.Series, low: Any, high: Any) -> pl.Series:
-    """Within low and high, either None for no bound (true where null: the caller knows why)."""
+    """Within low and high, either None for no bound (true where null: the caller knows why).
+    The column holds integers: a bound that is not whole (min: 0.5) is taken to the integer
+    inside it first, which Polars would otherwise truncate toward zero (0 >= 0.5 true)."""
     good = _all_true(len(column))
+    if low is not None:
+        low = math.ceil(low)
+    if high is not None:
+        high = math.floor(high)
     if low is not None:
         good = good & (column >= low).fill_null(True)
     if high is not None:
