@@ -9,6 +9,7 @@ is not JSON, a CSV row with more cells than the header) becomes a RowError and t
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import io
@@ -194,6 +195,8 @@ def csv_chunks(path: str | Path, types: Mapping[str, str], columns: set[str] | N
                 first += len(chunk)
         except UnicodeDecodeError:
             raise FileProblem(f"{path}: not UTF-8 text (save the file as UTF-8)") from None
+        except csv.Error as error:  # a cell past the csv module's length limit, above all
+            raise FileProblem(f"{path}: line {reader.line_num}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,15 @@ class CsvBlock:
         except UnicodeDecodeError as error:
             row = first + int(_record_ends(self.data[:error.start], final=True)[0].size)
             raise FileProblem(f"row {row} of the file is not UTF-8 text (save the file as UTF-8)") from None
-        cells = list(csv.reader(io.StringIO(text, newline="")))
+        try:
+            cells = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error as error:  # a cell past the csv module's length limit, above all
+            cells = []
+            reader = csv.reader(io.StringIO(text, newline=""))
+            with contextlib.suppress(csv.Error):
+                for row in reader:
+                    cells.append(row)
+            raise FileProblem(f"row {first + len(cells)} of the file: {error}") from None
         if len(cells) != self.rows:  # csv_blocks counted otherwise: never split a file so
             raise RuntimeError(f"a CSV block of {self.rows} rows read as {len(cells)}")
         return cells
@@ -342,7 +353,10 @@ def csv_blocks(path: str | Path, types: Mapping[str, str], columns: set[str] | N
             text = data[:ends[0]].decode("utf-8-sig")
         except UnicodeDecodeError:
             raise FileProblem(f"{path}: the header row is not UTF-8 text (save the file as UTF-8)") from None
-        header = next(csv.reader(io.StringIO(text, newline="")), None)
+        try:
+            header = next(csv.reader(io.StringIO(text, newline="")), None)
+        except csv.Error as error:
+            raise FileProblem(f"{path}: the header row: {error}") from None
         layout = _csv_layout(path, header, types, columns)
         offset = int(ends[0])  # of data's start in the file
         data = data[offset:]
@@ -388,6 +402,8 @@ def _csv_rest(path: Path, offset: int, layout: "CsvLayout", first: int,
                     first += len(chunk)
             except UnicodeDecodeError:
                 raise FileProblem(f"{path}: not UTF-8 text from row {first} on (save the file as UTF-8)") from None
+            except csv.Error as error:
+                raise FileProblem(f"{path}: row {first} or after: {error}") from None
 
 
 def _csv_layout(path: Path, header: list[str] | None, types: Mapping[str, str],
@@ -469,6 +485,8 @@ def _json_item(line: str) -> Any:
         return json.loads(line, parse_float=Decimal)  # decimals exactly as written
     except ValueError as error:
         return RowError(f"not valid JSON: {error}")
+    except RecursionError:  # json.loads on arrays or objects nested some thousands deep
+        return RowError("not valid JSON: nested too deeply")
 
 
 def _line_row(number: int, item: Any) -> Row:

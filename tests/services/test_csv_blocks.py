@@ -176,3 +176,27 @@ def test_a_read_may_end_inside_any_row_s_line_break_or_character(tmp_path, row):
     assert sum(len(cells) for _, _, cells in expected) == 4
     for block in range(1, 2 * len(path.read_bytes()) + 1):
         assert chunks_of(files.csv_blocks, path, 2, block_bytes=block) == expected, block
+
+
+def test_a_cell_past_the_csv_module_limit_is_refused_with_its_row_not_a_traceback(tmp_path):
+    import csv
+    rows = example_rows()
+    path = write_csv(tmp_path / "long.csv", rows)
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = lines[2].rstrip(b"\r") + b"x" * (csv.field_size_limit() + 1) + b"\r"  # the second row's last cell
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(InvalidInput, match="row 2 of the file: field larger than field limit"):
+        Simulating(POLICY_ROOT, None).simulate(SimulationRequest(POLICY, path))
+    with pytest.raises(FileProblem, match="line 3: field larger than field limit"):
+        list(files.csv_chunks(path, {}, None, 100))
+
+
+def test_a_json_line_nested_past_the_recursion_limit_is_an_invalid_row(tmp_path):
+    from support.simulation import write_jsonl
+    path = write_jsonl(tmp_path / "deep.jsonl", example_rows()[:2])
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("[" * 100_000 + "]" * 100_000 + "\n")
+    report = Simulating(POLICY_ROOT, None).simulate(SimulationRequest(POLICY, path)).report
+    assert report["source"]["decided"] == 2
+    assert [(i["row"], i["errors"]) for i in report["invalid_rows"]] == [
+        (3, {"_row": ["not valid JSON: nested too deeply"]})]
