@@ -271,14 +271,20 @@ class CsvBlock:
             return None
         if (((lengths == 1) & (array[starts] == ord("\n"))) | ((lengths == 2) & (array[starts] == ord("\r")))).any():
             return None  # a blank line: a row of no cells to the csv module, of one empty cell to Polars
-        commas = outside(numpy.flatnonzero(array == ord(",")))
-        per_row = numpy.bincount(numpy.searchsorted(ends, commas, side="right"), minlength=self.rows)
-        if per_row.size != self.rows or (per_row != width - 1).any():
-            return None  # a blank row, or a row of another width
+        # Every row has `width` cells: Polars refuses a row of more (truncate_ragged_lines off) and
+        # fills a row of fewer with empty cells, so the delimiters outside quotes must number
+        # rows * (width - 1) in all (none can then be short). Those inside quoted cells are
+        # counted span by span, between each opening quote and its closing one.
+        commas = array == ord(",")
+        inside = int(numpy.add.reduceat(commas.view(numpy.uint8), quotes, dtype=numpy.uint32)[0::2].sum()) \
+            if quotes.size else 0
+        if data.count(b",") - inside != self.rows * (width - 1):
+            return None
         try:
             frame = pl.read_csv(io.BytesIO(data), has_header=False, schema={f"c{i}": pl.String for i in range(width)},
-                                quote_char='"', empty_string_is_null=False, infer_schema=False, raise_if_empty=False)
-        except (pl.exceptions.PolarsError, ValueError):  # not UTF-8, above all
+                                quote_char='"', empty_string_is_null=False, infer_schema=False, raise_if_empty=False,
+                                truncate_ragged_lines=False)
+        except (pl.exceptions.PolarsError, ValueError):  # not UTF-8, above all; a row of more cells
             return None
         return frame if frame.height == self.rows else None
 
