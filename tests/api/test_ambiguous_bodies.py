@@ -17,9 +17,6 @@ from app.services.clock import business_date, utc_now
 from support.applicants import as_of, examples
 from support.http import URL
 
-# every answer of these tests is one the published document lists (tests/api/conftest.py)
-pytestmark = pytest.mark.usefixtures("answers_as_documented")
-
 
 def application() -> dict:
     return as_of(examples("approve_salaried")["approve_salaried"], business_date(utc_now()))

@@ -4,9 +4,6 @@ import pytest
 from support.http import URL
 from support.keys import KEYS
 
-# every answer of these tests is one the published document lists (tests/api/conftest.py)
-pytestmark = pytest.mark.usefixtures("answers_as_documented")
-
 DECISION = "0" * 32
 ROUTES = [  # method, path, roles allowed
     ("POST", URL, {"channel"}),

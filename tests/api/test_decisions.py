@@ -6,9 +6,6 @@ import pytest
 from app.extensions import services
 from support.http import URL
 
-# every answer of these tests is one the published document lists (tests/api/conftest.py)
-pytestmark = pytest.mark.usefixtures("answers_as_documented")
-
 
 def test_decision_is_stored_and_returned(decide, bodies, count_rows, policy):
     response = decide(bodies[0])

@@ -16,9 +16,6 @@ from app.services.clock import business_date, utc_now
 from support.applicants import as_of, examples
 from support.http import URL
 
-# every answer of these tests is one the published document lists (tests/api/conftest.py)
-pytestmark = pytest.mark.usefixtures("answers_as_documented")
-
 
 def application_with(value: str) -> bytes:
     """The salaried example with an undeclared member holding `value` (JSON text)."""

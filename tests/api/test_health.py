@@ -1,13 +1,8 @@
 """Health, readiness, metrics and the shell: request ids, JSON errors."""
-import pytest
-
 from app import create_app
 from app.extensions import services
 from support.http import URL
 from support.settings import make_config
-
-# every answer of these tests is one the published document lists (tests/api/conftest.py)
-pytestmark = pytest.mark.usefixtures("answers_as_documented")
 
 
 def test_healthz(client):

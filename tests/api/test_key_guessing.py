@@ -17,9 +17,6 @@ from app.extensions import services
 from support.keys import KEYS
 from support.settings import make_config
 
-# every answer of these tests is one the published document lists (tests/api/conftest.py)
-pytestmark = pytest.mark.usefixtures("answers_as_documented")
-
 POLICIES = "/v1/policies"
 GUESSER, OTHER = "198.51.100.7", "203.0.113.9"
 TOKEN = re.compile(r'name="key-csrf_token" type="hidden" value="([^"]+)"|'

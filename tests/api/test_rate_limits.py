@@ -14,9 +14,6 @@ from app.extensions import services
 from support.keys import KEYS
 from support.settings import make_config
 
-# every answer of these tests is one the published document lists (tests/api/conftest.py)
-pytestmark = pytest.mark.usefixtures("answers_as_documented")
-
 POLICIES = "/v1/policies"
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens there
 

@@ -1,6 +1,5 @@
 """Storing: a decision is committed before the answer, and a database that cannot take it means
 503 and no decision."""
-import pytest
 from sqlalchemy import create_engine, select, text
 
 from app import create_app
@@ -8,9 +7,6 @@ from app.extensions import services
 from app.storage.models import Decision
 from support.http import URL
 from support.settings import make_config
-
-# every answer of these tests is one the published document lists (tests/api/conftest.py)
-pytestmark = pytest.mark.usefixtures("answers_as_documented")
 
 
 def test_stored_row_holds_the_decision(app, decide, bodies):
