@@ -95,6 +95,10 @@ def from_environment() -> dict[str, Any]:
         # refused (429) whatever key it sends, in moving windows: "10/minute;100/hour", "none" for
         # no count. Unset: AUTH_FAILURE_LIMIT_PRODUCTION in production, none elsewhere.
         "FIREFLY_AUTH_FAILURE_LIMIT": _env("FIREFLY_AUTH_FAILURE_LIMIT"),
+        # Wrong console passwords one client address may send within 15 to 30 minutes (whatever the
+        # usernames) before it is refused (429) whatever it sends: a number, "none" for no count.
+        # Unset: SIGN_IN_FAILURE_LIMIT_PRODUCTION in production, none elsewhere.
+        "FIREFLY_SIGN_IN_FAILURE_LIMIT": _env("FIREFLY_SIGN_IN_FAILURE_LIMIT"),
         # Proxies in front that append the client's address to X-Forwarded-For (deploy/nginx.conf:
         # 1). 0: the client connects directly. Production requires it to be said: behind a proxy
         # left at 0, every client has the proxy's address, and one guesser's wrong keys lock out all.
@@ -130,6 +134,7 @@ class Settings:
     rate_limit: str = ""          # every key's request limits ("" or "none": none)
     rate_limits_by_key: str = ""  # a key name's own: "partner-a=20/second,..."
     auth_failure_limit: str = ""  # wrong API keys per client address ("" or "none": not counted)
+    sign_in_failure_limit: int = 0  # wrong console passwords per client address (0: not counted)
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -155,7 +160,8 @@ class Settings:
                    list_check_seconds=float(config.get("FIREFLY_LIST_CHECK_SECONDS", 1.0)),
                    rate_limit=config.get("FIREFLY_RATE_LIMIT") or "",
                    rate_limits_by_key=config.get("FIREFLY_RATE_LIMITS_BY_KEY") or "",
-                   auth_failure_limit=auth_failure_limit(config))
+                   auth_failure_limit=auth_failure_limit(config),
+                   sign_in_failure_limit=sign_in_failure_limit(config))
 
     @property
     def production(self) -> bool:
@@ -174,6 +180,32 @@ def auth_failure_limit(config: Mapping[str, Any]) -> str:
     if value is None or not str(value).strip():
         return AUTH_FAILURE_LIMIT_PRODUCTION if config.get("FIREFLY_ENV") == "production" else ""
     return str(value)
+
+
+# Wrong console passwords per client address when FIREFLY_SIGN_IN_FAILURE_LIMIT is not set in
+# production, counted over 15 to 30 minutes (app/state/sign_ins.py): three people behind one
+# address who each mistype ten times are not held back; credential stuffing gets 30 tries, not
+# one per username.
+SIGN_IN_FAILURE_LIMIT_PRODUCTION = 30
+
+
+def sign_in_failure_limit(config: Mapping[str, Any]) -> int:
+    """FIREFLY_SIGN_IN_FAILURE_LIMIT as a number (0: not counted), or its default: on in
+    production, off elsewhere."""
+    value = config.get("FIREFLY_SIGN_IN_FAILURE_LIMIT")
+    text = "" if value is None else str(value).strip().lower()
+    if text == "":
+        return SIGN_IN_FAILURE_LIMIT_PRODUCTION if config.get("FIREFLY_ENV") == "production" else 0
+    if text == "none":
+        return 0
+    try:
+        limit = int(text)
+    except ValueError:
+        limit = -1
+    if not 1 <= limit <= 1_000_000:
+        raise ConfigError(f"FIREFLY_SIGN_IN_FAILURE_LIMIT must be a number of wrong console passwords "
+                          f"per client address (such as 30), or none, not {value!r}")
+    return limit
 
 
 def trusted_proxies(config: Mapping[str, Any]) -> int:
@@ -206,6 +238,7 @@ def check_production(config: Mapping[str, Any]) -> None:
     except RateLimitError as error:
         raise ConfigError(f"FIREFLY_AUTH_FAILURE_LIMIT: {error}") from None
     trusted_proxies(config)
+    sign_in_failure_limit(config)
     if config.get("FIREFLY_ENV") != "production":
         return
     problems = []

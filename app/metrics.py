@@ -32,6 +32,13 @@ RATE_LIMITED = Counter("firefly_rate_limited_total",
 AUTH_FAILURES = Counter("firefly_auth_failures_total", "Requests with a wrong API key, by interface", ["where"])
 AUTH_REFUSED = Counter("firefly_auth_refused_total",
                        "Attempts refused (429) because their address sent too many wrong API keys", ["where"])
+# Wrong passwords at the console's sign-in, and sign-ins refused (429) because their username, or
+# their client address (FIREFLY_SIGN_IN_FAILURE_LIMIT), had too many lately: a password guessed, or
+# credential stuffing (a few common passwords tried against many usernames from one address).
+SIGN_IN_FAILURES = Counter("firefly_sign_in_failures_total", "Console sign-ins with a wrong password")
+SIGN_IN_REFUSED = Counter("firefly_sign_in_refused_total",
+                          "Console sign-ins refused (429) for too many wrong passwords, by what was "
+                          "counted (username, address)", ["by"])
 
 # 1 when the dependency answered the last readiness probe of a worker, else 0 (the least over live workers).
 DEPENDENCY_UP = Gauge("firefly_dependency_up", "Whether a dependency answered the last readiness probe",
@@ -71,6 +78,16 @@ def observe_auth_failure(where: str) -> None:
 def observe_auth_refused(where: str) -> None:
     """An attempt refused for its address's wrong keys (app/services/key_attempts.py)."""
     AUTH_REFUSED.labels(where).inc()
+
+
+def observe_sign_in_failure() -> None:
+    """A wrong console password (app/services/accounts.py)."""
+    SIGN_IN_FAILURES.inc()
+
+
+def observe_sign_in_refused(by: str) -> None:
+    """A console sign-in refused for its username's or its address's wrong passwords."""
+    SIGN_IN_REFUSED.labels(by).inc()
 
 
 def observe_dependency(name: str, up: bool) -> None:

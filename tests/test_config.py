@@ -43,6 +43,8 @@ def test_production_with_real_secrets_passes():
     ({"FIREFLY_TRUSTED_PROXIES": None}, "FIREFLY_TRUSTED_PROXIES must be set in production"),
     ({"FIREFLY_TRUSTED_PROXIES": "nginx"}, "FIREFLY_TRUSTED_PROXIES must be a number"),
     ({"FIREFLY_AUTH_FAILURE_LIMIT": "ten a minute"}, "FIREFLY_AUTH_FAILURE_LIMIT"),
+    ({"FIREFLY_SIGN_IN_FAILURE_LIMIT": "thirty"}, "FIREFLY_SIGN_IN_FAILURE_LIMIT"),
+    ({"FIREFLY_SIGN_IN_FAILURE_LIMIT": "0"}, "FIREFLY_SIGN_IN_FAILURE_LIMIT"),
     # a key is tried online by anyone who reaches the API: as long as the other secrets
     ({"FIREFLY_API_KEYS": "bank-app:channel:" + "k" * 40 + ",partner-a:channel[device.channel=PARTNER]:short-key-1"},
      "the keys of partner-a are shorter than 32 characters"),
@@ -59,6 +61,17 @@ def test_the_wrong_key_count_is_on_by_default_in_production_only():
     assert Settings.from_mapping({**production(), "FIREFLY_ENV": "development"}).auth_failure_limit == ""
     check_production(production(FIREFLY_TRUSTED_PROXIES="0"))
     check_production(production(FIREFLY_TRUSTED_PROXIES=0))
+
+
+def test_the_wrong_password_count_per_address_is_on_by_default_in_production_only():
+    from app.config import SIGN_IN_FAILURE_LIMIT_PRODUCTION, Settings
+    assert SIGN_IN_FAILURE_LIMIT_PRODUCTION > 0
+    assert Settings.from_mapping(production()).sign_in_failure_limit == SIGN_IN_FAILURE_LIMIT_PRODUCTION
+    assert Settings.from_mapping(production(FIREFLY_SIGN_IN_FAILURE_LIMIT="none")).sign_in_failure_limit == 0
+    assert Settings.from_mapping(production(FIREFLY_SIGN_IN_FAILURE_LIMIT="12")).sign_in_failure_limit == 12
+    assert Settings.from_mapping({**production(), "FIREFLY_ENV": "development"}).sign_in_failure_limit == 0
+    with pytest.raises(ConfigError, match="FIREFLY_SIGN_IN_FAILURE_LIMIT"):
+        check_production({**production(), "FIREFLY_ENV": "development", "FIREFLY_SIGN_IN_FAILURE_LIMIT": "-3"})
 
 
 def test_create_app_refuses_development_keys_in_production():

@@ -23,8 +23,22 @@ ERRORS = {
     405: "method not allowed here (Allow lists the methods served; under /v1/decisions/ a name that is "
          "not a 32-hex decision id names a policy, which takes POST only)",
     413: "body too large", 415: "body is not application/json", 422: "the input does not fit the schema",
+    429: "too many requests: this API key sent more than its request limit (too_many_requests: "
+         "FIREFLY_RATE_LIMIT, FIREFLY_RATE_LIMITS_BY_KEY), or this client address sent too many wrong "
+         "API keys (too_many_attempts: FIREFLY_AUTH_FAILURE_LIMIT; refused whatever key it sends, a "
+         "right one too); nothing was read, counted or decided. Retry after Retry-After seconds",
     503: "database unavailable: nothing was stored",
 }
+# A route that takes a key can answer these, whatever else it does: 401 (no key, a wrong key), 429
+# (app/api/auth.py: the key's request limit, the address's wrong keys) and 503 (stored keys and the
+# access log are in the database). One that reads a JSON body can also answer 400 (not a JSON
+# object), 413 (too large) and 415 (another content type or a content coding): app/api/body.py.
+# Added to every such operation once, by _answers_of_every_guarded_route, never route by route.
+GUARDED = (401, 429, 503)
+READS_BODY = (400, 413, 415)
+RETRY_AFTER = {"description": "seconds after which trying again may succeed (429: always sent; "
+                              "409 idempotency_in_progress, 503)",
+               "schema": {"type": "integer", "minimum": 0}}
 
 
 def _resolver(schema: Any) -> str | None:
@@ -39,11 +53,30 @@ def _responses(ok_status: int, ok_schema: Any, ok_text: str, *errors: int) -> di
     for status in errors:
         responses[str(status)] = {"description": ERRORS[status],
                                   "content": {"application/json": {"schema": "Error"}}}
-        if status in (409, 503):
-            responses[str(status)]["headers"] = {"Retry-After": {
-                "description": "seconds after which trying again may succeed (idempotency_in_progress, 503)",
-                "schema": {"type": "integer", "minimum": 0}}}
+        if status in (409, 429, 503):
+            responses[str(status)]["headers"] = {"Retry-After": dict(RETRY_AFTER, required=status == 429)}
     return responses
+
+
+def _answers_of_every_guarded_route(document: dict[str, Any]) -> None:
+    """Every operation that takes an API key lists 401, 429 and 503, and every one that reads a
+    JSON body 400, 413 and 415, each with the error envelope (and Retry-After where sent): the
+    answers of authentication (app/api/auth.py) and of reading a body (app/api/body.py) that no
+    route states itself, so that a client generated from this document knows them all."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            statuses = GUARDED if operation.get("security") else ()
+            body = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in body:
+                statuses += READS_BODY
+            for status in statuses:
+                if str(status) in operation["responses"]:
+                    continue
+                answer = {"description": ERRORS[status],
+                          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                if status in (429, 503):
+                    answer["headers"] = {"Retry-After": dict(RETRY_AFTER, required=status == 429)}
+                operation["responses"][str(status)] = answer
 
 
 def _op(summary: str, roles: list[str], responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -268,6 +301,7 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
         "This API, explorable: Swagger UI (try an operation with your key)", [], {"200": html})})
     document = _object_sizes(_numbers(spec.to_dict()))
     _replay_names_one_version(document)
+    _answers_of_every_guarded_route(document)
     for policy_name, policy in policy_set.policies.items():
         _date_is_the_services(document["components"]["schemas"][f"{policy_name}.input"], policy)
         _consent_without_nul(document["components"]["schemas"][f"{policy_name}.input"])

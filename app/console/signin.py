@@ -43,10 +43,12 @@ def sign_in() -> str | Response:
             problem = "sign_in.key_failed"
     elif form.validate_on_submit():
         try:
-            token = services().accounts.sign_in(form.username.data, form.password.data)
-        except TooManyAttempts as error:
+            token = services().accounts.sign_in(form.username.data, form.password.data, request.remote_addr)
+        except TooManyAttempts as error:   # this username, or this address, had too many wrong passwords
+            problem = ("sign_in.address_held_back" if error.code == "too_many_attempts_from_address"
+                       else "sign_in.held_back")
             page = render_template("console/sign_in.html", form=form, key_form=key_form,
-                                   problem="sign_in.held_back", next=_local(request.args.get("next", "")))
+                                   problem=problem, next=_local(request.args.get("next", "")))
             return page, 429, {"Retry-After": str(error.retry_after)}
         if token:
             return _start(token)

@@ -27,6 +27,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sign_in.failed": ("用户名或密码不正确。", "Wrong username or password."),
     "sign_in.held_back": ("登录失败次数过多，此用户名暂时不能登录，请约 15 分钟后再试。",
                           "Too many failed sign-ins: this username is held back for now; try again in about 15 minutes."),
+    "sign_in.address_held_back": ("此地址登录失败次数过多，暂时不能用密码登录，请约 15 分钟后再试。",
+                                  "Too many failed sign-ins from this address: try again in about 15 minutes."),
     "sign_in.key_failed": ("API 密钥无效。", "Unknown API key."),
     "sign_in.key_held_back": ("此地址输入错误的 API 密钥次数过多，暂时不能用密钥登录，请稍后再试。",
                               "Too many wrong API keys from this address: try again later."),

@@ -117,7 +117,8 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
                                 settings.backtest_workers, releases),
         accounts=Accounts(database, access, clock,
                           datetime.timedelta(minutes=settings.console_idle_minutes), state.sign_ins,
-                          datetime.timedelta(hours=settings.console_max_hours), key_attempts),
+                          datetime.timedelta(hours=settings.console_max_hours), key_attempts,
+                          settings.sign_in_failure_limit),
         versions=PolicyVersions(database))
     services.monitoring = Monitoring(database)
     services.comparing = Comparing(database, registry)

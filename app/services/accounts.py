@@ -12,7 +12,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from app.privacy import hash_password, password_matches
+from app import metrics
+from app.privacy import counted_as, hash_password, password_matches
 from app.services import identity
 from app.services.access import Access
 from app.services.clock import Clock
@@ -64,7 +65,7 @@ class Accounts:
     def __init__(self, database: Database, access: Access, clock: Clock,
                  idle_timeout: datetime.timedelta, sign_ins: SignIns | None = None,
                  longest_session: datetime.timedelta = datetime.timedelta(hours=12),
-                 key_attempts: KeyAttempts | None = None) -> None:
+                 key_attempts: KeyAttempts | None = None, address_limit: int = 0) -> None:
         self.database = database
         self.access = access
         # wrong keys counted per client address, as the API counts them (app/services/key_attempts.py)
@@ -74,6 +75,9 @@ class Accounts:
         self.idle_timeout = idle_timeout
         self.sign_ins = sign_ins or InProcessSignIns(SIGN_IN_WINDOW)
         self.longest_session = longest_session   # from sign-in, however busy the session is
+        # wrong passwords one client address may send over one to two windows (0: not counted;
+        # FIREFLY_SIGN_IN_FAILURE_LIMIT): many usernames tried from one address are held back too
+        self.address_limit = address_limit
 
     def create(self, username: str, role: str, password: str) -> None:
         """A new account; the password is stored as a scrypt hash only."""
@@ -115,18 +119,37 @@ class Accounts:
         with self.database.session() as session:
             return [AccountInfo(a.username, a.role, a.created_at) for a in accounts.all_accounts(session)]
 
-    def sign_in(self, username: str, password: str) -> str | None:
+    def sign_in(self, username: str, password: str, address: str | None = None) -> str | None:
         """A new session token for the right username and password, else None; TooManyAttempts,
-        without checking the password, once the username had MAX_FAILED_SIGN_INS wrong ones lately."""
-        counted = self.personal.mac(f"console-sign-in:{username}")   # no username in clear in Redis
+        without checking the password, once the username had MAX_FAILED_SIGN_INS wrong ones lately,
+        or the client `address` had `address_limit` (code too_many_attempts_from_address).
+
+        An address past its limit is refused whatever it sends, a right password too: credential
+        stuffing tries a few common passwords against many usernames, and an address still let in
+        on a right password would go on harvesting the accounts whose password it guessed."""
         now = self.clock().timestamp()
+        window = self.sign_ins.window
+        retry_after = int(window - now % window) + 1
+        by_address = None
+        if self.address_limit:
+            # an IPv6 address by its /64 (a client picks any address in it), as wrong API keys are
+            # counted (app/services/key_attempts.py); keyed, so no address is in clear in Redis
+            by_address = self.personal.mac(f"console-sign-in-address:{counted_as(address or 'unknown')}")
+            if (self.sign_ins.failures(by_address, now) or 0) >= self.address_limit:
+                metrics.observe_sign_in_refused("address")
+                raise TooManyAttempts("too many failed sign-ins from this address; try again later",
+                                      code="too_many_attempts_from_address", retry_after=retry_after)
+        counted = self.personal.mac(f"console-sign-in:{username}")   # no username in clear in Redis
         if (self.sign_ins.failures(counted, now) or 0) >= MAX_FAILED_SIGN_INS:
-            window = self.sign_ins.window
+            metrics.observe_sign_in_refused("username")
             raise TooManyAttempts("too many failed sign-ins for this username; try again later",
-                                  retry_after=int(window - now % window) + 1)
+                                  retry_after=retry_after)
         token = self._check(username, password)
         if token is None:
+            metrics.observe_sign_in_failure()
             self.sign_ins.failed(counted, now)
+            if by_address is not None:
+                self.sign_ins.failed(by_address, now)
         return token
 
     def _check(self, username: str, password: str) -> str | None:

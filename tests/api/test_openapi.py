@@ -8,6 +8,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app import create_app
 from app.extensions import services
+from support.documented import documented_path
 from support.keys import KEYS
 from support.settings import make_config
 
@@ -167,3 +168,41 @@ def test_the_document_refuses_a_nul_byte_in_a_consent_reference_as_the_service_d
     for name in ("pipl_consent_id", "bureau_authorisation_id"):
         pattern = consent[name]["pattern"]
         assert re.search(pattern, "PIPL-20261128-0002") and not re.search(pattern, "PIPL-1\x00")
+
+
+def test_every_route_that_takes_a_key_documents_429_with_retry_after(app, client):
+    """A channel generates its client from the document: every answer authentication can give
+    (401, 429 too_many_requests / too_many_attempts with Retry-After, 503) is listed with the error
+    envelope on every route that takes a key (FIREFLY_RATE_LIMIT, FIREFLY_AUTH_FAILURE_LIMIT)."""
+    spec = client.get("/openapi.json").get_json()
+    guarded = 0
+    for rule in app.url_map.iter_rules():
+        roles = getattr(app.view_functions[rule.endpoint], "firefly_roles", None)
+        if roles is None:
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            views = [{"policy_name": name} for name in services(app).registry.current().policies] \
+                if "policy_name" in rule.arguments else [{}]
+            for view_args in views:
+                path = documented_path(rule, view_args, spec["paths"])
+                responses = spec["paths"][path][method.lower()]["responses"]
+                guarded += 1
+                for status in ("401", "429", "503"):
+                    assert responses[status]["content"]["application/json"]["schema"] == {
+                        "$ref": "#/components/schemas/Error"}, (method, path, status)
+                assert responses["429"]["headers"]["Retry-After"]["required"] is True, (method, path)
+                assert responses["429"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+                assert "too_many_requests" in responses["429"]["description"]
+                assert "too_many_attempts" in responses["429"]["description"]
+    assert guarded > 30
+
+
+def test_every_operation_that_reads_a_json_body_documents_400_413_415(client):
+    spec = client.get("/openapi.json").get_json()
+    reading = [(path, method, operation) for path, operations in spec["paths"].items()
+               for method, operation in operations.items()
+               if "application/json" in operation.get("requestBody", {}).get("content", {})]
+    assert len(reading) > 15
+    for path, method, operation in reading:
+        for status in ("400", "413", "415"):
+            assert status in operation["responses"], (method, path, status)

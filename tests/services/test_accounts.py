@@ -100,3 +100,60 @@ def test_a_failed_sign_in_costs_one_scrypt_whatever_the_username(firefly, monkey
         derived.clear()
         assert firefly.accounts.sign_in(username, "a wrong password") is None
         assert len(derived) == 1, username
+
+
+@pytest.fixture
+def stuffed(database_url, redis_url, clean_state, clock):
+    """The services with wrong console passwords counted per client address too (3 within one to
+    two windows), on the test's clock."""
+    from app.services import build
+    from support.settings import make_settings
+    services = build(make_settings(database_url, redis_url, FIREFLY_SIGN_IN_FAILURE_LIMIT="3"), clock=clock)
+    yield services
+    services.close()
+
+
+STUFFER, NEIGHBOUR = "198.51.100.7", "203.0.113.9"
+
+
+def test_credential_stuffing_from_one_address_is_held_back_whatever_the_username(stuffed, clock):
+    """One common password tried against many usernames from one address: each username fails
+    once (its own count never moves), but the address's count does; past the limit the address is
+    refused before any password is checked, a right one too, until the window moves on; another
+    address signs in as before."""
+    from app.services.errors import TooManyAttempts
+    from app.state import SIGN_IN_WINDOW
+    stuffed.accounts.create("li.wei", "compliance", PASSWORD)
+    for username in ("a.user", "b.user", "c.user"):
+        assert stuffed.accounts.sign_in(username, "Password123!", STUFFER) is None
+    with pytest.raises(TooManyAttempts) as held:
+        stuffed.accounts.sign_in("d.user", "Password123!", STUFFER)
+    assert held.value.code == "too_many_attempts_from_address"
+    assert 0 < held.value.retry_after <= SIGN_IN_WINDOW + 1
+    with pytest.raises(TooManyAttempts):                # the right password, from that address
+        stuffed.accounts.sign_in("li.wei", PASSWORD, STUFFER)
+    assert stuffed.accounts.sign_in("li.wei", PASSWORD, NEIGHBOUR)   # another address: its own count
+    assert stuffed.accounts.sign_in("e.user", "Password123!", NEIGHBOUR) is None
+    # a failure counts in its window and the next: two windows on, the address may try again
+    clock.now += datetime.timedelta(seconds=SIGN_IN_WINDOW)
+    with pytest.raises(TooManyAttempts):
+        stuffed.accounts.sign_in("li.wei", PASSWORD, STUFFER)
+    clock.now += datetime.timedelta(seconds=SIGN_IN_WINDOW)
+    assert stuffed.accounts.sign_in("li.wei", PASSWORD, STUFFER)
+
+
+def test_an_ipv6_address_is_counted_by_its_network(stuffed):
+    from app.services.errors import TooManyAttempts
+    stuffed.accounts.create("li.wei", "compliance", PASSWORD)
+    for n, address in enumerate(("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::9")):
+        assert stuffed.accounts.sign_in(f"user.{n}", "Password123!", address) is None
+    with pytest.raises(TooManyAttempts):
+        stuffed.accounts.sign_in("li.wei", PASSWORD, "2001:db8:1:2::77")
+    assert stuffed.accounts.sign_in("li.wei", PASSWORD, "2001:db8:1:3::1")
+
+
+def test_without_the_address_limit_only_the_username_is_counted(firefly):
+    firefly.accounts.create("li.wei", "compliance", PASSWORD)
+    for n in range(30):
+        assert firefly.accounts.sign_in(f"user.{n}", "Password123!", STUFFER) is None
+    assert firefly.accounts.sign_in("li.wei", PASSWORD, STUFFER)
