@@ -128,22 +128,22 @@ class Accounts:
         stuffing tries a few common passwords against many usernames, and an address still let in
         on a right password would go on harvesting the accounts whose password it guessed."""
         now = self.clock().timestamp()
-        window = self.sign_ins.window
-        retry_after = int(window - now % window) + 1
         by_address = None
         if self.address_limit:
             # an IPv6 address by its /64 (a client picks any address in it), as wrong API keys are
             # counted (app/services/key_attempts.py); keyed, so no address is in clear in Redis
             by_address = self.personal.mac(f"console-sign-in-address:{counted_as(address or 'unknown')}")
-            if (self.sign_ins.failures(by_address, now) or 0) >= self.address_limit:
+            wait = self._held_back(by_address, self.address_limit, now)
+            if wait is not None:
                 metrics.observe_sign_in_refused("address")
                 raise TooManyAttempts("too many failed sign-ins from this address; try again later",
-                                      code="too_many_attempts_from_address", retry_after=retry_after)
+                                      code="too_many_attempts_from_address", retry_after=wait)
         counted = self.personal.mac(f"console-sign-in:{username}")   # no username in clear in Redis
-        if (self.sign_ins.failures(counted, now) or 0) >= MAX_FAILED_SIGN_INS:
+        wait = self._held_back(counted, MAX_FAILED_SIGN_INS, now)
+        if wait is not None:
             metrics.observe_sign_in_refused("username")
             raise TooManyAttempts("too many failed sign-ins for this username; try again later",
-                                  retry_after=retry_after)
+                                  retry_after=wait)
         token = self._check(username, password)
         if token is None:
             metrics.observe_sign_in_failure()
@@ -151,6 +151,18 @@ class Accounts:
             if by_address is not None:
                 self.sign_ins.failed(by_address, now)
         return token
+
+    def _held_back(self, key: str, limit: int, now: float) -> int | None:
+        """Seconds until the failures counted under `key` fall below `limit` (what Retry-After
+        says), or None when they are below it now (or cannot be read: the store decides nothing).
+        A failure counts in its window and the next: the previous window's stop counting when the
+        current one ends, the current one's when the next one ends."""
+        counts = self.sign_ins.window_counts(key, now)
+        if counts is None or sum(counts) < limit:
+            return None
+        window = self.sign_ins.window
+        until_this_ends = int(window - now % window) + 1
+        return until_this_ends + (window if counts[1] >= limit else 0)
 
     def _check(self, username: str, password: str) -> str | None:
         with self.database.session() as session:

@@ -28,6 +28,9 @@ class SignIns(Protocol):
     def failures(self, key: str, now: float) -> int | None:
         """Failures under `key` in the window of `now` and the one before; None if unavailable."""
 
+    def window_counts(self, key: str, now: float) -> tuple[int, int] | None:
+        """Failures under `key` in the window before `now`'s and in `now`'s; None if unavailable."""
+
     def failed(self, key: str, now: float) -> None:
         """Count a failure under `key` at `now` (lost, and logged, if the store is unavailable)."""
 
@@ -47,13 +50,17 @@ class RedisSignIns:
         return f"{PREFIX}{key}:{bucket}"
 
     def failures(self, key: str, now: float) -> int | None:
+        counts = self.window_counts(key, now)
+        return None if counts is None else sum(counts)
+
+    def window_counts(self, key: str, now: float) -> tuple[int, int] | None:
         bucket = _bucket(now, self.window)
         try:
-            counts = self.client.mget([self._key(key, bucket - 1), self._key(key, bucket)])
+            before, current = self.client.mget([self._key(key, bucket - 1), self._key(key, bucket)])
         except redis.RedisError as error:
             _unavailable("read", error)
             return None
-        return sum(int(count) for count in counts if count is not None)
+        return int(before or 0), int(current or 0)
 
     def failed(self, key: str, now: float) -> None:
         name = self._key(key, _bucket(now, self.window))
@@ -77,9 +84,12 @@ class InProcessSignIns:
         self._counts: dict[tuple[str, int], int] = {}
 
     def failures(self, key: str, now: float) -> int | None:
+        return sum(self.window_counts(key, now))
+
+    def window_counts(self, key: str, now: float) -> tuple[int, int]:
         bucket = _bucket(now, self.window)
         with self._lock:
-            return self._counts.get((key, bucket - 1), 0) + self._counts.get((key, bucket), 0)
+            return self._counts.get((key, bucket - 1), 0), self._counts.get((key, bucket), 0)
 
     def failed(self, key: str, now: float) -> None:
         bucket = _bucket(now, self.window)

@@ -129,7 +129,7 @@ def test_credential_stuffing_from_one_address_is_held_back_whatever_the_username
     with pytest.raises(TooManyAttempts) as held:
         stuffed.accounts.sign_in("d.user", "Password123!", STUFFER)
     assert held.value.code == "too_many_attempts_from_address"
-    assert 0 < held.value.retry_after <= SIGN_IN_WINDOW + 1
+    assert SIGN_IN_WINDOW < held.value.retry_after <= 2 * SIGN_IN_WINDOW + 1  # through the next window
     with pytest.raises(TooManyAttempts):                # the right password, from that address
         stuffed.accounts.sign_in("li.wei", PASSWORD, STUFFER)
     assert stuffed.accounts.sign_in("li.wei", PASSWORD, NEIGHBOUR)   # another address: its own count
@@ -140,6 +140,37 @@ def test_credential_stuffing_from_one_address_is_held_back_whatever_the_username
         stuffed.accounts.sign_in("li.wei", PASSWORD, STUFFER)
     clock.now += datetime.timedelta(seconds=SIGN_IN_WINDOW)
     assert stuffed.accounts.sign_in("li.wei", PASSWORD, STUFFER)
+
+
+@pytest.mark.parametrize("in_this_window", [3, 1])
+def test_retry_after_is_when_the_address_is_let_in_again(stuffed, clock, in_this_window):
+    """Three failures, all in this window (they count through the next one) or two in the one
+    before and one in this (those two stop counting when this one ends): Retry-After is the moment
+    the count falls below the limit, so a client that waits that long is let in, and one that
+    comes back two seconds sooner is not."""
+    from app.services.errors import TooManyAttempts
+    from app.state import SIGN_IN_WINDOW
+    stuffed.accounts.create("li.wei", "compliance", PASSWORD)
+    stamp = clock.now.timestamp()  # 100 s into a window
+    clock.now = datetime.datetime.fromtimestamp(stamp - stamp % SIGN_IN_WINDOW + 100, tz=clock.now.tzinfo)
+    start = clock.now
+    for n in range(3 - in_this_window):
+        assert stuffed.accounts.sign_in(f"before.{n}", "Password123!", STUFFER) is None
+    if in_this_window < 3:
+        clock.now += datetime.timedelta(seconds=SIGN_IN_WINDOW)
+    for n in range(in_this_window):
+        assert stuffed.accounts.sign_in(f"now.{n}", "Password123!", STUFFER) is None
+    with pytest.raises(TooManyAttempts) as held:
+        stuffed.accounts.sign_in("li.wei", PASSWORD, STUFFER)
+    wait = held.value.retry_after
+    assert wait == SIGN_IN_WINDOW - 100 + 1 + (SIGN_IN_WINDOW if in_this_window == 3 else 0)
+    asked = clock.now
+    clock.now = asked + datetime.timedelta(seconds=wait - 2)
+    with pytest.raises(TooManyAttempts):
+        stuffed.accounts.sign_in("li.wei", PASSWORD, STUFFER)
+    clock.now = asked + datetime.timedelta(seconds=wait)
+    assert stuffed.accounts.sign_in("li.wei", PASSWORD, STUFFER)
+    assert clock.now > start
 
 
 def test_an_ipv6_address_is_counted_by_its_network(stuffed):

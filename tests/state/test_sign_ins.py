@@ -33,9 +33,15 @@ def test_failures_count_for_their_window_and_the_next_then_are_forgotten(sign_in
     assert sign_ins.failures("a", T0 + WINDOW) == 4
     assert sign_ins.failures("a", T0 + 2 * WINDOW) == 1     # the first three forgotten
     assert sign_ins.failures("a", T0 + 3 * WINDOW) == 0
+    # window by window (what Retry-After is worked out from): (the one before, this one)
+    assert sign_ins.window_counts("a", T0) == (0, 3)
+    assert sign_ins.window_counts("a", T0 + WINDOW) == (3, 1)
+    assert sign_ins.window_counts("a", T0 + 2 * WINDOW) == (1, 0)
+    assert sign_ins.window_counts("b", T0) == (0, 0)
 
 
 def test_a_redis_that_is_down_counts_nothing_and_says_so():
     down = RedisSignIns(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2), WINDOW)
     assert down.failures("a", T0) is None
+    assert down.window_counts("a", T0) is None
     down.failed("a", T0)     # no exception: the sign-in goes on, the log says the count was lost
