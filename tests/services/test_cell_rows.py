@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from app.files import CsvLayout
 from app.services.batch import Job, VersionSpec, cell_rows, decide_cells, decide_chunk, file_item
 from support.differential import (ODD_CELLS, assert_read_alike, exact, nested_typed, odd_rows,
-                                  reference_cells, two_versions)
+                                  policy_with_input, reference_cells, two_versions)
 
 @pytest.fixture(scope="module")
 def setting(tmp_path_factory):
@@ -117,11 +117,8 @@ SMALL_CELLS = st.one_of(ODD_CELLS, st.sampled_from(
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    from engine.support import INPUT, make_policy
-    policy = make_policy(tmp_path_factory.mktemp("small"), input=dict(INPUT, rate={
-        "type": "decimal", "min": 0, "max": 1}))
-    types = {path: spec.type.name for path, spec in policy.input_schema.fields.items()}
-    return policy, CsvLayout.of(list(types), types)
+    from engine.support import INPUT
+    return policy_with_input(tmp_path_factory.mktemp("small"), dict(INPUT, rate={"type": "decimal", "min": 0, "max": 1}))
 
 
 @given(data=st.data())

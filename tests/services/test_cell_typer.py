@@ -18,7 +18,8 @@ from app.engine.columnar.cells import CellTyper
 from app.engine.columnar.evaluate import Items, Py
 from app.files import CsvLayout
 from app.services.batch import cell_rows
-from support.differential import ODD_CELLS, ODD_ITEM_VALUES, odd_rows, reference_cells, two_versions
+from support.differential import (ODD_CELLS, ODD_ITEM_VALUES, odd_rows, policy_with_input, reference_cells,
+                                  two_versions)
 
 
 def typer_for(policy, layout, shared):
@@ -179,10 +180,7 @@ def small_cell(draw, name, odd):
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    from engine.support import make_policy
-    policy = make_policy(tmp_path_factory.mktemp("typed"), input=SMALL_INPUT)
-    types = {path: spec.type.name for path, spec in policy.input_schema.fields.items()}
-    return policy, CsvLayout.of(list(types), types)
+    return policy_with_input(tmp_path_factory.mktemp("typed"), SMALL_INPUT)
 
 
 @given(data=st.data())
@@ -338,10 +336,7 @@ def wide_cell(draw, name):
 
 @pytest.fixture(scope="module")
 def wide(tmp_path_factory):
-    from engine.support import make_policy
-    policy = make_policy(tmp_path_factory.mktemp("wide"), input=WIDE_INPUT)
-    types = {path: spec.type.name for path, spec in policy.input_schema.fields.items()}
-    return policy, CsvLayout.of(list(types), types)
+    return policy_with_input(tmp_path_factory.mktemp("wide"), WIDE_INPUT)
 
 
 @given(data=st.data())

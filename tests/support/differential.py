@@ -122,3 +122,12 @@ def odd_rows(draw, pool, width):
     elif change == "cut":
         del cells[draw(st.integers(min_value=0, max_value=width - 1)):]
     return cells
+
+
+def policy_with_input(folder, input):
+    """A small policy declaring `input` (engine.support.make_policy) and the CSV layout of a file
+    with a column for every declared field."""
+    from engine.support import make_policy
+    policy = make_policy(folder, input=input)
+    types = {path: spec.type.name for path, spec in policy.input_schema.fields.items()}
+    return policy, CsvLayout.of(list(types), types)
