@@ -245,22 +245,17 @@ class CsvBlock:
             return None
         array = numpy.frombuffer(data, dtype=numpy.uint8)
         size = array.size
-        quotes = numpy.flatnonzero(array == ord('"'))
-        if quotes.size % 2:
+        quotes = _plain_quotes(array)
+        if quotes is None or quotes.size % 2:
             return None
-        opening, closing = quotes[0::2], quotes[1::2]
-        if opening.size:  # (Polars refuses text after a closing quote today; checked here all the same)
-            follows = opening[opening > 0] - 1
-            if not _CELL_START[array[follows]].all() or not _CELL_END[array[numpy.minimum(closing + 1, size - 1)]][
-                    closing + 1 < size].all():
-                return None
-        def outside(positions: numpy.ndarray) -> numpy.ndarray:
-            return positions[(numpy.searchsorted(quotes, positions) & 1) == 0]
-        if b"\r" in data:
-            returns = outside(numpy.flatnonzero(array == ord("\r")))
+        closing = quotes[1::2]  # (Polars refuses text after a closing quote today; checked all the same)
+        if closing.size and not _CELL_END[array[numpy.minimum(closing + 1, size - 1)]][closing + 1 < size].all():
+            return None
+        if b"\r" in data:  # every CR outside quotes followed by LF (so no quote opens after a CR either)
+            returns = _outside(quotes, numpy.flatnonzero(array == ord("\r")))
             if returns.size and (returns[-1] + 1 >= size or not (array[returns + 1] == ord("\n")).all()):
                 return None
-        ends = outside(numpy.flatnonzero(array == ord("\n"))) + 1
+        ends = _outside(quotes, numpy.flatnonzero(array == ord("\n"))) + 1
         if not ends.size or ends[-1] != size:
             ends = numpy.append(ends, size)  # a last row without a line break
         if ends.size != self.rows:
@@ -294,12 +289,25 @@ class CsvBlock:
 _OPENERS = numpy.zeros(256, dtype=bool)
 _OPENERS[[ord(","), ord("\n"), ord("\r"), ord('"')]] = True
 _BLOCK_BYTES = 64 << 20
-# What may come just before a quote that opens a quoted field (a delimiter, a line break) and just
-# after one that closes it (a delimiter, a line break; a quote: the pair of a doubled quote).
-_CELL_START = numpy.zeros(256, dtype=bool)
-_CELL_START[[ord(","), ord("\n"), ord('"')]] = True
+# What may come just after a quote that closes a quoted field (a delimiter, a line break; a quote:
+# the pair of a doubled quote).
 _CELL_END = numpy.zeros(256, dtype=bool)
 _CELL_END[[ord(","), ord("\n"), ord("\r"), ord('"')]] = True
+
+
+def _plain_quotes(array: numpy.ndarray) -> numpy.ndarray | None:
+    """The positions of the quotes of bytes that start at a row's start, when every quote not
+    inside a quoted field by the count of quotes before it opens one (it follows a delimiter, a
+    line break or the start) or doubles a quote; else None."""
+    quotes = numpy.flatnonzero(array == ord('"'))
+    opening = quotes[0::2]
+    follows = opening[opening > 0] - 1
+    return quotes if not follows.size or _OPENERS[array[follows]].all() else None
+
+
+def _outside(quotes: numpy.ndarray, positions: numpy.ndarray) -> numpy.ndarray:
+    """The positions outside quoted fields (an even number of quotes before them)."""
+    return positions[(numpy.searchsorted(quotes, positions) & 1) == 0]
 
 
 def _record_ends(data: bytes, final: bool) -> tuple[numpy.ndarray, bool]:
@@ -313,16 +321,14 @@ def _record_ends(data: bytes, final: bool) -> tuple[numpy.ndarray, bool]:
     file not plain). A CR LF ends one row; a lone CR or LF ends one too. When not `final`, a CR
     that is the last byte is not counted (its LF may follow)."""
     array = numpy.frombuffer(data, dtype=numpy.uint8)
-    quotes = numpy.flatnonzero(array == ord('"'))
-    opening = quotes[0::2]
-    follows = opening[opening > 0] - 1
-    if follows.size and not _OPENERS[array[follows]].all():
+    quotes = _plain_quotes(array)
+    if quotes is None:
         return numpy.zeros(0, dtype=numpy.int64), False
     if b"\r" in data:
         breaks = numpy.flatnonzero((array == ord("\n")) | (array == ord("\r")))
     else:  # the common file: one pass fewer
         breaks = numpy.flatnonzero(array == ord("\n"))
-    breaks = breaks[(numpy.searchsorted(quotes, breaks) & 1) == 0]
+    breaks = _outside(quotes, breaks)
     if breaks.size:
         carriage = array[breaks] == ord("\r")
         after = numpy.minimum(breaks + 1, array.size - 1)
