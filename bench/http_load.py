@@ -195,6 +195,10 @@ def main():
     parser.add_argument("--redis-url", default=None,
                         help="serve with REDIS_URL (anti-fraud counters in Redis; its firefly:shared:* keys are "
                              "removed afterwards); without it the counters live in each worker")
+    parser.add_argument("--parts", action="store_true",
+                        help="after the run, measure alone in this process each part a decision does that the "
+                             "floor does not (bench/http_cpu.py decision_parts), against the CPU the ratio 0.8 "
+                             "leaves a decision beyond a floor request")
     args = parser.parse_args()
 
     from app.storage.migrate import upgrade
@@ -241,6 +245,11 @@ def main():
             client.delete(*keys)
         client.close()
     report["shared_state"] = "redis" if args.redis_url else "in-process"
+    if args.parts:
+        floor_total = sum(floor["cpu_ms_per_request"].values())
+        # decisions / floor >= 0.8 when a decision costs the machine at most floor / 0.8
+        report["budget_ms"] = floor_total / 0.8 - floor_total
+        report["parts_ms"] = measure_parts(url, pad, payloads, args.redis_url)
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -259,6 +268,40 @@ def main():
     for name, phase in (("decisions", decide), ("floor", floor)):
         cpu = phase["cpu_ms_per_request"]
         print(f"{name:<10} " + " ".join(f"{cpu[part]:>9.2f}" for part in PARTS) + f" {sum(cpu.values()):>9.2f}")
+    if args.parts:
+        print()
+        http_cpu().print_parts(report["parts_ms"], report["budget_ms"])
+
+
+def http_cpu():
+    """bench/http_cpu.py as a module (bench/ stays off sys.path)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("http_cpu", BENCH / "http_cpu.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def measure_parts(url, pad, payloads, redis_url):
+    """decision_parts on the app as a worker builds it, on the run's database and Redis."""
+    os.environ.pop("REDIS_URL", None)
+    os.environ.update({"DATABASE_URL": url, "FIREFLY_API_KEYS": f"bench:channel:{KEY}",
+                       "FIREFLY_FLOOR_ENDPOINT": "1", "FIREFLY_FLOOR_PAD_BYTES": str(pad),
+                       "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="firefly-parts-")})
+    if redis_url:
+        os.environ["REDIS_URL"] = redis_url
+    from app import create_app
+    app = create_app()
+    try:
+        return http_cpu().decision_parts(app, payloads)
+    finally:
+        if redis_url:
+            import redis
+            client = redis.Redis.from_url(redis_url)
+            keys = list(client.scan_iter("firefly:shared:*", count=1000))
+            if keys:
+                client.delete(*keys)
+            client.close()
 
 
 if __name__ == "__main__":
