@@ -22,6 +22,9 @@ ERRORS = {
          "(idempotency_in_progress: retry after Retry-After seconds)",
     405: "method not allowed here (Allow lists the methods served; under /v1/decisions/ a name that is "
          "not a 32-hex decision id names a policy, which takes POST only)",
+    408: "the body did not arrive whole within FIREFLY_READ_TIMEOUT seconds of silence (request_timeout): "
+         "nothing was read or decided; the connection is closed (Connection: close). Send the body "
+         "whole and promptly, then retry on a new connection",
     413: "body too large", 415: "body is not application/json", 422: "the input does not fit the schema",
     429: "too many requests: this API key sent more than its request limit (too_many_requests: "
          "FIREFLY_RATE_LIMIT, FIREFLY_RATE_LIMITS_BY_KEY), or this client address sent too many wrong "
@@ -35,7 +38,24 @@ ERRORS = {
 # object), 413 (too large) and 415 (another content type or a content coding): app/api/body.py.
 # Added to every such operation once, by _answers_of_every_guarded_route, never route by route.
 GUARDED = (401, 429, 503)
-READS_BODY = (400, 413, 415)
+READS_BODY = (400, 408, 413, 415)
+# What the server itself (gunicorn) answers before the app sees a request, on any path: a request it
+# cannot read as HTTP/1.1 within its limits (gunicorn.conf.py). The same error envelope (codes in
+# app/api/server.py, GUNICORN_CODES), always with Connection: close. Added to every operation once,
+# by _answers_of_the_server; a 400 the operation already lists keeps its own text and gains this.
+BEFORE_THE_APP = {
+    400: "bad_request: the request line or a header is malformed (a method, version or header "
+         "name gunicorn refuses, a header given twice that must be given once)",
+    414: "uri_too_long: the request line (method, path with its query, version) is longer than "
+         "8190 bytes",
+    417: "expectation_failed: an Expect header other than 100-continue",
+    431: "request_header_fields_too_large: more than 100 header fields, or one longer than 8190 bytes",
+}
+SERVER_NOTE = ("answered by the server (gunicorn) before the app sees the request, on any path, "
+               "with the error envelope and Connection: close (no request_id: the app never saw it)")
+CLOSES = {"description": "close: the server closes the connection after this answer; send the next "
+                         "request on a new one",
+          "schema": {"type": "string", "enum": ["close"]}}
 RETRY_AFTER = {"description": "seconds after which trying again may succeed (429: always sent; "
                               "409 idempotency_in_progress, 503)",
                "schema": {"type": "integer", "minimum": 0}}
@@ -76,7 +96,38 @@ def _answers_of_every_guarded_route(document: dict[str, Any]) -> None:
                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
                 if status in (429, 503):
                     answer["headers"] = {"Retry-After": dict(RETRY_AFTER, required=status == 429)}
+                if status == 408:
+                    answer["headers"] = {"Connection": dict(CLOSES, required=True)}
                 operation["responses"][str(status)] = answer
+
+
+def _answers_of_the_server(document: dict[str, Any]) -> None:
+    """Every operation lists what gunicorn answers before the app (BEFORE_THE_APP: app/api/server.py
+    writes them), each with the error envelope and Connection: close, and the document's description
+    says so: a client generated from this document, or a developer reading it, knows that a request
+    line too long (414), headers too large (431) or a malformed request (400) is answered by the
+    server itself and ends the connection. A 400 the app also answers keeps its text, gains this one,
+    and lists Connection as not required (the app's own 400 keeps the connection)."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            for status, text in BEFORE_THE_APP.items():
+                answer = responses.setdefault(str(status), {
+                    "description": "",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+                ours = f"{SERVER_NOTE}. Code {text}"
+                answer["description"] = f"{answer['description']}; or {ours}" if answer["description"] else ours
+                headers = answer.setdefault("headers", {})
+                headers["Connection"] = dict(CLOSES, required=answer["description"] == ours)
+    statuses = ", ".join(f"{status} ({text.split(':')[0]})" for status, text in BEFORE_THE_APP.items())
+    document["info"]["description"] += (
+        f"\n\nBefore the app: the server itself may answer any request, on any path, with {statuses}, "
+        "when it cannot read the request as HTTP/1.1 within its limits (request line 8190 bytes, "
+        "100 header fields of 8190 bytes each). These answers carry the same error envelope as "
+        "the API's errors ({\"error\": {\"code\": ..., \"message\": ...}}, no request_id) and "
+        "Connection: close: the server closes the connection, so send the next request on a new "
+        "one. Every operation lists them. A JSON body that stops arriving for FIREFLY_READ_TIMEOUT "
+        "seconds is answered 408 (request_timeout), also with Connection: close.")
 
 
 def _op(summary: str, roles: list[str], responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -302,6 +353,7 @@ def build_spec(policy_set: PolicySet) -> dict[str, Any]:
     document = _object_sizes(_numbers(spec.to_dict()))
     _replay_names_one_version(document)
     _answers_of_every_guarded_route(document)
+    _answers_of_the_server(document)
     for policy_name, policy in policy_set.policies.items():
         _date_is_the_services(document["components"]["schemas"][f"{policy_name}.input"], policy)
         _consent_without_nul(document["components"]["schemas"][f"{policy_name}.input"])

@@ -5,7 +5,10 @@
 - the access log is one JSON object per line built with json.dumps, so a quote, a backslash or a
   newline in a path or a user agent can neither break the line nor forge another one;
 - a request body is read under a deadline (FIREFLY_READ_TIMEOUT): a client that announces more
-  than it sends holds a worker thread for seconds, not minutes (the app answers 408).
+  than it sends holds a worker thread for seconds, not minutes (the app answers 408);
+- an answer the app marks Connection: close (408, 413, a body that could not be read) closes the
+  connection: gunicorn drops an app's Connection header (hop-by-hop) and kept the connection open,
+  answering "Connection: keep-alive" after a body it never read whole.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from typing import Any
 
 from gunicorn import util
 from gunicorn.glogging import Logger
+from gunicorn.http import wsgi
 from gunicorn.workers.gthread import ThreadWorker
 
 from app.privacy import path_for_log
@@ -41,6 +45,22 @@ def _write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> Non
 
 # gunicorn writes its own rejections with util.write_error (an HTML page): answer JSON instead.
 util.write_error = _write_json_error
+
+
+_process_headers = wsgi.Response.process_headers
+
+
+def _process_headers_closing(self: Any, headers: Any) -> None:
+    """The app's headers, as gunicorn takes them, except that Connection: close (which gunicorn
+    drops, a hop-by-hop header) closes the connection after the answer (the OpenAPI document says
+    so of 408: app/api/openapi.py)."""
+    if any(str(name).lower() == "connection" and "close" in [v.strip() for v in str(value).lower().split(",")]
+           for name, value in headers):
+        self.force_close()
+    _process_headers(self, headers)
+
+
+wsgi.Response.process_headers = _process_headers_closing
 
 
 def access_entry(atoms: dict[str, Any]) -> str:

@@ -204,5 +204,42 @@ def test_every_operation_that_reads_a_json_body_documents_400_413_415(client):
                if "application/json" in operation.get("requestBody", {}).get("content", {})]
     assert len(reading) > 15
     for path, method, operation in reading:
-        for status in ("400", "413", "415"):
+        for status in ("400", "408", "413", "415"):
             assert status in operation["responses"], (method, path, status)
+        timeout = operation["responses"]["408"]
+        assert timeout["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+        assert "request_timeout" in timeout["description"] and "FIREFLY_READ_TIMEOUT" in timeout["description"]
+        assert timeout["headers"]["Connection"]["required"] is True, (method, path)
+        assert timeout["headers"]["Connection"]["schema"]["enum"] == ["close"]
+
+
+def test_every_operation_documents_what_the_server_answers_before_the_app(client):
+    """gunicorn answers a request it cannot read (app/api/server.py writes the answer) before the
+    app sees it, on any path: every operation lists 400, 414, 417 and 431 with the error envelope
+    and Connection: close, each naming its code, and the document's description says so once."""
+    from app.api.server import GUNICORN_CODES
+    spec = client.get("/openapi.json").get_json()
+    text = spec["info"]["description"]
+    assert "Before the app" in text and "Connection: close" in text and "envelope" in text
+    for status in (400, 414, 417, 431):
+        assert f"{status} ({GUNICORN_CODES[status]})" in text
+    operations = [(path, method, operation) for path, ops in spec["paths"].items()
+                  for method, operation in ops.items()]
+    assert len(operations) > 40
+    for path, method, operation in operations:
+        for status in (400, 414, 417, 431):
+            answer = operation["responses"][str(status)]
+            assert answer["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Error"}, (method, path, status)
+            assert "before the app" in answer["description"], (method, path, status)
+            assert GUNICORN_CODES[status] in answer["description"], (method, path, status)
+            assert answer["headers"]["Connection"]["schema"]["enum"] == ["close"]
+            # only the server answers 414, 417 and 431, always closing; where the app answers 400
+            # too (its text first), the app's own 400 may keep the connection
+            only_the_server = answer["description"].startswith("answered by the server")
+            assert only_the_server is (status != 400 or only_the_server), (method, path, status)
+            assert answer["headers"]["Connection"]["required"] is only_the_server, (method, path, status)
+    # an operation whose own 400 the app gives keeps its text first
+    decide = spec["paths"]["/v1/decisions/zhishandai.application"]["post"]["responses"]["400"]
+    assert decide["description"].startswith("malformed JSON or invalid parameters; or answered by the server")
+    assert decide["headers"]["Connection"]["required"] is False

@@ -1,11 +1,12 @@
 """Fast faults (in `make test`): the real server against hostile clients. Oversized chunked
 bodies are 413, a client that announces more than it sends is cut off after the read timeout (408)
-without starving others, gunicorn's own rejections answer the JSON error envelope, and every
-access log line is one valid JSON object whatever the path holds."""
+without starving others, gunicorn's own rejections answer the JSON error envelope as /openapi.json
+documents them, and every access log line is one valid JSON object whatever the path holds."""
 import json
 import socket
 import threading
 
+import jsonschema_rs
 import pytest
 import requests
 
@@ -94,6 +95,50 @@ def test_gunicorn_rejections_answer_the_json_envelope(server):
     bad_line = b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n"
     status, error = status_and_error(server.raw(bad_line))
     assert status == 400
+
+
+def as_documented(document, method, path, answer: bytes):
+    """The status of a raw answer, checked as the fixture `answers_as_documented` (tests/api/conftest.py)
+    checks the app's: documented for the operation, with the error envelope and every header the
+    document requires (with its documented value); and the body valid against that schema."""
+    head_, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head_.decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ", 2)[1])
+    headers = {name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines)}
+    documented = document["paths"][path][method]["responses"].get(str(status))
+    assert documented is not None, f"{method.upper()} {path}: {status} not documented"
+    schema = documented["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/Error"}, (status, schema)
+    assert headers.get("content-type") == "application/json", answer[:400]
+    for name, header in documented.get("headers", {}).items():
+        if header.get("required"):
+            assert name.lower() in headers, f"{status} without its {name} header: {answer[:400]!r}"
+        if name.lower() in headers and "enum" in header["schema"]:
+            assert headers[name.lower()] in header["schema"]["enum"], (status, name, headers[name.lower()])
+    content = json.loads(body)
+    jsonschema_rs.validate({**schema, "components": document["components"]}, content)
+    return status, headers, content["error"]
+
+
+def test_gunicorn_rejections_are_answered_as_the_document_says(server):
+    """A request line too long (414), a header too large (431) and a malformed request line (400)
+    sent to the decision route: gunicorn answers each before the app, with the status, envelope
+    and Connection: close /openapi.json lists for that operation, and closes the connection (read
+    to its end well within keepalive, 5 s). So does the app's 408 for a body that stops coming."""
+    document = requests.get(server.base + "/openapi.json", timeout=30).json()
+    sent = {
+        414: f"POST {URL}?trace={'a' * 9000} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+        431: head("POST", URL, b"X-Big: " + b"a" * 9000 + b"\r\n\r\n"),
+        400: f"POST {URL}\r\nHost: x\r\n\r\n".encode(),  # no HTTP version: not a request line
+        408: head("POST", URL, b"Content-Length: 3000\r\n\r\n") + b'{"a":1',
+    }
+    codes = {414: "uri_too_long", 431: "request_header_fields_too_large", 400: "bad_request",
+             408: "request_timeout"}
+    for expected, request in sent.items():
+        answer = server.raw(request, timeout=4)  # past keepalive (5 s) a kept connection would time out
+        status, headers, error = as_documented(document, "post", URL, answer)
+        assert (status, error["code"]) == (expected, codes[expected]), answer[:400]
+        assert headers["connection"] == "close", answer[:400]
 
 
 def test_every_access_log_line_is_one_json_object(server):
