@@ -36,11 +36,13 @@ proxy:
 		{ apt-get update -q >/dev/null && apt-get install -y -q nginx-light >/dev/null; }; \
 	else echo "tests/faults/test_nginx.py needs nginx: apt-get install nginx-light" >&2; fi
 
-# One pytest worker per core (pytest-xdist); each worker has its own database (tests/conftest.py).
+# The whole suite: one pytest worker per core (pytest-xdist), each worker on its own database
+# (tests/conftest.py), then the slow fault suite on its own servers.
 test: install browser proxy
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto -m "not slow_fault" tests
+	$(MAKE) --no-print-directory faults
 
-# The slow fault-injection suite: its own PostgreSQL cluster and Redis, a real gunicorn under load
+# The slow fault-injection suite alone (`make test` runs it last): its own PostgreSQL cluster and Redis, a real gunicorn under load
 # through kill -9, PostgreSQL and Redis restarts and hostile reloads; prints its figures.
 faults: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 0 -s -m slow_fault tests/faults

@@ -56,6 +56,10 @@ SERVER_NOTE = ("answered by the server (gunicorn) before the app sees the reques
 CLOSES = {"description": "close: the server closes the connection after this answer; send the next "
                          "request on a new one",
           "schema": {"type": "string", "enum": ["close"]}}
+# A status both the server and the app answer (400): the app's own answer keeps the connection.
+SHARED_CONNECTION = {"description": "close when the server answered (the connection ends: send the "
+                                    "next request on a new one); keep-alive when the app did",
+                     "required": False, "schema": {"type": "string", "enum": ["close", "keep-alive"]}}
 RETRY_AFTER = {"description": "seconds after which trying again may succeed (429: always sent; "
                               "409 idempotency_in_progress, 503)",
                "schema": {"type": "integer", "minimum": 0}}
@@ -118,7 +122,8 @@ def _answers_of_the_server(document: dict[str, Any]) -> None:
                 ours = f"{SERVER_NOTE}. Code {text}"
                 answer["description"] = f"{answer['description']}; or {ours}" if answer["description"] else ours
                 headers = answer.setdefault("headers", {})
-                headers["Connection"] = dict(CLOSES, required=answer["description"] == ours)
+                only_ours = answer["description"] == ours
+                headers["Connection"] = dict(CLOSES, required=True) if only_ours else SHARED_CONNECTION
     statuses = ", ".join(f"{status} ({text.split(':')[0]})" for status, text in BEFORE_THE_APP.items())
     document["info"]["description"] += (
         f"\n\nBefore the app: the server itself may answer any request, on any path, with {statuses}, "
