@@ -28,7 +28,7 @@ import redis
 
 log = logging.getLogger("firefly.state")
 
-# v2: keys name the kind of value they count by (ev:applications:phone:<hash>, not
+# v2: keys name the field they count by (ev:applications:device.device_id:<hash>, not
 # ev:applications:<hash>, where a device id equal to someone's phone number met that phone's
 # counts). A new prefix, so that a store written the old way reads as a new store: its memory
 # begins at the upgrade, and velocity values reaching back before it are missing until `flask

@@ -1,6 +1,6 @@
 """A release's content is bound by a MAC (its id and content hash under the log key): its files
 edited in the database, with their unkeyed content hash recomputed, no longer pass as approved
-(app/services/integrity.py). Releases stored before have none until `flask audit seal` gives them
+(app/services/integrity.py). Releases stored before have none until `flask audit vouch` gives them
 one; until then they are not served. On PostgreSQL releases stay append-only but for that: a MAC
 may be written once where there was none, nothing else changing.
 

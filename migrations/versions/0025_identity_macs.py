@@ -1,7 +1,7 @@
 """Stored API keys, console accounts and console sessions carry a MAC of who they are (app/services/
 identity.py): a row inserted or edited in the database authenticates nobody. An API key may be
 bound to input values (`binds`: a partner's key sends only device.channel=PARTNER). Keys and accounts
-stored before have none until `flask audit seal` gives them one; sessions begun before end (their
+stored before have none until `flask audit vouch` gives them one; sessions begun before end (their
 holders sign in again).
 
 Revision ID: 0025

@@ -2,7 +2,7 @@
 or extended, a blacklist or watchlist entry removed or shortened) waits in list_changes for a second
 person; an entry's added_by holds "maker, approved by checker"; an entry carries a row MAC
 (app/services/lists.py). The migration has no key: entries made before it have no MAC until
-`flask lists mac` (docs/anti_fraud.md); a whitelist entry without a valid MAC matches nothing.
+`flask audit vouch` (docs/anti_fraud.md); a whitelist entry without a valid MAC matches nothing.
 
 Revision ID: 0026
 Revises: 0025
