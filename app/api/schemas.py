@@ -225,8 +225,8 @@ class AuditQuery(Schema):
         unknown = RAISE
 
     actor = Text(100, min_length=1, description="an API key's name")
-    action = Text(40, min_length=1, description="decision.read, decision.search, decision.search_personal, "
-                                                "decision.replay, audit.search")
+    action = Text(40, min_length=1, description="decision.read, decision.export, decision.search, "
+                                                "decision.search_personal, decision.replay, audit.search")
     decision_id = fields.String(validate=validate.Regexp(r"^[0-9a-f]{32}$"))
     created_from = UtcDateTime(metadata={"description": "at or after (ISO 8601)"})
     created_to = UtcDateTime(metadata={"description": "before (ISO 8601)"})

@@ -100,9 +100,9 @@ def _search(form: SearchForm, hashes: dict[str, tuple[str, ...] | None], cursor:
                   phone_hash=hashes["phone_hash"] or None, awaiting_review=bool(form.waiting.data))
 
 
-def _explained(decision_id: str):
-    try:
-        decision = services().records.get(decision_id, principal(), request_id())  # the read recorded
+def _explained(decision_id: str, exported_as: str | None = None):
+    try:  # the read recorded (an export as such: the print view, the PDF)
+        decision = services().records.get(decision_id, principal(), request_id(), exported_as)
     except NotFound:
         abort(404)
     return explain(decision, services().versions.written(decision["policy"]["hash"]))
@@ -144,7 +144,7 @@ def review(decision_id: str) -> Response | tuple[str, int]:
 @signed_in(*READ_DECISIONS)
 def decision_print(decision_id: str) -> str:
     """The same explanation laid out for paper (the browser's print prints it)."""
-    explained = _explained(decision_id)
+    explained = _explained(decision_id, "print")
     return render_template("console/decision_print.html", e=explained,
                            printed_at=datetime.datetime.now(datetime.timezone.utc))
 
@@ -153,7 +153,7 @@ def decision_print(decision_id: str) -> str:
 @signed_in(*READ_DECISIONS)
 def decision_pdf(decision_id: str) -> Response | tuple[str, int]:
     """The printable view as a PDF file (WeasyPrint)."""
-    explained = _explained(decision_id)
+    explained = _explained(decision_id, "pdf")
     html = render_template("console/decision_print.html", e=explained, pdf=True,
                            printed_at=datetime.datetime.now(datetime.timezone.utc))
     try:

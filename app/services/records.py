@@ -336,8 +336,11 @@ class Records:
             raise NotFound(f"no decision {decision_id!r}", code="unknown_decision")
         return row
 
-    def get(self, decision_id: str, who: Principal | None = None, request_id: str | None = None) -> dict[str, Any]:
-        """One stored decision with its trace (the read recorded)."""
+    def get(self, decision_id: str, who: Principal | None = None, request_id: str | None = None,
+            exported_as: str | None = None) -> dict[str, Any]:
+        """One stored decision with its trace (the read recorded). `exported_as` ("print", "pdf"):
+        the decision leaves the service as a document, recorded as `decision.export` with its form
+        instead of `decision.read`, so that the access log tells a copy taken away from a page read."""
         row = self.row(decision_id)
         body = self._checked(row, FULL)
         with self.database.session() as session:
@@ -346,7 +349,10 @@ class Records:
                 body["shadow_id"] = decisions.shadow_id(session, row.id)
         if notes:  # an underwriter's review, an applicant's requests and their answers
             body["reviews"] = [review_note(n, self.personal) for n in notes]
-        self.audit.record(who, "decision.read", [body["decision_id"]], {}, request_id)
+        if exported_as is None:
+            self.audit.record(who, "decision.read", [body["decision_id"]], {}, request_id)
+        else:
+            self.audit.record(who, "decision.export", [body["decision_id"]], {"as": exported_as}, request_id)
         return body
 
     def _checked(self, row: DecisionRow, trace: str) -> dict[str, Any]:

@@ -274,6 +274,18 @@ def test_every_view_is_in_the_access_audit(compliance, decided, app):
     assert all(e["role"] == "compliance" for e in events)
 
 
+def test_a_decision_taken_away_is_audited_as_an_export(compliance, decided, app):
+    """The printable view and the PDF are copies that leave the service: the access log records them
+    as decision.export with their form, not as a page read, so compliance can tell who took one."""
+    from app.services.access_audit import AuditSearch
+    decision_id = decided["decline_overdue_pattern"]["decision_id"]
+    assert compliance.get(f"/console/decisions/{decision_id}/print").status_code == 200
+    assert compliance.get(f"/console/decisions/{decision_id}/pdf").status_code == 200
+    events, _ = services(app).access_audit.search(AuditSearch(actor="li.wei", decision_id=decision_id, limit=200))
+    assert [(e["action"], e["details"]) for e in events if e["action"].startswith("decision.")] == [
+        ("decision.export", {"as": "pdf"}), ("decision.export", {"as": "print"})]  # newest first
+
+
 def test_a_personal_search_is_audited_by_its_hash_only(compliance, decided, app):
     from app.services.access_audit import AuditSearch
     from support.applicants import examples
