@@ -38,7 +38,8 @@ def normalise(value: Any) -> str:
     letters are the ASCII ones), white space removed, upper case. The same number typed in
     full-width digits is the same key for velocity, links, lists and search. An IP address is
     written one way first: `::ffff:10.1.2.3` is `10.1.2.3`, and `2001:0DB8:0:0::1` is `2001:db8::1`,
-    so that a channel (or a client behind it) writing one address two ways counts once.
+    and a port or URL brackets are dropped (`10.1.2.3:50123`, `[2001:db8::1]:443`), so that a
+    channel (or a client behind it) writing one address two ways counts once.
     Characters that show nothing are removed too (control and format characters such as the
     zero-width space, the soft hyphen and the byte order mark; variation selectors, fillers): NFKC
     keeps them, and one inside a device id or an employer's name made a new key that no screen
@@ -66,12 +67,24 @@ def _visible(text: str) -> str:
     return _IGNORABLE.sub("", text)
 
 
+# An address as a socket or a URL writes it: `10.9.8.7:50123`, `[2408:8207::1]:443`, `[2408:8207::1]`.
+_WITH_PORT = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([0-9]{1,3}(?:\.[0-9]{1,3}){3}))(?::([0-9]{1,5}))?$")
+
+
 def _ip_address(text: str) -> str:
-    """`text` in the one form of its IP address, or as it is when it is none."""
+    """`text` in the one form of its IP address, or as it is when it is none. An address with a
+    port (`10.9.8.7:50123`) or in brackets (`[2408:8207::1]:443`) is the address alone: a channel
+    passing the client's socket address sent a new port, so a new key, on every connection."""
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
-        return text
+        written = _WITH_PORT.match(text)
+        if written is None or int(written.group(3) or 0) > 65535:
+            return text
+        try:
+            address = ipaddress.ip_address(written.group(1) or written.group(2))
+        except ValueError:
+            return text
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return str(address.ipv4_mapped)
     return str(address)

@@ -256,3 +256,29 @@ def test_an_employer_on_the_whitelist_does_not_whitelist_a_device_id_typed_as_it
                for n in range(3)]
     assert shared(trusted[2]["trace"])["in_list.whitelist.device.device_id"]["value"] is True
     assert "DEVICE_BURST" not in [r["code"] for r in trusted[2]["reasons"]]
+
+
+def test_one_ip_address_sent_with_its_port_or_in_brackets_is_one_address(decide):
+    """A channel that passes the client's socket address (`10.9.8.7:50123`, as some proxies write
+    X-Forwarded-For) or an IPv6 address in URL brackets (`[2408:...]:443`) sent a new written form
+    on every connection: each was its own key, every application read 1 and IP_VELOCITY_24H (10
+    in 24 hours) never fired. The address is counted without the port or the brackets."""
+    written = ["10.9.8.7:50123", "10.9.8.7:50124", "10.9.8.7", "[10.9.8.7]", "[::ffff:10.9.8.7]:443",
+               "[::ffff:10.9.8.7]", " 10.9.8.7:8080 ", "10.9.8.7:1", "10.9.8.7:65535", "10.9.8.7:443"]
+    answers = []
+    for n, address in enumerate(written, start=1):
+        body = applicant(200 + n, device=f"DEV-PORT-{n:04d}", mobile=f"1390001{n:04d}")
+        body["device"]["ip_address"] = address
+        answers.append(decide(body, query="?trace=true").get_json())
+    assert [shared(a["trace"])["shared.ip_applications_24h"]["value"] for a in answers] == list(range(1, 11))
+    assert "IP_VELOCITY_24H" in [r["code"] for r in answers[-1]["reasons"]]
+    # the trace shows the address as sent
+    assert shared(answers[0]["trace"])["shared.ip_applications_24h"]["key"] == {"device.ip_address": "10.9.8.7:50123"}
+    # an IPv6 network, bracketed with a port or not, is one /64
+    counts = []
+    for n, address in enumerate(["[2408:8207:2a1:5c0::1]:443", "2408:8207:2a1:5c0::2", "[2408:8207:2a1:5c0::3]"]):
+        body = applicant(300 + n, device=f"DEV-PORT6-{n:04d}", mobile=f"1390002{n:04d}")
+        body["device"]["ip_address"] = address
+        counts.append(shared(decide(body, query="?trace=true").get_json()["trace"])
+                      ["shared.ip_applications_24h"]["value"])
+    assert counts == [1, 2, 3]

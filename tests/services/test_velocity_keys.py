@@ -80,7 +80,9 @@ def test_a_phone_named_as_a_contact_is_not_counted_as_that_phones_own_applicatio
 
 
 @pytest.mark.parametrize("written", [["10.1.2.3", "::ffff:10.1.2.3", "::FFFF:10.1.2.3"],
-                                     ["2001:db8::1", "2001:0DB8:0:0:0:0:0:1", "2001:db8:0::0:1"]])
+                                     ["2001:db8::1", "2001:0DB8:0:0:0:0:0:1", "2001:db8:0::0:1"],
+                                     ["10.1.2.3:50123", "[::ffff:10.1.2.3]:443", "[10.1.2.3]"],
+                                     ["[2001:db8::1]:443", "[2001:DB8::1]", "2001:db8::1"]])
 def test_one_ip_address_written_several_ways_is_one_key(policy, lists, make_store, written):
     run = Run(policy, lists, make_store(), PersonalData(SECRET))
     counts = [run.apply(typed_application(policy, n, n, n, **{"device.ip_address": ip}), minutes(n))[0]
@@ -153,7 +155,8 @@ def test_values_spread_over_other_fields_change_no_phone_count(policy, lists, ma
 
 
 def test_normalise_leaves_what_is_no_ip_address_as_it_was():
-    for text in ["13812345678", "dev-001", "010.1.2.3", "1.2", "Shanghai Co., Ltd.", "a:b", "12:30"]:
+    for text in ["13812345678", "dev-001", "010.1.2.3", "1.2", "Shanghai Co., Ltd.", "a:b", "12:30",
+                 "10.1.2.3:65536", "010.1.2.3:80", "[x]:1", "10.1.2.3:"]:
         assert normalise(text) == "".join(text.split()).upper()
     assert normalise(" ::ffff:10.1.2.3 ") == "10.1.2.3"
 
