@@ -43,10 +43,14 @@ def normalise(value: Any) -> str:
     Characters that show nothing are removed too (control and format characters such as the
     zero-width space, the soft hyphen and the byte order mark; variation selectors, fillers): NFKC
     keeps them, and one inside a device id or an employer's name made a new key that no screen
-    shows, so a burst from one device counted once per "device" and a listed name was not on the list."""
+    shows, so a burst from one device counted once per "device" and a listed name was not on the list.
+    Dashes and middle dots that look alike are written as one (`_LOOKALIKES`): NFKC folds the
+    full-width hyphen but not the typeset hyphen, the en or em dash or the minus sign, so a device
+    id pasted from a document or an employer's name typed with another input method's dash (or
+    middle dot) was another key."""
     text = unicodedata.normalize("NFKC", str(value))
     if not text.isascii() or not text.isprintable():
-        text = _visible(text)
+        text = _visible(text).translate(_LOOKALIKES)
     text = "".join(text.split())
     if ("." in text or ":" in text) and len(text) <= 64:
         text = _ip_address(text)
@@ -59,6 +63,15 @@ def normalise(value: Any) -> str:
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf"})
 _IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f"
                         "\uffa0\U000e0000-\U000e0fff]")
+
+
+# Characters that show as the ASCII hyphen or the Chinese interpunct (间隔号, U+00B7) and that NFKC
+# leaves apart: the hyphen (U+2010), figure dash, en and em dashes, horizontal bar and minus sign
+# (the separators app/engine/privacy.py reads inside numbers); the katakana middle dot (U+30FB, what
+# NFKC makes of the half-width one), the hyphenation point, the bullet and the bullet and dot
+# operators.
+_LOOKALIKES = str.maketrans({**dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+                             **dict.fromkeys("\u30fb\u2027\u2022\u2219\u22c5", "\u00b7")})
 
 
 def _visible(text: str) -> str:

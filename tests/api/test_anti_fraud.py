@@ -282,3 +282,36 @@ def test_one_ip_address_sent_with_its_port_or_in_brackets_is_one_address(decide)
         counts.append(shared(decide(body, query="?trace=true").get_json()["trace"])
                       ["shared.ip_applications_24h"]["value"])
     assert counts == [1, 2, 3]
+
+
+DASHES = ["-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212"]  # hyphen, dashes, minus
+
+
+def test_a_device_id_or_employer_written_with_another_dash_or_middle_dot_is_the_same_key(decide, client, auth):
+    """A hyphen (U+2010), an en or em dash or a minus sign shows as the ASCII hyphen does, and the
+    katakana middle dot (U+30FB) or a bullet as the Chinese interpunct (U+00B7), but NFKC keeps
+    them apart: a device id pasted from a document (where the hyphen was typeset) or an employer's
+    name typed with another input method's dash was a new key, so a burst from one device counted
+    once per dash, and a blacklisted device or a watched employer written so was on no list."""
+    answers = [decide(applicant(400 + n, device=f"DEV{dash}DASH{dash}0001"), query="?trace=true").get_json()
+               for n, dash in enumerate(DASHES)]
+    assert [shared(a["trace"])["shared.device_applications_1h"]["value"] for a in answers] == list(range(1, 9))
+    assert "DEVICE_BURST" in [r["code"] for r in answers[2]["reasons"]]
+    added = client.post("/v1/lists/blacklist/entries", headers=auth("admin"),
+                        json={"kind": "device", "value": "DEV\u2013BAD\u20130002", "reason": "emulator farm",
+                              "source": "police notice (pasted)"})
+    assert added.status_code == 200, added.get_json()
+    answer = decide(applicant(420, device="dev-bad-0002")).get_json()
+    assert "LIST_BLACKLIST" in [r["code"] for r in answer["reasons"]]
+    employer = "某某人力资源—阿布都·派遣中心"
+    added = client.post("/v1/lists/watchlist/entries", headers=auth("admin"),
+                        json={"kind": "employer", "value": employer, "reason": "intermediary packaging",
+                              "source": "test"})
+    assert added.status_code == 200, added.get_json()
+    for n, written in enumerate(["某某人力资源-阿布都・派遣中心", "某某人力资源－阿布都•派遣中心",
+                                 "某某人力资源\u2010阿布都\u2027派遣中心"]):
+        body = applicant(430 + n, device=f"DEV-EMPLOYER-{n:04d}", mobile=f"1390003{n:04d}")
+        body["employment"]["employer_name"] = written
+        answer = decide(body, query="?trace=true").get_json()
+        assert [r["code"] for r in answer["reasons"]] == ["LIST_WATCHLIST"], written
+        assert shared(answer["trace"])["shared.employer_applications_7d"]["value"] == n + 1

@@ -175,3 +175,16 @@ def test_characters_that_show_nothing_are_no_part_of_a_key(text, marks):
     for place, mark in marks:
         written = written[:place] + mark + written[place:]
     assert normalise(written) == normalise(text)
+
+
+@pytest.mark.parametrize("written", [
+    ["DEV-0001", "DEV\u20100001", "DEV\u20110001", "DEV\u20120001", "DEV\u20130001", "DEV\u20140001",
+     "DEV\u20150001", "DEV\u22120001", "DEV\uff0d0001", "dev\ufe630001"],
+    ["阿布都·某某商贸", "阿布都・某某商贸", "阿布都･某某商贸", "阿布都‧某某商贸", "阿布都•某某商贸", "阿布都∙某某商贸",
+     "阿布都⋅某某商贸", "阿布都\u0387某某商贸"]])
+def test_dashes_and_middle_dots_that_look_alike_are_one_key(written):
+    """NFKC folds the full-width and small hyphen-minus, not the typeset hyphen, the dashes or
+    the minus sign, nor the katakana middle dot or the bullet: a key is what a screen shows."""
+    assert len({normalise(text) for text in written}) == 1
+    # a wave dash or a tilde is not a hyphen; a full stop is not a middle dot
+    assert normalise("DEV\u301c0001") != normalise(written[0]) != normalise("DEV.0001")
