@@ -38,14 +38,19 @@ def normalise(value: Any) -> str:
     letters are the ASCII ones), white space removed, upper case. The same number typed in
     full-width digits is the same key for velocity, links, lists and search. An IP address is
     written one way first: `::ffff:10.1.2.3` is `10.1.2.3`, and `2001:0DB8:0:0::1` is `2001:db8::1`,
-    so that a channel (or a client behind it) writing one address two ways counts once.
+    and a port or URL brackets are dropped (`10.1.2.3:50123`, `[2001:db8::1]:443`), so that a
+    channel (or a client behind it) writing one address two ways counts once.
     Characters that show nothing are removed too (control and format characters such as the
     zero-width space, the soft hyphen and the byte order mark; variation selectors, fillers): NFKC
     keeps them, and one inside a device id or an employer's name made a new key that no screen
-    shows, so a burst from one device counted once per "device" and a listed name was not on the list."""
+    shows, so a burst from one device counted once per "device" and a listed name was not on the list.
+    Dashes and middle dots that look alike are written as one (`_LOOKALIKES`): NFKC folds the
+    full-width hyphen but not the typeset hyphen, the en or em dash or the minus sign, so a device
+    id pasted from a document or an employer's name typed with another input method's dash (or
+    middle dot) was another key."""
     text = unicodedata.normalize("NFKC", str(value))
     if not text.isascii() or not text.isprintable():
-        text = _visible(text)
+        text = _visible(text).translate(_LOOKALIKES)
     text = "".join(text.split())
     if ("." in text or ":" in text) and len(text) <= 64:
         text = _ip_address(text)
@@ -60,18 +65,39 @@ _IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe0
                         "\uffa0\U000e0000-\U000e0fff]")
 
 
+# Characters that show as the ASCII hyphen or the Chinese interpunct (间隔号, U+00B7) and that NFKC
+# leaves apart: the hyphen (U+2010), figure dash, en and em dashes, horizontal bar and minus sign
+# (the separators app/engine/privacy.py reads inside numbers); the katakana middle dot (U+30FB, what
+# NFKC makes of the half-width one), the hyphenation point, the bullet and the bullet and dot
+# operators.
+_LOOKALIKES = str.maketrans({**dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+                             **dict.fromkeys("\u30fb\u2027\u2022\u2219\u22c5", "\u00b7")})
+
+
 def _visible(text: str) -> str:
     """`text` without the characters that show nothing."""
     text = "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE_CATEGORIES)
     return _IGNORABLE.sub("", text)
 
 
+# An address as a socket or a URL writes it: `10.9.8.7:50123`, `[2408:8207::1]:443`, `[2408:8207::1]`.
+_WITH_PORT = re.compile(r"^(?:\[([0-9A-Fa-f:.]+)\]|([0-9]{1,3}(?:\.[0-9]{1,3}){3}))(?::([0-9]{1,5}))?$")
+
+
 def _ip_address(text: str) -> str:
-    """`text` in the one form of its IP address, or as it is when it is none."""
+    """`text` in the one form of its IP address, or as it is when it is none. An address with a
+    port (`10.9.8.7:50123`) or in brackets (`[2408:8207::1]:443`) is the address alone: a channel
+    passing the client's socket address sent a new port, so a new key, on every connection."""
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
-        return text
+        written = _WITH_PORT.match(text)
+        if written is None or int(written.group(3) or 0) > 65535:
+            return text
+        try:
+            address = ipaddress.ip_address(written.group(1) or written.group(2))
+        except ValueError:
+            return text
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return str(address.ipv4_mapped)
     return str(address)

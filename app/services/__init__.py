@@ -111,7 +111,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
         replaying=Replaying(records, registry, store, personal, settings.engine),
         audit_log=AuditLog(database, personal, clock, access_audit, settings.pii_retention_days),
         access_audit=access_audit, releases=releases,
-        reviews=ReviewDesk(database, personal, records, access_audit, clock, registry, store),
+        reviews=ReviewDesk(database, personal, records, access_audit, clock, registry, store, velocity),
         simulating=Simulating(settings.policy_root, settings.engine, releases),
         backtesting=Backtesting(database, personal, store, registry, settings.engine, clock,
                                 settings.backtest_workers, releases),
@@ -131,6 +131,7 @@ def build(settings: Settings, clock: Clock = utc_now, load_policies: bool = True
     services.key_attempts = key_attempts
     services.rate_limits = RateLimits(settings.rate_limit, settings.rate_limits_by_key, state.client)
     velocity.pay_owed = services.rebuilding.pay_owed  # the marks owed: written as a rebuild writes them
+    velocity.write_review = services.rebuilding.write_review  # a DECLINE on review marks as one decided
     if load_policies:
         registry.start()
     return services

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from decimal import ROUND_FLOOR, Decimal
 
@@ -27,6 +27,9 @@ from app.services.registry import PolicyRegistry
 from app.storage import chain, reviews
 from app.storage.db import Database
 from app.storage.models import DecisionReview
+
+if TYPE_CHECKING:
+    from app.services.velocity import Velocity
 
 UNDERWRITERS = ("underwriter",)
 REQUEST_RECORDERS = ("compliance", "underwriter")
@@ -48,7 +51,7 @@ class Review:
 class ReviewDesk:
     def __init__(self, database: Database, personal: PersonalData, records_: Records, audit: AccessAudit,
                  clock: Clock = utc_now, registry: PolicyRegistry | None = None,
-                 store: PolicyStore | None = None) -> None:
+                 store: PolicyStore | None = None, velocity: "Velocity | None" = None) -> None:
         self.database = database
         self.personal = personal
         self.records = records_
@@ -56,6 +59,7 @@ class ReviewDesk:
         self.clock = clock
         self.registry = registry  # the served policies: the version that decided, most often
         self.store = store        # else the stored version, compiled once
+        self.velocity = velocity  # app/services/velocity.py: a DECLINE on review marks the memory
 
     def close_referral(self, decision_id: str, review: Review, who: Principal,
                        request_id: str | None = None) -> dict[str, Any]:
@@ -76,6 +80,10 @@ class ReviewDesk:
         if note is None:
             raise Conflict(f"decision {row.id} was closed by review already", code="already_reviewed")
         self.audit.record(who, "decision.review", [row.id], {"outcome": review.outcome}, request_id)
+        if review.outcome == "DECLINE" and self.velocity is not None:
+            # the bank's decline of the application: the cooling-off and, for a fraud reason, the
+            # links start from it, as from an automatic DECLINE (docs/anti_fraud.md)
+            self.velocity.remember_review(row.id, note.created_at)
         return records.review_note(note, self.personal)
 
     def _liftable(self, row: Any) -> frozenset[str]:

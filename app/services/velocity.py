@@ -114,6 +114,9 @@ class Velocity:
         # decisions' marks from their stored rows and says how many it settled (None: the store
         # refused); set by build to the rebuild's (app/services/velocity_rebuild.py), one way.
         self.pay_owed: Callable[[float, int], int | None] | None = None
+        # Writing a reviewed referral's marks (`remember_review`): `write_review(decision id, now)`
+        # writes them from its stored row; False when the store refused. Set by build, as pay_owed.
+        self.write_review: Callable[[str, float], bool] | None = None
         self.owed_check_seconds = owed_check_seconds
         self.monotonic = monotonic
         self._owed_next = 0.0  # when (monotonic) to look for owed marks next: at the first look-up
@@ -335,6 +338,25 @@ class Velocity:
         uncounted = UNAVAILABLE in decision.trace.sources.values()
         if refused or uncounted:
             self._owe(decision_id, now, "marks" if refused else "events")
+
+    def remember_review(self, decision_id: str, now: datetime.datetime) -> None:
+        """Mark the keys of a referral an underwriter has just closed with a DECLINE (stored in
+        the reviews log): that DECLINE, with the review's reasons, at `now`, as `remember` marks an
+        automatic one. Before, only the automatic outcome marked the memory: an applicant declined
+        on review (an impostor found out by the underwriter's call) applied again at once, unseen
+        by the cooling-off, and the application's device and phones were linked to no fraud
+        decline. Written from the stored rows (the decision's and its review's); owed as any
+        marks when the store refuses."""
+        if self.write_review is None:
+            return
+        try:
+            written = self.write_review(decision_id, now.timestamp())
+        except Exception as error:  # noqa: BLE001 - the database, a version: owed, written later
+            log.warning("a reviewed decision's anti-fraud marks not written now; owed", extra={
+                "event": "shared_marks_owed_retry", "error": type(error).__name__})
+            written = False
+        if not written:
+            self._owe(decision_id, now)
 
     def _owe(self, decision_id: str, now: datetime.datetime, what: str = "marks") -> None:
         """Note in the database that a stored decision's marks are owed (its id and moment); if

@@ -14,7 +14,10 @@ recorded for it, at the decision's own moment:
   declarations, from the policy store, as replay does) and its stored input, personal data
   unsealed;
 - the after-decision marks, as `Velocity.remember` makes them: the outcome for `days_since`, the
-  decision's id under the link keys of a fraud DECLINE.
+  decision's id under the link keys of a fraud DECLINE;
+- for a REFER that an underwriter closed with a DECLINE (app/services/reviews.py), the marks of
+  that DECLINE with the review's reasons, at the review's moment, as `Velocity.remember_review`
+  has them written.
 The members are the ones the live path writes (the application's event is its scoped
 Idempotency-Key, else the decision's id; distinct members are keyed hashes; marks are decision
 ids), and a member keeps its latest moment, so a rebuild over facts already held (decisions made
@@ -61,7 +64,7 @@ from app.services.errors import Conflict, Forbidden, InvalidInput, Unavailable
 from app.services.policy_store import PolicyStore
 from app.services.velocity import MEMORY_GRACE_SECONDS, Velocity
 from app.state.shared import Entry
-from app.storage import decisions, owed_marks
+from app.storage import decisions, owed_marks, reviews
 from app.storage.db import Database
 
 log = logging.getLogger("firefly.velocity")
@@ -146,19 +149,20 @@ class Rebuilding:
         while True:
             with self.database.session() as session:
                 rows = decisions.page_for_rebuild(session, start, now, after, self.page)
+                closed = reviews.closing(session, [row.id for row in rows if row.outcome == "REFER"])
             facts: list[tuple[float, Entry]] = []
             paid: list[str] = []  # owed marks of this page, written with its facts
             for row in rows:
                 report.decisions += 1
                 moment = _utc(row.created_at).timestamp()
-                found = self._checked_facts(row, moment, wall, window_keys, year_keys)
+                found = self._checked_facts(row, moment, wall, window_keys, year_keys, closed.get(row.id))
                 if isinstance(found, str):
                     report.skipped[found] += 1
                     if found in (ALTERED, VERSION_ALTERED):
                         report.altered.append(row.id)
                     last_skipped = moment
                     continue
-                facts += [(moment, entry) for entry in found if moment > wall - entry.retention]
+                facts += [(at, entry) for at, entry in found if at > wall - entry.retention]
                 if row.id in owed:
                     paid.append(row.id)
             if facts and shared.replay(wall, facts) is None:
@@ -222,6 +226,7 @@ class Rebuilding:
             return None
         with self.database.session() as session:
             rows = decisions.for_rebuild(session, owed)
+            closed = reviews.closing(session, [row.id for row in rows if row.outcome == "REFER"])
         window_keys = self._keys(now, MAX_WINDOW_SECONDS)
         year_keys = self._keys(now, MAX_DAYS_SINCE_SECONDS)
         facts: list[tuple[float, Entry]] = []
@@ -229,11 +234,11 @@ class Rebuilding:
         for row in rows:
             del lost[row.id]
             moment = _utc(row.created_at).timestamp()
-            found = self._checked_facts(row, moment, now, window_keys, year_keys)
+            found = self._checked_facts(row, moment, now, window_keys, year_keys, closed.get(row.id))
             if isinstance(found, str):
                 lost[row.id] = found
                 continue
-            facts += [(moment, entry) for entry in found if moment > now - entry.retention]
+            facts += [(at, entry) for at, entry in found if at > now - entry.retention]
         if facts and self.velocity.shared.replay(now, facts) is None:
             return None
         with self.database.session() as session:
@@ -244,6 +249,27 @@ class Rebuilding:
         log.warning("anti-fraud marks owed while the shared state was down are written", extra={
             "event": "shared_marks_written", "decisions": len(owed) - len(lost), "marks": len(facts)})
         return len(owed)
+
+    def write_review(self, decision_id: str, now: float) -> bool:
+        """Write the marks of a referral an underwriter just closed (`Velocity.remember_review`):
+        the decision's facts again from its stored row, as the marks owed are written, now with its
+        closing review's DECLINE (the facts it had count once). False when the store refused
+        (then they are owed); True when written, or when there is nothing that can be written
+        (logged `shared_marks_lost` with why, as for marks owed)."""
+        with self.database.session() as session:
+            rows = decisions.for_rebuild(session, [decision_id])
+            closed = reviews.closing(session, [decision_id])
+        if not rows:
+            return True
+        row = rows[0]
+        found = self._checked_facts(row, _utc(row.created_at).timestamp(), now, self._keys(now, MAX_WINDOW_SECONDS),
+                                    self._keys(now, MAX_DAYS_SINCE_SECONDS), closed.get(row.id))
+        if isinstance(found, str):
+            log.error(f"a reviewed decision's anti-fraud marks cannot be written: {found}", extra={
+                "event": "shared_marks_lost", "decision_id": decision_id, "why": found})
+            return True
+        facts = [(at, entry) for at, entry in found if at > now - entry.retention]
+        return not facts or self.velocity.shared.replay(now, facts) is not None
 
     def _keys(self, now: float, retention: int) -> int:
         """Under how many keys a fact kept `retention` seconds is written: the current key alone
@@ -256,9 +282,23 @@ class Rebuilding:
         return 1 if first is not None and now - first >= retention else hashers
 
     def _checked_facts(self, row: Any, moment: float, wall: float, window_keys: int,
-                       year_keys: int) -> list[Entry] | str:
+                       year_keys: int, review: Any = None) -> list[tuple[float, Entry]] | str:
         """`_facts` of a row that is what the service wrote (its MAC verifies); else ALTERED."""
-        return self._facts(row, moment, wall, window_keys, year_keys) if self._intact(row) else ALTERED
+        if not self._intact(row):
+            return ALTERED
+        return self._facts(row, moment, wall, window_keys, year_keys, self._declined_on_review(review))
+
+    def _declined_on_review(self, review: Any) -> tuple[float, list[str]] | None:
+        """(its moment, its reasons) of a closing review that declined, as the service wrote it;
+        None for none, an approval, or a review altered in the database (logged: `flask audit
+        verify` names it; its marks are not written)."""
+        if review is None or review.kind != "review" or (review.body or {}).get("outcome") != "DECLINE":
+            return None
+        if not records.entry_intact("reviews", review, self.personal):
+            log.error("a closing review fails its integrity check: its DECLINE marks nothing", extra={
+                "event": "record_altered", "review_id": review.id, "decision_id": review.decision_id})
+            return None
+        return _utc(review.created_at).timestamp(), list(review.body.get("reason_codes") or [])
 
     def _intact(self, row: Any) -> bool:
         """Whether a stored row is what the service wrote (`records.intact`, as replay and `flask
@@ -271,11 +311,12 @@ class Rebuilding:
             whole = decisions.by_id(session, row.id)
             return whole is not None and records.intact(whole, self.personal)
 
-    def _facts(self, row: Any, moment: float, wall: float, window_keys: int,
-               year_keys: int) -> list[Entry] | str:
-        """The facts the live path recorded for a stored decision (none when it was not decided
-        through the look-up: a periodic review, a policy without shared values); or why they cannot
-        be replayed."""
+    def _facts(self, row: Any, moment: float, wall: float, window_keys: int, year_keys: int,
+               declined: tuple[float, list[str]] | None = None) -> list[tuple[float, Entry]] | str:
+        """The facts the live path recorded for a stored decision, each with its moment (none when
+        it was not decided through the look-up: a periodic review, a policy without shared values),
+        and the marks of its DECLINE on review (`declined`: the review's moment and reasons); or why
+        they cannot be replayed."""
         shared = records.loaded(row.shared) if row.shared is not None else None
         if not shared or not any(value.get("source") for value in shared):
             return []  # the service computed no shared values for it: nothing was recorded
@@ -283,8 +324,9 @@ class Rebuilding:
         if policy is None or isinstance(policy, str):
             return policy or VERSION_MISSING
         recent = moment > wall - MAX_WINDOW_SECONDS  # else only last-seen marks are still kept
-        if not recent and not any(d.kind == "days_since" and d.subject == row.outcome
-                                  for d in policy.parts.shared):
+        outcomes = {row.outcome} | ({"DECLINE"} if declined else set())
+        if not recent and not (declined and declined[0] > wall - MAX_WINDOW_SECONDS) and not any(
+                d.kind == "days_since" and d.subject in outcomes for d in policy.parts.shared):
             return []
         if row.pii_digest is not None and row.pii_sealed is None:
             return PURGED
@@ -301,8 +343,13 @@ class Rebuilding:
         velocity = self.velocity
         event = row.idempotency_key or row.id  # as deciding names the application's event
         entries = [entry for _, entry in velocity.plan(policy, typed, event, window_keys, year_keys).entries]
-        return entries + velocity.marks(policy, typed, row.outcome, row.reason_codes or [], row.id,
-                                        window_keys, year_keys)
+        facts = [(moment, entry) for entry in entries + velocity.marks(
+            policy, typed, row.outcome, row.reason_codes or [], row.id, window_keys, year_keys)]
+        if declined is not None:
+            at, reasons = declined
+            facts += [(at, entry) for entry in velocity.marks(policy, typed, "DECLINE", reasons, row.id,
+                                                              window_keys, year_keys)]
+        return facts
 
     def _policy(self, name: str, policy_hash: str) -> Policy | str | None:
         """The policy version a decision was made with, loaded; None when it is not stored or no

@@ -27,3 +27,12 @@ def for_decision(session: Session, decision_id: str) -> list[DecisionReview]:
 
 def by_id(session: Session, note_id: str) -> DecisionReview | None:
     return session.get(DecisionReview, note_id)
+
+
+def closing(session: Session, decision_ids: list[str]) -> dict[str, DecisionReview]:
+    """{decision id: the review that closed it} of those of these decisions that a review closed
+    (the anti-fraud memory marks a DECLINE on review: app/services/velocity_rebuild.py)."""
+    if not decision_ids:
+        return {}
+    notes = session.scalars(select(DecisionReview).where(DecisionReview.closes.in_(decision_ids)))
+    return {note.closes: note for note in notes}

@@ -256,3 +256,62 @@ def test_an_employer_on_the_whitelist_does_not_whitelist_a_device_id_typed_as_it
                for n in range(3)]
     assert shared(trusted[2]["trace"])["in_list.whitelist.device.device_id"]["value"] is True
     assert "DEVICE_BURST" not in [r["code"] for r in trusted[2]["reasons"]]
+
+
+def test_one_ip_address_sent_with_its_port_or_in_brackets_is_one_address(decide):
+    """A channel that passes the client's socket address (`10.9.8.7:50123`, as some proxies write
+    X-Forwarded-For) or an IPv6 address in URL brackets (`[2408:...]:443`) sent a new written form
+    on every connection: each was its own key, every application read 1 and IP_VELOCITY_24H (10
+    in 24 hours) never fired. The address is counted without the port or the brackets."""
+    written = ["10.9.8.7:50123", "10.9.8.7:50124", "10.9.8.7", "[10.9.8.7]", "[::ffff:10.9.8.7]:443",
+               "[::ffff:10.9.8.7]", " 10.9.8.7:8080 ", "10.9.8.7:1", "10.9.8.7:65535", "10.9.8.7:443"]
+    answers = []
+    for n, address in enumerate(written, start=1):
+        body = applicant(200 + n, device=f"DEV-PORT-{n:04d}", mobile=f"1390001{n:04d}")
+        body["device"]["ip_address"] = address
+        answers.append(decide(body, query="?trace=true").get_json())
+    assert [shared(a["trace"])["shared.ip_applications_24h"]["value"] for a in answers] == list(range(1, 11))
+    assert "IP_VELOCITY_24H" in [r["code"] for r in answers[-1]["reasons"]]
+    # the trace shows the address as sent
+    assert shared(answers[0]["trace"])["shared.ip_applications_24h"]["key"] == {"device.ip_address": "10.9.8.7:50123"}
+    # an IPv6 network, bracketed with a port or not, is one /64
+    counts = []
+    for n, address in enumerate(["[2408:8207:2a1:5c0::1]:443", "2408:8207:2a1:5c0::2", "[2408:8207:2a1:5c0::3]"]):
+        body = applicant(300 + n, device=f"DEV-PORT6-{n:04d}", mobile=f"1390002{n:04d}")
+        body["device"]["ip_address"] = address
+        counts.append(shared(decide(body, query="?trace=true").get_json()["trace"])
+                      ["shared.ip_applications_24h"]["value"])
+    assert counts == [1, 2, 3]
+
+
+DASHES = ["-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212"]  # hyphen, dashes, minus
+
+
+def test_a_device_id_or_employer_written_with_another_dash_or_middle_dot_is_the_same_key(decide, client, auth):
+    """A hyphen (U+2010), an en or em dash or a minus sign shows as the ASCII hyphen does, and the
+    katakana middle dot (U+30FB) or a bullet as the Chinese interpunct (U+00B7), but NFKC keeps
+    them apart: a device id pasted from a document (where the hyphen was typeset) or an employer's
+    name typed with another input method's dash was a new key, so a burst from one device counted
+    once per dash, and a blacklisted device or a watched employer written so was on no list."""
+    answers = [decide(applicant(400 + n, device=f"DEV{dash}DASH{dash}0001"), query="?trace=true").get_json()
+               for n, dash in enumerate(DASHES)]
+    assert [shared(a["trace"])["shared.device_applications_1h"]["value"] for a in answers] == list(range(1, 9))
+    assert "DEVICE_BURST" in [r["code"] for r in answers[2]["reasons"]]
+    added = client.post("/v1/lists/blacklist/entries", headers=auth("admin"),
+                        json={"kind": "device", "value": "DEV\u2013BAD\u20130002", "reason": "emulator farm",
+                              "source": "police notice (pasted)"})
+    assert added.status_code == 200, added.get_json()
+    answer = decide(applicant(420, device="dev-bad-0002")).get_json()
+    assert "LIST_BLACKLIST" in [r["code"] for r in answer["reasons"]]
+    employer = "某某人力资源—阿布都·派遣中心"
+    added = client.post("/v1/lists/watchlist/entries", headers=auth("admin"),
+                        json={"kind": "employer", "value": employer, "reason": "intermediary packaging",
+                              "source": "test"})
+    assert added.status_code == 200, added.get_json()
+    for n, written in enumerate(["某某人力资源-阿布都・派遣中心", "某某人力资源－阿布都•派遣中心",
+                                 "某某人力资源\u2010阿布都\u2027派遣中心"]):
+        body = applicant(430 + n, device=f"DEV-EMPLOYER-{n:04d}", mobile=f"1390003{n:04d}")
+        body["employment"]["employer_name"] = written
+        answer = decide(body, query="?trace=true").get_json()
+        assert [r["code"] for r in answer["reasons"]] == ["LIST_WATCHLIST"], written
+        assert shared(answer["trace"])["shared.employer_applications_7d"]["value"] == n + 1

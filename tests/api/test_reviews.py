@@ -148,3 +148,50 @@ def test_an_access_event_edited_in_the_database_is_shown_as_altered(client, auth
     page = client.get(f"/v1/audit?action=decision.read&decision_id={decision_id}",
                       headers=auth("compliance")).get_json()
     assert [(e["actor"], e["intact"]) for e in page["items"]] == [("someone-else", False)]
+
+
+def test_a_referral_declined_on_review_starts_the_cooling_off_and_links_its_keys(client, auth, decide):
+    """An underwriter's DECLINE closes a referral: it is the bank's decline of that application.
+    Before, only the automatic outcome marked the anti-fraud memory (REFER: nothing), so an
+    impostor found out by the underwriter's call applied again minutes later with the same resident
+    ID from another device and phone and was approved (no cooling-off, AF-37), and the device and
+    mobile of that application were linked to no fraud decline (AF-35, AF-36). The review's
+    DECLINE marks the keys now, at the review's moment, with the review's reasons."""
+    from api.test_anti_fraud import applicant, shared
+    referred = examples()["refer_thin_file"]
+    answer = decide(referred).get_json()
+    assert answer["outcome"] == "REFER"
+    review = {"outcome": "DECLINE", "limit": None, "reason_codes": ["IDENTITY_NOT_VERIFIED"],
+              "comment": "the person on the phone did not know the applicant's employer"}
+    done = client.post(f"/v1/decisions/{answer['decision_id']}/review", json=review, headers=auth("underwriter"))
+    assert done.status_code == 201, done.get_json()
+    # the same resident ID again, from another device and mobile: within the cooling-off
+    again = applicant(1, device="DEV-REVIEWED-AGAIN", mobile="13900007771")
+    again["applicant"].update(id_number=referred["applicant"]["id_number"],
+                              birth_date=referred["applicant"]["birth_date"])
+    second = decide(again, query="?trace=true").get_json()
+    assert shared(second["trace"])["shared.days_since_decline"]["value"] == 0
+    assert second["outcome"] == "DECLINE" and "COOLING_OFF" in [r["code"] for r in second["reasons"]]
+    # someone else on the declined application's device: linked to a fraud decline
+    other = decide(applicant(2, device=referred["device"]["device_id"], mobile="13900007772"),
+                   query="?trace=true").get_json()
+    assert shared(other["trace"])["shared.fraud_links_30d"]["value"] == 1
+    assert "FRAUD_LINK" in [r["code"] for r in other["reasons"]]
+
+
+def test_a_referral_approved_or_declined_without_a_fraud_reason_on_review_links_nothing(client, auth, decide):
+    """Only a DECLINE marks the cooling-off, and only one with a fraud reason the policy lists links
+    the application's keys."""
+    from api.test_anti_fraud import applicant, shared
+    referred = examples()["refer_thin_file"]
+    answer = decide(referred).get_json()
+    review = {"outcome": "DECLINE", "limit": None, "reason_codes": ["THIN_FILE"], "comment": "no history to go on"}
+    assert client.post(f"/v1/decisions/{answer['decision_id']}/review", json=review,
+                       headers=auth("underwriter")).status_code == 201
+    other = decide(applicant(3, device=referred["device"]["device_id"], mobile="13900007773"),
+                   query="?trace=true").get_json()
+    assert shared(other["trace"])["shared.fraud_links_30d"]["value"] == 0
+    again = applicant(4, device="DEV-REVIEWED-AGAIN-2", mobile="13900007774")
+    again["applicant"].update(id_number=referred["applicant"]["id_number"],
+                              birth_date=referred["applicant"]["birth_date"])
+    assert shared(decide(again, query="?trace=true").get_json()["trace"])["shared.days_since_decline"]["value"] == 0

@@ -80,7 +80,9 @@ def test_a_phone_named_as_a_contact_is_not_counted_as_that_phones_own_applicatio
 
 
 @pytest.mark.parametrize("written", [["10.1.2.3", "::ffff:10.1.2.3", "::FFFF:10.1.2.3"],
-                                     ["2001:db8::1", "2001:0DB8:0:0:0:0:0:1", "2001:db8:0::0:1"]])
+                                     ["2001:db8::1", "2001:0DB8:0:0:0:0:0:1", "2001:db8:0::0:1"],
+                                     ["10.1.2.3:50123", "[::ffff:10.1.2.3]:443", "[10.1.2.3]"],
+                                     ["[2001:db8::1]:443", "[2001:DB8::1]", "2001:db8::1"]])
 def test_one_ip_address_written_several_ways_is_one_key(policy, lists, make_store, written):
     run = Run(policy, lists, make_store(), PersonalData(SECRET))
     counts = [run.apply(typed_application(policy, n, n, n, **{"device.ip_address": ip}), minutes(n))[0]
@@ -153,7 +155,8 @@ def test_values_spread_over_other_fields_change_no_phone_count(policy, lists, ma
 
 
 def test_normalise_leaves_what_is_no_ip_address_as_it_was():
-    for text in ["13812345678", "dev-001", "010.1.2.3", "1.2", "Shanghai Co., Ltd.", "a:b", "12:30"]:
+    for text in ["13812345678", "dev-001", "010.1.2.3", "1.2", "Shanghai Co., Ltd.", "a:b", "12:30",
+                 "10.1.2.3:65536", "010.1.2.3:80", "[x]:1", "10.1.2.3:"]:
         assert normalise(text) == "".join(text.split()).upper()
     assert normalise(" ::ffff:10.1.2.3 ") == "10.1.2.3"
 
@@ -172,3 +175,16 @@ def test_characters_that_show_nothing_are_no_part_of_a_key(text, marks):
     for place, mark in marks:
         written = written[:place] + mark + written[place:]
     assert normalise(written) == normalise(text)
+
+
+@pytest.mark.parametrize("written", [
+    ["DEV-0001", "DEV\u20100001", "DEV\u20110001", "DEV\u20120001", "DEV\u20130001", "DEV\u20140001",
+     "DEV\u20150001", "DEV\u22120001", "DEV\uff0d0001", "dev\ufe630001"],
+    ["阿布都·某某商贸", "阿布都・某某商贸", "阿布都･某某商贸", "阿布都‧某某商贸", "阿布都•某某商贸", "阿布都∙某某商贸",
+     "阿布都⋅某某商贸", "阿布都\u0387某某商贸"]])
+def test_dashes_and_middle_dots_that_look_alike_are_one_key(written):
+    """NFKC folds the full-width and small hyphen-minus, not the typeset hyphen, the dashes or
+    the minus sign, nor the katakana middle dot or the bullet: a key is what a screen shows."""
+    assert len({normalise(text) for text in written}) == 1
+    # a wave dash or a tilde is not a hyphen; a full stop is not a middle dot
+    assert normalise("DEV\u301c0001") != normalise(written[0]) != normalise("DEV.0001")

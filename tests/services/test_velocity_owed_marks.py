@@ -329,3 +329,36 @@ def test_owed_marks_of_a_row_altered_meanwhile_are_not_written_and_are_settled_l
     assert lost.levelname == "ERROR" and (lost.decision_id, lost.why) == (declined["decision_id"],
                                                                          "row MAC does not verify")
     assert [r.decisions for r in logged(caplog, "shared_marks_written")] == [0]
+
+
+class ReplayRefused(MarksRefused):
+    """The real store refusing the marks written from stored rows too (a review's DECLINE)."""
+
+    def replay(self, now, facts):
+        return None
+
+
+def test_a_decline_on_review_that_the_store_refuses_is_owed_and_written_at_the_next_look_up(
+        firefly, clock, database_url):
+    """An underwriter's DECLINE of a referral marks the memory as an automatic one does
+    (app/services/reviews.py); with the store down at that moment its marks are owed, as any
+    decline's, and the applicant applying again is in the cooling-off once the store is back."""
+    from app.services.reviews import Review
+    velocity = firefly.deciding.velocity
+    referral = body(clock, "DEV-OWED-REVIEW-1", person=21)
+    referral["applicant"]["mobile_in_service_months"] = 3  # a new mobile number: referred
+    referred = firefly.deciding.decide(DecisionRequest(
+        "zhishandai.application", referral, CHANNEL, "req-review", trace="full")).answer
+    assert referred["outcome"] == "REFER", referred["reasons"]
+    store = velocity.shared
+    velocity.shared = ReplayRefused(store)
+    firefly.reviews.close_referral(referred["decision_id"], Review(
+        "DECLINE", None, ("IDENTITY_NOT_VERIFIED",), "not the applicant on the phone"),
+        Principal("test-underwriter", "underwriter"))
+    assert owed(database_url) == [referred["decision_id"]]
+    velocity.shared = store  # back
+    clock.now += datetime.timedelta(minutes=5)
+    again = decide(firefly, clock, 2, "DEV-OWED-REVIEW-2", person=21)
+    assert values(again)["shared.days_since_decline"] == 0
+    assert "COOLING_OFF" in [r["code"] for r in again["reasons"]]
+    assert owed(database_url) == []

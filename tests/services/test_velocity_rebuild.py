@@ -459,3 +459,33 @@ def test_decisions_of_a_policy_version_altered_in_the_database_are_not_replayed_
     done = world.rebuild()
     assert (done.decisions, dict(done.skipped)) == (2, {"policy version altered": 2})
     assert len(done.altered) == 2 and done.whole_since is None
+
+
+UNDERWRITER = Principal("test-underwriter", "underwriter")
+
+
+def test_a_decline_on_review_is_remembered_after_an_emptied_redis_from_the_reviews_moment(world):
+    """A referral an underwriter closed with a DECLINE (a fraud reason) marks the applicant's
+    cooling-off and the application's links at the review's moment (app/services/reviews.py); the
+    rebuild writes those marks again from the stored decision and its review."""
+    from app.services.reviews import Review
+    t0 = world.clock.now
+    body = world.body("DEV-REB-REVIEW-1", 1, 1)
+    body["applicant"]["mobile_in_service_months"] = 3  # a new mobile number: referred
+    request = DecisionRequest("zhishandai.application", body, CHANNEL, "req-review", trace="full")
+    referred = world.firefly.deciding.decide(request).answer
+    assert referred["outcome"] == "REFER", referred["reasons"]
+    world.clock.now = t0 + datetime.timedelta(days=2)
+    world.firefly.reviews.close_referral(referred["decision_id"], Review(
+        "DECLINE", None, ("IDENTITY_NOT_VERIFIED",), "not the applicant on the phone"), UNDERWRITER)
+    world.clock.now = t0 + datetime.timedelta(days=3)
+    before = world.read(["DEV-REB-REVIEW-1", "DEV-REB-REVIEW-2"], [1, 2])
+    values = {(device, person): found for device, person, found, _ in before}
+    assert values[("DEV-REB-REVIEW-2", 1)]["shared.days_since_decline"] == 1  # since the review, not the referral
+    assert values[("DEV-REB-REVIEW-1", 2)]["shared.fraud_links_30d"] == 1
+    assert values[("DEV-REB-REVIEW-2", 2)]["shared.days_since_decline"] is None
+    world.empty()
+    world.probes = 0
+    done = world.rebuild()
+    assert sum(done.skipped.values()) == 0 and done.whole_since is not None
+    assert world.read(["DEV-REB-REVIEW-1", "DEV-REB-REVIEW-2"], [1, 2]) == before
