@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from app.engine.privacy import SEARCHABLE_KINDS, TEXT, embedded, mask
 
 
-def normalise(value: Any) -> str:
+def normalise(value: Any, lookalikes: bool = True) -> str:
     """A value as it is hashed: compatibility characters folded (NFKC: full-width digits and
     letters are the ASCII ones), white space removed, upper case. The same number typed in
     full-width digits is the same key for velocity, links, lists and search. An IP address is
@@ -47,10 +47,13 @@ def normalise(value: Any) -> str:
     Dashes and middle dots that look alike are written as one (`_LOOKALIKES`): NFKC folds the
     full-width hyphen but not the typeset hyphen, the en or em dash or the minus sign, so a device
     id pasted from a document or an employer's name typed with another input method's dash (or
-    middle dot) was another key."""
+    middle dot) was another key. (`lookalikes=False`: the form values were hashed in before
+    2026-11-30, with their dashes and dots as written: `earlier_form`.)"""
     text = unicodedata.normalize("NFKC", str(value))
     if not text.isascii() or not text.isprintable():
-        text = _visible(text).translate(_LOOKALIKES)
+        text = _visible(text)
+        if lookalikes:
+            text = text.translate(_LOOKALIKES)
     text = "".join(text.split())
     if ("." in text or ":" in text) and len(text) <= 64:
         text = _ip_address(text)
@@ -72,6 +75,14 @@ _IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe0
 # operators.
 _LOOKALIKES = str.maketrans({**dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
                              **dict.fromkeys("\u30fb\u2027\u2022\u2219\u22c5", "\u00b7")})
+
+
+def earlier_form(value: Any) -> bool:
+    """Whether the value was hashed otherwise before dashes and middle dots that look alike were
+    written as one (2026-11-30): it holds one of them. A list entry or a row stored before then
+    holds the hash of that earlier form (`PersonalData.search_keys` looks under both)."""
+    text = str(value)
+    return not text.isascii() and normalise(text) != normalise(text, lookalikes=False)
 
 
 def _visible(text: str) -> str:
@@ -137,8 +148,8 @@ class _Key:
         self.aead = AESGCM(hmac.new(raw, b"firefly/pii-seal/v1", hashlib.sha256).digest())
         self.log_key = hmac.new(raw, b"firefly/log-mac/v1", hashlib.sha256).digest()
 
-    def keyed_hash(self, value: Any) -> str:
-        return hmac.digest(self.hash_key, normalise(value).encode("utf-8"), "sha256").hex()
+    def keyed_hash(self, value: Any, lookalikes: bool = True) -> str:
+        return hmac.digest(self.hash_key, normalise(value, lookalikes).encode("utf-8"), "sha256").hex()
 
 
 class PersonalData:
@@ -160,9 +171,9 @@ class PersonalData:
     def key_ids(self) -> list[str]:
         return list(self._keys)
 
-    def keyed_hash(self, value: Any) -> str:
+    def keyed_hash(self, value: Any, lookalikes: bool = True) -> str:
         """HMAC-SHA256 hex of the normalised value under the current key (the search key)."""
-        return self._current.keyed_hash(value)
+        return self._current.keyed_hash(value, lookalikes)
 
     def hashers(self) -> list[tuple[str, Callable[[Any], str]]]:
         """(key id, keyed hash) of every configured key: the current key first, then the old ones
@@ -171,8 +182,14 @@ class PersonalData:
         return [(kid, key.keyed_hash) for kid, key in self._keys.items()]
 
     def search_keys(self, value: Any) -> list[str]:
-        """The value's keyed hash under every known key: a search finds rows hashed before a rotation."""
-        return [key.keyed_hash(value) for key in self._keys.values()]
+        """The value's keyed hash under every known key: a search finds rows hashed before a rotation.
+        A value that was hashed otherwise before 2026-11-30 (`earlier_form`: it holds a dash or
+        middle dot that looks like another) is looked for in that form too, so that a blacklist
+        entry added before then still matches: on the lists, not matching fails open."""
+        hashes = [key.keyed_hash(value) for key in self._keys.values()]
+        if earlier_form(value):
+            hashes += [key.keyed_hash(value, lookalikes=False) for key in self._keys.values()]
+        return hashes
 
     def search_hashes(self, clear: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, str]:
         """{kind: keyed hash} of the first value of each searchable kind (resident ID, phone)."""

@@ -193,3 +193,30 @@ def test_after_the_bound_the_copy_answers_as_the_database_does(database, steps):
         found = stored.matching(session, [personal.keyed_hash(v) for v in IDS], NOW)
     for value in IDS:
         assert on_blacklist(deciding, value) == (("blacklist", "resident_id", personal.keyed_hash(value)) in found)
+
+
+def test_an_entry_hashed_before_lookalike_dashes_were_folded_still_matches(database, ticks):
+    """A blacklist entry added before 2026-11-30 holds the hash of its value with its dashes as
+    written (an en dash); since then an en dash is a hyphen in every hash. The entry still matches
+    what it matched then (the value as written), no less; an entry added since matches every dash."""
+    from app.privacy import earlier_form
+    personal = PersonalData(HMAC_KEY)
+    device = "DEV\u2013BAD\u20130002"  # DEV–BAD–0002
+    admin = worker(database, ticks)
+    admin.add(NewEntry("blacklist", "device", device, "emulator farm"), OPS)
+    with database.session() as session:  # the entry as it was stored before the folding
+        session.execute(text("UPDATE list_entries SET value_hash = :old"),
+                        {"old": personal.keyed_hash(device, lookalikes=False)})
+        session.commit()
+    assert personal.keyed_hash(device, lookalikes=False) != personal.keyed_hash(device)
+    assert earlier_form(device) and not earlier_form("DEV-BAD-0002") and not earlier_form("某某商贸")
+    deciding = worker(database, ticks)
+
+    def listed(value):
+        return deciding.matches({"hit": ("blacklist", value, ("device",))}, NOW)["hit"]
+    assert listed(device)                      # as it was written when it was added
+    assert listed("dev\u2013bad\u2013 0002")  # and as it matched then (case, spaces)
+    assert not listed("DEV-BAD-0002")           # the hyphen's hash was never stored: added again, it is
+    admin.add(NewEntry("blacklist", "device", "DEV-BAD-0002", "emulator farm"), OPS)
+    ticks.at += BOUND
+    assert listed("DEV-BAD-0002") and listed("dev\u2014bad\u20140002") and listed(device)
