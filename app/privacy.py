@@ -25,6 +25,7 @@ import json
 import os
 import re
 import secrets
+import threading
 import unicodedata
 from typing import Any, Callable, Iterable, Mapping
 
@@ -33,7 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from app.engine.privacy import SEARCHABLE_KINDS, TEXT, embedded, mask
 
 
-def normalise(value: Any, lookalikes: bool = True) -> str:
+def normalise(value: Any, folded: bool = True) -> str:
     """A value as it is hashed: compatibility characters folded (NFKC: full-width digits and
     letters are the ASCII ones), white space removed, upper case. The same number typed in
     full-width digits is the same key for velocity, links, lists and search. An IP address is
@@ -47,13 +48,15 @@ def normalise(value: Any, lookalikes: bool = True) -> str:
     Dashes and middle dots that look alike are written as one (`_LOOKALIKES`): NFKC folds the
     full-width hyphen but not the typeset hyphen, the en or em dash or the minus sign, so a device
     id pasted from a document or an employer's name typed with another input method's dash (or
-    middle dot) was another key. (`lookalikes=False`: the form values were hashed in before
-    2026-11-30, with their dashes and dots as written: `earlier_form`.)"""
+    middle dot) was another key. Traditional characters are written as simplified ones (OpenCC's
+    t2s): `某某勞務派遣有限公司` is the employer `某某劳务派遣有限公司`, for its counts and on the
+    lists. (`folded=False`: the form values were hashed in before 2026-11-30, with their dashes,
+    dots and traditional characters as written: `earlier_form`.)"""
     text = unicodedata.normalize("NFKC", str(value))
     if not text.isascii() or not text.isprintable():
         text = _visible(text)
-        if lookalikes:
-            text = text.translate(_LOOKALIKES)
+        if folded:
+            text = _simplified(text.translate(_LOOKALIKES))
     text = "".join(text.split())
     if ("." in text or ":" in text) and len(text) <= 64:
         text = _ip_address(text)
@@ -78,11 +81,24 @@ _LOOKALIKES = str.maketrans({**dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u20
 
 
 def earlier_form(value: Any) -> bool:
-    """Whether the value was hashed otherwise before dashes and middle dots that look alike were
-    written as one (2026-11-30): it holds one of them. A list entry or a row stored before then
-    holds the hash of that earlier form (`PersonalData.search_keys` looks under both)."""
+    """Whether the value was hashed otherwise before look-alike dashes, middle dots and traditional
+    characters were folded (2026-11-30): it holds one of them. A list entry or a row stored before
+    then holds the hash of that earlier form (`PersonalData.search_keys` looks under both)."""
     text = str(value)
-    return not text.isascii() and normalise(text) != normalise(text, lookalikes=False)
+    return not text.isascii() and normalise(text) != normalise(text, folded=False)
+
+
+_converters = threading.local()
+
+
+def _simplified(text: str) -> str:
+    """`text` with traditional Chinese characters written as simplified ones (OpenCC t2s, one
+    converter per thread: the serving threads convert at once)."""
+    converter = getattr(_converters, "t2s", None)
+    if converter is None:
+        import opencc  # loaded at the first non-ASCII key: its dictionaries take a moment
+        converter = _converters.t2s = opencc.OpenCC("t2s")
+    return converter.convert(text)
 
 
 def _visible(text: str) -> str:
@@ -148,8 +164,8 @@ class _Key:
         self.aead = AESGCM(hmac.new(raw, b"firefly/pii-seal/v1", hashlib.sha256).digest())
         self.log_key = hmac.new(raw, b"firefly/log-mac/v1", hashlib.sha256).digest()
 
-    def keyed_hash(self, value: Any, lookalikes: bool = True) -> str:
-        return hmac.digest(self.hash_key, normalise(value, lookalikes).encode("utf-8"), "sha256").hex()
+    def keyed_hash(self, value: Any, folded: bool = True) -> str:
+        return hmac.digest(self.hash_key, normalise(value, folded).encode("utf-8"), "sha256").hex()
 
 
 class PersonalData:
@@ -171,9 +187,9 @@ class PersonalData:
     def key_ids(self) -> list[str]:
         return list(self._keys)
 
-    def keyed_hash(self, value: Any, lookalikes: bool = True) -> str:
+    def keyed_hash(self, value: Any, folded: bool = True) -> str:
         """HMAC-SHA256 hex of the normalised value under the current key (the search key)."""
-        return self._current.keyed_hash(value, lookalikes)
+        return self._current.keyed_hash(value, folded)
 
     def hashers(self) -> list[tuple[str, Callable[[Any], str]]]:
         """(key id, keyed hash) of every configured key: the current key first, then the old ones
@@ -184,11 +200,11 @@ class PersonalData:
     def search_keys(self, value: Any) -> list[str]:
         """The value's keyed hash under every known key: a search finds rows hashed before a rotation.
         A value that was hashed otherwise before 2026-11-30 (`earlier_form`: it holds a dash or
-        middle dot that looks like another) is looked for in that form too, so that a blacklist
+        middle dot that looks like another, or a traditional character) is looked for in that form too, so that a blacklist
         entry added before then still matches: on the lists, not matching fails open."""
         hashes = [key.keyed_hash(value) for key in self._keys.values()]
         if earlier_form(value):
-            hashes += [key.keyed_hash(value, lookalikes=False) for key in self._keys.values()]
+            hashes += [key.keyed_hash(value, folded=False) for key in self._keys.values()]
         return hashes
 
     def search_hashes(self, clear: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, str]:

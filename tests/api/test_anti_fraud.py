@@ -315,3 +315,19 @@ def test_a_device_id_or_employer_written_with_another_dash_or_middle_dot_is_the_
         answer = decide(body, query="?trace=true").get_json()
         assert [r["code"] for r in answer["reasons"]] == ["LIST_WATCHLIST"], written
         assert shared(answer["trace"])["shared.employer_applications_7d"]["value"] == n + 1
+
+
+def test_an_employer_written_in_traditional_characters_is_the_same_employer(decide, client, auth):
+    """An intermediary packaging applications writes its client's employer in traditional
+    characters (勞務 for 劳务) and was a new employer: counted apart and on no watchlist. Keys are
+    hashed in simplified characters (OpenCC t2s), whichever way the entry or the application is written."""
+    added = client.post("/v1/lists/watchlist/entries", headers=auth("admin"),
+                        json={"kind": "employer", "value": "某某劳务派遣有限公司", "reason": "intermediary packaging",
+                              "source": "test"})
+    assert added.status_code == 200, added.get_json()
+    for n, written in enumerate(["某某勞務派遣有限公司", "某某劳务派遣有限公司", "某某勞务派遣有限公司"]):
+        body = applicant(450 + n, device=f"DEV-TRAD-{n:04d}", mobile=f"1390004{n:04d}")
+        body["employment"]["employer_name"] = written
+        answer = decide(body, query="?trace=true").get_json()
+        assert [r["code"] for r in answer["reasons"]] == ["LIST_WATCHLIST"], written
+        assert shared(answer["trace"])["shared.employer_applications_7d"]["value"] == n + 1

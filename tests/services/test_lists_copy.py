@@ -206,9 +206,9 @@ def test_an_entry_hashed_before_lookalike_dashes_were_folded_still_matches(datab
     admin.add(NewEntry("blacklist", "device", device, "emulator farm"), OPS)
     with database.session() as session:  # the entry as it was stored before the folding
         session.execute(text("UPDATE list_entries SET value_hash = :old"),
-                        {"old": personal.keyed_hash(device, lookalikes=False)})
+                        {"old": personal.keyed_hash(device, folded=False)})
         session.commit()
-    assert personal.keyed_hash(device, lookalikes=False) != personal.keyed_hash(device)
+    assert personal.keyed_hash(device, folded=False) != personal.keyed_hash(device)
     assert earlier_form(device) and not earlier_form("DEV-BAD-0002") and not earlier_form("某某商贸")
     deciding = worker(database, ticks)
 

@@ -178,6 +178,21 @@ def test_characters_that_show_nothing_are_no_part_of_a_key(text, marks):
 
 
 @pytest.mark.parametrize("written", [
+    ["某某勞務派遣有限公司", "某某劳务派遣有限公司", "某某勞务派遣有限公司", "某某勞務派遣有限公司 "],
+    ["臺灣積體電路製造", "台湾积体电路制造", "臺湾積体電路制造"]])
+def test_traditional_and_simplified_characters_are_one_key(written):
+    """An employer written in traditional characters is the employer written in simplified ones."""
+    assert len({normalise(text) for text in written}) == 1
+    assert normalise(written[0], folded=False) != normalise(written[0])  # hashed apart before
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_ascii_keys_are_hashed_as_before(text):
+    """Folding touches no ASCII value: resident IDs, phones, cards and device ids hash as they did."""
+    assert normalise(text) == normalise(text, folded=False)
+
+
+@pytest.mark.parametrize("written", [
     ["DEV-0001", "DEV\u20100001", "DEV\u20110001", "DEV\u20120001", "DEV\u20130001", "DEV\u20140001",
      "DEV\u20150001", "DEV\u22120001", "DEV\uff0d0001", "dev\ufe630001"],
     ["阿布都·某某商贸", "阿布都・某某商贸", "阿布都･某某商贸", "阿布都‧某某商贸", "阿布都•某某商贸", "阿布都∙某某商贸",
