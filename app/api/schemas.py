@@ -97,9 +97,10 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 SHOWABLE = f"^[^{UNSHOWABLE}]*$"
 
 
-def Text(max_length: int, min_length: int = 0, **metadata: Any) -> fields.String:
+def Text(max_length: int, min_length: int = 0, required: bool = False, **metadata: Any) -> fields.String:
     """A string of printable characters of at most `max_length` (the OpenAPI document says both)."""
-    return fields.String(validate=[validate.Length(min=min_length or None, max=max_length),
+    return fields.String(required=required,
+                         validate=[validate.Length(min=min_length or None, max=max_length),
                                    validate.Regexp(PRINTABLE, error="must not hold control characters")],
                          metadata=metadata)
 
@@ -276,8 +277,7 @@ class DiffQuery(Schema):
     class Meta:
         unknown = RAISE
 
-    against = fields.String(validate=validate.Length(min=6, max=64),
-                            metadata={"description": "the release to compare with (default: the active one)"})
+    against = Text(64, min_length=6, description="the release to compare with (default: the active one)")
 
 
 class ReleaseOut(Schema):
@@ -355,8 +355,7 @@ class ComparisonQuery(Schema):
     class Meta:
         unknown = RAISE
 
-    policy = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                           metadata={"description": "the champion policy"})
+    policy = Text(200, min_length=1, required=True, description="the champion policy")
     from_ = fields.Date(required=True, data_key="from", metadata={"description": "first decision date"})
     to = fields.Date(required=True, metadata={"description": "last decision date, included"})
 

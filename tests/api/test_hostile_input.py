@@ -142,6 +142,17 @@ def test_a_release_reference_with_a_nul_byte_is_404(client, auth):
         assert response.get_json()["error"]["code"] == "unknown_release"
 
 
+@pytest.mark.parametrize("path, field", [
+    ("/v1/comparisons?policy=zhishandai%00&from=2026-11-01&to=2026-11-30", "policy"),
+    ("/v1/releases/abcdef/diff?against=abcdef%00", "against")])
+def test_a_control_character_in_a_query_is_400_naming_it(client, auth, path, field):
+    """A NUL byte in a query the service looks up was sent to PostgreSQL, which cannot compare it:
+    a 503 "database unavailable" for the caller's mistake (schemathesis found the comparisons')."""
+    response = client.get(path, headers=auth("compliance"))
+    assert response.status_code == 400, response.get_json()
+    assert field in response.get_json()["error"]["details"], response.get_json()
+
+
 @pytest.mark.parametrize("field", ["pipl_consent_id", "bureau_authorisation_id"])
 def test_a_nul_byte_in_a_consent_reference_is_422_naming_it_and_nothing_is_stored(decide, bodies, count_rows,
                                                                                   field):
