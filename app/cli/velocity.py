@@ -43,7 +43,8 @@ def rebuild_command(key: str, reason: str, since: datetime.datetime | None) -> N
     """Rebuild the anti-fraud memory from the stored decisions after Redis lost it (a restart
     without persistence, a flush, an eviction): every count, distinct count, last-seen fact and
     fraud link the decisions of the last 366 days (or since --since) recorded is recorded again at
-    the decision's own moment, and the memory counts as whole from then. Safe to run while the
+    the decision's own moment, and so are the marks of the declines on review made since then
+    (also of referrals made before), and the memory counts as whole from then. Safe to run while the
     service decides, and twice: nothing is counted twice."""
     def progress(done: int, total: int, facts: int) -> None:
         nonlocal shown
@@ -64,14 +65,24 @@ def rebuild_command(key: str, reason: str, since: datetime.datetime | None) -> N
         click.echo(f"the owed marks of {done.owed_paid} decisions (refused by Redis) are written")
     for why, number in sorted(done.skipped.items()):
         click.echo(f"not replayed: {number} decisions ({why})")
+    if done.reviews:
+        click.echo(f"read {done.reviews} reviews made since then of referrals made before: the marks of "
+                   f"{done.reviews_written} declines on review written")
+    for why, number in sorted(done.reviews_skipped.items()):
+        click.echo(f"not written: the marks of {number} declines on review of earlier referrals ({why})")
     if done.altered:
         click.echo("decisions whose stored row, or policy version, is not what the service wrote:")
         for decision_id in done.altered:
             click.echo(f"  {decision_id}")
+    if done.reviews_altered:
+        click.echo("closing reviews whose stored row is not what the service wrote (they mark nothing):")
+        for review_id in done.reviews_altered:
+            click.echo(f"  {review_id}")
+    if done.altered or done.reviews_altered:
         raise click.ClickException(
-            f"{len(done.altered)} stored decisions (or their policy versions) were altered in the database "
-            "and not replayed: the anti-fraud memory is not marked whole; run `flask audit verify` and "
-            "account for them")
+            f"{len(done.altered)} stored decisions (or their policy versions) and {len(done.reviews_altered)} "
+            "reviews were altered in the database and not replayed: the anti-fraud memory is not marked "
+            "whole; run `flask audit verify` and account for them")
     if done.emptied_meanwhile:
         raise click.ClickException("the anti-fraud memory was emptied again while it was rebuilt: it is "
                                    "not marked whole; run the rebuild again")

@@ -18,6 +18,10 @@ recorded for it, at the decision's own moment:
 - for a REFER that an underwriter closed with a DECLINE (app/services/reviews.py), the marks of
   that DECLINE with the review's reasons, at the review's moment, as `Velocity.remember_review`
   has them written.
+Then it reads, a page at a time too, the reviews made since T0 that closed a decision made before
+it (a referral of last week declined yesterday, rebuilt `--since` yesterday: that decision is not
+among those read) and writes a DECLINE's marks as `write_review` does (the decision's row and the
+review checked; an approval writes nothing).
 The members are the ones the live path writes (the application's event is its scoped
 Idempotency-Key, else the decision's id; distinct members are keyed hashes; marks are decision
 ids), and a member keeps its latest moment, so a rebuild over facts already held (decisions made
@@ -34,14 +38,17 @@ When every stored decision since T0 up to the rebuild's start has been replayed,
 memory counts as whole from T0 (`SharedState.rebuilt`): unless it began again during the rebuild
 (emptied once more), which the rebuild reports instead of marking. A decision whose facts could
 not be replayed (its personal data purged, sealed with a key no longer configured, its version
-missing or no longer loading) leaves the memory whole only from just after it. Decisions stored
+missing or no longer loading) leaves the memory whole only from just after it (a DECLINE on review
+of an earlier decision: just after the review). Decisions stored
 while the rebuild runs are recorded live.
 
 Every row's MAC is checked before it is replayed (`records.intact`, as `flask audit verify` and
 replay check it). A row that does not verify was altered in the database: it is not replayed, its
 id is reported, and the memory is not marked whole from any moment (what it recorded live is not
 known: a DECLINE made an APPROVE would drop a cooling-off). So for a decision whose policy version's
-files were edited in the database (app/services/integrity.py): that version is never used.
+files were edited in the database (app/services/integrity.py): that version is never used. So for a
+closing review read (whatever it now says): it marks nothing, its id is reported, and the memory
+is not marked whole.
 """
 from __future__ import annotations
 
@@ -97,6 +104,13 @@ class Rebuilt:
     altered: list[str] = field(default_factory=list)  # ids of the decisions whose row (its MAC does
     # not verify) or policy version (its files do not hash to its name) was altered: not replayed
     owed_paid: int = 0              # decisions whose owed marks (velocity_owed_marks) it wrote
+    # Reviews made since T0 closing a decision made before it (that decision is not read above):
+    reviews: int = 0                # read (each checked; an approval writes nothing)
+    reviews_written: int = 0        # DECLINEs on review whose marks it wrote, as `write_review` does
+    reviews_skipped: Counter = field(default_factory=Counter)  # why such a DECLINE's marks could not
+    # be written (its decision's row: as `skipped`)
+    reviews_altered: list[str] = field(default_factory=list)  # ids of the closing reviews (of any
+    # decision read) whose MAC does not verify: they mark nothing, and the memory is not marked whole
     seconds: float = 0.0
 
 
@@ -155,7 +169,8 @@ class Rebuilding:
             for row in rows:
                 report.decisions += 1
                 moment = _utc(row.created_at).timestamp()
-                found = self._checked_facts(row, moment, wall, window_keys, year_keys, closed.get(row.id))
+                found = self._checked_facts(row, moment, wall, window_keys, year_keys, closed.get(row.id),
+                                            report.reviews_altered)
                 if isinstance(found, str):
                     report.skipped[found] += 1
                     if found in (ALTERED, VERSION_ALTERED):
@@ -178,17 +193,21 @@ class Rebuilding:
             if len(rows) < self.page:
                 break
             after = (rows[-1].created_at, rows[-1].id)
+        review_skipped = self._earlier_reviews(report, start, now, wall, window_keys, year_keys, owed)
+        if review_skipped is not None:
+            last_skipped = review_skipped if last_skipped is None else max(last_skipped, review_skipped)
         report.seconds = time.perf_counter() - started
-        if report.altered:
+        if report.altered or report.reviews_altered:
             # What an altered row recorded live is not known (a DECLINE made an APPROVE would drop
             # a cooling-off): the memory is not marked whole, from any moment. An emptied store
             # stays `incomplete` (values reaching back before it began are missing, the policy
             # says what that means) until the rows are accounted for (`flask audit verify`) and
             # the loss is accepted or the rebuild run again; a store that was whole stays as it was.
-            log.error("anti-fraud memory rebuilt but not marked whole: stored decisions or their policy "
-                      "versions were altered in the database; run `flask audit verify`", extra={
+            log.error("anti-fraud memory rebuilt but not marked whole: stored decisions, their policy "
+                      "versions or their reviews were altered in the database; run `flask audit verify`", extra={
                           "event": "shared_memory_rebuild_altered", "decision_ids": report.altered[:100],
-                          "altered": len(report.altered), "decisions": report.decisions,
+                          "altered": len(report.altered), "review_ids": report.reviews_altered[:100],
+                          "reviews_altered": len(report.reviews_altered), "decisions": report.decisions,
                           "facts": report.facts})
             return report
         whole = start.timestamp()
@@ -205,8 +224,59 @@ class Rebuilding:
             report.emptied_meanwhile = True
         log.info("anti-fraud memory rebuilt", extra={
             "event": "shared_memory_rebuilt", "decisions": report.decisions, "facts": report.facts,
+            "reviews_written": report.reviews_written, "reviews_skipped": sum(report.reviews_skipped.values()),
             "skipped": sum(report.skipped.values()), "whole": marked, "seconds": round(report.seconds, 3)})
         return report
+
+    def _earlier_reviews(self, report: Rebuilt, start: datetime.datetime, now: datetime.datetime, wall: float,
+                         window_keys: int, year_keys: int, owed: set[str]) -> float | None:
+        """Write the marks of the DECLINEs on review made since `start` (up to the rebuild's start)
+        of referrals made before it: the decisions read above are those made since `start`, so such
+        a review (a referral of last week closed yesterday, after Redis was emptied) would
+        otherwise be lost to a rebuild `--since` yesterday. Each is written as `write_review`
+        writes it (`_checked_facts`: the decision's row and the review checked, the decision's
+        facts and the review's marks at the review's moment, those the live store would have
+        dropped left out); an approval writes nothing; the reviews are read a page at a time, as
+        the decisions are. Returns the latest moment of a review whose marks could not be written
+        (the memory counts as whole only after it), or None."""
+        last_skipped: float | None = None
+        after = 0
+        while True:
+            with self.database.session() as session:
+                page = reviews.closing_earlier(session, start, now, after, self.page)
+                rows = {row.id: row for row in decisions.for_rebuild(session, [note.closes for note in page])}
+            facts: list[tuple[float, Entry]] = []
+            paid: list[str] = []
+            for note in page:
+                report.reviews += 1
+                row = rows.get(note.closes)
+                if row is None or self._declined_on_review(note, report.reviews_altered) is None:
+                    continue  # an approval, or a review altered (named in reviews_altered): nothing written
+                found = self._checked_facts(row, _utc(row.created_at).timestamp(), wall, window_keys,
+                                            year_keys, note)
+                if isinstance(found, str):
+                    report.reviews_skipped[found] += 1
+                    if found in (ALTERED, VERSION_ALTERED):
+                        report.altered.append(row.id)
+                    moment = _utc(note.created_at).timestamp()
+                    last_skipped = moment if last_skipped is None else max(last_skipped, moment)
+                    continue
+                report.reviews_written += 1
+                facts += [(at, entry) for at, entry in found if at > wall - entry.retention]
+                if row.id in owed:
+                    paid.append(row.id)
+            if facts and self.velocity.shared.replay(wall, facts) is None:
+                raise Unavailable(f"the shared state (Redis) became unavailable after {report.facts} facts "
+                                  f"of {report.decisions} decisions and {report.reviews} earlier decisions' "
+                                  "reviews: the memory is not marked whole; run the rebuild again (what was "
+                                  "written counts once)")
+            if paid:
+                with self.database.session() as session:
+                    report.owed_paid += owed_marks.paid(session, paid)
+            report.facts += len(facts)
+            if len(page) < self.page:
+                return last_skipped
+            after = page[-1].seq
 
     def pay_owed(self, now: float, limit: int) -> int | None:
         """Write the marks owed (velocity_owed_marks: the store refused them after the decision
@@ -281,22 +351,29 @@ class Rebuilding:
         first = self.velocity.shared.first_used(self.personal.key_id, now, mark=False)
         return 1 if first is not None and now - first >= retention else hashers
 
-    def _checked_facts(self, row: Any, moment: float, wall: float, window_keys: int,
-                       year_keys: int, review: Any = None) -> list[tuple[float, Entry]] | str:
-        """`_facts` of a row that is what the service wrote (its MAC verifies); else ALTERED."""
+    def _checked_facts(self, row: Any, moment: float, wall: float, window_keys: int, year_keys: int,
+                       review: Any = None, altered: list[str] | None = None) -> list[tuple[float, Entry]] | str:
+        """`_facts` of a row that is what the service wrote (its MAC verifies), with the marks of
+        its closing `review`'s DECLINE (`_declined_on_review`: the id of a review altered goes into
+        `altered`); else ALTERED."""
         if not self._intact(row):
             return ALTERED
-        return self._facts(row, moment, wall, window_keys, year_keys, self._declined_on_review(review))
+        return self._facts(row, moment, wall, window_keys, year_keys, self._declined_on_review(review, altered))
 
-    def _declined_on_review(self, review: Any) -> tuple[float, list[str]] | None:
+    def _declined_on_review(self, review: Any, altered: list[str] | None = None) -> tuple[float, list[str]] | None:
         """(its moment, its reasons) of a closing review that declined, as the service wrote it;
-        None for none, an approval, or a review altered in the database (logged: `flask audit
-        verify` names it; its marks are not written)."""
-        if review is None or review.kind != "review" or (review.body or {}).get("outcome") != "DECLINE":
+        None for none, an approval, or a review altered in the database (whatever it now says: a
+        DECLINE made an APPROVE would drop a cooling-off; logged, `flask audit verify` names it,
+        its id appended to `altered`; its marks are not written)."""
+        if review is None:
             return None
         if not records.entry_intact("reviews", review, self.personal):
-            log.error("a closing review fails its integrity check: its DECLINE marks nothing", extra={
+            log.error("a closing review fails its integrity check: it marks nothing", extra={
                 "event": "record_altered", "review_id": review.id, "decision_id": review.decision_id})
+            if altered is not None:
+                altered.append(review.id)
+            return None
+        if review.kind != "review" or (review.body or {}).get("outcome") != "DECLINE":
             return None
         return _utc(review.created_at).timestamp(), list(review.body.get("reason_codes") or [])
 

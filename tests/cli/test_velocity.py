@@ -65,3 +65,28 @@ def test_a_rebuild_over_a_row_altered_in_the_database_names_it_and_fails(runner,
     assert "not replayed: 1 decisions (row MAC does not verify)" in done.output
     assert f"  {altered}\n" in done.output
     assert "not marked whole" in done.output and "counts as whole from" not in done.output
+
+
+def test_a_rebuild_since_writes_the_declines_on_review_of_earlier_referrals_and_says_so(runner, client, auth):
+    """A referral made before --since and declined on review after it: the rebuild reads the
+    review (the decision is not among those replayed) and says it wrote its marks."""
+    import datetime
+    import time
+
+    body = as_of(examples("refer_thin_file")["refer_thin_file"], business_date(utc_now()))
+    body["device"]["device_id"] = "DEV-CLI-EARLIER"
+    decided = client.post("/v1/decisions/zhishandai.application", json=body, headers=auth("channel"))
+    assert decided.status_code == 201 and decided.get_json()["outcome"] == "REFER", decided.get_json()
+    since = (utc_now() + datetime.timedelta(seconds=1)).replace(microsecond=0)
+    time.sleep(max(0.0, (since - utc_now()).total_seconds()) + 0.05)  # the review after --since
+    review = {"outcome": "DECLINE", "reason_codes": ["IDENTITY_NOT_VERIFIED"], "comment": "not the applicant"}
+    closed = client.post(f"/v1/decisions/{decided.get_json()['decision_id']}/review", json=review,
+                         headers=auth("underwriter"))
+    assert closed.status_code in (200, 201), closed.get_json()
+    done = runner.invoke(args=["velocity", "rebuild", "--key", KEYS["admin"], "--reason", "Redis flushed",
+                               "--since", since.strftime("%Y-%m-%dT%H:%M:%S")])
+    assert done.exit_code == 0, done.output
+    assert "replayed 0 decisions" in done.output
+    assert "read 1 reviews made since then of referrals made before: the marks of 1 declines on review written" \
+        in done.output
+    assert "counts as whole from" in done.output

@@ -489,3 +489,162 @@ def test_a_decline_on_review_is_remembered_after_an_emptied_redis_from_the_revie
     done = world.rebuild()
     assert sum(done.skipped.values()) == 0 and done.whole_since is not None
     assert world.read(["DEV-REB-REVIEW-1", "DEV-REB-REVIEW-2"], [1, 2]) == before
+
+
+def refer(world, device: str, person: int) -> dict:
+    """An application referred for its new mobile number, decided now."""
+    body = world.body(device, person, person)
+    body["applicant"]["mobile_in_service_months"] = 3
+    request = DecisionRequest("zhishandai.application", body, CHANNEL, f"req-refer-{device}", trace="full")
+    referred = world.firefly.deciding.decide(request).answer
+    assert referred["outcome"] == "REFER", referred["reasons"]
+    return referred
+
+
+def test_a_decline_on_review_of_a_decision_made_before_since_is_remembered_after_a_rebuild_since(world):
+    """A referral made before `--since` and declined on review after it (a fraud reason): the
+    decision is not among those read, but its review is, so the cooling-off from the review's
+    moment and the application's fraud links are back after Redis is emptied and rebuilt from
+    between the two (before, they were silently lost: an operator rebuilds from the day Redis
+    was lost)."""
+    from app.services.reviews import Review
+    t0 = world.clock.now
+    referred = refer(world, "DEV-REB-EARLIER-1", 1)
+    world.clock.now = t0 + datetime.timedelta(days=2)
+    world.firefly.reviews.close_referral(referred["decision_id"], Review(
+        "DECLINE", None, ("IDENTITY_NOT_VERIFIED",), "not the applicant on the phone"), UNDERWRITER)
+    world.clock.now = t0 + datetime.timedelta(days=3)
+    probes = (["DEV-REB-EARLIER-1", "DEV-REB-EARLIER-2"], [1, 2])
+    before = {(device, person): values for device, person, values, _ in world.read(*probes)}
+    assert before[("DEV-REB-EARLIER-2", 1)]["shared.days_since_decline"] == 1
+    assert before[("DEV-REB-EARLIER-1", 2)]["shared.fraud_links_30d"] == 1
+    assert before[("DEV-REB-EARLIER-1", 2)]["shared.days_since_fraud_link"] == 1
+    world.empty()
+    since = t0 + datetime.timedelta(days=1)
+    done = world.rebuild(since=since)
+    assert (done.decisions, done.reviews, done.reviews_written, done.reviews_altered) == (0, 1, 1, [])
+    assert not done.reviews_skipped and done.facts > 0 and done.whole_since == since
+    after = {(device, person): (values, sources) for device, person, values, sources in world.read(*probes)}
+    values, sources = after[("DEV-REB-EARLIER-2", 1)]  # the declined ID on another device
+    assert values["shared.days_since_decline"] == 1  # from the review, not the referral
+    assert sources["shared.days_since_decline"] != "incomplete"
+    values, sources = after[("DEV-REB-EARLIER-1", 2)]  # another ID on the declined application's device
+    assert values["shared.days_since_fraud_link"] == 1  # linked to the review's fraud DECLINE
+    assert sources["shared.days_since_fraud_link"] != "incomplete"
+    # the link's count over 30 days reaches back over the referral, before the memory is whole
+    # from (on Redis: missing, `incomplete`); a process's store holds it
+    if world.velocity.shared.kind != "redis":
+        assert values["shared.fraud_links_30d"] == 1
+    assert after[("DEV-REB-EARLIER-2", 2)][0]["shared.days_since_decline"] is None  # nothing else marked
+    again = world.rebuild(since=since)  # twice: the same as once
+    assert (again.reviews, again.reviews_written) == (1, 1)
+    assert world.read(["DEV-REB-EARLIER-2"], [1])[0][2]["shared.days_since_decline"] == 1
+
+
+def test_an_approval_on_review_of_a_decision_made_before_since_writes_nothing(world):
+    from app.services.reviews import Review
+    t0 = world.clock.now
+    referred = refer(world, "DEV-REB-EARLIER-3", 1)
+    world.clock.now = t0 + datetime.timedelta(days=2)
+    world.firefly.reviews.close_referral(referred["decision_id"], Review(
+        "APPROVE", 10_000, ("MANUAL_INCOME_VERIFIED",), "payslips checked"), UNDERWRITER)
+    world.clock.now = t0 + datetime.timedelta(days=3)
+    world.empty()
+    done = world.rebuild(since=t0 + datetime.timedelta(days=1))
+    assert (done.decisions, done.reviews, done.reviews_written, done.facts) == (0, 1, 0, 0)
+    assert not done.reviews_skipped and not done.reviews_altered and done.whole_since is not None
+    assert world.read(["DEV-REB-EARLIER-4"], [1])[0][2]["shared.days_since_decline"] is None
+
+
+@pytest.mark.parametrize("edit", [{"comment": "edited"}, {"outcome": "APPROVE", "limit": 10_000}],
+                         ids=["its comment", "made an approval"])
+def test_an_altered_review_of_a_decision_made_before_since_writes_nothing_and_is_reported(
+        world, database_url, edit):
+    """A DECLINE on review edited in the database (whatever it now says: made an APPROVE, it would
+    drop the cooling-off): it marks nothing, is named, and the memory is not marked whole, as for an
+    altered decision row."""
+    import json
+
+    from app.services.reviews import Review
+    t0 = world.clock.now
+    referred = refer(world, "DEV-REB-EARLIER-5", 1)
+    world.clock.now = t0 + datetime.timedelta(days=2)
+    review = Review("DECLINE", None, ("IDENTITY_NOT_VERIFIED",), "not the applicant on the phone")
+    note = world.firefly.reviews.close_referral(referred["decision_id"], review, UNDERWRITER)
+    world.clock.now = t0 + datetime.timedelta(days=3)
+    body = {"outcome": "DECLINE", "limit": None, "reason_codes": list(review.reason_codes),
+            "comment": review.comment, **edit}
+    tamper(database_url, ("UPDATE decision_reviews SET body = :b WHERE id = :i",
+                          {"b": json.dumps(body), "i": note["id"]}))
+    world.empty()
+    done = world.rebuild(since=t0 + datetime.timedelta(days=1))
+    assert (done.reviews, done.reviews_written, done.facts, done.reviews_altered) == (1, 0, 0, [note["id"]])
+    assert done.whole_since is None and not done.altered
+    found = world.read(["DEV-REB-EARLIER-6"], [1])[0]
+    assert found[2]["shared.days_since_decline"] is None  # the altered review marked nothing
+    if world.velocity.shared.kind == "redis":
+        assert found[3]["shared.days_since_decline"] == "incomplete"
+
+
+def test_a_decline_on_review_of_an_altered_decision_made_before_since_is_not_written(world, database_url):
+    """The review is intact but the decision it closed was altered in the database: as for an
+    altered row read, nothing is written, the decision is named, the memory not marked whole."""
+    from app.services.reviews import Review
+    t0 = world.clock.now
+    referred = refer(world, "DEV-REB-EARLIER-7", 1)
+    world.clock.now = t0 + datetime.timedelta(days=2)
+    world.firefly.reviews.close_referral(referred["decision_id"], Review(
+        "DECLINE", None, ("IDENTITY_NOT_VERIFIED",), "not the applicant on the phone"), UNDERWRITER)
+    world.clock.now = t0 + datetime.timedelta(days=3)
+    tamper(database_url, ("UPDATE decisions SET customer_group = 'PREMIUM' WHERE id = :i",
+                          {"i": referred["decision_id"]}))
+    world.empty()
+    done = world.rebuild(since=t0 + datetime.timedelta(days=1))
+    assert (done.reviews, done.reviews_written, done.facts) == (1, 0, 0)
+    assert dict(done.reviews_skipped) == {"row MAC does not verify": 1}
+    assert done.altered == [referred["decision_id"]] and done.whole_since is None
+
+
+def test_an_altered_review_of_a_decision_read_is_reported_and_the_memory_not_marked_whole(world, database_url):
+    """A referral made since T0 whose DECLINE on review was made an APPROVE in the database:
+    replayed as it reads, the cooling-off from the review would be dropped silently. The review's
+    MAC is checked whatever it now says: the decision's own facts are written, the review marks
+    nothing and is named, and the memory is not marked whole."""
+    import json
+
+    from app.services.reviews import Review
+    t0 = world.clock.now
+    referred = refer(world, "DEV-REB-READ-1", 1)
+    world.clock.now = t0 + datetime.timedelta(days=2)
+    review = Review("DECLINE", None, ("IDENTITY_NOT_VERIFIED",), "not the applicant on the phone")
+    note = world.firefly.reviews.close_referral(referred["decision_id"], review, UNDERWRITER)
+    body = {"outcome": "APPROVE", "limit": 10_000, "reason_codes": ["MANUAL"], "comment": "fine"}
+    tamper(database_url, ("UPDATE decision_reviews SET body = :b WHERE id = :i",
+                          {"b": json.dumps(body), "i": note["id"]}))
+    world.clock.now = t0 + datetime.timedelta(days=3)
+    world.empty()
+    done = world.rebuild()
+    assert (done.decisions, sum(done.skipped.values()), done.reviews) == (1, 0, 0)
+    assert done.reviews_altered == [note["id"]] and not done.altered and done.whole_since is None
+    assert done.facts > 0  # the referral's own events
+    assert world.read(["DEV-REB-READ-2"], [1])[0][2]["shared.days_since_decline"] is None
+
+
+def test_the_reviews_of_earlier_referrals_are_read_a_page_at_a_time_each_once(world):
+    """Reviews of referrals made before `--since` are paged as the decisions are (by the reviews
+    log's sequence): with pages of one, every one is read once, none skipped."""
+    from app.services.reviews import Review
+    t0 = world.clock.now
+    referred = [refer(world, f"DEV-REB-PAGED-{n}", n) for n in range(3)]
+    world.clock.now = t0 + datetime.timedelta(days=2)
+    for n, answer in enumerate(referred):
+        outcome = ("APPROVE", 10_000, ("MANUAL_INCOME_VERIFIED",)) if n == 1 else ("DECLINE", None, ("IDENTITY_NOT_VERIFIED",))
+        world.firefly.reviews.close_referral(answer["decision_id"], Review(*outcome, "checked by phone"), UNDERWRITER)
+    world.clock.now = t0 + datetime.timedelta(days=3)
+    world.empty()
+    world.firefly.rebuilding.page = 1
+    done = world.rebuild(since=t0 + datetime.timedelta(days=1))
+    assert (done.decisions, done.reviews, done.reviews_written) == (0, 3, 2)
+    found = {person: values["shared.days_since_decline"]
+             for _, person, values, _ in world.read(["DEV-REB-PAGED-9"], [0, 1, 2])}
+    assert found == {0: 1, 1: None, 2: 1}
