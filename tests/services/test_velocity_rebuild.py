@@ -24,6 +24,7 @@ from app.services.clock import business_date
 from app.privacy import PersonalData
 from app.services.deciding import DecisionRequest
 from app.services.errors import Forbidden, InvalidInput
+from app.services.reviews import Review
 from app.services.velocity import Velocity
 from app.state.shared import MEMORY_SINCE, PREFIX, InProcessShared
 from support.applicants import as_of, examples
@@ -468,16 +469,7 @@ def test_a_decline_on_review_is_remembered_after_an_emptied_redis_from_the_revie
     """A referral an underwriter closed with a DECLINE (a fraud reason) marks the applicant's
     cooling-off and the application's links at the review's moment (app/services/reviews.py); the
     rebuild writes those marks again from the stored decision and its review."""
-    from app.services.reviews import Review
-    t0 = world.clock.now
-    body = world.body("DEV-REB-REVIEW-1", 1, 1)
-    body["applicant"]["mobile_in_service_months"] = 3  # a new mobile number: referred
-    request = DecisionRequest("zhishandai.application", body, CHANNEL, "req-review", trace="full")
-    referred = world.firefly.deciding.decide(request).answer
-    assert referred["outcome"] == "REFER", referred["reasons"]
-    world.clock.now = t0 + datetime.timedelta(days=2)
-    world.firefly.reviews.close_referral(referred["decision_id"], Review(
-        "DECLINE", None, ("IDENTITY_NOT_VERIFIED",), "not the applicant on the phone"), UNDERWRITER)
+    t0, referred, _ = declined_on_review(world, "DEV-REB-REVIEW-1")
     world.clock.now = t0 + datetime.timedelta(days=3)
     before = world.read(["DEV-REB-REVIEW-1", "DEV-REB-REVIEW-2"], [1, 2])
     values = {(device, person): found for device, person, found, _ in before}
@@ -489,6 +481,19 @@ def test_a_decline_on_review_is_remembered_after_an_emptied_redis_from_the_revie
     done = world.rebuild()
     assert sum(done.skipped.values()) == 0 and done.whole_since is not None
     assert world.read(["DEV-REB-REVIEW-1", "DEV-REB-REVIEW-2"], [1, 2]) == before
+
+
+# An underwriter's call finds the applicant is not who the application says: a fraud reason.
+IMPOSTOR = Review("DECLINE", None, ("IDENTITY_NOT_VERIFIED",), "not the applicant on the phone")
+
+
+def declined_on_review(world, device: str) -> tuple[datetime.datetime, dict, dict]:
+    """(when it was made, the answer, the review) of a referral made now for person 1 on `device`
+    and declined on review for a fraud reason two days later; the clock is left at the review."""
+    t0 = world.clock.now
+    referred = refer(world, device, 1)
+    world.clock.now = t0 + datetime.timedelta(days=2)
+    return t0, referred, world.firefly.reviews.close_referral(referred["decision_id"], IMPOSTOR, UNDERWRITER)
 
 
 def refer(world, device: str, person: int) -> dict:
@@ -507,12 +512,7 @@ def test_a_decline_on_review_of_a_decision_made_before_since_is_remembered_after
     moment and the application's fraud links are back after Redis is emptied and rebuilt from
     between the two (before, they were silently lost: an operator rebuilds from the day Redis
     was lost)."""
-    from app.services.reviews import Review
-    t0 = world.clock.now
-    referred = refer(world, "DEV-REB-EARLIER-1", 1)
-    world.clock.now = t0 + datetime.timedelta(days=2)
-    world.firefly.reviews.close_referral(referred["decision_id"], Review(
-        "DECLINE", None, ("IDENTITY_NOT_VERIFIED",), "not the applicant on the phone"), UNDERWRITER)
+    t0, referred, _ = declined_on_review(world, "DEV-REB-EARLIER-1")
     world.clock.now = t0 + datetime.timedelta(days=3)
     probes = (["DEV-REB-EARLIER-1", "DEV-REB-EARLIER-2"], [1, 2])
     before = {(device, person): values for device, person, values, _ in world.read(*probes)}
@@ -542,7 +542,6 @@ def test_a_decline_on_review_of_a_decision_made_before_since_is_remembered_after
 
 
 def test_an_approval_on_review_of_a_decision_made_before_since_writes_nothing(world):
-    from app.services.reviews import Review
     t0 = world.clock.now
     referred = refer(world, "DEV-REB-EARLIER-3", 1)
     world.clock.now = t0 + datetime.timedelta(days=2)
@@ -565,15 +564,10 @@ def test_an_altered_review_of_a_decision_made_before_since_writes_nothing_and_is
     altered decision row."""
     import json
 
-    from app.services.reviews import Review
-    t0 = world.clock.now
-    referred = refer(world, "DEV-REB-EARLIER-5", 1)
-    world.clock.now = t0 + datetime.timedelta(days=2)
-    review = Review("DECLINE", None, ("IDENTITY_NOT_VERIFIED",), "not the applicant on the phone")
-    note = world.firefly.reviews.close_referral(referred["decision_id"], review, UNDERWRITER)
+    t0, referred, note = declined_on_review(world, "DEV-REB-EARLIER-5")
     world.clock.now = t0 + datetime.timedelta(days=3)
-    body = {"outcome": "DECLINE", "limit": None, "reason_codes": list(review.reason_codes),
-            "comment": review.comment, **edit}
+    body = {"outcome": "DECLINE", "limit": None, "reason_codes": list(IMPOSTOR.reason_codes),
+            "comment": IMPOSTOR.comment, **edit}
     tamper(database_url, ("UPDATE decision_reviews SET body = :b WHERE id = :i",
                           {"b": json.dumps(body), "i": note["id"]}))
     world.empty()
@@ -589,12 +583,7 @@ def test_an_altered_review_of_a_decision_made_before_since_writes_nothing_and_is
 def test_a_decline_on_review_of_an_altered_decision_made_before_since_is_not_written(world, database_url):
     """The review is intact but the decision it closed was altered in the database: as for an
     altered row read, nothing is written, the decision is named, the memory not marked whole."""
-    from app.services.reviews import Review
-    t0 = world.clock.now
-    referred = refer(world, "DEV-REB-EARLIER-7", 1)
-    world.clock.now = t0 + datetime.timedelta(days=2)
-    world.firefly.reviews.close_referral(referred["decision_id"], Review(
-        "DECLINE", None, ("IDENTITY_NOT_VERIFIED",), "not the applicant on the phone"), UNDERWRITER)
+    t0, referred, _ = declined_on_review(world, "DEV-REB-EARLIER-7")
     world.clock.now = t0 + datetime.timedelta(days=3)
     tamper(database_url, ("UPDATE decisions SET customer_group = 'PREMIUM' WHERE id = :i",
                           {"i": referred["decision_id"]}))
@@ -612,12 +601,7 @@ def test_an_altered_review_of_a_decision_read_is_reported_and_the_memory_not_mar
     nothing and is named, and the memory is not marked whole."""
     import json
 
-    from app.services.reviews import Review
-    t0 = world.clock.now
-    referred = refer(world, "DEV-REB-READ-1", 1)
-    world.clock.now = t0 + datetime.timedelta(days=2)
-    review = Review("DECLINE", None, ("IDENTITY_NOT_VERIFIED",), "not the applicant on the phone")
-    note = world.firefly.reviews.close_referral(referred["decision_id"], review, UNDERWRITER)
+    t0, referred, note = declined_on_review(world, "DEV-REB-READ-1")
     body = {"outcome": "APPROVE", "limit": 10_000, "reason_codes": ["MANUAL"], "comment": "fine"}
     tamper(database_url, ("UPDATE decision_reviews SET body = :b WHERE id = :i",
                           {"b": json.dumps(body), "i": note["id"]}))
@@ -633,7 +617,6 @@ def test_an_altered_review_of_a_decision_read_is_reported_and_the_memory_not_mar
 def test_the_reviews_of_earlier_referrals_are_read_a_page_at_a_time_each_once(world):
     """Reviews of referrals made before `--since` are paged as the decisions are (by the reviews
     log's sequence): with pages of one, every one is read once, none skipped."""
-    from app.services.reviews import Review
     t0 = world.clock.now
     referred = [refer(world, f"DEV-REB-PAGED-{n}", n) for n in range(3)]
     world.clock.now = t0 + datetime.timedelta(days=2)
