@@ -80,12 +80,20 @@ _LOOKALIKES = str.maketrans({**dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u20
                              **dict.fromkeys("\u30fb\u2027\u2022\u2219\u22c5", "\u00b7")})
 
 
+def forms(value: Any) -> list[str]:
+    """The normalised texts a stored hash of the value may be of: its form now, then, when it
+    differs, the form it was hashed in before look-alike dashes, middle dots and traditional
+    characters were folded (2026-11-30). A list entry or a row stored before then holds the hash
+    of that earlier form (`PersonalData.search_keys` looks under both)."""
+    now = normalise(value)
+    if str(value).isascii():  # no folding touches ASCII
+        return [now]
+    return list(dict.fromkeys((now, normalise(value, folded=False))))
+
+
 def earlier_form(value: Any) -> bool:
-    """Whether the value was hashed otherwise before look-alike dashes, middle dots and traditional
-    characters were folded (2026-11-30): it holds one of them. A list entry or a row stored before
-    then holds the hash of that earlier form (`PersonalData.search_keys` looks under both)."""
-    text = str(value)
-    return not text.isascii() and normalise(text) != normalise(text, folded=False)
+    """Whether the value was hashed otherwise before 2026-11-30 (`forms`): it holds one of them."""
+    return len(forms(value)) > 1
 
 
 _converters = threading.local()
@@ -165,7 +173,10 @@ class _Key:
         self.log_key = hmac.new(raw, b"firefly/log-mac/v1", hashlib.sha256).digest()
 
     def keyed_hash(self, value: Any, folded: bool = True) -> str:
-        return hmac.digest(self.hash_key, normalise(value, folded).encode("utf-8"), "sha256").hex()
+        return self.hash_of(normalise(value, folded))
+
+    def hash_of(self, normalised: str) -> str:
+        return hmac.digest(self.hash_key, normalised.encode("utf-8"), "sha256").hex()
 
 
 class PersonalData:
@@ -199,13 +210,10 @@ class PersonalData:
 
     def search_keys(self, value: Any) -> list[str]:
         """The value's keyed hash under every known key: a search finds rows hashed before a rotation.
-        A value that was hashed otherwise before 2026-11-30 (`earlier_form`: it holds a dash or
-        middle dot that looks like another, or a traditional character) is looked for in that form too, so that a blacklist
-        entry added before then still matches: on the lists, not matching fails open."""
-        hashes = [key.keyed_hash(value) for key in self._keys.values()]
-        if earlier_form(value):
-            hashes += [key.keyed_hash(value, folded=False) for key in self._keys.values()]
-        return hashes
+        A value that was hashed otherwise before 2026-11-30 (`forms`: it holds a dash or middle dot
+        that looks like another, or a traditional character) is looked for in that form too, so
+        that a blacklist entry added before then still matches: on the lists, not matching fails open."""
+        return [key.hash_of(text) for text in forms(value) for key in self._keys.values()]
 
     def search_hashes(self, clear: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, str]:
         """{kind: keyed hash} of the first value of each searchable kind (resident ID, phone)."""
