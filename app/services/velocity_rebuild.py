@@ -294,22 +294,8 @@ class Rebuilding:
             return 0
         if self.velocity.shared.recent([]) is None:  # still down: nothing read, nothing unsealed
             return None
-        with self.database.session() as session:
-            rows = decisions.for_rebuild(session, owed)
-            closed = reviews.closing(session, [row.id for row in rows if row.outcome == "REFER"])
-        window_keys = self._keys(now, MAX_WINDOW_SECONDS)
-        year_keys = self._keys(now, MAX_DAYS_SINCE_SECONDS)
-        facts: list[tuple[float, Entry]] = []
-        lost = {decision_id: "decision not stored" for decision_id in owed}
-        for row in rows:
-            del lost[row.id]
-            moment = _utc(row.created_at).timestamp()
-            found = self._checked_facts(row, moment, now, window_keys, year_keys, closed.get(row.id))
-            if isinstance(found, str):
-                lost[row.id] = found
-                continue
-            facts += [(at, entry) for at, entry in found if at > now - entry.retention]
-        if facts and self.velocity.shared.replay(now, facts) is None:
+        written, lost, marks = self._write_again(owed, now)
+        if not written:
             return None
         with self.database.session() as session:
             owed_marks.paid(session, owed)
@@ -317,7 +303,7 @@ class Rebuilding:
             log.error(f"a stored decision's owed anti-fraud marks cannot be written: {why}", extra={
                 "event": "shared_marks_lost", "decision_id": decision_id, "why": why})
         log.warning("anti-fraud marks owed while the shared state was down are written", extra={
-            "event": "shared_marks_written", "decisions": len(owed) - len(lost), "marks": len(facts)})
+            "event": "shared_marks_written", "decisions": len(owed) - len(lost), "marks": marks})
         return len(owed)
 
     def write_review(self, decision_id: str, now: float) -> bool:
@@ -326,20 +312,34 @@ class Rebuilding:
         closing review's DECLINE (the facts it had count once). False when the store refused
         (then they are owed); True when written, or when there is nothing that can be written
         (logged `shared_marks_lost` with why, as for marks owed)."""
+        written, lost, _ = self._write_again([decision_id], now)
+        for why in lost.values():
+            log.error(f"a reviewed decision's anti-fraud marks cannot be written: {why}", extra={
+                "event": "shared_marks_lost", "decision_id": decision_id, "why": why})
+        return written
+
+    def _write_again(self, decision_ids: list[str], now: float) -> tuple[bool, dict[str, str], int]:
+        """Write again, at `now`, the facts of these stored decisions as the rebuild writes a
+        decision's (`_checked_facts`: its row checked, with its closing review's DECLINE; those the
+        live store would have dropped left out): (whether the store took them, {decision id: why its
+        facts cannot be written}, how many facts)."""
         with self.database.session() as session:
-            rows = decisions.for_rebuild(session, [decision_id])
-            closed = reviews.closing(session, [decision_id])
-        if not rows:
-            return True
-        row = rows[0]
-        found = self._checked_facts(row, _utc(row.created_at).timestamp(), now, self._keys(now, MAX_WINDOW_SECONDS),
-                                    self._keys(now, MAX_DAYS_SINCE_SECONDS), closed.get(row.id))
-        if isinstance(found, str):
-            log.error(f"a reviewed decision's anti-fraud marks cannot be written: {found}", extra={
-                "event": "shared_marks_lost", "decision_id": decision_id, "why": found})
-            return True
-        facts = [(at, entry) for at, entry in found if at > now - entry.retention]
-        return not facts or self.velocity.shared.replay(now, facts) is not None
+            rows = decisions.for_rebuild(session, decision_ids)
+            closed = reviews.closing(session, [row.id for row in rows if row.outcome == "REFER"])
+        window_keys = self._keys(now, MAX_WINDOW_SECONDS)
+        year_keys = self._keys(now, MAX_DAYS_SINCE_SECONDS)
+        facts: list[tuple[float, Entry]] = []
+        lost = {decision_id: "decision not stored" for decision_id in decision_ids}
+        for row in rows:
+            del lost[row.id]
+            found = self._checked_facts(row, _utc(row.created_at).timestamp(), now, window_keys, year_keys,
+                                        closed.get(row.id))
+            if isinstance(found, str):
+                lost[row.id] = found
+                continue
+            facts += [(at, entry) for at, entry in found if at > now - entry.retention]
+        written = not facts or self.velocity.shared.replay(now, facts) is not None
+        return written, lost, len(facts)
 
     def _keys(self, now: float, retention: int) -> int:
         """Under how many keys a fact kept `retention` seconds is written: the current key alone
