@@ -8,17 +8,9 @@ from pathlib import Path
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
 
 from support.keys import KEYS
-
-# A generous bound for the page to render on a loaded 2-core machine: the test polls, it does not
-# race a deadline.
-PATIENCE = 60
-
-
-def wait(browser):
-    return WebDriverWait(browser, PATIENCE, poll_frequency=0.1)
+from tests.browser.test_console import wait
 
 
 def operation(browser, method, path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -18,10 +18,30 @@ PATIENCE = 60  # a generous bound for a loaded 2-core machine: the test polls, i
 PASSWORD = "correct horse battery"
 
 
+# How chromium answers a read of an element whose page is being replaced, when chromedriver does not
+# map it to a stale element (seen on CI after the language switch, which reloads the same URL).
+REPLACED_PAGE = "does not belong to the document"
+
+
+class Polling(WebDriverWait):
+    """WebDriverWait that also polls again over chromium's replaced-page error; any other
+    WebDriverException still fails the test at once."""
+
+    def until(self, method, message=""):
+        def polled(driver):
+            try:
+                return method(driver)
+            except WebDriverException as problem:
+                if REPLACED_PAGE in str(problem.msg):
+                    return False
+                raise
+        return super().until(polled, message)
+
+
 def wait(browser):
     # a page being replaced by the next one can leave an element stale mid-read: poll again
-    return WebDriverWait(browser, PATIENCE, poll_frequency=0.1,
-                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+    return Polling(browser, PATIENCE, poll_frequency=0.1,
+                   ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
 
 def shot(browser, name, full=True):
