@@ -18,6 +18,7 @@ opens with the key it names.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -45,22 +46,28 @@ def normalise(value: Any, folded: bool = True) -> str:
     zero-width space, the soft hyphen and the byte order mark; variation selectors, fillers): NFKC
     keeps them, and one inside a device id or an employer's name made a new key that no screen
     shows, so a burst from one device counted once per "device" and a listed name was not on the list.
-    Dashes and middle dots that look alike are written as one (`_LOOKALIKES`): NFKC folds the
+    Dashes and middle dots that look alike are written as one (`_DASHES_AND_DOTS`): NFKC folds the
     full-width hyphen but not the typeset hyphen, the en or em dash or the minus sign, so a device
     id pasted from a document or an employer's name typed with another input method's dash (or
     middle dot) was another key. Traditional characters are written as simplified ones (OpenCC's
     t2s): `某某勞務派遣有限公司` is the employer `某某劳务派遣有限公司`, for its counts and on the
-    lists. (`folded=False`: the form values were hashed in before 2026-11-30, with their dashes,
-    dots and traditional characters as written: `earlier_form`.)"""
+    lists. Letters of other alphabets that show as Latin letters or digits are those
+    (`_lookalikes`): `DEV-ВАD-0002` typed with the Cyrillic В and А is the device
+    `DEV-BAD-0002`. (`folded=False`: the form values were hashed in before 2026-11-30, with their
+    dashes, dots, letters and traditional characters as written: `earlier_form`.)"""
     text = unicodedata.normalize("NFKC", str(value))
     if not text.isascii() or not text.isprintable():
         text = _visible(text)
         if folded:
-            text = _simplified(text.translate(_LOOKALIKES))
+            text = _simplified(text.translate(_lookalikes()))
     text = "".join(text.split())
     if ("." in text or ":" in text) and len(text) <= 64:
         text = _ip_address(text)
-    return text.upper()
+    text = text.upper()
+    if folded and not text.isascii():
+        # capitals that only upper case made (ᲀ, a Cyrillic small ve, is the capital В: B)
+        text = text.translate(_lookalikes())
+    return text
 
 
 # Control (Cc) and format (Cf) characters, and the other default-ignorable code points of Unicode
@@ -76,15 +83,45 @@ _IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe0
 # (the separators app/engine/privacy.py reads inside numbers); the katakana middle dot (U+30FB, what
 # NFKC makes of the half-width one), the hyphenation point, the bullet and the bullet and dot
 # operators.
-_LOOKALIKES = str.maketrans({**dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+_DASHES_AND_DOTS = str.maketrans({**dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
                              **dict.fromkeys("\u30fb\u2027\u2022\u2219\u22c5", "\u00b7")})
+
+
+@functools.cache
+def _lookalikes() -> dict[int, str]:
+    """The one translation table of characters written as another that looks the same: the dashes
+    and dots (`_DASHES_AND_DOTS`), and the letters and signs of other scripts that Unicode's
+    confusables (UTS #39, as the confusable-homoglyphs package keeps them) name as looking like one
+    ASCII letter or digit, written as that character in capitals: the Cyrillic А, В, Е, О, Р, С,
+    Т, Х, the Greek Α, Β, Ο, Ρ, the Armenian օ, Cherokee letters. A device id typed with them was
+    another key, counted apart and on no list, while a screen showed the listed one.
+    - ASCII is left alone (no key of digits and Latin letters hashes otherwise), as is what NFKC
+      already folds.
+    - Keys are compared in capitals, so a small letter whose capital looks Latin is that letter
+      too: the Cyrillic в shows as no Latin letter, its capital В as B.
+    - Unicode's prototype of a lone vertical stroke (І, Ӏ, Ι) is the small l; among capitals it
+      reads as I."""
+    from confusable_homoglyphs import confusables  # loaded at the first non-ASCII key: 900 KB of JSON
+    table = {}
+    for char, lookalikes in confusables.confusables_data.items():
+        if len(char) != 1 or char.isascii() or unicodedata.normalize("NFKC", char) != char:
+            continue
+        latin = [other["c"] for other in lookalikes
+                 if len(other["c"]) == 1 and other["c"].isascii() and other["c"].isalnum()]
+        if len(latin) == 1:
+            table[ord(char)] = "I" if latin[0] == "l" else latin[0].upper()
+    for capital, latin in list(table.items()):
+        small = chr(capital).lower()
+        if len(small) == 1 and ord(small) not in table and small.upper() == chr(capital):
+            table[ord(small)] = latin
+    return {**table, **_DASHES_AND_DOTS}
 
 
 def forms(value: Any) -> list[str]:
     """The normalised texts a stored hash of the value may be of: its form now, then, when it
-    differs, the form it was hashed in before look-alike dashes, middle dots and traditional
-    characters were folded (2026-11-30). A list entry or a row stored before then holds the hash
-    of that earlier form (`PersonalData.search_keys` looks under both)."""
+    differs, the form it was hashed in before look-alike dashes, middle dots, letters and
+    traditional characters were folded (2026-11-30). A list entry or a row stored before then
+    holds the hash of that earlier form (`PersonalData.search_keys` looks under both)."""
     now = normalise(value)
     if str(value).isascii():  # no folding touches ASCII
         return [now]
@@ -210,8 +247,8 @@ class PersonalData:
 
     def search_keys(self, value: Any) -> list[str]:
         """The value's keyed hash under every known key: a search finds rows hashed before a rotation.
-        A value that was hashed otherwise before 2026-11-30 (`forms`: it holds a dash or middle dot
-        that looks like another, or a traditional character) is looked for in that form too, so
+        A value that was hashed otherwise before 2026-11-30 (`forms`: it holds a dash, a middle dot
+        or a letter of another script that looks like another, or a traditional character) is looked for in that form too, so
         that a blacklist entry added before then still matches: on the lists, not matching fails open."""
         return [key.hash_of(text) for text in forms(value) for key in self._keys.values()]
 

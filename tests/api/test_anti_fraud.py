@@ -317,6 +317,23 @@ def test_a_device_id_or_employer_written_with_another_dash_or_middle_dot_is_the_
         assert shared(answer["trace"])["shared.employer_applications_7d"]["value"] == n + 1
 
 
+def test_a_device_id_typed_with_cyrillic_or_greek_letters_that_look_latin_is_the_same_device(decide, client, auth):
+    """A tampered app sends a listed device's id with the Cyrillic А, В, Е or the Greek Β, Α in it:
+    a screen shows the listed id, and the key was another, so the device was on no list and its
+    burst counted apart. Letters that look Latin (UTS #39's confusables) are the Latin ones."""
+    added = client.post("/v1/lists/blacklist/entries", headers=auth("admin"),
+                        json={"kind": "device", "value": "DEV-BAD-0003", "reason": "emulator farm",
+                              "source": "test"})
+    assert added.status_code == 200, added.get_json()
+    for n, written in enumerate(["DEV-ВАD-0003", "dеv-вad-0003", "DEV-ΒΑD-0003"]):
+        answer = decide(applicant(470 + n, device=written)).get_json()
+        assert "LIST_BLACKLIST" in [r["code"] for r in answer["reasons"]], written
+    answers = [decide(applicant(480 + n, device=written), query="?trace=true").get_json()
+               for n, written in enumerate(["DEV-CYR-0001", "DEV-CYR-0001".replace("C", "\u0421"),
+                                            "DEV-CYR-0001".replace("E", "\u0415").replace("Y", "\u03a5")])]
+    assert [shared(a["trace"])["shared.device_applications_1h"]["value"] for a in answers] == [1, 2, 3]
+
+
 def test_an_employer_written_in_traditional_characters_is_the_same_employer(decide, client, auth):
     """An intermediary packaging applications writes its client's employer in traditional
     characters (勞務 for 劳务) and was a new employer: counted apart and on no watchlist. Keys are

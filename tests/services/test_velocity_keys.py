@@ -203,3 +203,46 @@ def test_dashes_and_middle_dots_that_look_alike_are_one_key(written):
     assert len({normalise(text) for text in written}) == 1
     # a wave dash or a tilde is not a hyphen; a full stop is not a middle dot
     assert normalise("DEV\u301c0001") != normalise(written[0]) != normalise("DEV.0001")
+
+
+@pytest.mark.parametrize("written", [
+    "DEV-BAD-0002", "DEV-\u0412\u0410D-0002", "dev-\u0432ad-0002", "DEV-\u0392\u0391D-0002", "DEV-\u1c80AD-0002",
+    "D\u0415V-BAD-0002"])
+def test_cyrillic_and_greek_letters_that_look_latin_are_the_latin_letters(written):
+    """A tampered app sent `DEV-ВАD-0002` with the Cyrillic В and А: a screen shows the listed device
+    `DEV-BAD-0002`, the key was another. As written or once in capitals (the small в shows as no
+    Latin letter, its capital В as B), such a letter is the Latin one."""
+    assert normalise(written) == "DEV-BAD-0002"
+    if not written.isascii():
+        assert normalise(written, folded=False) != "DEV-BAD-0002"  # hashed apart before
+
+
+def test_letters_that_look_like_no_latin_letter_stay_as_they_are():
+    """Д, Ж, Л and Ф look like no Latin letter; Chinese characters are no Latin letters either."""
+    assert normalise("дж-лф") == "ДЖ-ЛФ"
+    assert normalise("某某劳务派遣有限公司") == "某某劳务派遣有限公司"
+
+
+def _lookalikes_of():
+    """{ASCII letter or digit: the characters of other scripts that normalise to it alone}."""
+    from app.privacy import _lookalikes
+    found: dict[str, list[str]] = {}
+    for code, latin in _lookalikes().items():
+        if latin.isascii() and latin.isalnum() and normalise(chr(code)) == latin:
+            found.setdefault(latin, []).append(chr(code))
+    return found
+
+
+_LOOKALIKES_OF = _lookalikes_of()
+
+
+@given(data=st.data(), text=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=24))
+def test_a_key_typed_with_look_alike_letters_is_the_key_typed_in_latin(data, text):
+    """Any letter or digit of a device id replaced by a character of another script that looks like
+    it (UTS #39's confusables): the key is the same."""
+    assert set("ABCEHIKMOPTXY3") <= _LOOKALIKES_OF.keys()  # at least the Cyrillic and Greek capitals
+    places = data.draw(st.sets(st.sampled_from([i for i, c in enumerate(text) if c in _LOOKALIKES_OF]))
+                       if any(c in _LOOKALIKES_OF for c in text) else st.just(set()))
+    written = "".join(data.draw(st.sampled_from(_LOOKALIKES_OF[c])) if i in places else c
+                      for i, c in enumerate(text))
+    assert normalise(written) == normalise(text)
