@@ -17,12 +17,7 @@ PATH = re.compile(r"`((?:app|bench|deploy|docs|examples|migrations|policies|rule
 
 
 def _paths(doc: Path):
-    planned = False  # architecture.md's table of where capabilities not yet built will go
     for number, line in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith("#"):
-            planned = "next capabilities" in line
-        if planned:
-            continue
         for match in PATH.finditer(line):
             path = match.group(1).split("::")[0].rstrip(".,:;")
             if not re.search(r"[<>*{}]|\.\.\.", path):  # patterns such as rules/<name>.yaml
