@@ -84,7 +84,7 @@ _IGNORABLE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe0
 # NFKC makes of the half-width one), the hyphenation point, the bullet and the bullet and dot
 # operators.
 _DASHES_AND_DOTS = str.maketrans({**dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
-                             **dict.fromkeys("\u30fb\u2027\u2022\u2219\u22c5", "\u00b7")})
+                                  **dict.fromkeys("\u30fb\u2027\u2022\u2219\u22c5", "\u00b7")})
 
 
 @functools.cache
@@ -101,7 +101,7 @@ def _lookalikes() -> dict[int, str]:
       too: the Cyrillic в shows as no Latin letter, its capital В as B.
     - Unicode's prototype of a lone vertical stroke (І, Ӏ, Ι) is the small l; among capitals it
       reads as I."""
-    from confusable_homoglyphs import confusables  # loaded at the first non-ASCII key: 900 KB of JSON
+    from confusable_homoglyphs import confusables  # 900 KB of JSON: read once, when PersonalData is made
     table = {}
     for char, lookalikes in confusables.confusables_data.items():
         if len(char) != 1 or char.isascii() or unicodedata.normalize("NFKC", char) != char:
@@ -251,8 +251,9 @@ class PersonalData:
     def search_keys(self, value: Any) -> list[str]:
         """The value's keyed hash under every known key: a search finds rows hashed before a rotation.
         A value that was hashed otherwise before 2026-11-30 (`forms`: it holds a dash, a middle dot
-        or a letter of another script that looks like another, or a traditional character) is looked for in that form too, so
-        that a blacklist entry added before then still matches: on the lists, not matching fails open."""
+        or a letter of another script that looks like another, or a traditional character) is
+        looked for in that form too, so that a blacklist entry added before then still matches: on
+        the lists, not matching fails open."""
         return [key.hash_of(text) for text in forms(value) for key in self._keys.values()]
 
     def search_hashes(self, clear: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, str]:
