@@ -7,8 +7,7 @@ from typing import Any, Iterator
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.storage.db import Database
-from app.storage.decisions import _utc
+from app.storage.db import Database, utc
 from app.storage.models import Backtest, Decision
 
 
@@ -46,9 +45,9 @@ def _between(statement: Any, policy_name: str, created_from: datetime.datetime |
              created_to: datetime.datetime | None) -> Any:
     statement = statement.where(Decision.policy_name == policy_name)
     if created_from is not None:
-        statement = statement.where(Decision.created_at >= _utc(created_from))
+        statement = statement.where(Decision.created_at >= utc(created_from))
     if created_to is not None:
-        statement = statement.where(Decision.created_at < _utc(created_to))
+        statement = statement.where(Decision.created_at < utc(created_to))
     return statement
 
 
@@ -75,7 +74,7 @@ def fail_if_silent(session: Session, job_id: str, while_in: tuple[str, ...], sil
     """Mark a job failed (`fields`) if it is still in `while_in` and its worker has not beaten
     since `silent_since` (a job from before heartbeats: not since it was created). One statement,
     so a beat that lands first keeps the job alive."""
-    cutoff = _utc(silent_since)
+    cutoff = utc(silent_since)
     last_sign = or_(Backtest.heartbeat_at < cutoff,
                     (Backtest.heartbeat_at.is_(None)) & (Backtest.created_at < cutoff))
     failed = session.execute(update(Backtest).where(Backtest.id == job_id, Backtest.status.in_(while_in),

@@ -1,6 +1,7 @@
 """The database handle: one SQLAlchemy engine per process and a session per unit of work."""
 from __future__ import annotations
 
+import datetime
 import json
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -67,6 +68,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def utc(moment: datetime.datetime) -> datetime.datetime:
+    """A moment as an aware UTC time, as the tables compare it (SQLite reads back naive UTC)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone(datetime.timezone.utc)
 
 
 def insert_row(session: Session | Connection, row: Any) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
 from app.storage import chain
+from app.storage.db import utc
 from app.storage.models import Decision, DecisionReview
 
 
@@ -111,9 +112,9 @@ def _filtered(session: Session, statement: Any, *, created_from: datetime.dateti
         elif value is not None:
             statement = statement.where(EQUAL_COLUMNS[name] == value)
     if created_from is not None:
-        statement = statement.where(Decision.created_at >= _utc(created_from))
+        statement = statement.where(Decision.created_at >= utc(created_from))
     if created_to is not None:
-        statement = statement.where(Decision.created_at < _utc(created_to))
+        statement = statement.where(Decision.created_at < utc(created_to))
     postgres = session.get_bind().dialect.name == "postgresql"
     if reason is not None:
         statement = statement.where(holds(Decision.reason_codes, reason, postgres))
@@ -132,11 +133,6 @@ def holds(column: Any, value: str, postgres: bool) -> ColumnElement[bool]:
     items = func.json_each(column).table_valued("value")
     return select(items.c.value).where(items.c.value == value).exists()
 
-
-def _utc(moment: datetime.datetime) -> datetime.datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc)
 
 
 def scored_in_period(session: Session, policy_name: str, first_day: datetime.date,
@@ -197,11 +193,11 @@ def page_for_rebuild(session: Session, start: datetime.datetime, end: datetime.d
     of the last one of the page before; ix_decisions_created_id), without the shadow rows of
     champion/challenger: the columns a rebuild of the anti-fraud memory reads (`_REBUILD_COLUMNS`)."""
     page = (select(Decision.id)
-            .where(Decision.created_at >= _utc(start), Decision.created_at <= _utc(end),
+            .where(Decision.created_at >= utc(start), Decision.created_at <= utc(end),
                    Decision.shadow_of.is_(None))
             .order_by(Decision.created_at, Decision.id).limit(limit))
     if after is not None:
-        moment, last_id = _utc(after[0]), after[1]
+        moment, last_id = utc(after[0]), after[1]
         # the range first (the index seeks to it: no page reads the pages before it again), then
         # the rows of the same moment already read left out
         page = page.where(Decision.created_at >= moment,
@@ -238,13 +234,13 @@ def _rebuild_columns() -> list[Any]:
 def count_between(session: Session, start: datetime.datetime, end: datetime.datetime) -> int:
     """How many decisions (bar shadow rows) were made in [start, end]."""
     return session.scalar(select(func.count()).select_from(Decision).where(
-        Decision.created_at >= _utc(start), Decision.created_at <= _utc(end),
+        Decision.created_at >= utc(start), Decision.created_at <= utc(end),
         Decision.shadow_of.is_(None))) or 0
 
 
 def earliest_since(session: Session, start: datetime.datetime) -> datetime.datetime | None:
     """When the earliest decision made at or after `start` was made."""
-    earliest = session.scalar(select(func.min(Decision.created_at)).where(Decision.created_at >= _utc(start)))
+    earliest = session.scalar(select(func.min(Decision.created_at)).where(Decision.created_at >= utc(start)))
     if earliest is not None and earliest.tzinfo is None:  # SQLite keeps no zone: the times are UTC
         earliest = earliest.replace(tzinfo=datetime.timezone.utc)
     return earliest

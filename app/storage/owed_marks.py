@@ -10,12 +10,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.storage.db import utc
 from app.storage.models import VelocityOwedMark
 
 
 def note(session: Session, decision_id: str, decided_at: datetime.datetime, noted_at: datetime.datetime) -> None:
     """Owe a stored decision's marks and commit (once: owing them again changes nothing)."""
-    session.add(VelocityOwedMark(decision_id=decision_id, decided_at=_utc(decided_at), noted_at=_utc(noted_at)))
+    session.add(VelocityOwedMark(decision_id=decision_id, decided_at=utc(decided_at), noted_at=utc(noted_at)))
     try:
         session.commit()
     except IntegrityError:
@@ -32,7 +33,7 @@ def oldest(session: Session, limit: int) -> list[str]:
 def between(session: Session, start: datetime.datetime, end: datetime.datetime) -> set[str]:
     """The ids of the decisions made in [start, end] whose marks are owed."""
     return set(session.scalars(select(VelocityOwedMark.decision_id).where(
-        VelocityOwedMark.decided_at >= _utc(start), VelocityOwedMark.decided_at <= _utc(end))))
+        VelocityOwedMark.decided_at >= utc(start), VelocityOwedMark.decided_at <= utc(end))))
 
 
 def paid(session: Session, decision_ids: Iterable[str]) -> int:
@@ -52,8 +53,3 @@ def summary(session: Session) -> tuple[int, datetime.datetime | None]:
         earliest = earliest.replace(tzinfo=datetime.timezone.utc)
     return int(count), earliest
 
-
-def _utc(moment: datetime.datetime) -> datetime.datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc)

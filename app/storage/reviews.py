@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.storage import chain
+from app.storage.db import utc
 from app.storage.models import Decision, DecisionReview
 
 
@@ -49,13 +50,8 @@ def closing_earlier(session: Session, start: datetime.datetime, end: datetime.da
     on the log's unique sequence (uq_decision_reviews_seq), so the pages together read the log once."""
     statement = (select(DecisionReview).join(Decision, Decision.id == DecisionReview.closes)
                  .where(DecisionReview.seq > after_seq,
-                        DecisionReview.created_at >= _utc(start), DecisionReview.created_at <= _utc(end),
-                        Decision.created_at < _utc(start), Decision.shadow_of.is_(None))
+                        DecisionReview.created_at >= utc(start), DecisionReview.created_at <= utc(end),
+                        Decision.created_at < utc(start), Decision.shadow_of.is_(None))
                  .order_by(DecisionReview.seq).limit(limit))
     return list(session.scalars(statement))
 
-
-def _utc(moment: datetime.datetime) -> datetime.datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc)
